@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvsnd: a VirtIO sound device model (VirtIO 1.3, section 5.14).
+ *
+ * The device model sees no guest addresses, no event loop, no thread, no
+ * clock and no audio API. A transport (vhost-user, virtio-mmio, a test)
+ * hands it descriptor chains already translated into iovecs, and gives it
+ * the few host services it needs through struct vsnd_host_ops.
+ *
+ * Threading: every vsnd_dev_* function must be called from one thread, the
+ * "device thread", except where a comment says otherwise.
+ */
+#ifndef VSND_VSND_H
+#define VSND_VSND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VSND_VERSION_STRING "0.1.0"
+
+/* Virtqueue indices (5.14.2). */
+enum vsnd_queue {
+	VSND_QUEUE_CONTROL = 0,
+	VSND_QUEUE_EVENT = 1,
+	VSND_QUEUE_TX = 2,
+	VSND_QUEUE_RX = 3,
+	VSND_NUM_QUEUES = 4,
+};
+
+/* Device feature bits (5.14.3) and the transport bits the device cares about. */
+#define VSND_F_CTLS 0
+#define VSND_VIRTIO_F_INDIRECT_DESC 28
+#define VSND_VIRTIO_F_EVENT_IDX 29
+#define VSND_VIRTIO_F_VERSION_1 32
+
+enum vsnd_log_level {
+	VSND_LOG_ERROR = 0,
+	VSND_LOG_WARN = 1,
+	VSND_LOG_INFO = 2,
+	VSND_LOG_DEBUG = 3,
+};
+
+/*
+ * One descriptor chain popped from a virtqueue, as the transport hands it
+ * over. The transport owns the memory; the device holds the pointer until it
+ * gives the chain back with vsnd_transport_ops.push(). Readable iovecs are the
+ * driver's request, writable ones the space for the device's answer.
+ */
+struct vsnd_chain {
+	const struct iovec *rd;
+	unsigned int n_rd;
+	const struct iovec *wr;
+	unsigned int n_wr;
+	size_t rd_len; /* sum of rd[i].iov_len */
+	size_t wr_len; /* sum of wr[i].iov_len */
+};
+
+/* How the device reaches the virtqueues. Called on the device thread. */
+struct vsnd_transport_ops {
+	/*
+	 * Pop the next available chain of queue q.
+	 * Returns 0 with *chain set, -EAGAIN when the queue is empty or not
+	 * running, -EIO when the ring is corrupt (the device then stops using
+	 * the queue and reports itself broken).
+	 */
+	int (*pop)(void *opaque, unsigned int q, struct vsnd_chain **chain);
+	/* Give a chain back to the driver with len bytes written to its
+	 * writable part. Every popped chain is pushed exactly once. */
+	void (*push)(void *opaque, unsigned int q, struct vsnd_chain *chain, uint32_t len);
+	/* Publish the pushed chains and interrupt the driver if it wants one. */
+	void (*notify)(void *opaque, unsigned int q);
+};
+
+/* Services the embedding program provides. */
+struct vsnd_host_ops {
+	/* Log one line (no trailing newline). Device thread. */
+	void (*log)(void *opaque, enum vsnd_log_level level, const char *msg);
+	/* CLOCK_MONOTONIC in nanoseconds (a test may supply a fake clock). */
+	uint64_t (*now_ns)(void *opaque);
+	/* Have vsnd_dev_process() called at or soon after deadline_ns (absolute,
+	 * now_ns() time base). UINT64_MAX cancels. Replaces any earlier request. */
+	void (*set_timer)(void *opaque, uint64_t deadline_ns);
+	/* Have vsnd_dev_process() called soon. Called from ANY thread, including
+	 * a backend's real-time thread: must not block, lock or allocate (writing
+	 * an eventfd is the intended implementation). */
+	void (*wake)(void *opaque);
+};
+
+struct vsnd_backend;
+struct vsnd_backend_ops;
+
+/* Stream layout. The default (vsnd_layout_default) is one output and one
+ * input stream, 1 to 2 channels, one jack and one channel map per direction. */
+#define VSND_MAX_STREAMS 64
+#define VSND_MAX_JACKS 64
+#define VSND_MAX_CHMAPS 64
+#define VSND_MAX_CHANNELS 18
+
+struct vsnd_stream_desc {
+	uint8_t direction; /* VSND_DIR_OUTPUT / VSND_DIR_INPUT */
+	uint8_t channels_min;
+	uint8_t channels_max;
+	uint32_t hda_fn_nid;
+	uint64_t formats; /* wanted formats, intersected with the backend's */
+	uint64_t rates;   /* wanted rates, intersected with the backend's */
+};
+
+struct vsnd_jack_desc {
+	uint32_t hda_fn_nid;
+	uint32_t hda_reg_defconf;
+	uint32_t hda_reg_caps;
+	bool connected;
+};
+
+struct vsnd_chmap_desc {
+	uint32_t hda_fn_nid;
+	uint8_t direction;
+	uint8_t channels;
+	uint8_t positions[VSND_MAX_CHANNELS];
+};
+
+struct vsnd_layout {
+	unsigned int n_streams, n_jacks, n_chmaps;
+	struct vsnd_stream_desc streams[VSND_MAX_STREAMS];
+	struct vsnd_jack_desc jacks[VSND_MAX_JACKS];
+	struct vsnd_chmap_desc chmaps[VSND_MAX_CHMAPS];
+};
+
+/* Fill *layout with the default stereo layout. Any thread. */
+void vsnd_layout_default(struct vsnd_layout *layout);
+
+struct vsnd_dev_config {
+	const struct vsnd_layout *layout;     /* NULL = default */
+	struct vsnd_backend *backend;         /* borrowed; must outlive the device */
+	bool controls;                        /* offer VIRTIO_SND_F_CTLS */
+	const struct vsnd_host_ops *host;
+	void *host_opaque;
+	const struct vsnd_transport_ops *transport;
+	void *transport_opaque;
+};
+
+struct vsnd_dev;
+
+/* Create a device. Returns 0 or a negative errno (-EINVAL for a bad layout). */
+int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg);
+/* Complete nothing, close every host stream, free everything. NULL is fine. */
+void vsnd_dev_free(struct vsnd_dev *dev);
+
+/* Device feature bits (VSND_F_CTLS when enabled, VERSION_1, INDIRECT_DESC,
+ * EVENT_IDX). */
+uint64_t vsnd_dev_features(const struct vsnd_dev *dev);
+/* Record the features the driver accepted. */
+void vsnd_dev_set_features(struct vsnd_dev *dev, uint64_t features);
+/* Config space size: 12, or 16 with F_CTLS offered. */
+size_t vsnd_dev_config_size(const struct vsnd_dev *dev);
+/* Copy config bytes [off, off+len) into buf; bytes past the end read as 0.
+ * Returns 0, or -EINVAL if the range is outside the config space. */
+int vsnd_dev_config_read(const struct vsnd_dev *dev, uint32_t off, void *buf, uint32_t len);
+
+/* Queue q has new buffers (a kick, or a ring just started). */
+void vsnd_dev_kick(struct vsnd_dev *dev, unsigned int q);
+/* Run due work: backend clocks, data copies, completions, events. Call on
+ * the host timer and on wake(). Cheap when there is nothing to do. */
+void vsnd_dev_process(struct vsnd_dev *dev);
+/* The transport is stopping queue q (GET_VRING_BASE): complete every chain
+ * held from it now (TX: status OK; RX: bytes captured so far), and pause the
+ * host streams using it. Stream states are kept. */
+void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q);
+/* The driver reset the device: complete nothing further, drop held chains
+ * without pushing them (the rings are gone), close host streams, return
+ * every stream, jack and control to its initial state. */
+void vsnd_dev_reset(struct vsnd_dev *dev);
+/* True once the device saw a corrupt ring and stopped serving. */
+bool vsnd_dev_broken(const struct vsnd_dev *dev);
+
+/* Jack hotplug from the host side; sends the jack event. Returns 0,
+ * -ENOENT for a bad id. */
+int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected);
+
+/* A snapshot of one stream, for status displays and tests. */
+struct vsnd_stream_status {
+	unsigned int id;
+	uint8_t direction;
+	const char *state; /* "initial", "params", "prepared", "started", "stopped", "released" */
+	uint8_t format, channels;
+	uint32_t rate_hz;
+	uint32_t buffer_bytes, period_bytes;
+	uint64_t frames;       /* frames moved to/from the backend since PREPARE */
+	uint64_t xruns;
+	uint32_t held;         /* I/O messages held by the device */
+	uint32_t latency_bytes;
+	uint64_t completed;    /* I/O messages completed since PREPARE */
+};
+unsigned int vsnd_dev_stream_count(const struct vsnd_dev *dev);
+int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st);
+
+/*
+ * Optional trace: called on the device thread for each completed I/O message
+ * with the time of completion (host now_ns()). Benchmarks and tests use it
+ * to measure pacing. NULL disables.
+ */
+typedef void (*vsnd_trace_fn)(void *opaque, unsigned int stream_id, uint64_t now_ns,
+			      uint32_t bytes, uint32_t latency_bytes);
+void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

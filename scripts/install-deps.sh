@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything vsnd needs to build and test on Debian bookworm:
+# the build toolchain and libraries, and (for the end-to-end tests) QEMU 10
+# and a guest kernel with virtio_snd from bookworm-backports.
+# Idempotent: re-running only installs what is missing.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+BUILD_PKGS=(
+  meson ninja-build pkg-config gcc clang
+  libsndfile1-dev libsamplerate0-dev libcmocka-dev libseccomp-dev
+)
+TEST_PKGS=(
+  sox libsox-fmt-all python3 busybox-static alsa-utils cpio xz-utils
+  kmod valgrind
+)
+
+add_backports() {
+  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    $SUDO tee /etc/apt/sources.list.d/vsnd-backports.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+}
+
+need_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+add_backports
+$SUDO apt-get update -qq
+missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+if [ -n "$missing" ]; then
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+# QEMU 10 (vhost-user-snd-pci) only exists in bookworm-backports.
+if ! qemu-system-x86_64 -device help 2>/dev/null | grep -q vhost-user-snd-pci; then
+  $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86
+fi
+echo "install-deps: done"

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#include "vsnd/pcm.h"
+
+#include <string.h>
+
+#include "vsnd/virtio_snd.h"
+
+struct fmt_info {
+	uint8_t bytes;     /* container */
+	uint8_t bits;      /* valid */
+	uint8_t silence[4];/* one sample of silence, little-endian */
+	bool linear;
+};
+
+/* Unsigned formats keep LSB-aligned samples (as ALSA's S24_LE / U20_LE do),
+ * so their midpoint is 1 << (bits - 1) inside the container. */
+static const struct fmt_info fmts[VIRTIO_SND_PCM_FMT_COUNT] = {
+	[VIRTIO_SND_PCM_FMT_IMA_ADPCM] = { 0, 4, { 0 }, false },
+	[VIRTIO_SND_PCM_FMT_MU_LAW] = { 1, 8, { 0xff }, true },
+	[VIRTIO_SND_PCM_FMT_A_LAW] = { 1, 8, { 0xd5 }, true },
+	[VIRTIO_SND_PCM_FMT_S8] = { 1, 8, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U8] = { 1, 8, { 0x80 }, true },
+	[VIRTIO_SND_PCM_FMT_S16] = { 2, 16, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U16] = { 2, 16, { 0, 0x80 }, true },
+	[VIRTIO_SND_PCM_FMT_S18_3] = { 3, 18, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U18_3] = { 3, 18, { 0, 0, 0x02 }, true },
+	[VIRTIO_SND_PCM_FMT_S20_3] = { 3, 20, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U20_3] = { 3, 20, { 0, 0, 0x08 }, true },
+	[VIRTIO_SND_PCM_FMT_S24_3] = { 3, 24, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U24_3] = { 3, 24, { 0, 0, 0x80 }, true },
+	[VIRTIO_SND_PCM_FMT_S20] = { 4, 20, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U20] = { 4, 20, { 0, 0, 0x08, 0 }, true },
+	[VIRTIO_SND_PCM_FMT_S24] = { 4, 24, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U24] = { 4, 24, { 0, 0, 0x80, 0 }, true },
+	[VIRTIO_SND_PCM_FMT_S32] = { 4, 32, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_U32] = { 4, 32, { 0, 0, 0, 0x80 }, true },
+	[VIRTIO_SND_PCM_FMT_FLOAT] = { 4, 32, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_FLOAT64] = { 8, 64, { 0 }, true },
+	[VIRTIO_SND_PCM_FMT_DSD_U8] = { 1, 8, { 0x69 }, false },
+	[VIRTIO_SND_PCM_FMT_DSD_U16] = { 2, 16, { 0x69, 0x69 }, false },
+	[VIRTIO_SND_PCM_FMT_DSD_U32] = { 4, 32, { 0x69, 0x69, 0x69, 0x69 }, false },
+	[VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME] = { 4, 32, { 0 }, false },
+};
+
+unsigned int vsnd_pcm_sample_bytes(unsigned int format)
+{
+	return format < VIRTIO_SND_PCM_FMT_COUNT ? fmts[format].bytes : 0;
+}
+
+unsigned int vsnd_pcm_valid_bits(unsigned int format)
+{
+	return format < VIRTIO_SND_PCM_FMT_COUNT ? fmts[format].bits : 0;
+}
+
+bool vsnd_pcm_is_linear(unsigned int format)
+{
+	return format < VIRTIO_SND_PCM_FMT_COUNT && fmts[format].linear;
+}
+
+void vsnd_pcm_silence_at(unsigned int format, void *dst, size_t bytes, uint64_t phase)
+{
+	unsigned int sb = vsnd_pcm_sample_bytes(format);
+	uint8_t *p = dst;
+
+	if (sb == 0) {
+		memset(dst, 0, bytes);
+		return;
+	}
+	for (size_t i = 0; i < bytes; i++)
+		p[i] = fmts[format].silence[(phase + i) % sb];
+}
+
+void vsnd_pcm_silence(unsigned int format, void *dst, size_t bytes)
+{
+	vsnd_pcm_silence_at(format, dst, bytes, 0);
+}
