@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal structures of the device model. */
+#ifndef VSND_CORE_DEV_H
+#define VSND_CORE_DEV_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vsnd/backend.h"
+#include "vsnd/virtio_snd.h"
+#include "vsnd/vsnd.h"
+
+/* Limits on what a guest may ask for (documented in the README). */
+#define VSND_MAX_BUFFER_BYTES (16u << 20)   /* per stream, one SET_PARAMS */
+#define VSND_MAX_HELD 1024                  /* I/O messages held per direction */
+#define VSND_MAX_INFO_SIZE 4096             /* record stride of an INFO query */
+#define VSND_EVENT_BACKLOG 256              /* events kept while eventq is empty */
+
+/* Stream states (5.14.6.6.1). The state is named after the last request that
+ * changed it; INITIAL means never configured. */
+enum pcm_state {
+	PCM_INITIAL,
+	PCM_PARAMS,
+	PCM_PREPARED,
+	PCM_STARTED,
+	PCM_STOPPED,
+	PCM_RELEASED,
+	PCM_NUM_STATES,
+};
+
+/* One held I/O message (TX or RX). */
+struct io_msg {
+	struct vsnd_chain *chain;
+	struct io_msg *next;
+	uint32_t data_len;  /* TX: bytes to play; RX: bytes to capture */
+	uint32_t done;      /* TX: bytes copied into the ring; RX: bytes captured */
+	uint64_t end_pos;   /* TX: ring position of the byte after the message */
+	bool copied;        /* TX: all data is in the ring (end_pos valid) */
+};
+
+struct io_fifo {
+	struct io_msg *head, *tail;
+	uint32_t count;
+};
+
+struct pcm_stream {
+	unsigned int id;
+	struct vsnd_stream_desc desc;   /* formats/rates already cut to the backend's caps */
+	enum pcm_state state;
+	/* Parameters from the last valid SET_PARAMS. */
+	uint32_t buffer_bytes, period_bytes, features;
+	uint8_t channels, format, rate;
+	bool open;                      /* backend stream open (port valid) */
+	bool transport_paused;          /* queue stopped under a running stream */
+	struct vsnd_port port;
+	struct io_fifo held;
+	uint64_t xruns_seen;            /* port.xruns already reported */
+	uint64_t completed;
+	uint64_t next_deadline;         /* clocked backends: next tick */
+};
+
+struct event_backlog {
+	uint8_t ev[VSND_EVENT_BACKLOG][VIRTIO_SND_EVENT_SIZE];
+	unsigned int head, count;
+	uint64_t dropped;
+};
+
+struct vsnd_dev {
+	struct vsnd_layout layout;
+	struct vsnd_backend *backend;
+	const struct vsnd_host_ops *host;
+	void *host_opaque;
+	const struct vsnd_transport_ops *tops;
+	void *topaque;
+	bool controls;
+	uint64_t features;      /* negotiated */
+	bool broken;
+	bool pushed[VSND_NUM_QUEUES];  /* something pushed since the last notify */
+	struct pcm_stream streams[VSND_MAX_STREAMS];
+	bool jack_connected[VSND_MAX_JACKS];
+	struct event_backlog events;
+	/* Held-message pools, one per data queue, allocated once. */
+	struct io_msg *pool[2];
+	struct io_msg *free_list[2];
+	/* Guest-triggered warnings: at most a few per second. */
+	uint64_t warn_window_start;
+	unsigned int warn_count;
+	vsnd_trace_fn trace;
+	void *trace_opaque;
+};
+
+/* device.c */
+void dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A warning the guest can trigger: rate-limited. */
+void dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t dev_now(struct vsnd_dev *dev);
+void dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len);
+void dev_mark_broken(struct vsnd_dev *dev, unsigned int q);
+
+/* ctl.c: one control request; returns the bytes written to the response. */
+uint32_t ctl_handle(struct vsnd_dev *dev, const struct vsnd_chain *chain);
+
+/* pcm.c */
+uint32_t pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t len);
+uint32_t pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uint8_t *req, size_t len);
+void pcm_close(struct vsnd_dev *dev, struct pcm_stream *s);
+void pcm_reset_all(struct vsnd_dev *dev);
+const char *pcm_state_name(enum pcm_state st);
+
+/* io.c */
+int io_pool_init(struct vsnd_dev *dev);
+void io_pool_fini(struct vsnd_dev *dev);
+void io_pop_queue(struct vsnd_dev *dev, unsigned int q);
+void io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now);
+void io_flush(struct vsnd_dev *dev, struct pcm_stream *s);
+void io_drop(struct vsnd_dev *dev, struct pcm_stream *s);
+uint32_t io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s);
+void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s);
+
+/* event.c */
+void event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data);
+void event_flush(struct vsnd_dev *dev);
+
+/* Status codes as virtio wants them, from a negative errno. */
+uint32_t status_from_errno(int err);
+
+#endif

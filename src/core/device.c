@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/* Device lifecycle, features, config space, and the queue dispatchers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dev.h"
+#include "util/iov.h"
+#include "vsnd/pcm.h"
+
+#define WARN_BURST 10
+#define WARN_WINDOW_NS 1000000000ull
+
+void dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!dev->host->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dev->host->log(dev->host_opaque, level, msg);
+}
+
+void dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	uint64_t now = dev_now(dev);
+	enum vsnd_log_level level = VSND_LOG_WARN;
+
+	/* A guest can send bad requests in a loop; keep the log readable. */
+	if (now - dev->warn_window_start > WARN_WINDOW_NS) {
+		dev->warn_window_start = now;
+		dev->warn_count = 0;
+	}
+	if (++dev->warn_count > WARN_BURST)
+		level = VSND_LOG_DEBUG;
+	if (!dev->host->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dev->host->log(dev->host_opaque, level, msg);
+}
+
+uint64_t dev_now(struct vsnd_dev *dev)
+{
+	return dev->host->now_ns(dev->host_opaque);
+}
+
+void dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len)
+{
+	dev->tops->push(dev->topaque, q, chain, len);
+	dev->pushed[q] = true;
+}
+
+void dev_mark_broken(struct vsnd_dev *dev, unsigned int q)
+{
+	if (!dev->broken)
+		dev_log(dev, VSND_LOG_ERROR, "queue %u: corrupt ring, device stopped", q);
+	dev->broken = true;
+}
+
+uint32_t status_from_errno(int err)
+{
+	switch (err) {
+	case 0:
+		return VIRTIO_SND_S_OK;
+	case -EINVAL:
+	case -ENOENT:
+	case -EPROTO:
+		return VIRTIO_SND_S_BAD_MSG;
+	case -ENOTSUP:
+	case -ERANGE:
+		return VIRTIO_SND_S_NOT_SUPP;
+	default:
+		return VIRTIO_SND_S_IO_ERR;
+	}
+}
+
+static void notify_pushed(struct vsnd_dev *dev)
+{
+	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
+		if (dev->pushed[q]) {
+			dev->pushed[q] = false;
+			dev->tops->notify(dev->topaque, q);
+		}
+	}
+}
+
+/* ---- layout ---- */
+
+static int layout_check(const struct vsnd_layout *l)
+{
+	if (l->n_streams > VSND_MAX_STREAMS || l->n_jacks > VSND_MAX_JACKS ||
+	    l->n_chmaps > VSND_MAX_CHMAPS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < l->n_streams; i++) {
+		const struct vsnd_stream_desc *d = &l->streams[i];
+		if (d->direction > VIRTIO_SND_D_INPUT || d->channels_min < 1 ||
+		    d->channels_min > d->channels_max || d->channels_max > VSND_MAX_CHANNELS)
+			return -EINVAL;
+	}
+	for (unsigned int i = 0; i < l->n_chmaps; i++) {
+		const struct vsnd_chmap_desc *c = &l->chmaps[i];
+		if (c->direction > VIRTIO_SND_D_INPUT || c->channels > VSND_MAX_CHANNELS)
+			return -EINVAL;
+		for (unsigned int k = 0; k < c->channels; k++)
+			if (c->positions[k] >= VIRTIO_SND_CHMAP_COUNT)
+				return -EINVAL;
+	}
+	return 0;
+}
+
+/* Cut a stream's wishes down to what the backend carries; a stream left
+ * with no format or rate cannot be described honestly. */
+static int stream_apply_caps(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	struct vsnd_backend_caps caps = { 0 };
+	uint64_t whole = 0;
+
+	dev->backend->ops->caps(dev->backend, s->desc.direction, &caps);
+	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+		if (vsnd_pcm_sample_bytes(f))
+			whole |= 1ull << f;
+	s->desc.formats &= caps.formats & whole;
+	s->desc.rates &= caps.rates & ((1ull << VIRTIO_SND_PCM_RATE_COUNT) - 1);
+	if (caps.channels_max && s->desc.channels_max > caps.channels_max)
+		s->desc.channels_max = caps.channels_max;
+	if (!s->desc.formats || !s->desc.rates || s->desc.channels_min > s->desc.channels_max) {
+		dev_log(dev, VSND_LOG_ERROR,
+			"stream %u: backend %s supports none of its formats/rates/channels",
+			s->id, dev->backend->ops->name);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+void vsnd_layout_default(struct vsnd_layout *l)
+{
+	static const uint32_t defconf[2] = {
+		/* jack, rear, Line Out, 1/8" stereo, green, association 1 */
+		0x01014010,
+		/* jack, rear, Mic In, 1/8" stereo, pink, association 2 */
+		0x01a19020,
+	};
+	/* pin caps: presence detect (bit 2) + output (bit 4) / input (bit 5) */
+	static const uint32_t pincaps[2] = { 0x14, 0x24 };
+
+	memset(l, 0, sizeof(*l));
+	l->n_streams = l->n_jacks = l->n_chmaps = 2;
+	for (unsigned int dir = 0; dir < 2; dir++) {
+		l->streams[dir] = (struct vsnd_stream_desc){
+			.direction = (uint8_t)dir,
+			.channels_min = 1,
+			.channels_max = 2,
+			.hda_fn_nid = 0,
+			.formats = ~0ull,
+			.rates = ~0ull,
+		};
+		l->jacks[dir] = (struct vsnd_jack_desc){
+			.hda_fn_nid = 0,
+			.hda_reg_defconf = defconf[dir],
+			.hda_reg_caps = pincaps[dir],
+			.connected = true,
+		};
+		l->chmaps[dir] = (struct vsnd_chmap_desc){
+			.hda_fn_nid = 0,
+			.direction = (uint8_t)dir,
+			.channels = 2,
+			.positions = { VIRTIO_SND_CHMAP_FL, VIRTIO_SND_CHMAP_FR },
+		};
+	}
+}
+
+/* ---- lifecycle ---- */
+
+int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
+{
+	struct vsnd_dev *dev;
+	int err;
+
+	*out = NULL;
+	if (!cfg || !cfg->backend || !cfg->host || !cfg->host->now_ns || !cfg->host->set_timer ||
+	    !cfg->transport || !cfg->transport->pop || !cfg->transport->push ||
+	    !cfg->transport->notify)
+		return -EINVAL;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	if (cfg->layout)
+		dev->layout = *cfg->layout;
+	else
+		vsnd_layout_default(&dev->layout);
+	dev->backend = cfg->backend;
+	dev->host = cfg->host;
+	dev->host_opaque = cfg->host_opaque;
+	dev->tops = cfg->transport;
+	dev->topaque = cfg->transport_opaque;
+	dev->controls = cfg->controls;
+	err = layout_check(&dev->layout);
+	if (err)
+		goto err;
+	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
+		struct pcm_stream *s = &dev->streams[i];
+		s->id = i;
+		s->desc = dev->layout.streams[i];
+		err = stream_apply_caps(dev, s);
+		if (err)
+			goto err;
+	}
+	for (unsigned int i = 0; i < dev->layout.n_jacks; i++)
+		dev->jack_connected[i] = dev->layout.jacks[i].connected;
+	err = io_pool_init(dev);
+	if (err)
+		goto err;
+	*out = dev;
+	return 0;
+err:
+	vsnd_dev_free(dev);
+	return err;
+}
+
+void vsnd_dev_free(struct vsnd_dev *dev)
+{
+	if (!dev)
+		return;
+	for (unsigned int i = 0; i < dev->layout.n_streams && i < VSND_MAX_STREAMS; i++)
+		pcm_close(dev, &dev->streams[i]);
+	io_pool_fini(dev);
+	free(dev);
+}
+
+uint64_t vsnd_dev_features(const struct vsnd_dev *dev)
+{
+	uint64_t f = 1ull << VSND_VIRTIO_F_VERSION_1 | 1ull << VSND_VIRTIO_F_INDIRECT_DESC |
+		     1ull << VSND_VIRTIO_F_EVENT_IDX;
+
+	if (dev->controls)
+		f |= 1ull << VSND_F_CTLS;
+	return f;
+}
+
+void vsnd_dev_set_features(struct vsnd_dev *dev, uint64_t features)
+{
+	dev->features = features & vsnd_dev_features(dev);
+}
+
+size_t vsnd_dev_config_size(const struct vsnd_dev *dev)
+{
+	return dev->controls ? VIRTIO_SND_CONFIG_SIZE_CTLS : VIRTIO_SND_CONFIG_SIZE;
+}
+
+int vsnd_dev_config_read(const struct vsnd_dev *dev, uint32_t off, void *buf, uint32_t len)
+{
+	uint8_t cfg[VIRTIO_SND_CONFIG_SIZE_CTLS];
+	size_t size = vsnd_dev_config_size(dev);
+
+	if (off > size || len > size - off)
+		return -EINVAL;
+	vsnd_put_le32(cfg + 0, dev->layout.n_jacks);
+	vsnd_put_le32(cfg + 4, dev->layout.n_streams);
+	vsnd_put_le32(cfg + 8, dev->layout.n_chmaps);
+	vsnd_put_le32(cfg + 12, 0); /* controls: none yet */
+	memcpy(buf, cfg + off, len);
+	return 0;
+}
+
+bool vsnd_dev_broken(const struct vsnd_dev *dev)
+{
+	return dev->broken;
+}
+
+void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque)
+{
+	dev->trace = fn;
+	dev->trace_opaque = opaque;
+}
+
+/* ---- queues ---- */
+
+static void control_pop(struct vsnd_dev *dev)
+{
+	struct vsnd_chain *c;
+	int err;
+
+	while ((err = dev->tops->pop(dev->topaque, VSND_QUEUE_CONTROL, &c)) == 0)
+		dev_push(dev, VSND_QUEUE_CONTROL, c, ctl_handle(dev, c));
+	if (err == -EIO)
+		dev_mark_broken(dev, VSND_QUEUE_CONTROL);
+}
+
+/* Move frames and complete messages for every running stream, then ask for
+ * the next tick of the earliest clocked backend. */
+static void service_streams(struct vsnd_dev *dev)
+{
+	uint64_t now = dev_now(dev);
+	uint64_t deadline = UINT64_MAX;
+
+	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
+		struct pcm_stream *s = &dev->streams[i];
+
+		if (!s->open)
+			continue;
+		io_service(dev, s, now);
+		if (s->state == PCM_STARTED && !s->transport_paused &&
+		    s->next_deadline < deadline)
+			deadline = s->next_deadline;
+	}
+	dev->host->set_timer(dev->host_opaque, deadline);
+}
+
+static void dev_run(struct vsnd_dev *dev)
+{
+	if (dev->broken)
+		return;
+	service_streams(dev);
+	event_flush(dev);
+	notify_pushed(dev);
+}
+
+void vsnd_dev_kick(struct vsnd_dev *dev, unsigned int q)
+{
+	if (dev->broken || q >= VSND_NUM_QUEUES)
+		return;
+	switch (q) {
+	case VSND_QUEUE_CONTROL:
+		control_pop(dev);
+		break;
+	case VSND_QUEUE_TX:
+	case VSND_QUEUE_RX:
+		io_pop_queue(dev, q);
+		break;
+	default:
+		/* eventq buffers are taken when an event needs one */
+		break;
+	}
+	dev_run(dev);
+}
+
+void vsnd_dev_process(struct vsnd_dev *dev)
+{
+	dev_run(dev);
+}
+
+void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
+{
+	uint8_t dir = q == VSND_QUEUE_TX ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT;
+
+	if (q != VSND_QUEUE_TX && q != VSND_QUEUE_RX)
+		return;
+	/* Policy (reference B.7): the frontend cannot tell us whether this is
+	 * a reset or a pause, so give every held buffer back now, while the
+	 * ring is still ours, and keep the stream states for a resume. */
+	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
+		struct pcm_stream *s = &dev->streams[i];
+
+		if (s->desc.direction != dir || !s->open)
+			continue;
+		if (s->state == PCM_STARTED && !s->transport_paused) {
+			dev->backend->ops->stop(dev->backend, &s->port);
+			s->transport_paused = true;
+		}
+		io_flush(dev, s);
+	}
+	notify_pushed(dev);
+}
+
+void vsnd_dev_reset(struct vsnd_dev *dev)
+{
+	pcm_reset_all(dev);
+	dev->events.count = 0;
+	dev->events.head = 0;
+	memset(dev->pushed, 0, sizeof(dev->pushed));
+	dev->features = 0;
+	dev->broken = false;
+	dev->host->set_timer(dev->host_opaque, UINT64_MAX);
+}
+
+int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected)
+{
+	if (jack_id >= dev->layout.n_jacks)
+		return -ENOENT;
+	if (dev->jack_connected[jack_id] == connected)
+		return 0;
+	dev->jack_connected[jack_id] = connected;
+	event_queue(dev, connected ? VIRTIO_SND_EVT_JACK_CONNECTED : VIRTIO_SND_EVT_JACK_DISCONNECTED,
+		    jack_id);
+	dev_run(dev);
+	return 0;
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCM I/O messages on the tx and rx queues (5.14.6.8).
+ *
+ * A message is held in its stream's FIFO until its frames have really moved:
+ *  - TX: the data is copied into the stream ring about one period ahead of
+ *    the consumer (never on arrival: older Linux drivers queue buffers
+ *    before the application has filled them), and the message completes when
+ *    the ring's read position passes its last byte, i.e. when the backend
+ *    consumed it at the stream's rate;
+ *  - RX: captured frames are moved from the ring into the oldest message,
+ *    which completes when it is full.
+ * The status is written in the last 8 writable bytes; RX used length is the
+ * captured bytes + 8 (5.14.6.8.2).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dev.h"
+#include "util/iov.h"
+
+static unsigned int qidx(uint8_t direction)
+{
+	return direction == VIRTIO_SND_D_OUTPUT ? 0 : 1;
+}
+
+/* ---- message pool: no malloc on the data path ---- */
+
+int io_pool_init(struct vsnd_dev *dev)
+{
+	for (unsigned int k = 0; k < 2; k++) {
+		dev->pool[k] = calloc(VSND_MAX_HELD, sizeof(struct io_msg));
+		if (!dev->pool[k])
+			return -ENOMEM;
+		dev->free_list[k] = NULL;
+		for (unsigned int i = VSND_MAX_HELD; i-- > 0;) {
+			dev->pool[k][i].next = dev->free_list[k];
+			dev->free_list[k] = &dev->pool[k][i];
+		}
+	}
+	return 0;
+}
+
+void io_pool_fini(struct vsnd_dev *dev)
+{
+	for (unsigned int k = 0; k < 2; k++) {
+		free(dev->pool[k]);
+		dev->pool[k] = NULL;
+		dev->free_list[k] = NULL;
+	}
+}
+
+static struct io_msg *io_alloc(struct vsnd_dev *dev, unsigned int k)
+{
+	struct io_msg *m = dev->free_list[k];
+
+	if (m) {
+		dev->free_list[k] = m->next;
+		memset(m, 0, sizeof(*m));
+	}
+	return m;
+}
+
+static void io_release(struct vsnd_dev *dev, unsigned int k, struct io_msg *m)
+{
+	m->chain = NULL;
+	m->next = dev->free_list[k];
+	dev->free_list[k] = m;
+}
+
+static void fifo_push(struct io_fifo *f, struct io_msg *m)
+{
+	m->next = NULL;
+	if (f->tail)
+		f->tail->next = m;
+	else
+		f->head = m;
+	f->tail = m;
+	f->count++;
+}
+
+static struct io_msg *fifo_pop(struct io_fifo *f)
+{
+	struct io_msg *m = f->head;
+
+	if (m) {
+		f->head = m->next;
+		if (!f->head)
+			f->tail = NULL;
+		f->count--;
+	}
+	return m;
+}
+
+/* ---- completion ---- */
+
+static uint32_t host_delay_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s)
+{
+	const struct vsnd_backend_ops *ops = dev->backend->ops;
+
+	if (!ops->delay_frames)
+		return 0;
+	/* delay_frames only reads the port; its signature is shared with the
+	 * real-time side, which is why it is not const. */
+	return ops->delay_frames(dev->backend, (struct vsnd_port *)&s->port) *
+	       s->port.params.frame_bytes;
+}
+
+/* Bytes still to be played (TX) or still to be delivered (RX) ahead of the
+ * guest, plus what the host holds beyond the ring. */
+uint32_t io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s)
+{
+	return (uint32_t)vsnd_ring_fill(&s->port.ring) + host_delay_bytes(dev, s);
+}
+
+/* Write the status into the last 8 writable bytes and give the chain back. */
+static void chain_complete(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c,
+			   uint32_t status, uint32_t latency, uint32_t used)
+{
+	uint8_t st[VIRTIO_SND_PCM_STATUS_SIZE];
+
+	vsnd_put_le32(st, status);
+	vsnd_put_le32(st + 4, latency);
+	iov_from_buf(c->wr, c->n_wr, c->wr_len - sizeof(st), st, sizeof(st));
+	dev_push(dev, q, c, used);
+}
+
+static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t status,
+			uint32_t latency)
+{
+	unsigned int k = qidx(s->desc.direction);
+	struct io_msg *m = fifo_pop(&s->held);
+	bool tx = s->desc.direction == VIRTIO_SND_D_OUTPUT;
+	uint32_t used = tx ? VIRTIO_SND_PCM_STATUS_SIZE : m->done + VIRTIO_SND_PCM_STATUS_SIZE;
+
+	chain_complete(dev, tx ? VSND_QUEUE_TX : VSND_QUEUE_RX, m->chain, status, latency, used);
+	s->completed++;
+	if (dev->trace)
+		dev->trace(dev->trace_opaque, s->id, dev_now(dev), m->done, latency);
+	io_release(dev, k, m);
+}
+
+void io_flush(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	while (s->held.head)
+		io_complete(dev, s, VIRTIO_SND_S_OK, 0);
+}
+
+void io_drop(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	struct io_msg *m;
+
+	while ((m = fifo_pop(&s->held)))
+		io_release(dev, qidx(s->desc.direction), m);
+}
+
+/* ---- arrival ---- */
+
+/* Reject a message at once: IO_ERR, used length as for a complete one. */
+static void io_reject(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c)
+{
+	/* With fewer than 8 writable bytes there is no status to write: the
+	 * driver gets the buffer back empty. */
+	if (c->wr_len < VIRTIO_SND_PCM_STATUS_SIZE) {
+		dev_push(dev, q, c, 0);
+		return;
+	}
+	iov_memset(c->wr, c->n_wr, 0, 0, c->wr_len - VIRTIO_SND_PCM_STATUS_SIZE);
+	chain_complete(dev, q, c, VIRTIO_SND_S_IO_ERR, 0, (uint32_t)c->wr_len);
+}
+
+/* Which stream a message belongs to, if it may be held: right direction,
+ * host stream open (PREPARED, STARTED or STOPPED), well-formed. */
+static struct pcm_stream *io_stream_for(struct vsnd_dev *dev, unsigned int q,
+					const struct vsnd_chain *c, uint32_t *data_len)
+{
+	bool tx = q == VSND_QUEUE_TX;
+	uint8_t hdr[VIRTIO_SND_PCM_XFER_SIZE];
+	struct pcm_stream *s;
+	size_t len;
+
+	if (iov_to_buf(c->rd, c->n_rd, 0, hdr, sizeof(hdr)) < sizeof(hdr) ||
+	    c->wr_len < VIRTIO_SND_PCM_STATUS_SIZE)
+		return NULL;
+	/* txq carries no writable data, rxq no readable data (5.14.6.8). */
+	if (tx ? c->wr_len != VIRTIO_SND_PCM_STATUS_SIZE : c->rd_len != VIRTIO_SND_PCM_XFER_SIZE)
+		return NULL;
+	if (vsnd_le32(hdr) >= dev->layout.n_streams)
+		return NULL;
+	s = &dev->streams[vsnd_le32(hdr)];
+	if (s->desc.direction != (tx ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT) || !s->open)
+		return NULL;
+	len = tx ? c->rd_len - VIRTIO_SND_PCM_XFER_SIZE : c->wr_len - VIRTIO_SND_PCM_STATUS_SIZE;
+	/* A partial frame would shift every later frame's channels. */
+	if (len > UINT32_MAX || len % s->port.params.frame_bytes)
+		return NULL;
+	*data_len = (uint32_t)len;
+	return s;
+}
+
+static void io_accept(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c)
+{
+	uint32_t data_len = 0;
+	struct pcm_stream *s = io_stream_for(dev, q, c, &data_len);
+	struct io_msg *m;
+
+	if (!s) {
+		dev_warn_guest(dev, "%s message refused (bad stream, state or layout)",
+			       q == VSND_QUEUE_TX ? "tx" : "rx");
+		io_reject(dev, q, c);
+		return;
+	}
+	m = io_alloc(dev, qidx(s->desc.direction));
+	if (!m) {
+		dev_warn_guest(dev, "stream %u: more than %u messages held", s->id, VSND_MAX_HELD);
+		io_reject(dev, q, c);
+		return;
+	}
+	m->chain = c;
+	m->data_len = data_len;
+	fifo_push(&s->held, m);
+}
+
+/* A queue that was stopped under running streams has started again. */
+static void io_resume(struct vsnd_dev *dev, uint8_t dir)
+{
+	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
+		struct pcm_stream *s = &dev->streams[i];
+
+		if (s->desc.direction != dir || !s->transport_paused || s->state != PCM_STARTED)
+			continue;
+		s->transport_paused = false;
+		s->next_deadline = 0;
+		dev->backend->ops->start(dev->backend, &s->port, dev_now(dev));
+	}
+}
+
+void io_pop_queue(struct vsnd_dev *dev, unsigned int q)
+{
+	struct vsnd_chain *c;
+	int err;
+
+	io_resume(dev, q == VSND_QUEUE_TX ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT);
+	while ((err = dev->tops->pop(dev->topaque, q, &c)) == 0)
+		io_accept(dev, q, c);
+	if (err == -EIO)
+		dev_mark_broken(dev, q);
+}
+
+/* ---- moving frames ---- */
+
+void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	struct vsnd_ring *r = &s->port.ring;
+
+	(void)dev;
+	for (struct io_msg *m = s->held.head; m; m = m->next) {
+		size_t fill = vsnd_ring_fill(r);
+		size_t n = m->data_len - m->done;
+
+		if (m->copied)
+			continue;
+		if (fill >= s->port.lead_bytes)
+			break;
+		if (n > s->port.lead_bytes - fill)
+			n = s->port.lead_bytes - fill;
+		m->done += (uint32_t)vsnd_ring_write_iov(r, m->chain->rd, m->chain->n_rd,
+							 VIRTIO_SND_PCM_XFER_SIZE + m->done, n);
+		if (m->done < m->data_len)
+			break;
+		m->copied = true;
+		m->end_pos = vsnd_ring_wpos(r);
+	}
+}
+
+static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	uint64_t rpos = vsnd_ring_rpos(&s->port.ring);
+	struct io_msg *m;
+
+	while ((m = s->held.head) && m->copied && m->end_pos <= rpos)
+		io_complete(dev, s, VIRTIO_SND_S_OK, host_delay_bytes(dev, s));
+}
+
+static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	struct vsnd_ring *r = &s->port.ring;
+	struct io_msg *m;
+
+	while ((m = s->held.head)) {
+		m->done += (uint32_t)vsnd_ring_read_iov(r, m->chain->wr, m->chain->n_wr, m->done,
+							m->data_len - m->done);
+		if (m->done < m->data_len)
+			break;
+		io_complete(dev, s, VIRTIO_SND_S_OK, io_latency_bytes(dev, s));
+	}
+}
+
+static void xrun_check(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	uint64_t x = atomic_load(&s->port.xruns);
+
+	if (x == s->xruns_seen)
+		return;
+	s->xruns_seen = x;
+	if (s->features & 1u << VIRTIO_SND_PCM_F_EVT_XRUNS)
+		event_queue(dev, VIRTIO_SND_EVT_PCM_XRUN, s->id);
+}
+
+void io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
+{
+	const struct vsnd_backend_ops *ops = dev->backend->ops;
+	bool running = s->state == PCM_STARTED && !s->transport_paused;
+
+	if (running && ops->tick && now >= s->next_deadline)
+		s->next_deadline = ops->tick(dev->backend, &s->port, now);
+	if (s->desc.direction == VIRTIO_SND_D_OUTPUT) {
+		tx_complete_played(dev, s);
+		if (running)
+			io_prefill(dev, s);
+	} else if (running) {
+		rx_fill(dev, s);
+	}
+	if (running)
+		xrun_check(dev, s);
+}
