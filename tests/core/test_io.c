@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TX/RX I/O messages through the device with the real null backend on a
+ * fake clock: holding, refusing, RELEASE flushing, RX status placement,
+ * pacing against the ideal schedule, xrun and jack events.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "util/iov.h"
+
+#define MS 1000000ull
+#define FMT VIRTIO_SND_PCM_FMT_S16
+#define RATE VIRTIO_SND_PCM_RATE_48000
+#define PERIOD 1920   /* 10 ms of 48 kHz S16 stereo */
+#define BUFFER (4 * PERIOD)
+#define XRUNS (1u << VIRTIO_SND_PCM_F_EVT_XRUNS)
+
+static struct harness *started(uint32_t stream, uint32_t features)
+{
+	struct harness *h = h_new("null", NULL, false);
+
+	assert_int_equal(h_set_params(h, stream, BUFFER, PERIOD, 2, FMT, RATE, features), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, stream), VIRTIO_SND_S_OK);
+	return h;
+}
+
+static void test_tx_refused(void **state)
+{
+	struct harness *h = h_new("null", NULL, false);
+	uint8_t data[PERIOD] = { 0 };
+	struct h_chain *c;
+
+	(void)state;
+	/* not prepared */
+	c = h_tx(h, 0, data, PERIOD, 0);
+	assert_true(c->done);
+	assert_int_equal(c->used_len, 8);
+	assert_int_equal(h_io_status(c), VIRTIO_SND_S_IO_ERR);
+	h_chain_free(c);
+	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	c = h_tx(h, 0, data, PERIOD, 0);  /* parameters only: still refused */
+	assert_int_equal(h_io_status(c), VIRTIO_SND_S_IO_ERR);
+	h_chain_free(c);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	/* wrong direction, bad id, partial frame */
+	assert_int_equal(h_set_params(h, 1, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	c = h_tx(h, 1, data, PERIOD, 0);
+	assert_int_equal(h_io_status(c), VIRTIO_SND_S_IO_ERR);
+	h_chain_free(c);
+	c = h_tx(h, 9, data, PERIOD, 0);
+	assert_int_equal(h_io_status(c), VIRTIO_SND_S_IO_ERR);
+	h_chain_free(c);
+	c = h_tx(h, 0, data, PERIOD - 1, 0);
+	assert_int_equal(h_io_status(c), VIRTIO_SND_S_IO_ERR);
+	h_chain_free(c);
+	/* an rx message on stream 0 (an output) */
+	c = h_rx(h, 0, PERIOD, 0);
+	assert_true(c->done);
+	assert_int_equal(h_io_status(c), VIRTIO_SND_S_IO_ERR);
+	h_chain_free(c);
+	/* no room for a status: back with len 0 */
+	{
+		uint8_t rd[4] = { 0 };
+		c = h_chain_new(rd, 4, 4, 0);
+		h_post(h, VSND_QUEUE_TX, c);
+		vsnd_dev_kick(h->dev, VSND_QUEUE_TX);
+		assert_true(c->done);
+		assert_int_equal(c->used_len, 0);
+		h_chain_free(c);
+	}
+	/* writable data in a tx message */
+	{
+		uint8_t rd[4 + 4] = { 0 };
+		c = h_chain_new(rd, 8, 16, 0);
+		h_post(h, VSND_QUEUE_TX, c);
+		vsnd_dev_kick(h->dev, VSND_QUEUE_TX);
+		assert_true(c->done);
+		assert_int_equal(h_io_status(c), VIRTIO_SND_S_IO_ERR);
+		h_chain_free(c);
+	}
+	h_free(h);
+}
+
+/* Held in PREPARED, completed one period apart from START, never early. */
+static void test_tx_held_then_paced(void **state)
+{
+	struct harness *h = started(0, 0);
+	uint8_t data[PERIOD];
+	struct h_chain *c[4];
+	uint64_t t0;
+
+	(void)state;
+	memset(data, 0x11, sizeof(data));
+	for (int i = 0; i < 4; i++)
+		c[i] = h_tx(h, 0, data, PERIOD, 100);
+	h_run_until(h, h->now + 1000 * MS);
+	for (int i = 0; i < 4; i++)
+		assert_false(c[i]->done);
+	t0 = h->now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < 4; i++) {
+		h_run_until(h, t0 + (uint64_t)(i + 1) * 10 * MS - 1);
+		assert_false(c[i]->done);
+		h_run_until(h, t0 + (uint64_t)(i + 1) * 10 * MS);
+		assert_true(c[i]->done);
+		assert_int_equal(c[i]->used_len, 8);
+		assert_int_equal(h_io_status(c[i]), VIRTIO_SND_S_OK);
+		assert_int_equal(h_io_latency(c[i]), 0);
+		h_chain_free(c[i]);
+	}
+	h_free(h);
+}
+
+/*
+ * 10 s of audio with the Linux pattern (every period re-queued at once),
+ * timer wake-ups jittered up to `jitter` late as on a loaded host: every
+ * completion lands within 1 ms of t0 + (k+1) * period (plus the jitter of
+ * its own wake-up), and not one frame of silence is inserted.
+ */
+static void pace(uint32_t rate_idx, uint32_t period_frames, uint64_t jitter)
+{
+	uint32_t hz = vsnd_rate_hz(rate_idx);
+	uint32_t period = period_frames * 4;
+	struct harness *h = h_new("null", NULL, false);
+	struct h_chain *q[4];
+	uint8_t *data = calloc(1, period);
+	uint64_t t0, k = 0, end;
+	struct vsnd_stream_status st;
+	unsigned int seed = 1;
+
+	assert_int_equal(h_set_params(h, 0, 4 * period, period, 2, FMT, (uint8_t)rate_idx, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < 4; i++)
+		q[i] = h_tx(h, 0, data, period, 0);
+	t0 = h->now;
+	end = t0 + 10000 * MS;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	while (h->now < end) {
+		uint64_t late = jitter ? (uint64_t)rand_r(&seed) % (jitter + 1) : 0;
+
+		/* wake up when asked, or late as a loaded host does */
+		assert_true(h->timer != UINT64_MAX);
+		h->now = h->timer + late;
+		vsnd_dev_process(h->dev);
+		for (int i = 0; i < 4; i++) {
+			if (!q[i]->done)
+				continue;
+			uint64_t ideal = t0 + ((k + 1) * period_frames * 1000000000ull + hz - 1) / hz;
+			assert_true(q[i]->done_ns >= ideal);
+			assert_true(q[i]->done_ns - ideal <= 1 * MS + jitter);
+			k++;
+			h_chain_free(q[i]);
+			q[i] = h_tx(h, 0, data, period, 0);
+		}
+	}
+	assert_true(k >= 10ull * hz / period_frames - 1);
+	assert_int_equal(vsnd_dev_stream_status(h->dev, 0, &st), 0);
+	assert_int_equal(st.xruns, 0);
+	for (int i = 0; i < 4; i++)
+		h_chain_free(q[i]);
+	free(data);
+	h_free(h);
+}
+
+static void test_pacing_48k(void **state)
+{
+	(void)state;
+	pace(VIRTIO_SND_PCM_RATE_48000, 480, 0);
+}
+
+static void test_pacing_44k1_non_integer(void **state)
+{
+	(void)state;
+	/* 512 frames at 44.1 kHz = 11.6099... ms: no rounding may accumulate */
+	pace(VIRTIO_SND_PCM_RATE_44100, 512, 0);
+}
+
+static void test_pacing_jittered(void **state)
+{
+	(void)state;
+	pace(VIRTIO_SND_PCM_RATE_48000, 480, 3 * MS);
+}
+
+/* RELEASE completes every held message before it is answered. */
+static void test_release_flushes(void **state)
+{
+	struct harness *h = started(0, 0);
+	uint8_t data[PERIOD] = { 0 };
+	struct h_chain *c[6];
+	uint64_t before;
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		c[i] = h_tx(h, 0, data, PERIOD, 0);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->now + 15 * MS);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	before = h->order;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < 6; i++) {
+		assert_true(c[i]->done);
+		/* the RELEASE answer is the last push */
+		assert_true(c[i]->order < h->order);
+		if (i > 0)
+			assert_true(c[i]->order > before);
+		h_chain_free(c[i]);
+	}
+	assert_string_equal(h_state(h, 0), "released");
+	h_free(h);
+}
+
+static void test_stop_keeps_messages(void **state)
+{
+	struct harness *h = started(0, 0);
+	uint8_t data[PERIOD] = { 0 };
+	struct h_chain *c[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		c[i] = h_tx(h, 0, data, PERIOD, 0);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->now + 10 * MS);
+	assert_true(c[0]->done);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->now + 1000 * MS);
+	assert_false(c[1]->done);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->now + 20 * MS);
+	assert_true(c[1]->done);
+	assert_true(c[2]->done);
+	for (int i = 0; i < 3; i++)
+		h_chain_free(c[i]);
+	h_free(h);
+}
+
+/* RX: held before START; filled at the stream rate; status in the last 8
+ * writable bytes even when it shares a descriptor with data; len = data+8. */
+static void rx_case(uint8_t fmt, uint8_t silence)
+{
+	uint32_t frame = 2 * (fmt == VIRTIO_SND_PCM_FMT_U8 ? 1 : 2);
+	uint32_t period = 480 * frame;
+	struct harness *h = h_new("null", NULL, false);
+	struct h_chain *c[2];
+	uint64_t t0;
+
+	assert_int_equal(h_set_params(h, 1, 4 * period, period, 2, fmt, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	c[0] = h_rx(h, 1, period, 7);  /* split every 7 bytes: status straddles */
+	c[1] = h_rx(h, 1, period, 0);
+	h_run_until(h, h->now + 500 * MS);
+	assert_false(c[0]->done);
+	t0 = h->now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	h_run_until(h, t0 + 10 * MS - 1);
+	assert_false(c[0]->done);
+	h_run_until(h, t0 + 20 * MS);
+	for (int i = 0; i < 2; i++) {
+		assert_true(c[i]->done);
+		assert_int_equal(c[i]->used_len, period + 8);
+		assert_int_equal(h_io_status(c[i]), VIRTIO_SND_S_OK);
+		for (uint32_t b = 0; b < period; b++)
+			assert_int_equal(c[i]->wr_buf[b], silence);
+	}
+	assert_int_equal(c[0]->done_ns, t0 + 10 * MS);
+	assert_int_equal(c[1]->done_ns, t0 + 20 * MS);
+	h_chain_free(c[0]);
+	h_chain_free(c[1]);
+	h_free(h);
+}
+
+static void test_rx(void **state)
+{
+	(void)state;
+	rx_case(VIRTIO_SND_PCM_FMT_S16, 0);
+	rx_case(VIRTIO_SND_PCM_FMT_U8, 0x80);
+}
+
+/* The transport stops a queue (GET_VRING_BASE): held messages come back at
+ * once, RX with what was captured so far. */
+static void test_queue_stop(void **state)
+{
+	struct harness *h = h_new("null", NULL, false);
+	struct h_chain *rx, *tx;
+	uint8_t data[PERIOD] = { 0 };
+
+	(void)state;
+	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_set_params(h, 1, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	tx = h_tx(h, 0, data, PERIOD, 0);
+	rx = h_rx(h, 1, 4 * PERIOD, 0);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	h_run_until(h, h->now + 20 * MS);
+	assert_false(rx->done);
+	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_RX);
+	assert_true(rx->done);
+	assert_int_equal(rx->used_len, 2 * PERIOD + 8);
+	assert_false(tx->done);
+	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_TX);
+	assert_true(tx->done);
+	assert_string_equal(h_state(h, 1), "started");
+	/* the ring comes back: the stream resumes capturing */
+	h_chain_free(rx);
+	rx = h_rx(h, 1, PERIOD, 0);
+	h_run_until(h, h->now + 10 * MS);
+	assert_true(rx->done);
+	h_chain_free(rx);
+	h_chain_free(tx);
+	h_free(h);
+}
+
+static struct h_chain *event_buf(struct harness *h)
+{
+	struct h_chain *c = h_chain_new(NULL, 0, 8, 0);
+
+	h_post(h, VSND_QUEUE_EVENT, c);
+	return c;
+}
+
+static void test_xrun_event(void **state)
+{
+	struct harness *h = started(0, XRUNS);
+	struct harness *h2 = started(0, 0);
+	struct h_chain *e = event_buf(h), *e2 = event_buf(h2);
+
+	(void)state;
+	/* started with nothing to play: an underrun */
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->now + 30 * MS);
+	assert_true(e->done);
+	assert_int_equal(e->used_len, 8);
+	assert_int_equal(vsnd_le32(e->wr_buf), VIRTIO_SND_EVT_PCM_XRUN);
+	assert_int_equal(vsnd_le32(e->wr_buf + 4), 0);
+	/* the driver did not select EVT_XRUNS: no event */
+	assert_int_equal(h_pcm(h2, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h2, h2->now + 30 * MS);
+	assert_false(e2->done);
+	h_free(h2);
+	h_chain_free(e2);
+	h_chain_free(e);
+	h_free(h);
+}
+
+/* Jack events wait for buffers, oldest first; JACK_INFO follows. */
+static void test_jack_events_backlog(void **state)
+{
+	struct harness *h = h_new("null", NULL, false);
+	struct h_chain *e[3];
+	uint8_t q[16], r[24];
+
+	(void)state;
+	assert_int_equal(vsnd_dev_jack_set(h->dev, 0, false), 0);
+	assert_int_equal(vsnd_dev_jack_set(h->dev, 1, false), 0);
+	assert_int_equal(vsnd_dev_jack_set(h->dev, 0, true), 0);
+	assert_int_equal(vsnd_dev_jack_set(h->dev, 5, true), -ENOENT);
+	for (int i = 0; i < 3; i++)
+		e[i] = event_buf(h);
+	vsnd_dev_process(h->dev);
+	assert_int_equal(vsnd_le32(e[0]->wr_buf), VIRTIO_SND_EVT_JACK_DISCONNECTED);
+	assert_int_equal(vsnd_le32(e[0]->wr_buf + 4), 0);
+	assert_int_equal(vsnd_le32(e[1]->wr_buf), VIRTIO_SND_EVT_JACK_DISCONNECTED);
+	assert_int_equal(vsnd_le32(e[1]->wr_buf + 4), 1);
+	assert_int_equal(vsnd_le32(e[2]->wr_buf), VIRTIO_SND_EVT_JACK_CONNECTED);
+	assert_int_equal(vsnd_le32(e[2]->wr_buf + 4), 0);
+	vsnd_put_le32(q, VIRTIO_SND_R_JACK_INFO);
+	vsnd_put_le32(q + 4, 1);
+	vsnd_put_le32(q + 8, 1);
+	vsnd_put_le32(q + 12, 24);
+	assert_int_equal(h_ctl(h, q, 16, r, 24, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(r[16], 0);
+	for (int i = 0; i < 3; i++)
+		h_chain_free(e[i]);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tx_refused),
+		cmocka_unit_test(test_tx_held_then_paced),
+		cmocka_unit_test(test_pacing_48k),
+		cmocka_unit_test(test_pacing_44k1_non_integer),
+		cmocka_unit_test(test_pacing_jittered),
+		cmocka_unit_test(test_release_flushes),
+		cmocka_unit_test(test_stop_keeps_messages),
+		cmocka_unit_test(test_rx),
+		cmocka_unit_test(test_queue_stop),
+		cmocka_unit_test(test_xrun_event),
+		cmocka_unit_test(test_jack_events_backlog),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
