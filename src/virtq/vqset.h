@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device's four virtqueues as a struct vsnd_transport_ops.
+ *
+ * A transport (vhost-user, an emulator's virtio-mmio model, a test) starts
+ * and stops rings with host pointers it translated itself; the device pops
+ * and pushes chains through vsnd_vqset_ops without knowing about rings.
+ *
+ * Each started queue owns one chain slot per ring entry, allocated at start:
+ * the data path never allocates. Popped chains live in those slots until they
+ * are pushed. Stopping a queue with chains still held drops them (the caller
+ * should have completed them first, see vsnd_dev_queue_stop()); a late push
+ * of such a stale chain is recognised and ignored.
+ *
+ * Threading: every function runs on the device thread, or while the device
+ * thread is quiesced (a vhost-user GET_VRING_BASE, SET_MEM_TABLE ...).
+ */
+#ifndef VSND_VIRTQ_VQSET_H
+#define VSND_VIRTQ_VQSET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vsnd/vsnd.h>
+
+#include "virtq/virtq.h"
+
+struct vsnd_vqset_slot;
+
+/* Counters of one queue; they survive stop/start and reset at init. */
+struct vsnd_vqset_stats {
+	uint64_t popped;     /* chains handed to the device */
+	uint64_t pushed;     /* chains given back by the device */
+	uint64_t discarded;  /* valid chains we could not map: pushed back with len 0 */
+	uint64_t dropped;    /* chains still held when the queue stopped */
+	uint64_t stale;      /* pushes of dropped or unknown chains, ignored */
+	uint64_t signals;    /* calls to signal() */
+};
+
+struct vsnd_vqset_queue {
+	struct virtq vq;
+	bool started;
+	bool enabled;
+	bool broken;                    /* the ring was corrupt when stopped */
+	uint16_t base;                  /* next avail index while stopped */
+	uint32_t gen;                   /* bumped at every stop */
+	unsigned int cap;               /* slots allocated (>= num of the ring) */
+	struct vsnd_vqset_slot *slots;
+	uint32_t *free;                 /* stack of free slot indices */
+	unsigned int n_free;
+	struct vsnd_vqset_stats stats;
+};
+
+struct vsnd_vqset {
+	struct vsnd_vqset_queue q[VSND_NUM_QUEUES];
+	void (*signal)(void *opaque, unsigned int q);
+	void *opaque;
+};
+
+/* Pop/push/notify for the device; opaque is the struct vsnd_vqset *. */
+extern const struct vsnd_transport_ops vsnd_vqset_ops;
+
+/*
+ * Set up an empty set: every queue stopped and disabled. signal(opaque, q)
+ * interrupts the driver for queue q (write the call eventfd); NULL means
+ * never. Returns 0, or -EINVAL if s is NULL.
+ */
+int vsnd_vqset_init(struct vsnd_vqset *s, void (*signal)(void *opaque, unsigned int q),
+		    void *opaque);
+/* Free every slot. Chains still held become invalid. NULL is fine. */
+void vsnd_vqset_fini(struct vsnd_vqset *s);
+
+/*
+ * Start queue q over a ring (host pointers: desc 16*num bytes, avail 6+2*num,
+ * used 6+8*num; mem translates buffer addresses and must outlive the queue).
+ * last_avail is SET_VRING_BASE's value. A queue already started is stopped
+ * first. Returns 0, -EINVAL (bad q or ring, see virtq_init()) or -ENOMEM;
+ * on error the queue is left stopped.
+ */
+int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int q, unsigned int num, void *desc,
+		     void *avail, void *used, const struct virtq_mem *mem, bool event_idx,
+		     bool indirect, uint16_t last_avail);
+
+/*
+ * Stop queue q and return the next avail index to process (GET_VRING_BASE).
+ * Chains still held are dropped and counted in stats.dropped; nothing is
+ * written to the ring. Slot memory is kept for the next start. On a stopped
+ * queue, returns the index of the last start or stop (0 if never started).
+ */
+uint16_t vsnd_vqset_stop(struct vsnd_vqset *s, unsigned int q);
+
+/* SET_VRING_ENABLE: a queue pops only when started and enabled. Pushes and
+ * notifications of a started queue work either way. */
+void vsnd_vqset_enable(struct vsnd_vqset *s, unsigned int q, bool on);
+
+/* Is queue q started? */
+bool vsnd_vqset_started(const struct vsnd_vqset *s, unsigned int q);
+
+/* Did queue q see a corrupt ring since it was last started? Stays true
+ * after stop, until the next start. */
+bool vsnd_vqset_broken(const struct vsnd_vqset *s, unsigned int q);
+
+/* Kick suppression for queue q (see virtq_set_notification()). Returns true
+ * if chains are waiting after re-enabling: pop again. */
+bool vsnd_vqset_set_notification(struct vsnd_vqset *s, unsigned int q, bool enable);
+
+/* Copy the counters of queue q. Returns 0 or -EINVAL for a bad q. */
+int vsnd_vqset_stats(const struct vsnd_vqset *s, unsigned int q, struct vsnd_vqset_stats *st);
+
+#endif

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+#include "fakedrv.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/iov.h"
+
+/* Ring layout (VirtIO 1.3, 2.7), in bytes. */
+#define DESC_SIZE 16
+#define AVAIL_IDX 2
+#define AVAIL_RING 4
+#define USED_IDX 2
+#define USED_RING 4
+
+/* ---- guest memory ---------------------------------------------------- */
+
+int fakedrv_init(struct fakedrv *d, const struct fakedrv_config *cfg)
+{
+	struct fakedrv_config c = cfg ? *cfg : (struct fakedrv_config){ 0 };
+
+	if (!c.gpa_base)
+		c.gpa_base = FAKEDRV_DEFAULT_BASE;
+	if (!c.size)
+		c.size = FAKEDRV_DEFAULT_SIZE;
+	if (!c.split)
+		c.split = c.size / 2;
+	if (c.split < FAKEDRV_STRADDLE_ZONE || c.size - c.split < FAKEDRV_STRADDLE_ZONE ||
+	    c.split >= c.size || c.gpa_base > UINT64_MAX - c.size)
+		return -EINVAL;
+	*d = (struct fakedrv){ .gpa_base = c.gpa_base, .size = c.size, .split = c.split };
+	d->host[0] = calloc(1, c.split);
+	d->host[1] = calloc(1, c.size - c.split);
+	if (!d->host[0] || !d->host[1]) {
+		fakedrv_fini(d);
+		return -ENOMEM;
+	}
+	d->brk[1] = FAKEDRV_STRADDLE_ZONE;
+	d->mem = (struct virtq_mem){ .translate = fakedrv_translate, .opaque = d };
+	return 0;
+}
+
+void fakedrv_fini(struct fakedrv *d)
+{
+	if (!d)
+		return;
+	free(d->host[0]);
+	free(d->host[1]);
+	d->host[0] = d->host[1] = NULL;
+}
+
+/* Region holding gpa and the offset of gpa in it; false if unmapped. */
+static bool locate(const struct fakedrv *d, uint64_t gpa, unsigned int *region, size_t *off,
+		   size_t *room)
+{
+	uint64_t o;
+
+	if (gpa < d->gpa_base || gpa - d->gpa_base >= d->size)
+		return false;
+	o = gpa - d->gpa_base;
+	*region = o >= d->split;
+	*off = (size_t)(*region ? o - d->split : o);
+	*room = (*region ? d->size - d->split : d->split) - *off;
+	return true;
+}
+
+void *fakedrv_translate(void *opaque, uint64_t gpa, uint64_t len, uint64_t *avail, bool is_write)
+{
+	struct fakedrv *d = opaque;
+	unsigned int region;
+	size_t off, room;
+
+	d->translations++;
+	if (!len || !locate(d, gpa, &region, &off, &room))
+		return NULL;
+	if (is_write && d->readonly[region])
+		return NULL;
+	*avail = len < room ? len : room;
+	return d->host[region] + off;
+}
+
+uint64_t fakedrv_alloc_in(struct fakedrv *d, unsigned int region, size_t len, size_t align)
+{
+	size_t end = region ? d->size - d->split : d->split - FAKEDRV_STRADDLE_ZONE;
+	size_t at;
+
+	if (region > 1 || !align || (align & (align - 1)))
+		return 0;
+	at = (d->brk[region] + align - 1) & ~(align - 1);
+	if (at > end || len > end - at)
+		return 0;
+	d->brk[region] = at + len;
+	memset(d->host[region] + at, 0, len);
+	return d->gpa_base + (region ? d->split : 0) + at;
+}
+
+uint64_t fakedrv_alloc(struct fakedrv *d, size_t len, size_t align)
+{
+	uint64_t gpa = fakedrv_alloc_in(d, 0, len, align);
+
+	return gpa ? gpa : fakedrv_alloc_in(d, 1, len, align);
+}
+
+uint64_t fakedrv_boundary(const struct fakedrv *d)
+{
+	return d->gpa_base + d->split;
+}
+
+uint64_t fakedrv_straddle(const struct fakedrv *d, size_t before)
+{
+	return fakedrv_boundary(d) - before;
+}
+
+void *fakedrv_host(const struct fakedrv *d, uint64_t gpa, size_t len)
+{
+	unsigned int region;
+	size_t off, room;
+
+	if (!locate(d, gpa, &region, &off, &room) || len > room)
+		return NULL;
+	return d->host[region] + off;
+}
+
+/* Apply fn to each host piece of [gpa, gpa+len). */
+static int for_each_piece(const struct fakedrv *d, uint64_t gpa, size_t len,
+			  void (*fn)(uint8_t *host, size_t pos, size_t n, void *ctx), void *ctx)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		unsigned int region;
+		size_t off, room, n;
+
+		if (!locate(d, gpa + pos, &region, &off, &room))
+			return -EFAULT;
+		n = len - pos < room ? len - pos : room;
+		fn(d->host[region] + off, pos, n, ctx);
+		pos += n;
+	}
+	return 0;
+}
+
+static void piece_write(uint8_t *host, size_t pos, size_t n, void *ctx)
+{
+	memcpy(host, (const uint8_t *)ctx + pos, n);
+}
+
+static void piece_read(uint8_t *host, size_t pos, size_t n, void *ctx)
+{
+	memcpy((uint8_t *)ctx + pos, host, n);
+}
+
+static void piece_fill(uint8_t *host, size_t pos, size_t n, void *ctx)
+{
+	memset(host, *(const int *)ctx, n);
+}
+
+static bool in_arena(const struct fakedrv *d, uint64_t gpa, size_t len)
+{
+	return gpa >= d->gpa_base && gpa - d->gpa_base <= d->size &&
+	       len <= d->size - (gpa - d->gpa_base);
+}
+
+int fakedrv_write(struct fakedrv *d, uint64_t gpa, const void *buf, size_t len)
+{
+	if (!in_arena(d, gpa, len))
+		return -EFAULT;
+	return for_each_piece(d, gpa, len, piece_write, (void *)buf);
+}
+
+int fakedrv_read(const struct fakedrv *d, uint64_t gpa, void *buf, size_t len)
+{
+	if (!in_arena(d, gpa, len))
+		return -EFAULT;
+	return for_each_piece(d, gpa, len, piece_read, buf);
+}
+
+int fakedrv_fill(struct fakedrv *d, uint64_t gpa, int c, size_t len)
+{
+	if (!in_arena(d, gpa, len))
+		return -EFAULT;
+	return for_each_piece(d, gpa, len, piece_fill, &c);
+}
+
+static void put_desc(uint8_t *b, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	vsnd_put_le64(b, addr);
+	vsnd_put_le32(b + 8, len);
+	vsnd_put_le16(b + 12, flags);
+	vsnd_put_le16(b + 14, next);
+}
+
+int fakedrv_write_desc(struct fakedrv *d, uint64_t table_gpa, unsigned int i, uint64_t addr,
+		       uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint8_t b[DESC_SIZE];
+
+	put_desc(b, addr, len, flags, next);
+	return fakedrv_write(d, table_gpa + (uint64_t)i * DESC_SIZE, b, sizeof(b));
+}
+
+/* ---- descriptor lists ------------------------------------------------- */
+
+int fakedrv_cut(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+		const size_t *cuts, unsigned int n_cuts, bool write)
+{
+	size_t start = 0;
+
+	for (unsigned int i = 0; i <= n_cuts; i++) {
+		size_t end = i < n_cuts ? cuts[i] : len;
+
+		if (i < n_cuts && (end <= start || end >= len))
+			continue;
+		if (n < 0 || (unsigned int)n >= max)
+			return -ENOSPC;
+		segs[n++] = (struct fakedrv_seg){ .gpa = gpa + start, .len = (uint32_t)(end - start),
+						  .write = write };
+		start = end;
+	}
+	return n;
+}
+
+int fakedrv_split(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+		  uint32_t chunk, bool write)
+{
+	size_t pos = 0;
+
+	do {
+		size_t l = chunk && len - pos > chunk ? chunk : len - pos;
+
+		if (n < 0 || (unsigned int)n >= max)
+			return -ENOSPC;
+		segs[n++] = (struct fakedrv_seg){ .gpa = gpa + pos, .len = (uint32_t)l, .write = write };
+		pos += l;
+	} while (pos < len);
+	return n;
+}
+
+/* ---- the driver's ring ------------------------------------------------ */
+
+static uint16_t *u16_at(uint8_t *base, size_t off)
+{
+	return (uint16_t *)(base + off);
+}
+
+static void ring_st16(uint8_t *base, size_t off, uint16_t v)
+{
+	__atomic_store_n(u16_at(base, off), htole16(v), __ATOMIC_RELAXED);
+}
+
+static uint16_t ring_ld16(uint8_t *base, size_t off)
+{
+	return le16toh(__atomic_load_n(u16_at(base, off), __ATOMIC_RELAXED));
+}
+
+static size_t used_event_off(const struct fakedrv_ring *r)
+{
+	return AVAIL_RING + 2 * (size_t)r->num;
+}
+
+static size_t avail_event_off(const struct fakedrv_ring *r)
+{
+	return USED_RING + 8 * (size_t)r->num;
+}
+
+static int ring_arrays(struct fakedrv_ring *r)
+{
+	r->next_free = calloc(r->num, sizeof(*r->next_free));
+	r->chain_n = calloc(r->num, sizeof(*r->chain_n));
+	r->table_gpa = calloc(r->num, sizeof(*r->table_gpa));
+	r->table_cap = calloc(r->num, sizeof(*r->table_cap));
+	r->data_gpa = calloc(r->num, sizeof(*r->data_gpa));
+	r->data_cap = calloc(r->num, sizeof(*r->data_cap));
+	if (!r->next_free || !r->chain_n || !r->table_gpa || !r->table_cap || !r->data_gpa ||
+	    !r->data_cap)
+		return -ENOMEM;
+	return 0;
+}
+
+int fakedrv_ring_init(struct fakedrv_ring *r, struct fakedrv *d, unsigned int num,
+		      bool event_idx)
+{
+	int ret;
+
+	*r = (struct fakedrv_ring){ .d = d, .num = num, .event_idx = event_idx };
+	if (!num || num > VIRTQ_MAX_SIZE || (num & (num - 1)))
+		return -EINVAL;
+	r->desc_gpa = fakedrv_alloc_in(d, 0, DESC_SIZE * (size_t)num, 4096);
+	r->avail_gpa = fakedrv_alloc_in(d, 0, 6 + 2 * (size_t)num, 2);
+	r->used_gpa = fakedrv_alloc_in(d, 0, 6 + 8 * (size_t)num, 4096);
+	ret = -ENOMEM;
+	if (!r->desc_gpa || !r->avail_gpa || !r->used_gpa)
+		goto err;
+	r->desc = fakedrv_host(d, r->desc_gpa, 1);
+	r->avail = fakedrv_host(d, r->avail_gpa, 1);
+	r->used = fakedrv_host(d, r->used_gpa, 1);
+	ret = ring_arrays(r);
+	if (ret)
+		goto err;
+	for (unsigned int i = 0; i < num; i++)
+		r->next_free[i] = (uint16_t)(i + 1 < num ? i + 1 : 0);
+	r->n_free = num;
+	return 0;
+err:
+	fakedrv_ring_fini(r);
+	return ret;
+}
+
+void fakedrv_ring_fini(struct fakedrv_ring *r)
+{
+	if (!r)
+		return;
+	free(r->next_free);
+	free(r->chain_n);
+	free(r->table_gpa);
+	free(r->table_cap);
+	free(r->data_gpa);
+	free(r->data_cap);
+	*r = (struct fakedrv_ring){ .num = 0 };
+}
+
+int fakedrv_ring_virtq(struct fakedrv_ring *r, struct virtq *vq, bool indirect)
+{
+	return virtq_init(vq, r->num, r->desc, r->avail, r->used, &r->d->mem, r->event_idx,
+			  indirect, r->start_idx);
+}
+
+int fakedrv_ring_start(struct fakedrv_ring *r, struct vsnd_vqset *s, unsigned int q,
+		       bool indirect)
+{
+	int ret = vsnd_vqset_start(s, q, r->num, r->desc, r->avail, r->used, &r->d->mem,
+				   r->event_idx, indirect, r->start_idx);
+
+	if (!ret)
+		vsnd_vqset_enable(s, q, true);
+	return ret;
+}
+
+/* Take n descriptors off the free list; they stay linked by next_free. */
+static uint16_t take_descs(struct fakedrv_ring *r, unsigned int n)
+{
+	uint16_t head = r->free_head, last = head;
+
+	for (unsigned int i = 1; i < n; i++)
+		last = r->next_free[last];
+	r->free_head = r->next_free[last];
+	r->n_free -= n;
+	return head;
+}
+
+static void give_descs(struct fakedrv_ring *r, uint16_t head, unsigned int n)
+{
+	uint16_t last = head;
+
+	for (unsigned int i = 1; i < n; i++)
+		last = r->next_free[last];
+	r->next_free[last] = r->free_head;
+	r->free_head = head;
+	r->n_free += n;
+}
+
+static uint16_t seg_flags(const struct fakedrv_seg *segs, unsigned int i, unsigned int n)
+{
+	return (uint16_t)((segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
+			  (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+}
+
+static int add_direct(struct fakedrv_ring *r, const struct fakedrv_seg *segs, unsigned int n)
+{
+	uint16_t head = take_descs(r, n), i = head;
+
+	for (unsigned int k = 0; k < n; k++) {
+		fakedrv_ring_set_desc(r, i, segs[k].gpa, segs[k].len, seg_flags(segs, k, n),
+				      r->next_free[i]);
+		i = r->next_free[i];
+	}
+	r->chain_n[head] = (uint16_t)n;
+	return head;
+}
+
+static int add_indirect(struct fakedrv_ring *r, const struct fakedrv_seg *segs, unsigned int n)
+{
+	uint16_t head = r->free_head;
+
+	if (n > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	if (r->table_cap[head] < n) {
+		r->table_gpa[head] = fakedrv_alloc(r->d, DESC_SIZE * (size_t)n, DESC_SIZE);
+		if (!r->table_gpa[head])
+			return -ENOMEM;
+		r->table_cap[head] = n;
+	}
+	for (unsigned int k = 0; k < n; k++)
+		fakedrv_write_desc(r->d, r->table_gpa[head], k, segs[k].gpa, segs[k].len,
+				   seg_flags(segs, k, n), (uint16_t)(k + 1));
+	take_descs(r, 1);
+	fakedrv_ring_set_desc(r, head, r->table_gpa[head], (uint32_t)(DESC_SIZE * n),
+			      VIRTQ_DESC_F_INDIRECT, 0);
+	r->chain_n[head] = 1;
+	return head;
+}
+
+int fakedrv_ring_add(struct fakedrv_ring *r, const struct fakedrv_seg *segs, unsigned int n,
+		     bool indirect)
+{
+	int head;
+
+	if (!n)
+		return -EINVAL;
+	if (r->n_free < (indirect ? 1 : n))
+		return -ENOSPC;
+	head = indirect ? add_indirect(r, segs, n) : add_direct(r, segs, n);
+	if (head >= 0)
+		fakedrv_ring_publish(r, (uint16_t)head);
+	return head;
+}
+
+bool fakedrv_ring_kick(struct fakedrv_ring *r)
+{
+	uint16_t old = r->kicked_idx, new_idx = r->avail_idx;
+
+	/* Release: ring entries and descriptors before the index. */
+	__atomic_store_n(u16_at(r->avail, AVAIL_IDX), htole16(new_idx), __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	r->kicked_idx = new_idx;
+	if (r->event_idx) {
+		uint16_t ev = ring_ld16(r->used, avail_event_off(r));
+
+		return (uint16_t)(new_idx - ev - 1) < (uint16_t)(new_idx - old);
+	}
+	return !(ring_ld16(r->used, 0) & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+uint16_t fakedrv_ring_used_idx(const struct fakedrv_ring *r)
+{
+	return le16toh(__atomic_load_n(u16_at(r->used, USED_IDX), __ATOMIC_ACQUIRE));
+}
+
+unsigned int fakedrv_ring_used_pending(const struct fakedrv_ring *r)
+{
+	return (uint16_t)(fakedrv_ring_used_idx(r) - r->last_used);
+}
+
+void fakedrv_ring_used_entry(const struct fakedrv_ring *r, uint16_t idx, uint32_t *id,
+			     uint32_t *len)
+{
+	const uint8_t *e = r->used + USED_RING + 8 * (size_t)(idx & (r->num - 1));
+
+	*id = vsnd_le32(e);
+	*len = vsnd_le32(e + 4);
+}
+
+int fakedrv_ring_get_used(struct fakedrv_ring *r, uint32_t *id, uint32_t *len)
+{
+	if (fakedrv_ring_used_pending(r) == 0)
+		return -EAGAIN;
+	fakedrv_ring_used_entry(r, r->last_used, id, len);
+	r->last_used++;
+	if (*id < r->num && r->chain_n[*id]) {
+		give_descs(r, (uint16_t)*id, r->chain_n[*id]);
+		r->chain_n[*id] = 0;
+	}
+	if (r->event_idx && !r->manual_used_event) {
+		ring_st16(r->avail, used_event_off(r), r->last_used);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	return 0;
+}
+
+void fakedrv_ring_set_desc(struct fakedrv_ring *r, unsigned int i, uint64_t addr, uint32_t len,
+			   uint16_t flags, uint16_t next)
+{
+	put_desc(r->desc + (size_t)(i & (r->num - 1)) * DESC_SIZE, addr, len, flags, next);
+}
+
+void fakedrv_ring_publish(struct fakedrv_ring *r, uint16_t head)
+{
+	ring_st16(r->avail, AVAIL_RING + 2 * (size_t)(r->avail_idx & (r->num - 1)), head);
+	r->avail_idx++;
+}
+
+void fakedrv_ring_set_avail_idx(struct fakedrv_ring *r, uint16_t idx)
+{
+	r->avail_idx = r->kicked_idx = idx;
+	__atomic_store_n(u16_at(r->avail, AVAIL_IDX), htole16(idx), __ATOMIC_RELEASE);
+}
+
+void fakedrv_ring_set_indices(struct fakedrv_ring *r, uint16_t avail_idx, uint16_t used_idx)
+{
+	fakedrv_ring_set_avail_idx(r, avail_idx);
+	r->start_idx = avail_idx;
+	ring_st16(r->used, USED_IDX, used_idx);
+	r->last_used = used_idx;
+}
+
+void fakedrv_ring_set_avail_flags(struct fakedrv_ring *r, uint16_t flags)
+{
+	ring_st16(r->avail, 0, flags);
+}
+
+void fakedrv_ring_set_used_event(struct fakedrv_ring *r, uint16_t v)
+{
+	r->manual_used_event = true;
+	ring_st16(r->avail, used_event_off(r), v);
+}
+
+uint16_t fakedrv_ring_used_flags(const struct fakedrv_ring *r)
+{
+	return ring_ld16(r->used, 0);
+}
+
+uint16_t fakedrv_ring_avail_event(const struct fakedrv_ring *r)
+{
+	return ring_ld16(r->used, avail_event_off(r));
+}
+
+/* ---- generic request chains ------------------------------------------ */
+
+static size_t parts_max(size_t rd_len, size_t wr_len, uint32_t chunk)
+{
+	if (!chunk)
+		return 2;
+	return (rd_len + chunk - 1) / chunk + (wr_len + chunk - 1) / chunk;
+}
+
+/* The per-head buffer holding both parts: readable at 0, writable at the
+ * next 8-byte boundary. */
+static uint64_t request_area(struct fakedrv_ring *r, size_t need)
+{
+	uint16_t head = r->free_head;
+
+	if (r->data_cap[head] < need) {
+		r->data_gpa[head] = fakedrv_alloc(r->d, need, 8);
+		if (!r->data_gpa[head])
+			return 0;
+		r->data_cap[head] = need;
+	}
+	return r->data_gpa[head];
+}
+
+static int request_segs(struct fakedrv_seg *segs, unsigned int max, const struct fakedrv_req *q,
+			uint32_t chunk)
+{
+	int n = 0;
+
+	if (q->rd_len)
+		n = fakedrv_split(segs, n, max, q->rd_gpa, q->rd_len, chunk, false);
+	if (n >= 0 && q->wr_len)
+		n = fakedrv_split(segs, n, max, q->wr_gpa, q->wr_len, chunk, true);
+	return n;
+}
+
+int fakedrv_add_request(struct fakedrv_ring *r, const void *rd, size_t rd_len, size_t wr_len,
+			const struct fakedrv_req_opts *opts, struct fakedrv_req *out)
+{
+	struct fakedrv_req_opts o = opts ? *opts : (struct fakedrv_req_opts){ 0 };
+	struct fakedrv_req q = { .head = -1, .rd_len = rd_len, .wr_len = wr_len };
+	size_t max = parts_max(rd_len, wr_len, o.split);
+	struct fakedrv_seg *segs = NULL;
+	int n, ret;
+
+	ret = -EINVAL;
+	if (!rd_len && !wr_len)
+		goto out;
+	ret = -ENOSPC;
+	if (!r->n_free)
+		goto out;
+	ret = -ENOMEM;
+	q.rd_gpa = request_area(r, ((rd_len + 7) & ~(size_t)7) + wr_len);
+	segs = calloc(max, sizeof(*segs));
+	if (!q.rd_gpa || !segs)
+		goto out;
+	q.wr_gpa = q.rd_gpa + ((rd_len + 7) & ~(size_t)7);
+	if (rd_len)
+		fakedrv_write(r->d, q.rd_gpa, rd, rd_len);
+	fakedrv_fill(r->d, q.wr_gpa, o.resp_fill, wr_len);
+	n = request_segs(segs, (unsigned int)max, &q, o.split);
+	ret = n < 0 ? n : fakedrv_ring_add(r, segs, (unsigned int)n, o.indirect);
+	q.head = ret;
+out:
+	free(segs);
+	if (out)
+		*out = q;
+	return ret;
+}
