@@ -183,6 +183,13 @@ bool vsnd_dev_broken(const struct vsnd_dev *dev);
  * -ENOENT for a bad id. */
 int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected);
 
+/* Host-side control changes (a runtime control socket, for example). They
+ * apply to the samples at once and, when the driver negotiated F_CTLS, send
+ * it a CTL_NOTIFY event. volume: 0..100 in 0.5 dB steps, 100 = 0 dB, 0 =
+ * silent. Return 0, -ENOENT (bad stream), -ERANGE (bad volume). */
+int vsnd_dev_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume);
+int vsnd_dev_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted);
+
 /* A snapshot of one stream, for status displays and tests. */
 struct vsnd_stream_status {
 	unsigned int id;
@@ -196,6 +203,8 @@ struct vsnd_stream_status {
 	uint32_t held;         /* I/O messages held by the device */
 	uint32_t latency_bytes;
 	uint64_t completed;    /* I/O messages completed since PREPARE */
+	int volume;            /* 0..100, 100 = 0 dB */
+	bool muted;
 };
 unsigned int vsnd_dev_stream_count(const struct vsnd_dev *dev);
 int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st);

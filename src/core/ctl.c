@@ -15,7 +15,7 @@
 /* The largest fixed-size request we parse (SET_PARAMS). */
 #define CTL_REQ_MAX VIRTIO_SND_PCM_SET_PARAMS_SIZE
 /* The largest native info record we produce. */
-#define INFO_REC_MAX VIRTIO_SND_PCM_INFO_SIZE
+#define INFO_REC_MAX VIRTIO_SND_CTL_INFO_SIZE
 
 struct ctl_ctx {
 	struct vsnd_dev *dev;
@@ -35,10 +35,11 @@ static uint32_t reply_status(const struct ctl_ctx *c, uint32_t status)
 
 /* ---- item information ---- */
 
-typedef void (*info_fill_fn)(struct vsnd_dev *dev, unsigned int id, uint8_t *rec);
+typedef void (*info_fill_fn)(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size);
 
-static void jack_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec)
+static void jack_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size)
 {
+	(void)size;
 	const struct vsnd_jack_desc *j = &dev->layout.jacks[id];
 
 	vsnd_put_le32(rec + 0, j->hda_fn_nid);
@@ -48,8 +49,9 @@ static void jack_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec)
 	rec[16] = dev->jack_connected[id] ? 1 : 0;
 }
 
-static void pcm_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec)
+static void pcm_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size)
 {
+	(void)size;
 	const struct vsnd_stream_desc *d = &dev->streams[id].desc;
 
 	vsnd_put_le32(rec + 0, d->hda_fn_nid);
@@ -62,8 +64,9 @@ static void pcm_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec)
 	rec[26] = d->channels_max;
 }
 
-static void chmap_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec)
+static void chmap_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size)
 {
+	(void)size;
 	const struct vsnd_chmap_desc *m = &dev->layout.chmaps[id];
 
 	vsnd_put_le32(rec + 0, m->hda_fn_nid);
@@ -100,7 +103,7 @@ static uint32_t info_query(struct ctl_ctx *c, unsigned int total, size_t native,
 		size_t off = VIRTIO_SND_HDR_SIZE + (size_t)i * size;
 		size_t copy = size < native ? size : native;
 
-		fill(c->dev, start + i, rec);
+		fill(c->dev, start + i, rec, size);
 		iov_from_buf(c->chain->wr, c->chain->n_wr, off, rec, copy);
 		if (size > copy)
 			iov_memset(c->chain->wr, c->chain->n_wr, off + copy, 0, size - copy);
@@ -138,11 +141,37 @@ static uint32_t ctl_dispatch(struct ctl_ctx *c, uint32_t code)
 	case VIRTIO_SND_R_PCM_START:
 	case VIRTIO_SND_R_PCM_STOP:
 		return reply_status(c, pcm_simple_request(dev, code, c->req, c->req_len));
-	default:
-		/* Control elements (0x03xx) are not offered: config.controls is 0. */
-		dev_warn_guest(dev, "control request 0x%04x not supported", code);
-		return reply_status(c, VIRTIO_SND_S_NOT_SUPP);
+	case VIRTIO_SND_R_CTL_INFO:
+		if (!dev->controls)
+			break;
+		return info_query(c, ctl_count(dev), VIRTIO_SND_CTL_INFO_SIZE, ctl_info_fill);
+	case VIRTIO_SND_R_CTL_READ:
+	case VIRTIO_SND_R_CTL_TLV_READ: {
+		uint32_t status, len;
+
+		if (!dev->controls)
+			break;
+		len = code == VIRTIO_SND_R_CTL_READ ? ctl_read(dev, c->chain, c->req, c->req_len, &status)
+						    : ctl_tlv_read(dev, c->chain, c->req, c->req_len, &status);
+		reply_status(c, status);
+		return len;
 	}
+	case VIRTIO_SND_R_CTL_WRITE:
+		if (!dev->controls)
+			break;
+		return reply_status(c, ctl_write(dev, c->chain, c->req, c->req_len));
+	case VIRTIO_SND_R_CTL_ENUM_ITEMS:
+		/* No control is ENUMERATED. */
+		if (!dev->controls)
+			break;
+		return reply_status(c, VIRTIO_SND_S_BAD_MSG);
+	default:
+		break;
+	}
+	/* TLV_WRITE/TLV_COMMAND: no control has those access bits; anything
+	 * else is unknown, or control elements were not offered. */
+	dev_warn_guest(dev, "control request 0x%04x not supported", code);
+	return reply_status(c, VIRTIO_SND_S_NOT_SUPP);
 }
 
 uint32_t ctl_handle(struct vsnd_dev *dev, const struct vsnd_chain *chain)

@@ -16,6 +16,7 @@
 #define VSND_MAX_HELD 1024                  /* I/O messages held per direction */
 #define VSND_MAX_INFO_SIZE 4096             /* record stride of an INFO query */
 #define VSND_EVENT_BACKLOG 256              /* events kept while eventq is empty */
+#define VSND_SCRATCH_SAMPLES 4096           /* samples scaled per gain pass */
 
 /* Stream states (5.14.6.6.1). The state is named after the last request that
  * changed it; INITIAL means never configured. */
@@ -58,6 +59,11 @@ struct pcm_stream {
 	uint64_t xruns_seen;            /* port.xruns already reported */
 	uint64_t completed;
 	uint64_t next_deadline;         /* clocked backends: next tick */
+	/* Controls: volume 0..100 (0.5 dB steps, 100 = 0 dB) and the switch. */
+	int volume;
+	bool muted;
+	bool gain_unity, gain_silent;
+	double gain;
 };
 
 struct event_backlog {
@@ -86,6 +92,8 @@ struct vsnd_dev {
 	/* Guest-triggered warnings: at most a few per second. */
 	uint64_t warn_window_start;
 	unsigned int warn_count;
+	double dscratch[VSND_SCRATCH_SAMPLES];
+	uint8_t bscratch[VSND_SCRATCH_SAMPLES * 8];
 	vsnd_trace_fn trace;
 	void *trace_opaque;
 };
@@ -118,6 +126,19 @@ void io_flush(struct vsnd_dev *dev, struct pcm_stream *s);
 void io_drop(struct vsnd_dev *dev, struct pcm_stream *s);
 uint32_t io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s);
 void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s);
+
+/* ctl_elem.c */
+unsigned int ctl_count(const struct vsnd_dev *dev);
+void ctl_stream_init(struct pcm_stream *s);
+void ctl_update_gain(struct pcm_stream *s);
+void ctl_apply_gain(struct vsnd_dev *dev, const struct pcm_stream *s, uint8_t *buf, size_t bytes,
+		    uint64_t phase);
+void ctl_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size);
+uint32_t ctl_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len,
+		  uint32_t *status);
+uint32_t ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len);
+uint32_t ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req,
+		      size_t len, uint32_t *status);
 
 /* event.c */
 void event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data);

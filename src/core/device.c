@@ -209,6 +209,7 @@ int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
 		struct pcm_stream *s = &dev->streams[i];
 		s->id = i;
 		s->desc = dev->layout.streams[i];
+		ctl_stream_init(s);
 		err = stream_apply_caps(dev, s);
 		if (err)
 			goto err;
@@ -265,7 +266,7 @@ int vsnd_dev_config_read(const struct vsnd_dev *dev, uint32_t off, void *buf, ui
 	vsnd_put_le32(cfg + 0, dev->layout.n_jacks);
 	vsnd_put_le32(cfg + 4, dev->layout.n_streams);
 	vsnd_put_le32(cfg + 8, dev->layout.n_chmaps);
-	vsnd_put_le32(cfg + 12, 0); /* controls: none yet */
+	vsnd_put_le32(cfg + 12, ctl_count(dev));
 	memcpy(buf, cfg + off, len);
 	return 0;
 }

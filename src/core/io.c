@@ -250,11 +250,55 @@ void io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 
 /* ---- moving frames ---- */
 
+/* Copy n bytes of a TX message into the ring, through the stream's gain
+ * when it is not unity (a bounce buffer then: guest memory is read-only). */
+static size_t tx_copy(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m, size_t n)
+{
+	struct vsnd_ring *r = &s->port.ring;
+	const struct vsnd_chain *c = m->chain;
+	size_t off = VIRTIO_SND_PCM_XFER_SIZE + m->done;
+	uint32_t frame = s->port.params.frame_bytes;
+	size_t chunk = sizeof(dev->bscratch) / frame * frame;
+	size_t space = vsnd_ring_space(r), done = 0;
+
+	if (s->gain_unity)
+		return vsnd_ring_write_iov(r, c->rd, c->n_rd, off, n);
+	if (n > space)
+		n = space - space % frame;
+	while (done < n) {
+		size_t k = n - done < chunk ? n - done : chunk;
+
+		k = iov_to_buf(c->rd, c->n_rd, off + done, dev->bscratch, k);
+		if (k == 0)
+			break;
+		ctl_apply_gain(dev, s, dev->bscratch, k, 0);
+		done += vsnd_ring_write(r, dev->bscratch, k);
+	}
+	return done;
+}
+
+/* Scale captured bytes [from, to) of an RX message in place. */
+static void rx_gain(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m, size_t from,
+		    size_t to)
+{
+	const struct vsnd_chain *c = m->chain;
+	uint32_t frame = s->port.params.frame_bytes;
+	size_t chunk = sizeof(dev->bscratch) / frame * frame;
+
+	while (from < to) {
+		size_t k = to - from < chunk ? to - from : chunk;
+
+		iov_to_buf(c->wr, c->n_wr, from, dev->bscratch, k);
+		ctl_apply_gain(dev, s, dev->bscratch, k, 0);
+		iov_from_buf(c->wr, c->n_wr, from, dev->bscratch, k);
+		from += k;
+	}
+}
+
 void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	struct vsnd_ring *r = &s->port.ring;
 
-	(void)dev;
 	for (struct io_msg *m = s->held.head; m; m = m->next) {
 		size_t fill = vsnd_ring_fill(r);
 		size_t n = m->data_len - m->done;
@@ -265,8 +309,7 @@ void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
 			break;
 		if (n > s->port.lead_bytes - fill)
 			n = s->port.lead_bytes - fill;
-		m->done += (uint32_t)vsnd_ring_write_iov(r, m->chain->rd, m->chain->n_rd,
-							 VIRTIO_SND_PCM_XFER_SIZE + m->done, n);
+		m->done += (uint32_t)tx_copy(dev, s, m, n);
 		if (m->done < m->data_len)
 			break;
 		m->copied = true;
@@ -289,8 +332,12 @@ static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s)
 	struct io_msg *m;
 
 	while ((m = s->held.head)) {
+		uint32_t before = m->done;
+
 		m->done += (uint32_t)vsnd_ring_read_iov(r, m->chain->wr, m->chain->n_wr, m->done,
 							m->data_len - m->done);
+		if (!s->gain_unity)
+			rx_gain(dev, s, m, before, m->done);
 		if (m->done < m->data_len)
 			break;
 		io_complete(dev, s, VIRTIO_SND_S_OK, io_latency_bytes(dev, s));

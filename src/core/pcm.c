@@ -207,9 +207,13 @@ static int stream_open(struct vsnd_dev *dev, struct pcm_stream *s)
 			dev->backend->ops->name, strerror(-err));
 		return err;
 	}
-	/* A backend may ask for more lead; the ring must still hold it. */
+	/* A backend may ask for more lead; the ring must still hold it, in
+	 * whole frames so every copy stays frame-aligned. */
 	if (s->port.lead_bytes > s->port.ring.cap / 2)
 		s->port.lead_bytes = (uint32_t)(s->port.ring.cap / 2);
+	s->port.lead_bytes -= s->port.lead_bytes % s->port.params.frame_bytes;
+	if (s->port.lead_bytes == 0)
+		s->port.lead_bytes = s->port.params.frame_bytes;
 	s->open = true;
 	return 0;
 }
@@ -321,6 +325,8 @@ int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct v
 		st->latency_bytes = io_latency_bytes(dev, s);
 	}
 	st->held = s->held.count;
+	st->volume = s->volume;
+	st->muted = s->muted;
 	st->completed = s->completed;
 	return 0;
 }

@@ -117,16 +117,18 @@ void h_free(struct harness *h)
 	free(h);
 }
 
-static unsigned int split_part(struct iovec *iov, unsigned int n, uint8_t *buf, size_t len,
-			       size_t split)
+/* Split buf into pieces of `split` bytes using iov[n .. max); the last
+ * piece takes whatever is left. Returns the new n. */
+static unsigned int split_part(struct iovec *iov, unsigned int n, unsigned int max, uint8_t *buf,
+			       size_t len, size_t split)
 {
 	size_t off = 0;
 
 	if (len == 0)
 		return n;
-	while (off < len && n < H_MAX_IOV) {
+	while (off < len && n < max) {
 		size_t l = split && split < len - off ? split : len - off;
-		if (n == H_MAX_IOV - 1)
+		if (n == max - 1)
 			l = len - off;
 		iov[n].iov_base = buf + off;
 		iov[n].iov_len = l;
@@ -149,8 +151,8 @@ struct h_chain *h_chain_new(const void *rd, size_t rd_len, size_t wr_len, size_t
 		memcpy(c->rd_buf, rd, rd_len);
 	c->rd_len = rd_len;
 	c->wr_len = wr_len;
-	c->c.n_rd = split_part(c->iov, 0, c->rd_buf, rd_len, split);
-	c->c.n_wr = split_part(c->iov, c->c.n_rd, c->wr_buf, wr_len, split) - c->c.n_rd;
+	c->c.n_rd = split_part(c->iov, 0, H_MAX_IOV / 2, c->rd_buf, rd_len, split);
+	c->c.n_wr = split_part(c->iov, c->c.n_rd, H_MAX_IOV, c->wr_buf, wr_len, split) - c->c.n_rd;
 	c->c.rd = c->iov;
 	c->c.wr = c->iov + c->c.n_rd;
 	c->c.rd_len = rd_len;
