@@ -1,0 +1,50 @@
+# Runs the steps the host wrote to /in/plan.txt, one per line:
+#   play ID FMT RATE CH FILE            aplay /in/FILE
+#   record ID FMT RATE CH FRAMES        arecord FRAMES frames to /out/ID.raw
+#   duplex ID FMT RATE CH FILE FRAMES   record ID-rec while playing ID-play
+#   cycle-play ID N FMT RATE CH FILE    N open/play/close cycles
+#   cycle-record ID N FMT RATE CH FRAMES  N open/record/close cycles (/out/ID-k.raw)
+#   sleep SECONDS
+# Each step reports on the console; a failed step fails the script but the rest run.
+plan_rc=0
+plan_fail() { plan_rc=1; }
+
+plan_duplex() {
+	local id=$1 fmt=$2 rate=$3 ch=$4 file=$5 frames=$6 pid
+	vsnd_record "$id-rec" "$fmt" "$rate" "$ch" "$frames" &
+	pid=$!
+	# Let arecord open and start before playing, so the whole clip is captured.
+	sleep 0.3
+	vsnd_play "$id-play" "$fmt" "$rate" "$ch" "/in/$file" || plan_fail
+	wait $pid || plan_fail
+}
+
+plan_cycles() {
+	local kind=$1 id=$2 n=$3 k=1 fails=0
+	shift 3
+	while [ $k -le "$n" ]; do
+		if [ "$kind" = play ]; then
+			vsnd_play "$id-$k" "$1" "$2" "$3" "/in/$4" >/tmp/cycle.log || fails=$((fails + 1))
+		else
+			vsnd_record "$id-$k" "$1" "$2" "$3" "$4" >/tmp/cycle.log || fails=$((fails + 1))
+		fi
+		grep -v ' rc=0 ' /tmp/cycle.log
+		k=$((k + 1))
+	done
+	vsnd_mark "cycles id=$id kind=$kind n=$n fails=$fails"
+	[ $fails = 0 ] || plan_fail
+}
+
+while read -r step a1 a2 a3 a4 a5 a6 a7; do
+	case "$step" in
+	''|'#'*) ;;
+	play) vsnd_play "$a1" "$a2" "$a3" "$a4" "/in/$a5" || plan_fail ;;
+	record) vsnd_record "$a1" "$a2" "$a3" "$a4" "$a5" || plan_fail ;;
+	duplex) plan_duplex "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
+	cycle-play) plan_cycles play "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
+	cycle-record) plan_cycles record "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
+	sleep) sleep "$a1" ;;
+	*) vsnd_mark "error unknown plan step $step"; plan_fail ;;
+	esac
+done </in/plan.txt
+[ $plan_rc = 0 ]

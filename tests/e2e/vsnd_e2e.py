@@ -1,0 +1,766 @@
+#!/usr/bin/env python3
+"""vsnd end-to-end tests: a real Linux guest (virtio_snd driver, aplay/arecord) in
+QEMU 10 talks to the vsnd daemon through vhost-user-snd-pci, and the audio that
+comes out at the other end is checked byte for byte.
+
+One guest boot per backend configuration ("suite"); each boot runs several cases.
+The host writes a plan (one step a line) and the test signals onto a raw virtio
+disk; the guest runs the plan (scripts/guest/tests/plan.sh), reports on the serial
+console ("@@vsnd ..." lines) and writes its recordings and dmesg onto a second disk.
+
+Exit status: 0 all cases passed, 1 a case failed, 77 skipped (QEMU with
+vhost-user-snd-pci or a guest image prerequisite is missing; with --require that
+is a failure instead).
+
+python3 standard library only.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import e2e_audio as au  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_GUEST = ROOT / 'scripts' / 'guest' / 'build-guest.sh'
+EXIT_SKIP = 77
+
+# Linux virtio_snd's default buffer is 160 ms (pcm_buffer_ms) and aplay pads its last
+# period (at most 80 ms) with silence; anything beyond that around a clip is a bug.
+PAD_LIMIT_MS = 250
+PACING_TOLERANCE = 0.02
+GUEST_MEM = '512M'
+
+
+class Skip(Exception):
+    pass
+
+
+class Failure(Exception):
+    pass
+
+
+def log(msg=''):
+    print(msg, flush=True)
+
+
+# --- environment: QEMU, the guest image, the daemon --------------------------------------
+
+def find_qemu(device):
+    qemu = os.environ.get('QEMU', 'qemu-system-x86_64')
+    path = shutil.which(qemu)
+    if not path:
+        raise Skip(f'{qemu} not found (run scripts/install-deps.sh)')
+    out = subprocess.run([path, '-device', 'help'], capture_output=True, text=True).stdout
+    if f'name "{device}"' not in out:
+        raise Skip(f'{path} has no {device} device (QEMU 10 from bookworm-backports needed)')
+    return path
+
+
+def build_guest():
+    """Builds the guest image if needed (scripts/guest/build-guest.sh); returns its dir."""
+    if not shutil.which('sox'):
+        raise Skip('sox not found (run scripts/install-deps.sh)')
+    r = subprocess.run(['bash', str(BUILD_GUEST)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    sys.stdout.write(r.stderr)
+    if r.returncode == EXIT_SKIP:
+        raise Skip('guest image prerequisites missing')
+    if r.returncode != 0:
+        raise Failure(f'build-guest.sh failed ({r.returncode})')
+    gdir = Path(r.stdout.strip().splitlines()[-1])
+    for f in ('vmlinuz', 'initramfs.cpio'):
+        if not (gdir / f).exists():
+            raise Failure(f'guest image incomplete: no {gdir / f}')
+    return gdir
+
+
+class Daemon:
+    """build/vsnd on a socket in workdir, stopped with SIGTERM."""
+
+    def __init__(self, exe, workdir, backend):
+        self.exe, self.workdir, self.backend = exe, Path(workdir), backend
+        self.sock = self.workdir / 'vsnd.sock'
+        self.logpath = self.workdir / 'vsnd.log'
+        self.proc = None
+        self.rc = None
+
+    def start(self):
+        cmd = [str(self.exe), '--socket', str(self.sock)]
+        if self.backend is not None:
+            cmd += ['--backend', self.backend]
+        cmd.append('-v')
+        log(f'$ (cd {self.workdir} && {" ".join(cmd)})')
+        self.logf = open(self.logpath, 'wb')
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not self.sock.exists():
+            if self.proc.poll() is not None:
+                raise Failure(f'vsnd exited with {self.proc.returncode} before listening\n'
+                              + self.log_tail())
+            if time.monotonic() > deadline:
+                raise Failure('vsnd did not create its socket within 10 s\n' + self.log_tail())
+            time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM; returns an error string or '' when it exited cleanly."""
+        if self.proc is None:
+            return ''
+        if self.proc.poll() is not None:
+            self.rc = self.proc.returncode
+            return f'vsnd died during the test (exit status {self.rc})'
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.rc = self.proc.wait()
+            return 'vsnd did not exit within 10 s of SIGTERM'
+        finally:
+            self.logf.close()
+        if self.rc not in (0, -signal.SIGTERM):
+            return f'vsnd exited with status {self.rc} on SIGTERM'
+        return ''
+
+    def log_tail(self, n=40):
+        try:
+            lines = self.logpath.read_text(errors='replace').splitlines()
+        except OSError:
+            return ''
+        return '\n'.join('vsnd| ' + line for line in lines[-n:])
+
+
+class Console:
+    """The guest's serial console: echoes lines and collects the @@vsnd markers."""
+
+    MARK = re.compile(r'@@vsnd (\S+)(.*)')
+
+    def __init__(self, path):
+        self.path = path
+        self.lines = []
+        self.marks = []            # (kind, {key: value}, rest-of-line)
+
+    def feed(self, line):
+        line = line.rstrip('\r\n')
+        self.lines.append(line)
+        log('guest| ' + line)
+        m = self.MARK.search(line)
+        if m:
+            kind, rest = m.group(1), m.group(2).strip()
+            fields = dict(kv.split('=', 1) for kv in rest.split() if '=' in kv)
+            self.marks.append((kind, fields, rest))
+
+    def find(self, kind, ident=None):
+        for k, f, _ in self.marks:
+            if k == kind and (ident is None or f.get('id') == ident):
+                return f
+        return None
+
+    def all(self, kind):
+        return [(f, rest) for k, f, rest in self.marks if k == kind]
+
+
+# --- one guest boot ---------------------------------------------------------------------
+
+def probe_accel(qemu, gdir):
+    """KVM if a guest boots with it here (nested KVM often fails), else TCG. Cached."""
+    want = os.environ.get('VSND_E2E_ACCEL', 'auto')
+    if want in ('kvm', 'tcg'):
+        return want
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return 'tcg'
+    ver = subprocess.run([qemu, '--version'], capture_output=True, text=True).stdout.split('\n')[0]
+    key = f'{ver}|{(gdir / "kernel" / "package").read_text().strip()}'
+    cache = gdir / 'accel-probe'
+    if cache.exists():
+        k, _, v = cache.read_text().rpartition('=')
+        if k == key:
+            return v.strip()
+    cmd = [qemu, '-accel', 'kvm', '-cpu', 'host', '-m', '256M', '-machine', 'q35', '-nodefaults',
+           '-no-user-config', '-display', 'none', '-no-reboot', '-serial', 'stdio',
+           '-kernel', str(gdir / 'vmlinuz'), '-initrd', str(gdir / 'initramfs.cpio'),
+           '-append', 'console=ttyS0 quiet panic=-1 vsnd.script=probe']
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL).stdout
+    except subprocess.TimeoutExpired:
+        out = ''
+    result = 'kvm' if '@@vsnd boot' in out else 'tcg'
+    cache.write_text(f'{key}={result}\n')
+    return result
+
+
+def accel_args(accel):
+    return ['-accel', 'kvm', '-cpu', 'host'] if accel == 'kvm' else ['-accel', 'tcg', '-cpu', 'max']
+
+
+def make_input_disk(path, plan, files):
+    """A tar of plan.txt and the signals: the guest untars it from the raw disk."""
+    with tarfile.open(path, 'w', format=tarfile.USTAR_FORMAT) as t:
+        for name, data in [('plan.txt', ''.join(line + '\n' for line in plan).encode())] + \
+                list(files.items()):
+            src = Path(path).parent / ('in-' + name)
+            src.write_bytes(data)
+            t.add(src, arcname=name)
+            src.unlink()
+
+
+def read_output_disk(img, dest):
+    """Unpacks the tar the guest wrote onto the output disk; False if there is none."""
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(img, 'r:') as t:
+            for m in t.getmembers():
+                if m.isfile() and '..' not in m.name and not m.name.startswith('/'):
+                    t.extract(m, dest)
+    except tarfile.TarError:
+        return False
+    return True
+
+
+def run_guest(qemu, gdir, accel, workdir, script, device_args, plan=None, files=None,
+              out_bytes=0, timeout=300):
+    """Boots the guest once; returns (console, dir with the guest's /out)."""
+    w = Path(workdir)
+    in_img, out_img = w / 'guest-in.tar', w / 'guest-out.img'
+    make_input_disk(in_img, plan or [], files or {})
+    with open(out_img, 'wb') as f:
+        f.truncate(((out_bytes + (64 << 20)) + 511) // 512 * 512)
+    cmd = [qemu] + accel_args(accel) + [
+        '-object', f'memory-backend-memfd,id=mem,size={GUEST_MEM},share=on',
+        '-machine', 'q35,memory-backend=mem', '-m', GUEST_MEM, '-smp', '1',
+        '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-serial', 'stdio',
+        '-kernel', str(gdir / 'vmlinuz'), '-initrd', str(gdir / 'initramfs.cpio'),
+        '-append', f'console=ttyS0 quiet panic=-1 vsnd.script={script}',
+        '-drive', f'file={in_img},format=raw,if=none,id=din,readonly=on',
+        '-device', 'virtio-blk-pci,drive=din,serial=vsnd-in',
+        '-drive', f'file={out_img},format=raw,if=none,id=dout',
+        '-device', 'virtio-blk-pci,drive=dout,serial=vsnd-out',
+    ] + device_args
+    log('$ ' + ' '.join(cmd))
+    console = Console(w / 'console.log')
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors='replace')
+
+    def pump():
+        for line in proc.stdout:
+            console.feed(line)
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        reader.join(5)
+        raise Failure(f'guest did not finish within {timeout} s')
+    finally:
+        (w / 'console.log').write_text('\n'.join(console.lines) + '\n')
+    reader.join(5)
+    log(f'guest ran {time.monotonic() - t0:.1f} s ({accel}), QEMU exit status {proc.returncode}')
+    gout = w / 'guest-out'
+    if not read_output_disk(out_img, gout):
+        log('warning: no output from the guest disk')
+    return console, gout
+
+
+# --- checks -----------------------------------------------------------------------------
+
+class Ctx:
+    """What a finished boot left behind, for the cases to check."""
+
+    def __init__(self, workdir, console, gout):
+        self.workdir, self.console, self.gout = Path(workdir), console, gout
+        self.outputs = []
+        for p in sorted(self.workdir.glob('vsnd-out-*.wav')):
+            try:
+                self.outputs.append((p, au.read_wav(p)))
+            except (ValueError, OSError, IndexError) as e:
+                log(f'warning: {p.name}: {e}')
+
+    def step(self, kind, ident):
+        f = self.console.find(kind, ident)
+        if f is None:
+            raise Failure(f'the guest did not report {kind} {ident}')
+        if f.get('rc') != '0':
+            errs = [r for f2, r in self.console.all('stderr') if f2.get('id') == ident]
+            raise Failure(f'guest {kind} {ident} failed (rc={f.get("rc")}): ' + '; '.join(errs))
+        return f
+
+
+def describe_output(m, fmt):
+    return (f'lead {fmt.ms(m.lead):.1f} ms{"" if m.lead_silent else " (NOT silence)"}, '
+            f'trail {fmt.ms(m.trail):.1f} ms{"" if m.trail_silent else " (NOT silence)"}')
+
+
+def check_played(ctx, clip, fmt, label):
+    """Finds the clip the guest played in vsnd's output files; returns a message."""
+    best, best_path = None, None
+    for path, wav in ctx.outputs:
+        m = au.locate(wav.data, clip, fmt)
+        if m.offset >= 0 and (best is None or m.matched > best.matched):
+            best, best_path = m, path
+            if m.found:
+                break
+    total = len(clip) // fmt.frame_bytes
+    if best is None:
+        names = ', '.join(p.name for p, _ in ctx.outputs) or 'none'
+        raise Failure(f'{label}: not found in any output (frames lost: {total} of {total}; '
+                      f'outputs: {names})')
+    wav = dict((p, w) for p, w in ctx.outputs)[best_path]
+    info = (f'{best_path.name} ({wav.channels} ch {wav.rate} Hz {wav.bits} bit'
+            f'{", " + wav.note if wav.note else ""})')
+    if not best.found:
+        raise Failure(f'{label}: frames lost: {best.lost} of {total} ({best.where}) in {info}')
+    problems = []
+    if not best.aligned:
+        problems.append('clip not frame-aligned in the output')
+    if not (best.lead_silent and best.trail_silent):
+        problems.append('non-silent data around the clip')
+    if fmt.ms(best.lead) > PAD_LIMIT_MS or fmt.ms(best.trail) > PAD_LIMIT_MS:
+        problems.append(f'padding over {PAD_LIMIT_MS} ms')
+    msg = f'{label}: frames lost: 0 of {total}, {describe_output(best, fmt)}, in {info}'
+    if problems:
+        raise Failure(msg + ': ' + '; '.join(problems))
+    return msg
+
+
+class Case:
+    name = ''
+
+    def plan(self):
+        return []
+
+    def files(self):
+        return {}
+
+    def out_bytes(self):
+        return 0
+
+    def duration(self):
+        return 0.0
+
+    def check(self, ctx):
+        raise NotImplementedError
+
+
+# Distinct non-trivial signals: sweeps mixed with noise, repeatable (sox -R).
+SYNTHS = [
+    'sine 100-9000 synth whitenoise mix',
+    'square 50-2000 synth pinknoise mix',
+    'sine 8000-200 synth brownnoise mix',
+    'triangle 300-7000 synth whitenoise mix',
+    'sawtooth 2000-100 synth pinknoise mix',
+    'sine 440-880 synth whitenoise mix',
+    'sine 1000-3000 synth pinknoise mix',
+    'sine 5000-500 synth whitenoise mix',
+    'square 3000-300 synth brownnoise mix',
+]
+
+
+class PlaybackCase(Case):
+    """aplay a clip; the clip's samples must be in vsnd's output WAV, all of them."""
+
+    def __init__(self, ident, fmt, clip):
+        self.name, self.id, self.fmt, self.clip = f'playback {fmt}', ident, fmt, clip
+        self.seconds = fmt.frames(len(clip)) / fmt.rate
+
+    def plan(self):
+        f = self.fmt
+        return [f'play {self.id} {f.alsa} {f.rate} {f.channels} {self.id}.raw']
+
+    def files(self):
+        return {f'{self.id}.raw': self.clip}
+
+    def duration(self):
+        return self.seconds
+
+    def check(self, ctx):
+        ctx.step('play', self.id)
+        return check_played(ctx, self.clip, self.fmt, self.id)
+
+
+class PacingCase(PlaybackCase):
+    """aplay of a long clip takes the clip's duration (within 2 %) in the guest."""
+
+    def __init__(self, ident, fmt, clip):
+        super().__init__(ident, fmt, clip)
+        self.name = f'pacing {self.seconds:g} s'
+
+    def check(self, ctx):
+        f = ctx.step('play', self.id)
+        wall = int(f['wall_us']) / 1e6
+        ratio = wall / self.seconds
+        msg = (f'aplay wall time {wall:.3f} s for a {self.seconds:.3f} s clip: '
+               f'ratio {ratio:.4f} (limit 1 +- {PACING_TOLERANCE})')
+        try:
+            msg += '; ' + check_played(ctx, self.clip, self.fmt, self.id)
+        except Failure as e:
+            raise Failure(f'{msg}; {e}') from None
+        if abs(ratio - 1) > PACING_TOLERANCE:
+            raise Failure(msg)
+        return msg
+
+
+def check_recording(rec, ref, fmt, label):
+    """The guest's recording must be the reference's first frames (then silence)."""
+    fb = fmt.frame_bytes
+    n = len(rec) // fb
+    exp = ref[:len(rec)]
+    exp += bytes([fmt.silence_byte()]) * (len(rec) - len(exp))
+    if rec == exp:
+        return f'{label}: {n} frames bit-exact ({fmt.ms(n):.0f} ms), first frame = first frame of the source'
+    same = au.common_prefix(rec, exp) // fb
+    m = au.locate(rec, ref[:min(len(ref), len(rec))], fmt)
+    where = (f'source starts at recording frame {m.offset}' if m.offset >= 0
+             else 'source not found in the recording')
+    raise Failure(f'{label}: recording differs from frame {same} of {n}; {where}')
+
+
+class CaptureCase(Case):
+    """arecord gets exactly what the file backend reads from its in= WAV."""
+
+    def __init__(self, ident, fmt, seconds, ref):
+        self.name, self.id, self.fmt, self.seconds, self.ref = f'capture {fmt}', ident, fmt, seconds, ref
+        self.frames = int(seconds * fmt.rate)
+
+    def plan(self):
+        f = self.fmt
+        return [f'record {self.id} {f.alsa} {f.rate} {f.channels} {self.frames}']
+
+    def out_bytes(self):
+        return self.frames * self.fmt.frame_bytes
+
+    def duration(self):
+        return self.seconds
+
+    def check(self, ctx):
+        ctx.step('record', self.id)
+        rec = (ctx.gout / f'{self.id}.raw').read_bytes()
+        if len(rec) != self.frames * self.fmt.frame_bytes:
+            raise Failure(f'{self.id}: recorded {len(rec)} bytes, expected '
+                          f'{self.frames * self.fmt.frame_bytes}')
+        return check_recording(rec, self.ref, self.fmt, self.id)
+
+
+class CyclesCase(Case):
+    """N open/play/close and N open/record/close cycles, all succeeding."""
+
+    def __init__(self, n, fmt, workdir):
+        self.name, self.n, self.fmt = f'{n}+{n} open/close cycles', n, fmt
+        self.clip = au.sox_make(Path(workdir) / 'cyc.raw', fmt, 0.25, SYNTHS[7])
+        self.frames = fmt.rate // 4
+
+    def plan(self):
+        f = self.fmt
+        return [f'cycle-play cyp {self.n} {f.alsa} {f.rate} {f.channels} cyc.raw',
+                f'cycle-record cyr {self.n} {f.alsa} {f.rate} {f.channels} {self.frames}']
+
+    def files(self):
+        return {'cyc.raw': self.clip}
+
+    def out_bytes(self):
+        return self.n * self.frames * self.fmt.frame_bytes
+
+    def duration(self):
+        return self.n * 2 * 1.5
+
+    def check(self, ctx):
+        msgs = []
+        for ident, kind in (('cyp', 'play'), ('cyr', 'record')):
+            f = ctx.console.find('cycles', ident)
+            if f is None:
+                raise Failure(f'no report of the {kind} cycles')
+            if f.get('fails') != '0':
+                errs = [r for f2, r in ctx.console.all('stderr') if f2.get('id', '').startswith(ident)]
+                raise Failure(f'{f.get("fails")} of {self.n} {kind} cycles failed: ' + '; '.join(errs[:5]))
+            msgs.append(f'{self.n} {kind} cycles ok')
+        found = sum(au.count_occurrences(w.data, self.clip, self.fmt) for _, w in ctx.outputs)
+        if found != self.n:
+            raise Failure(f'the cycle clip is {found} times in the outputs, expected {self.n}')
+        msgs.append(f'cycle clip complete {found} times in the outputs')
+        want = self.frames * self.fmt.frame_bytes
+        sizes = [au.file_size(ctx.gout / f'cyr-{k}.raw') for k in range(1, self.n + 1)]
+        bad = [k + 1 for k, s in enumerate(sizes) if s != want]
+        if bad:
+            raise Failure(f'recordings of cycles {bad} are not {want} bytes')
+        msgs.append(f'{self.n} recordings of {self.frames} frames')
+        return ', '.join(msgs)
+
+
+class LoopbackCase(Case):
+    """What the guest plays it records (loopback backend), bit-exact; prints the delay."""
+
+    def __init__(self, ident, fmt, seconds, workdir):
+        self.name, self.id, self.fmt, self.seconds = f'loopback {fmt}', ident, fmt, seconds
+        self.clip = au.sox_make(Path(workdir) / f'{ident}.raw', fmt, seconds, SYNTHS[8])
+        self.frames = int((seconds + 2) * fmt.rate)
+
+    def plan(self):
+        f = self.fmt
+        return [f'duplex {self.id} {f.alsa} {f.rate} {f.channels} {self.id}.raw {self.frames}']
+
+    def files(self):
+        return {f'{self.id}.raw': self.clip}
+
+    def out_bytes(self):
+        return self.frames * self.fmt.frame_bytes
+
+    def duration(self):
+        return self.seconds + 2
+
+    def check(self, ctx):
+        play = ctx.step('play', f'{self.id}-play')
+        rec_f = ctx.step('record', f'{self.id}-rec')
+        rec = (ctx.gout / f'{self.id}-rec.raw').read_bytes()
+        m = au.locate(rec, self.clip, self.fmt)
+        total = len(self.clip) // self.fmt.frame_bytes
+        if m.offset < 0:
+            raise Failure(f'played clip not found in the recording (frames lost: {total} of {total})')
+        offset_ms = self.fmt.ms(m.offset)
+        gap_ms = (int(play['start_us']) - int(rec_f['start_us'])) / 1000
+        delay = f'delay {offset_ms - gap_ms:.1f} ms (clip at {offset_ms:.1f} ms in the ' \
+                f'recording, aplay started {gap_ms:.1f} ms after arecord)'
+        if not m.found:
+            raise Failure(f'frames lost: {m.lost} of {total} ({m.where}); {delay}')
+        if not m.aligned:
+            raise Failure('clip not frame-aligned in the recording; ' + delay)
+        return f'frames lost: 0 of {total}, {delay}'
+
+
+DMESG_BAD = re.compile(r'virtio_snd|virtio-snd|snd_pcm|timeout|timed out|fail|error|'
+                       r'BUG|WARNING|Oops|Call Trace', re.I)
+
+
+def check_dmesg(ctx):
+    """No driver complaint in the guest's kernel log after the sound modules loaded."""
+    path = ctx.gout / 'dmesg.txt'
+    if not path.exists():
+        raise Failure('no dmesg from the guest')
+    lines = path.read_text(errors='replace').splitlines()
+    start = next((i for i, line in enumerate(lines) if 'vsnd-guest: loading sound modules' in line), 0)
+    bad = [line for line in lines[start + 1:] if DMESG_BAD.search(line)]
+    if bad:
+        raise Failure('guest kernel log: ' + ' | '.join(bad[:10]))
+    return f'{len(lines) - start - 1} kernel log lines after module load, no error'
+
+
+# --- suites -----------------------------------------------------------------------------
+
+PLAYBACK_FORMATS = [
+    ('pb-s16-48k-2', au.Fmt('S16_LE', 48000, 2)),
+    ('pb-s16-44k-1', au.Fmt('S16_LE', 44100, 1)),
+    ('pb-u8-22k-1', au.Fmt('U8', 22050, 1)),
+    ('pb-s32-96k-2', au.Fmt('S32_LE', 96000, 2)),
+    ('pb-float-48k-2', au.Fmt('FLOAT_LE', 48000, 2)),
+]
+S16_48K_2 = au.Fmt('S16_LE', 48000, 2)
+
+
+def suite_file(workdir, args):
+    w = Path(workdir)
+    # The capture source: what vsnd's file backend reads for stream 1.
+    ref = au.sox_make(w / 'vsnd-in-1.wav', S16_48K_2, 4, SYNTHS[6], raw=False)
+    cases = [PlaybackCase(i, f, au.sox_make(w / f'{i}.raw', f, args.clip_seconds, SYNTHS[k]))
+             for k, (i, f) in enumerate(PLAYBACK_FORMATS)]
+    pacing = au.sox_make(w / 'pacing.raw', S16_48K_2, args.pacing_seconds, SYNTHS[5])
+    cases.append(PacingCase('pacing', S16_48K_2, pacing))
+    cases.append(CaptureCase('cap', S16_48K_2, 3, ref))
+    cases.append(CyclesCase(args.cycles, S16_48K_2, w))
+    backend = f'file,out={w}/vsnd-out-%u-%n.wav,in={w}/vsnd-in-%u.wav'
+    return backend, cases
+
+
+def suite_loopback(workdir, args):
+    return 'loopback', [LoopbackCase('lb', S16_48K_2, 3, workdir)]
+
+
+SUITES = {'file': suite_file, 'loopback': suite_loopback}
+
+
+def write_wav(path, data, fmt):
+    """A plain PCM WAV (integer formats) so a newcomer can play the recording."""
+    import wave
+    with wave.open(str(path), 'wb') as wv:
+        wv.setnchannels(fmt.channels)
+        wv.setsampwidth(fmt.sample_bytes)
+        wv.setframerate(fmt.rate)
+        wv.writeframes(data)
+
+
+def run_demo(args, qemu, gdir, accel):
+    """vsnd on its embedded default (file backend, current directory) with the
+    guest's demo script: it plays the image's own tone and records 3 s."""
+    w = Path(args.workdir or 'demo-out').resolve()
+    w.mkdir(parents=True, exist_ok=True)
+    inwav = w / 'vsnd-in-1.wav'
+    if not inwav.exists():
+        raise Failure(f'{inwav} is missing (scripts/demo.sh makes it with sox)')
+    alsa, rate, ch = (gdir / 'share' / 'demo-tone.fmt').read_text().split()
+    fmt = au.Fmt(alsa, int(rate), int(ch))
+    tone = (gdir / 'share' / 'demo-tone.raw').read_bytes()
+    src = au.read_wav(inwav)
+    if (src.rate, src.channels, src.bits) != (fmt.rate, fmt.channels, fmt.sample_bytes * 8):
+        raise Failure(f'{inwav.name} must be {fmt} to compare bit for bit')
+    for old in list(w.glob('vsnd-out-*.wav')) + [w / 'guest-recording.wav']:
+        old.unlink(missing_ok=True)
+    shutil.rmtree(w / 'guest-out', ignore_errors=True)
+    (w / 'guest-tone.wav').unlink(missing_ok=True)
+    write_wav(w / 'guest-tone.wav', tone, fmt)
+    play = PacingCase('demo-play', fmt, tone)
+    play.name = 'guest plays its tone'
+    rec = CaptureCase('demo-rec', fmt, 3, src.data)
+    rec.name = 'guest records vsnd-in-1.wav'
+    log(f'=== demo (directory {w})')
+    results, ctx = run_cases(args, qemu, gdir, accel, w, None, [play, rec], script='demo')
+    recording = ctx.gout / 'demo-rec.raw'
+    if recording.exists():
+        write_wav(w / 'guest-recording.wav', recording.read_bytes(), fmt)
+    ok = report(results)
+    log('')
+    log('Files:')
+    for name, what in [('guest-tone.wav', 'the tone the guest played (from its image)'),
+                       ('vsnd-out-0.wav', 'what vsnd wrote for the guest\'s playback (stream 0)'),
+                       ('vsnd-in-1.wav', 'what vsnd gave the guest\'s capture (stream 1)'),
+                       ('guest-recording.wav', 'what the guest recorded (arecord, 3 s)'),
+                       ('console.log', 'the guest\'s serial console'),
+                       ('vsnd.log', 'the daemon\'s log')]:
+        p = w / name
+        log(f'  {p}{"" if p.exists() else " (missing)"}: {what}')
+    return ok
+
+
+def device_args(args, workdir):
+    if args.device == 'qemu-builtin':
+        # QEMU's own device, for checking the guest side without vsnd; its wav
+        # audiodev has no capture and loses the end of every stream, so the
+        # checks are expected to fail there.
+        out = Path(workdir) / 'vsnd-out-0-0.wav'
+        return ['-device', 'virtio-sound-pci,audiodev=snd0',
+                '-audiodev', f'wav,id=snd0,path={out},out.frequency=48000,out.channels=2']
+    return ['-chardev', f'socket,id=snd0,path={Path(workdir) / "vsnd.sock"}',
+            '-device', 'vhost-user-snd-pci,chardev=snd0']
+
+
+def run_cases(args, qemu, gdir, accel, workdir, backend, cases, script='plan'):
+    daemon = None
+    if args.device == 'vhost-user':
+        daemon = Daemon(args.vsnd, workdir, backend)
+        daemon.start()
+    plan, files = [], {}
+    for c in cases:
+        plan += c.plan()
+        files.update(c.files())
+    timeout = int(90 + 3 * sum(c.duration() for c in cases))
+    try:
+        console, gout = run_guest(qemu, gdir, accel, workdir, script, device_args(args, workdir),
+                                  plan, files, sum(c.out_bytes() for c in cases), timeout)
+    finally:
+        stop_err = daemon.stop() if daemon else ''
+    if daemon:
+        log(f'vsnd exit status {daemon.rc}; log: {daemon.logpath}')
+    ctx = Ctx(workdir, console, gout)
+    results = []
+    done = console.find('done')
+    if done is None:
+        results.append(('guest', False, 'the guest did not finish its script'))
+    for err in console.all('error'):
+        results.append(('guest', False, 'guest error: ' + err[1]))
+    if stop_err:
+        results.append(('vsnd', False, stop_err))
+    for c in cases + ['dmesg']:
+        name = c if c == 'dmesg' else c.name
+        try:
+            msg = check_dmesg(ctx) if c == 'dmesg' else c.check(ctx)
+            results.append((name, True, msg))
+        except (Failure, OSError, KeyError, ValueError) as e:
+            results.append((name, False, str(e)))
+    if daemon and not all(ok for _, ok, _ in results):
+        log(daemon.log_tail())
+    return results, ctx
+
+
+def report(results):
+    log('')
+    for name, ok, msg in results:
+        log(f'{"PASS" if ok else "FAIL"} {name}: {msg}')
+    failed = sum(1 for _, ok, _ in results if not ok)
+    log(f'{len(results) - failed} passed, {failed} failed')
+    return failed == 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('suite', choices=sorted(SUITES) + ['all', 'demo'],
+                    help='a backend configuration, all of them, or the newcomer demo')
+    ap.add_argument('--vsnd', help='path of the vsnd executable')
+    ap.add_argument('--device', choices=['vhost-user', 'qemu-builtin'], default='vhost-user',
+                    help='qemu-builtin: QEMU\'s own virtio-sound-pci instead of vsnd '
+                         '(validates the guest side only)')
+    ap.add_argument('--require', action='store_true',
+                    help='missing prerequisites are a failure, not a skip (meson e2e=enabled)')
+    ap.add_argument('--workdir', help='keep everything here (default: a temp dir, '
+                                      'deleted when all cases pass; demo-out for the demo)')
+    ap.add_argument('--clip-seconds', type=float, default=3)
+    ap.add_argument('--pacing-seconds', type=float, default=12)
+    ap.add_argument('--cycles', type=int, default=20)
+    args = ap.parse_args()
+
+    try:
+        if args.device == 'vhost-user':
+            if not args.vsnd or not os.access(args.vsnd, os.X_OK):
+                raise Failure(f'no vsnd executable at {args.vsnd}')
+            args.vsnd = os.path.abspath(args.vsnd)
+        qemu = find_qemu('vhost-user-snd-pci' if args.device == 'vhost-user' else 'virtio-sound-pci')
+        gdir = build_guest()
+    except Skip as e:
+        log(f'SKIP: {e}')
+        return 1 if args.require else EXIT_SKIP
+    except Failure as e:
+        log(f'FAIL: {e}')
+        return 1
+    accel = probe_accel(qemu, gdir)
+    if args.suite == 'demo':
+        try:
+            return 0 if run_demo(args, qemu, gdir, accel) else 1
+        except Failure as e:
+            log(f'FAIL: {e}')
+            return 1
+    suites = sorted(SUITES) if args.suite == 'all' else [args.suite]
+    ok = True
+    for s in suites:
+        workdir = args.workdir and os.path.join(args.workdir, s)
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+            os.makedirs(workdir)
+        else:
+            workdir = tempfile.mkdtemp(prefix=f'vsnd-e2e-{s}-')
+        log(f'=== suite {s} (workdir {workdir})')
+        try:
+            backend, cases = SUITES[s](workdir, args)
+            results, _ = run_cases(args, qemu, gdir, accel, workdir, backend, cases)
+        except Failure as e:
+            results = [(s, False, str(e))]
+        passed = report(results)
+        ok = ok and passed
+        if passed and not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif not passed:
+            log(f'files kept in {workdir}')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
