@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+#include "clock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common.h"
+#include "vsnd/pcm.h"
+#include "vsnd/virtio_snd.h"
+
+#define NS_PER_S UINT64_C(1000000000)
+
+int be_clock_init(struct be_clock *c, struct vsnd_port *port)
+{
+	const struct vsnd_pcm_params *params = &port->params;
+
+	*c = (struct be_clock){
+		.rate = params->rate_hz,
+		.frame_bytes = params->frame_bytes,
+		.period_frames = params->period_bytes / params->frame_bytes,
+		.format = params->format,
+		.direction = params->direction,
+	};
+	if (c->period_frames == 0)
+		c->period_frames = 1;
+	if (params->direction == VIRTIO_SND_D_OUTPUT) {
+		uint64_t lead = 2ull * c->period_frames * c->frame_bytes;
+
+		port->lead_bytes = lead > UINT32_MAX ? UINT32_MAX : (uint32_t)lead;
+	}
+	c->chunk = malloc((size_t)BE_CHUNK_FRAMES * c->frame_bytes);
+	return c->chunk ? 0 : -ENOMEM;
+}
+
+void be_clock_fini(struct be_clock *c)
+{
+	if (!c)
+		return;
+	free(c->chunk);
+	c->chunk = NULL;
+	c->running = false;
+}
+
+void be_clock_start(struct be_clock *c, uint64_t t0)
+{
+	c->t0 = t0;
+	c->pos = 0;
+	c->in_xrun = false;
+	c->running = true;
+}
+
+void be_clock_stop(struct be_clock *c)
+{
+	c->running = false;
+}
+
+int be_clock_port_new(struct vsnd_backend *be, struct vsnd_port *port, uint64_t formats,
+		      size_t size, void **out)
+{
+	struct be_clock *c;
+	int ret;
+
+	*out = NULL;
+	ret = be_check_params(be, port, formats);
+	if (ret < 0)
+		return ret;
+	c = calloc(1, size);
+	if (!c)
+		return -ENOMEM;
+	ret = be_clock_init(c, port);
+	if (ret < 0) {
+		free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+int be_clock_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	if (!port->priv)
+		return -EBADFD;
+	be_clock_start(port->priv, now_ns);
+	return 0;
+}
+
+int be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	if (!port->priv)
+		return -EBADFD;
+	be_clock_stop(port->priv);
+	return 0;
+}
+
+/*
+ * Both conversions split the operand into whole seconds (or whole rate
+ * periods) and a remainder below 1e9 * 384000 < 2^59: the results equal the
+ * 128-bit products exactly, without needing __int128.
+ */
+uint64_t be_clock_due(const struct be_clock *c, uint64_t now)
+{
+	uint64_t d;
+
+	if (c->rate == 0 || now <= c->t0)
+		return 0;
+	d = now - c->t0;
+	return d / NS_PER_S * c->rate + d % NS_PER_S * c->rate / NS_PER_S;
+}
+
+uint64_t be_clock_deadline(const struct be_clock *c, uint64_t n)
+{
+	uint64_t rem;
+
+	if (c->rate == 0)
+		return UINT64_MAX;
+	rem = n % c->rate * NS_PER_S;
+	return c->t0 + n / c->rate * NS_PER_S + (rem + c->rate - 1) / c->rate;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Returns true when the ring ran short (underrun). */
+static bool play_frames(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
+			void *ctx, uint64_t todo)
+{
+	bool underrun = false;
+
+	while (todo) {
+		size_t n = (size_t)(todo < BE_CHUNK_FRAMES ? todo : BE_CHUNK_FRAMES);
+		size_t want = n * c->frame_bytes;
+		/* Whole frames only: a partial one waits for its end, so the
+		 * stream never shifts against the frame grid. */
+		size_t have = vsnd_ring_fill(&port->ring) / c->frame_bytes * c->frame_bytes;
+		size_t got = vsnd_ring_read(&port->ring, c->chunk, min_size(have, want));
+
+		if (got < want) {
+			vsnd_pcm_silence_at(c->format, c->chunk + got, want - got, got);
+			underrun = true;
+		}
+		if (io && io->play)
+			io->play(ctx, c->chunk, n);
+		todo -= n;
+	}
+	return underrun;
+}
+
+/* Returns true when frames were dropped (overrun). The source still
+ * produces them: real time passed for a file or a loopback FIFO too. */
+static bool capture_frames(struct be_clock *c, struct vsnd_port *port,
+			   const struct be_clock_io *io, void *ctx, uint64_t todo)
+{
+	bool overrun = false;
+
+	while (todo) {
+		size_t n = (size_t)(todo < BE_CHUNK_FRAMES ? todo : BE_CHUNK_FRAMES);
+		size_t want = n * c->frame_bytes;
+		size_t space = vsnd_ring_space(&port->ring) / c->frame_bytes * c->frame_bytes;
+
+		if (io && io->capture)
+			io->capture(ctx, c->chunk, n);
+		else
+			vsnd_pcm_silence(c->format, c->chunk, want);
+		if (vsnd_ring_write(&port->ring, c->chunk, min_size(space, want)) < want)
+			overrun = true;
+		todo -= n;
+	}
+	return overrun;
+}
+
+uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
+		       void *ctx, uint64_t now)
+{
+	uint64_t due, next;
+	bool xrun;
+
+	if (!c->running)
+		return UINT64_MAX;
+	due = be_clock_due(c, now);
+	if (due > c->pos) {
+		if (c->direction == VIRTIO_SND_D_OUTPUT)
+			xrun = play_frames(c, port, io, ctx, due - c->pos);
+		else
+			xrun = capture_frames(c, port, io, ctx, due - c->pos);
+		/* One count per episode: it ends at a tick that moved everything. */
+		if (xrun && !c->in_xrun)
+			atomic_fetch_add_explicit(&port->xruns, 1, memory_order_relaxed);
+		c->in_xrun = xrun;
+		atomic_fetch_add_explicit(&port->frames, due - c->pos, memory_order_relaxed);
+		c->pos = due;
+	}
+	next = (c->pos / c->period_frames + 1) * c->period_frames;
+	return be_clock_deadline(c, next);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Real-time pacing for the clocked backends (null, file, loopback).
+ *
+ * The stream position is derived from CLOCK_MONOTONIC and the start time
+ * only: frames due at `now` = floor((now - t0) * rate / 1e9), and frame n is
+ * due at t0 + ceil(n * 1e9 / rate). Nothing is accumulated, so a 44.1 kHz
+ * stream with 512-frame periods has exactly 44100 frames due after one
+ * second, whatever the tick times were (crosvm drifted 6.67 % by sleeping
+ * rounded milliseconds).
+ *
+ * be_clock_tick() moves the frames due between the ring and the backend's
+ * io callbacks, with the underrun/overrun rules of backend.h. Device thread.
+ */
+#ifndef VSND_BACKENDS_CLOCK_H
+#define VSND_BACKENDS_CLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vsnd/backend.h"
+
+/* Frames per chunk handed to the io callbacks (bounds the per-port buffers). */
+#define BE_CHUNK_FRAMES 1024u
+
+/* What a backend does with the frames its clock moves. ctx is the tick's. */
+struct be_clock_io {
+	/* Playback: the frames consumed, ring data padded with silence where
+	 * the ring ran short. NULL discards. */
+	void (*play)(void *ctx, const uint8_t *buf, size_t frames);
+	/* Capture: produce frames (whole frames in the stream's format); NULL
+	 * produces silence. Frames that do not fit the ring are dropped after. */
+	void (*capture)(void *ctx, uint8_t *buf, size_t frames);
+};
+
+struct be_clock {
+	uint64_t t0;            /* start time, ns */
+	uint64_t pos;           /* frames moved since t0 */
+	uint32_t rate;
+	uint32_t frame_bytes;
+	uint32_t period_frames;
+	uint8_t format;
+	uint8_t direction;
+	bool running;
+	bool in_xrun;           /* inside an underrun/overrun episode */
+	uint8_t *chunk;         /* BE_CHUNK_FRAMES frames */
+};
+
+/*
+ * Set up from port->params (already checked with be_check_params), and ask
+ * the device for two periods of playback lead: a tick that wakes late moves
+ * the frames due at that later instant, more than a period, and the device
+ * only tops the ring up to lead_bytes after each tick. Two periods absorb
+ * wake-ups up to a period late without an underrun. 0 or -ENOMEM.
+ */
+int be_clock_init(struct be_clock *c, struct vsnd_port *port);
+/* Free the buffer. NULL-safe; idempotent. */
+void be_clock_fini(struct be_clock *c);
+/* Time zero is t0: position 0, running. */
+void be_clock_start(struct be_clock *c, uint64_t t0);
+void be_clock_stop(struct be_clock *c);
+
+/* Frames due at now since the start (0 before it). */
+uint64_t be_clock_due(const struct be_clock *c, uint64_t now);
+/* Absolute time at which frame count n is due: t0 + ceil(n * 1e9 / rate). */
+uint64_t be_clock_deadline(const struct be_clock *c, uint64_t n);
+
+/*
+ * For open(): check port->params against formats (be_check_params), then
+ * allocate `size` zeroed bytes, a struct that begins with its struct
+ * be_clock, and init that clock. The caller sets port->priv. Returns 0,
+ * -EINVAL, -ENOTSUP or -ENOMEM.
+ */
+int be_clock_port_new(struct vsnd_backend *be, struct vsnd_port *port, uint64_t formats,
+		      size_t size, void **out);
+
+/*
+ * The start/stop ops of a clocked backend whose port->priv points to a
+ * struct that begins with its struct be_clock. -EBADFD when not open.
+ */
+int be_clock_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
+int be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
+
+/*
+ * Move the frames due at now (chunks of BE_CHUNK_FRAMES) and return the
+ * deadline of the next period boundary after them, or UINT64_MAX when
+ * stopped. Playback: read whole frames from port->ring, pad with silence,
+ * port->xruns += 1 per underrun episode. Capture: write into port->ring,
+ * drop what does not fit, port->xruns += 1 per overrun episode. Both add
+ * the frames the clock advanced to port->frames.
+ */
+uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
+		       void *ctx, uint64_t now);
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#include "common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opts.h"
+#include "vsnd/pcm.h"
+
+static void be_env_vlog(const struct vsnd_backend_env *env, enum vsnd_log_level level,
+			const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void be_env_vlog(const struct vsnd_backend_env *env, enum vsnd_log_level level,
+			const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (!env || !env->log)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	env->log(env->opaque, level, msg);
+}
+
+void be_env_log(const struct vsnd_backend_env *env, enum vsnd_log_level level,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	be_env_vlog(env, level, fmt, ap);
+	va_end(ap);
+}
+
+void vsnd_backend_log(const struct vsnd_backend *be, enum vsnd_log_level level,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	be_env_vlog(be ? &be->env : NULL, level, fmt, ap);
+	va_end(ap);
+}
+
+void be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *ops,
+		  const struct vsnd_backend_env *env)
+{
+	be->ops = ops;
+	if (env)
+		be->env = *env;
+}
+
+int be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
+		    const char *opts, const struct vsnd_backend_env *env)
+{
+	struct vsnd_backend *be;
+	int ret;
+
+	*out = NULL;
+	ret = be_opts_parse(ops->name, be_no_opts, opts, NULL, env);
+	if (ret < 0)
+		return ret;
+	be = calloc(1, size);
+	if (!be)
+		return -ENOMEM;
+	be_base_init(be, ops, env);
+	*out = be;
+	return 0;
+}
+
+void be_caps_bytewise(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)
+{
+	caps->formats = be_formats_bytewise();
+	caps->rates = BE_RATES_ALL;
+	caps->channels_max = VSND_MAX_CHANNELS;
+}
+
+void be_list_append(char *buf, size_t size, const char *s)
+{
+	size_t used = strnlen(buf, size);
+
+	if (used + 1 >= size)
+		return;
+	snprintf(buf + used, size - used, "%s%s", used ? ", " : "", s);
+}
+
+uint64_t be_formats_bytewise(void)
+{
+	uint64_t formats = 0;
+
+	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++) {
+		if (vsnd_pcm_sample_bytes(f))
+			formats |= UINT64_C(1) << f;
+	}
+	return formats;
+}
+
+int be_check_params(struct vsnd_backend *be, const struct vsnd_port *port, uint64_t formats)
+{
+	const struct vsnd_pcm_params *p = &port->params;
+
+	if (p->format >= VIRTIO_SND_PCM_FMT_COUNT || !(formats >> p->format & 1)) {
+		vsnd_backend_log(be, VSND_LOG_ERROR, "%s: stream %u: format %u not supported",
+				 be->ops->name, p->stream_id, p->format);
+		return -ENOTSUP;
+	}
+	if (p->channels < 1 || p->channels > VSND_MAX_CHANNELS || p->rate_hz == 0 ||
+	    p->frame_bytes != p->channels * vsnd_pcm_sample_bytes(p->format) ||
+	    p->period_bytes < p->frame_bytes) {
+		vsnd_backend_log(be, VSND_LOG_ERROR,
+				 "%s: stream %u: bad parameters (%u ch, %u Hz, frame %u B, period %u B)",
+				 be->ops->name, p->stream_id, p->channels, p->rate_hz,
+				 p->frame_bytes, p->period_bytes);
+		return -EINVAL;
+	}
+	return 0;
+}

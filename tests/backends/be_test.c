@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+#include "be_test.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vsnd/pcm.h"
+#include "vsnd/virtio_snd.h"
+
+static void bt_log_fn(void *opaque, enum vsnd_log_level level, const char *msg)
+{
+	struct bt_log *log = opaque;
+	size_t used = strlen(log->all);
+
+	log->count++;
+	snprintf(log->last, sizeof(log->last), "%s", msg);
+	snprintf(log->all + used, sizeof(log->all) - used, "%s\n", msg);
+}
+
+struct vsnd_backend_env bt_env(struct bt_log *log)
+{
+	memset(log, 0, sizeof(*log));
+	return (struct vsnd_backend_env){ bt_log_fn, log };
+}
+
+bool bt_log_has(const struct bt_log *log, const char *s)
+{
+	return strstr(log->all, s) != NULL;
+}
+
+void bt_port_init(struct vsnd_port *port, uint8_t direction, unsigned int dir_index,
+		  unsigned int stream_id, uint8_t format, uint8_t channels, uint32_t rate,
+		  uint32_t period_frames)
+{
+	uint32_t fb = channels * vsnd_pcm_sample_bytes(format);
+
+	memset(port, 0, sizeof(*port));
+	port->params = (struct vsnd_pcm_params){
+		.stream_id = stream_id,
+		.dir_index = dir_index,
+		.direction = direction,
+		.format = format,
+		.channels = channels,
+		.rate_hz = rate,
+		.frame_bytes = fb,
+		.period_bytes = period_frames * fb,
+		.buffer_bytes = 4 * period_frames * fb,
+	};
+	port->lead_bytes = port->params.period_bytes;
+	assert_int_equal(vsnd_ring_init(&port->ring, 2 * (size_t)port->params.buffer_bytes), 0);
+}
+
+void bt_port_fini(struct vsnd_port *port)
+{
+	vsnd_ring_fini(&port->ring);
+}
+
+uint64_t bt_deadline(uint64_t t0, uint32_t rate, uint64_t n)
+{
+	unsigned __int128 ns = (unsigned __int128)n * 1000000000u;
+
+	return t0 + (uint64_t)((ns + rate - 1) / rate);
+}
+
+static uint32_t xorshift(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+void bt_fill_samples(uint8_t format, void *buf, size_t samples, uint32_t seed)
+{
+	unsigned int sb = vsnd_pcm_sample_bytes(format), bits = vsnd_pcm_valid_bits(format);
+	uint32_t s = seed ? seed : 1;
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < samples; i++, p += sb) {
+		uint64_t r = (uint64_t)xorshift(&s) << 32 | xorshift(&s);
+
+		if (format == VIRTIO_SND_PCM_FMT_FLOAT || format == VIRTIO_SND_PCM_FMT_FLOAT64) {
+			double x = (double)(int32_t)r / 2147483648.0;
+
+			vsnd_pcm_from_double(format, &x, p, 1);
+			continue;
+		}
+		if (vsnd_pcm_is_linear(format) && bits < 8 * sb) {
+			/* Canonical container: a valid value written by the library. */
+			double x = (double)(int64_t)(r << (64 - bits)) / 9223372036854775808.0;
+
+			vsnd_pcm_from_double(format, &x, p, 1);
+			continue;
+		}
+		for (unsigned int b = 0; b < sb; b++)
+			p[b] = (uint8_t)(r >> (8 * b));
+	}
+}
+
+char *bt_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *dir = malloc(4096);
+
+	assert_non_null(dir);
+	snprintf(dir, 4096, "%s/vsnd-be-XXXXXX", base && *base ? base : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	return dir;
+}
+
+void bt_rmtree(char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d) {
+		while ((e = readdir(d))) {
+			char *p;
+
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			p = bt_path(dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+	free(dir);
+}
+
+char *bt_path(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(len);
+
+	assert_non_null(p);
+	snprintf(p, len, "%s/%s", dir, name);
+	return p;
+}

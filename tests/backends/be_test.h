@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers for the backend tests: ports driven by hand with a fake clock. */
+#ifndef VSND_TESTS_BE_TEST_H
+#define VSND_TESTS_BE_TEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vsnd/backend.h"
+
+/* Log lines seen through bt_env(). */
+struct bt_log {
+	unsigned int count;
+	char last[512];
+	char all[4096];
+};
+
+struct vsnd_backend_env bt_env(struct bt_log *log);
+/* Does any logged line contain s? */
+bool bt_log_has(const struct bt_log *log, const char *s);
+
+/* A port with the ring the device would give it (4 periods of buffer, ring
+ * of twice that). */
+void bt_port_init(struct vsnd_port *port, uint8_t direction, unsigned int dir_index,
+		  unsigned int stream_id, uint8_t format, uint8_t channels, uint32_t rate,
+		  uint32_t period_frames);
+void bt_port_fini(struct vsnd_port *port);
+
+/* Time at which frame count n of a stream started at t0 is due. */
+uint64_t bt_deadline(uint64_t t0, uint32_t rate, uint64_t n);
+
+/* Fill buf with reproducible valid samples of format (canonical padding:
+ * sign-extended for signed formats, zero for unsigned ones). */
+void bt_fill_samples(uint8_t format, void *buf, size_t samples, uint32_t seed);
+
+/* A fresh directory under $TMPDIR (or /tmp), and its removal with its files. */
+char *bt_tmpdir(void);
+void bt_rmtree(char *dir);
+/* dir + "/" + name, malloc'ed. */
+char *bt_path(const char *dir, const char *name);
+
+#endif

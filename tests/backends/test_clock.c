@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/* The clock helper and the null backend, driven with a fake clock. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/clock.h"
+#include "be_test.h"
+#include "vsnd/pcm.h"
+#include "vsnd/virtio_snd.h"
+
+#define NS 1000000000ull
+#define T0 123456789012345ull /* an arbitrary CLOCK_MONOTONIC start */
+
+struct fixture {
+	struct bt_log log;
+	struct vsnd_backend *be;
+	struct vsnd_port port;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct vsnd_backend_env env = bt_env(&f->log);
+
+	assert_int_equal(vsnd_backend_create("null", &env, &f->be), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->port.priv)
+		f->be->ops->close(f->be, &f->port);
+	bt_port_fini(&f->port);
+	vsnd_backend_destroy(f->be);
+	free(f);
+	return 0;
+}
+
+static void open_start(struct fixture *f, uint8_t dir, uint8_t fmt, uint8_t ch, uint32_t rate,
+		       uint32_t period)
+{
+	bt_port_init(&f->port, dir, 0, 0, fmt, ch, rate, period);
+	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
+	assert_int_equal(f->be->ops->start(f->be, &f->port, T0), 0);
+}
+
+static uint64_t tick(struct fixture *f, uint64_t now)
+{
+	return f->be->ops->tick(f->be, &f->port, now);
+}
+
+/* The clock math against 128-bit arithmetic, for every rate and far times. */
+static void test_math(void **state)
+{
+	struct vsnd_port port = { .params = { .format = VIRTIO_SND_PCM_FMT_S16, .channels = 1,
+					      .frame_bytes = 2, .period_bytes = 2 } };
+	struct vsnd_pcm_params p;
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+
+	for (unsigned int r = 0; r < VIRTIO_SND_PCM_RATE_COUNT; r++) {
+		struct be_clock c;
+
+		port.params.rate_hz = vsnd_rate_hz(r);
+		p = port.params;
+		assert_int_equal(be_clock_init(&c, &port), 0);
+		be_clock_start(&c, T0);
+		assert_int_equal(be_clock_due(&c, T0), 0);
+		assert_int_equal(be_clock_due(&c, T0 - 1), 0);
+		assert_int_equal(be_clock_due(&c, T0 + NS), p.rate_hz);
+		assert_int_equal(be_clock_deadline(&c, 0), T0);
+		assert_int_equal(be_clock_deadline(&c, p.rate_hz), T0 + NS);
+		for (int i = 0; i < 100000; i++) {
+			uint64_t d, n, want;
+
+			s ^= s << 13;
+			s ^= s >> 7;
+			s ^= s << 17;
+			d = s % (1000ull * 3600 * NS); /* up to 1000 hours */
+			want = (uint64_t)((unsigned __int128)d * p.rate_hz / NS);
+			assert_int_equal(be_clock_due(&c, T0 + d), want);
+			n = s % (p.rate_hz * 3600ull * 1000);
+			assert_int_equal(be_clock_deadline(&c, n), bt_deadline(T0, p.rate_hz, n));
+			/* The deadline is the first nanosecond the frame is due. */
+			assert_true(be_clock_due(&c, be_clock_deadline(&c, n)) >= n);
+			if (n)
+				assert_true(be_clock_due(&c, be_clock_deadline(&c, n) - 1) < n);
+		}
+		be_clock_fini(&c);
+		be_clock_fini(&c);
+	}
+	be_clock_fini(NULL);
+}
+
+/* Tick at every deadline the backend returns for 10 simulated seconds:
+ * each is t0 + ceil(k * period * 1e9 / rate), and each moves one period. */
+static void run_paced(struct fixture *f, uint32_t rate, uint32_t period)
+{
+	uint64_t seconds = 10, total = rate * seconds, k = 0, now = T0;
+	uint64_t next;
+
+	open_start(f, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, rate, period);
+	next = tick(f, now);
+	assert_int_equal(next, bt_deadline(T0, rate, period));
+	while (next <= T0 + seconds * NS) {
+		uint64_t before = atomic_load(&f->port.frames);
+
+		k++;
+		assert_int_equal(next, bt_deadline(T0, rate, k * period));
+		now = next;
+		next = tick(f, now);
+		assert_int_equal(atomic_load(&f->port.frames) - before, period);
+	}
+	assert_int_equal(atomic_load(&f->port.frames), k * period);
+	assert_int_equal(k, total / period);
+	/* At exactly t0 + 10 s every frame of the 10 s has moved. */
+	tick(f, T0 + seconds * NS);
+	assert_int_equal(atomic_load(&f->port.frames), total);
+}
+
+static void test_pacing_48000(void **state)
+{
+	struct fixture *f = *state;
+
+	run_paced(f, 48000, 480);
+	/* 10 ms periods: the deadlines are round numbers. */
+	assert_int_equal(bt_deadline(T0, 48000, 480 * 1000), T0 + 10 * NS);
+	assert_int_equal(f->port.xruns, 1); /* nothing was ever written */
+}
+
+static void test_pacing_44100(void **state)
+{
+	struct fixture *f = *state;
+
+	run_paced(f, 44100, 441);
+	assert_int_equal(bt_deadline(T0, 44100, 441 * 7), T0 + 70000000);
+}
+
+static void test_pacing_44100_512(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t now = T0, next;
+
+	/* 512 / 44100 s is not a whole number of nanoseconds. */
+	run_paced(f, 44100, 512);
+	/* Random tick times: the position is floor((now - t0) * rate / 1e9). */
+	f->be->ops->start(f->be, &f->port, T0);
+	atomic_store(&f->port.frames, 0);
+	for (int i = 0; i < 5000; i++) {
+		now += (uint64_t)(i * 7919 % 3000000) + 1;
+		next = tick(f, now);
+		assert_int_equal(atomic_load(&f->port.frames), (now - T0) * 44100 / NS);
+		assert_true(next > now);
+		assert_int_equal(next, bt_deadline(T0, 44100,
+						   ((now - T0) * 44100 / NS / 512 + 1) * 512));
+	}
+}
+
+static void test_start_stop(void **state)
+{
+	struct fixture *f = *state;
+
+	bt_port_init(&f->port, VIRTIO_SND_D_OUTPUT, 0, 0, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
+	/* Two periods of lead: a tick up to a period late still finds data. */
+	f->port.lead_bytes = 0;
+	assert_int_equal(f->be->ops->tick(f->be, &f->port, T0), UINT64_MAX); /* not open */
+	assert_int_equal(f->be->ops->start(f->be, &f->port, T0), -EBADFD);
+	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
+	assert_int_equal(f->port.lead_bytes, 2 * 480 * 4);
+	assert_int_equal(tick(f, T0 + NS), UINT64_MAX); /* not started */
+	assert_int_equal(f->port.frames, 0);
+	assert_int_equal(f->be->ops->start(f->be, &f->port, T0), 0);
+	/* Before t0: nothing due, the first period's deadline. */
+	assert_int_equal(tick(f, T0 - 5), T0 + 10000000);
+	assert_int_equal(tick(f, T0 + 15000000), T0 + 20000000);
+	assert_int_equal(f->port.frames, 720);
+	assert_int_equal(f->be->ops->stop(f->be, &f->port), 0);
+	assert_int_equal(tick(f, T0 + NS), UINT64_MAX);
+	assert_int_equal(f->port.frames, 720);
+	/* A new start is a new time zero. */
+	assert_int_equal(f->be->ops->start(f->be, &f->port, T0 + 2 * NS), 0);
+	assert_int_equal(tick(f, T0 + 2 * NS + 5000000), T0 + 2 * NS + 10000000);
+	assert_int_equal(f->port.frames, 720 + 240);
+	/* Open again without close: the old state is released, not leaked. */
+	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
+	assert_int_equal(tick(f, T0 + 3 * NS), UINT64_MAX);
+	f->be->ops->close(f->be, &f->port);
+	assert_null(f->port.priv);
+	f->be->ops->close(f->be, &f->port);
+}
+
+static void test_bad_params(void **state)
+{
+	struct fixture *f = *state;
+
+	bt_port_init(&f->port, VIRTIO_SND_D_OUTPUT, 0, 0, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
+	f->port.params.format = VIRTIO_SND_PCM_FMT_IMA_ADPCM;
+	assert_int_equal(f->be->ops->open(f->be, &f->port), -ENOTSUP);
+	f->port.params.format = 77;
+	assert_int_equal(f->be->ops->open(f->be, &f->port), -ENOTSUP);
+	f->port.params.format = VIRTIO_SND_PCM_FMT_S16;
+	f->port.params.frame_bytes = 3;
+	assert_int_equal(f->be->ops->open(f->be, &f->port), -EINVAL);
+	f->port.params.frame_bytes = 4;
+	f->port.params.period_bytes = 0;
+	assert_int_equal(f->be->ops->open(f->be, &f->port), -EINVAL);
+	f->port.params.period_bytes = 480 * 4;
+	f->port.params.rate_hz = 0;
+	assert_int_equal(f->be->ops->open(f->be, &f->port), -EINVAL);
+	f->port.params.rate_hz = 48000;
+	f->port.params.channels = 19;
+	f->port.params.frame_bytes = 19 * 2;
+	assert_int_equal(f->be->ops->open(f->be, &f->port), -EINVAL);
+	assert_true(bt_log_has(&f->log, "bad parameters"));
+	assert_null(f->port.priv);
+}
+
+static void write_frames(struct vsnd_port *port, uint8_t value, size_t frames)
+{
+	size_t bytes = frames * port->params.frame_bytes;
+	uint8_t *buf = malloc(bytes);
+
+	memset(buf, value, bytes);
+	assert_int_equal(vsnd_ring_write(&port->ring, buf, bytes), bytes);
+	free(buf);
+}
+
+/* Playback underrun: silence for what is missing, one xrun per episode. */
+static void test_underrun(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t P = 10000000; /* one 480-frame period at 48 kHz */
+	uint8_t out[480 * 2];
+
+	/* U8 stereo: silence is 0x80, so missing frames are visible. The null
+	 * backend discards, so look at the ring positions and counters. */
+	open_start(f, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_U8, 2, 48000, 480);
+	write_frames(&f->port, 0x11, 720);
+	tick(f, T0 + P);
+	assert_int_equal(vsnd_ring_rpos(&f->port.ring), 480 * 2);
+	assert_int_equal(f->port.xruns, 0);
+	tick(f, T0 + 2 * P); /* 240 frames of data, 240 of silence */
+	assert_int_equal(vsnd_ring_rpos(&f->port.ring), 720 * 2);
+	assert_int_equal(f->port.xruns, 1);
+	tick(f, T0 + 3 * P); /* still dry: same episode */
+	assert_int_equal(f->port.xruns, 1);
+	assert_int_equal(f->port.frames, 1440);
+	write_frames(&f->port, 0x22, 480);
+	tick(f, T0 + 4 * P); /* enough again: the episode ends */
+	assert_int_equal(f->port.xruns, 1);
+	assert_int_equal(vsnd_ring_fill(&f->port.ring), 0);
+	tick(f, T0 + 4 * P + 1); /* nothing due: no change */
+	assert_int_equal(f->port.xruns, 1);
+	tick(f, T0 + 5 * P);
+	assert_int_equal(f->port.xruns, 2);
+	/* Half a frame waits for its other half: the stream stays aligned. */
+	write_frames(&f->port, 0x33, 480);
+	assert_int_equal(vsnd_ring_write(&f->port.ring, "\x44", 1), 1);
+	tick(f, T0 + 6 * P);
+	assert_int_equal(vsnd_ring_fill(&f->port.ring), 1);
+	assert_int_equal(f->port.xruns, 2); /* 480 whole frames were there */
+	tick(f, T0 + 7 * P);
+	assert_int_equal(vsnd_ring_fill(&f->port.ring), 1);
+	assert_int_equal(f->port.xruns, 3);
+	assert_int_equal(vsnd_ring_read(&f->port.ring, out, sizeof(out)), 1);
+	assert_int_equal(out[0], 0x44);
+	assert_int_equal(f->port.frames, 7 * 480);
+}
+
+/* Capture: silence at the real rate, overrun drops, one xrun per episode. */
+static void test_capture_overrun(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t P = 10000000;
+	uint8_t buf[4096];
+	size_t cap;
+
+	/* U16 mono: silence is 00 80. 480-frame periods, ring of 8 periods. */
+	open_start(f, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_U16, 1, 48000, 480);
+	cap = f->port.ring.cap;
+	assert_int_equal(cap, 8192);
+	tick(f, T0 + P);
+	assert_int_equal(vsnd_ring_fill(&f->port.ring), 960);
+	assert_int_equal(vsnd_ring_read(&f->port.ring, buf, 960), 960);
+	for (int i = 0; i < 960; i += 2)
+		assert_true(buf[i] == 0x00 && buf[i + 1] == 0x80);
+	/* Nobody reads: 8 periods fill 7680 bytes, the 9th overflows. */
+	tick(f, T0 + 9 * P);
+	assert_int_equal(vsnd_ring_fill(&f->port.ring), 7680);
+	assert_int_equal(f->port.xruns, 0);
+	tick(f, T0 + 10 * P);
+	assert_int_equal(vsnd_ring_fill(&f->port.ring), 8192);
+	assert_int_equal(f->port.xruns, 1);
+	tick(f, T0 + 11 * P);
+	assert_int_equal(f->port.xruns, 1);
+	assert_int_equal(vsnd_ring_skip(&f->port.ring, 8192), 8192);
+	tick(f, T0 + 12 * P); /* fits: episode over */
+	assert_int_equal(f->port.xruns, 1);
+	assert_int_equal(vsnd_ring_fill(&f->port.ring), 960);
+	tick(f, T0 + 30 * P);
+	assert_int_equal(f->port.xruns, 2);
+	assert_int_equal(f->port.frames, 30 * 480);
+}
+
+/* DSD and IEC958 are carried by the null backend: silence is theirs. */
+static void test_null_dsd(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[64];
+
+	open_start(f, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_DSD_U32, 2, 48000, 4);
+	tick(f, T0 + bt_deadline(0, 48000, 4));
+	assert_int_equal(vsnd_ring_read(&f->port.ring, buf, sizeof(buf)), 32);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(buf[i], 0x69);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_math),
+		cmocka_unit_test_setup_teardown(test_pacing_48000, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pacing_44100, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pacing_44100_512, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_underrun, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture_overrun, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_dsd, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
