@@ -107,6 +107,16 @@ uint64_t be_clock_due(const struct be_clock *c, uint64_t now)
 	return d / NS_PER_S * c->rate + d % NS_PER_S * c->rate / NS_PER_S;
 }
 
+uint64_t be_clock_due_ceil(const struct be_clock *c, uint64_t now)
+{
+	uint64_t d;
+
+	if (c->rate == 0 || now <= c->t0)
+		return 0;
+	d = now - c->t0;
+	return d / NS_PER_S * c->rate + (d % NS_PER_S * c->rate + NS_PER_S - 1) / NS_PER_S;
+}
+
 uint64_t be_clock_deadline(const struct be_clock *c, uint64_t n)
 {
 	uint64_t rem;

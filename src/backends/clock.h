@@ -63,6 +63,8 @@ void be_clock_stop(struct be_clock *c);
 
 /* Frames due at now since the start (0 before it). */
 uint64_t be_clock_due(const struct be_clock *c, uint64_t now);
+/* ceil((now - t0) * rate / 1e9): the first frame starting at or after now. */
+uint64_t be_clock_due_ceil(const struct be_clock *c, uint64_t now);
 /* Absolute time at which frame count n is due: t0 + ceil(n * 1e9 / rate). */
 uint64_t be_clock_deadline(const struct be_clock *c, uint64_t n);
 

@@ -11,13 +11,18 @@
  * instant, then pulls its frames from the FIFO (silence where it is empty).
  *
  * Delay: because the capture tick catches the playback side up first, the
- * frame played at stream time t is the frame captured at time t, whatever
- * order the device ticks the two streams in and whatever their periods: the
- * measured delay is 0 frames, or 1 when the two start times fall in
- * different fractions of a frame (the tests check both). No silence is ever
- * inserted in the middle, so the delay cannot ratchet up. What the guest
- * sees on top is its own buffering: a frame reaches it when the RX buffer
- * holding it is full (one capture period after it was played).
+ * frame played at time t is the frame captured at time t, whatever order the
+ * device ticks the two streams in and whatever their periods: less than one
+ * frame. Started output-first, the input's frame 0 is the output's frame
+ * floor((t_in - t_out) * rate); started input-first (or the output
+ * restarted), the output's frame 0 is the input's frame
+ * ceil((t_out - t_in) * rate), after silence (fifo_align). Either way the
+ * FIFO is never short of frames the output has played, so no silence lands
+ * inside the audio and the delay cannot ratchet up (the tests measure it:
+ * 0 frames). What the guest sees on top is its own buffering: a frame
+ * reaches it when the RX buffer holding it is full (one capture period after
+ * it was played), and the measured round trip through the whole device is
+ * 0 frames of stream offset.
  *
  * Equal format, rate and channels: bit-exact copy (DSD and IEC958 too).
  * Different format or channels: converted through doubles (channel rule of
@@ -254,16 +259,45 @@ static int loop_open(struct vsnd_backend *be, struct vsnd_port *port)
 	return 0;
 }
 
+/*
+ * The output starts while the input runs: the input has heard nothing since
+ * its last tick, up to now. Queue that silence first, so that the output's
+ * first frame lands on the input's first frame at or after this instant
+ * (ceil: the capture tick then never finds the FIFO short of the output's
+ * frames, which would put silence after them, inside the audio).
+ */
+static void fifo_align(struct loop_pair *pair, uint64_t now)
+{
+	struct be_clock *in = &pair->in->clock;
+	uint64_t target = be_clock_due_ceil(in, now);
+	uint64_t queued = in->pos + vsnd_ring_fill(&pair->fifo) / in->frame_bytes;
+
+	while (target > queued) {
+		size_t n = (size_t)(target - queued < BE_CHUNK_FRAMES ? target - queued :
+									 BE_CHUNK_FRAMES);
+		size_t bytes = n * in->frame_bytes;
+
+		vsnd_pcm_silence(in->format, in->chunk, bytes);
+		if (vsnd_ring_write(&pair->fifo, in->chunk, bytes) < bytes)
+			break; /* FIFO full: cannot happen while the input ticks */
+		queued += n;
+	}
+}
+
 static int loop_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
 {
 	struct loop_port *lp = port->priv;
+	struct loop_pair *pair;
 
-	if (lp && lp->clock.direction == VIRTIO_SND_D_INPUT) {
-		struct loop_pair *pair = pair_of(be, lp);
-
+	if (!lp)
+		return -EBADFD;
+	pair = pair_of(be, lp);
+	if (lp->clock.direction == VIRTIO_SND_D_INPUT) {
 		/* What was played before this instant is not heard. */
 		catch_up_output(pair, now_ns);
 		vsnd_ring_reset(&pair->fifo);
+	} else if (pair->in && pair->in->clock.running) {
+		fifo_align(pair, now_ns);
 	}
 	return be_clock_port_start(be, port, now_ns);
 }

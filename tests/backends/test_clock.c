@@ -71,6 +71,9 @@ static void test_math(void **state)
 		assert_int_equal(be_clock_due(&c, T0), 0);
 		assert_int_equal(be_clock_due(&c, T0 - 1), 0);
 		assert_int_equal(be_clock_due(&c, T0 + NS), p.rate_hz);
+		assert_int_equal(be_clock_due_ceil(&c, T0 + NS), p.rate_hz);
+		assert_int_equal(be_clock_due_ceil(&c, T0 + 1), 1);
+		assert_int_equal(be_clock_due_ceil(&c, T0), 0);
 		assert_int_equal(be_clock_deadline(&c, 0), T0);
 		assert_int_equal(be_clock_deadline(&c, p.rate_hz), T0 + NS);
 		for (int i = 0; i < 100000; i++) {
@@ -82,6 +85,8 @@ static void test_math(void **state)
 			d = s % (1000ull * 3600 * NS); /* up to 1000 hours */
 			want = (uint64_t)((unsigned __int128)d * p.rate_hz / NS);
 			assert_int_equal(be_clock_due(&c, T0 + d), want);
+			want = (uint64_t)(((unsigned __int128)d * p.rate_hz + NS - 1) / NS);
+			assert_int_equal(be_clock_due_ceil(&c, T0 + d), want);
 			n = s % (p.rate_hz * 3600ull * 1000);
 			assert_int_equal(be_clock_deadline(&c, n), bt_deadline(T0, p.rate_hz, n));
 			/* The deadline is the first nanosecond the frame is due. */

@@ -198,6 +198,64 @@ static void test_delay_offset_start(void **state)
 	free(cap);
 }
 
+/* The input runs first and the output starts between two input ticks, then
+ * stops and starts again: each run's frame 0 lands on the input's first
+ * frame at or after its start instant, after silence, and no silence gets
+ * inside the audio (the output's frames are all there, contiguous). */
+static void check_late_output(struct fixture *f, uint64_t t_out, uint64_t t_stop, uint64_t t_out2,
+			      uint64_t until, uint32_t iperiod)
+{
+	const size_t frames = 48000;
+	int16_t *play = malloc(frames * 2), *cap = calloc(frames, 2);
+	struct run r = { (uint8_t *)play, frames, (uint8_t *)cap, frames, 0, 0, UINT64_MAX, T0,
+			 false };
+	size_t at = (size_t)(((t_out - T0) * 48000 + NS - 1) / NS), played1, at2, k = 0;
+
+	for (size_t i = 0; i < frames; i++)
+		play[i] = (int16_t)(i % 30000 + 1);
+	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 1, 48000, 480, VIRTIO_SND_PCM_FMT_S16, 1, 48000,
+		  iperiod);
+	assert_int_equal(f->be->ops->start(f->be, &f->in, T0), 0);
+	run_until(f, &r, t_out - 1);
+	assert_int_equal(f->be->ops->start(f->be, &f->out, t_out), 0);
+	r.next_out = t_out;
+	run_until(f, &r, t_stop);
+	assert_int_equal(f->be->ops->stop(f->be, &f->out), 0);
+	played1 = f->out.frames;
+	r.next_out = UINT64_MAX;
+	run_until(f, &r, t_out2 - 1);
+	/* The second run plays what follows in the ring. */
+	at2 = (size_t)(((t_out2 - T0) * 48000 + NS - 1) / NS);
+	assert_int_equal(f->be->ops->start(f->be, &f->out, t_out2), 0);
+	r.next_out = t_out2;
+	run_until(f, &r, until);
+	for (; k < at; k++)
+		assert_int_equal(cap[k], 0);
+	for (size_t m = 0; m < played1; m++, k++)
+		assert_int_equal(cap[k], play[m]);
+	for (; k < at2; k++)
+		assert_int_equal(cap[k], 0);
+	for (size_t m = played1; k < r.captured; m++, k++)
+		assert_int_equal(cap[k], play[m]);
+	assert_int_equal(f->in.xruns, 0);
+	assert_int_equal(f->out.xruns, 0);
+	assert_true(r.captured > at2 + 1000);
+	close_pair(f);
+	free(play);
+	free(cap);
+}
+
+static void test_output_starts_later(void **state)
+{
+	struct fixture *f = *state;
+
+	/* As Linux does it: the input's periods are long, the output starts
+	 * in the middle of one. */
+	check_late_output(f, T0 + 263500007, T0 + 400000000, T0 + 512345678, T0 + 900000000, 6000);
+	check_late_output(f, T0 + 20833, T0 + 100000000, T0 + 100000001, T0 + 300000000, 256);
+	check_late_output(f, T0 + 10000000, T0 + 20000000, T0 + 31250000, T0 + 200000000, 480);
+}
+
 /* While the input is stopped the output's frames are dropped, not queued. */
 static void test_dropped_when_not_capturing(void **state)
 {
@@ -341,6 +399,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bit_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delay_offset_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_starts_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_when_not_capturing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_convert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_mismatch, setup, teardown),
