@@ -277,8 +277,13 @@ int fe_ring_setup(struct fe_ring *r, unsigned int q, uint16_t base)
 {
 	struct fe *fe = r->fe;
 	uint8_t a[VHU_ADDR_SIZE] = { 0 };
+	uint8_t p[8];
 	int rc;
 
+	/* the driver's side first: the device may look as soon as it starts */
+	r->avail_idx = base;
+	r->last_used = base;
+	vsnd_put_le16(fe->mem + r->avail + 2, base);
 	rc = fe_set_state(fe, VHU_REQ_SET_VRING_NUM, q, r->num, false);
 	if (rc == 0)
 		rc = fe_set_state(fe, VHU_REQ_SET_VRING_BASE, q, base, false);
@@ -288,17 +293,11 @@ int fe_ring_setup(struct fe_ring *r, unsigned int q, uint16_t base)
 	vhu_wr64(a + VHU_ADDR_AVAIL, fe_uva(r->avail));
 	if (rc == 0)
 		rc = fe_send(fe, VHU_REQ_SET_VRING_ADDR, 0, a, sizeof(a), NULL, 0);
-	if (rc == 0) {
-		uint8_t p[8];
-
-		vhu_wr64(p, q);
+	vhu_wr64(p, q);
+	if (rc == 0)
 		rc = fe_send(fe, VHU_REQ_SET_VRING_KICK, 0, p, 8, &r->kick, 1);
-		if (rc == 0)
-			rc = fe_send(fe, VHU_REQ_SET_VRING_CALL, 0, p, 8, &r->call, 1);
-	}
-	r->avail_idx = base;
-	r->last_used = base;
-	vsnd_put_le16(fe->mem + r->avail + 2, base);
+	if (rc == 0)
+		rc = fe_send(fe, VHU_REQ_SET_VRING_CALL, 0, p, 8, &r->call, 1);
 	return rc;
 }
 
@@ -320,9 +319,16 @@ int fe_ring_add(struct fe_ring *r, size_t rd_off, uint32_t rd_len, size_t wr_off
 	uint16_t second = (uint16_t)((head + 1) % r->num);
 	uint8_t *avail = r->fe->mem + r->avail;
 
-	put_desc(r, head, fe_gpa(rd_off), rd_len, VIRTQ_DESC_F_NEXT, second);
-	put_desc(r, second, fe_gpa(wr_off), wr_len, VIRTQ_DESC_F_WRITE, 0);
-	r->next_desc = (uint16_t)((r->next_desc + 2) % r->num);
+	if (rd_len && wr_len) {
+		put_desc(r, head, fe_gpa(rd_off), rd_len, VIRTQ_DESC_F_NEXT, second);
+		put_desc(r, second, fe_gpa(wr_off), wr_len, VIRTQ_DESC_F_WRITE, 0);
+		r->next_desc = (uint16_t)((r->next_desc + 2) % r->num);
+	} else {
+		/* one part only: a single descriptor (an event buffer, say) */
+		put_desc(r, head, fe_gpa(rd_len ? rd_off : wr_off), rd_len ? rd_len : wr_len,
+			 rd_len ? 0 : VIRTQ_DESC_F_WRITE, 0);
+		r->next_desc = (uint16_t)((r->next_desc + 1) % r->num);
+	}
 	vsnd_put_le16(avail + 4 + 2u * (r->avail_idx % r->num), head);
 	r->avail_idx++;
 	__atomic_thread_fence(__ATOMIC_RELEASE);

@@ -83,8 +83,9 @@ int fe_ring_init(struct fe_ring *r, struct fe *fe, unsigned int num);
 void fe_ring_fini(struct fe_ring *r);
 /* SET_VRING_NUM, _BASE, _ADDR, _KICK, _CALL for queue q, the QEMU order. */
 int fe_ring_setup(struct fe_ring *r, unsigned int q, uint16_t base);
-/* Add a two-descriptor chain [rd_len readable][wr_len writable] and publish
- * it (no kick). Returns the head. */
+/* Add a two-descriptor chain [rd_len readable][wr_len writable] (one
+ * descriptor if either length is 0) and publish it (no kick). Returns the
+ * head. */
 int fe_ring_add(struct fe_ring *r, size_t rd_off, uint32_t rd_len, size_t wr_off,
 		uint32_t wr_len);
 void fe_ring_kick(struct fe_ring *r);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/backend.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vsnd/virtio_snd.h>
+
+#include "daemon/log.h"
+
+static void env_log(void *opaque, enum vsnd_log_level level, const char *msg)
+{
+	/* backends log about streams the guest configures: rate-limited */
+	vd_log_limited(level, msg);
+}
+
+static const struct vsnd_backend_env daemon_env = { .log = env_log };
+
+/* One default choice: fill spec (and a description for the log) if the
+ * backend can serve here; false to try the next one. */
+struct default_choice {
+	const char *name;
+	bool (*spec)(char *spec, size_t spec_len, char *what, size_t what_len);
+};
+
+/* The default layout's first input stream, whose capture file we look for. */
+static int default_input_stream(void)
+{
+	struct vsnd_layout layout;
+
+	vsnd_layout_default(&layout);
+	for (unsigned int i = 0; i < layout.n_streams; i++)
+		if (layout.streams[i].direction == VIRTIO_SND_D_INPUT)
+			return (int)i;
+	return -1;
+}
+
+static bool file_spec(char *spec, size_t spec_len, char *what, size_t what_len)
+{
+	char cwd[PATH_MAX], in[64];
+	int id = default_input_stream();
+	bool capture;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), ".");
+	snprintf(in, sizeof(in), "vsnd-in-%d.wav", id);
+	capture = id >= 0 && access(in, R_OK) == 0;
+	/* %u is the file backend's stream-id placeholder */
+	snprintf(spec, spec_len, "file,out=vsnd-out-%%u.wav%s", capture ? ",in=vsnd-in-%u.wav" : "");
+	snprintf(what, what_len, "playback to vsnd-out-<stream>.wav, %s%s%s, in %s",
+		 capture ? "capture from " : "capture silence (no ", in, capture ? "" : ")", cwd);
+	return true;
+}
+
+static const struct default_choice default_choices[] = {
+	{ "file", file_spec },
+};
+
+static void list_backends(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (const struct vsnd_backend_ops *const *b = vsnd_backend_list(); *b; b++) {
+		if (buf[0])
+			strncat(buf, ", ", len - strlen(buf) - 1);
+		strncat(buf, (*b)->name, len - strlen(buf) - 1);
+	}
+}
+
+static int open_spec(const char *spec, struct vsnd_backend **out)
+{
+	size_t name_len = strcspn(spec, ",");
+	char name[64], names[256];
+	int rc;
+
+	snprintf(name, sizeof(name), "%.*s", (int)(name_len < 63 ? name_len : 63), spec);
+	if (!vsnd_backend_find(name)) {
+		list_backends(names, sizeof(names));
+		vd_log(VSND_LOG_ERROR, "unknown backend '%s' (available: %s)", name, names);
+		return -ENOENT;
+	}
+	rc = vsnd_backend_create(spec, &daemon_env, out);
+	if (rc < 0)
+		vd_log(VSND_LOG_ERROR, "cannot open backend '%s': %s", spec,
+		       rc == -EINVAL ? "bad options" : strerror(-rc));
+	return rc;
+}
+
+int vd_backend_open(const char *spec, struct vsnd_backend **out)
+{
+	char chosen[256], what[PATH_MAX + 128];
+
+	*out = NULL;
+	if (spec) {
+		int rc = open_spec(spec, out);
+
+		if (rc == 0)
+			vd_log(VSND_LOG_INFO, "backend: %s", spec);
+		return rc;
+	}
+	for (size_t i = 0; i < sizeof(default_choices) / sizeof(default_choices[0]); i++) {
+		const struct default_choice *c = &default_choices[i];
+
+		if (!vsnd_backend_find(c->name) || !c->spec(chosen, sizeof(chosen), what, sizeof(what)))
+			continue;
+		if (vsnd_backend_create(chosen, &daemon_env, out) == 0) {
+			vd_log(VSND_LOG_INFO, "no --backend given: using %s backend: %s", c->name,
+			       what);
+			return 0;
+		}
+		vd_log(VSND_LOG_WARN, "default backend %s did not open; trying the next", c->name);
+	}
+	vd_log(VSND_LOG_ERROR, "no default backend works here; choose one with --backend");
+	return -ENODEV;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* vsnd: the vhost-user sound device daemon. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <vsnd/backend.h>
+#include <vsnd/vsnd.h>
+
+#include "daemon/backend.h"
+#include "daemon/log.h"
+#include "daemon/loop.h"
+#include "daemon/opts.h"
+
+/* Signals arrive through the loop's signalfd: block them before any thread
+ * (a backend's) exists, so every thread inherits the mask. */
+static int block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	/* a frontend that vanishes must not kill us on a write */
+	signal(SIGPIPE, SIG_IGN);
+	return sigprocmask(SIG_BLOCK, &set, NULL) < 0 ? -errno : 0;
+}
+
+static int serve(const struct vd_opts *o)
+{
+	struct vd_loop_config cfg = {
+		.socket_path = o->socket_path, .controls = o->controls, .signals = true,
+	};
+	struct vsnd_backend *backend = NULL;
+	struct vd_loop loop;
+	int rc;
+
+	rc = vd_backend_open(o->backend, &backend);
+	if (rc < 0)
+		return rc == -ENOENT ? VD_EXIT_USAGE : 1;
+	cfg.backend = backend;
+	rc = vd_loop_init(&loop, &cfg);
+	if (rc == 0) {
+		vd_log(VSND_LOG_INFO, "vsnd %s listening on %s%s", VSND_VERSION_STRING,
+		       o->socket_path, o->controls ? " (controls offered)" : "");
+		rc = vd_loop_run(&loop);
+		vd_loop_fini(&loop);
+	}
+	vsnd_backend_destroy(backend);
+	return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vd_opts o;
+
+	if (vd_opts_parse(&o, argc, argv) < 0)
+		return VD_EXIT_USAGE;
+	if (o.print_caps) {
+		vd_opts_print_capabilities(stdout);
+		return 0;
+	}
+	if (o.help) {
+		vd_opts_usage(stdout);
+		return 0;
+	}
+	if (o.version) {
+		printf("vsnd %s\n", VSND_VERSION_STRING);
+		return 0;
+	}
+	vd_log_set_level(o.log_level);
+	if (block_signals() < 0) {
+		vd_log(VSND_LOG_ERROR, "cannot block signals: %s", strerror(errno));
+		return 1;
+	}
+	return serve(&o);
+}

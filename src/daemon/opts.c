@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include <vsnd/backend.h>
+
+enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS };
+
+static const struct option long_opts[] = {
+	{ "socket", required_argument, NULL, 's' },
+	/* the name the vhost-user back-end conventions give it */
+	{ "socket-path", required_argument, NULL, 's' },
+	{ "backend", required_argument, NULL, 'b' },
+	{ "controls", no_argument, NULL, OPT_CONTROLS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "print-capabilities", no_argument, NULL, OPT_PRINT_CAPS },
+	{ NULL, 0, NULL, 0 },
+};
+
+void vd_opts_usage(FILE *out)
+{
+	fputs("Usage: vsnd --socket PATH [--backend NAME[,key=value...]] [--controls] [-v|-q]\n"
+	      "\n"
+	      "A VirtIO sound device for QEMU's vhost-user-snd-pci.\n"
+	      "\n"
+	      "  -s, --socket PATH        listen for the frontend (QEMU) on this Unix socket\n"
+	      "                           (created mode 0600; a stale socket is replaced)\n"
+	      "  -b, --backend SPEC       host audio, NAME[,key=value...] (see below);\n"
+	      "                           default: file in the current directory\n"
+	      "      --controls           offer control elements (VIRTIO_SND_F_CTLS); use with\n"
+	      "                           QEMU's vhost-user-snd-pci,controls=on\n"
+	      "  -v, --verbose            more log (repeatable)\n"
+	      "  -q, --quiet              errors only\n"
+	      "      --print-capabilities print the vhost-user capabilities JSON and exit\n"
+	      "  -h, --help               this help\n"
+	      "  -V, --version            print the version\n"
+	      "\n"
+	      "Backends in this build:\n",
+	      out);
+	for (const struct vsnd_backend_ops *const *b = vsnd_backend_list(); *b; b++)
+		fprintf(out, "  %-10s %s\n", (*b)->name, (*b)->help ? (*b)->help : "");
+}
+
+void vd_opts_print_capabilities(FILE *out)
+{
+	fputs("{\"type\": \"sound\"}\n", out);
+}
+
+static bool wants_capabilities(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--print-capabilities") == 0)
+			return true;
+	return false;
+}
+
+/* getopt_long leaves the offending argument at argv[optind - 1]. */
+static int bad_option(int c, int argc, char **argv)
+{
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+	if (c == ':')
+		fprintf(stderr, "vsnd: option '%s' needs an argument\n", arg);
+	else if (optopt && optopt < 0x100 && strncmp(arg, "--", 2) != 0)
+		fprintf(stderr, "vsnd: unknown option '-%c'\n", optopt);
+	else
+		fprintf(stderr, "vsnd: unknown option '%s'\n", arg);
+	fputs("Try 'vsnd --help'.\n", stderr);
+	return -EINVAL;
+}
+
+static int check(const struct vd_opts *o, int argc, char **argv)
+{
+	if (optind < argc) {
+		fprintf(stderr, "vsnd: unexpected argument '%s'\nTry 'vsnd --help'.\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->help && !o->version && !o->socket_path) {
+		fputs("vsnd: --socket PATH is required\nTry 'vsnd --help'.\n", stderr);
+		return -EINVAL;
+	}
+	if (o->socket_path && !o->socket_path[0]) {
+		fputs("vsnd: option '--socket' needs a non-empty path\n", stderr);
+		return -EINVAL;
+	}
+	if (o->backend && !o->backend[0]) {
+		fputs("vsnd: option '--backend' needs a backend name\n", stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vd_opts_parse(struct vd_opts *o, int argc, char **argv)
+{
+	int verbose = 0, c;
+	bool quiet = false;
+
+	memset(o, 0, sizeof(*o));
+	if (wants_capabilities(argc, argv)) {
+		o->print_caps = true;
+		return 0;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":s:b:vqhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket_path = optarg; break;
+		case 'b': o->backend = optarg; break;
+		case OPT_CONTROLS: o->controls = true; break;
+		case 'v': verbose++; break;
+		case 'q': quiet = true; break;
+		case 'h': o->help = true; break;
+		case 'V': o->version = true; break;
+		default: return bad_option(c, argc, argv);
+		}
+	}
+	if (quiet)
+		o->log_level = VSND_LOG_ERROR;
+	else
+		o->log_level = verbose >= 1 ? VSND_LOG_DEBUG : VSND_LOG_INFO;
+	return check(o, argc, argv);
+}

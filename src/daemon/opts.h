@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The vsnd command line. */
+#ifndef VSND_DAEMON_OPTS_H
+#define VSND_DAEMON_OPTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <vsnd/vsnd.h>
+
+/* Exit status for a command-line mistake. */
+#define VD_EXIT_USAGE 2
+
+struct vd_opts {
+	const char *socket_path;    /* --socket PATH */
+	const char *backend;        /* --backend SPEC; NULL: the default choice */
+	bool controls;              /* --controls: offer VIRTIO_SND_F_CTLS */
+	enum vsnd_log_level log_level;
+	bool help, version, print_caps;
+};
+
+/*
+ * Parse argv. Returns 0, or -EINVAL after printing to stderr what is wrong,
+ * naming the option (the caller exits with VD_EXIT_USAGE).
+ * --print-capabilities makes every other argument ignored, as the vhost-user
+ * back-end conventions ask.
+ */
+int vd_opts_parse(struct vd_opts *o, int argc, char **argv);
+void vd_opts_usage(FILE *out);
+/* The --print-capabilities document (vhost-user.json VHostUserBackendCapabilities). */
+void vd_opts_print_capabilities(FILE *out);
+
+#endif

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's event loop, session glue and the real device, driven by the
+ * test frontend over a socketpair: control requests through real rings in
+ * memfd memory, reply bytes checked; held TX buffers completed by
+ * GET_VRING_BASE before its reply; device-reset detection; config reads.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vsnd/backend.h>
+#include <vsnd/virtio_snd.h>
+#include <vsnd/vsnd.h>
+
+#include "daemon/log.h"
+#include "daemon/loop.h"
+#include "daemon/session.h"
+#include "frontend.h"
+#include "util/iov.h"
+#include "vhost-user/proto.h"
+
+#define NQ 4
+#define F_PROTOCOL (1ull << 30)
+#define PERIOD 1920u /* 10 ms of 48 kHz stereo S16 */
+
+struct t {
+	struct fe fe;
+	struct vd_loop loop;
+	struct vsnd_backend *backend;
+	struct fe_ring r[NQ];
+	uint64_t features;
+	int fds_before;
+};
+
+static int pump(void *opaque)
+{
+	struct t *t = opaque;
+
+	assert_int_equal(vd_loop_iterate(&t->loop, 1), 0);
+	return t->loop.session ? 0 : -EPIPE;
+}
+
+static int setup_with(void **state, bool controls)
+{
+	static const struct vsnd_backend_env env = { 0 };
+	struct t *t = calloc(1, sizeof(*t));
+	struct vd_loop_config cfg = { .controls = controls };
+
+	assert_non_null(t);
+	if (!getenv("VHU_TEST_VERBOSE"))
+		vd_log_set_level(VSND_LOG_ERROR);
+	t->fds_before = fe_count_fds();
+	assert_int_equal(vsnd_backend_create("null", &env, &t->backend), 0);
+	cfg.backend = t->backend;
+	assert_int_equal(vd_loop_init(&t->loop, &cfg), 0);
+	assert_int_equal(fe_init(&t->fe), 0);
+	assert_int_equal(vd_loop_adopt(&t->loop, t->fe.peer), 0);
+	t->fe.peer = -1;
+	t->fe.pump = pump;
+	t->fe.pump_opaque = t;
+	*state = t;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+static int setup_controls(void **state)
+{
+	return setup_with(state, true);
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+	int before = t->fds_before;
+
+	vd_loop_fini(&t->loop);
+	vsnd_backend_destroy(t->backend);
+	for (unsigned int q = 0; q < NQ; q++)
+		if (t->r[q].fe)
+			fe_ring_fini(&t->r[q]);
+	fe_fini(&t->fe);
+	free(t);
+	assert_int_equal(fe_count_fds(), before);
+	return 0;
+}
+
+static uint64_t get_u64(struct t *t, uint32_t req)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(fe_get_u64(&t->fe, req, &v), 0);
+	return v;
+}
+
+/* B.5 steps 1-15 with 64-entry rings. */
+static void bring_up(struct t *t)
+{
+	uint64_t offered;
+
+	offered = get_u64(t, VHU_REQ_GET_FEATURES);
+	assert_true(offered & F_PROTOCOL);
+	assert_true(offered & (1ull << VSND_VIRTIO_F_VERSION_1));
+	assert_int_equal(get_u64(t, VHU_REQ_GET_PROTOCOL_FEATURES), 0x8209);
+	assert_int_equal(fe_set_u64(&t->fe, VHU_REQ_SET_PROTOCOL_FEATURES, 0x8209, false), 0);
+	assert_int_equal(get_u64(t, VHU_REQ_GET_QUEUE_NUM), NQ);
+	assert_int_equal(fe_send(&t->fe, VHU_REQ_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
+	t->features = offered & ~F_PROTOCOL;
+	assert_int_equal(fe_set_u64(&t->fe, VHU_REQ_SET_FEATURES, offered, true), 0);
+	assert_int_equal(fe_set_mem_table(&t->fe, true), 0);
+	for (unsigned int q = 0; q < NQ; q++) {
+		if (!t->r[q].fe)
+			assert_int_equal(fe_ring_init(&t->r[q], &t->fe, 64), 0);
+		assert_int_equal(fe_ring_setup(&t->r[q], q, 0), 0);
+	}
+	for (unsigned int q = 0; q < NQ; q++)
+		assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, q, 1, true), 0);
+}
+
+/* Wait (pumping the loop) for the next used entry of ring q. */
+static void wait_used(struct t *t, unsigned int q, uint32_t *id, uint32_t *len)
+{
+	for (int i = 0; i < 3000; i++) {
+		if (fe_ring_used(&t->r[q], id, len) == 0)
+			return;
+		pump(t);
+	}
+	fail_msg("no used entry on queue %u", q);
+}
+
+/* Send a control request and return the response length; the response
+ * bytes are at t->fe.mem + *resp. */
+static uint32_t control(struct t *t, const void *req, uint32_t req_len, uint32_t resp_len,
+			size_t *resp)
+{
+	size_t rq = fe_alloc(&t->fe, req_len, 8);
+	uint32_t id, len;
+	int head;
+
+	*resp = fe_alloc(&t->fe, resp_len, 8);
+	memcpy(t->fe.mem + rq, req, req_len);
+	memset(t->fe.mem + *resp, 0xee, resp_len);
+	head = fe_ring_add(&t->r[0], rq, req_len, *resp, resp_len);
+	fe_ring_kick(&t->r[0]);
+	wait_used(t, 0, &id, &len);
+	assert_int_equal(id, head);
+	return len;
+}
+
+static uint32_t status_of(struct t *t, size_t resp)
+{
+	return vsnd_le32(t->fe.mem + resp);
+}
+
+static void test_pcm_info(void **state)
+{
+	struct t *t = *state;
+	uint8_t q[16];
+	size_t resp;
+	const uint8_t *info;
+
+	bring_up(t);
+	assert_false(t->features & (1ull << VSND_F_CTLS));
+	vsnd_put_le32(q, VIRTIO_SND_R_PCM_INFO);
+	vsnd_put_le32(q + 4, 0);
+	vsnd_put_le32(q + 8, 2);
+	vsnd_put_le32(q + 12, 32);
+	assert_int_equal(control(t, q, sizeof(q), 4 + 2 * 32, &resp), 4 + 2 * 32);
+	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
+	for (unsigned int i = 0; i < 2; i++) {
+		info = t->fe.mem + resp + 4 + 32 * i;
+		assert_int_equal(vsnd_le32(info), 0);                 /* hda_fn_nid */
+		assert_true(vsnd_le64(info + 8) & (1ull << VIRTIO_SND_PCM_FMT_S16));
+		assert_true(vsnd_le64(info + 16) & (1ull << VIRTIO_SND_PCM_RATE_48000));
+		assert_int_equal(info[24], i);                        /* direction */
+		assert_int_equal(info[25], 1);                        /* channels_min */
+		assert_int_equal(info[26], 2);                        /* channels_max */
+		for (int k = 27; k < 32; k++)
+			assert_int_equal(info[k], 0);                 /* padding */
+	}
+	/* the guest's call eventfd was signalled */
+	assert_true(fe_ring_called(&t->r[0]));
+	/* a bad query (count past the streams) is answered BAD_MSG, not dropped */
+	vsnd_put_le32(q + 8, 3);
+	assert_int_equal(control(t, q, sizeof(q), 4 + 3 * 32, &resp) >= 4, 1);
+	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_BAD_MSG);
+}
+
+static void get_config(struct t *t, uint32_t len, uint8_t *out)
+{
+	uint8_t p[VHU_CONFIG_HDR + 16] = { 0 };
+	uint32_t req, flags;
+
+	vhu_wr32(p + 4, len);
+	assert_int_equal(fe_send(&t->fe, VHU_REQ_GET_CONFIG, 0, p, VHU_CONFIG_HDR + len, NULL, 0),
+			 0);
+	assert_int_equal(fe_recv(&t->fe, &req, &flags, p, sizeof(p)), (int)(VHU_CONFIG_HDR + len));
+	assert_int_equal(flags, 0x5);
+	memcpy(out, p + VHU_CONFIG_HDR, len);
+}
+
+static void test_config(void **state)
+{
+	struct t *t = *state;
+	uint8_t cfg[16];
+
+	get_config(t, 12, cfg);
+	assert_int_equal(vsnd_le32(cfg), 2);        /* jacks */
+	assert_int_equal(vsnd_le32(cfg + 4), 2);    /* streams */
+	assert_int_equal(vsnd_le32(cfg + 8), 2);    /* chmaps */
+	/* QEMU with controls=on asks 16 bytes: answered, the tail zero */
+	memset(cfg, 0xff, sizeof(cfg));
+	get_config(t, 16, cfg);
+	assert_int_equal(vsnd_le32(cfg + 4), 2);
+	assert_int_equal(vsnd_le32(cfg + 12), 0);
+	/* config is served while queues run */
+	bring_up(t);
+	get_config(t, 12, cfg);
+	assert_int_equal(vsnd_le32(cfg + 4), 2);
+}
+
+static void test_config_controls(void **state)
+{
+	struct t *t = *state;
+	uint8_t cfg[16];
+
+	assert_true(get_u64(t, VHU_REQ_GET_FEATURES) & (1ull << VSND_F_CTLS));
+	get_config(t, 16, cfg);
+	assert_int_equal(vsnd_le32(cfg + 4), 2);
+}
+
+static void pcm_simple(struct t *t, uint32_t code, uint32_t stream)
+{
+	uint8_t q[8];
+	size_t resp;
+
+	vsnd_put_le32(q, code);
+	vsnd_put_le32(q + 4, stream);
+	assert_int_equal(control(t, q, sizeof(q), 4, &resp), 4);
+	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
+}
+
+static void set_params(struct t *t, uint32_t stream)
+{
+	uint8_t q[24] = { 0 };
+	size_t resp;
+
+	vsnd_put_le32(q, VIRTIO_SND_R_PCM_SET_PARAMS);
+	vsnd_put_le32(q + 4, stream);
+	vsnd_put_le32(q + 8, 4 * PERIOD);
+	vsnd_put_le32(q + 12, PERIOD);
+	q[20] = 2;
+	q[21] = VIRTIO_SND_PCM_FMT_S16;
+	q[22] = VIRTIO_SND_PCM_RATE_48000;
+	assert_int_equal(control(t, q, sizeof(q), 4, &resp), 4);
+	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
+}
+
+static const char *stream_state(struct t *t, unsigned int id)
+{
+	struct vsnd_stream_status st;
+
+	assert_non_null(t->loop.session);
+	assert_int_equal(vsnd_dev_stream_status(vd_session_dev(t->loop.session), id, &st), 0);
+	return st.state;
+}
+
+static uint32_t get_vring_base(struct t *t, uint32_t q)
+{
+	uint8_t p[8];
+	uint32_t req, flags;
+
+	vhu_wr32(p, q);
+	vhu_wr32(p + 4, 0);
+	assert_int_equal(fe_send(&t->fe, VHU_REQ_GET_VRING_BASE, 0, p, 8, NULL, 0), 0);
+	assert_int_equal(fe_recv(&t->fe, &req, &flags, p, sizeof(p)), 8);
+	assert_int_equal(req, VHU_REQ_GET_VRING_BASE);
+	assert_int_equal(flags, 0x5);
+	assert_int_equal(vhu_rd32(p), q);
+	return vhu_rd32(p + 4);
+}
+
+static void stop_all(struct t *t)
+{
+	for (unsigned int q = 0; q < NQ; q++)
+		assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, q, 0, true), 0);
+}
+
+/* A TX buffer held in PREPARED is completed by GET_VRING_BASE, before its
+ * reply; the reply is the index after it; stream states survive a stop;
+ * a fresh control ring afterwards resets the device. */
+static void test_stop_completes_held(void **state)
+{
+	struct t *t = *state;
+	size_t xfer = fe_alloc(&t->fe, 4 + PERIOD, 8), status = fe_alloc(&t->fe, 8, 8);
+	uint32_t id, len;
+	int head;
+
+	bring_up(t);
+	set_params(t, 0);
+	pcm_simple(t, VIRTIO_SND_R_PCM_PREPARE, 0);
+	assert_string_equal(stream_state(t, 0), "prepared");
+	vsnd_put_le32(t->fe.mem + xfer, 0);
+	memset(t->fe.mem + status, 0xee, 8);
+	head = fe_ring_add(&t->r[2], xfer, 4 + PERIOD, status, 8);
+	fe_ring_kick(&t->r[2]);
+	for (int i = 0; i < 20; i++)
+		pump(t);
+	/* held: nothing used yet */
+	assert_int_equal(fe_ring_used(&t->r[2], &id, &len), -EAGAIN);
+	stop_all(t);
+	assert_int_equal(get_vring_base(t, 0), 2);     /* SET_PARAMS, PREPARE */
+	assert_int_equal(get_vring_base(t, 1), 0);
+	assert_int_equal(get_vring_base(t, 2), 1);
+	/* completed before the reply: the used entry is already there */
+	assert_int_equal(fe_ring_used(&t->r[2], &id, &len), 0);
+	assert_int_equal(id, head);
+	assert_int_equal(len, 8);
+	assert_int_equal(vsnd_le32(t->fe.mem + status), VIRTIO_SND_S_OK);
+	assert_int_equal(get_vring_base(t, 3), 0);
+	assert_string_equal(stream_state(t, 0), "prepared");
+	/* resume from where we were (used index 2 in memory): state kept */
+	assert_int_equal(fe_ring_setup(&t->r[0], 0, 2), 0);
+	assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
+	assert_string_equal(stream_state(t, 0), "prepared");
+	assert_int_equal(get_vring_base(t, 0), 2);
+	/* driver reset: fresh rings (index 0, used index 0): state dropped */
+	memset(t->fe.mem + t->r[0].used, 0, 6 + 8 * 64);
+	t->r[0].next_desc = 0;
+	assert_int_equal(fe_ring_setup(&t->r[0], 0, 0), 0);
+	assert_true(fe_quiet(&t->fe));
+	assert_string_equal(stream_state(t, 0), "initial");
+	/* and the device still answers, with the features kept */
+	assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
+	set_params(t, 0);
+	assert_string_equal(stream_state(t, 0), "params");
+}
+
+/* Event buffers posted without a kick are seen when the ring is enabled. */
+static void test_eventq_without_kick(void **state)
+{
+	struct t *t = *state;
+	size_t ev = fe_alloc(&t->fe, 8, 8);
+	uint32_t id, len;
+	int head;
+
+	bring_up(t);
+	head = fe_ring_add(&t->r[1], ev, 0, ev, 8);
+	(void)head;
+	/* a jack event needs an event buffer: the device finds the one posted */
+	assert_int_equal(vsnd_dev_jack_set(vd_session_dev(t->loop.session), 0, false), 0);
+	wait_used(t, 1, &id, &len);
+	assert_int_equal(len, 8);
+	assert_int_equal(vsnd_le32(t->fe.mem + ev), VIRTIO_SND_EVT_JACK_DISCONNECTED);
+	assert_int_equal(vsnd_le32(t->fe.mem + ev + 4), 0);
+}
+
+static void test_disconnect_then_next(void **state)
+{
+	struct t *t = *state;
+	struct fe fe2;
+
+	bring_up(t);
+	set_params(t, 0);
+	/* the frontend goes away: the session ends, everything is released */
+	close(t->fe.sock);
+	t->fe.sock = -1;
+	for (int i = 0; i < 10 && t->loop.session; i++)
+		assert_int_equal(vd_loop_iterate(&t->loop, 1), 0);
+	assert_null(t->loop.session);
+	for (unsigned int q = 0; q < NQ; q++)
+		assert_int_equal(t->loop.kick_fd[q], -1);
+	/* without a listener, the loop is done */
+	assert_true(t->loop.quit);
+	/* a later adopted connection starts a fresh device */
+	t->loop.quit = false;
+	assert_int_equal(fe_init(&fe2), 0);
+	assert_int_equal(vd_loop_adopt(&t->loop, fe2.peer), 0);
+	fe2.peer = -1;
+	fe2.pump = pump;
+	fe2.pump_opaque = t;
+	assert_string_equal(stream_state(t, 0), "initial");
+	{
+		uint64_t v = 0;
+
+		assert_int_equal(fe_get_u64(&fe2, VHU_REQ_GET_QUEUE_NUM, &v), 0);
+		assert_int_equal(v, 4);
+	}
+	fe_fini(&fe2);
+}
+
+static void test_malformed_closes(void **state)
+{
+	struct t *t = *state;
+
+	bring_up(t);
+	/* a queue index out of range ends the session, not the daemon */
+	assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_NUM, 9, 64, false), 0);
+	for (int i = 0; i < 10 && t->loop.session; i++)
+		assert_int_equal(vd_loop_iterate(&t->loop, 1), 0);
+	assert_null(t->loop.session);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pcm_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_controls, setup_controls, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_completes_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eventq_without_kick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect_then_next, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_closes, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
