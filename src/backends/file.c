@@ -25,10 +25,13 @@
  * IEC958_SUBFRAME (no WAV holds them, and they have no linear meaning to
  * convert from).
  *
+ * Underruns are written as the silence the clock played: the file is the
+ * timeline a speaker would have heard, so gaps show.
+ *
  * The file is a plain WAV (WAVE_FORMAT_PCM / IEEE_FLOAT / MULAW / ALAW, not
- * EXTENSIBLE nor RF64) so that every reader, Python's wave module included,
- * takes it; like any WAV it is limited to 4 GiB (over 6 h of 48 kHz stereo
- * S16), after which writes fail and are logged once.
+ * EXTENSIBLE nor RF64) so that simple readers (Python's wave module, for
+ * integer PCM) take it; like any WAV its header cannot describe more than
+ * 4 GiB (over 6 h of 48 kHz stereo S16). A failed write is logged once.
  *
  * Capture: a file whose sample format, channels and rate match the stream is
  * delivered raw (sf_read_raw, the mapping above in reverse); otherwise it is
