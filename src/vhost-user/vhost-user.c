@@ -43,6 +43,13 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -1 : 0;
+}
+
 static void *mem_translate(void *opaque, uint64_t gpa, uint64_t len, uint64_t *avail,
 			   bool is_write)
 {
@@ -55,7 +62,6 @@ static void *mem_translate(void *opaque, uint64_t gpa, uint64_t len, uint64_t *a
 int vhu_dev_new(struct vhu_dev **out, int sock, const struct vhu_config *cfg)
 {
 	struct vhu_dev *d;
-	int flags;
 
 	*out = NULL;
 	if (!cfg || !cfg->ops || cfg->num_queues == 0 || cfg->num_queues > VHU_MAX_QUEUES)
@@ -78,8 +84,7 @@ int vhu_dev_new(struct vhu_dev **out, int sock, const struct vhu_config *cfg)
 	for (unsigned int i = 0; i < VHU_MAX_FDS; i++)
 		d->rx.fds[i] = -1;
 	/* Never block the caller's loop on a slow or stalled frontend. */
-	flags = fcntl(sock, F_GETFL);
-	if (flags < 0 || fcntl(sock, F_SETFL, flags | O_NONBLOCK) < 0) {
+	if (set_nonblock(sock) < 0) {
 		vhu_dev_free(d);
 		return -EINVAL;
 	}
@@ -382,6 +387,13 @@ static void parse_region(const uint8_t *p, struct vhu_region_desc *r)
 	r->mmap_offset = vhu_rd64(p + 24);
 }
 
+static void log_region(struct vhu_dev *d, const char *what, const struct vhu_region_desc *r)
+{
+	vhu_logf(d, VHU_LOG_DEBUG, "%s: gpa 0x%llx size 0x%llx uva 0x%llx offset 0x%llx", what,
+		 (unsigned long long)r->gpa, (unsigned long long)r->size,
+		 (unsigned long long)r->uva, (unsigned long long)r->mmap_offset);
+}
+
 static struct vhu_mem_log mem_log(struct vhu_dev *d)
 {
 	return (struct vhu_mem_log){ .fn = vhu_logf, .opaque = d };
@@ -389,7 +401,7 @@ static struct vhu_mem_log mem_log(struct vhu_dev *d)
 
 static int h_set_mem_table(struct vhu_dev *d, struct vhu_msg *m)
 {
-	struct vhu_region_desc r[VHU_MEMTABLE_MAX_REGIONS];
+	struct vhu_region_desc r[VHU_MEMTABLE_MAX_REGIONS] = { 0 };
 	struct vhu_mem_log log = mem_log(d);
 	uint32_t n;
 	int rc;
@@ -407,7 +419,8 @@ static int h_set_mem_table(struct vhu_dev *d, struct vhu_msg *m)
 	rc = vhu_mem_set_table(&d->mem, r, m->fds, n, &log);
 	if (rc < 0)
 		return rc;
-	vhu_logf(d, VHU_LOG_DEBUG, "memory table: %u regions", n);
+	for (uint32_t i = 0; i < n; i++)
+		log_region(d, "SET_MEM_TABLE", &r[i]);
 	release_if_idle(d);
 	return 0;
 bad_size:
@@ -425,7 +438,10 @@ static int h_add_mem_reg(struct vhu_dev *d, struct vhu_msg *m)
 	if (rc < 0)
 		return rc;
 	parse_region(m->payload + 8, &r);
-	return vhu_mem_add(&d->mem, &r, m->fds[0], &log);
+	rc = vhu_mem_add(&d->mem, &r, m->fds[0], &log);
+	if (rc == 0)
+		log_region(d, "ADD_MEM_REG", &r);
+	return rc;
 }
 
 static int h_rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m)
@@ -437,8 +453,10 @@ static int h_rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m)
 	/* The spec lets old frontends attach an fd here; it is just closed. */
 	parse_region(m->payload + 8, &r);
 	rc = vhu_mem_remove(&d->mem, &r, &log);
-	if (rc == 0)
+	if (rc == 0) {
+		log_region(d, "REM_MEM_REG", &r);
 		release_if_idle(d);
+	}
 	return rc;
 }
 
@@ -554,7 +572,7 @@ static int vring_fd_arg(struct vhu_dev *d, struct vhu_msg *m, uint32_t *idx, int
 	*fd = nofd ? -1 : vhu_msg_take_fd(m, 0);
 	/* QEMU's eventfds are non-blocking already; a hostile frontend's
 	 * pipe must not be able to block our loop either. */
-	if (*fd >= 0 && fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK) < 0) {
+	if (*fd >= 0 && set_nonblock(*fd) < 0) {
 		vhu_logf(d, VHU_LOG_ERROR, "%s: bad fd: %s", m->info->name, strerror(errno));
 		close(*fd);
 		return -EINVAL;

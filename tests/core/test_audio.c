@@ -88,7 +88,7 @@ static void play_case(const struct fmt_case *fc, uint8_t channels, uint8_t rate)
 	uint32_t frame = channels * vsnd_pcm_sample_bytes(fc->fmt);
 	uint32_t hz = vsnd_rate_hz(rate);
 	uint32_t period = frame * (hz / 100);
-	const int periods = 37;
+	enum { periods = 37 };
 	size_t total = (size_t)period * periods;
 	uint8_t *src = malloc(total), *back = malloc(total + 1);
 	struct harness *h;
@@ -163,7 +163,7 @@ static void capture_case(const struct fmt_case *fc)
 	char spec[320], path[128];
 	uint32_t frame = 2 * vsnd_pcm_sample_bytes(fc->fmt);
 	uint32_t period = frame * 480;
-	const int periods = 25;
+	enum { periods = 25 };
 	size_t total = (size_t)period * periods;
 	uint8_t *src = malloc(total);
 	struct harness *h;
@@ -208,7 +208,7 @@ static void test_file_capture_bitexact(void **state)
 static void test_loopback(void **state)
 {
 	const uint32_t period = 1920;
-	const int periods = 30;
+	enum { periods = 30 };
 	size_t total = (size_t)period * periods;
 	uint8_t *src = malloc(total), *rec = calloc(1, total + 8 * period);
 	struct harness *h = h_new("loopback", NULL, false);
