@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sndfile.h>
 
 #include <vsnd/backend.h>
 #include <vsnd/virtio_snd.h>
@@ -48,7 +49,7 @@ static int pump(void *opaque)
 	return t->loop.session ? 0 : -EPIPE;
 }
 
-static int setup_with(void **state, bool controls)
+static int setup_spec(void **state, bool controls, const char *spec)
 {
 	static const struct vsnd_backend_env env = { 0 };
 	struct t *t = calloc(1, sizeof(*t));
@@ -58,7 +59,7 @@ static int setup_with(void **state, bool controls)
 	if (!getenv("VHU_TEST_VERBOSE"))
 		vd_log_set_level(VSND_LOG_ERROR);
 	t->fds_before = fe_count_fds();
-	assert_int_equal(vsnd_backend_create("null", &env, &t->backend), 0);
+	assert_int_equal(vsnd_backend_create(spec, &env, &t->backend), 0);
 	cfg.backend = t->backend;
 	assert_int_equal(vd_loop_init(&t->loop, &cfg), 0);
 	assert_int_equal(fe_init(&t->fe), 0);
@@ -72,12 +73,24 @@ static int setup_with(void **state, bool controls)
 
 static int setup(void **state)
 {
-	return setup_with(state, false);
+	return setup_spec(state, false, "null");
 }
 
 static int setup_controls(void **state)
 {
-	return setup_with(state, true);
+	return setup_spec(state, true, "null");
+}
+
+static char wav_dir[64];
+
+static int setup_file(void **state)
+{
+	char spec[128];
+
+	snprintf(wav_dir, sizeof(wav_dir), "/tmp/vsnd-test-XXXXXX");
+	assert_non_null(mkdtemp(wav_dir));
+	snprintf(spec, sizeof(spec), "file,out=%s/out-%%u.wav", wav_dir);
+	return setup_spec(state, false, spec);
 }
 
 static int teardown(void **state)
@@ -412,6 +425,54 @@ static void test_malformed_closes(void **state)
 	assert_null(t->loop.session);
 }
 
+/* The daemon going away mid-playback (SIGTERM) leaves a finalized WAV
+ * holding exactly what was played. */
+static void test_exit_finalizes_file(void **state)
+{
+	struct t *t = *state;
+	const unsigned int frames = PERIOD / 4, periods = 4;
+	size_t data = fe_alloc(&t->fe, periods * (4 + PERIOD), 8);
+	size_t status = fe_alloc(&t->fe, periods * 8, 8);
+	char path[96];
+	SF_INFO info = { 0 };
+	SNDFILE *sf;
+	short got[2 * 480];
+	uint32_t id, len;
+
+	bring_up(t);
+	set_params(t, 0);
+	pcm_simple(t, VIRTIO_SND_R_PCM_PREPARE, 0);
+	for (unsigned int p = 0; p < periods; p++) {
+		uint8_t *x = t->fe.mem + data + p * (4 + PERIOD);
+
+		vsnd_put_le32(x, 0);
+		for (unsigned int f = 0; f < frames; f++)
+			for (unsigned int c = 0; c < 2; c++)
+				vsnd_put_le16(x + 4 + 4 * f + 2 * c,
+					      (uint16_t)(1000 + 2 * (p * frames + f) + c));
+		fe_ring_add(&t->r[2], data + p * (4 + PERIOD), 4 + PERIOD, status + 8 * p, 8);
+	}
+	fe_ring_kick(&t->r[2]);
+	pcm_simple(t, VIRTIO_SND_R_PCM_START, 0);
+	/* one period played (completed at the real rate), then we exit */
+	wait_used(t, 2, &id, &len);
+	assert_int_equal(len, 8);
+	vd_loop_fini(&t->loop);
+	snprintf(path, sizeof(path), "%s/out-0.wav", wav_dir);
+	sf = sf_open(path, SFM_READ, &info);
+	assert_non_null(sf);
+	assert_int_equal(info.channels, 2);
+	assert_int_equal(info.samplerate, 48000);
+	assert_true(info.frames >= frames);
+	assert_true(info.frames <= periods * frames);
+	assert_int_equal(sf_readf_short(sf, got, frames), frames);
+	for (unsigned int i = 0; i < 2 * frames; i++)
+		assert_int_equal(got[i], 1000 + (int)i);
+	sf_close(sf);
+	unlink(path);
+	rmdir(wav_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eventq_without_kick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_then_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_finalizes_file, setup_file, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
