@@ -107,6 +107,9 @@ if start_vsnd "$S"; then
 	kill -USR1 "$PID"
 	sleep 0.2
 	kill -0 "$PID" 2>/dev/null && pass "SIGUSR1 keeps it running" || fail "SIGUSR1 killed it"
+	grep -q "info: no frontend connected" "$TMP/log" && pass "SIGUSR1 status line" || fail "no SIGUSR1 status line"
+	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}\.[0-9]{3} vsnd\[[0-9]+\] info: ' "$TMP/log" &&
+		pass "log lines have a timestamp and a level" || fail "log line format"
 	if command -v python3 >/dev/null; then
 		# a frontend connects, sends nothing, then the daemon is told to stop
 		python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(0.3)' "$S" >/dev/null 2>&1 &
@@ -123,6 +126,21 @@ fi
 if start_vsnd "$S"; then
 	stop_vsnd INT
 	[ -e "$S" ] && fail "socket left after SIGINT"
+fi
+
+# -q: errors only
+: >"$TMP/log"
+if start_vsnd "$S" -q; then
+	stop_vsnd TERM
+	grep -q "info:" "$TMP/log" && fail "-q still logs info lines" || pass "-q keeps info lines out"
+fi
+# -v: debug lines (the vhost-user messages) appear once a frontend talks
+: >"$TMP/log"
+if start_vsnd "$S" -v && command -v python3 >/dev/null; then
+	# SET_OWNER: request 3, flags 1, size 0
+	python3 -c 'import socket,struct,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(struct.pack("=III",3,1,0)); time.sleep(0.2)' "$S"
+	stop_vsnd TERM
+	grep -q "debug: SET_OWNER" "$TMP/log" && pass "-v logs protocol messages" || { fail "-v: no debug line"; cat "$TMP/log"; }
 fi
 
 # a stale socket (nobody listening) is replaced
