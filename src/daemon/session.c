@@ -262,4 +262,17 @@ void vd_session_log_status(const struct vd_session *s)
 		       (unsigned long long)st.xruns, st.held, st.latency_bytes,
 		       (unsigned long long)st.completed);
 	}
+	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
+		struct vsnd_vqset_stats qs;
+
+		if (vsnd_vqset_stats(&s->vqs, q, &qs) < 0)
+			continue;
+		vd_log(VSND_LOG_INFO,
+		       "queue %u: %s, popped %llu, pushed %llu, discarded %llu, dropped %llu, "
+		       "signals %llu",
+		       q, vsnd_vqset_started(&s->vqs, q) ? "started" : "stopped",
+		       (unsigned long long)qs.popped, (unsigned long long)qs.pushed,
+		       (unsigned long long)qs.discarded, (unsigned long long)qs.dropped,
+		       (unsigned long long)qs.signals);
+	}
 }

@@ -44,7 +44,7 @@ void vd_session_handle_kick(struct vd_session *s, unsigned int q);
 void vd_session_process(struct vd_session *s);
 /* The device, for status displays and tests. */
 struct vsnd_dev *vd_session_dev(const struct vd_session *s);
-/* Log one status line per stream (SIGUSR1). */
+/* Log one status line per stream and per queue (SIGUSR1). */
 void vd_session_log_status(const struct vd_session *s);
 
 #endif
