@@ -163,18 +163,22 @@ size_t vsnd_dev_config_size(const struct vsnd_dev *dev);
  * Returns 0, or -EINVAL if the range is outside the config space. */
 int vsnd_dev_config_read(const struct vsnd_dev *dev, uint32_t off, void *buf, uint32_t len);
 
-/* Queue q has new buffers (a kick, or a ring just started). */
+/* Queue q has new buffers (a kick, or a ring just started or resumed). */
 void vsnd_dev_kick(struct vsnd_dev *dev, unsigned int q);
 /* Run due work: backend clocks, data copies, completions, events. Call on
  * the host timer and on wake(). Cheap when there is nothing to do. */
 void vsnd_dev_process(struct vsnd_dev *dev);
-/* The transport is stopping queue q (GET_VRING_BASE): complete every chain
- * held from it now (TX: status OK; RX: bytes captured so far), and pause the
- * host streams using it. Stream states are kept. */
+/* The transport is stopping queue q (GET_VRING_BASE): pause the host
+ * streams using it and push nothing to it until vsnd_dev_kick(q) says it
+ * runs again. Held chains and stream states are kept: a stop may be a VM
+ * pause, and completing a whole buffer of unplayed audio at once makes the
+ * guest's ALSA clock jump and fail. If the stop was a reset, the transport
+ * says so with vsnd_dev_reset(). */
 void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q);
 /* The driver reset the device: complete nothing further, drop held chains
  * without pushing them (the rings are gone), close host streams, return
- * every stream, jack and control to its initial state. */
+ * every stream to its initial state. Jack states and control values stay
+ * (they are the host's). */
 void vsnd_dev_reset(struct vsnd_dev *dev);
 /* True once the device saw a corrupt ring and stopped serving. */
 bool vsnd_dev_broken(const struct vsnd_dev *dev);

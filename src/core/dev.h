@@ -83,6 +83,7 @@ struct vsnd_dev {
 	uint64_t features;      /* negotiated */
 	bool broken;
 	bool pushed[VSND_NUM_QUEUES];  /* something pushed since the last notify */
+	bool qstopped[VSND_NUM_QUEUES]; /* ring stopped by the transport */
 	struct pcm_stream streams[VSND_MAX_STREAMS];
 	bool jack_connected[VSND_MAX_JACKS];
 	struct event_backlog events;

@@ -305,7 +305,8 @@ static void service_streams(struct vsnd_dev *dev)
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];
 
-		if (!s->open)
+		if (!s->open || dev->qstopped[s->desc.direction == VIRTIO_SND_D_OUTPUT ?
+					       VSND_QUEUE_TX : VSND_QUEUE_RX])
 			continue;
 		io_service(dev, s, now);
 		if (s->state == PCM_STARTED && !s->transport_paused &&
@@ -328,6 +329,7 @@ void vsnd_dev_kick(struct vsnd_dev *dev, unsigned int q)
 {
 	if (dev->broken || q >= VSND_NUM_QUEUES)
 		return;
+	dev->qstopped[q] = false;
 	switch (q) {
 	case VSND_QUEUE_CONTROL:
 		control_pop(dev);
@@ -352,11 +354,20 @@ void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 {
 	uint8_t dir = q == VSND_QUEUE_TX ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT;
 
+	if (q >= VSND_NUM_QUEUES)
+		return;
+	/* Whatever was pushed before the stop must reach the driver now. */
+	notify_pushed(dev);
+	dev->qstopped[q] = true;
 	if (q != VSND_QUEUE_TX && q != VSND_QUEUE_RX)
 		return;
-	/* Policy (reference B.7): the frontend cannot tell us whether this is
-	 * a reset or a pause, so give every held buffer back now, while the
-	 * ring is still ours, and keep the stream states for a resume. */
+	/*
+	 * The frontend cannot tell a VM pause from a reset. Completing every
+	 * held buffer now (the alternative in reference B.7) breaks a paused
+	 * aplay: on resume ALSA sees the whole buffer elapse at once and fails
+	 * with EIO. So pause like a sound card does, and keep the buffers; a
+	 * reset is detected when the rings come back fresh.
+	 */
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];
 
@@ -366,9 +377,7 @@ void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 			dev->backend->ops->stop(dev->backend, &s->port);
 			s->transport_paused = true;
 		}
-		io_flush(dev, s);
 	}
-	notify_pushed(dev);
 }
 
 void vsnd_dev_reset(struct vsnd_dev *dev)
@@ -377,6 +386,7 @@ void vsnd_dev_reset(struct vsnd_dev *dev)
 	dev->events.count = 0;
 	dev->events.head = 0;
 	memset(dev->pushed, 0, sizeof(dev->pushed));
+	memset(dev->qstopped, 0, sizeof(dev->qstopped));
 	dev->features = 0;
 	dev->broken = false;
 	dev->host->set_timer(dev->host_opaque, UINT64_MAX);

@@ -33,7 +33,7 @@ void event_flush(struct vsnd_dev *dev)
 {
 	struct event_backlog *b = &dev->events;
 
-	while (b->count && !dev->broken) {
+	while (b->count && !dev->broken && !dev->qstopped[VSND_QUEUE_EVENT]) {
 		struct vsnd_chain *c;
 		int err = dev->tops->pop(dev->topaque, VSND_QUEUE_EVENT, &c);
 

@@ -80,6 +80,10 @@ static void detect_reset(struct vd_session *s, unsigned int q, const struct vhu_
 		return;
 	vd_log(VSND_LOG_DEBUG, "fresh control ring: device reset");
 	vsnd_dev_reset(s->dev);
+	/* The chains held across the stop belonged to the old rings. */
+	for (unsigned int i = 0; i < VSND_NUM_QUEUES; i++)
+		vsnd_vqset_discard(&s->vqs, i);
+	vhu_dev_release_retired(s->vhu);
 	/* reset forgets the features; the driver's choice still stands */
 	vsnd_dev_set_features(s->dev, s->features);
 	s->broken_logged = false;
@@ -107,7 +111,8 @@ static uint16_t s_queue_stop(void *opaque, unsigned int q)
 {
 	struct vd_session *s = opaque;
 
-	/* Complete what the device holds while the ring is still ours. */
+	/* The device pauses and keeps what it holds (a VM pause must not
+	 * complete unplayed audio); a later fresh start means a reset. */
 	vsnd_dev_queue_stop(s->dev, q);
 	return vsnd_vqset_stop(&s->vqs, q);
 }

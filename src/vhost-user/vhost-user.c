@@ -143,9 +143,21 @@ static bool any_started(const struct vhu_dev *d)
 	return false;
 }
 
-/* Retired mappings may hold ring parts and buffers popped before the table
- * changed; once no ring runs, nothing can point into them any more. */
-static void release_if_idle(struct vhu_dev *d)
+/*
+ * Retired mappings may hold ring parts, and buffers the device keeps across
+ * a ring stop (a VM pause): only the owner knows when nothing points into
+ * them (vhu_dev_release_retired() after a device reset). As a last resort,
+ * when the retired table is nearly full and no ring runs, they go anyway.
+ */
+static void release_if_crowded(struct vhu_dev *d)
+{
+	if (d->mem.n_retired + VHU_MEMTABLE_MAX_REGIONS + 1 > VHU_MAX_RETIRED && !any_started(d)) {
+		vhu_logf(d, VHU_LOG_WARN, "releasing %u retired memory mappings", d->mem.n_retired);
+		vhu_mem_release_retired(&d->mem);
+	}
+}
+
+void vhu_dev_release_retired(struct vhu_dev *d)
 {
 	if (!any_started(d))
 		vhu_mem_release_retired(&d->mem);
@@ -220,7 +232,6 @@ static void ring_stop(struct vhu_dev *d, unsigned int q)
 	vr->started = false;
 	vr->kick_set = false;
 	vhu_logf(d, VHU_LOG_DEBUG, "queue %u stopped at avail index %u", q, vr->base);
-	release_if_idle(d);
 }
 
 static void ring_set_enabled(struct vhu_dev *d, unsigned int q, bool on)
@@ -416,12 +427,12 @@ static int h_set_mem_table(struct vhu_dev *d, struct vhu_msg *m)
 		return rc;
 	for (uint32_t i = 0; i < n; i++)
 		parse_region(m->payload + VHU_MEMTABLE_HDR + i * VHU_REGION_SIZE, &r[i]);
+	release_if_crowded(d);
 	rc = vhu_mem_set_table(&d->mem, r, m->fds, n, &log);
 	if (rc < 0)
 		return rc;
 	for (uint32_t i = 0; i < n; i++)
 		log_region(d, "SET_MEM_TABLE", &r[i]);
-	release_if_idle(d);
 	return 0;
 bad_size:
 	vhu_logf(d, VHU_LOG_ERROR, "SET_MEM_TABLE: payload of %u bytes does not hold a valid table",
@@ -452,11 +463,10 @@ static int h_rem_mem_reg(struct vhu_dev *d, struct vhu_msg *m)
 
 	/* The spec lets old frontends attach an fd here; it is just closed. */
 	parse_region(m->payload + 8, &r);
+	release_if_crowded(d);
 	rc = vhu_mem_remove(&d->mem, &r, &log);
-	if (rc == 0) {
+	if (rc == 0)
 		log_region(d, "REM_MEM_REG", &r);
-		release_if_idle(d);
-	}
 	return rc;
 }
 

@@ -125,6 +125,11 @@ int vhu_dev_signal(struct vhu_dev *d, unsigned int q);
  * indirect-table addresses are guest-physical). Valid for the connection's
  * lifetime; follows memory-table changes. */
 const struct virtq_mem *vhu_dev_mem(const struct vhu_dev *d);
+/* Unmap memory regions the frontend removed or replaced, if no ring runs.
+ * Call when nothing can point into them any more (after a device reset):
+ * until then they stay mapped, because buffers held across a ring stop may
+ * still point into them. */
+void vhu_dev_release_retired(struct vhu_dev *d);
 
 /* Features acked by SET_FEATURES (bit 30 included), 0 before. */
 uint64_t vhu_dev_features(const struct vhu_dev *d);

@@ -39,6 +39,7 @@ static void pool_free(struct vsnd_vqset_queue *q)
 	q->slots = NULL;
 	q->free = NULL;
 	q->cap = 0;
+	q->num = 0;
 	q->n_free = 0;
 }
 
@@ -78,6 +79,15 @@ static void pool_reset(struct vsnd_vqset_queue *q, unsigned int num)
 	q->n_free = num;
 }
 
+/* Forget every held chain: a new generation invalidates the slots without
+ * touching them, so a late push of one is recognised and ignored. */
+static void pool_drop(struct vsnd_vqset_queue *q)
+{
+	q->stats.dropped += q->num - q->n_free;
+	q->gen++;
+	pool_reset(q, q->num);
+}
+
 int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int qi, unsigned int num, void *desc,
 		     void *avail, void *used, const struct virtq_mem *mem, bool event_idx,
 		     bool indirect, uint16_t last_avail)
@@ -93,10 +103,16 @@ int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int qi, unsigned int num, vo
 	r = virtq_init(&q->vq, num, desc, avail, used, mem, event_idx, indirect, last_avail);
 	if (r)
 		goto err;
-	r = pool_reserve(q, num);
-	if (r)
-		goto err;
-	pool_reset(q, num);
+	/* Chains held across the stop belong to this ring if it kept its size
+	 * (a resume): they stay in use and complete into it. */
+	if (num != q->num) {
+		pool_drop(q);
+		r = pool_reserve(q, num);
+		if (r)
+			goto err;
+		q->num = num;
+		pool_reset(q, num);
+	}
 	q->started = true;
 	return 0;
 err:
@@ -114,13 +130,17 @@ uint16_t vsnd_vqset_stop(struct vsnd_vqset *s, unsigned int qi)
 		return q->base;
 	q->base = q->vq.last_avail;
 	q->broken = q->vq.broken;
-	q->stats.dropped += q->vq.num - q->n_free;
-	/* A new generation invalidates every slot without touching them. */
-	q->gen++;
-	q->n_free = 0;
 	q->started = false;
 	virtq_fini(&q->vq);
 	return q->base;
+}
+
+void vsnd_vqset_discard(struct vsnd_vqset *s, unsigned int qi)
+{
+	struct vsnd_vqset_queue *q = queue(s, qi);
+
+	if (q && !q->started)
+		pool_drop(q);
 }
 
 void vsnd_vqset_enable(struct vsnd_vqset *s, unsigned int qi, bool on)

@@ -45,6 +45,7 @@ struct vsnd_vqset_queue {
 	uint16_t base;                  /* next avail index while stopped */
 	uint32_t gen;                   /* bumped at every stop */
 	unsigned int cap;               /* slots allocated (>= num of the ring) */
+	unsigned int num;               /* slots in service: the last ring's size */
 	struct vsnd_vqset_slot *slots;
 	uint32_t *free;                 /* stack of free slot indices */
 	unsigned int n_free;
@@ -74,7 +75,8 @@ void vsnd_vqset_fini(struct vsnd_vqset *s);
  * Start queue q over a ring (host pointers: desc 16*num bytes, avail 6+2*num,
  * used 6+8*num; mem translates buffer addresses and must outlive the queue).
  * last_avail is SET_VRING_BASE's value. A queue already started is stopped
- * first. Returns 0, -EINVAL (bad q or ring, see virtq_init()) or -ENOMEM;
+ * first. Chains parked by a stop stay in use when num is the previous ring's
+ * size; another size drops them. Returns 0, -EINVAL (bad q or ring, see virtq_init()) or -ENOMEM;
  * on error the queue is left stopped.
  */
 int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int q, unsigned int num, void *desc,
@@ -83,11 +85,17 @@ int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int q, unsigned int num, voi
 
 /*
  * Stop queue q and return the next avail index to process (GET_VRING_BASE).
- * Chains still held are dropped and counted in stats.dropped; nothing is
- * written to the ring. Slot memory is kept for the next start. On a stopped
- * queue, returns the index of the last start or stop (0 if never started).
+ * Chains still held stay held ("parked"): a stop may be a VM pause, and
+ * completing audio that was never played would make the guest's clock jump
+ * a whole buffer. When the same ring (same size) starts again they complete
+ * into it; pushes while stopped are ignored (stats.stale). A driver reset
+ * must call vsnd_vqset_discard(). On a stopped queue, returns the index of
+ * the last start or stop (0 if never started).
  */
 uint16_t vsnd_vqset_stop(struct vsnd_vqset *s, unsigned int q);
+/* Drop the chains parked on a stopped queue (the driver reset the device:
+ * their ring is gone). Counted in stats.dropped; later pushes are ignored. */
+void vsnd_vqset_discard(struct vsnd_vqset *s, unsigned int q);
 
 /* SET_VRING_ENABLE: a queue pops only when started and enabled. Pushes and
  * notifications of a started queue work either way. */

@@ -284,37 +284,72 @@ static void test_rx(void **state)
 	rx_case(VIRTIO_SND_PCM_FMT_U8, 0x80);
 }
 
-/* The transport stops a queue (GET_VRING_BASE): held messages come back at
- * once, RX with what was captured so far. */
-static void test_queue_stop(void **state)
+/* The transport stops a queue (GET_VRING_BASE), as for a VM pause: the
+ * streams pause, held messages stay held (nothing is pushed to a stopped
+ * ring, not even what completes meanwhile), and everything carries on in
+ * real time once the queue runs again. */
+static void test_queue_stop_pauses(void **state)
 {
 	struct harness *h = h_new("null", NULL, false);
-	struct h_chain *rx, *tx;
+	struct h_chain *rx, *tx[3];
 	uint8_t data[PERIOD] = { 0 };
+	uint64_t t;
 
 	(void)state;
-	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(h_set_params(h, 1, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
-	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
-	tx = h_tx(h, 0, data, PERIOD, 0);
+	for (uint32_t s = 0; s < 2; s++) {
+		assert_int_equal(h_set_params(h, s, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+		assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, s), VIRTIO_SND_S_OK);
+	}
+	for (int i = 0; i < 3; i++)
+		tx[i] = h_tx(h, 0, data, PERIOD, 0);
 	rx = h_rx(h, 1, 4 * PERIOD, 0);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + 20 * MS);
-	assert_false(rx->done);
-	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_RX);
-	assert_true(rx->done);
-	assert_int_equal(rx->used_len, 2 * PERIOD + 8);
-	assert_false(tx->done);
+	h_run_until(h, h->now + 15 * MS);
+	assert_true(tx[0]->done);
+	assert_false(tx[1]->done);
 	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_TX);
-	assert_true(tx->done);
+	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_RX);
+	h_run_until(h, h->now + 1000 * MS);
+	assert_false(tx[1]->done);
+	assert_false(rx->done);
+	assert_string_equal(h_state(h, 0), "started");
 	assert_string_equal(h_state(h, 1), "started");
-	/* the ring comes back: the stream resumes capturing */
-	h_chain_free(rx);
-	rx = h_rx(h, 1, PERIOD, 0);
-	h_run_until(h, h->now + 10 * MS);
+	/* resume: the clocks restart, nothing was lost or completed early */
+	t = h->now;
+	vsnd_dev_kick(h->dev, VSND_QUEUE_TX);
+	vsnd_dev_kick(h->dev, VSND_QUEUE_RX);
+	h_run_until(h, t + 10 * MS - 1);
+	assert_false(tx[2]->done);
+	h_run_until(h, t + 40 * MS);
+	assert_true(tx[1]->done && tx[2]->done);
 	assert_true(rx->done);
+	assert_int_equal(rx->used_len, 4 * PERIOD + 8);
+	for (int i = 0; i < 3; i++)
+		h_chain_free(tx[i]);
 	h_chain_free(rx);
+	h_free(h);
+}
+
+/* After a stop that was a reset, held chains are dropped, not pushed. */
+static void test_reset_drops(void **state)
+{
+	struct harness *h = started(0, 0);
+	uint8_t data[PERIOD] = { 0 };
+	struct h_chain *tx = h_tx(h, 0, data, PERIOD, 0);
+	unsigned int pushes;
+
+	(void)state;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_TX);
+	pushes = h->pushes;
+	vsnd_dev_reset(h->dev);
+	assert_int_equal(h->pushes, pushes);
+	assert_false(tx->done);
+	assert_string_equal(h_state(h, 0), "initial");
+	/* the driver starts over */
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
 	h_chain_free(tx);
 	h_free(h);
 }
@@ -394,7 +429,8 @@ int main(void)
 		cmocka_unit_test(test_release_flushes),
 		cmocka_unit_test(test_stop_keeps_messages),
 		cmocka_unit_test(test_rx),
-		cmocka_unit_test(test_queue_stop),
+		cmocka_unit_test(test_queue_stop_pauses),
+		cmocka_unit_test(test_reset_drops),
 		cmocka_unit_test(test_xrun_event),
 		cmocka_unit_test(test_jack_events_backlog),
 	};

@@ -270,25 +270,27 @@ static void test_slot_exhaustion(void **state)
 	fx_free(f);
 }
 
-/* Chains still held at stop are dropped; pushing them later does nothing,
- * even after a restart reused their slots. */
+/* Chains still held at stop are parked: pushes while stopped are ignored,
+ * a restart of the same ring lets them complete into it, and a discard
+ * (device reset) drops them for good, even after their slots are reused. */
 static void test_stop_with_held_chains(void **state)
 {
 	struct fx *f = fx_new(8, false);
 	struct vsnd_chain *a, *b, *live;
-	int ha;
+	int ha, hb;
 
 	ha = add_simple(f, 4, 4);
-	add_simple(f, 4, 4);
+	hb = add_simple(f, 4, 4);
 	assert_int_equal(pop(f, &a), 0);
 	assert_int_equal(pop(f, &b), 0);
 	push(f, a, 2);
 	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 2);
 	assert_false(vsnd_vqset_started(&f->s, Q));
 	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 2); /* idempotent */
-	assert_int_equal(stats(f).dropped, 1);
+	assert_int_equal(stats(f).dropped, 0);
 	assert_int_equal(pop(f, &live), -EAGAIN);
 
+	/* stopped: the ring is not ours, nothing is written */
 	push(f, b, 4);
 	assert_int_equal(stats(f).stale, 1);
 	assert_int_equal(fakedrv_ring_used_idx(&f->r), 1);
@@ -296,28 +298,36 @@ static void test_stop_with_held_chains(void **state)
 	vsnd_vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 0);
 
-	/* Restart where the ring stopped; b's slot is reused. */
+	/* resume where the ring stopped: b is still held and completes */
 	fakedrv_ring_set_indices(&f->r, 2, 1);
 	assert_int_equal(fakedrv_ring_start(&f->r, &f->s, Q, true), 0);
-	add_simple(f, 4, 8);
-	add_simple(f, 4, 8);
-	assert_int_equal(pop(f, &live), 0);
-	assert_int_equal(pop(f, &live), 0);
 	push(f, b, 4);
+	assert_int_equal(fakedrv_ring_used_idx(&f->r), 2);
+	expect_used(f, (uint32_t)hb, 4);
+	push(f, b, 4); /* twice: ignored */
+	assert_int_equal(stats(f).stale, 2);
+
+	/* a reset: held chains are dropped, their slots reused safely */
+	add_simple(f, 4, 8);
+	assert_int_equal(pop(f, &a), 0);
+	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 3);
+	vsnd_vqset_discard(&f->s, Q);
+	assert_int_equal(stats(f).dropped, 1);
+	fakedrv_ring_set_indices(&f->r, 3, 2);
+	assert_int_equal(fakedrv_ring_start(&f->r, &f->s, Q, true), 0);
+	add_simple(f, 4, 8);
+	assert_int_equal(pop(f, &live), 0);
 	push(f, a, 4);
 	assert_int_equal(stats(f).stale, 3);
-	assert_int_equal(fakedrv_ring_used_idx(&f->r), 1);
+	assert_int_equal(fakedrv_ring_used_idx(&f->r), 2);
 	push(f, live, 8);
-	assert_int_equal(fakedrv_ring_used_idx(&f->r), 2);
-	push(f, live, 8); /* twice: ignored */
-	assert_int_equal(stats(f).stale, 4);
-	assert_int_equal(fakedrv_ring_used_idx(&f->r), 2);
-	assert_int_equal(stats(f).pushed, 2);
+	assert_int_equal(fakedrv_ring_used_idx(&f->r), 3);
+	assert_int_equal(stats(f).pushed, 3);
 	fx_free(f);
 }
 
-/* A start on a started queue stops it first; a failed start leaves it
- * stopped. */
+/* A start on a started queue stops it first (keeping held chains); a
+ * failed start leaves it stopped. */
 static void test_start_and_restart(void **state)
 {
 	struct fx *f = fx_new(8, false);
@@ -327,9 +337,10 @@ static void test_start_and_restart(void **state)
 	assert_int_equal(pop(f, &c), 0);
 	fakedrv_ring_set_indices(&f->r, 1, 0);
 	assert_int_equal(fakedrv_ring_start(&f->r, &f->s, Q, true), 0);
-	assert_int_equal(stats(f).dropped, 1);
+	assert_int_equal(stats(f).dropped, 0);
 	push(f, c, 4);
-	assert_int_equal(stats(f).stale, 1);
+	assert_int_equal(stats(f).stale, 0);
+	assert_int_equal(fakedrv_ring_used_idx(&f->r), 1);
 
 	assert_int_equal(vsnd_vqset_start(&f->s, Q, 3, f->r.desc, f->r.avail, f->r.used,
 					  &f->d.mem, false, false, 0), -EINVAL);
