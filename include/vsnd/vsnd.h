@@ -134,6 +134,15 @@ struct vsnd_layout {
 
 /* Fill *layout with the default stereo layout. Any thread. */
 void vsnd_layout_default(struct vsnd_layout *layout);
+/*
+ * Parse a preset name ("stereo", "5.1", "7.1", "car", ...) or a stream list
+ * like "out:2/nid=0/jack=speaker,out:1-6/nid=1,in:1/jack=mic" (see
+ * src/core/layout.c). Returns 0, or -EINVAL with a message naming the bad
+ * part in err. Any thread.
+ */
+int vsnd_layout_parse(struct vsnd_layout *layout, const char *spec, char *err, size_t errlen);
+/* The i-th preset's name (NULL past the last) and a one-line description. */
+const char *vsnd_layout_presets(unsigned int i, const char **what);
 
 struct vsnd_dev_config {
 	const struct vsnd_layout *layout;     /* NULL = default */

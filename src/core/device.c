@@ -140,43 +140,6 @@ static int stream_apply_caps(struct vsnd_dev *dev, struct pcm_stream *s)
 	return 0;
 }
 
-void vsnd_layout_default(struct vsnd_layout *l)
-{
-	static const uint32_t defconf[2] = {
-		/* jack, rear, Line Out, 1/8" stereo, green, association 1 */
-		0x01014010,
-		/* jack, rear, Mic In, 1/8" stereo, pink, association 2 */
-		0x01a19020,
-	};
-	/* pin caps: presence detect (bit 2) + output (bit 4) / input (bit 5) */
-	static const uint32_t pincaps[2] = { 0x14, 0x24 };
-
-	memset(l, 0, sizeof(*l));
-	l->n_streams = l->n_jacks = l->n_chmaps = 2;
-	for (unsigned int dir = 0; dir < 2; dir++) {
-		l->streams[dir] = (struct vsnd_stream_desc){
-			.direction = (uint8_t)dir,
-			.channels_min = 1,
-			.channels_max = 2,
-			.hda_fn_nid = 0,
-			.formats = ~0ull,
-			.rates = ~0ull,
-		};
-		l->jacks[dir] = (struct vsnd_jack_desc){
-			.hda_fn_nid = 0,
-			.hda_reg_defconf = defconf[dir],
-			.hda_reg_caps = pincaps[dir],
-			.connected = true,
-		};
-		l->chmaps[dir] = (struct vsnd_chmap_desc){
-			.hda_fn_nid = 0,
-			.direction = (uint8_t)dir,
-			.channels = 2,
-			.positions = { VIRTIO_SND_CHMAP_FL, VIRTIO_SND_CHMAP_FR },
-		};
-	}
-}
-
 /* ---- lifecycle ---- */
 
 int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
