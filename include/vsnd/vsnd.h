@@ -195,6 +195,9 @@ bool vsnd_dev_broken(const struct vsnd_dev *dev);
 /* Jack hotplug from the host side; sends the jack event. Returns 0,
  * -ENOENT for a bad id. */
 int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected);
+unsigned int vsnd_dev_jack_count(const struct vsnd_dev *dev);
+/* Is jack jack_id connected? Returns 0 with *connected, or -ENOENT. */
+int vsnd_dev_jack_get(const struct vsnd_dev *dev, unsigned int jack_id, bool *connected);
 
 /* Host-side control changes (a runtime control socket, for example). They
  * apply to the samples at once and, when the driver negotiated F_CTLS, send

@@ -355,6 +355,19 @@ void vsnd_dev_reset(struct vsnd_dev *dev)
 	dev->host->set_timer(dev->host_opaque, UINT64_MAX);
 }
 
+unsigned int vsnd_dev_jack_count(const struct vsnd_dev *dev)
+{
+	return dev->layout.n_jacks;
+}
+
+int vsnd_dev_jack_get(const struct vsnd_dev *dev, unsigned int jack_id, bool *connected)
+{
+	if (jack_id >= dev->layout.n_jacks)
+		return -ENOENT;
+	*connected = dev->jack_connected[jack_id];
+	return 0;
+}
+
 int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected)
 {
 	if (jack_id >= dev->layout.n_jacks)

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runtime control socket (--control PATH) that vsnd-ctl talks to: one
+ * text command per connection, one text answer, then the daemon closes it.
+ *
+ *   status | jack N plug|unplug | volume N 0..100 | mute N on|off
+ *
+ * Answers end with "ok" or start with "error: ". Threading: the loop thread.
+ */
+#ifndef VSND_DAEMON_CONTROL_H
+#define VSND_DAEMON_CONTROL_H
+
+#include <stddef.h>
+
+#include <vsnd/vsnd.h>
+
+struct vd_control;
+
+/* Listen on path (mode 0600, same rules as the frontend socket). Returns 0
+ * or a negative errno after logging why. */
+int vd_control_open(struct vd_control **out, const char *path);
+/* Close and unlink. NULL is fine. */
+void vd_control_free(struct vd_control *c);
+int vd_control_fd(const struct vd_control *c);
+/* The listening socket is readable: serve one client. dev is the device of
+ * the connected frontend, or NULL when none is connected. The client has
+ * 200 ms to send its line: the socket is the owner's (0600), so a slow
+ * client only delays the owner's own VM. */
+void vd_control_handle(struct vd_control *c, struct vsnd_dev *dev);
+
+/* Write the status text of dev (streams, jacks, controls) into buf; returns
+ * the length (the text is cut to fit, NUL-terminated). */
+size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size);
+/* Run one command line against dev (NULL: no frontend); the answer goes to
+ * buf. Returns 0 if it succeeded. */
+int vd_control_run(struct vsnd_dev *dev, const char *line, char *buf, size_t size);
+
+#endif
