@@ -70,16 +70,41 @@ static void list_backends(char *buf, size_t len)
 	}
 }
 
+/* Backends a build may leave out: what to install and turn on to get them.
+ * Their Meson options carry the backend's name. */
+static const struct {
+	const char *name, *debian_pkg;
+} optional_backends[] = {
+	{ "pipewire", "libpipewire-0.3-dev" },
+	{ "pulse", "libpulse-dev" },
+	{ "alsa", "libasound2-dev" },
+	{ "portaudio", "portaudio19-dev" },
+};
+
+static void log_unknown_backend(const char *name)
+{
+	char names[256];
+
+	list_backends(names, sizeof(names));
+	for (size_t i = 0; i < sizeof(optional_backends) / sizeof(optional_backends[0]); i++)
+		if (strcmp(name, optional_backends[i].name) == 0) {
+			vd_log(VSND_LOG_ERROR, "backend '%s' is not in this build (available: %s); "
+			       "install %s and rebuild with 'meson configure -D%s=enabled'", name,
+			       names, optional_backends[i].debian_pkg, name);
+			return;
+		}
+	vd_log(VSND_LOG_ERROR, "unknown backend '%s' (available: %s)", name, names);
+}
+
 static int open_spec(const char *spec, struct vsnd_backend **out)
 {
 	size_t name_len = strcspn(spec, ",");
-	char name[64], names[256];
+	char name[64];
 	int rc;
 
 	snprintf(name, sizeof(name), "%.*s", (int)(name_len < 63 ? name_len : 63), spec);
 	if (!vsnd_backend_find(name)) {
-		list_backends(names, sizeof(names));
-		vd_log(VSND_LOG_ERROR, "unknown backend '%s' (available: %s)", name, names);
+		log_unknown_backend(name);
 		return -ENOENT;
 	}
 	rc = vsnd_backend_create(spec, &daemon_env, out);

@@ -2,6 +2,10 @@
 #include "daemon/listen.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,7 +53,8 @@ static int clear_path(const struct sockaddr_un *sa)
 	}
 	alive = socket_alive(sa);
 	if (alive > 0) {
-		vd_log(VSND_LOG_ERROR, "%s is in use by another running process", path);
+		vd_log(VSND_LOG_ERROR, "%s is in use by another running process (another vsnd "
+		       "for this VM?): stop it, or give this one another --socket", path);
 		return -EADDRINUSE;
 	}
 	if (alive < 0) {
@@ -107,6 +112,7 @@ int vd_listen(struct vd_listener *l, const char *path)
 	strcpy(l->path, path);
 	l->dev = st.st_dev;
 	l->ino = st.st_ino;
+	l->owned = true;
 	return 0;
 err:
 	if (rc != -EEXIST && rc != -EADDRINUSE)
@@ -114,6 +120,122 @@ err:
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+	return rc;
+}
+
+static int sock_opt(int fd, int opt)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0 ? -errno : v;
+}
+
+/* Is fd an AF_UNIX stream socket? 0, or a negative errno after logging. */
+static int check_inherited(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		vd_log(VSND_LOG_ERROR, "socket fd %d: %s (pass the socket to vsnd as that fd)", fd,
+		       strerror(errno));
+		return -errno;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		vd_log(VSND_LOG_ERROR, "fd %d is not a socket: pass an AF_UNIX stream socket", fd);
+		return -ENOTSOCK;
+	}
+	if (sock_opt(fd, SO_DOMAIN) != AF_UNIX || sock_opt(fd, SO_TYPE) != SOCK_STREAM) {
+		vd_log(VSND_LOG_ERROR, "fd %d is not an AF_UNIX stream socket (vhost-user needs one; "
+		       "ListenStream= with a path in a socket unit)", fd);
+		return -EPROTOTYPE;
+	}
+	return 0;
+}
+
+static int set_fd_flags(int fd, bool nonblock)
+{
+	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+
+	if (fl < 0 || fdfl < 0)
+		return -errno;
+	if (nonblock && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0 ? -errno : 0;
+}
+
+int vd_listen_fd(struct vd_listener *l, int fd)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int rc, listening;
+
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+	rc = check_inherited(fd);
+	if (rc < 0)
+		return rc;
+	listening = sock_opt(fd, SO_ACCEPTCONN);
+	if (listening < 0)
+		return listening;
+	/* a connected socket (a socketpair end) keeps its blocking mode: the
+	 * vhost-user layer sets what it needs */
+	rc = set_fd_flags(fd, listening > 0);
+	if (rc < 0) {
+		vd_log(VSND_LOG_ERROR, "socket fd %d: %s", fd, strerror(-rc));
+		return rc;
+	}
+	if (!listening)
+		return 1;
+	l->fd = fd;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && len > sizeof(sa.sun_family) &&
+	    sa.sun_path[0])
+		snprintf(l->path, sizeof(l->path), "%.*s", (int)(sizeof(sa.sun_path) - 1), sa.sun_path);
+	else
+		snprintf(l->path, sizeof(l->path), "fd %d", fd);
+	l->owned = false;
+	return 0;
+}
+
+/* A decimal number that fits an int, nothing else. */
+static int parse_env_int(const char *name)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -ENOENT;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0 || v > INT_MAX)
+		return -EINVAL;
+	return (int)v;
+}
+
+int vd_listen_fds(void)
+{
+	int pid = parse_env_int("LISTEN_PID"), n = parse_env_int("LISTEN_FDS"), rc = 0;
+
+	if (pid == -ENOENT || n == -ENOENT)
+		goto out;
+	if (pid < 0 || n < 0 || n > INT_MAX - VD_LISTEN_FDS_START) {
+		rc = -EINVAL;
+		goto out;
+	}
+	/* meant for another process (our parent, say): not ours */
+	if ((pid_t)pid != getpid())
+		goto out;
+	for (int fd = VD_LISTEN_FDS_START; fd < VD_LISTEN_FDS_START + n; fd++)
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	rc = n;
+out:
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
 	return rc;
 }
 
@@ -135,6 +257,8 @@ void vd_unlisten(struct vd_listener *l)
 		return;
 	close(l->fd);
 	l->fd = -1;
+	if (!l->owned)
+		return;
 	/* Someone may have replaced the path meanwhile: only remove ours. */
 	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == l->dev &&
 	    st.st_ino == l->ino)

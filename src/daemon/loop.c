@@ -341,7 +341,24 @@ int vd_loop_init(struct vd_loop *l, const struct vd_loop_config *cfg)
 		vd_log(VSND_LOG_ERROR, "cannot set up the event loop: %s", strerror(-rc));
 		goto err;
 	}
-	if (cfg->socket_path) {
+	if (cfg->use_socket_fd) {
+		rc = vd_listen_fd(&l->listener, cfg->socket_fd);
+		if (rc == 1) {
+			rc = vd_loop_adopt(l, cfg->socket_fd);
+			if (rc < 0)
+				goto err;
+			return 0;
+		}
+		if (rc < 0) {
+			close(cfg->socket_fd);
+			goto err;
+		}
+		listen_again(l);
+		if (!l->listening) {
+			rc = -EIO;
+			goto err;
+		}
+	} else if (cfg->socket_path) {
 		rc = vd_listen(&l->listener, cfg->socket_path);
 		if (rc < 0)
 			goto err;

@@ -22,6 +22,12 @@ struct vd_session;
 
 struct vd_loop_config {
 	const char *socket_path;        /* NULL: no listener, see vd_loop_adopt() */
+	/* Instead of socket_path: an inherited socket (--socket-fd, socket
+	 * activation), owned from vd_loop_init on. A listening one is served
+	 * like our own (but its file is never removed); a connected one is
+	 * served once and then the loop quits. */
+	bool use_socket_fd;
+	int socket_fd;
 	struct vsnd_backend *backend;   /* borrowed */
 	const struct vsnd_layout *layout; /* NULL: default */
 	bool controls;

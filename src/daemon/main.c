@@ -28,10 +28,23 @@ static int block_signals(void)
 	return sigprocmask(SIG_BLOCK, &set, NULL) < 0 ? -errno : 0;
 }
 
+static void log_ready(const struct vd_opts *o, const struct vd_loop *loop)
+{
+	const char *ctl = o->controls ? " (controls offered)" : "";
+
+	if (loop->listener.fd < 0)
+		vd_log(VSND_LOG_INFO, "vsnd %s serving the frontend connected on fd %d%s",
+		       VSND_VERSION_STRING, o->socket_fd, ctl);
+	else
+		vd_log(VSND_LOG_INFO, "vsnd %s listening on %s%s%s", VSND_VERSION_STRING,
+		       loop->listener.path, o->socket_activated ? " (socket activation)" : "", ctl);
+}
+
 static int serve(const struct vd_opts *o)
 {
 	struct vd_loop_config cfg = {
 		.socket_path = o->socket_path, .controls = o->controls, .signals = true,
+		.use_socket_fd = o->socket_fd >= 0, .socket_fd = o->socket_fd,
 	};
 	struct vsnd_backend *backend = NULL;
 	struct vd_loop loop;
@@ -43,8 +56,7 @@ static int serve(const struct vd_opts *o)
 	cfg.backend = backend;
 	rc = vd_loop_init(&loop, &cfg);
 	if (rc == 0) {
-		vd_log(VSND_LOG_INFO, "vsnd %s listening on %s%s", VSND_VERSION_STRING,
-		       o->socket_path, o->controls ? " (controls offered)" : "");
+		log_ready(o, &loop);
 		rc = vd_loop_run(&loop);
 		vd_loop_fini(&loop);
 	}

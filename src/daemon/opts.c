@@ -3,16 +3,23 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vsnd/backend.h>
 
-enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS };
+#include "daemon/listen.h"
+
+enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS, OPT_SOCKET_FD };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, 's' },
 	/* the name the vhost-user back-end conventions give it */
 	{ "socket-path", required_argument, NULL, 's' },
+	{ "socket-fd", required_argument, NULL, OPT_SOCKET_FD },
+	/* the vhost-user back-end conventions' name for it */
+	{ "fd", required_argument, NULL, OPT_SOCKET_FD },
 	{ "backend", required_argument, NULL, 'b' },
 	{ "controls", no_argument, NULL, OPT_CONTROLS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -25,12 +32,16 @@ static const struct option long_opts[] = {
 
 void vd_opts_usage(FILE *out)
 {
-	fputs("Usage: vsnd --socket PATH [--backend NAME[,key=value...]] [--controls] [-v|-q]\n"
+	fputs("Usage: vsnd (--socket PATH | --socket-fd N) [--backend SPEC] [--controls] [-v|-q]\n"
 	      "\n"
 	      "A VirtIO sound device for QEMU's vhost-user-snd-pci.\n"
 	      "\n"
 	      "  -s, --socket PATH        listen for the frontend (QEMU) on this Unix socket\n"
 	      "                           (created mode 0600; a stale socket is replaced)\n"
+	      "      --socket-fd N        use the inherited socket fd N instead: a listening\n"
+	      "                           AF_UNIX socket (never unlinked by vsnd) or one\n"
+	      "                           connected frontend (vsnd exits when it leaves);\n"
+	      "                           without either, a socket-activated fd 3 (LISTEN_FDS)\n"
 	      "  -b, --backend SPEC       host audio, NAME[,key=value...] (see below);\n"
 	      "                           default: file in the current directory\n"
 	      "      --controls           offer control elements (VIRTIO_SND_F_CTLS); use with\n"
@@ -75,16 +86,60 @@ static int bad_option(int c, int argc, char **argv)
 	return -EINVAL;
 }
 
-static int check(const struct vd_opts *o, int argc, char **argv)
+/* Without --socket and --socket-fd: a socket systemd passed, or an error. */
+static int use_activation(struct vd_opts *o)
+{
+	int n = vd_listen_fds();
+
+	if (n < 0) {
+		fputs("vsnd: malformed LISTEN_PID/LISTEN_FDS in the environment\n", stderr);
+		return -EINVAL;
+	}
+	if (n > 1) {
+		fprintf(stderr, "vsnd: socket activation passed %d sockets; vsnd serves one "
+			"(one ListenStream= per socket unit)\n", n);
+		return -EINVAL;
+	}
+	if (n == 0) {
+		fputs("vsnd: --socket PATH is required (or --socket-fd N, or systemd socket "
+		      "activation)\nTry 'vsnd --help'.\n", stderr);
+		return -EINVAL;
+	}
+	o->socket_fd = VD_LISTEN_FDS_START;
+	o->socket_activated = true;
+	return 0;
+}
+
+/* N of --socket-fd: a decimal fd number. */
+static int parse_fd(const char *arg, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (!*arg || *end || errno || v < 0 || v > INT_MAX) {
+		fprintf(stderr, "vsnd: option '--socket-fd' needs a file descriptor number, "
+			"not '%s'\n", arg);
+		return -EINVAL;
+	}
+	*fd = (int)v;
+	return 0;
+}
+
+static int check(struct vd_opts *o, int argc, char **argv)
 {
 	if (optind < argc) {
 		fprintf(stderr, "vsnd: unexpected argument '%s'\nTry 'vsnd --help'.\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->help && !o->version && !o->socket_path) {
-		fputs("vsnd: --socket PATH is required\nTry 'vsnd --help'.\n", stderr);
+	if (o->socket_path && o->socket_fd >= 0) {
+		fputs("vsnd: give either --socket or --socket-fd, not both\n", stderr);
 		return -EINVAL;
 	}
+	if (!o->help && !o->version && !o->socket_path && o->socket_fd < 0 &&
+	    use_activation(o) < 0)
+		return -EINVAL;
 	if (o->socket_path && !o->socket_path[0]) {
 		fputs("vsnd: option '--socket' needs a non-empty path\n", stderr);
 		return -EINVAL;
@@ -102,6 +157,7 @@ int vd_opts_parse(struct vd_opts *o, int argc, char **argv)
 	bool quiet = false;
 
 	memset(o, 0, sizeof(*o));
+	o->socket_fd = -1;
 	if (wants_capabilities(argc, argv)) {
 		o->print_caps = true;
 		return 0;
@@ -111,6 +167,10 @@ int vd_opts_parse(struct vd_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":s:b:vqhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket_path = optarg; break;
+		case OPT_SOCKET_FD:
+			if (parse_fd(optarg, &o->socket_fd) < 0)
+				return -EINVAL;
+			break;
 		case 'b': o->backend = optarg; break;
 		case OPT_CONTROLS: o->controls = true; break;
 		case 'v': verbose++; break;

@@ -13,6 +13,9 @@
 
 struct vd_opts {
 	const char *socket_path;    /* --socket PATH */
+	/* --socket-fd N, or VD_LISTEN_FDS_START from socket activation; -1: none */
+	int socket_fd;
+	bool socket_activated;      /* socket_fd came from LISTEN_FDS */
 	const char *backend;        /* --backend SPEC; NULL: the default choice */
 	bool controls;              /* --controls: offer VIRTIO_SND_F_CTLS */
 	enum vsnd_log_level log_level;
@@ -23,7 +26,8 @@ struct vd_opts {
  * Parse argv. Returns 0, or -EINVAL after printing to stderr what is wrong,
  * naming the option (the caller exits with VD_EXIT_USAGE).
  * --print-capabilities makes every other argument ignored, as the vhost-user
- * back-end conventions ask.
+ * back-end conventions ask. Without --socket or --socket-fd, a socket passed
+ * by systemd socket activation (LISTEN_FDS) is used.
  */
 int vd_opts_parse(struct vd_opts *o, int argc, char **argv);
 void vd_opts_usage(FILE *out);
