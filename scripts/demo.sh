@@ -6,7 +6,7 @@
 #      ~/.cache/vsnd-guest),
 #   4. in ./demo-out: makes a 660 Hz tone vsnd-in-1.wav with sox, starts build/vsnd
 #      with NO --backend (its embedded default: the file backend in the current
-#      directory), boots the guest, which plays its own 10 s 440 Hz tone and records 3 s,
+#      directory), boots the guest, which plays its own 12 s 440 Hz tone and records 3 s,
 #   5. prints where the WAV files are and what it measured: frames lost between the
 #      guest's tone and vsnd's vsnd-out-0.wav, whether the recording is vsnd-in-1.wav
 #      bit for bit, and aplay's wall time against the tone's duration.

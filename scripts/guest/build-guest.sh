@@ -23,7 +23,7 @@ DIR=${VSND_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vsnd-guest}
 # need is found with modinfo and loaded first.
 WANT_MODULES=(soundcore snd snd-timer snd-pcm virtio_snd virtio_blk)
 TOOLS=(aplay arecord amixer speaker-test)
-# The demo tone: 10 s, 440 Hz, S16_LE 48 kHz stereo, raw (the demo's stream format).
+# The demo tone: 12 s, 440 Hz, S16_LE 48 kHz stereo, raw (the demo's stream format).
 DEMO_TONE_ARGS=(-r 48000 -c 2 -b 16 -e signed-integer)
 
 log() { echo "build-guest: $*" >&2; }
@@ -195,7 +195,7 @@ build_initramfs() {
   install -m 0755 "$HERE"/tests/*.sh "$root/tests/"
   mkdir -p "$DIR/share"
   sox -R -D -n "${DEMO_TONE_ARGS[@]}" -t raw "$DIR/share/demo-tone.raw" \
-    synth 10 sine 440 gain -6
+    synth 12 sine 440 gain -6
   printf 'S16_LE 48000 2\n' >"$DIR/share/demo-tone.fmt"
   cp "$DIR/share/demo-tone.raw" "$DIR/share/demo-tone.fmt" "$root/share/"
   # Uncompressed: the kernel unpacks it faster than it would gunzip it under TCG.

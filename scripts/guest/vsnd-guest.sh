@@ -28,8 +28,8 @@ vsnd_find_card() {
 	while [ $i -lt 50 ]; do
 		c=$(awk 'tolower($0) ~ /virtio/ && $1 ~ /^[0-9]+$/ { print $1; exit }' /proc/asound/cards 2>/dev/null)
 		if [ -n "$c" ]; then
-			p=$(ls -d /proc/asound/card$c/pcm*p 2>/dev/null | head -n1)
-			[ -n "$p" ] || p=$(ls -d /proc/asound/card$c/pcm*c 2>/dev/null | head -n1)
+			p=$(ls -d "/proc/asound/card$c"/pcm*p 2>/dev/null | head -n1)
+			[ -n "$p" ] || p=$(ls -d "/proc/asound/card$c"/pcm*c 2>/dev/null | head -n1)
 			if [ -n "$p" ]; then
 				p=${p##*/pcm}
 				VSND_CARD=$c
@@ -68,11 +68,11 @@ vsnd_play() {
 	local id=$1 fmt=$2 rate=$3 ch=$4 file=$5 t0 t1 rc
 	vsnd_clock
 	t0=$VSND_NOW_US
-	aplay -q -D "$VSND_PCM" -t raw -f "$fmt" -r "$rate" -c "$ch" "$file" 2>/tmp/$id.err
+	aplay -q -D "$VSND_PCM" -t raw -f "$fmt" -r "$rate" -c "$ch" "$file" 2>"/tmp/$id.err"
 	rc=$?
 	vsnd_clock
 	t1=$VSND_NOW_US
-	vsnd_show_err "$id" /tmp/$id.err
+	vsnd_show_err "$id" "/tmp/$id.err"
 	vsnd_mark "play id=$id rc=$rc start_us=$t0 wall_us=$((t1 - t0)) bytes=$(wc -c <"$file")"
 	return $rc
 }
@@ -83,11 +83,38 @@ vsnd_record() {
 	vsnd_clock
 	t0=$VSND_NOW_US
 	arecord -q -D "$VSND_PCM" -t raw -f "$fmt" -r "$rate" -c "$ch" -s "$frames" \
-		"/out/$id.raw" 2>/tmp/$id.err
+		"/out/$id.raw" 2>"/tmp/$id.err"
 	rc=$?
 	vsnd_clock
 	t1=$VSND_NOW_US
-	vsnd_show_err "$id" /tmp/$id.err
+	vsnd_show_err "$id" "/tmp/$id.err"
 	vsnd_mark "record id=$id rc=$rc start_us=$t0 wall_us=$((t1 - t0)) bytes=$(wc -c <"/out/$id.raw" 2>/dev/null || echo 0)"
 	return $rc
+}
+
+# vsnd_trigger STATUS_FILE: sets VSND_TRIGGER to the substream's trigger_time (the
+# kernel's timestamp of its START, seconds) while it is RUNNING, else to "".
+vsnd_trigger() {
+	local k v state=''
+	VSND_TRIGGER=
+	while read -r k v; do
+		case "$k" in
+		state:) state=$v ;;
+		trigger_time:) [ "$state" = RUNNING ] && VSND_TRIGGER=$v ;;
+		esac
+	done <"$1"
+}
+
+# vsnd_watch_triggers ID: polls the card's playback and capture substreams until
+# both have started (or 20 s pass) and reports both trigger times; both use the
+# timestamp clock aplay and arecord selected (monotonic), so they compare.
+vsnd_watch_triggers() {
+	local d="/proc/asound/card$VSND_CARD/pcm$VSND_DEV" p='' c='' i=0
+	while [ $i -lt 2000 ] && { [ -z "$p" ] || [ -z "$c" ]; }; do
+		[ -n "$p" ] || { vsnd_trigger "${d}p/sub0/status"; p=$VSND_TRIGGER; }
+		[ -n "$c" ] || { vsnd_trigger "${d}c/sub0/status"; c=$VSND_TRIGGER; }
+		sleep 0.01
+		i=$((i + 1))
+	done
+	vsnd_mark "trigger id=$1 play=${p:-none} capture=${c:-none}"
 }

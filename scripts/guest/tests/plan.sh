@@ -1,7 +1,8 @@
 # Runs the steps the host wrote to /in/plan.txt, one per line:
 #   play ID FMT RATE CH FILE            aplay /in/FILE
 #   record ID FMT RATE CH FRAMES        arecord FRAMES frames to /out/ID.raw
-#   duplex ID FMT RATE CH FILE FRAMES   record ID-rec while playing ID-play
+#   duplex ID FMT RATE CH FILE FRAMES   record ID-rec while playing ID-play, and
+#                                       report both streams' START times
 #   cycle-play ID N FMT RATE CH FILE    N open/play/close cycles
 #   cycle-record ID N FMT RATE CH FRAMES  N open/record/close cycles (/out/ID-k.raw)
 #   sleep SECONDS
@@ -10,13 +11,16 @@ plan_rc=0
 plan_fail() { plan_rc=1; }
 
 plan_duplex() {
-	local id=$1 fmt=$2 rate=$3 ch=$4 file=$5 frames=$6 pid
+	local id=$1 fmt=$2 rate=$3 ch=$4 file=$5 frames=$6 pid wpid
+	vsnd_watch_triggers "$id" &
+	wpid=$!
 	vsnd_record "$id-rec" "$fmt" "$rate" "$ch" "$frames" &
 	pid=$!
 	# Let arecord open and start before playing, so the whole clip is captured.
 	sleep 0.3
 	vsnd_play "$id-play" "$fmt" "$rate" "$ch" "/in/$file" || plan_fail
 	wait $pid || plan_fail
+	wait $wpid
 }
 
 plan_cycles() {
@@ -35,7 +39,7 @@ plan_cycles() {
 	[ $fails = 0 ] || plan_fail
 }
 
-while read -r step a1 a2 a3 a4 a5 a6 a7; do
+while read -r step a1 a2 a3 a4 a5 a6 _; do
 	case "$step" in
 	''|'#'*) ;;
 	play) vsnd_play "$a1" "$a2" "$a3" "$a4" "/in/$a5" || plan_fail ;;
