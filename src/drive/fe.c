@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+#include "drive/fe.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/iov.h"
+#include "vhost-user/proto.h"
+#include "virtq/virtq.h"
+
+#define F_PROTOCOL (1ull << 30)
+/* Protocol features we speak: MQ, REPLY_ACK, CONFIG. */
+#define VDF_PROTOCOL ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG))
+#define VDF_REPLY_TIMEOUT_MS 3000
+
+uint64_t vdf_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int send_msg(struct vdf *f, uint32_t req, uint32_t flags, const void *payload,
+		    uint32_t size, int fd)
+{
+	uint8_t hdr[VHU_HDR_SIZE];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, size } };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	ssize_t n;
+
+	vhu_wr32(hdr, req);
+	vhu_wr32(hdr + 4, VHU_VERSION | flags);
+	vhu_wr32(hdr + 8, size);
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(f->sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)(sizeof(hdr) + size) ? 0 : -EIO;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int rc = poll(&p, 1, VDF_REPLY_TIMEOUT_MS);
+
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0)
+			return -ETIMEDOUT;
+		n = recv(fd, (uint8_t *)buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return -EPIPE;
+		if (n < 0)
+			return -errno;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Read the reply to req into payload (at most max bytes); returns its size. */
+static int recv_reply(struct vdf *f, uint32_t req, void *payload, uint32_t max)
+{
+	uint8_t hdr[VHU_HDR_SIZE];
+	uint32_t size;
+	int rc = read_full(f->sock, hdr, sizeof(hdr));
+
+	if (rc < 0)
+		return rc;
+	size = vhu_rd32(hdr + 8);
+	if (vhu_rd32(hdr) != req || vhu_rd32(hdr + 4) != VHU_REPLY_FLAGS || size > max)
+		return -EPROTO;
+	rc = read_full(f->sock, payload, size);
+	return rc < 0 ? rc : (int)size;
+}
+
+static int get_u64(struct vdf *f, uint32_t req, uint64_t *v)
+{
+	uint8_t p[8];
+	int rc = send_msg(f, req, 0, NULL, 0, -1);
+
+	if (rc == 0)
+		rc = recv_reply(f, req, p, sizeof(p));
+	if (rc < 0)
+		return rc;
+	if (rc != 8)
+		return -EPROTO;
+	*v = vhu_rd64(p);
+	return 0;
+}
+
+/* Send req; with REPLY_ACK negotiated, ask for and check the ack. */
+static int send_acked(struct vdf *f, uint32_t req, const void *payload, uint32_t size, int fd)
+{
+	bool ack = f->protocol & (1ull << VHU_PF_REPLY_ACK);
+	uint8_t p[8];
+	int rc = send_msg(f, req, ack ? VHU_FLAG_NEED_REPLY : 0, payload, size, fd);
+
+	if (rc < 0 || !ack)
+		return rc;
+	rc = recv_reply(f, req, p, sizeof(p));
+	if (rc < 0)
+		return rc;
+	if (rc != 8)
+		return -EPROTO;
+	return vhu_rd64(p) ? -EREMOTEIO : 0;
+}
+
+static int set_u64(struct vdf *f, uint32_t req, uint64_t v)
+{
+	uint8_t p[8];
+
+	vhu_wr64(p, v);
+	return send_acked(f, req, p, 8, -1);
+}
+
+static int set_state(struct vdf *f, uint32_t req, uint32_t index, uint32_t num)
+{
+	uint8_t p[8];
+
+	vhu_wr32(p, index);
+	vhu_wr32(p + 4, num);
+	return send_acked(f, req, p, 8, -1);
+}
+
+size_t vdf_alloc(struct vdf *f, size_t len, size_t align)
+{
+	size_t off = (f->brk + align - 1) & ~(align - 1);
+
+	if (off > f->mem_size || len > f->mem_size - off)
+		return 0;
+	f->brk = off + len;
+	memset(f->mem + off, 0, len);
+	return off;
+}
+
+static int ring_init(struct vdf *f, struct vdf_ring *r)
+{
+	r->num = VDF_RING_NUM;
+	r->desc = vdf_alloc(f, 16u * r->num, 16);
+	r->avail = vdf_alloc(f, 6u + 2u * r->num, 2);
+	r->used = vdf_alloc(f, 6u + 8u * r->num, 4);
+	r->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!r->desc || !r->avail || !r->used || r->kick < 0 || r->call < 0)
+		return -ENOMEM;
+	r->n_free = r->num / 2;
+	for (unsigned int i = 0; i < r->n_free; i++)
+		r->free[i] = (uint16_t)(r->n_free - 1 - i);
+	return 0;
+}
+
+static int ring_setup(struct vdf *f, unsigned int q)
+{
+	struct vdf_ring *r = &f->r[q];
+	uint8_t a[VHU_ADDR_SIZE] = { 0 };
+	uint8_t p[8];
+	int rc = ring_init(f, r);
+
+	if (rc == 0)
+		rc = set_state(f, VHU_REQ_SET_VRING_NUM, q, r->num);
+	if (rc == 0)
+		rc = set_state(f, VHU_REQ_SET_VRING_BASE, q, 0);
+	vhu_wr32(a + VHU_ADDR_INDEX, q);
+	vhu_wr64(a + VHU_ADDR_DESC, VDF_UVA_BASE + r->desc);
+	vhu_wr64(a + VHU_ADDR_USED, VDF_UVA_BASE + r->used);
+	vhu_wr64(a + VHU_ADDR_AVAIL, VDF_UVA_BASE + r->avail);
+	if (rc == 0)
+		rc = send_acked(f, VHU_REQ_SET_VRING_ADDR, a, sizeof(a), -1);
+	vhu_wr64(p, q);
+	if (rc == 0)
+		rc = send_acked(f, VHU_REQ_SET_VRING_KICK, p, 8, r->kick);
+	if (rc == 0)
+		rc = send_acked(f, VHU_REQ_SET_VRING_CALL, p, 8, r->call);
+	return rc;
+}
+
+static int connect_path(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int map_memory(struct vdf *f)
+{
+	f->memfd = memfd_create("vsnd-drive-guest-ram", MFD_CLOEXEC);
+	if (f->memfd < 0)
+		return -errno;
+	if (ftruncate(f->memfd, VDF_MEM_SIZE) < 0)
+		return -errno;
+	f->mem = mmap(NULL, VDF_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	if (f->mem == MAP_FAILED) {
+		f->mem = NULL;
+		return -errno;
+	}
+	f->mem_size = VDF_MEM_SIZE;
+	f->brk = 4096; /* gpa 0 of the region stays unused: 0 means "full" */
+	return 0;
+}
+
+static int negotiate(struct vdf *f, uint64_t want_mask)
+{
+	uint64_t pf = 0, nq = 0;
+	int rc = get_u64(f, VHU_REQ_GET_FEATURES, &f->offered);
+
+	if (rc < 0)
+		return rc;
+	if (f->offered & F_PROTOCOL) {
+		rc = get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES, &pf);
+		if (rc == 0)
+			rc = set_u64(f, VHU_REQ_SET_PROTOCOL_FEATURES, pf & VDF_PROTOCOL);
+		if (rc < 0)
+			return rc;
+		f->protocol = pf & VDF_PROTOCOL;
+		if ((f->protocol & (1ull << VHU_PF_MQ)) &&
+		    (get_u64(f, VHU_REQ_GET_QUEUE_NUM, &nq) < 0 || nq < VSND_NUM_QUEUES))
+			return -EPROTO;
+	}
+	rc = send_msg(f, VHU_REQ_SET_OWNER, 0, NULL, 0, -1);
+	if (rc < 0)
+		return rc;
+	f->features = f->offered & (want_mask | F_PROTOCOL);
+	f->event_idx = f->features & (1ull << VSND_VIRTIO_F_EVENT_IDX);
+	return set_u64(f, VHU_REQ_SET_FEATURES, f->features);
+}
+
+static int set_mem_table(struct vdf *f)
+{
+	uint8_t p[VHU_MEMTABLE_HDR + VHU_REGION_SIZE] = { 0 };
+
+	vhu_wr32(p, 1);
+	vhu_wr64(p + 8, VDF_GPA_BASE);
+	vhu_wr64(p + 16, f->mem_size);
+	vhu_wr64(p + 24, VDF_UVA_BASE);
+	vhu_wr64(p + 32, 0);
+	return send_acked(f, VHU_REQ_SET_MEM_TABLE, p, sizeof(p), f->memfd);
+}
+
+int vdf_open(struct vdf *f, const char *path, uint64_t want_mask)
+{
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->memfd = -1;
+	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++)
+		f->r[q].kick = f->r[q].call = -1;
+	f->sock = connect_path(path);
+	if (f->sock < 0) {
+		rc = f->sock;
+		goto err;
+	}
+	rc = map_memory(f);
+	if (rc == 0)
+		rc = negotiate(f, want_mask);
+	if (rc == 0)
+		rc = set_mem_table(f);
+	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
+		rc = ring_setup(f, q);
+	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
+		if (f->protocol)
+			rc = set_state(f, VHU_REQ_SET_VRING_ENABLE, q, 1);
+	if (rc < 0)
+		goto err;
+	return 0;
+err:
+	vdf_close(f);
+	return rc;
+}
+
+void vdf_close(struct vdf *f)
+{
+	if (!f)
+		return;
+	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
+		if (f->r[q].kick >= 0)
+			close(f->r[q].kick);
+		if (f->r[q].call >= 0)
+			close(f->r[q].call);
+		f->r[q].kick = f->r[q].call = -1;
+	}
+	if (f->sock >= 0)
+		close(f->sock);
+	if (f->mem)
+		munmap(f->mem, f->mem_size);
+	if (f->memfd >= 0)
+		close(f->memfd);
+	f->sock = f->memfd = -1;
+	f->mem = NULL;
+}
+
+int vdf_get_config(struct vdf *f, uint8_t *buf, uint32_t len)
+{
+	uint8_t p[VHU_CONFIG_HDR + 256] = { 0 };
+	int rc;
+
+	if (len > 256)
+		return -EINVAL;
+	vhu_wr32(p, 0);
+	vhu_wr32(p + 4, len);
+	rc = send_msg(f, VHU_REQ_GET_CONFIG, 0, p, VHU_CONFIG_HDR + len, -1);
+	if (rc == 0)
+		rc = recv_reply(f, VHU_REQ_GET_CONFIG, p, sizeof(p));
+	if (rc < 0)
+		return rc;
+	if ((uint32_t)rc != VHU_CONFIG_HDR + len)
+		return -EPROTO;
+	memcpy(buf, p + VHU_CONFIG_HDR, len);
+	return 0;
+}
+
+int vdf_get_vring_base(struct vdf *f, unsigned int q)
+{
+	uint8_t p[8];
+	int rc;
+
+	vhu_wr32(p, q);
+	vhu_wr32(p + 4, 0);
+	rc = send_msg(f, VHU_REQ_GET_VRING_BASE, 0, p, 8, -1);
+	if (rc == 0)
+		rc = recv_reply(f, VHU_REQ_GET_VRING_BASE, p, sizeof(p));
+	if (rc < 0)
+		return rc;
+	return rc == 8 ? (int)vhu_rd32(p + 4) : -EPROTO;
+}
+
+static void put_desc(struct vdf *f, struct vdf_ring *r, unsigned int i, size_t off, uint32_t len,
+		     uint16_t flags, uint16_t next)
+{
+	uint8_t *d = f->mem + r->desc + 16u * i;
+
+	vsnd_put_le64(d, vdf_gpa(off));
+	vsnd_put_le32(d + 8, len);
+	vsnd_put_le16(d + 12, flags);
+	vsnd_put_le16(d + 14, next);
+}
+
+int vdf_add(struct vdf *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_t wr_off,
+	    uint32_t wr_len, bool no_kick)
+{
+	struct vdf_ring *r = &f->r[q];
+	uint8_t *avail = f->mem + r->avail;
+	uint16_t slot, head;
+
+	if (!r->n_free)
+		return -ENOSPC;
+	slot = r->free[--r->n_free];
+	r->busy[slot] = true;
+	head = (uint16_t)(2 * slot);
+	if (rd_len && wr_len) {
+		put_desc(f, r, head, rd_off, rd_len, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
+		put_desc(f, r, head + 1u, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
+	} else {
+		put_desc(f, r, head, rd_len ? rd_off : wr_off, rd_len ? rd_len : wr_len,
+			 rd_len ? 0 : VIRTQ_DESC_F_WRITE, 0);
+	}
+	vsnd_put_le16(avail + 4 + 2u * (r->avail_idx % r->num), head);
+	r->avail_idx++;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vsnd_put_le16(avail + 2, r->avail_idx);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!no_kick)
+		vdf_kick(f, q);
+	return head;
+}
+
+void vdf_kick(struct vdf *f, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (write(f->r[q].kick, &one, sizeof(one)) != sizeof(one))
+		return; /* the counter is saturated: the back-end will see a kick anyway */
+}
+
+int vdf_used(struct vdf *f, unsigned int q, uint32_t *id, uint32_t *len)
+{
+	struct vdf_ring *r = &f->r[q];
+	const uint8_t *used = f->mem + r->used;
+	const uint8_t *e;
+	uint32_t slot;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vsnd_le16(used + 2) == r->last_used)
+		return -EAGAIN;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	e = used + 4 + 8u * (r->last_used % r->num);
+	*id = vsnd_le32(e);
+	*len = vsnd_le32(e + 4);
+	r->last_used++;
+	if (f->event_idx) /* used_event: interrupt us for the very next entry */
+		vsnd_put_le16(f->mem + r->avail + 4 + 2u * r->num, r->last_used);
+	slot = *id / 2;
+	if ((*id & 1) || slot >= r->num / 2 || !r->busy[slot])
+		return -EPROTO;
+	r->busy[slot] = false;
+	r->free[r->n_free++] = (uint16_t)slot;
+	return 0;
+}
+
+int vdf_wait(struct vdf *f, unsigned int q, int timeout_ms)
+{
+	struct vdf_ring *r = &f->r[q];
+	struct pollfd p = { .fd = r->call, .events = POLLIN };
+	uint64_t v;
+	int rc;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vsnd_le16(f->mem + r->used + 2) != r->last_used)
+		return 1;
+	do
+		rc = poll(&p, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc == 1 && read(r->call, &v, sizeof(v)) != sizeof(v))
+		return 1;
+	if (rc == 1)
+		return 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return vsnd_le16(f->mem + r->used + 2) != r->last_used;
+}
+
+unsigned int vdf_in_flight(const struct vdf *f, unsigned int q)
+{
+	return f->r[q].num / 2 - f->r[q].n_free;
+}

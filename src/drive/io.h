@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCM I/O messages on the tx or rx queue, in a fixed set of buffers laid
+ * out once in guest memory. TX: [xfer | data] readable, [status] writable.
+ * RX: [xfer] readable, [data | status] writable (status = last 8 bytes).
+ */
+#ifndef VSND_DRIVE_IO_H
+#define VSND_DRIVE_IO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drive/drv.h"
+
+#define VDC_IO_MAX 32u
+
+struct vdc_io {
+	struct vdd *d;
+	unsigned int q;
+	uint32_t stream;
+	uint32_t size;                  /* data bytes per buffer */
+	unsigned int n;
+	size_t hdr[VDC_IO_MAX];         /* xfer header (TX: followed by the data) */
+	size_t tail[VDC_IO_MAX];        /* TX: status; RX: data followed by the status */
+	uint32_t len[VDC_IO_MAX];       /* data bytes of the pending message */
+	uint64_t sent_ns[VDC_IO_MAX];
+	int head[VDC_IO_MAX];           /* -1 when not in flight */
+	unsigned int pending;
+};
+
+/* n buffers of size data bytes for stream on queue q (TX or RX). */
+int vdc_io_init(struct vdc_io *io, struct vdd *d, unsigned int q, uint32_t stream,
+		uint32_t size, unsigned int n);
+/* Where buffer i's data lives (write TX data here before submitting). */
+uint8_t *vdc_io_data(struct vdc_io *io, unsigned int i);
+/* Post buffer i with len data bytes (len <= size); kick unless no_kick. */
+int vdc_io_submit(struct vdc_io *io, unsigned int i, uint32_t len, bool no_kick);
+/* Same with the stream id of the xfer header set to stream_id. */
+int vdc_io_submit_as(struct vdc_io *io, unsigned int i, uint32_t len, uint32_t stream_id,
+		     bool no_kick);
+
+struct vdc_done {
+	unsigned int i;                 /* buffer */
+	uint32_t used_len;
+	uint32_t status, latency;       /* from the status the device wrote */
+	uint32_t data;                  /* RX: used_len - 8 when sane, else 0 */
+	uint64_t ns;                    /* when we saw it */
+};
+/* Wait up to timeout_ms for the next completion. Returns 0, -ETIMEDOUT, or
+ * -EPROTO when the device completed something we did not send. */
+int vdc_io_wait(struct vdc_io *io, int timeout_ms, struct vdc_done *done);
+
+#endif

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* `play` and `record`: real streaming, paced by the device's completions. */
+#include "drive/cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+#include <vsnd/virtio_snd.h>
+
+#include "drive/io.h"
+#include "util/iov.h"
+
+#define IO_TIMEOUT_MS 3000
+
+int vdc_find_stream(struct vdd *d, int want, uint8_t dir, uint8_t info[32])
+{
+	for (uint32_t id = 0; id < d->streams; id++) {
+		const uint8_t *p;
+		int rc;
+
+		if (want >= 0 && id != (uint32_t)want)
+			continue;
+		rc = vdd_query(d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p);
+		if (rc != VIRTIO_SND_S_OK)
+			return rc;
+		if (p[4 + 24] != dir)
+			continue;
+		memcpy(info, p + 4, VIRTIO_SND_PCM_INFO_SIZE);
+		return (int)id;
+	}
+	fprintf(stderr, "vsnd-drive: no %s stream%s\n", dir ? "input" : "output",
+		want >= 0 ? " with that id" : "");
+	return -ENOENT;
+}
+
+/* The virtio format carrying a WAV's sample bytes unchanged, or -1. */
+static int wav_format(int sf_format)
+{
+	switch (sf_format & SF_FORMAT_SUBMASK) {
+	case SF_FORMAT_PCM_U8: return VIRTIO_SND_PCM_FMT_U8;
+	case SF_FORMAT_PCM_S8: return VIRTIO_SND_PCM_FMT_S8;
+	case SF_FORMAT_PCM_16: return VIRTIO_SND_PCM_FMT_S16;
+	case SF_FORMAT_PCM_24: return VIRTIO_SND_PCM_FMT_S24_3;
+	case SF_FORMAT_PCM_32: return VIRTIO_SND_PCM_FMT_S32;
+	case SF_FORMAT_FLOAT: return VIRTIO_SND_PCM_FMT_FLOAT;
+	case SF_FORMAT_DOUBLE: return VIRTIO_SND_PCM_FMT_FLOAT64;
+	default: return -1;
+	}
+}
+
+static int sf_subformat(int fmt)
+{
+	switch (fmt) {
+	case VIRTIO_SND_PCM_FMT_U8: return SF_FORMAT_PCM_U8;
+	case VIRTIO_SND_PCM_FMT_S16: return SF_FORMAT_PCM_16;
+	case VIRTIO_SND_PCM_FMT_S24_3: return SF_FORMAT_PCM_24;
+	case VIRTIO_SND_PCM_FMT_S32: return SF_FORMAT_PCM_32;
+	case VIRTIO_SND_PCM_FMT_FLOAT: return SF_FORMAT_FLOAT;
+	default: return -1;
+	}
+}
+
+/* Check the stream can take these parameters; explain why not. */
+static int check_params(const uint8_t info[32], int fmt, int rate, unsigned int channels)
+{
+	if (fmt < 0 || !(vsnd_le64(info + 8) & (1ull << fmt))) {
+		fprintf(stderr, "vsnd-drive: the stream does not take this sample format\n");
+		return -ENOTSUP;
+	}
+	if (rate < 0 || !(vsnd_le64(info + 16) & (1ull << rate))) {
+		fprintf(stderr, "vsnd-drive: the stream does not take this rate\n");
+		return -ENOTSUP;
+	}
+	if (channels < info[25] || channels > info[26]) {
+		fprintf(stderr, "vsnd-drive: the stream takes %u to %u channels\n", info[25], info[26]);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void progress(const struct vdc_opts *o, const char *what, double done, double total)
+{
+	if (o->quiet || !isatty(STDERR_FILENO))
+		return;
+	if (total > 0)
+		fprintf(stderr, "\r%s: %7.2f / %.2f s", what, done, total);
+	else
+		fprintf(stderr, "\r%s: %7.2f s", what, done);
+	fflush(stderr);
+}
+
+struct stream_setup {
+	int id;
+	int fmt, rate;
+	unsigned int channels;
+	uint32_t frame, period;
+};
+
+static int setup_stream(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
+			uint8_t dir, struct vdc_io *io)
+{
+	uint8_t info[32];
+	uint32_t hz = vsnd_rate_hz((unsigned int)s->rate);
+	uint32_t frames;
+	int rc;
+
+	s->id = vdc_find_stream(d, o->stream, dir, info);
+	if (s->id < 0)
+		return s->id;
+	rc = check_params(info, s->fmt, s->rate, s->channels);
+	if (rc < 0)
+		return rc;
+	s->frame = vdd_sample_bytes((uint8_t)s->fmt) * s->channels;
+	frames = hz * o->period_ms / 1000;
+	s->period = (frames ? frames : 1) * s->frame;
+	rc = vdc_io_init(io, d, dir ? VSND_QUEUE_RX : VSND_QUEUE_TX, (uint32_t)s->id, s->period,
+			 o->periods);
+	if (rc < 0)
+		return rc;
+	rc = vdd_set_params(d, (uint32_t)s->id, s->period * o->periods, s->period, 0,
+			    (uint8_t)s->channels, (uint8_t)s->fmt, (uint8_t)s->rate);
+	if (rc == VIRTIO_SND_S_OK)
+		rc = vdd_pcm(d, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)s->id);
+	return rc == VIRTIO_SND_S_OK ? 0 : rc;
+}
+
+/* STOP then RELEASE; the first failure wins. */
+static int finish_stream(struct vdd *d, uint32_t id, int rc)
+{
+	int stop = vdd_pcm(d, VIRTIO_SND_R_PCM_STOP, id);
+	int rel = vdd_pcm(d, VIRTIO_SND_R_PCM_RELEASE, id);
+
+	if (rc == 0 && stop != VIRTIO_SND_S_OK)
+		rc = stop;
+	if (rc == 0 && rel != VIRTIO_SND_S_OK)
+		rc = rel;
+	return rc;
+}
+
+static int fill(struct vdc_io *io, SNDFILE *sf, unsigned int i, bool *eof)
+{
+	sf_count_t n = *eof ? 0 : sf_read_raw(sf, vdc_io_data(io, i), io->size);
+
+	if (n <= 0) {
+		*eof = true;
+		return 0;
+	}
+	return vdc_io_submit(io, i, (uint32_t)n, false) < 0 ? -EIO : 1;
+}
+
+static int play_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
+		     struct vdc_io *io, SNDFILE *sf, double total)
+{
+	double rate_bytes = (double)vsnd_rate_hz((unsigned int)s->rate) * s->frame;
+	uint64_t played = 0;
+	bool eof = false;
+	int rc;
+
+	for (unsigned int i = 0; i < io->n; i++)
+		if ((rc = fill(io, sf, i, &eof)) < 0)
+			return rc;
+	rc = vdd_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
+	if (rc != VIRTIO_SND_S_OK)
+		return rc;
+	while (io->pending) {
+		struct vdc_done done;
+
+		rc = vdc_io_wait(io, IO_TIMEOUT_MS, &done);
+		if (rc < 0)
+			return rc;
+		if (done.status != VIRTIO_SND_S_OK || done.used_len != 8) {
+			fprintf(stderr, "vsnd-drive: tx completed with status 0x%x, len %u\n",
+				done.status, done.used_len);
+			return -EIO;
+		}
+		played += io->len[done.i];
+		progress(o, "play", (double)played / rate_bytes, total);
+		if ((rc = fill(io, sf, done.i, &eof)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int vdc_play(struct vdd *d, const struct vdc_opts *o)
+{
+	struct stream_setup s = { 0 };
+	struct vdc_io io;
+	SF_INFO si = { 0 };
+	SNDFILE *sf = sf_open(o->file, SFM_READ, &si);
+	int rc;
+
+	if (!sf) {
+		fprintf(stderr, "vsnd-drive: %s: %s\n", o->file, sf_strerror(NULL));
+		return -ENOENT;
+	}
+	s.fmt = wav_format(si.format);
+	s.rate = vdd_rate_enum((uint32_t)si.samplerate);
+	s.channels = (unsigned int)si.channels;
+	/* sf_read_raw hands over the file's bytes: only little-endian data is
+	 * the virtio wire format as is */
+	if ((si.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV)
+		s.fmt = -1;
+	rc = setup_stream(d, o, &s, VIRTIO_SND_D_OUTPUT, &io);
+	if (rc == 0) {
+		rc = play_loop(d, o, &s, &io, sf, (double)si.frames / si.samplerate);
+		rc = finish_stream(d, (uint32_t)s.id, rc);
+	}
+	if (!o->quiet && isatty(STDERR_FILENO))
+		fputc('\n', stderr);
+	sf_close(sf);
+	return rc;
+}
+
+static int record_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
+		       struct vdc_io *io, SNDFILE *sf)
+{
+	uint64_t total = (uint64_t)(o->seconds * vsnd_rate_hz((unsigned int)s->rate)) * s->frame;
+	uint64_t posted = 0, got = 0;
+	int rc;
+
+	for (unsigned int i = 0; i < io->n && posted < total; i++) {
+		uint32_t len = total - posted < io->size ? (uint32_t)(total - posted) : io->size;
+
+		if (vdc_io_submit(io, i, len, false) < 0)
+			return -EIO;
+		posted += len;
+	}
+	rc = vdd_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
+	if (rc != VIRTIO_SND_S_OK)
+		return rc;
+	while (io->pending) {
+		struct vdc_done done;
+		uint32_t len;
+
+		rc = vdc_io_wait(io, IO_TIMEOUT_MS, &done);
+		if (rc < 0)
+			return rc;
+		if (done.status != VIRTIO_SND_S_OK || done.data % s->frame) {
+			fprintf(stderr, "vsnd-drive: rx completed with status 0x%x, len %u\n",
+				done.status, done.used_len);
+			return -EIO;
+		}
+		if (sf_write_raw(sf, vdc_io_data(io, done.i), done.data) != done.data)
+			return -EIO;
+		got += done.data;
+		progress(o, "record", (double)got / s->frame / vsnd_rate_hz((unsigned int)s->rate),
+			 o->seconds);
+		if (posted >= total)
+			continue;
+		len = total - posted < io->size ? (uint32_t)(total - posted) : io->size;
+		if (vdc_io_submit(io, done.i, len, false) < 0)
+			return -EIO;
+		posted += len;
+	}
+	return 0;
+}
+
+int vdc_record(struct vdd *d, const struct vdc_opts *o)
+{
+	struct stream_setup s = { 0 };
+	struct vdc_io io;
+	SF_INFO si = { 0 };
+	SNDFILE *sf;
+	int rc;
+
+	s.fmt = VIRTIO_SND_PCM_FMT_S16;
+	s.rate = vdd_rate_enum(o->rate);
+	s.channels = o->channels;
+	si.samplerate = (int)o->rate;
+	si.channels = (int)o->channels;
+	si.format = SF_FORMAT_WAV | sf_subformat(s.fmt);
+	sf = sf_open(o->file, SFM_WRITE, &si);
+	if (!sf) {
+		fprintf(stderr, "vsnd-drive: %s: %s\n", o->file, sf_strerror(NULL));
+		return -EIO;
+	}
+	rc = setup_stream(d, o, &s, VIRTIO_SND_D_INPUT, &io);
+	if (rc == 0) {
+		rc = record_loop(d, o, &s, &io, sf);
+		rc = finish_stream(d, (uint32_t)s.id, rc);
+	}
+	if (!o->quiet && isatty(STDERR_FILENO))
+		fputc('\n', stderr);
+	if (sf_close(sf) != 0 && rc == 0)
+		rc = -EIO;
+	return rc;
+}

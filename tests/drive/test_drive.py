@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""vsnd-drive against a real vsnd: info (text and JSON) with the null backend;
+play and record through the file backend, the audio compared byte for byte
+and the play's wall time against the clip's duration.
+
+Usage: test_drive.py VSND VSND_DRIVE
+"""
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+VSND, DRIVE = sys.argv[1], sys.argv[2]
+FAILS = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        FAILS.append(what)
+
+
+class Daemon:
+    def __init__(self, tmp, *args):
+        self.sock = os.path.join(tmp, "vsnd.sock")
+        self.log = open(os.path.join(tmp, "vsnd.log"), "ab")
+        self.p = subprocess.Popen([VSND, "--socket", self.sock, "-q", *args],
+                                  stdout=self.log, stderr=self.log)
+        for _ in range(200):
+            if os.path.exists(self.sock):
+                return
+            time.sleep(0.01)
+        raise RuntimeError("vsnd did not create its socket")
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=10)
+        self.log.close()
+
+
+def drive(*args, timeout=30):
+    return subprocess.run([DRIVE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def write_wav(path, frames, channels=2, rate=48000, width=2, seed=1):
+    rnd = random.Random(seed)
+    data = bytes(rnd.getrandbits(8) for _ in range(frames * channels * width))
+    with wave.open(path, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(data)
+    return data
+
+
+def read_wav(path):
+    with wave.open(path, "rb") as w:
+        return w.getparams(), w.readframes(w.getnframes())
+
+
+def test_info(tmp):
+    d = Daemon(tmp, "--backend", "null")
+    try:
+        r = drive(d.sock, "info")
+        check(r.returncode == 0, "info exits 0")
+        check("config: 2 jacks, 2 streams, 2 chmaps, 0 controls" in r.stdout,
+              "info prints the config")
+        check("stream 0: output" in r.stdout and "stream 1: input" in r.stdout,
+              "info prints both streams")
+        check("chmap 0: output, nid 0: FL FR" in r.stdout, "info prints the channel map")
+        r = drive(d.sock, "info", "--json")
+        info = json.loads(r.stdout)
+        check(info["config"] == {"jacks": 2, "streams": 2, "chmaps": 2, "controls": 0},
+              "json config")
+        s0 = info["streams"][0]
+        check(s0["direction"] == "output" and s0["channels_min"] == 1
+              and s0["channels_max"] == 2, "json stream 0 direction and channels")
+        check("S16" in s0["formats"] and 48000 in s0["rates"] and 44100 in s0["rates"],
+              "json stream 0 formats and rates")
+        check([j["connected"] for j in info["jacks"]] == [True, True], "json jacks connected")
+        check(info["chmaps"][1]["positions"] == ["FL", "FR"], "json chmap positions")
+        r = drive(d.sock, "nonsense")
+        check(r.returncode == 2, "an unknown command is a usage error")
+    finally:
+        d.stop()
+    r = drive(os.path.join(tmp, "nowhere.sock"), "info")
+    check(r.returncode == 1 and "vsnd-drive" in r.stderr, "no socket: exit 1 with a message")
+
+
+def test_play(tmp):
+    src = os.path.join(tmp, "clip.wav")
+    rate, seconds = 44100, 2
+    data = write_wav(src, rate * seconds, channels=2, rate=rate, seed=7)
+    d = Daemon(tmp, "--backend", "file,out=" + os.path.join(tmp, "out-%u.wav"))
+    try:
+        t0 = time.monotonic()
+        r = drive(d.sock, "play", src, "--period-ms", "10", "--periods", "4")
+        wall = time.monotonic() - t0
+    finally:
+        d.stop()
+    check(r.returncode == 0, "play exits 0 (%s)" % r.stderr.strip())
+    params, out = read_wav(os.path.join(tmp, "out-0.wav"))
+    check((params.nchannels, params.sampwidth, params.framerate) == (2, 2, rate),
+          "the device was set to the file's format, rate and channels")
+    check(out[:len(data)] == data, "played audio is bit-exact (%d bytes)" % len(data))
+    # after the last buffer the device plays silence until STOP arrives
+    tail = out[len(data):]
+    check(tail == bytes(len(tail)) and len(tail) <= rate * 4 // 50,
+          "after the clip: only underrun silence (%d bytes)" % len(tail))
+    check(abs(wall - seconds) <= 0.05 * seconds,
+          "play took %.3f s for a %d s clip (within 5%%)" % (wall, seconds))
+
+
+def test_record(tmp):
+    src = os.path.join(tmp, "in.wav")
+    rate = 48000
+    data = write_wav(src, rate * 2, channels=2, rate=rate, seed=3)
+    dst = os.path.join(tmp, "rec.wav")
+    d = Daemon(tmp, "--backend", "file,in=" + src)
+    try:
+        t0 = time.monotonic()
+        r = drive(d.sock, "record", dst, "--seconds", "1", "--rate", str(rate))
+        wall = time.monotonic() - t0
+    finally:
+        d.stop()
+    check(r.returncode == 0, "record exits 0 (%s)" % r.stderr.strip())
+    params, got = read_wav(dst)
+    check((params.nchannels, params.framerate, params.nframes) == (2, rate, rate),
+          "recorded exactly 1 s of stereo at %d Hz" % rate)
+    check(got == data[:len(got)], "recorded audio is bit-exact")
+    check(0.9 <= wall <= 1.3, "record was paced by the device (%.3f s)" % wall)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="vsnd-drive-")
+    try:
+        for t in (test_info, test_play, test_record):
+            sub = os.path.join(tmp, t.__name__)
+            os.mkdir(sub)
+            t(sub)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if FAILS:
+        print("%d failure(s)" % len(FAILS))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
