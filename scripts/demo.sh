@@ -26,7 +26,7 @@ deps_ok() {
     command -v "$t" >/dev/null || return 1
   done
   qemu-system-x86_64 -device help 2>/dev/null | grep -q '"vhost-user-snd-pci"' || return 1
-  pkg-config --exists sndfile samplerate 2>/dev/null || return 1
+  pkg-config --exists sndfile samplerate cmocka 2>/dev/null || return 1
 }
 
 say "dependencies"

@@ -57,6 +57,7 @@ vsnd_frame_bytes() {
 
 # Prints the ALSA error output of a failed command (file $2) after a marker for id $1.
 vsnd_show_err() {
+	local l
 	[ -s "$2" ] || return 0
 	while IFS= read -r l; do vsnd_mark "stderr id=$1 $l"; done <"$2"
 }

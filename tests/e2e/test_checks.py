@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e2e_audio as au  # noqa: E402
+import e2e_guest as guest  # noqa: E402
 import vsnd_e2e as e2e  # noqa: E402
 
 S16 = au.Fmt('S16_LE', 48000, 2)
@@ -41,15 +42,15 @@ def wav_bytes(data, fmt, tag=1, data_size=None, extensible=False):
     return b'RIFF' + struct.pack('<I', len(body)) + body
 
 
-class FakeConsole(e2e.Console):
+class FakeConsole(guest.Console):
     def __init__(self, lines):
-        super().__init__(None)
+        super().__init__()
         for line in lines:
             self.marks.append(self._parse(line))
 
     @staticmethod
     def _parse(line):
-        m = e2e.Console.MARK.search(line)
+        m = guest.Console.MARK.search(line)
         rest = m.group(2).strip()
         return m.group(1), dict(kv.split('=', 1) for kv in rest.split() if '=' in kv), rest
 

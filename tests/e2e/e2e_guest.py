@@ -1,0 +1,255 @@
+"""Running the test guest for the vsnd end-to-end tests: QEMU, the guest image,
+the vsnd daemon, the serial console and the two data disks (python3 stdlib only)."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_GUEST = ROOT / 'scripts' / 'guest' / 'build-guest.sh'
+EXIT_SKIP = 77
+GUEST_MEM = '512M'
+BOOT_TIMEOUT = 90    # seconds; the guest reaches /init in about 3 s under TCG
+
+
+class Skip(Exception):
+    """A prerequisite is missing: the test is skipped (exit 77) unless required."""
+
+
+class Failure(Exception):
+    pass
+
+
+def log(msg=''):
+    print(msg, flush=True)
+
+
+def find_qemu(device):
+    qemu = os.environ.get('QEMU', 'qemu-system-x86_64')
+    path = shutil.which(qemu)
+    if not path:
+        raise Skip(f'{qemu} not found (run scripts/install-deps.sh)')
+    out = subprocess.run([path, '-device', 'help'], capture_output=True, text=True).stdout
+    if f'name "{device}"' not in out:
+        raise Skip(f'{path} has no {device} device (QEMU 10 from bookworm-backports needed)')
+    return path
+
+
+def build_guest():
+    """Builds the guest image if needed (scripts/guest/build-guest.sh); returns its dir."""
+    if not shutil.which('sox'):
+        raise Skip('sox not found (run scripts/install-deps.sh)')
+    r = subprocess.run(['bash', str(BUILD_GUEST)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    sys.stdout.write(r.stderr)
+    if r.returncode == EXIT_SKIP:
+        raise Skip('guest image prerequisites missing')
+    if r.returncode != 0:
+        raise Failure(f'build-guest.sh failed ({r.returncode})')
+    gdir = Path(r.stdout.strip().splitlines()[-1])
+    for f in ('vmlinuz', 'initramfs.cpio'):
+        if not (gdir / f).exists():
+            raise Failure(f'guest image incomplete: no {gdir / f}')
+    return gdir
+
+
+class Daemon:
+    """build/vsnd on a socket in workdir, stopped with SIGTERM."""
+
+    def __init__(self, exe, workdir, backend):
+        self.exe, self.workdir, self.backend = exe, Path(workdir), backend
+        self.sock = self.workdir / 'vsnd.sock'
+        self.logpath = self.workdir / 'vsnd.log'
+        self.proc = None
+        self.rc = None
+
+    def start(self):
+        cmd = [str(self.exe), '--socket', str(self.sock)]
+        if self.backend is not None:
+            cmd += ['--backend', self.backend]
+        cmd.append('-v')
+        log(f'$ (cd {self.workdir} && {" ".join(cmd)})')
+        self.logf = open(self.logpath, 'wb')
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not self.sock.exists():
+            if self.proc.poll() is not None:
+                raise Failure(f'vsnd exited with {self.proc.returncode} before listening\n'
+                              + self.log_tail())
+            if time.monotonic() > deadline:
+                raise Failure('vsnd did not create its socket within 10 s\n' + self.log_tail())
+            time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM; returns an error string or '' when it exited cleanly."""
+        if self.proc is None:
+            return ''
+        if self.proc.poll() is not None:
+            self.rc = self.proc.returncode
+            return f'vsnd died during the test (exit status {self.rc})'
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.rc = self.proc.wait()
+            return 'vsnd did not exit within 10 s of SIGTERM'
+        finally:
+            self.logf.close()
+        if self.rc not in (0, -signal.SIGTERM):
+            return f'vsnd exited with status {self.rc} on SIGTERM'
+        return ''
+
+    def log_tail(self, n=40):
+        try:
+            lines = self.logpath.read_text(errors='replace').splitlines()
+        except OSError:
+            return ''
+        return '\n'.join('vsnd| ' + line for line in lines[-n:])
+
+
+class Console:
+    """The guest's serial console: echoes lines and collects the @@vsnd markers."""
+
+    MARK = re.compile(r'@@vsnd (\S+)(.*)')
+
+    def __init__(self):
+        self.lines = []
+        self.marks = []            # (kind, {key: value}, rest-of-line)
+
+    def feed(self, line):
+        line = line.rstrip('\r\n')
+        self.lines.append(line)
+        log('guest| ' + line)
+        m = self.MARK.search(line)
+        if m:
+            kind, rest = m.group(1), m.group(2).strip()
+            fields = dict(kv.split('=', 1) for kv in rest.split() if '=' in kv)
+            self.marks.append((kind, fields, rest))
+
+    def find(self, kind, ident=None):
+        for k, f, _ in self.marks:
+            if k == kind and (ident is None or f.get('id') == ident):
+                return f
+        return None
+
+    def all(self, kind):
+        return [(f, rest) for k, f, rest in self.marks if k == kind]
+
+
+def probe_accel(qemu, gdir):
+    """KVM if a guest boots with it here (nested KVM often fails), else TCG. Cached."""
+    want = os.environ.get('VSND_E2E_ACCEL', 'auto')
+    if want in ('kvm', 'tcg'):
+        return want
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return 'tcg'
+    ver = subprocess.run([qemu, '--version'], capture_output=True, text=True).stdout.split('\n')[0]
+    key = f'{ver}|{(gdir / "kernel" / "package").read_text().strip()}'
+    cache = gdir / 'accel-probe'
+    if cache.exists():
+        k, _, v = cache.read_text().rpartition('=')
+        if k == key:
+            return v.strip()
+    cmd = [qemu, '-accel', 'kvm', '-cpu', 'host', '-m', '256M', '-machine', 'q35', '-nodefaults',
+           '-no-user-config', '-display', 'none', '-no-reboot', '-serial', 'stdio',
+           '-kernel', str(gdir / 'vmlinuz'), '-initrd', str(gdir / 'initramfs.cpio'),
+           '-append', 'console=ttyS0 quiet panic=-1 vsnd.script=probe']
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL).stdout
+    except subprocess.TimeoutExpired:
+        out = ''
+    result = 'kvm' if '@@vsnd boot' in out else 'tcg'
+    cache.write_text(f'{key}={result}\n')
+    return result
+
+
+def accel_args(accel):
+    return ['-accel', 'kvm', '-cpu', 'host'] if accel == 'kvm' else ['-accel', 'tcg', '-cpu', 'max']
+
+
+def make_input_disk(path, plan, files):
+    """A tar of plan.txt and the signals: the guest untars it from the raw disk."""
+    with tarfile.open(path, 'w', format=tarfile.USTAR_FORMAT) as t:
+        for name, data in [('plan.txt', ''.join(line + '\n' for line in plan).encode())] + \
+                list(files.items()):
+            src = Path(path).parent / ('in-' + name)
+            src.write_bytes(data)
+            t.add(src, arcname=name)
+            src.unlink()
+
+
+def read_output_disk(img, dest):
+    """Unpacks the tar the guest wrote onto the output disk; False if there is none."""
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(img, 'r:') as t:
+            for m in t.getmembers():
+                if m.isfile() and '..' not in m.name and not m.name.startswith('/'):
+                    t.extract(m, dest)
+    except tarfile.TarError:
+        return False
+    return True
+
+
+def run_guest(qemu, gdir, accel, workdir, script, device_args, plan=None, files=None,
+              out_bytes=0, timeout=300):
+    """Boots the guest once; returns (console, dir with the guest's /out)."""
+    w = Path(workdir)
+    in_img, out_img = w / 'guest-in.tar', w / 'guest-out.img'
+    make_input_disk(in_img, plan or [], files or {})
+    with open(out_img, 'wb') as f:
+        f.truncate(((out_bytes + (64 << 20)) + 511) // 512 * 512)
+    cmd = [qemu] + accel_args(accel) + [
+        '-object', f'memory-backend-memfd,id=mem,size={GUEST_MEM},share=on',
+        '-machine', 'q35,memory-backend=mem', '-m', GUEST_MEM, '-smp', '1',
+        '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-serial', 'stdio',
+        '-kernel', str(gdir / 'vmlinuz'), '-initrd', str(gdir / 'initramfs.cpio'),
+        '-append', f'console=ttyS0 quiet panic=-1 vsnd.script={script}',
+        '-drive', f'file={in_img},format=raw,if=none,id=din,readonly=on',
+        '-device', 'virtio-blk-pci,drive=din,serial=vsnd-in',
+        '-drive', f'file={out_img},format=raw,if=none,id=dout',
+        '-device', 'virtio-blk-pci,drive=dout,serial=vsnd-out',
+    ] + device_args
+    log('$ ' + ' '.join(cmd))
+    console = Console()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors='replace')
+
+    def pump():
+        for line in proc.stdout:
+            console.feed(line)
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        # A guest that does not even boot (wrong QEMU, broken image) fails fast.
+        while proc.poll() is None:
+            waited = time.monotonic() - t0
+            if waited > timeout:
+                raise Failure(f'guest did not finish within {timeout} s')
+            if waited > BOOT_TIMEOUT and console.find('boot') is None:
+                raise Failure(f'guest did not boot within {BOOT_TIMEOUT} s')
+            time.sleep(0.2)
+    except Failure:
+        proc.kill()
+        proc.wait()
+        reader.join(5)
+        raise
+    finally:
+        (w / 'console.log').write_text('\n'.join(console.lines) + '\n')
+    reader.join(5)
+    log(f'guest ran {time.monotonic() - t0:.1f} s ({accel}), QEMU exit status {proc.returncode}')
+    gout = w / 'guest-out'
+    if not read_output_disk(out_img, gout):
+        log('warning: no output from the guest disk')
+    return console, gout
