@@ -12,10 +12,12 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(
   meson ninja-build pkg-config gcc clang
   libsndfile1-dev libsamplerate0-dev libcmocka-dev libseccomp-dev
+  scdoc
 )
 TEST_PKGS=(
   sox libsox-fmt-all python3 busybox-static alsa-utils cpio xz-utils
   kmod valgrind
+  systemd man-db
 )
 
 add_backports() {
