@@ -23,6 +23,8 @@ static void usage(FILE *out)
 	      "                                    play a WAV file, paced by the device\n"
 	      "  record FILE --seconds S [--stream N] [--rate HZ] [--channels N]\n"
 	      "                                    capture S seconds of S16 audio into a WAV file\n"
+	      "  check [--controls]                conformance run: PASS/FAIL per clause, exit 1 on\n"
+	      "                                    any FAIL\n"
 	      "\n"
 	      "Options:\n"
 	      "      --controls     negotiate VIRTIO_SND_F_CTLS when offered\n"
@@ -126,6 +128,8 @@ static int run(struct vdd *d, const char *cmd, const struct vdc_opts *o)
 		return vdc_info(d, stdout, o->json);
 	if (!strcmp(cmd, "play"))
 		return vdc_play(d, o);
+	if (!strcmp(cmd, "check"))
+		return vdc_check(d, o);
 	return vdc_record(d, o);
 }
 

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 """vsnd-drive against a real vsnd: info (text and JSON) with the null backend;
 play and record through the file backend, the audio compared byte for byte
-and the play's wall time against the clip's duration.
+and the play's wall time against the clip's duration; the conformance run
+(check, with and without control elements) passes against vsnd.
 
-Usage: test_drive.py VSND VSND_DRIVE
+Usage: test_drive.py VSND VSND_DRIVE [info|play|record|check...]
 """
 import json
 import os
@@ -138,10 +139,42 @@ def test_record(tmp):
     check(0.9 <= wall <= 1.3, "record was paced by the device (%.3f s)" % wall)
 
 
+def run_check(tmp, controls):
+    d = Daemon(tmp, "--backend", "null", *(["--controls"] if controls else []))
+    try:
+        r = drive(d.sock, "check", *(["--controls"] if controls else []), timeout=60)
+    finally:
+        d.stop()
+    lines = r.stdout.splitlines()
+    fails = [l for l in lines if l.startswith("FAIL")]
+    for l in fails:
+        print("  " + l)
+    check(r.returncode == 0 and not fails and lines and " 0 failed" in lines[-1],
+          "check%s passes against vsnd (%s)" % (" --controls" if controls else "",
+                                               lines[-1] if lines else r.stderr.strip()))
+    return lines
+
+
+def test_check(tmp):
+    lines = run_check(tmp, False)
+    for clause in ("pcm.state", "pcm.release-flush", "io.rx-before-start", "io.rx-status",
+                   "io.tx-pacing", "ctl.pcm-info", "event.xrun"):
+        check(any(l.startswith("PASS") and clause in l for l in lines),
+              "check ran clause " + clause)
+    check(sum(1 for l in lines if "io.tx-pacing" in l) == 2, "both pacing patterns ran")
+    lines = run_check(tmp, True)
+    check(sum(1 for l in lines if l.startswith("PASS") and "ctl.elem-write" in l) >= 4,
+          "check --controls wrote and read back the controls")
+
+
+TESTS = {"info": test_info, "play": test_play, "record": test_record, "check": test_check}
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="vsnd-drive-")
+    names = sys.argv[3:] or ["info", "play", "record"]
     try:
-        for t in (test_info, test_play, test_record):
+        for t in (TESTS[n] for n in names):
             sub = os.path.join(tmp, t.__name__)
             os.mkdir(sub)
             t(sub)
