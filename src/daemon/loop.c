@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/session.h"
 
@@ -22,6 +23,7 @@ enum tag {
 	TAG_TIMER,
 	TAG_WAKE,
 	TAG_SIGNAL,
+	TAG_CONTROL,
 	TAG_KICK,       /* + queue index */
 };
 
@@ -259,6 +261,9 @@ static bool dispatch(struct vd_loop *l, const struct epoll_event *ev)
 	case TAG_SIGNAL:
 		on_signal(l);
 		return false;
+	case TAG_CONTROL:
+		vd_control_handle(l->control, l->session ? vd_session_dev(l->session) : NULL);
+		return false;
 	default:
 		return false;
 	}
@@ -341,6 +346,13 @@ int vd_loop_init(struct vd_loop *l, const struct vd_loop_config *cfg)
 		vd_log(VSND_LOG_ERROR, "cannot set up the event loop: %s", strerror(-rc));
 		goto err;
 	}
+	if (cfg->control_path) {
+		rc = vd_control_open(&l->control, cfg->control_path);
+		if (rc == 0)
+			rc = watch(l, vd_control_fd(l->control), TAG_CONTROL);
+		if (rc < 0)
+			goto err;
+	}
 	if (cfg->use_socket_fd) {
 		rc = vd_listen_fd(&l->listener, cfg->socket_fd);
 		if (rc == 1) {
@@ -387,6 +399,8 @@ void vd_loop_fini(struct vd_loop *l)
 		return;
 	session_end(l, 0);
 	vd_unlisten(&l->listener);
+	vd_control_free(l->control);
+	l->control = NULL;
 	close_fd(&l->sigfd);
 	close_fd(&l->wakefd);
 	close_fd(&l->timerfd);

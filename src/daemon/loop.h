@@ -18,6 +18,8 @@
 
 #include "daemon/listen.h"
 
+struct vd_control;
+
 struct vd_session;
 
 struct vd_loop_config {
@@ -31,6 +33,7 @@ struct vd_loop_config {
 	struct vsnd_backend *backend;   /* borrowed */
 	const struct vsnd_layout *layout; /* NULL: default */
 	bool controls;
+	const char *control_path;       /* runtime control socket; NULL: none */
 	/* Handle SIGINT/SIGTERM (quit) and SIGUSR1 (status) through a
 	 * signalfd; the caller has blocked them in every thread. */
 	bool signals;
@@ -42,6 +45,7 @@ struct vd_loop {
 	struct vd_listener listener;
 	bool listening;                 /* listener is in the epoll set */
 	struct vd_session *session;
+	struct vd_control *control;     /* NULL without --control */
 	int kick_fd[VSND_NUM_QUEUES];   /* watched kick fds */
 	uint64_t deadline;              /* armed timer, UINT64_MAX: none */
 	bool quit;

@@ -45,6 +45,7 @@ static int serve(const struct vd_opts *o)
 	struct vd_loop_config cfg = {
 		.socket_path = o->socket_path, .controls = o->controls, .signals = true,
 		.use_socket_fd = o->socket_fd >= 0, .socket_fd = o->socket_fd,
+		.layout = o->streams ? &o->layout : NULL, .control_path = o->control_path,
 	};
 	struct vsnd_backend *backend = NULL;
 	struct vd_loop loop;

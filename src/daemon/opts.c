@@ -11,7 +11,7 @@
 
 #include "daemon/listen.h"
 
-enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS, OPT_SOCKET_FD };
+enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS, OPT_SOCKET_FD, OPT_STREAMS, OPT_CONTROL };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, 's' },
@@ -22,6 +22,8 @@ static const struct option long_opts[] = {
 	{ "fd", required_argument, NULL, OPT_SOCKET_FD },
 	{ "backend", required_argument, NULL, 'b' },
 	{ "controls", no_argument, NULL, OPT_CONTROLS },
+	{ "streams", required_argument, NULL, OPT_STREAMS },
+	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -46,6 +48,10 @@ void vd_opts_usage(FILE *out)
 	      "                           default: file in the current directory\n"
 	      "      --controls           offer control elements (VIRTIO_SND_F_CTLS); use with\n"
 	      "                           QEMU's vhost-user-snd-pci,controls=on\n"
+	      "      --streams SPEC       stream layout: a preset (below) or a list like\n"
+	      "                           out:2/jack=speaker,out:1-6/nid=1,in:1/jack=mic\n"
+	      "                           (keys: nid, jack, rates=44100|48000, formats=s16|s32)\n"
+	      "      --control PATH       runtime control socket for vsnd-ctl (mode 0600)\n"
 	      "  -v, --verbose            more log (repeatable)\n"
 	      "  -q, --quiet              errors only\n"
 	      "      --print-capabilities print the vhost-user capabilities JSON and exit\n"
@@ -56,6 +62,14 @@ void vd_opts_usage(FILE *out)
 	      out);
 	for (const struct vsnd_backend_ops *const *b = vsnd_backend_list(); *b; b++)
 		fprintf(out, "  %-10s %s\n", (*b)->name, (*b)->help ? (*b)->help : "");
+	fputs("\nStream layout presets (--streams):\n", out);
+	for (unsigned int i = 0;; i++) {
+		const char *what, *name = vsnd_layout_presets(i, &what);
+
+		if (!name)
+			break;
+		fprintf(out, "  %-10s %s\n", name, what);
+	}
 }
 
 void vd_opts_print_capabilities(FILE *out)
@@ -144,6 +158,18 @@ static int check(struct vd_opts *o, int argc, char **argv)
 		fputs("vsnd: option '--socket' needs a non-empty path\n", stderr);
 		return -EINVAL;
 	}
+	if (o->streams) {
+		char err[200];
+
+		if (vsnd_layout_parse(&o->layout, o->streams, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vsnd: --streams: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	if (o->control_path && !o->control_path[0]) {
+		fputs("vsnd: option '--control' needs a non-empty path\n", stderr);
+		return -EINVAL;
+	}
 	if (o->backend && !o->backend[0]) {
 		fputs("vsnd: option '--backend' needs a backend name\n", stderr);
 		return -EINVAL;
@@ -173,6 +199,8 @@ int vd_opts_parse(struct vd_opts *o, int argc, char **argv)
 			break;
 		case 'b': o->backend = optarg; break;
 		case OPT_CONTROLS: o->controls = true; break;
+		case OPT_STREAMS: o->streams = optarg; break;
+		case OPT_CONTROL: o->control_path = optarg; break;
 		case 'v': verbose++; break;
 		case 'q': quiet = true; break;
 		case 'h': o->help = true; break;

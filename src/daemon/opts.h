@@ -18,6 +18,9 @@ struct vd_opts {
 	bool socket_activated;      /* socket_fd came from LISTEN_FDS */
 	const char *backend;        /* --backend SPEC; NULL: the default choice */
 	bool controls;              /* --controls: offer VIRTIO_SND_F_CTLS */
+	const char *streams;        /* --streams SPEC; NULL: the default layout */
+	struct vsnd_layout layout;  /* parsed from streams */
+	const char *control_path;   /* --control PATH; NULL: no control socket */
 	enum vsnd_log_level log_level;
 	bool help, version, print_caps;
 };

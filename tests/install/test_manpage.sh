@@ -17,8 +17,8 @@ documented() {
 
 # long options (--name) and short ones (-x) as --help prints them
 opts=$(grep -oE -- '(^|[ ,(|[])--?[a-zA-Z][a-zA-Z-]*' <<<"$help" | grep -oE -- '--?[a-zA-Z][a-zA-Z-]*' | sort -u)
-# the lines after "Backends in this build:"
-backends=$(sed -n '/^Backends in this build:/,$p' <<<"$help" | awk 'NR > 1 && NF { print $1 }')
+# the lines after "Backends in this build:", up to the next blank line
+backends=$(sed -n '/^Backends in this build:/,/^$/p' <<<"$help" | awk 'NR > 1 && NF { print $1 }')
 [ -n "$opts" ] && [ -n "$backends" ] || { echo "FAIL: no options or backends in --help"; exit 1; }
 # scdoc writes them in bold: *--name*, *backend*
 for o in $opts; do documented "option $o" "\*$o\*" OPTIONS; done
