@@ -3,7 +3,10 @@
 # runs. Installs missing dependencies, then:
 #   1. gcc, -Werror: build, unit tests and the end-to-end guest tests;
 #   2. clang, -Werror: build and unit tests;
-#   3. gcc with ASan + UBSan: unit tests.
+#   3. gcc with ASan + UBSan: unit tests;
+#   4. clang with TSan: the unit tests that run threads;
+#   5. the end-to-end guest tests against the ASan + UBSan daemon;
+#   6. every libFuzzer target for VSND_FUZZ_SECONDS (default 45) each.
 # Exits non-zero if any build or test fails.
 # Options: --quick  only stage 1 without the guest tests
 #          --no-e2e skip the guest tests
@@ -16,7 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1; e2e=disabled ;;
     --no-e2e) e2e=disabled ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -52,5 +55,29 @@ CC=gcc build build-asan -Dwerror=true -De2e=disabled -Db_sanitize=address,undefi
   -Db_lundef=false -Dbuildtype=debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --suite unit --num-processes 2
+
+stage "TSan: unit tests with threads (device, backend real-time threads, daemon loop)"
+CC=clang build build-tsan -Dwerror=true -De2e=disabled -Db_sanitize=thread -Db_lundef=false \
+  -Dbuildtype=debug
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  meson test -C build-tsan --print-errorlogs --num-processes 2 \
+  vhost_user vsnd_daemon vsnd_cli backends_clock backends_file backends_loopback core_stack core_audio
+
+if [ "$e2e" = enabled ]; then
+  stage "ASan + UBSan daemon: end-to-end guest tests (file suite)"
+  # The daemon must exit 0 on SIGTERM (the harness checks it): a leak makes
+  # it exit 86, any other report aborts it. Its log is grepped as well.
+  rm -rf build-asan/e2e
+  ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+    python3 tests/e2e/vsnd_e2e.py --vsnd build-asan/vsnd --require --workdir "$PWD/build-asan/e2e" file
+  if grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' build-asan/e2e --include=vsnd.log; then
+    echo "sanitizer report in the daemon's log" >&2
+    exit 1
+  fi
+fi
+
+stage "libFuzzer: every target for ${VSND_FUZZ_SECONDS:-45} s (VSND_FUZZ_SECONDS)"
+tests/fuzz/run.sh "${VSND_FUZZ_SECONDS:-45}"
 
 stage "all tests passed"
