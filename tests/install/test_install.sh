@@ -35,6 +35,11 @@ pass "meson install --destdir $D"
 
 # ---- what was installed ----------------------------------------------------
 check "vsnd installed in $BINDIR" test -x "$D$BINDIR/vsnd"
+for prog in src/ctl/vsnd-ctl src/drive/vsnd-drive; do
+	if [ -x "$BUILD/$prog" ]; then
+		check "${prog##*/} installed in $BINDIR" test -x "$D$BINDIR/${prog##*/}"
+	fi
+done
 check "libvsnd shared library installed" test -e "$D$LIBDIR/libvsnd.so.$VERSION"
 check "libvsnd.so link for -lvsnd" test -L "$D$LIBDIR/libvsnd.so"
 check "libvsnd static library installed" test -f "$D$LIBDIR/libvsnd.a"
@@ -99,7 +104,9 @@ unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 
 # ---- man page and systemd units ---------------------------------------------
 if [ -f "$BUILD/man/vsnd.1" ]; then
-	check "vsnd(1) installed" test -f "$D$MANDIR/man1/vsnd.1"
+	for page in vsnd vsnd-ctl vsnd-drive; do
+		check "$page(1) installed" test -f "$D$MANDIR/man1/$page.1"
+	done
 	check "vsnd(1) renders and documents --socket-fd" \
 		bash -c "MANWIDTH=80 man -l '$D$MANDIR/man1/vsnd.1' 2>/dev/null | grep -q -- --socket-fd"
 else
