@@ -122,6 +122,8 @@ const char *pcm_state_name(enum pcm_state st);
 int io_pool_init(struct vsnd_dev *dev);
 void io_pool_fini(struct vsnd_dev *dev);
 void io_pop_queue(struct vsnd_dev *dev, unsigned int q);
+/* The data queue of a stream's direction. */
+unsigned int io_queue(const struct pcm_stream *s);
 void io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now);
 void io_flush(struct vsnd_dev *dev, struct pcm_stream *s);
 void io_drop(struct vsnd_dev *dev, struct pcm_stream *s);

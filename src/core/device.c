@@ -268,8 +268,7 @@ static void service_streams(struct vsnd_dev *dev)
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];
 
-		if (!s->open || dev->qstopped[s->desc.direction == VIRTIO_SND_D_OUTPUT ?
-					       VSND_QUEUE_TX : VSND_QUEUE_RX])
+		if (!s->open || dev->qstopped[io_queue(s)])
 			continue;
 		io_service(dev, s, now);
 		if (s->state == PCM_STARTED && !s->transport_paused &&

@@ -236,6 +236,11 @@ static void io_resume(struct vsnd_dev *dev, uint8_t dir)
 	}
 }
 
+unsigned int io_queue(const struct pcm_stream *s)
+{
+	return s->desc.direction == VIRTIO_SND_D_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
+}
+
 void io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 {
 	struct vsnd_chain *c;

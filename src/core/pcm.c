@@ -254,6 +254,12 @@ static int do_transition(struct vsnd_dev *dev, struct pcm_stream *s, enum pcm_re
 	case REQ_PREPARE:
 		return do_prepare(dev, s);
 	case REQ_RELEASE:
+		/* Messages the driver made available before RELEASE are pending
+		 * even if their queue's kick has not been handled yet (queues
+		 * are served in any order): take them now, so all come back
+		 * before the RELEASE answer (5.14.6.6.5). */
+		if (!dev->qstopped[io_queue(s)])
+			io_pop_queue(dev, io_queue(s));
 		stream_close(dev, s, true);
 		return 0;
 	case REQ_START:

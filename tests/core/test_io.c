@@ -218,6 +218,24 @@ static void test_release_flushes(void **state)
 	h_free(h);
 }
 
+/* A message made available but whose kick the device has not handled yet is
+ * pending too: RELEASE takes it and completes it before answering. */
+static void test_release_takes_unkicked(void **state)
+{
+	struct harness *h = started(1, 0);
+	struct h_chain *c = h_chain_new(NULL, 4, PERIOD + 8, 0);
+
+	(void)state;
+	vsnd_put_le32(c->rd_buf, 1);
+	h_post(h, VSND_QUEUE_RX, c);  /* no kick */
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 1), VIRTIO_SND_S_OK);
+	assert_true(c->done);
+	assert_true(c->order < h->order);
+	assert_int_equal(c->used_len, 8);
+	h_chain_free(c);
+	h_free(h);
+}
+
 static void test_stop_keeps_messages(void **state)
 {
 	struct harness *h = started(0, 0);
@@ -427,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_pacing_44k1_non_integer),
 		cmocka_unit_test(test_pacing_jittered),
 		cmocka_unit_test(test_release_flushes),
+		cmocka_unit_test(test_release_takes_unkicked),
 		cmocka_unit_test(test_stop_keeps_messages),
 		cmocka_unit_test(test_rx),
 		cmocka_unit_test(test_queue_stop_pauses),
