@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every vsnd test: the one command the README gives for it, and what CI
 # runs. Installs missing dependencies, then:
-#   1. gcc, -Werror: build, unit tests and the end-to-end guest tests;
+#   1. gcc, -Werror: build, unit tests, the install tests (meson install into a
+#      temporary DESTDIR, the installed vsnd also against the guest) and the
+#      end-to-end guest tests;
 #   2. clang, -Werror: build and unit tests;
 #   3. gcc with ASan + UBSan: unit tests;
 #   4. clang with TSan: the unit tests that run threads;
@@ -19,7 +21,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1; e2e=disabled ;;
     --no-e2e) e2e=disabled ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
