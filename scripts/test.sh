@@ -21,7 +21,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1; e2e=disabled ;;
     --no-e2e) e2e=disabled ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
