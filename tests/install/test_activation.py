@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 """vsnd started the ways a service manager starts it: systemd socket
 activation (systemd-socket-activate, no running systemd needed), --socket-fd
-with a listening socket, --socket-fd with one connected frontend, and the
-errors for fds that cannot work. Each time a vhost-user GET_FEATURES must be
+with a listening socket, --socket-fd with one connected frontend; the errors
+for fds that cannot work; the messages that say what to do (a busy socket, a
+backend left out of the build). Each time a vhost-user GET_FEATURES must be
 answered, and vsnd must never remove a socket file it did not create.
 
 Usage: test_activation.py [--only-activation] PATH/TO/vsnd.
@@ -183,6 +184,30 @@ def errors(vsnd, tmp):
     expect(vsnd, [], 2, 'malformed LISTEN_PID', 'malformed LISTEN_PID', env=env)
 
 
+def messages(vsnd, tmp):
+    """Errors an administrator meets say what to do."""
+    sock = os.path.join(tmp, 'busy.sock')
+    p = subprocess.Popen([vsnd, '--socket', sock, '--backend', 'null'], stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 5
+        while not os.path.exists(sock) and time.monotonic() < end:
+            time.sleep(0.02)
+        expect(vsnd, ['--socket', sock, '--backend', 'null'], 1, f'{sock} is in use',
+               'a busy socket names its path')
+        expect(vsnd, ['--socket', sock, '--backend', 'null'], 1, 'another --socket',
+               'a busy socket says what to do')
+    finally:
+        stop(p, 'the vsnd holding the busy socket')
+    built = subprocess.run([vsnd, '--help'], capture_output=True, text=True).stdout
+    for name, pkg in (('pipewire', 'libpipewire-0.3-dev'), ('pulse', 'libpulse-dev'),
+                      ('alsa', 'libasound2-dev'), ('portaudio', 'portaudio19-dev')):
+        if f'\n  {name} ' in built:
+            continue
+        expect(vsnd, ['--socket', os.path.join(tmp, 'nb.sock'), '--backend', name], 2,
+               f"install {pkg} and rebuild with 'meson configure -D{name}=enabled'",
+               f'backend {name} left out of the build names its package and option')
+
+
 def main():
     args = sys.argv[1:]
     only_activation = args[:1] == ['--only-activation']
@@ -194,6 +219,7 @@ def main():
             listening_fd(vsnd, tmp)
             connected_fd(vsnd)
             errors(vsnd, tmp)
+            messages(vsnd, tmp)
     print(f'{"FAILED" if failures else "passed"}: {failures} failure(s)')
     return 1 if failures else 0
 
