@@ -63,8 +63,9 @@ def build_guest():
 class Daemon:
     """build/vsnd on a socket in workdir, stopped with SIGTERM."""
 
-    def __init__(self, exe, workdir, backend):
+    def __init__(self, exe, workdir, backend, extra=()):
         self.exe, self.workdir, self.backend = exe, Path(workdir), backend
+        self.extra = list(extra)
         self.sock = self.workdir / 'vsnd.sock'
         self.logpath = self.workdir / 'vsnd.log'
         self.proc = None
@@ -74,6 +75,7 @@ class Daemon:
         cmd = [str(self.exe), '--socket', str(self.sock)]
         if self.backend is not None:
             cmd += ['--backend', self.backend]
+        cmd += self.extra
         cmd.append('-v')
         log(f'$ (cd {self.workdir} && {" ".join(cmd)})')
         self.logf = open(self.logpath, 'wb')
@@ -121,9 +123,10 @@ class Console:
 
     MARK = re.compile(r'@@vsnd (\S+)(.*)')
 
-    def __init__(self):
+    def __init__(self, hooks=()):
         self.lines = []
         self.marks = []            # (kind, {key: value}, rest-of-line)
+        self.hooks = list(hooks)   # fn(kind, fields) called on every marker
 
     def feed(self, line):
         line = line.rstrip('\r\n')
@@ -134,6 +137,8 @@ class Console:
             kind, rest = m.group(1), m.group(2).strip()
             fields = dict(kv.split('=', 1) for kv in rest.split() if '=' in kv)
             self.marks.append((kind, fields, rest))
+            for hook in self.hooks:
+                hook(kind, fields)
 
     def find(self, kind, ident=None):
         for k, f, _ in self.marks:
@@ -202,7 +207,7 @@ def read_output_disk(img, dest):
 
 
 def run_guest(qemu, gdir, accel, workdir, script, device_args, plan=None, files=None,
-              out_bytes=0, timeout=300):
+              out_bytes=0, timeout=300, hooks=()):
     """Boots the guest once; returns (console, dir with the guest's /out)."""
     w = Path(workdir)
     in_img, out_img = w / 'guest-in.tar', w / 'guest-out.img'
@@ -221,7 +226,7 @@ def run_guest(qemu, gdir, accel, workdir, script, device_args, plan=None, files=
         '-device', 'virtio-blk-pci,drive=dout,serial=vsnd-out',
     ] + device_args
     log('$ ' + ' '.join(cmd))
-    console = Console()
+    console = Console(hooks)
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors='replace')

@@ -355,7 +355,209 @@ def suite_loopback(workdir, args):
     return 'loopback', [LoopbackCase('lb', S16_48K_2, 3, workdir)]
 
 
-SUITES = {'file': suite_file, 'loopback': suite_loopback}
+# --- layouts, controls, jacks (issue 6) -------------------------------------------------
+
+S16_48K_6 = au.Fmt('S16_LE', 48000, 6)
+
+
+def six_channel_clip(seconds):
+    """Every channel different (a tone of its own plus noise), so a channel swap,
+    a dropped channel or a shifted frame cannot match."""
+    import math
+    import random
+    import struct
+    rnd = random.Random(6)
+    n = int(seconds * 48000)
+    out = bytearray()
+    for i in range(n):
+        out += struct.pack('<6h', *(int(6000 * math.sin(2 * math.pi * (220 * (c + 1)) * i / 48000))
+                                    + rnd.randint(-3000, 3000) for c in range(6)))
+    return bytes(out)
+
+
+def energy(data, fmt):
+    import array
+    a = array.array('h')
+    a.frombytes(data[:len(data) // 2 * 2])
+    return sum(x * x for x in a)
+
+
+class StepCase(Case):
+    """A guest step that must succeed (amixer, contents, a host wait)."""
+
+    def __init__(self, kind, ident, line):
+        self.name, self.kind, self.id, self.line = f'{kind} {ident}', kind, ident, line
+
+    def plan(self):
+        return [self.line]
+
+    def out_bytes(self):
+        return 1 << 16
+
+    def check(self, ctx):
+        ctx.step(self.kind, self.id)
+        return 'ok'
+
+
+class LevelCase(Case):
+    """The n-th output file holds the clip scaled by the mixer: energy ratio in dB."""
+
+    def __init__(self, ident, fmt, clip, nth, want_db):
+        self.name = f'mixer level {ident} (want {want_db} dB)'
+        self.id, self.fmt, self.clip, self.nth, self.want_db = ident, fmt, clip, nth, want_db
+
+    def plan(self):
+        f = self.fmt
+        return [f'play {self.id} {f.alsa} {f.rate} {f.channels} {self.id}.raw']
+
+    def files(self):
+        return {f'{self.id}.raw': self.clip}
+
+    def duration(self):
+        return len(self.clip) / self.fmt.frame_bytes / self.fmt.rate
+
+    def check(self, ctx):
+        import math
+        ctx.step('play', self.id)
+        path = ctx.workdir / f'vsnd-out-0-{self.nth}.wav'
+        out = au.read_wav(path).data
+        e_out, e_in = energy(out, self.fmt), energy(self.clip, self.fmt)
+        if self.want_db is None:
+            if e_out:
+                raise Failure(f'{path.name}: muted playback is not silent (energy {e_out})')
+            return f'{path.name}: muted playback is exact silence'
+        got = 10 * math.log10(e_out / e_in) if e_out else -999
+        msg = f'{path.name}: level {got:+.2f} dB against the clip (want {self.want_db:+.1f} +- 0.2)'
+        if abs(got - self.want_db) > 0.2:
+            raise Failure(msg)
+        return msg
+
+
+def jack_states(text):
+    """(name, on) of every jack control in amixer contents, in numid order."""
+    states, name = [], None
+    for line in text.splitlines():
+        m = re.match(r"numid=\d+,iface=\w+,name='(.*Jack.*)'", line)
+        if m:
+            name = m.group(1)
+            continue
+        if name and line.strip().startswith(': values='):
+            states.append((name, line.strip().endswith('on')))
+            name = None
+    return states
+
+
+class JackCase(Case):
+    """vsnd-ctl unplugs jack 0 and plugs it back while the guest watches."""
+    name = 'jack hotplug seen by the guest'
+
+    def plan(self):
+        return ['contents j0', 'wait-host unplug 3', 'contents j1', 'wait-host plug 3', 'contents j2']
+
+    def out_bytes(self):
+        return 3 << 16
+
+    def check(self, ctx):
+        seen = []
+        for i in range(3):
+            ctx.step('contents', f'j{i}')
+            seen.append(jack_states((ctx.gout / f'j{i}.txt').read_text()))
+        if not seen[0]:
+            raise Failure('the guest shows no jack controls')
+        first = [s[0][1] for s in seen]
+        msg = f'{seen[0][0][0]}: ' + ' -> '.join('on' if x else 'off' for x in first)
+        if first != [True, False, True]:
+            raise Failure(msg + ' (want on -> off -> on)')
+        return msg + f'; {len(seen[0])} jack controls'
+
+
+def ctl_hook(args, workdir):
+    """Runs vsnd-ctl when the guest waits for the host."""
+    import subprocess
+    ctl = Path(args.vsnd).parent / 'src' / 'ctl' / 'vsnd-ctl'
+    sock = Path(workdir) / 'control.sock'
+    actions = {'unplug': ['jack', '0', 'unplug'], 'plug': ['jack', '0', 'plug']}
+
+    def hook(kind, fields):
+        if kind == 'wait' and fields.get('id') in actions:
+            r = subprocess.run([str(ctl), str(sock)] + actions[fields['id']],
+                               capture_output=True, text=True)
+            log(f'host| vsnd-ctl {" ".join(actions[fields["id"]])}: {r.stdout.strip()}{r.stderr.strip()}')
+    return [hook]
+
+
+def suite_layout(workdir, args):
+    """5.1 layout with mixer controls: a 6-channel clip bit-exact; amixer at 50 %
+    is -25 dB in vsnd's output, mute is silence, back to 100 % is bit-exact;
+    jack hotplug from vsnd-ctl reaches the guest's jack control."""
+    w = Path(workdir)
+    six = six_channel_clip(args.clip_seconds)
+    stereo = au.sox_make(w / 'lvl.raw', S16_48K_2, 2, SYNTHS[0])
+    cases = [PlaybackCase('six', S16_48K_6, six),
+             StepCase('amixer', 'half', 'amixer half sset Master 50%'),
+             LevelCase('half-play', S16_48K_2, stereo, 1, -25.0),
+             StepCase('amixer', 'mute', 'amixer mute sset Master 100% mute'),
+             LevelCase('mute-play', S16_48K_2, stereo, 2, None),
+             StepCase('amixer', 'unmute', 'amixer unmute sset Master unmute'),
+             PlaybackCase('full', S16_48K_2, stereo),
+             JackCase()]
+    opts = {'daemon_args': ['--streams', '5.1', '--controls', '--control', str(w / 'control.sock')],
+            'controls': True, 'hooks': ctl_hook(args, workdir)}
+    return f'file,out={w}/vsnd-out-%u-%n.wav', cases, opts
+
+
+class PcmListCase(Case):
+    """/proc/asound/pcm shows one device per function group, with the right directions."""
+    name = 'multi-zone PCM devices'
+    want = {'00': (True, True), '01': (True, True), '02': (True, False), '03': (True, False)}
+
+    def plan(self):
+        return ['contents pcms']
+
+    def out_bytes(self):
+        return 1 << 16
+
+    def check(self, ctx):
+        ctx.step('contents', 'pcms')
+        text = (ctx.gout / 'pcms.txt').read_text().split('--- /proc/asound/pcm', 1)[-1]
+        got = {}
+        for line in text.splitlines():
+            m = re.match(r'\d+-(\d+): ', line)
+            if m:
+                got[m.group(1)] = ('playback' in line, 'capture' in line)
+        if got != self.want:
+            raise Failure(f'devices {got}, want {self.want}')
+        return 'devices ' + ', '.join(f'{d} ({"p" if p else ""}{"c" if c else ""})'
+                                      for d, (p, c) in sorted(got.items()))
+
+
+class ZonePlayCase(PlaybackCase):
+    """aplay on PCM device DEV lands in that stream's own output file, bit-exact."""
+
+    def __init__(self, ident, dev, fmt, clip):
+        super().__init__(ident, fmt, clip)
+        self.name, self.dev = f'zone {dev} playback', dev
+
+    def plan(self):
+        f = self.fmt
+        return [f'play-dev {self.id} {self.dev} {f.alsa} {f.rate} {f.channels} {self.id}.raw']
+
+    def check(self, ctx):
+        ctx.step('play', self.id)
+        ctx.outputs = [(p, wv) for p, wv in ctx.outputs if p.name.startswith(f'vsnd-out-{self.dev}-')]
+        return check_played(ctx, self.clip, self.fmt, self.id)
+
+
+def suite_zones(workdir, args):
+    """The 'car' layout: four output zones and two inputs as the guest sees them."""
+    w = Path(workdir)
+    clip = au.sox_make(w / 'hp.raw', S16_48K_2, args.clip_seconds, SYNTHS[3])
+    cases = [PcmListCase(), ZonePlayCase('hp', 2, S16_48K_2, clip)]
+    return (f'file,out={w}/vsnd-out-%u-%n.wav', cases, {'daemon_args': ['--streams', 'car']})
+
+
+SUITES = {'file': suite_file, 'loopback': suite_loopback, 'layout': suite_layout,
+          'zones': suite_zones}
 
 
 def write_wav(path, data, fmt):
@@ -410,7 +612,7 @@ def run_demo(args, qemu, gdir, accel):
     return ok
 
 
-def device_args(args, workdir):
+def device_args(args, workdir, controls=False):
     if args.device == 'qemu-builtin':
         # QEMU's own device, for checking the guest side without vsnd; its wav
         # audiodev has no capture and loses the end of every stream, so the
@@ -419,13 +621,14 @@ def device_args(args, workdir):
         return ['-device', 'virtio-sound-pci,audiodev=snd0',
                 '-audiodev', f'wav,id=snd0,path={out},out.frequency=48000,out.channels=2']
     return ['-chardev', f'socket,id=snd0,path={Path(workdir) / "vsnd.sock"}',
-            '-device', 'vhost-user-snd-pci,chardev=snd0']
+            '-device', 'vhost-user-snd-pci,chardev=snd0' + (',controls=on' if controls else '')]
 
 
-def run_cases(args, qemu, gdir, accel, workdir, backend, cases, script='plan'):
+def run_cases(args, qemu, gdir, accel, workdir, backend, cases, script='plan', opts=None):
+    opts = opts or {}
     daemon = None
     if args.device == 'vhost-user':
-        daemon = Daemon(args.vsnd, workdir, backend)
+        daemon = Daemon(args.vsnd, workdir, backend, opts.get('daemon_args', ()))
         daemon.start()
     plan, files = [], {}
     for c in cases:
@@ -433,8 +636,10 @@ def run_cases(args, qemu, gdir, accel, workdir, backend, cases, script='plan'):
         files.update(c.files())
     timeout = int(90 + 3 * sum(c.duration() for c in cases))
     try:
-        console, gout = run_guest(qemu, gdir, accel, workdir, script, device_args(args, workdir),
-                                  plan, files, sum(c.out_bytes() for c in cases), timeout)
+        console, gout = run_guest(qemu, gdir, accel, workdir, script,
+                                  device_args(args, workdir, opts.get('controls', False)),
+                                  plan, files, sum(c.out_bytes() for c in cases), timeout,
+                                  opts.get('hooks', ()))
     finally:
         stop_err = daemon.stop() if daemon else ''
     if daemon:
@@ -517,8 +722,9 @@ def main():
             workdir = tempfile.mkdtemp(prefix=f'vsnd-e2e-{s}-')
         log(f'=== suite {s} (workdir {workdir})')
         try:
-            backend, cases = SUITES[s](workdir, args)
-            results, _ = run_cases(args, qemu, gdir, accel, workdir, backend, cases)
+            backend, cases, *opts = SUITES[s](workdir, args)
+            results, _ = run_cases(args, qemu, gdir, accel, workdir, backend, cases,
+                                   opts=opts[0] if opts else None)
         except Failure as e:
             results = [(s, False, str(e))]
         passed = report(results)

@@ -6,6 +6,10 @@
 #   cycle-play ID N FMT RATE CH FILE    N open/play/close cycles
 #   cycle-record ID N FMT RATE CH FRAMES  N open/record/close cycles (/out/ID-k.raw)
 #   sleep SECONDS
+#   play-dev ID DEV FMT RATE CH FILE    aplay on PCM device DEV of the card (a nid)
+#   amixer ID ARGS...                   amixer -c CARD ARGS (up to 4 words)
+#   contents ID                         amixer contents and /proc/asound/pcm to /out/ID.txt
+#   wait-host ID SECONDS                say "wait id=ID" and sleep: the host acts meanwhile
 # Each step reports on the console; a failed step fails the script but the rest run.
 plan_rc=0
 plan_fail() { plan_rc=1; }
@@ -21,6 +25,35 @@ plan_duplex() {
 	vsnd_play "$id-play" "$fmt" "$rate" "$ch" "/in/$file" || plan_fail
 	wait $pid || plan_fail
 	wait $wpid
+}
+
+plan_play_dev() {
+	local id=$1 dev=$2 saved=$VSND_PCM rc
+	shift 2
+	VSND_PCM=hw:$VSND_CARD,$dev
+	vsnd_play "$id" "$1" "$2" "$3" "/in/$4"
+	rc=$?
+	VSND_PCM=$saved
+	return $rc
+}
+
+plan_amixer() {
+	local id=$1 rc
+	shift
+	amixer -q -c "$VSND_CARD" "$@" 2>"/tmp/$id.err"
+	rc=$?
+	vsnd_show_err "$id" "/tmp/$id.err"
+	vsnd_mark "amixer id=$id rc=$rc"
+	return $rc
+}
+
+plan_contents() {
+	{
+		amixer -c "$VSND_CARD" contents
+		echo "--- /proc/asound/pcm"
+		cat /proc/asound/pcm
+	} >"/out/$1.txt" 2>&1
+	vsnd_mark "contents id=$1 rc=0"
 }
 
 plan_cycles() {
@@ -48,6 +81,10 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	cycle-play) plan_cycles play "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	cycle-record) plan_cycles record "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	sleep) sleep "$a1" ;;
+	play-dev) plan_play_dev "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
+	amixer) plan_amixer "$a1" $a2 $a3 $a4 $a5 || plan_fail ;;
+	contents) plan_contents "$a1" ;;
+	wait-host) vsnd_mark "wait id=$a1"; sleep "$a2"; vsnd_mark "waited id=$a1 rc=0" ;;
 	*) vsnd_mark "error unknown plan step $step"; plan_fail ;;
 	esac
 done </in/plan.txt
