@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vsnd/virtio_snd.h>
@@ -16,10 +17,11 @@
 #include "drive/io.h"
 #include "util/iov.h"
 
-/* Pacing limits: the mean and worst deviation of completion times from
- * the ideal clock, as seen from user space on a possibly busy host. */
+/* Pacing limits: mean, 95th percentile and worst deviation of completion
+ * times from the ideal clock, as seen from user space on a busy host. */
 #define PACE_MEAN_NS 1000000.0
-#define PACE_MAX_NS 5000000.0
+#define PACE_P95_NS 5000000.0
+#define PACE_MAX_NS 20000000.0
 #define PACE_MAX_COMPLETIONS 100
 #define HOLD_MS 100             /* how long "held" must stay held */
 #define RELEASE_LIMIT_NS 1000000000ull
@@ -517,22 +519,41 @@ static void check_rx(struct chk *c, const struct chk_stream *s)
 }
 
 /* Completion times against the ideal clock: deviations from the best
- * fitting offset (a late first completion must not count against the rest). */
-static void pacing_stats(const uint64_t *t, unsigned int n, double period_ns, double *mean,
-			 double *worst)
+ * fitting offset (a late first completion must not count against the rest).
+ * p95 rather than the maximum decides: one late wake-up of this process on
+ * a busy host is not the device's fault, a device that bursts is late on
+ * many completions. The maximum still has a hard cap. */
+struct pace {
+	double mean, p95, worst;
+};
+
+static int cmp_double(const void *a, const void *b)
 {
-	double offset = 0;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void pacing_stats(const uint64_t *t, unsigned int n, double period_ns, struct pace *p)
+{
+	double e[PACE_MAX_COMPLETIONS], offset = 0;
 
 	for (unsigned int k = 0; k < n; k++)
 		offset += (double)(t[k] - t[0]) - k * period_ns;
 	offset /= n;
-	*mean = *worst = 0;
+	p->mean = 0;
 	for (unsigned int k = 0; k < n; k++) {
-		double e = fabs((double)(t[k] - t[0]) - k * period_ns - offset);
-
-		*mean += e / n;
-		*worst = e > *worst ? e : *worst;
+		e[k] = fabs((double)(t[k] - t[0]) - k * period_ns - offset);
+		p->mean += e[k] / n;
 	}
+	qsort(e, n, sizeof(e[0]), cmp_double);
+	p->p95 = e[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1];
+	p->worst = e[n - 1];
+}
+
+static bool pacing_ok(const struct pace *p)
+{
+	return p->mean <= PACE_MEAN_NS && p->p95 <= PACE_P95_NS && p->worst <= PACE_MAX_NS;
 }
 
 static int pacing_start(struct chk *c, const struct chk_stream *s, struct vdc_io *io,
@@ -584,7 +605,8 @@ static int pacing_run(struct chk *c, const struct chk_stream *s, uint32_t period
 static void check_pacing(struct chk *c, const struct chk_stream *s, const char *what,
 			 uint32_t period, unsigned int n, unsigned int completions)
 {
-	double period_ns = (double)period / s->frame * 1e9 / s->hz, mean = 0, worst = 0;
+	double period_ns = (double)period / s->frame * 1e9 / s->hz;
+	struct pace p = { 0 };
 	uint64_t t[PACE_MAX_COMPLETIONS];
 	unsigned int attempt;
 	int rc = 0;
@@ -595,17 +617,17 @@ static void check_pacing(struct chk *c, const struct chk_stream *s, const char *
 		rc = pacing_run(c, s, period, n, completions, t);
 		if (rc < 0)
 			break;
-		pacing_stats(t, completions, period_ns, &mean, &worst);
-		if (mean <= PACE_MEAN_NS && worst <= PACE_MAX_NS)
+		pacing_stats(t, completions, period_ns, &p);
+		if (pacing_ok(&p))
 			break;
 	}
 	if (rc < 0) {
 		result(c, false, "io.tx-pacing", "%s: %s", what, strerror(-rc));
 		return;
 	}
-	result(c, mean <= PACE_MEAN_NS && worst <= PACE_MAX_NS, "io.tx-pacing",
-	       "%s: %u completions of %.2f ms, deviation mean %.3f ms, max %.3f ms%s", what,
-	       completions, period_ns / 1e6, mean / 1e6, worst / 1e6,
+	result(c, pacing_ok(&p), "io.tx-pacing",
+	       "%s: %u completions of %.2f ms, deviation mean %.3f ms, p95 %.3f ms, max %.3f ms%s",
+	       what, completions, period_ns / 1e6, p.mean / 1e6, p.p95 / 1e6, p.worst / 1e6,
 	       attempt > 1 ? " (second run)" : "");
 }
 
