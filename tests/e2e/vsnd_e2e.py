@@ -471,6 +471,30 @@ class JackCase(Case):
         return msg + f'; {len(seen[0])} jack controls'
 
 
+class ChmapCase(Case):
+    """The guest's channel-map controls list the standard maps of the layout
+    (read from the amixer contents the jack case saves first)."""
+    name = 'channel maps seen by the guest'
+    want = {'Playback Channel Map': ['FL,FR', 'FL,FR,LFE', 'FL,FR,RL,RR', 'FL,FR,RL,RR,FC',
+                                     'FL,FR,RL,RR,FC,LFE'],
+            'Capture Channel Map': ['FL,FR']}
+
+    def check(self, ctx):
+        text = (ctx.gout / 'j0.txt').read_text()
+        got, cur = {}, None
+        for line in text.splitlines():
+            m = re.match(r"numid=\d+,iface=\w+,name='(.*Channel Map)'", line)
+            if m:
+                cur = got.setdefault(m.group(1), [])
+            elif line.startswith('numid='):
+                cur = None
+            elif cur is not None and 'chmap-fixed=' in line:
+                cur.append(line.split('chmap-fixed=', 1)[1].strip())
+        if got != self.want:
+            raise Failure(f'channel maps {got}, want {self.want}')
+        return '; '.join(f'{k}: {" | ".join(v)}' for k, v in got.items())
+
+
 def ctl_hook(args, workdir):
     """Runs vsnd-ctl when the guest waits for the host."""
     import subprocess
@@ -500,7 +524,7 @@ def suite_layout(workdir, args):
              LevelCase('mute-play', S16_48K_2, stereo, 2, None),
              StepCase('amixer', 'unmute', 'amixer unmute sset Master unmute'),
              PlaybackCase('full', S16_48K_2, stereo),
-             JackCase()]
+             JackCase(), ChmapCase()]
     opts = {'daemon_args': ['--streams', '5.1', '--controls', '--control', str(w / 'control.sock')],
             'controls': True, 'hooks': ctl_hook(args, workdir)}
     return f'file,out={w}/vsnd-out-%u-%n.wav', cases, opts
