@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/control.h"
 #include "daemon/log.h"
 #include "util/iov.h"
 #include "vhost-user/vhost-user.h"
@@ -252,21 +253,12 @@ struct vsnd_dev *vd_session_dev(const struct vd_session *s)
 
 void vd_session_log_status(const struct vd_session *s)
 {
-	unsigned int n = vsnd_dev_stream_count(s->dev);
+	char text[8192], *save = NULL;
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct vsnd_stream_status st;
-
-		if (vsnd_dev_stream_status(s->dev, i, &st) < 0)
-			continue;
-		vd_log(VSND_LOG_INFO,
-		       "stream %u %s: %s, format %u, %u ch, %u Hz, buffer %u B, period %u B, "
-		       "frames %llu, xruns %llu, held %u, latency %u B, completed %llu",
-		       st.id, st.direction ? "in" : "out", st.state, st.format, st.channels,
-		       st.rate_hz, st.buffer_bytes, st.period_bytes, (unsigned long long)st.frames,
-		       (unsigned long long)st.xruns, st.held, st.latency_bytes,
-		       (unsigned long long)st.completed);
-	}
+	/* The same text vsnd-ctl status shows, a log line per stream and jack. */
+	vd_status_format(s->dev, text, sizeof(text));
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		vd_log(VSND_LOG_INFO, "%s", line);
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
 		struct vsnd_vqset_stats qs;
 
