@@ -82,4 +82,22 @@ fi
 stage "libFuzzer: every target for ${VSND_FUZZ_SECONDS:-45} s (VSND_FUZZ_SECONDS)"
 tests/fuzz/run.sh "${VSND_FUZZ_SECONDS:-45}"
 
+# One closing line a CI can read: every meson test run above, counted.
+python3 - build-test build-clang build-asan build-tsan <<'PY'
+import json, sys, pathlib
+ok = bad = skip = 0
+for d in sys.argv[1:]:
+    p = pathlib.Path(d) / 'meson-logs' / 'testlog.json'
+    if not p.exists():
+        continue
+    for line in p.read_text().splitlines():
+        r = json.loads(line).get('result')
+        if r in ('OK', 'EXPECTEDFAIL'):
+            ok += 1
+        elif r == 'SKIP':
+            skip += 1
+        else:
+            bad += 1
+print(f'summary: {ok} passed, {bad} failed, {skip} skipped')
+PY
 stage "all tests passed"
