@@ -13,11 +13,13 @@ BUILD_PKGS=(
   meson ninja-build pkg-config gcc clang
   libsndfile1-dev libsamplerate0-dev libcmocka-dev libseccomp-dev
   scdoc
+  libpulse-dev
 )
 TEST_PKGS=(
   sox libsox-fmt-all python3 busybox-static alsa-utils cpio xz-utils
   kmod valgrind
   systemd man-db
+  pulseaudio pulseaudio-utils
 )
 
 add_backports() {

@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: MIT
+"""Helpers for the sound-server tests: signals, alignment, measurements,
+processes started and always stopped. Pure python (no numpy)."""
+import math
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    log(('ok   ' if cond else 'FAIL ') + msg)
+    if not cond:
+        raise Failure(msg)
+
+
+def noise_s16(seconds, rate, channels, seed, amp=0.25):
+    """Reproducible white noise (a sharp correlation peak for alignment)."""
+    rnd = random.Random(seed)
+    n = int(seconds * rate) * channels
+    peak = int(32767 * amp)
+    return [rnd.randint(-peak, peak) for _ in range(n)]
+
+
+def sine_s16(seconds, rate, channels, freq, amp=0.25):
+    out = []
+    for i in range(int(seconds * rate)):
+        v = int(round(32767 * amp * math.sin(2 * math.pi * freq * i / rate)))
+        out.extend([v] * channels)
+    return out
+
+
+def pack_s16(samples):
+    return struct.pack('<%dh' % len(samples), *samples)
+
+
+def unpack_s16(data):
+    n = len(data) // 2
+    return list(struct.unpack('<%dh' % n, data[:2 * n]))
+
+
+def rms(x):
+    return math.sqrt(sum(v * v for v in x) / len(x)) if x else 0.0
+
+
+def db(a, b):
+    return 20 * math.log10(a / b) if a > 0 and b > 0 else float('-inf')
+
+
+def first_loud(x, thresh=300):
+    for i, v in enumerate(x):
+        if abs(v) > thresh:
+            return i
+    return -1
+
+
+def dot_at(rec, ref, lag, n):
+    return sum(rec[lag + i] * ref[i] for i in range(n))
+
+
+def decimate(x, channels, factor):
+    """First channel, averaged over `factor` frames: a low-passed envelope
+    that still correlates for noise, 16x cheaper to search."""
+    step = channels * factor
+    return [sum(x[i:i + step:channels]) for i in range(0, len(x) - step + 1, step)]
+
+
+def best_lag(rec, ref, lags, n, step=1):
+    best, at = None, -1
+    for lag in lags:
+        if lag < 0 or lag + n * step > len(rec):
+            continue
+        d = sum(rec[lag + i * step] * ref[i * step] for i in range(n))
+        if best is None or d > best:
+            best, at = d, lag
+    return at
+
+
+def align(rec, ref, channels, offset=0.0, rate=48000, search_s=0.3):
+    """Sample index in rec where ref begins (a multiple of channels), or -1.
+    The window matched starts `offset` seconds into ref (past a start the
+    feeding side may have lost); coarse search on a 16x decimation around
+    the onset guess, then sample-exact refinement."""
+    on_rec, on_ref = first_loud(rec), first_loud(ref)
+    if on_rec < 0 or on_ref < 0:
+        return -1
+    f = 16
+    skip = int(offset * rate) * channels
+    guess = (on_rec - on_ref) // channels  # frames
+    dr, df = decimate(rec, channels, f), decimate(ref[skip:], channels, f)
+    n = min(1024, len(df))
+    span = int(search_s * rate) // f
+    lags = range(guess // f + int(offset * rate) // f - span,
+                 guess // f + int(offset * rate) // f + span + 1)
+    coarse = best_lag(dr, df, lags, n)
+    if coarse < 0:
+        return -1
+    fine = best_lag(rec, ref[skip:], [(coarse * f + k) * channels for k in range(-2 * f, 2 * f + 1)],
+                    min(4096 * channels, len(ref) - skip))
+    return fine - skip if fine >= skip else -1
+
+
+def correlation(a, b):
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0.0
+    a, b = a[:n], b[:n]
+    ma, mb = sum(a) / n, sum(b) / n
+    sab = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    saa = sum((x - ma) ** 2 for x in a)
+    sbb = sum((y - mb) ** 2 for y in b)
+    return sab / math.sqrt(saa * sbb) if saa > 0 and sbb > 0 else 0.0
+
+
+def compare(rec, ref, channels, label, skip=0.0, rate=48000):
+    """Align ref in rec, then correlation and level difference over ref
+    (from `skip` seconds on, when the feeding side may lose its start)."""
+    lag = align(rec, ref, channels, offset=skip + 0.05, rate=rate)
+    check(lag >= 0, '%s: reference found in the recording' % label)
+    cut = int(skip * rate) * channels
+    lag, ref = lag + cut, ref[cut:]
+    seg = rec[lag:lag + len(ref)]
+    check(len(seg) == len(ref), '%s: the whole reference recorded (%d of %d samples)'
+          % (label, len(seg), len(ref)))
+    c = correlation(seg, ref)
+    lvl = db(rms(seg), rms(ref))
+    exact = seg == ref
+    log('     %s: correlation %.5f, level %+.3f dB, bit-exact %s, offset %d frames'
+        % (label, c, lvl, 'yes' if exact else 'no', lag // channels))
+    check(c > 0.99, '%s: correlation %.5f > 0.99' % (label, c))
+    check(abs(lvl) < 0.5, '%s: level %+.3f dB within 0.5 dB' % (label, lvl))
+    return c, lvl, exact
+
+
+def parse_result(line):
+    out = {}
+    for kv in line.split():
+        k, _, v = kv.partition('=')
+        out[k] = float(v)
+    return out
+
+
+class Procs:
+    """Processes of one test, all stopped at the end (also on failure)."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, args, env=None, stdout=None, stderr=None):
+        p = subprocess.Popen(args, env=env, stdout=stdout or subprocess.DEVNULL,
+                             stderr=stderr or subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=5):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            self.stop(p)
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise Failure('timed out waiting for ' + what)
+
+
+def run_drive(drive, args, env, timeout=60):
+    r = subprocess.run([drive] + args, env=env, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise Failure('srv_drive %s failed (%d): %s' % (' '.join(args), r.returncode,
+                                                         r.stderr.strip()))
+    lines = r.stdout.strip().splitlines()
+    return parse_result(lines[-1]), r.stderr
+
+
+def tmpdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def rmtree(d):
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def main_wrapper(fn):
+    try:
+        fn()
+    except Failure as e:
+        log('FAILED: %s' % e)
+        sys.exit(1)
