@@ -436,27 +436,25 @@ static bool stays_held(struct vdc_io *io)
 	return vdc_io_wait(io, HOLD_MS, &done) == -ETIMEDOUT;
 }
 
-/* RELEASE with n messages pending: all come back, and well within the
- * 1 s a driver waits for them. A device should publish them before the
- * RELEASE answer; those published just after it are named in the line. */
+/* RELEASE with n messages pending (5.14.6.6.5): every one comes back
+ * before the RELEASE answer, and the answer well within the 1 s a driver
+ * waits. Messages published after the answer are counted apart. */
 static void check_release_flush(struct chk *c, const struct chk_stream *s, struct vdc_io *io,
 				const char *what)
 {
 	uint64_t t0 = vdf_now_ns(), dt;
-	unsigned int n = io->pending, before = 0, got = 0;
+	unsigned int n = io->pending, before = 0, late = 0;
 	int rc = vdd_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
 	struct vdc_done done;
 
 	dt = vdf_now_ns() - t0;
 	while (vdc_io_wait(io, 0, &done) == 0)
 		before++;
-	got = before;
 	while (io->pending && vdc_io_wait(io, 100, &done) == 0)
-		got++;
-	dt = got > before ? done.ns - t0 : dt;
-	result(c, rc == VIRTIO_SND_S_OK && got == n && dt < RELEASE_LIMIT_NS, "pcm.release-flush",
-	       "%s: RELEASE %s, %u of %u messages back in %.1f ms%s", what, st(rc), got, n,
-	       (double)dt / 1e6, got > before ? " (some after the RELEASE answer)" : "");
+		late++;
+	result(c, rc == VIRTIO_SND_S_OK && before == n && dt < RELEASE_LIMIT_NS,
+	       "pcm.release-flush", "%s: RELEASE %s after %.1f ms with %u of %u messages back "
+	       "(%u more after the answer)", what, st(rc), (double)dt / 1e6, before, n, late);
 	while (io->pending && vdc_io_wait(io, 1000, &done) == 0)
 		;
 }
@@ -759,7 +757,7 @@ static void check_streams(struct chk *c, struct chk_stream *out, struct chk_stre
 	else
 		skipped(c, "io.rx", "no input stream");
 	check_pacing(c, out, "Linux pattern, 4 x 10 ms", out->period, 4, 60);
-	check_pacing(c, out, "Haiku pattern, 2 x 16384 frames", 16384 * out->frame, 2, 5);
+	check_pacing(c, out, "Haiku pattern, 2 x 16384 frames", 16384 * out->frame, 2, 8);
 	check_xrun_event(c, out);
 }
 

@@ -18,7 +18,8 @@ static int stock_event(struct vdd *d, unsigned int i)
 
 int vdd_open(struct vdd *d, const char *path, bool controls)
 {
-	uint64_t want = (1ull << VSND_VIRTIO_F_VERSION_1) | (1ull << VSND_VIRTIO_F_EVENT_IDX);
+	uint64_t want = (1ull << VSND_VIRTIO_F_VERSION_1) | (1ull << VSND_VIRTIO_F_EVENT_IDX) |
+			(1ull << VSND_VIRTIO_F_INDIRECT_DESC);
 	uint8_t cfg[VIRTIO_SND_CONFIG_SIZE_CTLS] = { 0 };
 	int rc;
 

@@ -170,9 +170,10 @@ static int ring_init(struct vdf *f, struct vdf_ring *r)
 	r->desc = vdf_alloc(f, 16u * r->num, 16);
 	r->avail = vdf_alloc(f, 6u + 2u * r->num, 2);
 	r->used = vdf_alloc(f, 6u + 8u * r->num, 4);
+	r->tables = vdf_alloc(f, 32u * (r->num / 2), 16);
 	r->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!r->desc || !r->avail || !r->used || r->kick < 0 || r->call < 0)
+	if (!r->desc || !r->avail || !r->used || !r->tables || r->kick < 0 || r->call < 0)
 		return -ENOMEM;
 	r->n_free = r->num / 2;
 	for (unsigned int i = 0; i < r->n_free; i++)
@@ -265,6 +266,7 @@ static int negotiate(struct vdf *f, uint64_t want_mask)
 		return rc;
 	f->features = f->offered & (want_mask | F_PROTOCOL);
 	f->event_idx = f->features & (1ull << VSND_VIRTIO_F_EVENT_IDX);
+	f->indirect = f->features & (1ull << VSND_VIRTIO_F_INDIRECT_DESC);
 	return set_u64(f, VHU_REQ_SET_FEATURES, f->features);
 }
 
@@ -367,10 +369,10 @@ int vdf_get_vring_base(struct vdf *f, unsigned int q)
 	return rc == 8 ? (int)vhu_rd32(p + 4) : -EPROTO;
 }
 
-static void put_desc(struct vdf *f, struct vdf_ring *r, unsigned int i, size_t off, uint32_t len,
+static void put_desc(struct vdf *f, size_t table, unsigned int i, size_t off, uint32_t len,
 		     uint16_t flags, uint16_t next)
 {
-	uint8_t *d = f->mem + r->desc + 16u * i;
+	uint8_t *d = f->mem + table + 16u * i;
 
 	vsnd_put_le64(d, vdf_gpa(off));
 	vsnd_put_le32(d + 8, len);
@@ -390,11 +392,17 @@ int vdf_add(struct vdf *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_
 	slot = r->free[--r->n_free];
 	r->busy[slot] = true;
 	head = (uint16_t)(2 * slot);
-	if (rd_len && wr_len) {
-		put_desc(f, r, head, rd_off, rd_len, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
-		put_desc(f, r, head + 1u, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
+	if (rd_len && wr_len && f->indirect) {
+		size_t table = r->tables + 32u * slot;
+
+		put_desc(f, table, 0, rd_off, rd_len, VIRTQ_DESC_F_NEXT, 1);
+		put_desc(f, table, 1, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
+		put_desc(f, r->desc, head, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	} else if (rd_len && wr_len) {
+		put_desc(f, r->desc, head, rd_off, rd_len, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
+		put_desc(f, r->desc, head + 1u, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
 	} else {
-		put_desc(f, r, head, rd_len ? rd_off : wr_off, rd_len ? rd_len : wr_len,
+		put_desc(f, r->desc, head, rd_len ? rd_off : wr_off, rd_len ? rd_len : wr_len,
 			 rd_len ? 0 : VIRTQ_DESC_F_WRITE, 0);
 	}
 	vsnd_put_le16(avail + 4 + 2u * (r->avail_idx % r->num), head);

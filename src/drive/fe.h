@@ -28,6 +28,7 @@
 struct vdf_ring {
 	unsigned int num;
 	size_t desc, avail, used;       /* offsets into the memory */
+	size_t tables;                  /* per slot: a 2-entry indirect table */
 	uint16_t avail_idx, last_used;
 	int kick, call;                 /* eventfds */
 	uint16_t free[VDF_RING_NUM / 2]; /* stack of free slots */
@@ -44,6 +45,7 @@ struct vdf {
 	uint64_t features;              /* features we accepted */
 	uint64_t protocol;              /* protocol features in use */
 	bool event_idx;
+	bool indirect;                  /* chains go through indirect tables */
 	struct vdf_ring r[VSND_NUM_QUEUES];
 };
 
@@ -64,8 +66,10 @@ size_t vdf_alloc(struct vdf *f, size_t len, size_t align);
 static inline uint64_t vdf_gpa(size_t off) { return VDF_GPA_BASE + off; }
 
 /* Add [rd_len readable at rd_off][wr_len writable at wr_off] (either may be
- * 0) to queue q and publish it; kick unless no_kick. Returns the head or
- * -ENOSPC when every slot is in flight. */
+ * 0) to queue q and publish it; kick unless no_kick. With INDIRECT_DESC
+ * negotiated, a chain with both parts is one descriptor pointing at a
+ * two-entry table, as Linux sends them. Returns the head or -ENOSPC when
+ * every slot is in flight. */
 int vdf_add(struct vdf *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_t wr_off,
 	    uint32_t wr_len, bool no_kick);
 void vdf_kick(struct vdf *f, unsigned int q);
