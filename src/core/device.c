@@ -12,39 +12,41 @@
 #define WARN_BURST 10
 #define WARN_WINDOW_NS 1000000000ull
 
-void dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
+static void dev_vlog(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void dev_vlog(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
 
 	if (!dev->host->log)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	dev->host->log(dev->host_opaque, level, msg);
+}
+
+void dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_vlog(dev, level, fmt, ap);
+	va_end(ap);
 }
 
 void dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	uint64_t now = dev_now(dev);
-	enum vsnd_log_level level = VSND_LOG_WARN;
 
 	/* A guest can send bad requests in a loop; keep the log readable. */
 	if (now - dev->warn_window_start > WARN_WINDOW_NS) {
 		dev->warn_window_start = now;
 		dev->warn_count = 0;
 	}
-	if (++dev->warn_count > WARN_BURST)
-		level = VSND_LOG_DEBUG;
-	if (!dev->host->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	dev_vlog(dev, ++dev->warn_count > WARN_BURST ? VSND_LOG_DEBUG : VSND_LOG_WARN, fmt, ap);
 	va_end(ap);
-	dev->host->log(dev->host_opaque, level, msg);
 }
 
 uint64_t dev_now(struct vsnd_dev *dev)

@@ -138,17 +138,22 @@ size_t vsnd_ring_write(struct vsnd_ring *r, const void *src, size_t n)
 	return ring_produce(r, n, copy_in_buf, (void *)src);
 }
 
-size_t vsnd_ring_write_iov(struct vsnd_ring *r, const struct iovec *iov, unsigned int n_iov,
-			   size_t off, size_t len)
+/* len cut to what the list holds past off. */
+static size_t iov_clamp(const struct iovec *iov, unsigned int n_iov, size_t off, size_t len)
 {
-	struct iov_ctx c = { iov, n_iov, off };
 	size_t avail = iov_size(iov, n_iov);
 
 	if (off >= avail)
 		return 0;
-	if (len > avail - off)
-		len = avail - off;
-	return ring_produce(r, len, copy_in_iov, &c);
+	return len < avail - off ? len : avail - off;
+}
+
+size_t vsnd_ring_write_iov(struct vsnd_ring *r, const struct iovec *iov, unsigned int n_iov,
+			   size_t off, size_t len)
+{
+	struct iov_ctx c = { iov, n_iov, off };
+
+	return ring_produce(r, iov_clamp(iov, n_iov, off, len), copy_in_iov, &c);
 }
 
 size_t vsnd_ring_read(struct vsnd_ring *r, void *dst, size_t n)
@@ -160,13 +165,8 @@ size_t vsnd_ring_read_iov(struct vsnd_ring *r, const struct iovec *iov, unsigned
 			  size_t off, size_t len)
 {
 	struct iov_ctx c = { iov, n_iov, off };
-	size_t avail = iov_size(iov, n_iov);
 
-	if (off >= avail)
-		return 0;
-	if (len > avail - off)
-		len = avail - off;
-	return ring_consume(r, len, copy_out_iov, &c);
+	return ring_consume(r, iov_clamp(iov, n_iov, off, len), copy_out_iov, &c);
 }
 
 size_t vsnd_ring_skip(struct vsnd_ring *r, size_t n)
