@@ -62,6 +62,11 @@ struct vsnd_port {
 	 * consumer. Defaults to period_bytes; a backend whose host callback
 	 * takes bigger quanta raises it in open(). */
 	uint32_t lead_bytes;
+	/* Does the host endpoint (a server's sink or source) exist? Set by the
+	 * backend from any thread, then port->wake(): 1 present, 0 gone, -1
+	 * unknown (the default; backends without endpoints leave it). The
+	 * device turns changes into jack hotplug events for the stream's jack. */
+	_Atomic int host_present;
 	_Atomic uint64_t xruns;            /* incremented by the backend */
 	_Atomic uint64_t frames;           /* frames moved on the host side, silence included */
 	void *priv;                        /* the backend's per-stream state */

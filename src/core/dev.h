@@ -57,6 +57,7 @@ struct pcm_stream {
 	struct vsnd_port port;
 	struct io_fifo held;
 	uint64_t xruns_seen;            /* port.xruns already reported */
+	int host_present_seen;          /* port.host_present already acted on */
 	uint64_t completed;
 	uint64_t next_deadline;         /* clocked backends: next tick */
 	/* Controls: volume 0..100 (0.5 dB steps, 100 = 0 dB) and the switch. */

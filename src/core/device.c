@@ -378,6 +378,7 @@ int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected
 	dev->jack_connected[jack_id] = connected;
 	event_queue(dev, connected ? VIRTIO_SND_EVT_JACK_CONNECTED : VIRTIO_SND_EVT_JACK_DISCONNECTED,
 		    jack_id);
-	dev_run(dev);
+	event_flush(dev);
+	notify_pushed(dev);
 	return 0;
 }

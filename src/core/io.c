@@ -360,8 +360,38 @@ static void xrun_check(struct vsnd_dev *dev, struct pcm_stream *s)
 		event_queue(dev, VIRTIO_SND_EVT_PCM_XRUN, s->id);
 }
 
+/* The jack of a stream: same function group, same direction (from the pin's
+ * default-device field: 0x8 and up are inputs). -1 if it has none. */
+static int stream_jack(const struct vsnd_dev *dev, const struct pcm_stream *s)
+{
+	for (unsigned int j = 0; j < dev->layout.n_jacks; j++) {
+		const struct vsnd_jack_desc *jd = &dev->layout.jacks[j];
+		uint8_t dir = (jd->hda_reg_defconf >> 20 & 0xf) >= 8 ? VIRTIO_SND_D_INPUT
+									: VIRTIO_SND_D_OUTPUT;
+
+		if (jd->hda_fn_nid == s->desc.hda_fn_nid && dir == s->desc.direction)
+			return (int)j;
+	}
+	return -1;
+}
+
+/* A sink or source the backend plays to appeared or went away. */
+static void host_presence_check(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	int p = atomic_load(&s->port.host_present);
+	int j;
+
+	if (p == s->host_present_seen || p < 0)
+		return;
+	s->host_present_seen = p;
+	j = stream_jack(dev, s);
+	if (j >= 0)
+		vsnd_dev_jack_set(dev, (unsigned int)j, p != 0);
+}
+
 void io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 {
+	host_presence_check(dev, s);
 	const struct vsnd_backend_ops *ops = dev->backend->ops;
 	bool running = s->state == PCM_STARTED && !s->transport_paused;
 

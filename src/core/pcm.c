@@ -185,6 +185,8 @@ static void port_setup(struct vsnd_dev *dev, struct pcm_stream *s)
 	s->port.lead_bytes = s->period_bytes;
 	s->port.priv = NULL;
 	atomic_store(&s->port.xruns, 0);
+	atomic_store(&s->port.host_present, -1);
+	s->host_present_seen = -1;
 	atomic_store(&s->port.frames, 0);
 	s->xruns_seen = 0;
 	s->completed = 0;
