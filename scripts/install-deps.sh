@@ -13,14 +13,16 @@ BUILD_PKGS=(
   meson ninja-build pkg-config gcc clang
   libsndfile1-dev libsamplerate0-dev libcmocka-dev libseccomp-dev
   scdoc
-  libpulse-dev
+  libpulse-dev libasound2-dev
 )
 TEST_PKGS=(
   sox libsox-fmt-all python3 busybox-static alsa-utils cpio xz-utils
   kmod valgrind
   systemd man-db
-  pulseaudio pulseaudio-utils
+  pulseaudio pulseaudio-utils libasound2-plugins
 )
+# bench/run.sh: the plots
+BENCH_PKGS=(gnuplot-nox)
 
 add_backports() {
   if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -44,7 +46,7 @@ need_install() {
 
 add_backports
 $SUDO apt-get update -qq
-missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}")
 if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   $SUDO apt-get install -y -qq --no-install-recommends $missing

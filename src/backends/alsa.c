@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alsa: an ALSA PCM per guest stream (default device "default", which goes
+ * through plug: the guest's format, rate and channels are converted when
+ * the device does not take them).
+ *
+ * Each stream has its own thread that owns the snd_pcm_t: it blocks in
+ * snd_pcm_writei/readi one ALSA period at a time, so the device's clock paces
+ * it, and moves the frames through be_rt (ring, silence, xruns, wake). The
+ * device thread never touches the PCM after open(): start/stop are atomics
+ * the ALSA thread follows, and the delay it measures is published in an
+ * atomic. When the PCM cannot be opened, or fails (a USB card unplugged),
+ * be_rt's pacer runs the stream in real time and the thread reopens the PCM
+ * every second (said once in the log).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <alsa/asoundlib.h>
+
+#include "common.h"
+#include "opts.h"
+#include "rt.h"
+#include "vsnd/backend.h"
+#include "vsnd/virtio_snd.h"
+
+extern const struct vsnd_backend_ops vsnd_backend_alsa;
+
+#define ALSA_RETRY_NS UINT64_C(1000000000)
+#define ALSA_IDLE_NS UINT64_C(5000000)
+
+struct alsa_cfg {
+	char *device;
+	unsigned int latency_ms;
+};
+
+static const struct be_opt alsa_opts[] = {
+	{ "device", BE_OPT_STR, offsetof(struct alsa_cfg, device), 0, 0 },
+	{ "latency_ms", BE_OPT_UINT, offsetof(struct alsa_cfg, latency_ms), 1, 2000 },
+	BE_OPT_END,
+};
+
+struct alsa_be {
+	struct vsnd_backend base;
+	struct alsa_cfg cfg;
+	char who[160];
+};
+
+struct alsa_port {
+	struct be_rt rt;
+	struct alsa_be *ab;
+	snd_pcm_t *pcm;             /* the ALSA thread's once it runs */
+	snd_pcm_uframes_t period;   /* frames per writei/readi, <= buf_frames */
+	snd_pcm_uframes_t buf_frames;
+	uint8_t *buf;
+	pthread_t thread;
+	bool thread_ok;
+	_Atomic bool quit;
+	_Atomic uint32_t delay;     /* frames, measured by the ALSA thread */
+};
+
+static const snd_pcm_format_t alsa_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
+	[VIRTIO_SND_PCM_FMT_IMA_ADPCM] = SND_PCM_FORMAT_UNKNOWN,
+	[VIRTIO_SND_PCM_FMT_MU_LAW] = SND_PCM_FORMAT_MU_LAW,
+	[VIRTIO_SND_PCM_FMT_A_LAW] = SND_PCM_FORMAT_A_LAW,
+	[VIRTIO_SND_PCM_FMT_S8] = SND_PCM_FORMAT_S8,
+	[VIRTIO_SND_PCM_FMT_U8] = SND_PCM_FORMAT_U8,
+	[VIRTIO_SND_PCM_FMT_S16] = SND_PCM_FORMAT_S16_LE,
+	[VIRTIO_SND_PCM_FMT_U16] = SND_PCM_FORMAT_U16_LE,
+	[VIRTIO_SND_PCM_FMT_S18_3] = SND_PCM_FORMAT_S18_3LE,
+	[VIRTIO_SND_PCM_FMT_U18_3] = SND_PCM_FORMAT_U18_3LE,
+	[VIRTIO_SND_PCM_FMT_S20_3] = SND_PCM_FORMAT_S20_3LE,
+	[VIRTIO_SND_PCM_FMT_U20_3] = SND_PCM_FORMAT_U20_3LE,
+	[VIRTIO_SND_PCM_FMT_S24_3] = SND_PCM_FORMAT_S24_3LE,
+	[VIRTIO_SND_PCM_FMT_U24_3] = SND_PCM_FORMAT_U24_3LE,
+	[VIRTIO_SND_PCM_FMT_S20] = SND_PCM_FORMAT_S20_LE,
+	[VIRTIO_SND_PCM_FMT_U20] = SND_PCM_FORMAT_U20_LE,
+	[VIRTIO_SND_PCM_FMT_S24] = SND_PCM_FORMAT_S24_LE,
+	[VIRTIO_SND_PCM_FMT_U24] = SND_PCM_FORMAT_U24_LE,
+	[VIRTIO_SND_PCM_FMT_S32] = SND_PCM_FORMAT_S32_LE,
+	[VIRTIO_SND_PCM_FMT_U32] = SND_PCM_FORMAT_U32_LE,
+	[VIRTIO_SND_PCM_FMT_FLOAT] = SND_PCM_FORMAT_FLOAT_LE,
+	[VIRTIO_SND_PCM_FMT_FLOAT64] = SND_PCM_FORMAT_FLOAT64_LE,
+	[VIRTIO_SND_PCM_FMT_DSD_U8] = SND_PCM_FORMAT_UNKNOWN,
+	[VIRTIO_SND_PCM_FMT_DSD_U16] = SND_PCM_FORMAT_UNKNOWN,
+	[VIRTIO_SND_PCM_FMT_DSD_U32] = SND_PCM_FORMAT_UNKNOWN,
+	[VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME] = SND_PCM_FORMAT_UNKNOWN,
+};
+
+/* What plug converts from: the linear formats, float and the two laws
+ * (DSD and IEC958 need a device that takes them as they are). */
+static uint64_t alsa_format_mask(void)
+{
+	uint64_t m = 0;
+
+	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+		if (alsa_formats[f] != SND_PCM_FORMAT_UNKNOWN)
+			m |= UINT64_C(1) << f;
+	return m;
+}
+
+#define ALSA_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VIRTIO_SND_PCM_RATE_5512) | \
+				     (UINT64_C(1) << VIRTIO_SND_PCM_RATE_384000)))
+
+static void alsa_caps(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)
+{
+	caps->formats = alsa_format_mask();
+	caps->rates = ALSA_RATES;
+	caps->channels_max = VSND_MAX_CHANNELS < 8 ? VSND_MAX_CHANNELS : 8;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void nap(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Open and configure the PCM (blocking mode: the thread waits on the
+ * device). 0 or a negative errno; ap->pcm stays NULL on failure. */
+static int alsa_pcm_open(struct alsa_port *ap)
+{
+	const struct vsnd_pcm_params *p = &ap->rt.port->params;
+	const char *dev = ap->ab->cfg.device ? ap->ab->cfg.device : "default";
+	snd_pcm_uframes_t buffer = 0, period = 0;
+	snd_pcm_t *pcm;
+	int ret;
+
+	ret = snd_pcm_open(&pcm, dev, p->direction == VIRTIO_SND_D_OUTPUT ?
+			   SND_PCM_STREAM_PLAYBACK : SND_PCM_STREAM_CAPTURE, 0);
+	if (ret < 0)
+		return ret;
+	ret = snd_pcm_set_params(pcm, alsa_formats[p->format], SND_PCM_ACCESS_RW_INTERLEAVED,
+				 p->channels, p->rate_hz, 1, ap->ab->cfg.latency_ms * 1000u);
+	if (ret == 0)
+		ret = snd_pcm_get_params(pcm, &buffer, &period);
+	if (ret == 0 && (period == 0 || period > buffer))
+		ret = -EINVAL;
+	if (ret < 0) {
+		snd_pcm_close(pcm);
+		return ret;
+	}
+	/* Chunks need not be whole ALSA periods: cap them at our buffer. */
+	ap->period = period < ap->buf_frames ? period : ap->buf_frames;
+	ap->pcm = pcm;
+	return 0;
+}
+
+static void alsa_pcm_lost(struct alsa_port *ap)
+{
+	snd_pcm_close(ap->pcm);
+	ap->pcm = NULL;
+	atomic_store(&ap->delay, 0);
+	be_rt_set_live(&ap->rt, false);
+}
+
+static void publish_delay(struct alsa_port *ap)
+{
+	snd_pcm_sframes_t d = 0;
+
+	if (snd_pcm_delay(ap->pcm, &d) < 0 || d < 0)
+		d = 0;
+	atomic_store_explicit(&ap->delay, (uint32_t)d, memory_order_relaxed);
+}
+
+/* One period through the PCM. false when the PCM failed for good. */
+static bool alsa_move_period(struct alsa_port *ap)
+{
+	struct vsnd_port *port = ap->rt.port;
+	size_t bytes = ap->period * port->params.frame_bytes;
+	snd_pcm_sframes_t n;
+
+	if (port->params.direction == VIRTIO_SND_D_OUTPUT) {
+		snd_pcm_uframes_t done = 0;
+
+		be_rt_play(&ap->rt, ap->buf, bytes);
+		while (done < ap->period) {
+			n = snd_pcm_writei(ap->pcm, ap->buf + done * port->params.frame_bytes,
+					   ap->period - done);
+			if (n < 0) {
+				atomic_fetch_add_explicit(&port->xruns, 1, memory_order_relaxed);
+				if (snd_pcm_recover(ap->pcm, (int)n, 1) < 0)
+					return false;
+				continue;
+			}
+			done += (snd_pcm_uframes_t)n;
+		}
+	} else {
+		n = snd_pcm_readi(ap->pcm, ap->buf, ap->period);
+		if (n < 0) {
+			atomic_fetch_add_explicit(&port->xruns, 1, memory_order_relaxed);
+			return snd_pcm_recover(ap->pcm, (int)n, 1) == 0;
+		}
+		be_rt_capture(&ap->rt, ap->buf, (size_t)n * port->params.frame_bytes);
+	}
+	publish_delay(ap);
+	return true;
+}
+
+/* Stopped: let playback play out what the device holds, drop capture. */
+static void alsa_pause(struct alsa_port *ap)
+{
+	if (ap->rt.port->params.direction == VIRTIO_SND_D_OUTPUT)
+		snd_pcm_drain(ap->pcm);
+	else
+		snd_pcm_drop(ap->pcm);
+	snd_pcm_prepare(ap->pcm);
+	atomic_store(&ap->delay, 0);
+}
+
+static void *alsa_main(void *arg)
+{
+	struct alsa_port *ap = arg;
+	uint64_t retry_at = 0;
+	bool was_running = false;
+
+	while (!atomic_load(&ap->quit)) {
+		bool running = be_rt_running(&ap->rt);
+
+		if (!ap->pcm) {
+			if (mono_ns() >= retry_at) {
+				retry_at = mono_ns() + ALSA_RETRY_NS;
+				if (alsa_pcm_open(ap) == 0) {
+					be_rt_set_live(&ap->rt, true);
+					continue;
+				}
+			}
+			nap(ALSA_IDLE_NS * 10);
+			continue;
+		}
+		if (!running) {
+			if (was_running)
+				alsa_pause(ap);
+			was_running = false;
+			nap(ALSA_IDLE_NS);
+			continue;
+		}
+		was_running = true;
+		if (!alsa_move_period(ap)) {
+			alsa_pcm_lost(ap);
+			was_running = false;
+			retry_at = mono_ns() + ALSA_RETRY_NS;
+		}
+	}
+	return NULL;
+}
+
+static void alsa_close(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct alsa_port *ap = port->priv;
+
+	if (!ap)
+		return;
+	be_rt_set_running(&ap->rt, false);
+	if (ap->thread_ok) {
+		atomic_store(&ap->quit, true);
+		pthread_join(ap->thread, NULL);
+	}
+	if (ap->pcm) {
+		snd_pcm_drop(ap->pcm);
+		snd_pcm_close(ap->pcm);
+	}
+	be_rt_fini(&ap->rt);
+	free(ap->buf);
+	free(ap);
+	port->priv = NULL;
+}
+
+static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct alsa_be *ab = container_of(be, struct alsa_be, base);
+	const struct vsnd_pcm_params *p = &port->params;
+	struct alsa_port *ap;
+	size_t latency_bytes;
+	int ret;
+
+	alsa_close(be, port);
+	ap = calloc(1, sizeof(*ap));
+	if (!ap)
+		return -ENOMEM;
+	ap->ab = ab;
+	port->priv = ap;
+	ret = be_rt_init(&ap->rt, be, port, alsa_format_mask());
+	if (ret < 0)
+		goto err;
+	/* The whole requested latency: no period can be longer. */
+	ap->buf_frames = (snd_pcm_uframes_t)ab->cfg.latency_ms * p->rate_hz / 1000u + 1;
+	ap->buf = malloc(ap->buf_frames * p->frame_bytes);
+	if (!ap->buf) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	latency_bytes = ap->buf_frames * p->frame_bytes;
+	ret = alsa_pcm_open(ap);
+	if (ret < 0) {
+		vsnd_backend_log(be, VSND_LOG_WARN, "%s: stream %u: cannot open: %s", ab->who,
+				 p->stream_id, snd_strerror(ret));
+	} else {
+		be_rt_set_live(&ap->rt, true);
+	}
+	/* The device buffer fills at once when playback starts. */
+	if (p->direction == VIRTIO_SND_D_OUTPUT && 2 * latency_bytes > port->lead_bytes)
+		port->lead_bytes = (uint32_t)(2 * latency_bytes);
+	ret = -pthread_create(&ap->thread, NULL, alsa_main, ap);
+	if (ret < 0)
+		goto err;
+	ap->thread_ok = true;
+	be_rt_report(&ap->rt, be, ab->who);
+	return 0;
+err:
+	alsa_close(be, port);
+	return ret;
+}
+
+static int alsa_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	struct alsa_port *ap = port->priv;
+
+	if (!ap)
+		return -EBADFD;
+	be_rt_set_running(&ap->rt, true);
+	be_rt_report(&ap->rt, be, container_of(be, struct alsa_be, base)->who);
+	return 0;
+}
+
+static int alsa_stop(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct alsa_port *ap = port->priv;
+
+	if (!ap)
+		return -EBADFD;
+	be_rt_set_running(&ap->rt, false);
+	be_rt_report(&ap->rt, be, container_of(be, struct alsa_be, base)->who);
+	return 0;
+}
+
+static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct alsa_port *ap = port->priv;
+
+	if (!ap)
+		return 0;
+	be_rt_report(&ap->rt, be, container_of(be, struct alsa_be, base)->who);
+	return atomic_load(&ap->rt.live) ? atomic_load_explicit(&ap->delay, memory_order_relaxed)
+					 : 0;
+}
+
+static void alsa_destroy(struct vsnd_backend *be)
+{
+	struct alsa_be *ab;
+
+	if (!be)
+		return;
+	ab = container_of(be, struct alsa_be, base);
+	be_opts_free(alsa_opts, &ab->cfg);
+	free(ab);
+}
+
+static int alsa_create(struct vsnd_backend **out, const char *opts,
+		       const struct vsnd_backend_env *env)
+{
+	struct alsa_be *ab;
+	int ret;
+
+	*out = NULL;
+	ab = calloc(1, sizeof(*ab));
+	if (!ab)
+		return -ENOMEM;
+	ab->cfg.latency_ms = 40;
+	ret = be_opts_parse("alsa", alsa_opts, opts, &ab->cfg, env);
+	if (ret < 0) {
+		be_opts_free(alsa_opts, &ab->cfg);
+		free(ab);
+		return ret;
+	}
+	be_base_init(&ab->base, &vsnd_backend_alsa, env);
+	snprintf(ab->who, sizeof(ab->who), "alsa (%s)",
+		 ab->cfg.device ? ab->cfg.device : "default");
+	*out = &ab->base;
+	return 0;
+}
+
+const struct vsnd_backend_ops vsnd_backend_alsa = {
+	.name = "alsa",
+	.help = "device=PCM,latency_ms=N",
+	.create = alsa_create,
+	.destroy = alsa_destroy,
+	.caps = alsa_caps,
+	.open = alsa_open,
+	.start = alsa_start,
+	.stop = alsa_stop,
+	.close = alsa_close,
+	.delay_frames = alsa_delay_frames,
+};
