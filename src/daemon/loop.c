@@ -166,6 +166,8 @@ int vd_loop_adopt(struct vd_loop *l, int sock)
 		vd_log(VSND_LOG_ERROR, "cannot serve the new connection: %s", strerror(-rc));
 		return rc;
 	}
+	if (l->cfg.trace)
+		vsnd_dev_set_trace(vd_session_dev(l->session), l->cfg.trace, l->cfg.trace_opaque);
 	rc = watch(l, vd_session_fd(l->session), TAG_CONN);
 	if (rc < 0) {
 		session_end(l, rc);

@@ -37,6 +37,9 @@ struct vd_loop_config {
 	/* Handle SIGINT/SIGTERM (quit) and SIGUSR1 (status) through a
 	 * signalfd; the caller has blocked them in every thread. */
 	bool signals;
+	/* --trace: called for every completed I/O message (NULL: none) */
+	vsnd_trace_fn trace;
+	void *trace_opaque;
 };
 
 struct vd_loop {

@@ -12,6 +12,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/opts.h"
+#include "daemon/trace.h"
 
 /* Signals arrive through the loop's signalfd: block them before any thread
  * (a backend's) exists, so every thread inherits the mask. */
@@ -48,12 +49,20 @@ static int serve(const struct vd_opts *o)
 		.layout = o->streams ? &o->layout : NULL, .control_path = o->control_path,
 	};
 	struct vsnd_backend *backend = NULL;
+	struct vd_trace *trace = NULL;
 	struct vd_loop loop;
 	int rc;
 
+	/* opened before the sandbox, which allows no open() */
+	if (o->trace_path && vd_trace_open(&trace, o->trace_path) < 0)
+		return 1;
+	cfg.trace = trace ? vd_trace_record : NULL;
+	cfg.trace_opaque = trace;
 	rc = vd_backend_open(o->backend, &backend);
-	if (rc < 0)
+	if (rc < 0) {
+		vd_trace_close(trace);
 		return rc == -ENOENT ? VD_EXIT_USAGE : 1;
+	}
 	cfg.backend = backend;
 	rc = vd_loop_init(&loop, &cfg);
 	if (rc == 0) {
@@ -62,6 +71,7 @@ static int serve(const struct vd_opts *o)
 		vd_loop_fini(&loop);
 	}
 	vsnd_backend_destroy(backend);
+	vd_trace_close(trace);
 	return rc < 0 ? 1 : 0;
 }
 

@@ -11,7 +11,8 @@
 
 #include "daemon/listen.h"
 
-enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS, OPT_SOCKET_FD, OPT_STREAMS, OPT_CONTROL };
+enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS, OPT_SOCKET_FD, OPT_STREAMS, OPT_CONTROL,
+       OPT_TRACE };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, 's' },
@@ -24,6 +25,7 @@ static const struct option long_opts[] = {
 	{ "controls", no_argument, NULL, OPT_CONTROLS },
 	{ "streams", required_argument, NULL, OPT_STREAMS },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -52,6 +54,9 @@ void vd_opts_usage(FILE *out)
 	      "                           out:2/jack=speaker,out:1-6/nid=1,in:1/jack=mic\n"
 	      "                           (keys: nid, jack, rates=44100|48000, formats=s16|s32)\n"
 	      "      --control PATH       runtime control socket for vsnd-ctl (mode 0600)\n"
+	      "      --trace FILE         write one line per completed I/O message to FILE:\n"
+	      "                           stream id, completion time (ns, CLOCK_MONOTONIC),\n"
+	      "                           bytes, latency_bytes (buffered, flushed at exit)\n"
 	      "  -v, --verbose            more log (repeatable)\n"
 	      "  -q, --quiet              errors only\n"
 	      "      --print-capabilities print the vhost-user capabilities JSON and exit\n"
@@ -170,6 +175,10 @@ static int check(struct vd_opts *o, int argc, char **argv)
 		fputs("vsnd: option '--control' needs a non-empty path\n", stderr);
 		return -EINVAL;
 	}
+	if (o->trace_path && !o->trace_path[0]) {
+		fputs("vsnd: option '--trace' needs a non-empty path\n", stderr);
+		return -EINVAL;
+	}
 	if (o->backend && !o->backend[0]) {
 		fputs("vsnd: option '--backend' needs a backend name\n", stderr);
 		return -EINVAL;
@@ -201,6 +210,7 @@ int vd_opts_parse(struct vd_opts *o, int argc, char **argv)
 		case OPT_CONTROLS: o->controls = true; break;
 		case OPT_STREAMS: o->streams = optarg; break;
 		case OPT_CONTROL: o->control_path = optarg; break;
+		case OPT_TRACE: o->trace_path = optarg; break;
 		case 'v': verbose++; break;
 		case 'q': quiet = true; break;
 		case 'h': o->help = true; break;

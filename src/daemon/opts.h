@@ -21,6 +21,7 @@ struct vd_opts {
 	const char *streams;        /* --streams SPEC; NULL: the default layout */
 	struct vsnd_layout layout;  /* parsed from streams */
 	const char *control_path;   /* --control PATH; NULL: no control socket */
+	const char *trace_path;     /* --trace FILE: one line per completed I/O message */
 	enum vsnd_log_level log_level;
 	bool help, version, print_caps;
 };
