@@ -1,0 +1,620 @@
+#!/usr/bin/env python3
+"""vsnd benchmarks: pacing, correctness, cost, scale and loopback latency.
+
+Run through bench/run.sh, which builds build-bench (release) first. Writes
+bench/results.md and the PNG plots next to it. The guest runs reuse the
+end-to-end harness in tests/e2e (guest image, QEMU command line, daemon,
+console markers, audio comparison); python3 standard library plus gnuplot.
+"""
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'tests' / 'e2e'))
+import e2e_audio as au  # noqa: E402
+import vsnd_e2e as e2e  # noqa: E402
+from e2e_guest import (GUEST_MEM, Daemon, Failure, Skip, build_guest, find_qemu, log,  # noqa: E402
+                       probe_accel, run_guest)
+
+TICK = os.sysconf('SC_CLK_TCK')
+S16_48K_2 = au.Fmt('S16_LE', 48000, 2)
+
+
+# --- process accounting -----------------------------------------------------------------
+
+def cpu_seconds(pid):
+    """utime + stime of a live process, in seconds (None once it is gone)."""
+    try:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def max_rss_kib(pid):
+    try:
+        for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def find_pid(needle):
+    """The process whose command line contains needle (QEMU, found by its disk path)."""
+    for d in Path('/proc').iterdir():
+        if d.name.isdigit():
+            try:
+                if needle in (d / 'cmdline').read_bytes().decode(errors='replace'):
+                    return int(d.name)
+            except OSError:
+                continue
+    return None
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+def pct(values, p):
+    if not values:
+        return float('nan')
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def spread(values, fmt='{:.3f}'):
+    """'mean (min..max, n=N)' for a figure measured over several runs."""
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return 'n/a'
+    m = statistics.mean(vals)
+    if len(vals) == 1:
+        return fmt.format(m) + ' (n=1)'
+    return f'{fmt.format(m)} ({fmt.format(min(vals))}..{fmt.format(max(vals))}, n={len(vals)})'
+
+
+def read_trace(path):
+    """{stream: [(t_ns, bytes, latency_bytes)]} from a vsnd --trace file."""
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        if line.startswith('#') or not line.strip():
+            continue
+        sid, t, b, lat = (int(x) for x in line.split())
+        out.setdefault(sid, []).append((t, b, lat))
+    return out
+
+
+def deviations(events, byte_rate):
+    """Each completion's deviation (ms) from the ideal schedule t0 + bytes_so_far / rate,
+    t0 = first completion minus its own period. A gap of over 10 periods starts a new
+    segment (a new START): each segment has its own t0. Returns [(t_s, dev_ms)]."""
+    res, t0, cum, prev = [], None, 0, None
+    if not events:
+        return res
+    origin = events[0][0]
+    for t, b, _ in events:
+        period_ns = b * 1e9 / byte_rate
+        if prev is None or t - prev > 10 * max(period_ns, 1e6):
+            t0, cum = t - period_ns, 0
+        cum += b
+        res.append(((t - origin) / 1e9, (t - (t0 + cum * 1e9 / byte_rate)) / 1e6))
+        prev = t
+    return res
+
+
+def dev_stats(devs):
+    """mean, p99 and max of |deviation| in ms."""
+    a = [abs(d) for _, d in devs]
+    if not a:
+        return None
+    return {'mean': statistics.mean(a), 'p99': pct(a, 99), 'max': max(a)}
+
+
+# --- gnuplot --------------------------------------------------------------------------------
+
+def gnuplot(script, outdir):
+    if not shutil.which('gnuplot'):
+        log('warning: gnuplot not found; no plot (bench/run.sh installs gnuplot-nox)')
+        return False
+    r = subprocess.run(['gnuplot'], input=script, text=True, cwd=outdir,
+                       capture_output=True)
+    if r.returncode != 0:
+        log('warning: gnuplot failed: ' + r.stderr.strip())
+    return r.returncode == 0
+
+
+def plot_pacing(devs, outdir, name, title):
+    dat = Path(outdir) / f'{name}.dat'
+    dat.write_text(''.join(f'{t:.6f} {d:.4f}\n' for t, d in devs))
+    ok = gnuplot(f"""set terminal pngcairo size 900,420 noenhanced
+set output '{name}.png'
+set title '{title}'
+set xlabel 'time since the first completion (s)'
+set ylabel 'deviation from the ideal period schedule (ms)'
+set grid
+plot '{dat.name}' using 1:2 with points pt 7 ps 0.4 title 'TX completion'
+""", outdir)
+    dat.unlink()
+    return ok
+
+
+def plot_xy(rows, outdir, name, title, xlabel, ylabel, logx=False):
+    """rows: [(x, y_mean, y_min, y_max)] drawn as points with error bars."""
+    dat = Path(outdir) / f'{name}.dat'
+    dat.write_text(''.join(f'{x} {m} {lo} {hi}\n' for x, m, lo, hi in rows))
+    ok = gnuplot(f"""set terminal pngcairo size 700,420 noenhanced
+set output '{name}.png'
+set title '{title}'
+set xlabel '{xlabel}'
+set ylabel '{ylabel}'
+set grid
+{'set logscale x 2' if logx else ''}
+plot '{dat.name}' using 1:2:3:4 with yerrorlines pt 7 title 'mean (min..max)'
+""", outdir)
+    dat.unlink()
+    return ok
+
+
+# --- scale: vsnd-drive against vsnd, no VM -------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = Path(args.build).resolve()
+        self.vsnd = self.build / 'vsnd'
+        self.drive = self.build / 'src' / 'drive' / 'vsnd-drive'
+        self.ctl = self.build / 'src' / 'ctl' / 'vsnd-ctl'
+        self.out = Path(args.out).resolve()
+        self.work = Path(tempfile.mkdtemp(prefix='vsnd-bench-'))
+        self.md = []          # result sections (markdown lines)
+        self.commands = []    # what was run, for the report
+        self.headline = {}
+
+    def drive_run(self, n, seconds, rate=48000, period_ms=10, tag='s'):
+        """N vsnd daemons (null backend, --trace, --control), each driven by one
+        vsnd-drive playing a clip. Returns a dict of figures."""
+        w = self.work / f'{tag}-{n}-{rate}-{period_ms}'
+        shutil.rmtree(w, ignore_errors=True)
+        w.mkdir(parents=True)
+        clip = w / 'clip.wav'
+        subprocess.run(['sox', '-R', '-D', '-n', '-r', str(rate), '-c', '2', '-b', '16',
+                        str(clip), 'synth', str(seconds), 'sine', '440', 'gain', '-3'],
+                       check=True, capture_output=True)
+        daemons = []
+        try:
+            for i in range(n):
+                cmd = [str(self.vsnd), '--socket', str(w / f'v{i}.sock'), '--backend', 'null',
+                       '--trace', str(w / f'trace{i}.txt'), '--control', str(w / f'c{i}.sock'),
+                       '-q']
+                daemons.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                                stderr=open(w / f'vsnd{i}.log', 'wb')))
+            deadline = time.monotonic() + 10
+            while not all((w / f'c{i}.sock').exists() for i in range(n)):
+                if time.monotonic() > deadline:
+                    raise Failure('vsnd did not create its sockets')
+                time.sleep(0.02)
+            cpu0 = [cpu_seconds(p.pid) for p in daemons]
+            t0 = time.monotonic()
+            drives = [subprocess.Popen([str(self.drive), str(w / f'v{i}.sock'), 'play', str(clip),
+                                        '--period-ms', str(period_ms), '-q'],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=open(w / f'drive{i}.log', 'wb'))
+                      for i in range(n)]
+            # xruns while every stream is running, before the drains end them
+            time.sleep(max(0.5, seconds - 0.7))
+            xruns = 0
+            for i in range(n):
+                st = subprocess.run([str(self.ctl), str(w / f'c{i}.sock'), 'status'],
+                                    capture_output=True, text=True).stdout
+                xruns += sum(int(x) for x in re.findall(r'out \w+ .*? xruns (\d+)', st))
+            fails = sum(1 for d in drives if d.wait(seconds + 60) != 0)
+            wall = time.monotonic() - t0
+            cpu1 = [cpu_seconds(p.pid) for p in daemons]
+            rss = max(max_rss_kib(p.pid) or 0 for p in daemons)
+        finally:
+            for p in daemons:
+                p.send_signal(signal.SIGTERM)
+            for p in daemons:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        devs = []
+        for i in range(n):
+            tr = read_trace(w / f'trace{i}.txt').get(0, [])
+            devs += [abs(d) for _, d in deviations(tr, rate * 4)]
+        cpu = sum(b - a for a, b in zip(cpu0, cpu1))
+        audio_min = n * seconds / 60
+        shutil.rmtree(w, ignore_errors=True)
+        return {'cpu_pct': 100 * cpu / wall, 'cpu_s_per_audio_min': cpu / audio_min,
+                'xruns': xruns, 'fails': fails, 'p99': pct(devs, 99),
+                'max': max(devs) if devs else float('nan'), 'rss': rss, 'wall': wall}
+
+    def repeat(self, runs, **kw):
+        res = []
+        for k in range(runs):
+            log(f'  run {k + 1}/{runs}: {kw}')
+            res.append(self.drive_run(**kw))
+        return res
+
+    def scale(self):
+        a = self.args
+        ns = [1] if a.smoke else [1, 8, 32, 64]
+        runs = 1 if a.smoke else a.runs
+        secs = 3 if a.smoke else a.scale_seconds
+        self.commands.append(f'N x (`vsnd --socket vI.sock --backend null --trace traceI.txt '
+                             f'--control cI.sock -q` + `vsnd-drive vI.sock play clip.wav '
+                             f'--period-ms 10 -q`), {secs:g} s 48 kHz S16 stereo clip; '
+                             f'xruns from `vsnd-ctl cI.sock status` {max(0.5, secs - 0.7):g} s in')
+        log(f'=== scale: {ns} streams, {secs} s, {runs} runs')
+        md = ['## Scale without a VM (vsnd-drive over vhost-user, null backend)', '',
+              f'N concurrent 48 kHz S16 stereo streams, 10 ms periods, a {secs:g} s clip each: '
+              'N vsnd processes (vsnd serves one frontend per socket), each with its own '
+              'vsnd-drive. CPU % is the sum over the N vsnd processes (100 % = one core); '
+              'p99/max is the completion deviation from the ideal period schedule over all '
+              f'streams. {runs} runs each.', '',
+              '| streams | vsnd CPU % | vsnd CPU s / audio min | xruns | failed plays | '
+              'p99 deviation (ms) | max deviation (ms) |',
+              '|---|---|---|---|---|---|---|']
+        rows = []
+        for n in ns:
+            r = self.repeat(runs, n=n, seconds=secs)
+            md.append(f'| {n} | {spread([x["cpu_pct"] for x in r], "{:.2f}")} | '
+                      f'{spread([x["cpu_s_per_audio_min"] for x in r])} | '
+                      f'{sum(x["xruns"] for x in r)} | {sum(x["fails"] for x in r)} | '
+                      f'{spread([x["p99"] for x in r])} | {spread([x["max"] for x in r])} |')
+            c = [x['cpu_pct'] for x in r]
+            rows.append((n, statistics.mean(c), min(c), max(c)))
+            self.headline[f'scale{n}'] = r
+        if len(rows) > 1 and plot_xy(rows, self.out, 'scale-cpu',
+                                     'vsnd CPU for N concurrent 48 kHz stereo streams',
+                                     'streams', 'vsnd CPU % (sum, 100 = one core)', logx=True):
+            md += ['', '![vsnd CPU against streams](scale-cpu.png)']
+        self.md += md + ['']
+
+    def sweeps(self):
+        a = self.args
+        secs, runs = a.sweep_seconds, a.runs
+        log('=== rate and period sweeps')
+        md = ['## Cost against rate and period size (one stream, no VM)', '',
+              f'One vsnd-drive stream, S16 stereo, a {secs:g} s clip, {runs} runs each. '
+              'CPU seconds of vsnd per minute of audio.', '',
+              '| rate (Hz) | period (ms) | vsnd CPU s / audio min | p99 deviation (ms) | xruns |',
+              '|---|---|---|---|---|']
+        rate_rows, period_rows = [], []
+        for rate in (8000, 16000, 44100, 48000, 96000, 192000):
+            r = self.repeat(runs, n=1, seconds=secs, rate=rate, tag='rate')
+            c = [x['cpu_s_per_audio_min'] for x in r]
+            md.append(f'| {rate} | 10 | {spread(c)} | {spread([x["p99"] for x in r])} | '
+                      f'{sum(x["xruns"] for x in r)} |')
+            rate_rows.append((rate, statistics.mean(c), min(c), max(c)))
+        for period in (2, 5, 20, 50, 100):
+            r = self.repeat(runs, n=1, seconds=secs, period_ms=period, tag='period')
+            c = [x['cpu_s_per_audio_min'] for x in r]
+            md.append(f'| 48000 | {period} | {spread(c)} | {spread([x["p99"] for x in r])} | '
+                      f'{sum(x["xruns"] for x in r)} |')
+            period_rows.append((period, statistics.mean(c), min(c), max(c)))
+        # the 48 kHz 10 ms rate row is also the period sweep's 10 ms point
+        period_rows = sorted(period_rows + [(10,) + rate_rows[3][1:]])
+        for rows, name, title, xl in ((rate_rows, 'cost-rate', 'vsnd cost against rate (10 ms periods)',
+                                       'rate (Hz)'),
+                                      (period_rows, 'cost-period',
+                                       'vsnd cost against period (48 kHz)', 'period (ms)')):
+            if plot_xy(rows, self.out, name, title, xl, 'vsnd CPU s per audio minute', logx=True):
+                md += ['', f'![{title}]({name}.png)']
+        self.md += md + ['']
+
+    # --- guest runs -------------------------------------------------------------------------
+
+    def guest_setup(self):
+        self.qemu = find_qemu('vhost-user-snd-pci')
+        find_qemu('virtio-sound-pci')
+        self.gdir = build_guest()
+        self.accel = probe_accel(self.qemu, self.gdir)
+
+    def guest_play(self, device, clip, idle_s):
+        """One boot: the guest idles idle_s seconds, then aplays clip. Samples QEMU's
+        (and vsnd's) CPU at the console markers around both windows."""
+        w = Path(tempfile.mkdtemp(prefix=f'{device}-', dir=self.work))
+        ns = argparse.Namespace(device=device)
+        daemon = None
+        if device == 'vhost-user':
+            daemon = Daemon(self.vsnd, w, f'file,out={w}/vsnd-out-%u-%n.wav',
+                            ['--trace', str(w / 'trace.txt'), '-q'])
+            daemon.start()
+        marks = {}
+        needle = str(w / 'guest-in.tar')
+
+        def hook(kind, fields):
+            key = (kind, fields.get('id'))
+            if key not in (('wait', 'idle'), ('waited', 'idle'), ('play', 'clip')):
+                return
+            qpid = marks.setdefault('qpid', find_pid(needle))
+            marks[key] = (time.monotonic(), qpid and cpu_seconds(qpid),
+                          daemon and cpu_seconds(daemon.proc.pid))
+            if key == ('play', 'clip') and daemon:
+                marks['rss'] = max_rss_kib(daemon.proc.pid)
+        plan = [f'wait-host idle {idle_s}', 'play clip S16_LE 48000 2 clip.raw']
+        try:
+            console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan',
+                                      e2e.device_args(ns, w), plan, {'clip.raw': clip},
+                                      0, int(120 + 3 * (idle_s + len(clip) / 192000)), [hook])
+        finally:
+            err = daemon.stop() if daemon else ''
+        if err:
+            raise Failure(err)
+        f = console.find('play', 'clip')
+        if f is None or f.get('rc') != '0':
+            raise Failure(f'{device}: the guest play failed: {f}')
+        res = {'wall_ratio': int(f['wall_us']) / 1e6 / (len(clip) / 192000)}
+        outs = sorted(w.glob('vsnd-out-*.wav'))
+        best = None
+        for p in outs:
+            try:
+                m = au.locate(au.read_wav(p).data, clip, S16_48K_2)
+            except (ValueError, OSError):
+                continue
+            if best is None or m.matched > best.matched:
+                best = m
+        total = len(clip) // 4
+        res['lost'] = total - (best.matched if best else 0)
+        res['where'] = best.where if best else 'not found'
+        res['total'] = total
+        try:
+            a, b, c = marks[('wait', 'idle')], marks[('waited', 'idle')], marks[('play', 'clip')]
+            # both per minute of wall time (the play window lasts the clip's duration)
+            res['qemu_idle'] = (b[1] - a[1]) / (b[0] - a[0]) * 60
+            res['qemu_play'] = (c[1] - b[1]) / (c[0] - b[0]) * 60
+            if daemon:
+                res['vsnd_cpu'] = (c[2] - b[2]) / (len(clip) / 192000) * 60
+                res['rss'] = marks.get('rss')
+        except (KeyError, TypeError):
+            log('warning: CPU samples missing (markers not seen)')
+        if daemon:
+            tr = read_trace(w / 'trace.txt').get(0, [])
+            res['devs'] = deviations(tr, 192000)
+            res['period_ms'] = (tr[len(tr) // 2][1] / 192) if tr else None
+        return res
+
+    def guest(self):
+        a = self.args
+        clip = au.sox_make(self.work / 'clip.raw', S16_48K_2, a.clip_seconds, e2e.SYNTHS[5])
+        idle = a.idle_seconds
+        self.guest_setup()
+        self.commands.append(
+            f'guest ({self.accel}, 1 vCPU, {GUEST_MEM}): plan `wait-host idle {idle}` then '
+            f'`aplay -D hw:C,D -t raw -f S16_LE -r 48000 -c 2 clip.raw` ({a.clip_seconds:g} s '
+            'sox synth, tests/e2e harness); vsnd: `vsnd --socket ... --backend file,out=... '
+            '--trace trace.txt -q` + `-device vhost-user-snd-pci`; QEMU built-in: `-device '
+            'virtio-sound-pci,audiodev=snd0 -audiodev wav,id=snd0,path=X,out.frequency=48000,'
+            'out.channels=2`')
+        res = {'vhost-user': [], 'qemu-builtin': []}
+        for k in range(a.guest_runs):
+            for dev in res:
+                log(f'=== guest {dev} run {k + 1}/{a.guest_runs}')
+                try:
+                    res[dev].append(self.guest_play(dev, clip, idle))
+                except Failure as e:
+                    log(f'FAIL: {e}')
+        self.guest_report(res, a)
+
+    def guest_report(self, res, a):
+        v, q = res['vhost-user'], res['qemu-builtin']
+        md = [f'## Guest playback: vsnd against QEMU\'s built-in virtio-sound ({self.accel})', '',
+              f'The same {a.clip_seconds:g} s 48 kHz S16 stereo clip, aplay in the guest, '
+              f'{len(v)} vsnd runs and {len(q)} QEMU built-in runs.', '',
+              '### Pacing (vsnd --trace)', '']
+        st = [dev_stats(r.get('devs', [])) for r in v]
+        st = [s for s in st if s]
+        if st:
+            md += [f'Each TX completion against the ideal schedule t0 + bytes/(192000 B/s), '
+                   f't0 = first completion minus one period; guest period '
+                   f'{v[0].get("period_ms") or 0:.1f} ms (aplay default, buffer 500 ms).', '',
+                   '| | mean abs (ms) | p99 abs (ms) | max abs (ms) |', '|---|---|---|---|',
+                   f'| vsnd | {spread([s["mean"] for s in st])} | {spread([s["p99"] for s in st])}'
+                   f' | {spread([s["max"] for s in st])} |', '']
+            self.headline['pacing_p99'] = statistics.mean(s['p99'] for s in st)
+            if plot_pacing(v[0]['devs'], self.out, 'pacing',
+                           f'vsnd TX completion deviation, guest aplay of {a.clip_seconds:g} s '
+                           f'(run 1 of {len(v)})'):
+                md += ['![pacing](pacing.png)', '']
+        md += ['### aplay wall time / clip duration, frames lost or altered', '',
+               '| device | wall / duration | frames lost or altered per playback |',
+               '|---|---|---|']
+        for name, rs in (('vsnd (file backend)', v), ('QEMU virtio-sound-pci (wav audiodev)', q)):
+            if rs:
+                md.append(f'| {name} | {spread([r["wall_ratio"] for r in rs], "{:.4f}")} | '
+                          f'{spread([r["lost"] for r in rs], "{:.0f}")} of {rs[0]["total"]} '
+                          f'({"; ".join(sorted(set(r["where"] or "none" for r in rs)))}) |')
+        md += ['', '### Cost (host CPU seconds per minute of audio)', '',
+               'From /proc/PID/stat (utime+stime) sampled at the guest\'s console markers: '
+               f'an idle window of {a.idle_seconds:g} s (guest sleeping, device present, '
+               'not playing), then the playback window.', '',
+               '| device | QEMU idle | QEMU playing | QEMU playing - idle | vsnd | '
+               'vsnd + QEMU extra |', '|---|---|---|---|---|---|']
+        for name, rs in (('vsnd', v), ('QEMU built-in', q)):
+            rs = [r for r in rs if 'qemu_play' in r]
+            if not rs:
+                continue
+            extra = [r['qemu_play'] - r['qemu_idle'] for r in rs]
+            vs = [r.get('vsnd_cpu') for r in rs] if name == 'vsnd' else []
+            tot = [e + c for e, c in zip(extra, vs)] if vs else []
+            md.append(f'| {name} | {spread([r["qemu_idle"] for r in rs], "{:.2f}")} | '
+                      f'{spread([r["qemu_play"] for r in rs], "{:.2f}")} | '
+                      f'{spread(extra, "{:.2f}")} | {spread(vs, "{:.3f}") if vs else "-"} | '
+                      f'{spread(tot, "{:.2f}") if tot else "-"} |')
+            if name == 'vsnd':
+                self.headline['vsnd_cpu'] = statistics.mean(vs)
+                self.headline['rss'] = max(r.get('rss') or 0 for r in rs)
+            else:
+                self.headline['qemu_extra'] = statistics.mean(extra)
+        if 'rss' in self.headline:
+            md += ['', f'vsnd maximum resident set (VmHWM): {self.headline["rss"]} KiB.']
+        self.md += md + ['']
+        self.headline['wall_v'] = [r['wall_ratio'] for r in v]
+        self.headline['lost_v'] = [r['lost'] for r in v]
+        self.headline['lost_q'] = [r['lost'] for r in q]
+
+    def loopback(self):
+        a = self.args
+        log('=== loopback latency')
+        delays = []
+        lat_ms = []
+        per_ms = []
+        for k in range(a.guest_runs):
+            w = Path(tempfile.mkdtemp(prefix='lb-', dir=self.work))
+            ns = argparse.Namespace(device='vhost-user', vsnd=str(self.vsnd))
+            case = e2e.LoopbackCase('lb', S16_48K_2, 3, w)
+            try:
+                results, _ = e2e.run_cases(ns, self.qemu, self.gdir, self.accel, w, 'loopback',
+                                           [case], opts={'daemon_args': ['--trace',
+                                                                         str(w / 'trace.txt')]})
+            except Failure as e:
+                log(f'FAIL: {e}')
+                continue
+            msg = next((m for n, ok, m in results if n == case.name), '')
+            log(f'  {msg}')
+            m = re.search(r'loopback delay (-?[\d.]+) ms', msg)
+            if m:
+                delays.append(float(m.group(1)))
+            tr = read_trace(w / 'trace.txt').get(0, [])
+            if tr:
+                lat_ms += [lat / 192 for _, _, lat in tr]
+                per_ms.append(tr[len(tr) // 2][1] / 192)
+        md = ['## Loopback round trip in the guest (loopback backend)', '',
+              'The guest plays a 3 s clip while recording (aplay + arecord, default buffer '
+              '500 ms); the delay is the clip\'s position in the recording minus the time '
+              'between the capture and playback START triggers (tests/e2e LoopbackCase).', '',
+              f'- round trip: {spread(delays, "{:.1f}")} ms',
+              f'- playback period seen by vsnd: {spread(per_ms, "{:.1f}")} ms',
+              f'- latency_bytes vsnd reported at TX completions: mean '
+              f'{statistics.mean(lat_ms) if lat_ms else float("nan"):.1f} ms, max '
+              f'{max(lat_ms) if lat_ms else float("nan"):.1f} ms', '']
+        self.headline['loop'] = delays
+        self.md += md
+
+    # --- report -------------------------------------------------------------------------------
+
+    def machine(self):
+        cpu = next((line.split(':', 1)[1].strip() for line in
+                    Path('/proc/cpuinfo').read_text().splitlines()
+                    if line.startswith('model name')), '?')
+        mem = next((line.split(':', 1)[1].strip() for line in
+                    Path('/proc/meminfo').read_text().splitlines()
+                    if line.startswith('MemTotal')), '?')
+
+        def ver(cmd):
+            try:
+                return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+            except (OSError, IndexError):
+                return '?'
+        load = os.getloadavg()
+        commit = ver(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])
+        return ['## Machine and versions', '',
+                f'- CPU: {cpu}, nproc {os.cpu_count()}, memory {mem}',
+                f'- load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}',
+                f'- host kernel: {platform.release()}',
+                f'- vsnd: {ver([str(self.vsnd), "--version"])} (git {commit}), meson '
+                f'buildtype release ({self.build.name})',
+                f'- QEMU: {ver([os.environ.get("QEMU", "qemu-system-x86_64"), "--version"])}',
+                f'- gnuplot: {ver(["gnuplot", "--version"])}', '']
+
+    def write(self, started):
+        a = self.args
+        h = ['# vsnd benchmarks', '',
+             f'Written by `bench/run.sh{" --smoke" if a.smoke else ""}` on '
+             f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} in {time.monotonic() - started:.0f} s.',
+             '']
+        if a.noisy:
+            h += ['**These figures come from a shared, noisy 2-core machine** (other QEMU '
+                  'guests and builds ran at the same time): CPU and timing figures are upper '
+                  'bounds, rerun `bench/run.sh` on a quiet machine for clean numbers.', '']
+        h += self.summary() + self.machine() + ['## Commands', ''] + \
+            [f'- {c}' for c in self.commands] + ['']
+        (self.out / 'results.md').write_text('\n'.join(h + self.md) + '\n')
+        log(f'wrote {self.out / "results.md"}')
+
+    def summary(self):
+        h = self.headline
+        out = ['## Headline', '']
+        if 'pacing_p99' in h:
+            out.append(f'- pacing: p99 TX completion deviation {h["pacing_p99"]:.3f} ms '
+                       f'(guest aplay, vsnd file backend); aplay wall / clip '
+                       f'{spread(h["wall_v"], "{:.4f}")}')
+        if 'lost_v' in h:
+            out.append(f'- frames lost or altered per playback: vsnd '
+                       f'{spread(h["lost_v"], "{:.0f}")}, QEMU built-in '
+                       f'{spread(h["lost_q"], "{:.0f}")}')
+        if 'vsnd_cpu' in h and 'qemu_extra' in h:
+            out.append(f'- cost per minute of 48 kHz stereo: vsnd process '
+                       f'{h["vsnd_cpu"]:.3f} CPU s; QEMU built-in device (playing - idle) '
+                       f'{h["qemu_extra"]:.2f} CPU s; vsnd max RSS {h.get("rss")} KiB')
+        for n in (1, 8, 32, 64):
+            r = h.get(f'scale{n}')
+            if r:
+                out.append(f'- {n} stream{"s" if n > 1 else ""} without a VM: vsnd CPU '
+                           f'{spread([x["cpu_pct"] for x in r], "{:.2f}")} %, xruns '
+                           f'{sum(x["xruns"] for x in r)}, p99 deviation '
+                           f'{spread([x["p99"] for x in r])} ms')
+        if h.get('loop'):
+            out.append(f'- loopback round trip in the guest: {spread(h["loop"], "{:.1f}")} ms')
+        if (self.out / 'pacing.png').exists() and not self.args.smoke:
+            out += ['', '![vsnd TX completion deviation over time](pacing.png)']
+        return out + ['']
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--build', default=str(ROOT / 'build-bench'))
+    ap.add_argument('--out', default=str(ROOT / 'bench'))
+    ap.add_argument('--smoke', action='store_true', help='one cheap measurement (no VM)')
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--guest-runs', type=int, default=3)
+    ap.add_argument('--clip-seconds', type=float, default=20)
+    ap.add_argument('--idle-seconds', type=float, default=10)
+    ap.add_argument('--scale-seconds', type=float, default=10)
+    ap.add_argument('--sweep-seconds', type=float, default=5)
+    ap.add_argument('--only', default='guest,loopback,scale,sweeps',
+                    help='comma-separated subset: guest,loopback,scale,sweeps')
+    ap.add_argument('--noisy', action='store_true',
+                    help='say in the report that the machine was shared')
+    a = ap.parse_args()
+    started = time.monotonic()
+    b = Bench(a)
+    parts = ['scale'] if a.smoke else a.only.split(',')
+    rc = 0
+    try:
+        for part in ('guest', 'loopback', 'scale', 'sweeps'):
+            if part not in parts:
+                continue
+            try:
+                if part == 'loopback' and not hasattr(b, 'qemu'):
+                    b.guest_setup()
+                getattr(b, part)()
+            except Skip as e:
+                log(f'SKIP {part}: {e}')
+                b.md += [f'## {part}: skipped', '', str(e), '']
+            except Failure as e:
+                log(f'FAIL {part}: {e}')
+                b.md += [f'## {part}: failed', '', str(e), '']
+                rc = 1
+        b.write(started)
+    finally:
+        shutil.rmtree(b.work, ignore_errors=True)
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())

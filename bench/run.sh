@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# vsnd benchmarks: builds build-bench (meson, release), runs every measurement
+# and writes bench/results.md and the PNG plots (gnuplot).
+#   bench/run.sh            the full run (about 15 minutes; boots the test guest)
+#   bench/run.sh --smoke    one cheap measurement (1 stream, no VM), report in
+#                           build-bench/bench-smoke/, under 2 minutes
+# Other arguments go to bench/bench.py (e.g. --noisy, --runs 5, --only scale).
+# Not part of scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=0
+args=()
+for a in "$@"; do
+  case "$a" in
+    --smoke) smoke=1 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) args+=("$a") ;;
+  esac
+done
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need gnuplot || ! need sox; then
+  echo "bench: installing gnuplot-nox and the test tools (scripts/install-deps.sh)"
+  scripts/install-deps.sh
+fi
+
+if [ ! -d build-bench ]; then
+  meson setup build-bench --buildtype=release
+fi
+ninja -C build-bench -j2 vsnd src/drive/vsnd-drive src/ctl/vsnd-ctl
+
+if [ $smoke = 1 ]; then
+  out=build-bench/bench-smoke
+  rm -rf "$out"
+  mkdir -p "$out"
+  timeout 120 python3 bench/bench.py --smoke --out "$out" "${args[@]}"
+  grep -q '^| 1 |' "$out/results.md" || { echo "bench: smoke report has no result" >&2; exit 1; }
+  echo "bench: smoke report $out/results.md"
+  exit 0
+fi
+python3 bench/bench.py "${args[@]}"
