@@ -13,13 +13,14 @@ BUILD_PKGS=(
   meson ninja-build pkg-config gcc clang
   libsndfile1-dev libsamplerate0-dev libcmocka-dev libseccomp-dev
   scdoc
-  libpulse-dev libasound2-dev
+  libpulse-dev libasound2-dev libpipewire-0.3-dev
 )
 TEST_PKGS=(
   sox libsox-fmt-all python3 busybox-static alsa-utils cpio xz-utils
   kmod valgrind
   systemd man-db
   pulseaudio pulseaudio-utils libasound2-plugins
+  pipewire pipewire-bin wireplumber dbus
 )
 # bench/run.sh: the plots
 BENCH_PKGS=(gnuplot-nox)

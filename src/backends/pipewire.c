@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pipewire: a pw_stream per guest stream, each with its own pw_thread_loop.
+ * The stream's process callback runs on PipeWire's data thread
+ * (PW_STREAM_FLAG_RT_PROCESS) and only moves ring data through be_rt; the
+ * connection machinery (stream state, core errors, the retry timer) runs on
+ * the thread loop and reports through be_rt's atomic events.
+ *
+ * The guest's format, rate and channels are given to the stream; PipeWire's
+ * adapter converts to the sink's. A stream that is not streaming (no server,
+ * the server gone, its target gone) leaves the guest's stream to be_rt's
+ * real-time pacer, and the backend reconnects every second.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* PipeWire's headers come with -I, not -isystem: keep our warnings to ours. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <pipewire/pipewire.h>
+#include <spa/param/audio/format-utils.h>
+#include <spa/pod/builder.h>
+#pragma GCC diagnostic pop
+
+#include "common.h"
+#include "opts.h"
+#include "rt.h"
+#include "vsnd/backend.h"
+#include "vsnd/virtio_snd.h"
+
+extern const struct vsnd_backend_ops vsnd_backend_pipewire;
+
+#define PW_SETTLE_SEC 2
+
+struct pipewire_cfg {
+	char *target;
+	char *name;
+	unsigned int latency_ms;
+	bool monitor;
+};
+
+static const struct be_opt pipewire_opts[] = {
+	{ "target", BE_OPT_STR, offsetof(struct pipewire_cfg, target), 0, 0 },
+	{ "name", BE_OPT_STR, offsetof(struct pipewire_cfg, name), 0, 0 },
+	{ "latency_ms", BE_OPT_UINT, offsetof(struct pipewire_cfg, latency_ms), 1, 2000 },
+	{ "monitor", BE_OPT_BOOL, offsetof(struct pipewire_cfg, monitor), 0, 0 },
+	BE_OPT_END,
+};
+
+struct pipewire_be {
+	struct vsnd_backend base;
+	struct pipewire_cfg cfg;
+	char who[160];
+};
+
+struct pipewire_port {
+	struct be_rt rt;
+	struct pipewire_be *pb;
+	struct pw_thread_loop *loop;
+	struct pw_context *context;
+	struct pw_core *core;
+	struct spa_hook core_listener;
+	struct pw_stream *stream;
+	struct spa_hook stream_listener;
+	struct spa_source *retry;
+	bool settled;
+	uint32_t quantum_frames;   /* what we fill when the buffer does not say */
+	char stream_name[192];
+};
+
+static const enum spa_audio_format pw_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
+	[VIRTIO_SND_PCM_FMT_S8] = SPA_AUDIO_FORMAT_S8,
+	[VIRTIO_SND_PCM_FMT_U8] = SPA_AUDIO_FORMAT_U8,
+	[VIRTIO_SND_PCM_FMT_S16] = SPA_AUDIO_FORMAT_S16_LE,
+	[VIRTIO_SND_PCM_FMT_U16] = SPA_AUDIO_FORMAT_U16_LE,
+	[VIRTIO_SND_PCM_FMT_S24_3] = SPA_AUDIO_FORMAT_S24_LE,
+	[VIRTIO_SND_PCM_FMT_S24] = SPA_AUDIO_FORMAT_S24_32_LE,
+	[VIRTIO_SND_PCM_FMT_S32] = SPA_AUDIO_FORMAT_S32_LE,
+	[VIRTIO_SND_PCM_FMT_U32] = SPA_AUDIO_FORMAT_U32_LE,
+	[VIRTIO_SND_PCM_FMT_FLOAT] = SPA_AUDIO_FORMAT_F32_LE,
+	[VIRTIO_SND_PCM_FMT_FLOAT64] = SPA_AUDIO_FORMAT_F64_LE,
+};
+
+static uint64_t pipewire_format_mask(void)
+{
+	uint64_t m = 0;
+
+	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+		if (pw_formats[f] != SPA_AUDIO_FORMAT_UNKNOWN)
+			m |= UINT64_C(1) << f;
+	return m;
+}
+
+#define PW_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VIRTIO_SND_PCM_RATE_5512) | \
+				   (UINT64_C(1) << VIRTIO_SND_PCM_RATE_384000)))
+
+static void pipewire_caps(struct vsnd_backend *be, uint8_t direction,
+			  struct vsnd_backend_caps *caps)
+{
+	caps->formats = pipewire_format_mask();
+	caps->rates = PW_RATES;
+	caps->channels_max = VSND_MAX_CHANNELS < 8 ? VSND_MAX_CHANNELS : 8;
+}
+
+/* The ALSA channel orders, which the guest's virtio-snd maps follow. */
+static void pw_positions(uint32_t *pos, unsigned int channels)
+{
+	static const uint32_t order[8] = {
+		SPA_AUDIO_CHANNEL_FL, SPA_AUDIO_CHANNEL_FR, SPA_AUDIO_CHANNEL_RL,
+		SPA_AUDIO_CHANNEL_RR, SPA_AUDIO_CHANNEL_FC, SPA_AUDIO_CHANNEL_LFE,
+		SPA_AUDIO_CHANNEL_SL, SPA_AUDIO_CHANNEL_SR,
+	};
+
+	if (channels == 1) {
+		pos[0] = SPA_AUDIO_CHANNEL_MONO;
+		return;
+	}
+	for (unsigned int i = 0; i < channels && i < 8; i++)
+		pos[i] = order[i];
+	if (channels == 3)
+		pos[2] = SPA_AUDIO_CHANNEL_LFE;
+}
+
+/* ---- data thread ---- */
+
+static void on_process(void *data)
+{
+	struct pipewire_port *pp = data;
+	struct vsnd_port *port = pp->rt.port;
+	uint32_t fb = port->params.frame_bytes;
+	struct pw_buffer *b = pw_stream_dequeue_buffer(pp->stream);
+	struct spa_data *d;
+
+	if (!b)
+		return;
+	d = &b->buffer->datas[0];
+	if (!d->data) {
+		pw_stream_queue_buffer(pp->stream, b);
+		return;
+	}
+	if (port->params.direction == VIRTIO_SND_D_OUTPUT) {
+		uint64_t frames = d->maxsize / fb;
+		uint64_t want = b->requested ? b->requested : pp->quantum_frames;
+
+		if (frames > want)
+			frames = want;
+		be_rt_play(&pp->rt, d->data, (size_t)frames * fb);
+		d->chunk->offset = 0;
+		d->chunk->stride = (int32_t)fb;
+		d->chunk->size = (uint32_t)(frames * fb);
+	} else {
+		uint32_t off = d->chunk->offset % d->maxsize;
+		uint32_t size = d->chunk->size;
+
+		if (size > d->maxsize - off)
+			size = d->maxsize - off;
+		be_rt_capture(&pp->rt, (const uint8_t *)d->data + off, size);
+	}
+	pw_stream_queue_buffer(pp->stream, b);
+}
+
+/* ---- thread loop ---- */
+
+static void pp_connect(struct pipewire_port *pp);
+
+static void pp_teardown(struct pipewire_port *pp)
+{
+	if (pp->stream) {
+		spa_hook_remove(&pp->stream_listener);
+		pw_stream_destroy(pp->stream);
+		pp->stream = NULL;
+	}
+	if (pp->core) {
+		spa_hook_remove(&pp->core_listener);
+		pw_core_disconnect(pp->core);
+		pp->core = NULL;
+	}
+}
+
+static void pp_settle(struct pipewire_port *pp)
+{
+	pp->settled = true;
+	pw_thread_loop_signal(pp->loop, false);
+}
+
+static void retry_cb(void *data, uint64_t expirations)
+{
+	struct pipewire_port *pp = data;
+
+	pp_teardown(pp);
+	pp_connect(pp);
+}
+
+static void pp_lost(struct pipewire_port *pp)
+{
+	struct timespec in = { .tv_sec = 1 }, every = { 0 };
+
+	if (atomic_load(&pp->rt.live))
+		be_rt_set_live(&pp->rt, false);
+	else
+		be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
+	pp_settle(pp);
+	pw_loop_update_timer(pw_thread_loop_get_loop(pp->loop), pp->retry, &in, &every, false);
+}
+
+static void on_state_changed(void *data, enum pw_stream_state old, enum pw_stream_state state,
+			     const char *error)
+{
+	struct pipewire_port *pp = data;
+
+	switch (state) {
+	case PW_STREAM_STATE_STREAMING:
+		be_rt_set_live(&pp->rt, true);
+		pp_settle(pp);
+		break;
+	case PW_STREAM_STATE_ERROR:
+	case PW_STREAM_STATE_UNCONNECTED:
+		pp_lost(pp);
+		break;
+	case PW_STREAM_STATE_PAUSED:
+		/* Unlinked (its target went away): the pacer keeps time. */
+		if (old == PW_STREAM_STATE_STREAMING)
+			be_rt_set_live(&pp->rt, false);
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct pw_stream_events stream_events = {
+	PW_VERSION_STREAM_EVENTS,
+	.state_changed = on_state_changed,
+	.process = on_process,
+};
+
+static void on_core_error(void *data, uint32_t id, int seq, int res, const char *message)
+{
+	struct pipewire_port *pp = data;
+
+	/* -EPIPE on the core: the server went away. */
+	if (id == PW_ID_CORE)
+		pp_lost(pp);
+}
+
+static const struct pw_core_events core_events = {
+	PW_VERSION_CORE_EVENTS,
+	.error = on_core_error,
+};
+
+static int pp_make_stream(struct pipewire_port *pp)
+{
+	const struct vsnd_pcm_params *p = &pp->rt.port->params;
+	const struct pipewire_cfg *cfg = &pp->pb->cfg;
+	bool out = p->direction == VIRTIO_SND_D_OUTPUT;
+	struct spa_audio_info_raw info = {
+		.format = pw_formats[p->format],
+		.rate = p->rate_hz,
+		.channels = p->channels,
+	};
+	uint8_t pod[1024];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(pod, sizeof(pod));
+	const struct spa_pod *params[1];
+	struct pw_properties *props;
+
+	props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio",
+				  PW_KEY_MEDIA_CATEGORY, out ? "Playback" : "Capture",
+				  PW_KEY_APP_NAME, "vsnd",
+				  PW_KEY_NODE_DESCRIPTION, pp->stream_name,
+				  PW_KEY_MEDIA_NAME, pp->stream_name, NULL);
+	if (!props)
+		return -ENOMEM;
+	pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", pp->quantum_frames, p->rate_hz);
+	if (cfg->target)
+		pw_properties_set(props, PW_KEY_TARGET_OBJECT, cfg->target);
+	/* Capture what a sink plays (its monitor) rather than a source. */
+	if (cfg->monitor && !out)
+		pw_properties_set(props, PW_KEY_STREAM_CAPTURE_SINK, "true");
+	pp->stream = pw_stream_new(pp->core, pp->stream_name, props);
+	if (!pp->stream)
+		return -ENOMEM;
+	pw_stream_add_listener(pp->stream, &pp->stream_listener, &stream_events, pp);
+	pw_positions(info.position, p->channels);
+	params[0] = spa_format_audio_raw_build(&b, SPA_PARAM_EnumFormat, &info);
+	return pw_stream_connect(pp->stream, out ? PW_DIRECTION_OUTPUT : PW_DIRECTION_INPUT,
+				 PW_ID_ANY, PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS |
+				 PW_STREAM_FLAG_RT_PROCESS, params, 1);
+}
+
+static void pp_connect(struct pipewire_port *pp)
+{
+	pp->core = pw_context_connect(pp->context, NULL, 0);
+	if (!pp->core) {
+		pp_lost(pp);
+		return;
+	}
+	pw_core_add_listener(pp->core, &pp->core_listener, &core_events, pp);
+	if (pp_make_stream(pp) < 0)
+		pp_lost(pp);
+}
+
+/* ---- device thread ---- */
+
+static void pipewire_close(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct pipewire_port *pp = port->priv;
+
+	if (!pp)
+		return;
+	be_rt_set_running(&pp->rt, false);
+	if (pp->loop) {
+		pw_thread_loop_lock(pp->loop);
+		pp_teardown(pp);
+		if (pp->retry)
+			pw_loop_destroy_source(pw_thread_loop_get_loop(pp->loop), pp->retry);
+		pw_thread_loop_unlock(pp->loop);
+		pw_thread_loop_stop(pp->loop);
+		if (pp->context)
+			pw_context_destroy(pp->context);
+		pw_thread_loop_destroy(pp->loop);
+	}
+	be_rt_fini(&pp->rt);
+	free(pp);
+	port->priv = NULL;
+}
+
+static void pipewire_name_stream(struct pipewire_port *pp, const struct vsnd_pcm_params *p)
+{
+	const char *dir = p->direction == VIRTIO_SND_D_OUTPUT ? "playback" : "capture";
+	const char *name = pp->pb->cfg.name ? pp->pb->cfg.name : "guest";
+
+	if (p->dir_index == 0)
+		snprintf(pp->stream_name, sizeof(pp->stream_name), "vsnd: %s %s", name, dir);
+	else
+		snprintf(pp->stream_name, sizeof(pp->stream_name), "vsnd: %s %s %u", name, dir,
+			 p->dir_index + 1);
+}
+
+static int pipewire_setup(struct pipewire_port *pp, struct vsnd_port *port)
+{
+	const struct vsnd_pcm_params *p = &port->params;
+	uint64_t q = (uint64_t)pp->pb->cfg.latency_ms * p->rate_hz / 1000u;
+
+	pp->quantum_frames = q ? (uint32_t)q : 1;
+	pipewire_name_stream(pp, p);
+	/* A graph quantum may round the latency up to twice it; keep that
+	 * twice over in the ring. */
+	if (p->direction == VIRTIO_SND_D_OUTPUT && 4u * pp->quantum_frames * p->frame_bytes >
+	    port->lead_bytes)
+		port->lead_bytes = 4u * pp->quantum_frames * p->frame_bytes;
+	pp->loop = pw_thread_loop_new("vsnd-pw", NULL);
+	if (!pp->loop)
+		return -ENOMEM;
+	pp->context = pw_context_new(pw_thread_loop_get_loop(pp->loop), NULL, 0);
+	if (!pp->context)
+		return -ENOMEM;
+	pp->retry = pw_loop_add_timer(pw_thread_loop_get_loop(pp->loop), retry_cb, pp);
+	if (!pp->retry)
+		return -ENOMEM;
+	return pw_thread_loop_start(pp->loop) < 0 ? -EIO : 0;
+}
+
+/* Connect and wait (bounded) until the stream runs or fails, so a server
+ * that is there carries the stream from its first frame. */
+static void pipewire_first_connect(struct pipewire_port *pp)
+{
+	pw_thread_loop_lock(pp->loop);
+	pp_connect(pp);
+	while (!pp->settled)
+		if (pw_thread_loop_timed_wait(pp->loop, PW_SETTLE_SEC) != 0)
+			break;
+	pw_thread_loop_unlock(pp->loop);
+}
+
+static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct pipewire_be *pb = container_of(be, struct pipewire_be, base);
+	struct pipewire_port *pp;
+	int ret;
+
+	pipewire_close(be, port);
+	pp = calloc(1, sizeof(*pp));
+	if (!pp)
+		return -ENOMEM;
+	pp->pb = pb;
+	port->priv = pp;
+	ret = be_rt_init(&pp->rt, be, port, pipewire_format_mask());
+	if (ret < 0)
+		goto err;
+	ret = pipewire_setup(pp, port);
+	if (ret < 0)
+		goto err;
+	pipewire_first_connect(pp);
+	be_rt_report(&pp->rt, be, pb->who);
+	return 0;
+err:
+	pipewire_close(be, port);
+	return ret;
+}
+
+static int pipewire_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	struct pipewire_port *pp = port->priv;
+
+	if (!pp)
+		return -EBADFD;
+	be_rt_set_running(&pp->rt, true);
+	be_rt_report(&pp->rt, be, container_of(be, struct pipewire_be, base)->who);
+	return 0;
+}
+
+static int pipewire_stop(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct pipewire_port *pp = port->priv;
+
+	if (!pp)
+		return -EBADFD;
+	be_rt_set_running(&pp->rt, false);
+	be_rt_report(&pp->rt, be, container_of(be, struct pipewire_be, base)->who);
+	return 0;
+}
+
+static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	struct pipewire_port *pp = port->priv;
+	struct pw_time t = { 0 };
+	uint64_t frames;
+
+	if (!pp)
+		return 0;
+	be_rt_report(&pp->rt, be, container_of(be, struct pipewire_be, base)->who);
+	if (!atomic_load(&pp->rt.live))
+		return 0;
+	/* pw_stream_get_time_n reads a snapshot: any thread may call it. */
+	pw_thread_loop_lock(pp->loop);
+	if (!pp->stream || pw_stream_get_time_n(pp->stream, &t, sizeof(t)) < 0 ||
+	    t.rate.denom == 0 || t.delay < 0)
+		t.delay = 0;
+	pw_thread_loop_unlock(pp->loop);
+	/* delay is in graph ticks of rate.num/rate.denom seconds */
+	frames = (uint64_t)t.delay * t.rate.num * port->params.rate_hz /
+		 (t.rate.denom ? t.rate.denom : 1) + t.buffered;
+	return frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames;
+}
+
+static void pipewire_destroy(struct vsnd_backend *be)
+{
+	struct pipewire_be *pb;
+
+	if (!be)
+		return;
+	pb = container_of(be, struct pipewire_be, base);
+	be_opts_free(pipewire_opts, &pb->cfg);
+	free(pb);
+	pw_deinit();
+}
+
+static int pipewire_create(struct vsnd_backend **out, const char *opts,
+			   const struct vsnd_backend_env *env)
+{
+	struct pipewire_be *pb;
+	int ret;
+
+	*out = NULL;
+	pb = calloc(1, sizeof(*pb));
+	if (!pb)
+		return -ENOMEM;
+	pb->cfg.latency_ms = 20;
+	ret = be_opts_parse("pipewire", pipewire_opts, opts, &pb->cfg, env);
+	if (ret < 0) {
+		be_opts_free(pipewire_opts, &pb->cfg);
+		free(pb);
+		return ret;
+	}
+	pw_init(NULL, NULL);
+	be_base_init(&pb->base, &vsnd_backend_pipewire, env);
+	snprintf(pb->who, sizeof(pb->who), "pipewire (%s)",
+		 pb->cfg.target ? pb->cfg.target : "default target");
+	*out = &pb->base;
+	return 0;
+}
+
+const struct vsnd_backend_ops vsnd_backend_pipewire = {
+	.name = "pipewire",
+	.help = "target=NODE,monitor=on|off,latency_ms=N,name=VMNAME",
+	.create = pipewire_create,
+	.destroy = pipewire_destroy,
+	.caps = pipewire_caps,
+	.open = pipewire_open,
+	.start = pipewire_start,
+	.stop = pipewire_stop,
+	.close = pipewire_close,
+	.delay_frames = pipewire_delay_frames,
+};

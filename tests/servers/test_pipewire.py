@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The pipewire backend against a real PipeWire that this test starts with
+WirePlumber on a session D-Bus of its own (private runtime dir, no
+hardware): playback into a null sink recorded by pw-record, capture from the monitor
+of a null sink that pw-play feeds, and the server killed and restarted
+mid-playback."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import srvlib as S  # noqa: E402
+from test_pulse import CH, RATE, write_s16  # noqa: E402
+
+NODES = [('vsnd_null', 'Audio/Sink'), ('vsnd_src', 'Audio/Sink')]
+
+
+class PipeWire:
+    def __init__(self, procs, work):
+        self.procs, self.work = procs, work
+        run = os.path.join(work, 'run')
+        os.makedirs(run, exist_ok=True)
+        self.env = dict(os.environ, XDG_RUNTIME_DIR=run, HOME=work,
+                        PIPEWIRE_RUNTIME_DIR=run)
+        for k in ('PIPEWIRE_REMOTE', 'DISPLAY', 'PULSE_SERVER'):
+            self.env.pop(k, None)
+        self.dbus = self.procs.start(['dbus-daemon', '--session', '--nofork',
+                                      '--print-address=1'], env=self.env,
+                                     stdout=subprocess.PIPE)
+        self.env['DBUS_SESSION_BUS_ADDRESS'] = self.dbus.stdout.readline().decode().strip()
+        self.pw = self.wp = None
+        self.nstarts = 0
+
+    def log(self, name):
+        return open(os.path.join(self.work, '%s-%d.log' % (name, self.nstarts)), 'w')
+
+    def start(self):
+        self.nstarts += 1
+        with self.log('pipewire') as f:
+            self.pw = self.procs.start(['pipewire'], env=self.env, stderr=f)
+        S.wait_for(lambda: self.cli(['info', '0']).returncode == 0, 10, 'pipewire')
+        with self.log('wireplumber') as f:
+            self.wp = self.procs.start(['wireplumber'], env=self.env, stderr=f)
+        for name, cls in NODES:
+            r = self.cli(['create-node', 'adapter',
+                          '{ factory.name=support.null-audio-sink node.name=%s '
+                          'media.class=%s object.linger=true audio.position=[FL FR] '
+                          'audio.rate=%d }' % (name, cls, RATE)])
+            if r.returncode != 0:
+                raise S.Failure('pw-cli create-node %s: %s' % (name, r.stderr))
+        S.wait_for(lambda: all(n in self.cli(['ls', 'Node']).stdout for n, _ in NODES), 10,
+                   'the null nodes')
+        time.sleep(1.0)  # WirePlumber settles its defaults
+
+    def cli(self, args):
+        return subprocess.run(['pw-cli'] + args, env=self.env, capture_output=True, text=True,
+                              timeout=10)
+
+    def kill(self):
+        self.procs.stop(self.wp, signal.SIGKILL)
+        self.procs.stop(self.pw, signal.SIGKILL)
+
+    def record(self, path, target):
+        return self.procs.start(['pw-record', '--target', target, '-P',
+                                 '{ stream.capture.sink=true }', '--rate', str(RATE),
+                                 '--channels', str(CH), '--format', 's16', path],
+                                env=self.env)
+
+    def play(self, path, target):
+        return self.procs.start(['pw-play', '--target', target, path], env=self.env)
+
+
+def read_wav_s16(path):
+    """Samples of a WAV written by a process that may not have fixed its
+    header (killed): everything after the data chunk's header."""
+    with open(path, 'rb') as f:
+        d = f.read()
+    i = d.find(b'data')
+    return S.unpack_s16(d[i + 8:]) if i >= 0 else []
+
+
+def write_wav_s16(path, samples):
+    subprocess.run(['sox', '-t', 'raw', '-e', 'signed', '-b', '16', '-c', str(CH), '-r',
+                    str(RATE), '-', path], input=S.pack_s16(samples), check=True)
+
+
+def case_playback(args, pw, work):
+    S.log('-- playback into a null sink, recorded by pw-record')
+    ref = S.noise_s16(2.0, RATE, CH, seed=5)
+    src, rec = os.path.join(work, 'play.raw'), os.path.join(work, 'play-rec.wav')
+    write_s16(src, ref)
+    recorder = pw.record(rec, 'vsnd_null')
+    time.sleep(0.7)
+    res, err = S.run_drive(args.drive, ['pipewire,target=vsnd_null,name=test', 'play', 's16',
+                                        str(RATE), str(CH), '960', src], pw.env)
+    time.sleep(0.5)
+    pw.procs.stop(recorder, signal.SIGINT)
+    S.log('     drive: %s' % res)
+    S.compare(read_wav_s16(rec), ref, CH, 'playback')
+    S.check(res['xruns'] == 0, 'playback: no underrun (%d)' % res['xruns'])
+    S.check(abs(res['elapsed_ms'] - 2000) < 200,
+            'playback: 2 s completed in %.0f ms (graph-paced)' % res['elapsed_ms'])
+    S.check('stream 0: connected' in err, 'playback: connection logged')
+
+
+def case_capture(args, pw, work):
+    S.log('-- capture from the monitor of a null sink fed by pw-play')
+    ref = S.noise_s16(1.0, RATE, CH, seed=6)
+    src, out = os.path.join(work, 'cap-src.wav'), os.path.join(work, 'cap.raw')
+    write_wav_s16(src, ref)
+    drive = subprocess.Popen([args.drive, 'pipewire,target=vsnd_src,monitor=on,name=test', 'capture', 's16',
+                              str(RATE), str(CH), '960', out, '2500'], env=pw.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.7)
+        player = pw.play(src, 'vsnd_src')
+        player.wait(10)
+        so, err = drive.communicate(timeout=20)
+    finally:
+        pw.procs.stop(drive)
+    if drive.returncode != 0:
+        S.log(err[-3000:])
+    S.check(drive.returncode == 0, 'capture: srv_drive ran')
+    res = S.parse_result(so.strip().splitlines()[-1])
+    S.log('     drive: %s' % res)
+    S.check(abs(res['frames'] - 2.5 * RATE) < 0.1 * RATE,
+            'capture: %d frames in 2.5 s at %d Hz' % (res['frames'], RATE))
+    with open(out, 'rb') as f:
+        got = S.unpack_s16(f.read())
+    S.compare(got, ref, CH, 'capture', skip=0.1)
+
+
+def case_kill(args, pw, work):
+    S.log('-- server killed at 1.5 s and restarted at 2.5 s of an 8 s playback')
+    seconds = 8.0
+    ref = S.sine_s16(seconds, RATE, CH, 1000.0)
+    src, rec = os.path.join(work, 'kill.raw'), os.path.join(work, 'kill-rec.wav')
+    write_s16(src, ref)
+    drive = subprocess.Popen([args.drive, 'pipewire,target=vsnd_null,name=test', 'play', 's16',
+                              str(RATE), str(CH), '960', src], env=pw.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    recorder = None
+    try:
+        time.sleep(1.5)
+        pw.kill()
+        time.sleep(1.0)
+        pw.start()
+        recorder = pw.record(rec, 'vsnd_null')
+        so, se = drive.communicate(timeout=30)
+    finally:
+        pw.procs.stop(drive)
+        if recorder:
+            time.sleep(0.3)
+            pw.procs.stop(recorder, signal.SIGINT)
+    S.check(drive.returncode == 0, 'kill: srv_drive ran')
+    res = S.parse_result(so.strip().splitlines()[-1])
+    S.log('     drive: %s' % res)
+    S.check(abs(res['elapsed_ms'] - seconds * 1000) < 300,
+            'kill: %.0f s completed in %.0f ms (real time through the outage)'
+            % (seconds, res['elapsed_ms']))
+    S.check(se.count('server gone') == 1, 'kill: the loss logged once')
+    S.check(se.count('stream 0: connected') == 2, 'kill: reconnection logged')
+    recorded = read_wav_s16(rec)
+    onset = S.first_loud(recorded) // CH * CH
+    S.check(onset >= 0, 'kill: sound after the restart')
+    seg = recorded[onset + RATE * CH // 100:][:RATE * CH // 2]
+    c, k = max((S.correlation(seg, ref[k * CH:k * CH + len(seg)]), k) for k in range(48))
+    lvl = S.db(S.rms(seg), S.rms(ref[:len(seg)]))
+    S.log('     kill: after restart: correlation %.5f (phase %d), level %+.3f dB' % (c, k, lvl))
+    S.check(len(seg) == RATE * CH // 2 and c > 0.99 and abs(lvl) < 0.5,
+            'kill: the sine resumes intact after the restart')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--drive', required=True)
+    ap.add_argument('--keep', action='store_true')
+    args = ap.parse_args()
+    for tool in ('pipewire', 'wireplumber', 'dbus-daemon', 'pw-cli', 'pw-record', 'pw-play',
+                 'sox'):
+        if subprocess.run(['which', tool], capture_output=True).returncode != 0:
+            S.log('SKIP: %s not installed' % tool)
+            sys.exit(S.SKIP)
+    work = S.tmpdir('vsnd-pw-')
+    procs = S.Procs()
+    try:
+        pw = PipeWire(procs, work)
+        pw.start()
+        case_playback(args, pw, work)
+        case_capture(args, pw, work)
+        case_kill(args, pw, work)
+    finally:
+        procs.stop_all()
+        if not args.keep:
+            S.rmtree(work)
+    S.log('all pipewire cases passed')
+
+
+if __name__ == '__main__':
+    S.main_wrapper(main)
