@@ -11,7 +11,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,17 +27,37 @@ def check(cond, what):
         FAILS.append(what)
 
 
+def listening(path):
+    """Is a socket bound at path listening yet? (/proc/net/unix: flag
+    __SO_ACCEPTCON; vsnd binds before it listens, and a stale socket file
+    from an earlier daemon may still be there.)"""
+    try:
+        with open("/proc/net/unix") as f:
+            for line in f:
+                cols = line.split()
+                if len(cols) >= 8 and cols[7] == path and int(cols[3], 16) & 0x10000:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 class Daemon:
+    count = 0
+
     def __init__(self, tmp, *args):
-        self.sock = os.path.join(tmp, "vsnd.sock")
+        Daemon.count += 1
+        self.sock = os.path.join(tmp, "vsnd-%d.sock" % Daemon.count)
         self.log = open(os.path.join(tmp, "vsnd.log"), "ab")
         self.p = subprocess.Popen([VSND, "--socket", self.sock, "-q", *args],
                                   stdout=self.log, stderr=self.log)
-        for _ in range(200):
-            if os.path.exists(self.sock):
+        for _ in range(500):
+            if listening(self.sock):
                 return
+            if self.p.poll() is not None:
+                break
             time.sleep(0.01)
-        raise RuntimeError("vsnd did not create its socket")
+        raise RuntimeError("vsnd did not listen on its socket")
 
     def stop(self):
         self.p.terminate()
