@@ -13,7 +13,7 @@ BUILD_PKGS=(
   meson ninja-build pkg-config gcc clang
   libsndfile1-dev libsamplerate0-dev libcmocka-dev libseccomp-dev
   scdoc
-  libpulse-dev libasound2-dev libpipewire-0.3-dev
+  libpulse-dev libasound2-dev libpipewire-0.3-dev portaudio19-dev
 )
 TEST_PKGS=(
   sox libsox-fmt-all python3 busybox-static alsa-utils cpio xz-utils
