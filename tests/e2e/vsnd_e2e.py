@@ -580,8 +580,65 @@ def suite_zones(workdir, args):
     return (f'file,out={w}/vsnd-out-%u-%n.wav', cases, {'daemon_args': ['--streams', 'car']})
 
 
+class PauseCase(PlaybackCase):
+    """The VM is paused (QEMU 'stop') for PAUSE_S in the middle of an aplay and
+    resumed ('cont'): aplay succeeds and every frame arrives. The guest's clock
+    stands still while the VM is stopped, so in guest time the play takes the
+    clip's duration plus the usual drain period: no jump, no catch-up."""
+    PAUSE_S = 1.5
+
+    def __init__(self, ident, fmt, clip):
+        super().__init__(ident, fmt, clip)
+        self.name = f'VM paused {self.PAUSE_S} s mid-playback'
+
+    def plan(self):
+        return ['wait-host pause 0'] + super().plan()
+
+    def check(self, ctx):
+        f = ctx.step('play', self.id)
+        wall = int(f['wall_us']) / 1e6
+        msg = check_played(ctx, self.clip, self.fmt, self.id)
+        extra = wall - self.seconds
+        msg += f'; aplay took {wall:.3f} s for {self.seconds:.3f} s of audio (+{extra:.3f} s)'
+        if not -0.1 < extra < 0.5:
+            raise Failure(msg + ': want the clip\'s duration in guest time (+0 to 0.5 s)')
+        return msg
+
+
+def pause_hook(workdir):
+    import socket
+    import threading
+    import time
+    mon = Path(workdir) / 'monitor.sock'
+
+    def pause():
+        time.sleep(1.5)
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(str(mon))
+        s.sendall(b'stop\n')
+        log('host| QEMU monitor: stop')
+        time.sleep(PauseCase.PAUSE_S)
+        s.sendall(b'cont\n')
+        log('host| QEMU monitor: cont')
+        time.sleep(0.2)
+        s.close()
+
+    def hook(kind, fields):
+        if kind == 'wait' and fields.get('id') == 'pause':
+            threading.Thread(target=pause, daemon=True).start()
+    return [hook]
+
+
+def suite_pause(workdir, args):
+    w = Path(workdir)
+    clip = au.sox_make(w / 'pause.raw', S16_48K_2, 5, SYNTHS[7])
+    return (f'file,out={w}/vsnd-out-%u-%n.wav', [PauseCase('paused', S16_48K_2, clip)],
+            {'hooks': pause_hook(workdir),
+             'qemu_args': ['-monitor', f'unix:{w / "monitor.sock"},server=on,wait=off']})
+
+
 SUITES = {'file': suite_file, 'loopback': suite_loopback, 'layout': suite_layout,
-          'zones': suite_zones}
+          'zones': suite_zones, 'pause': suite_pause}
 
 
 def write_wav(path, data, fmt):
@@ -661,7 +718,8 @@ def run_cases(args, qemu, gdir, accel, workdir, backend, cases, script='plan', o
     timeout = int(90 + 3 * sum(c.duration() for c in cases))
     try:
         console, gout = run_guest(qemu, gdir, accel, workdir, script,
-                                  device_args(args, workdir, opts.get('controls', False)),
+                                  device_args(args, workdir, opts.get('controls', False))
+                                  + opts.get('qemu_args', []),
                                   plan, files, sum(c.out_bytes() for c in cases), timeout,
                                   opts.get('hooks', ()))
     finally:
