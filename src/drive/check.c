@@ -792,6 +792,57 @@ static void check_streams(struct chk *c, struct chk_stream *out, struct chk_stre
 	check_xrun_event(c, out);
 }
 
+/* Wait up to 1 s for a jack event (code, jack); other events are dropped. */
+static bool wait_jack_event(struct chk *c, uint32_t want, uint32_t jack)
+{
+	uint64_t deadline = vdf_now_ns() + 1000000000ull;
+	uint32_t code, data;
+
+	while (vdf_now_ns() < deadline) {
+		vdf_wait(&c->d->fe, VSND_QUEUE_EVENT, 20);
+		while (vdd_event(c->d, &code, &data) == 0)
+			if (code == want && data == jack)
+				return true;
+	}
+	return false;
+}
+
+static int jack_connected(struct chk *c, uint32_t jack)
+{
+	const uint8_t *info;
+	int s = vdd_query(c->d, VIRTIO_SND_R_JACK_INFO, jack, 1, VIRTIO_SND_JACK_INFO_SIZE, &info);
+
+	return s == VIRTIO_SND_S_OK ? info[4 + 16] : -1;
+}
+
+/* Host-side hotplug through --jack-cmd: the event arrives and JACK_INFO
+ * follows, both ways (5.14.6.4: a jack's state changes, with an event). */
+static void check_jack_events(struct chk *c)
+{
+	static const struct { const char *verb; uint32_t code; int state; } steps[] = {
+		{ "unplug", VIRTIO_SND_EVT_JACK_DISCONNECTED, 0 },
+		{ "plug", VIRTIO_SND_EVT_JACK_CONNECTED, 1 },
+	};
+	char cmd[512];
+
+	if (!c->o->jack_cmd || !c->d->jacks) {
+		skipped(c, "event.jack", c->d->jacks ? "jack events need --jack-cmd" : "no jacks");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		bool seen;
+		int rc;
+
+		snprintf(cmd, sizeof(cmd), "%s 0 %s >/dev/null", c->o->jack_cmd, steps[i].verb);
+		rc = system(cmd);
+		seen = rc == 0 && wait_jack_event(c, steps[i].code, 0);
+		result(c, seen && jack_connected(c, 0) == steps[i].state, "event.jack",
+		       "host %s of jack 0: event %s, JACK_INFO connected=%d%s", steps[i].verb,
+		       seen ? "received" : "MISSING", jack_connected(c, 0),
+		       rc ? " (the command failed)" : "");
+	}
+}
+
 int vdc_check(struct vdd *d, const struct vdc_opts *o)
 {
 	struct chk c = { .d = d, .o = o, .out = stdout };
@@ -810,7 +861,7 @@ int vdc_check(struct vdd *d, const struct vdc_opts *o)
 		check_streams(&c, &out, have_in ? &in : NULL);
 	}
 	check_elements(&c);
-	skipped(&c, "event.jack", "jack events need a host-side trigger");
+	check_jack_events(&c);
 	while (vdd_event(d, &code, &data) == 0)
 		result(&c, code == VIRTIO_SND_EVT_PCM_XRUN || code == VIRTIO_SND_EVT_CTL_NOTIFY,
 		       "event.unsolicited", "event 0x%x data %u", code, data);

@@ -15,6 +15,7 @@ struct vdc_opts {
 	const char *file;
 	bool json;
 	bool controls;
+	const char *jack_cmd;   /* check: "CMD N plug|unplug" changes jack N on the host */
 	bool quiet;             /* no progress line */
 	int stream;             /* -1: the first of the right direction */
 	unsigned int period_ms, periods;

@@ -23,11 +23,15 @@ static void usage(FILE *out)
 	      "                                    play a WAV file, paced by the device\n"
 	      "  record FILE --seconds S [--stream N] [--rate HZ] [--channels N]\n"
 	      "                                    capture S seconds of S16 audio into a WAV file\n"
-	      "  check [--controls]                conformance run: PASS/FAIL per clause, exit 1 on\n"
+	      "  check [--controls] [--jack-cmd CMD]\n"
+	      "                                    conformance run: PASS/FAIL per clause, exit 1 on\n"
 	      "                                    any FAIL\n"
 	      "\n"
 	      "Options:\n"
 	      "      --controls     negotiate VIRTIO_SND_F_CTLS when offered\n"
+	      "      --jack-cmd CMD a shell command that plugs/unplugs a jack on the host,\n"
+	      "                     run as 'CMD N unplug' and 'CMD N plug' (for example\n"
+	      "                     'vsnd-ctl /run/vsnd.ctl jack'); checks the jack events\n"
 	      "  -q, --quiet        no progress line\n"
 	      "  -h, --help         this help\n"
 	      "  -V, --version      print the version\n", out);
@@ -47,7 +51,7 @@ static int parse_uint(const char *s, unsigned int min, unsigned int max, unsigne
 }
 
 enum { OPT_JSON = 256, OPT_CONTROLS, OPT_STREAM, OPT_PERIOD_MS, OPT_PERIODS, OPT_SECONDS,
-       OPT_RATE, OPT_CHANNELS };
+       OPT_RATE, OPT_CHANNELS, OPT_JACK_CMD };
 
 static int parse_opt(int c, struct vdc_opts *o)
 {
@@ -57,6 +61,7 @@ static int parse_opt(int c, struct vdc_opts *o)
 	switch (c) {
 	case OPT_JSON: o->json = true; return 0;
 	case OPT_CONTROLS: o->controls = true; return 0;
+	case OPT_JACK_CMD: o->jack_cmd = optarg; return 0;
 	case 'q': o->quiet = true; return 0;
 	case OPT_STREAM:
 		if (parse_uint(optarg, 0, 1u << 20, &v) < 0)
@@ -80,6 +85,7 @@ static int parse(int argc, char **argv, struct vdc_opts *o, const char **cmd)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "controls", no_argument, NULL, OPT_CONTROLS },
+		{ "jack-cmd", required_argument, NULL, OPT_JACK_CMD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stream", required_argument, NULL, OPT_STREAM },
 		{ "period-ms", required_argument, NULL, OPT_PERIOD_MS },

@@ -159,9 +159,12 @@ def test_record(tmp):
 
 
 def run_check(tmp, controls):
-    d = Daemon(tmp, "--backend", "null", *(["--controls"] if controls else []))
+    ctl = os.path.join(tmp, "control-%d.sock" % (Daemon.count + 1))
+    d = Daemon(tmp, "--backend", "null", "--control", ctl, *(["--controls"] if controls else []))
+    vsnd_ctl = os.path.join(os.path.dirname(VSND), "src", "ctl", "vsnd-ctl")
     try:
-        r = drive(d.sock, "check", *(["--controls"] if controls else []), timeout=60)
+        r = drive(d.sock, "check", *(["--controls"] if controls else []),
+                  "--jack-cmd", "%s %s jack" % (vsnd_ctl, ctl), timeout=60)
     finally:
         d.stop()
     lines = r.stdout.splitlines()
@@ -177,7 +180,7 @@ def run_check(tmp, controls):
 def test_check(tmp):
     lines = run_check(tmp, False)
     for clause in ("pcm.state", "pcm.release-flush", "io.rx-before-start", "io.rx-status",
-                   "io.tx-pacing", "ctl.pcm-info", "event.xrun"):
+                   "io.tx-pacing", "ctl.pcm-info", "event.xrun", "event.jack"):
         check(any(l.startswith("PASS") and clause in l for l in lines),
               "check ran clause " + clause)
     check(sum(1 for l in lines if "io.tx-pacing" in l) == 2, "both pacing patterns ran")
