@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon/backend.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <vsnd/virtio_snd.h>
@@ -56,7 +60,100 @@ static bool file_spec(char *spec, size_t spec_len, char *what, size_t what_len)
 	return true;
 }
 
+/* Does a server answer on this Unix socket? (No client library needed:
+ * the backend itself connects later, and retries if it goes away.) */
+static bool unix_socket_live(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool live;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return live;
+}
+
+/* dir/name where dir is the first set of the environment variables. */
+static bool runtime_path(char *buf, size_t len, const char *var1, const char *var2,
+			 const char *name)
+{
+	const char *dir = getenv(var1);
+
+	if (!dir || !*dir)
+		dir = var2 ? getenv(var2) : NULL;
+	if (!dir || !*dir)
+		return false;
+	return (size_t)snprintf(buf, len, "%s/%s", dir, name) < len;
+}
+
+static bool pipewire_spec(char *spec, size_t spec_len, char *what, size_t what_len)
+{
+	const char *remote = getenv("PIPEWIRE_REMOTE");
+	char path[PATH_MAX];
+
+	if (!remote || !*remote)
+		remote = "pipewire-0";
+	if (remote[0] == '/')
+		snprintf(path, sizeof(path), "%s", remote);
+	else if (!runtime_path(path, sizeof(path), "PIPEWIRE_RUNTIME_DIR", "XDG_RUNTIME_DIR",
+				 remote))
+		return false;
+	if (!unix_socket_live(path))
+		return false;
+	snprintf(spec, spec_len, "pipewire");
+	snprintf(what, what_len, "the PipeWire server at %s", path);
+	return true;
+}
+
+static bool pulse_spec(char *spec, size_t spec_len, char *what, size_t what_len)
+{
+	const char *server = getenv("PULSE_SERVER");
+	char path[PATH_MAX];
+
+	if (server && *server) {
+		/* A unix: server is checked; others (tcp:) are trusted as set. */
+		if (!strncmp(server, "unix:", 5) && !unix_socket_live(server + 5))
+			return false;
+		snprintf(path, sizeof(path), "%s", server);
+	} else if (!runtime_path(path, sizeof(path), "XDG_RUNTIME_DIR", NULL, "pulse/native") ||
+		   !unix_socket_live(path)) {
+		return false;
+	}
+	snprintf(spec, spec_len, "pulse");
+	snprintf(what, what_len, "the PulseAudio server at %s", path);
+	return true;
+}
+
+/* ALSA's default device is worth trying where there is a sound card. */
+static bool alsa_spec(char *spec, size_t spec_len, char *what, size_t what_len)
+{
+	DIR *d = opendir("/dev/snd");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)))
+		found = !strncmp(e->d_name, "pcmC", 4) && e->d_name[strlen(e->d_name) - 1] == 'p';
+	closedir(d);
+	if (!found)
+		return false;
+	snprintf(spec, spec_len, "alsa");
+	snprintf(what, what_len, "ALSA's default device");
+	return true;
+}
+
+/* In order: the first that works here is used (and logged). */
 static const struct default_choice default_choices[] = {
+	{ "pipewire", pipewire_spec },
+	{ "pulse", pulse_spec },
+	{ "alsa", alsa_spec },
 	{ "file", file_spec },
 };
 

@@ -179,6 +179,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--drive', required=True)
     ap.add_argument('--keep', action='store_true')
+    ap.add_argument('--vsnd', help='the daemon: check that its default picks this server')
     args = ap.parse_args()
     for tool in ('pipewire', 'wireplumber', 'dbus-daemon', 'pw-cli', 'pw-record', 'pw-play',
                  'sox'):
@@ -193,6 +194,9 @@ def main():
         case_playback(args, pw, work)
         case_capture(args, pw, work)
         case_kill(args, pw, work)
+        if args.vsnd:
+            S.log('-- the daemon without --backend')
+            S.check_default_backend(args.vsnd, pw.env, 'pipewire', work)
     finally:
         procs.stop_all()
         if not args.keep:

@@ -195,6 +195,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--drive', required=True)
     ap.add_argument('--keep', action='store_true')
+    ap.add_argument('--vsnd', help='the daemon: check that its default picks this server')
     args = ap.parse_args()
     for tool in ('pulseaudio', 'pactl', 'parec', 'pacat'):
         if subprocess.run(['which', tool], capture_output=True).returncode != 0:
@@ -208,6 +209,10 @@ def main():
         case_playback(args, pa, work)
         case_capture(args, pa, work)
         case_kill(args, pa, work)
+        if args.vsnd:
+            S.log('-- the daemon without --backend')
+            S.check_default_backend(args.vsnd, dict(pa.env, PULSE_SERVER='unix:' + pa.sock),
+                                    'pulse', work)
     finally:
         procs.stop_all()
         if not args.keep:
