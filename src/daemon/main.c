@@ -12,6 +12,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/opts.h"
+#include "daemon/sandbox.h"
 #include "daemon/trace.h"
 
 /* Signals arrive through the loop's signalfd: block them before any thread
@@ -41,6 +42,21 @@ static void log_ready(const struct vd_opts *o, const struct vd_loop *loop)
 		       loop->listener.path, o->socket_activated ? " (socket activation)" : "", ctl);
 }
 
+/* Once the socket is bound and the backend exists: drop privileges (the
+ * socket file goes to the new user), then enter the seccomp allowlist. */
+static int confine(const struct vd_opts *o, const struct vd_loop *loop,
+		   const struct vsnd_backend *backend)
+{
+	int rc = 0;
+
+	if (o->user)
+		rc = vd_sandbox_drop_user(o->user, loop->listener.fd >= 0 && loop->listener.owned ?
+					  loop->listener.path : NULL);
+	if (rc == 0)
+		rc = vd_sandbox_enter(o->sandbox, backend->ops->name);
+	return rc;
+}
+
 static int serve(const struct vd_opts *o)
 {
 	struct vd_loop_config cfg = {
@@ -67,7 +83,9 @@ static int serve(const struct vd_opts *o)
 	rc = vd_loop_init(&loop, &cfg);
 	if (rc == 0) {
 		log_ready(o, &loop);
-		rc = vd_loop_run(&loop);
+		rc = confine(o, &loop, backend);
+		if (rc == 0)
+			rc = vd_loop_run(&loop);
 		vd_loop_fini(&loop);
 	}
 	vsnd_backend_destroy(backend);

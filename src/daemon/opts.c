@@ -12,7 +12,7 @@
 #include "daemon/listen.h"
 
 enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS, OPT_SOCKET_FD, OPT_STREAMS, OPT_CONTROL,
-       OPT_TRACE };
+       OPT_SANDBOX, OPT_USER, OPT_TRACE };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, 's' },
@@ -25,6 +25,8 @@ static const struct option long_opts[] = {
 	{ "controls", no_argument, NULL, OPT_CONTROLS },
 	{ "streams", required_argument, NULL, OPT_STREAMS },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -54,6 +56,9 @@ void vd_opts_usage(FILE *out)
 	      "                           out:2/jack=speaker,out:1-6/nid=1,in:1/jack=mic\n"
 	      "                           (keys: nid, jack, rates=44100|48000, formats=s16|s32)\n"
 	      "      --control PATH       runtime control socket for vsnd-ctl (mode 0600)\n"
+	      "      --sandbox=on|off     seccomp allowlist after setup (default: on for\n"
+	      "                           the null, file and loopback backends)\n"
+	      "      --user NAME          when started as root: drop to NAME after binding\n"
 	      "      --trace FILE         write one line per completed I/O message to FILE:\n"
 	      "                           stream id, completion time (ns, CLOCK_MONOTONIC),\n"
 	      "                           bytes, latency_bytes (buffered, flushed at exit)\n"
@@ -126,6 +131,22 @@ static int use_activation(struct vd_opts *o)
 	}
 	o->socket_fd = VD_LISTEN_FDS_START;
 	o->socket_activated = true;
+	return 0;
+}
+
+/* --sandbox=on|off|auto. */
+static int parse_sandbox(const char *arg, enum vd_sandbox_mode *mode)
+{
+	if (!strcmp(arg, "on"))
+		*mode = VD_SANDBOX_ON;
+	else if (!strcmp(arg, "off"))
+		*mode = VD_SANDBOX_OFF;
+	else if (!strcmp(arg, "auto"))
+		*mode = VD_SANDBOX_AUTO;
+	else {
+		fprintf(stderr, "vsnd: option '--sandbox' takes on, off or auto, not '%s'\n", arg);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -210,6 +231,11 @@ int vd_opts_parse(struct vd_opts *o, int argc, char **argv)
 		case OPT_CONTROLS: o->controls = true; break;
 		case OPT_STREAMS: o->streams = optarg; break;
 		case OPT_CONTROL: o->control_path = optarg; break;
+		case OPT_SANDBOX:
+			if (parse_sandbox(optarg, &o->sandbox) < 0)
+				return -EINVAL;
+			break;
+		case OPT_USER: o->user = optarg; break;
 		case OPT_TRACE: o->trace_path = optarg; break;
 		case 'v': verbose++; break;
 		case 'q': quiet = true; break;

@@ -8,6 +8,8 @@
 
 #include <vsnd/vsnd.h>
 
+#include "daemon/sandbox.h"
+
 /* Exit status for a command-line mistake. */
 #define VD_EXIT_USAGE 2
 
@@ -21,8 +23,10 @@ struct vd_opts {
 	const char *streams;        /* --streams SPEC; NULL: the default layout */
 	struct vsnd_layout layout;  /* parsed from streams */
 	const char *control_path;   /* --control PATH; NULL: no control socket */
-	const char *trace_path;     /* --trace FILE: one line per completed I/O message */
 	enum vsnd_log_level log_level;
+	enum vd_sandbox_mode sandbox; /* --sandbox=on|off|auto (default auto) */
+	const char *user;           /* --user NAME: drop privileges to NAME */
+	const char *trace_path;     /* --trace FILE: one line per completed I/O message */
 	bool help, version, print_caps;
 };
 
