@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A real Linux guest (tests/e2e's QEMU harness) plays and records through
+vsnd's pulse backend, against a PulseAudio server this test starts:
+  - aplay of a clip: the clip is in the null sink's monitor recording, bit-exact;
+  - aplay of a longer clip takes its duration in guest time (server-paced);
+  - arecord from a null sink's monitor that pacat feeds with a repeating
+    pattern: the recording is that pattern, bit-exact;
+  - the server is killed -9 during an 8 s aplay and restarted: aplay still
+    succeeds in real time, the guest driver logs no error, and the clip's
+    later part is in the recording made after the restart.
+Exit 77 when QEMU 10 or the guest image is missing (as tests/e2e)."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / 'e2e'))
+import srvlib as S  # noqa: E402
+from test_pulse import Pulse  # noqa: E402
+import e2e_audio as au  # noqa: E402
+import vsnd_e2e as E  # noqa: E402
+from e2e_guest import EXIT_SKIP, Skip, build_guest, find_qemu, probe_accel  # noqa: E402
+
+FMT = E.S16_48K_2
+Failure = E.Failure
+# aplay's wall time is the clip plus its drain (a period and the server's
+# latency): the same window as tests/e2e's pause case.
+EXTRA_S = (-0.1, 0.5)
+
+
+class Recorder:
+    """parec of the null sink's monitor, one file per server lifetime."""
+
+    def __init__(self, pa, work):
+        self.pa, self.work, self.files, self.proc = pa, work, [], None
+
+    def start(self):
+        path = os.path.join(self.work, 'monitor-%d.raw' % (len(self.files) + 1))
+        self.files.append(path)
+        self.proc = self.pa.record(path, 'vsnd_null.monitor')
+
+    def stop(self):
+        if self.proc:
+            self.pa.procs.stop(self.proc)
+            self.proc = None
+
+    def data(self, i):
+        self.stop()
+        with open(self.files[i], 'rb') as f:
+            return f.read()
+
+
+class PlayCase(E.PlaybackCase):
+    def __init__(self, ident, clip, rec, pacing=False):
+        super().__init__(ident, FMT, clip)
+        self.rec, self.pacing = rec, pacing
+        self.name = ('pacing %g s' % self.seconds) if pacing else 'playback %s' % FMT
+
+    def check(self, ctx):
+        f = ctx.step('play', self.id)
+        m = au.locate(self.rec.data(0), self.clip, FMT)
+        total = len(self.clip) // FMT.frame_bytes
+        if not m.found:
+            raise Failure('%s: %s frames of %d in the monitor recording (%s)'
+                          % (self.id, m.matched, total, m.where or 'not found'))
+        msg = '%s: all %d frames bit-exact in the sink monitor' % (self.id, total)
+        if self.pacing:
+            wall = int(f['wall_us']) / 1e6
+            msg += '; aplay %.3f s for %.3f s of audio' % (wall, self.seconds)
+            if not EXTRA_S[0] < wall - self.seconds < EXTRA_S[1]:
+                raise Failure(msg + ' (want +%g to +%g s)' % EXTRA_S)
+        return msg
+
+
+class LoopCaptureCase(E.Case):
+    """arecord of a source fed with `pattern` over and over: bit-exact."""
+
+    def __init__(self, ident, pattern, seconds):
+        self.name, self.id, self.pattern = 'capture %s' % FMT, ident, pattern
+        self.frames = int(seconds * FMT.rate)
+
+    def plan(self):
+        return ['record %s %s %d %d %d' % (self.id, FMT.alsa, FMT.rate, FMT.channels,
+                                           self.frames)]
+
+    def out_bytes(self):
+        return self.frames * FMT.frame_bytes
+
+    def duration(self):
+        return self.frames / FMT.rate
+
+    def check(self, ctx):
+        ctx.step('record', self.id)
+        rec = (ctx.gout / ('%s.raw' % self.id)).read_bytes()
+        fb = FMT.frame_bytes
+        # Skip the stream's start (silence until the server's first fragment).
+        skip = FMT.rate // 10 * fb
+        body = rec[skip:]
+        pat = self.pattern * (len(body) // len(self.pattern) + 2)
+        at = pat.find(body[:64 * fb])
+        while at >= 0 and at % fb:
+            at = pat.find(body[:64 * fb], at + 1)
+        if at < 0:
+            raise Failure('%s: the fed pattern is not in the recording' % self.id)
+        same = au.common_prefix(body, pat[at:]) // fb
+        msg = '%s: %d of %d frames after the first 100 ms bit-exact' % (
+            self.id, same, len(body) // fb)
+        if same != len(body) // fb:
+            raise Failure(msg)
+        return msg
+
+
+class KillCase(E.PlaybackCase):
+    """The server dies 2 s into an 8 s aplay and comes back 1 s later."""
+
+    def __init__(self, ident, clip, rec):
+        super().__init__(ident, FMT, clip)
+        self.rec = rec
+        self.name = 'server killed and restarted during aplay'
+
+    def plan(self):
+        return ['wait-host kill 0'] + super().plan()
+
+    def check(self, ctx):
+        f = ctx.step('play', self.id)
+        wall = int(f['wall_us']) / 1e6
+        msg = 'aplay succeeded in %.3f s for %.3f s of audio' % (wall, self.seconds)
+        if not EXTRA_S[0] < wall - self.seconds < EXTRA_S[1]:
+            raise Failure(msg + ': not real time (want +%g to +%g s)' % EXTRA_S)
+        after = self.rec.data(len(self.rec.files) - 1)
+        fb = FMT.frame_bytes
+        # Any 100 ms of what was recorded after the restart, found in the clip.
+        loud = [i for i in range(0, len(after) - fb, fb * 480)
+                if not au.is_silence(after[i:i + 4800 * fb], FMT)]
+        if not loud:
+            raise Failure(msg + '; nothing recorded after the restart')
+        probe = after[loud[len(loud) // 2]:][:4800 * fb]
+        at = self.clip.find(probe)
+        if at < 0 or at % fb:
+            raise Failure(msg + '; the sound after the restart is not the clip')
+        return msg + '; after the restart the clip resumes bit-exact (at %.2f s of it)' % (
+            at / fb / FMT.rate)
+
+
+def kill_hook(pa, rec):
+    def outage():
+        time.sleep(2.0)
+        rec.stop()
+        pa.kill()
+        S.log('host| pulseaudio killed')
+        time.sleep(1.0)
+        pa.start()
+        rec.start()
+        S.log('host| pulseaudio restarted')
+
+    def hook(kind, fields):
+        if kind == 'wait' and fields.get('id') == 'kill':
+            threading.Thread(target=outage, daemon=True).start()
+    return [hook]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--vsnd', required=True)
+    ap.add_argument('--require', action='store_true')
+    ap.add_argument('--keep', action='store_true')
+    args = ap.parse_args()
+    args.vsnd, args.device = os.path.abspath(args.vsnd), 'vhost-user'
+    for tool in ('pulseaudio', 'pactl', 'parec', 'pacat', 'sox'):
+        if subprocess.run(['which', tool], capture_output=True).returncode != 0:
+            S.log('SKIP: %s not installed' % tool)
+            return EXIT_SKIP
+    try:
+        qemu = find_qemu('vhost-user-snd-pci')
+        gdir = build_guest()
+    except Skip as e:
+        S.log('SKIP: %s' % e)
+        return 1 if args.require else EXIT_SKIP
+    accel = probe_accel(qemu, gdir)
+    work = S.tmpdir('vsnd-e2e-pulse-')
+    procs = S.Procs()
+    ok = False
+    try:
+        pa = Pulse(procs, work)
+        pa.start()
+        rec = Recorder(pa, work)
+        rec.start()
+        w = Path(work)
+        pattern = au.sox_make(w / 'pattern.raw', FMT, 1, E.SYNTHS[6])
+        feeder = procs.start(['sh', '-c', 'while :; do cat "$0"; done | pacat --raw '
+                              '--format=s16le --rate=48000 --channels=2 -d vsnd_src',
+                              str(w / 'pattern.raw')], env=pa.env)
+        cases = [PlayCase('pb', au.sox_make(w / 'pb.raw', FMT, 3, E.SYNTHS[0]), rec),
+                 PlayCase('pace', au.sox_make(w / 'pace.raw', FMT, 6, E.SYNTHS[5]), rec, True),
+                 LoopCaptureCase('cap', pattern, 2),
+                 KillCase('kill', au.sox_make(w / 'kill.raw', FMT, 8, E.SYNTHS[3]), rec)]
+        backend = 'pulse,server=unix:%s,sink=vsnd_null,source=vsnd_src.monitor,name=e2e' % pa.sock
+        results, _ = E.run_cases(args, qemu, gdir, accel, work, backend, cases,
+                                 opts={'hooks': kill_hook(pa, rec)})
+        procs.stop(feeder)
+        ok = E.report(results)
+        daemon_log = w / 'vsnd.log'
+        if daemon_log.exists():
+            text = daemon_log.read_text(errors='replace')
+            n = text.count('server gone')
+            S.log('%s vsnd log: "server gone" %d time(s)' % ('PASS' if n == 1 else 'FAIL', n))
+            ok = ok and n == 1
+    finally:
+        procs.stop_all()
+        if ok and not args.keep:
+            S.rmtree(work)
+        else:
+            S.log('files kept in %s' % work)
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
