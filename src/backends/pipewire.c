@@ -457,7 +457,8 @@ static void pipewire_destroy(struct vsnd_backend *be)
 	pb = container_of(be, struct pipewire_be, base);
 	be_opts_free(pipewire_opts, &pb->cfg);
 	free(pb);
-	pw_deinit();
+	/* No pw_deinit(): it is once per process, with no PipeWire thread
+	 * left anywhere, and another instance may still run. */
 }
 
 static int pipewire_create(struct vsnd_backend **out, const char *opts,
@@ -477,7 +478,7 @@ static int pipewire_create(struct vsnd_backend **out, const char *opts,
 		free(pb);
 		return ret;
 	}
-	pw_init(NULL, NULL);
+	pw_init(NULL, NULL); /* a no-op after the first */
 	be_base_init(&pb->base, &vsnd_backend_pipewire, env);
 	snprintf(pb->who, sizeof(pb->who), "pipewire (%s)",
 		 pb->cfg.target ? pb->cfg.target : "default target");
