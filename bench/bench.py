@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.dont_write_bytecode = True   # no __pycache__ in tests/e2e
 sys.path.insert(0, str(ROOT / 'tests' / 'e2e'))
 import e2e_audio as au  # noqa: E402
 import vsnd_e2e as e2e  # noqa: E402
@@ -34,7 +35,13 @@ S16_48K_2 = au.Fmt('S16_LE', 48000, 2)
 # --- process accounting -----------------------------------------------------------------
 
 def cpu_seconds(pid):
-    """utime + stime of a live process, in seconds (None once it is gone)."""
+    """CPU time of a live process in seconds (None once it is gone): the scheduler's
+    nanosecond run time from /proc/PID/schedstat, else utime + stime in clock ticks
+    (10 ms steps, too coarse for a few seconds of one stream)."""
+    try:
+        return int(Path(f'/proc/{pid}/schedstat').read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
     except OSError:
@@ -264,7 +271,8 @@ class Bench:
               'N vsnd processes (vsnd serves one frontend per socket), each with its own '
               'vsnd-drive. CPU % is the sum over the N vsnd processes (100 % = one core); '
               'p99/max is the completion deviation from the ideal period schedule over all '
-              f'streams. {runs} runs each.', '',
+              f'streams. {runs} runs each. The N vsnd-drive processes (the drivers) share the '
+              'same 2 cores, so at high N a late driver shows up as an xrun too. ', '',
               '| streams | vsnd CPU % | vsnd CPU s / audio min | xruns | failed plays | '
               'p99 deviation (ms) | max deviation (ms) |',
               '|---|---|---|---|---|---|---|']
@@ -439,7 +447,7 @@ class Bench:
                           f'{spread([r["lost"] for r in rs], "{:.0f}")} of {rs[0]["total"]} '
                           f'({"; ".join(sorted(set(r["where"] or "none" for r in rs)))}) |')
         md += ['', '### Cost (host CPU seconds per minute of audio)', '',
-               'From /proc/PID/stat (utime+stime) sampled at the guest\'s console markers: '
+               'From /proc/PID/schedstat (run time in ns) sampled at the guest\'s console markers: '
                f'an idle window of {a.idle_seconds:g} s (guest sleeping, device present, '
                'not playing), then the playback window.', '',
                '| device | QEMU idle | QEMU playing | QEMU playing - idle | vsnd | '
@@ -457,6 +465,7 @@ class Bench:
                       f'{spread(tot, "{:.2f}") if tot else "-"} |')
             if name == 'vsnd':
                 self.headline['vsnd_cpu'] = statistics.mean(vs)
+                self.headline['vu_total'] = statistics.mean(tot)
                 self.headline['rss'] = max(r.get('rss') or 0 for r in rs)
             else:
                 self.headline['qemu_extra'] = statistics.mean(extra)
@@ -479,8 +488,8 @@ class Bench:
             case = e2e.LoopbackCase('lb', S16_48K_2, 3, w)
             try:
                 results, _ = e2e.run_cases(ns, self.qemu, self.gdir, self.accel, w, 'loopback',
-                                           [case], opts={'daemon_args': ['--trace',
-                                                                         str(w / 'trace.txt')]})
+                                           [case], opts={'daemon_args': ['--trace', str(w / 'trace.txt'),
+                                                                         '-q']})
             except Failure as e:
                 log(f'FAIL: {e}')
                 continue
@@ -497,6 +506,10 @@ class Bench:
               'The guest plays a 3 s clip while recording (aplay + arecord, default buffer '
               '500 ms); the delay is the clip\'s position in the recording minus the time '
               'between the capture and playback START triggers (tests/e2e LoopbackCase).', '',
+              'Measured from the START triggers, this is the device\'s own delay (what '
+              'vsnd adds between taking a period from the playback ring and handing it to '
+              'capture); what an application sees adds the frames it keeps queued in its '
+              'buffer (up to the 500 ms buffer, 4 periods).', '',
               f'- round trip: {spread(delays, "{:.1f}")} ms',
               f'- playback period seen by vsnd: {spread(per_ms, "{:.1f}")} ms',
               f'- latency_bytes vsnd reported at TX completions: mean '
@@ -561,6 +574,11 @@ class Bench:
             out.append(f'- cost per minute of 48 kHz stereo: vsnd process '
                        f'{h["vsnd_cpu"]:.3f} CPU s; QEMU built-in device (playing - idle) '
                        f'{h["qemu_extra"]:.2f} CPU s; vsnd max RSS {h.get("rss")} KiB')
+        if 'vsnd_cpu' in h and 'qemu_extra' in h and h['qemu_extra'] > 0:
+            out.append(f'- vsnd process / QEMU built-in device cost: '
+                       f'{h["vsnd_cpu"] / h["qemu_extra"]:.3f}; whole vhost-user path (vsnd + '
+                       f'QEMU playing - idle) / QEMU built-in: '
+                       f'{h["vu_total"] / h["qemu_extra"]:.2f} (target: at most 0.5)')
         for n in (1, 8, 32, 64):
             r = h.get(f'scale{n}')
             if r:
