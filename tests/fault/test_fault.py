@@ -76,6 +76,15 @@ class Daemon:
             if time.monotonic() > deadline:
                 raise SystemExit('vsnd did not notice a frontend leaving:\n' + self.text())
             time.sleep(0.01)
+        # The log line comes before the session's fds are closed: wait until
+        # the count holds still, so "before" and "after" compare idle states.
+        last, deadline = -1, time.monotonic() + 2
+        while time.monotonic() < deadline:
+            n = self.fds()
+            if n == last:
+                break
+            last = n
+            time.sleep(0.1)
 
     def alive(self):
         return self.proc.poll() is None
