@@ -136,15 +136,28 @@ bool be_rt_running(const struct be_rt *rt)
 	return atomic_load(&rt->running);
 }
 
+/* Tell the device whether the server's sink/source is there: it turns a
+ * change into a hotplug event on the stream's jack. Atomic store + wake: safe
+ * from any thread. */
+static void set_present(struct be_rt *rt, int present)
+{
+	if (atomic_exchange(&rt->port->host_present, present) != present && rt->port->wake)
+		rt->port->wake(rt->port->wake_opaque);
+}
+
 void be_rt_event(struct be_rt *rt, unsigned int ev)
 {
 	atomic_fetch_or_explicit(&rt->events, ev, memory_order_relaxed);
+	if (ev & (BE_RT_EV_ABSENT | BE_RT_EV_LOST))
+		set_present(rt, 0);
 }
 
 void be_rt_set_live(struct be_rt *rt, bool live)
 {
 	bool was = atomic_exchange(&rt->live, live);
 
+	if (live)
+		set_present(rt, 1);
 	if (live && !was)
 		be_rt_event(rt, BE_RT_EV_CONNECTED);
 	else if (!live && was)

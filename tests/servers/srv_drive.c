@@ -130,6 +130,10 @@ static int play(struct drive *d, unsigned int tail_ms)
 	size_t tail = (size_t)tail_ms * d->port.params.rate_hz / 1000 * d->port.params.frame_bytes;
 	uint64_t t0, t_end = 0, xruns = 0;
 	uint8_t *grown = realloc(d->data, d->len + tail);
+	/* The host_present values the backend reported, in order (a change
+	 * becomes a jack event in the device). */
+	char presence[64] = "";
+	int last = -2;
 
 	if (!grown)
 		return -ENOMEM;
@@ -145,15 +149,20 @@ static int play(struct drive *d, unsigned int tail_ms)
 		wait_wake(d, 20);
 		top_up(d);
 		sample_delay(d);
+		if (atomic_load(&d->port.host_present) != last && strlen(presence) + 4 < sizeof(presence)) {
+			last = atomic_load(&d->port.host_present);
+			snprintf(presence + strlen(presence), sizeof(presence) - strlen(presence), "%s%d",
+				 presence[0] ? "," : "", last);
+		}
 		if (!t_end && vsnd_ring_rpos(&d->port.ring) >= end) {
 			t_end = now_ns();
 			xruns = atomic_load(&d->port.xruns);
 		}
 	}
 	d->be->ops->stop(d->be, &d->port);
-	printf("frames=%zu elapsed_ms=%.1f xruns=%" PRIu64 " delay_max=%u lead=%u\n",
+	printf("frames=%zu elapsed_ms=%.1f xruns=%" PRIu64 " delay_max=%u lead=%u presence=%s\n",
 	       end / d->port.params.frame_bytes, (double)(t_end - t0) / 1e6, xruns, d->delay_max,
-	       d->port.lead_bytes);
+	       d->port.lead_bytes, presence);
 	return 0;
 }
 

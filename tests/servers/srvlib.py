@@ -151,7 +151,10 @@ def parse_result(line):
     out = {}
     for kv in line.split():
         k, _, v = kv.partition('=')
-        out[k] = float(v)
+        try:
+            out[k] = float(v)
+        except ValueError:
+            out[k] = v
     return out
 
 

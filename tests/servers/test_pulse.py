@@ -177,6 +177,9 @@ def case_kill(args, pa, work):
             % (seconds, res['elapsed_ms']))
     S.check(se.count('server gone') == 1, 'kill: the loss logged once')
     S.check(se.count('stream 0: connected') == 2, 'kill: reconnection logged')
+    S.check(str(res.get('presence', '')).endswith('1,0,1'),
+            'kill: the sink reported present, gone, present again (%s): the jack follows'
+            % res.get('presence'))
     recorded = read_s16(rec)
     S.check(len(recorded) > RATE * CH, 'kill: %.2f s recorded after the restart'
             % (len(recorded) / RATE / CH))
