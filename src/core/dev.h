@@ -17,6 +17,10 @@
 #define VSND_MAX_INFO_SIZE 4096             /* record stride of an INFO query */
 #define VSND_EVENT_BACKLOG 256              /* events kept while eventq is empty */
 #define VSND_SCRATCH_SAMPLES 4096           /* samples scaled per gain pass */
+/* Chains taken from one queue per call. A guest can lay its used ring over
+ * its avail ring so that every push makes a new chain "available": without
+ * a bound that is an endless loop on the device thread (found by fuzz_vhu). */
+#define VSND_POP_BATCH 4096
 
 /* Stream states (5.14.6.6.1). The state is named after the last request that
  * changed it; INITIAL means never configured. */

@@ -252,10 +252,14 @@ void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque)
 static void control_pop(struct vsnd_dev *dev)
 {
 	struct vsnd_chain *c;
-	int err;
+	int err = 0;
 
-	while ((err = dev->tops->pop(dev->topaque, VSND_QUEUE_CONTROL, &c)) == 0)
+	for (unsigned int n = 0; n < VSND_POP_BATCH; n++) {
+		err = dev->tops->pop(dev->topaque, VSND_QUEUE_CONTROL, &c);
+		if (err)
+			break;
 		dev_push(dev, VSND_QUEUE_CONTROL, c, ctl_handle(dev, c));
+	}
 	if (err == -EIO)
 		dev_mark_broken(dev, VSND_QUEUE_CONTROL);
 }

@@ -33,7 +33,8 @@ void event_flush(struct vsnd_dev *dev)
 {
 	struct event_backlog *b = &dev->events;
 
-	while (b->count && !dev->broken && !dev->qstopped[VSND_QUEUE_EVENT]) {
+	for (unsigned int n = 0; n < VSND_POP_BATCH && b->count && !dev->broken &&
+			       !dev->qstopped[VSND_QUEUE_EVENT]; n++) {
 		struct vsnd_chain *c;
 		int err = dev->tops->pop(dev->topaque, VSND_QUEUE_EVENT, &c);
 

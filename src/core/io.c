@@ -244,11 +244,15 @@ unsigned int io_queue(const struct pcm_stream *s)
 void io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 {
 	struct vsnd_chain *c;
-	int err;
+	int err = 0;
 
 	io_resume(dev, q == VSND_QUEUE_TX ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT);
-	while ((err = dev->tops->pop(dev->topaque, q, &c)) == 0)
+	for (unsigned int n = 0; n < VSND_POP_BATCH; n++) {
+		err = dev->tops->pop(dev->topaque, q, &c);
+		if (err)
+			break;
 		io_accept(dev, q, c);
+	}
 	if (err == -EIO)
 		dev_mark_broken(dev, q);
 }
