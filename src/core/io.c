@@ -143,6 +143,12 @@ static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t sta
 
 void io_flush(struct vsnd_dev *dev, struct pcm_stream *s)
 {
+	/* A stopped ring is not ours to write: its chains stay parked with the
+	 * transport (dropped at the reset that usually follows). */
+	if (dev->qstopped[io_queue(s)]) {
+		io_drop(dev, s);
+		return;
+	}
 	while (s->held.head)
 		io_complete(dev, s, VIRTIO_SND_S_OK, 0);
 }
