@@ -7,7 +7,8 @@
 #   2. clang, -Werror: build and unit tests;
 #   3. gcc with ASan + UBSan: unit tests;
 #   4. clang with TSan: the unit tests that run threads;
-#   5. the end-to-end guest tests against the ASan + UBSan daemon;
+#   5. the end-to-end guest tests (file suite, driver reloads) against the
+#      ASan + UBSan daemon;
 #   6. every libFuzzer target for VSND_FUZZ_SECONDS (default 45) each.
 # Exits non-zero if any build or test fails.
 # Options: --quick  only stage 1 without the guest tests
@@ -66,13 +67,19 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   vhost_user vsnd_daemon vsnd_cli backends_clock backends_file backends_loopback core_stack core_audio
 
 if [ "$e2e" = enabled ]; then
-  stage "ASan + UBSan daemon: end-to-end guest tests (file suite)"
+  stage "ASan + UBSan daemon: end-to-end guest tests (file suite, driver reloads)"
   # The daemon must exit 0 on SIGTERM (the harness checks it): a leak makes
   # it exit 86, any other report aborts it. Its log is grepped as well.
   rm -rf build-asan/e2e
   ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
     python3 tests/e2e/vsnd_e2e.py --vsnd build-asan/vsnd --require --workdir "$PWD/build-asan/e2e" file
+  # Driver reloads reset the device 20 times with streams open: the paths
+  # where held buffers and mappings are dropped.
+  ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+    python3 tests/e2e/vsnd_faults.py --vsnd build-asan/vsnd --require \
+      --workdir "$PWD/build-asan/e2e" reload
   if grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' build-asan/e2e --include=vsnd.log; then
     echo "sanitizer report in the daemon's log" >&2
     exit 1

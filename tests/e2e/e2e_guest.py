@@ -110,6 +110,16 @@ class Daemon:
             return f'vsnd exited with status {self.rc} on SIGTERM'
         return ''
 
+    def fds(self):
+        return len(os.listdir(f'/proc/{self.proc.pid}/fd'))
+
+    def rss_kib(self):
+        with open(f'/proc/{self.proc.pid}/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+        return 0
+
     def log_tail(self, n=40):
         try:
             lines = self.logpath.read_text(errors='replace').splitlines()
@@ -127,11 +137,13 @@ class Console:
         self.lines = []
         self.marks = []            # (kind, {key: value}, rest-of-line)
         self.hooks = list(hooks)   # fn(kind, fields) called on every marker
+        self.quiet = False         # True: keep the lines, do not echo them
 
     def feed(self, line):
         line = line.rstrip('\r\n')
         self.lines.append(line)
-        log('guest| ' + line)
+        if not self.quiet:
+            log('guest| ' + line)
         m = self.MARK.search(line)
         if m:
             kind, rest = m.group(1), m.group(2).strip()
@@ -148,6 +160,26 @@ class Console:
 
     def all(self, kind):
         return [(f, rest) for k, f, rest in self.marks if k == kind]
+
+
+def prepare(args):
+    """Checks args.vsnd, finds QEMU, builds the guest image: (qemu, guest dir,
+    accel), or the exit status when something is missing."""
+    try:
+        if args.device == 'vhost-user':
+            if not args.vsnd or not os.access(args.vsnd, os.X_OK):
+                raise Failure(f'no vsnd executable at {args.vsnd}')
+            args.vsnd = os.path.abspath(args.vsnd)
+        qemu = find_qemu('vhost-user-snd-pci' if args.device == 'vhost-user'
+                         else 'virtio-sound-pci')
+        gdir = build_guest()
+    except Skip as e:
+        log(f'SKIP: {e}')
+        return 1 if args.require else EXIT_SKIP
+    except Failure as e:
+        log(f'FAIL: {e}')
+        return 1
+    return qemu, gdir, probe_accel(qemu, gdir)
 
 
 def probe_accel(qemu, gdir):
@@ -206,55 +238,79 @@ def read_output_disk(img, dest):
     return True
 
 
+class Guest:
+    """One QEMU running the guest; its console is read by a thread."""
+
+    def __init__(self, qemu, gdir, accel, workdir, script, device_args, plan=None, files=None,
+                 out_bytes=0, hooks=(), quiet=False):
+        w = self.workdir = Path(workdir)
+        in_img, self.out_img = w / 'guest-in.tar', w / 'guest-out.img'
+        make_input_disk(in_img, plan or [], files or {})
+        with open(self.out_img, 'wb') as f:
+            f.truncate(((out_bytes + (64 << 20)) + 511) // 512 * 512)
+        cmd = [qemu] + accel_args(accel) + [
+            '-object', f'memory-backend-memfd,id=mem,size={GUEST_MEM},share=on',
+            '-machine', 'q35,memory-backend=mem', '-m', GUEST_MEM, '-smp', '1',
+            '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+            '-serial', 'stdio',
+            '-kernel', str(gdir / 'vmlinuz'), '-initrd', str(gdir / 'initramfs.cpio'),
+            '-append', f'console=ttyS0 quiet panic=-1 vsnd.script={script}',
+            '-drive', f'file={in_img},format=raw,if=none,id=din,readonly=on',
+            '-device', 'virtio-blk-pci,drive=din,serial=vsnd-in',
+            '-drive', f'file={self.out_img},format=raw,if=none,id=dout',
+            '-device', 'virtio-blk-pci,drive=dout,serial=vsnd-out',
+        ] + device_args
+        if not quiet:
+            log('$ ' + ' '.join(cmd))
+        self.console = Console(hooks)
+        self.console.quiet = quiet
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, errors='replace')
+        self.reader = threading.Thread(target=self._pump, daemon=True)
+        self.reader.start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.console.feed(line)
+
+    def kill(self):
+        """SIGKILL, as when QEMU crashes or is killed by the OOM killer."""
+        self.proc.kill()
+        self.proc.wait()
+        self.reader.join(5)
+        self.save_console()
+
+    def save_console(self):
+        (self.workdir / 'console.log').write_text('\n'.join(self.console.lines) + '\n')
+
+    def wait(self, timeout):
+        """Until QEMU exits; returns the dir with the guest's /out."""
+        try:
+            # A guest that does not even boot (wrong QEMU, broken image) fails fast.
+            while self.proc.poll() is None:
+                waited = time.monotonic() - self.t0
+                if waited > timeout:
+                    raise Failure(f'guest did not finish within {timeout} s')
+                if waited > BOOT_TIMEOUT and self.console.find('boot') is None:
+                    raise Failure(f'guest did not boot within {BOOT_TIMEOUT} s')
+                time.sleep(0.2)
+        except Failure:
+            self.kill()
+            raise
+        self.reader.join(5)
+        self.save_console()
+        gout = self.workdir / 'guest-out'
+        if not read_output_disk(self.out_img, gout):
+            log('warning: no output from the guest disk')
+        return gout
+
+
 def run_guest(qemu, gdir, accel, workdir, script, device_args, plan=None, files=None,
               out_bytes=0, timeout=300, hooks=()):
     """Boots the guest once; returns (console, dir with the guest's /out)."""
-    w = Path(workdir)
-    in_img, out_img = w / 'guest-in.tar', w / 'guest-out.img'
-    make_input_disk(in_img, plan or [], files or {})
-    with open(out_img, 'wb') as f:
-        f.truncate(((out_bytes + (64 << 20)) + 511) // 512 * 512)
-    cmd = [qemu] + accel_args(accel) + [
-        '-object', f'memory-backend-memfd,id=mem,size={GUEST_MEM},share=on',
-        '-machine', 'q35,memory-backend=mem', '-m', GUEST_MEM, '-smp', '1',
-        '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-serial', 'stdio',
-        '-kernel', str(gdir / 'vmlinuz'), '-initrd', str(gdir / 'initramfs.cpio'),
-        '-append', f'console=ttyS0 quiet panic=-1 vsnd.script={script}',
-        '-drive', f'file={in_img},format=raw,if=none,id=din,readonly=on',
-        '-device', 'virtio-blk-pci,drive=din,serial=vsnd-in',
-        '-drive', f'file={out_img},format=raw,if=none,id=dout',
-        '-device', 'virtio-blk-pci,drive=dout,serial=vsnd-out',
-    ] + device_args
-    log('$ ' + ' '.join(cmd))
-    console = Console(hooks)
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors='replace')
-
-    def pump():
-        for line in proc.stdout:
-            console.feed(line)
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
-        # A guest that does not even boot (wrong QEMU, broken image) fails fast.
-        while proc.poll() is None:
-            waited = time.monotonic() - t0
-            if waited > timeout:
-                raise Failure(f'guest did not finish within {timeout} s')
-            if waited > BOOT_TIMEOUT and console.find('boot') is None:
-                raise Failure(f'guest did not boot within {BOOT_TIMEOUT} s')
-            time.sleep(0.2)
-    except Failure:
-        proc.kill()
-        proc.wait()
-        reader.join(5)
-        raise
-    finally:
-        (w / 'console.log').write_text('\n'.join(console.lines) + '\n')
-    reader.join(5)
-    log(f'guest ran {time.monotonic() - t0:.1f} s ({accel}), QEMU exit status {proc.returncode}')
-    gout = w / 'guest-out'
-    if not read_output_disk(out_img, gout):
-        log('warning: no output from the guest disk')
-    return console, gout
+    g = Guest(qemu, gdir, accel, workdir, script, device_args, plan, files, out_bytes, hooks)
+    gout = g.wait(timeout)
+    log(f'guest ran {time.monotonic() - g.t0:.1f} s ({accel}), QEMU exit status '
+        f'{g.proc.returncode}')
+    return g.console, gout

@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e2e_audio as au  # noqa: E402
-from e2e_guest import (EXIT_SKIP, Daemon, Failure, Skip, build_guest, find_qemu,  # noqa: E402
-                       log, probe_accel, run_guest)
+from e2e_guest import Daemon, Failure, log, prepare, run_guest  # noqa: E402
 
 # Silence around a played clip in vsnd's output must stay under one buffer (aplay's
 # default buffer time is 500 ms): aplay pads its last period, and the guest driver
@@ -773,20 +772,10 @@ def main():
     ap.add_argument('--cycles', type=int, default=20)
     args = ap.parse_args()
 
-    try:
-        if args.device == 'vhost-user':
-            if not args.vsnd or not os.access(args.vsnd, os.X_OK):
-                raise Failure(f'no vsnd executable at {args.vsnd}')
-            args.vsnd = os.path.abspath(args.vsnd)
-        qemu = find_qemu('vhost-user-snd-pci' if args.device == 'vhost-user' else 'virtio-sound-pci')
-        gdir = build_guest()
-    except Skip as e:
-        log(f'SKIP: {e}')
-        return 1 if args.require else EXIT_SKIP
-    except Failure as e:
-        log(f'FAIL: {e}')
-        return 1
-    accel = probe_accel(qemu, gdir)
+    ready = prepare(args)
+    if isinstance(ready, int):
+        return ready
+    qemu, gdir, accel = ready
     if args.suite == 'demo':
         try:
             return 0 if run_demo(args, qemu, gdir, accel) else 1

@@ -10,6 +10,8 @@
 #   amixer ID ARGS...                   amixer -c CARD ARGS (up to 4 words)
 #   contents ID                         amixer contents and /proc/asound/pcm to /out/ID.txt
 #   wait-host ID SECONDS                say "wait id=ID" and sleep: the host acts meanwhile
+#   reload ID N FMT RATE CH FILE        N driver reloads while aplay plays FILE and
+#                                       arecord records (see plan_reload)
 # Each step reports on the console; a failed step fails the script but the rest run.
 plan_rc=0
 plan_fail() { plan_rc=1; }
@@ -72,6 +74,62 @@ plan_cycles() {
 	[ $fails = 0 ] || plan_fail
 }
 
+# Waits up to 10 s for substream status file $1 to say RUNNING.
+plan_wait_running() {
+	local i=0 k v
+	while [ $i -lt 1000 ]; do
+		while read -r k v; do
+			[ "$k $v" = "state: RUNNING" ] && return 0
+		done <"$1" 2>/dev/null
+		sleep 0.01
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# One reload with both streams running: unbinding runs the driver's remove
+# (snd_card_free disconnects the open PCMs, so aplay and arecord fail and
+# close, then the device is reset), after which the module is unloaded and
+# loaded again and must find the card. Only a missing card, a stream that
+# never ran, or a failed rmmod/insmod is a failure: aplay and arecord are
+# expected to end with an error. A stream the device never lets go of hangs
+# the unbind, which the host's timeout reports.
+plan_reload_once() {
+	local id=$1 k=$2 fmt=$3 rate=$4 ch=$5 file=$6 d p c dev t0 t1
+	d="/proc/asound/card$VSND_CARD/pcm$VSND_DEV"
+	aplay -q -D "$VSND_PCM" -t raw -f "$fmt" -r "$rate" -c "$ch" "/in/$file" 2>/dev/null &
+	p=$!
+	arecord -q -D "$VSND_PCM" -t raw -f "$fmt" -r "$rate" -c "$ch" -d 60 /dev/null 2>/dev/null &
+	c=$!
+	plan_wait_running "${d}p/sub0/status" || vsnd_mark "error reload id=$id k=$k playback never ran"
+	plan_wait_running "${d}c/sub0/status" || vsnd_mark "error reload id=$id k=$k capture never ran"
+	# Vary the moment within the periods: 0 to 0.4 s more.
+	sleep "0.$((k * 37 % 5))"
+	for dev in /sys/bus/virtio/drivers/virtio_snd/virtio*; do :; done
+	vsnd_clock
+	t0=$VSND_NOW_US
+	echo "${dev##*/}" >/sys/bus/virtio/drivers/virtio_snd/unbind
+	vsnd_clock
+	t1=$VSND_NOW_US
+	wait $p
+	wait $c
+	rmmod virtio_snd || { vsnd_mark "error reload id=$id k=$k rmmod"; return 1; }
+	insmod /lib/modules/vsnd/virtio_snd.ko || { vsnd_mark "error reload id=$id k=$k insmod"; return 1; }
+	vsnd_find_card || { vsnd_mark "error reload id=$id k=$k no card after insmod"; return 1; }
+	vsnd_mark "reload-cycle id=$id k=$k unbind_us=$((t1 - t0)) card=$VSND_CARD"
+}
+
+plan_reload() {
+	local id=$1 n=$2 k=1 fails=0
+	shift 2
+	while [ $k -le "$n" ]; do
+		plan_reload_once "$id" "$k" "$@" || fails=$((fails + 1))
+		k=$((k + 1))
+	done
+	vsnd_mark "reload id=$id n=$n fails=$fails rc=$((fails > 0))"
+	[ $fails = 0 ]
+}
+
 while read -r step a1 a2 a3 a4 a5 a6 _; do
 	case "$step" in
 	''|'#'*) ;;
@@ -84,6 +142,7 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	play-dev) plan_play_dev "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
 	amixer) plan_amixer "$a1" $a2 $a3 $a4 $a5 || plan_fail ;;
 	contents) plan_contents "$a1" ;;
+	reload) plan_reload "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
 	wait-host) vsnd_mark "wait id=$a1"; sleep "$a2"; vsnd_mark "waited id=$a1 rc=0" ;;
 	*) vsnd_mark "error unknown plan step $step"; plan_fail ;;
 	esac
