@@ -10,6 +10,18 @@
 
 #define NS_PER_S UINT64_C(1000000000)
 
+/* Whole periods per tick: the fewest that last at least BE_MIN_TICK_NS,
+ * ceil(min_tick * rate / (period_frames * 1e9)), both sides scaled by rate
+ * so nothing is rounded to frames. Both products stay below 2^63 for any
+ * 32-bit rate and period. */
+static uint32_t tick_periods(uint32_t rate, uint32_t period_frames)
+{
+	uint64_t period_scaled = (uint64_t)period_frames * NS_PER_S;
+	uint64_t n = (BE_MIN_TICK_NS * rate + period_scaled - 1) / period_scaled;
+
+	return n ? (uint32_t)n : 1;
+}
+
 int be_clock_init(struct be_clock *c, struct vsnd_port *port)
 {
 	const struct vsnd_pcm_params *params = &port->params;
@@ -23,8 +35,9 @@ int be_clock_init(struct be_clock *c, struct vsnd_port *port)
 	};
 	if (c->period_frames == 0)
 		c->period_frames = 1;
+	c->tick_periods = tick_periods(c->rate, c->period_frames);
 	if (params->direction == VIRTIO_SND_D_OUTPUT) {
-		uint64_t lead = 2ull * c->period_frames * c->frame_bytes;
+		uint64_t lead = 2ull * c->tick_periods * c->period_frames * c->frame_bytes;
 
 		port->lead_bytes = lead > UINT32_MAX ? UINT32_MAX : (uint32_t)lead;
 	}
@@ -201,6 +214,9 @@ uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct 
 		atomic_fetch_add_explicit(&port->frames, due - c->pos, memory_order_relaxed);
 		c->pos = due;
 	}
-	next = (c->pos / c->period_frames + 1) * c->period_frames;
+	/* Wake at a period boundary, so no period completes early, and
+	 * tick_periods boundaries on, so tiny periods are served several per
+	 * tick: the first of them waits less than BE_MIN_TICK_NS. */
+	next = (c->pos / c->period_frames + c->tick_periods) * c->period_frames;
 	return be_clock_deadline(c, next);
 }

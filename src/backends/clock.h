@@ -24,6 +24,17 @@
 /* Frames per chunk handed to the io callbacks (bounds the per-port buffers). */
 #define BE_CHUNK_FRAMES 1024u
 
+/*
+ * The shortest time between two ticks of a stream, ns. A guest may ask for
+ * one-frame periods (2.6 us at 384 kHz); a wake-up per period would let it
+ * keep a host core busy. 1 ms bounds a stream to about 1000 wake-ups a
+ * second (one-frame periods at 384 kHz: under 2 % of a core, against 18 %
+ * waking per period), and streams with periods of 1 ms or more keep one
+ * tick per period, on the same grid. Shorter periods are served several per
+ * tick, each at most this much late.
+ */
+#define BE_MIN_TICK_NS UINT64_C(1000000)
+
 /* What a backend does with the frames its clock moves. ctx is the tick's. */
 struct be_clock_io {
 	/* Playback: the frames consumed, ring data padded with silence where
@@ -40,6 +51,7 @@ struct be_clock {
 	uint32_t rate;
 	uint32_t frame_bytes;
 	uint32_t period_frames;
+	uint32_t tick_periods;  /* periods served per tick (1 unless periods < 1 ms) */
 	uint8_t format;
 	uint8_t direction;
 	bool running;
@@ -49,10 +61,12 @@ struct be_clock {
 
 /*
  * Set up from port->params (already checked with be_check_params), and ask
- * the device for two periods of playback lead: a tick that wakes late moves
- * the frames due at that later instant, more than a period, and the device
- * only tops the ring up to lead_bytes after each tick. Two periods absorb
- * wake-ups up to a period late without an underrun. 0 or -ENOMEM.
+ * the device for two ticks of playback lead: a tick that wakes late moves
+ * the frames due at that later instant, more than a tick's worth, and the
+ * device only tops the ring up to lead_bytes after each tick. Two ticks
+ * absorb wake-ups up to a tick late without an underrun. A tick is one
+ * period, or the whole periods that make up 1 ms when periods are shorter.
+ * 0 or -ENOMEM.
  */
 int be_clock_init(struct be_clock *c, struct vsnd_port *port);
 /* Free the buffer. NULL-safe; idempotent. */
@@ -85,12 +99,14 @@ int be_clock_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_
 int be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
 
 /*
- * Move the frames due at now (chunks of BE_CHUNK_FRAMES) and return the
- * deadline of the next period boundary after them, or UINT64_MAX when
- * stopped. Playback: read whole frames from port->ring, pad with silence,
- * port->xruns += 1 per underrun episode. Capture: write into port->ring,
- * drop what does not fit, port->xruns += 1 per overrun episode. Both add
- * the frames the clock advanced to port->frames.
+ * Move the frames due at now (chunks of BE_CHUNK_FRAMES) and return when to
+ * tick next, or UINT64_MAX when stopped: the deadline of the next period
+ * boundary, or with periods under 1 ms of the last boundary that keeps the
+ * first period due after now less than 1 ms late (several periods a tick,
+ * about one tick a ms). Playback: read whole frames from port->ring, pad
+ * with silence, port->xruns += 1 per underrun episode. Capture: write into
+ * port->ring, drop what does not fit, port->xruns += 1 per overrun episode.
+ * Both add the frames the clock advanced to port->frames.
  */
 uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
 		       void *ctx, uint64_t now);

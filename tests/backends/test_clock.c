@@ -164,6 +164,102 @@ static void test_pacing_44100_512(void **state)
 	}
 }
 
+/* Exactly 1 ms periods are not merged: one tick per period, same grid. */
+static void test_pacing_1ms(void **state)
+{
+	struct fixture *f = *state;
+
+	run_paced(f, 48000, 48);
+}
+
+/* Just under 1 ms: two periods per tick, the first of them under 1 ms late. */
+static void test_pacing_under_1ms(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t next;
+
+	open_start(f, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, 44100, 44);
+	next = tick(f, T0);
+	assert_int_equal(next, bt_deadline(T0, 44100, 88));
+	/* Woken late in the third period: the next boundary but one. */
+	next = tick(f, bt_deadline(T0, 44100, 100));
+	assert_int_equal(f->port.frames, 100);
+	assert_int_equal(next, bt_deadline(T0, 44100, 176));
+}
+
+/*
+ * Tiny periods for 2 s, ticks at the deadlines the backend returns (late by
+ * up to jitter ns): about one tick per ms however short the period, every
+ * frame moved exactly when due, no period completed early or more than
+ * 1 ms late (plus the jitter), and the lead the backend asks for keeps the
+ * device's ring from running dry.
+ */
+static void run_tiny(struct fixture *f, uint32_t rate, uint32_t period, uint64_t jitter)
+{
+	size_t frames = 2 * (size_t)rate;
+	uint8_t *data = calloc(frames, 4);
+	struct bt_pace p;
+
+	bt_port_init_buf(&f->port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, rate, period,
+			 rate / 50);
+	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
+	/* The device clamps the lead to half its ring: it must not have to. */
+	assert_true(f->port.lead_bytes <= f->port.ring.cap / 2);
+	bt_pace_play(f->be, &f->port, T0, data, frames, jitter, &p);
+	print_message("%u Hz, %u-frame periods, jitter %llu ns: %llu ticks in 2 s, "
+		      "shortest gap %llu ns, latest period %llu ns\n",
+		      rate, period, (unsigned long long)jitter, (unsigned long long)p.wakes,
+		      (unsigned long long)p.min_gap, (unsigned long long)p.max_late);
+	assert_true(p.wakes <= 2200);
+	if (!jitter)
+		assert_true(p.min_gap >= BE_MIN_TICK_NS);
+	assert_true(p.max_late < BE_MIN_TICK_NS + jitter);
+	assert_int_equal(f->port.xruns, 0);
+	f->be->ops->close(f->be, &f->port);
+	bt_port_fini(&f->port);
+	memset(&f->port, 0, sizeof(f->port));
+	free(data);
+}
+
+static void test_tiny_periods(void **state)
+{
+	struct fixture *f = *state;
+
+	run_tiny(f, 384000, 1, 0);
+	run_tiny(f, 384000, 4, 0);
+	run_tiny(f, 8000, 1, 0);
+	run_tiny(f, 48000, 2, 0);
+	run_tiny(f, 44100, 7, 0);
+	run_tiny(f, 384000, 1, 400000);
+	run_tiny(f, 44100, 44, 300000);
+}
+
+/* Capture with one-frame periods: silence at the real rate, a tick per ms. */
+static void test_tiny_capture(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t now = T0, next, wakes = 0;
+
+	bt_port_init_buf(&f->port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 2, 384000, 1,
+			 384000 / 50);
+	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
+	assert_int_equal(f->be->ops->start(f->be, &f->port, T0), 0);
+	while (now <= T0 + NS / 10) {
+		size_t fill;
+
+		next = tick(f, now);
+		wakes++;
+		assert_int_equal(f->port.frames, (now - T0) * 384000 / NS);
+		fill = vsnd_ring_fill(&f->port.ring);
+		assert_int_equal(fill, now == T0 ? 0 : 384 * 4);
+		assert_int_equal(vsnd_ring_skip(&f->port.ring, fill), fill);
+		assert_int_equal(next - now, BE_MIN_TICK_NS); /* 384 periods */
+		now = next;
+	}
+	assert_int_equal(wakes, 101);
+	assert_int_equal(f->port.xruns, 0);
+}
+
 static void test_start_stop(void **state)
 {
 	struct fixture *f = *state;
@@ -330,6 +426,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pacing_48000, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pacing_44100, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pacing_44100_512, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pacing_1ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pacing_under_1ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_periods, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_capture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_underrun, setup, teardown),

@@ -254,6 +254,46 @@ static void test_bit_exact(void **state)
 	assert_int_equal(f->log.count, 0);
 }
 
+/*
+ * Periods far below a tick (one frame at 384 kHz and 8 kHz, two at 48 kHz),
+ * 2 s each, ticks late by up to 0.3 ms: many periods are served per tick,
+ * yet the WAV holds every frame once and in order, with no underrun.
+ */
+static void test_tiny_periods(void **state)
+{
+	static const uint32_t cfg[][2] = { { 384000, 1 }, { 8000, 1 }, { 48000, 2 } };
+	struct fixture *f = *state;
+	char *path = bt_path(f->dir, "t.wav");
+
+	assert_int_equal(make(f, "out=%D/t.wav"), 0);
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+		size_t frames = 2 * (size_t)cfg[i][0];
+		uint8_t *data = malloc(frames * 4), *want = malloc(frames * 4), *got;
+		struct vsnd_port port;
+		struct bt_pace p;
+		int sub;
+
+		bt_fill_samples(VIRTIO_SND_PCM_FMT_S16, data, frames * 2, (uint32_t)i + 7);
+		expected_wav(VIRTIO_SND_PCM_FMT_S16, data, frames * 2, want, &sub);
+		bt_port_init_buf(&port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, cfg[i][0],
+				 cfg[i][1], cfg[i][0] / 50);
+		assert_int_equal(f->be->ops->open(f->be, &port), 0);
+		bt_pace_play(f->be, &port, T0, data, frames, 300000, &p);
+		assert_true(p.wakes <= 2200);
+		assert_int_equal(port.xruns, 0);
+		assert_int_equal(f->be->ops->stop(f->be, &port), 0);
+		port_close(f, &port);
+		got = read_wav(path, sub, 2, (int)cfg[i][0], (sf_count_t)frames, 4);
+		if (memcmp(got, want, frames * 4) != 0)
+			fail_msg("%u Hz: WAV bytes differ", cfg[i][0]);
+		free(got);
+		free(want);
+		free(data);
+	}
+	assert_int_equal(f->log.count, 0);
+	free(path);
+}
+
 /* Bytes reach the file when the clock consumes them, not when they arrive;
  * an underrun writes silence (the file is the speaker's timeline). */
 static void test_written_on_tick(void **state)
@@ -553,6 +593,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bit_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_periods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_written_on_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_resample, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_convert, setup, teardown),
