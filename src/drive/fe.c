@@ -181,15 +181,14 @@ static int ring_init(struct vdf *f, struct vdf_ring *r)
 	return 0;
 }
 
-static int ring_setup(struct vdf *f, unsigned int q)
+/* Tell the back-end where ring q is and hand it the eventfds. */
+static int ring_send(struct vdf *f, unsigned int q)
 {
 	struct vdf_ring *r = &f->r[q];
 	uint8_t a[VHU_ADDR_SIZE] = { 0 };
 	uint8_t p[8];
-	int rc = ring_init(f, r);
+	int rc = set_state(f, VHU_REQ_SET_VRING_NUM, q, r->num);
 
-	if (rc == 0)
-		rc = set_state(f, VHU_REQ_SET_VRING_NUM, q, r->num);
 	if (rc == 0)
 		rc = set_state(f, VHU_REQ_SET_VRING_BASE, q, 0);
 	vhu_wr32(a + VHU_ADDR_INDEX, q);
@@ -204,6 +203,53 @@ static int ring_setup(struct vdf *f, unsigned int q)
 	if (rc == 0)
 		rc = send_acked(f, VHU_REQ_SET_VRING_CALL, p, 8, r->call);
 	return rc;
+}
+
+static int ring_setup(struct vdf *f, unsigned int q)
+{
+	int rc = ring_init(f, &f->r[q]);
+
+	return rc < 0 ? rc : ring_send(f, q);
+}
+
+static int enable_rings(struct vdf *f)
+{
+	int rc = 0;
+
+	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
+		if (f->protocol)
+			rc = set_state(f, VHU_REQ_SET_VRING_ENABLE, q, 1);
+	return rc;
+}
+
+/* Forget ring q on the driver side: empty rings, every slot free. */
+static void ring_clear(struct vdf *f, struct vdf_ring *r)
+{
+	memset(f->mem + r->desc, 0, 16u * r->num);
+	memset(f->mem + r->avail, 0, 6u + 2u * r->num);
+	memset(f->mem + r->used, 0, 6u + 8u * r->num);
+	r->avail_idx = r->last_used = 0;
+	memset(r->busy, 0, sizeof(r->busy));
+	r->n_free = r->num / 2;
+	for (unsigned int i = 0; i < r->n_free; i++)
+		r->free[i] = (uint16_t)(r->n_free - 1 - i);
+}
+
+int vdf_reset(struct vdf *f)
+{
+	int rc = 0;
+
+	/* QEMU's vhost_dev_stop: GET_VRING_BASE stops every ring. */
+	for (unsigned int q = 0; rc >= 0 && q < VSND_NUM_QUEUES; q++)
+		rc = vdf_get_vring_base(f, q);
+	/* The driver re-initialises: fresh rings at the same places, so the
+	 * back-end sees next avail 0 and used index 0 (how it tells a reset
+	 * from a pause). */
+	for (unsigned int q = 0; rc >= 0 && q < VSND_NUM_QUEUES; q++) {
+		ring_clear(f, &f->r[q]);
+		rc = ring_send(f, q);
+	}
+	return rc < 0 ? rc : enable_rings(f);
 }
 
 static int connect_path(const char *path)
@@ -302,9 +348,8 @@ int vdf_open(struct vdf *f, const char *path, uint64_t want_mask)
 		rc = set_mem_table(f);
 	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
 		rc = ring_setup(f, q);
-	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
-		if (f->protocol)
-			rc = set_state(f, VHU_REQ_SET_VRING_ENABLE, q, 1);
+	if (rc == 0)
+		rc = enable_rings(f);
 	if (rc < 0)
 		goto err;
 	return 0;

@@ -56,6 +56,12 @@ int vdf_open(struct vdf *f, const char *path, uint64_t want_mask);
 /* Close the connection and free everything. NULL-safe, idempotent. */
 void vdf_close(struct vdf *f);
 
+/* Reset the device as a driver re-init under QEMU does: stop every ring
+ * (GET_VRING_BASE), clear the rings in place, set them up again from index
+ * 0 with the same eventfds, enable them. Chains in flight are forgotten.
+ * Returns 0 or a negative errno. */
+int vdf_reset(struct vdf *f);
+
 /* GET_CONFIG of len bytes at offset 0. Returns 0 or a negative errno. */
 int vdf_get_config(struct vdf *f, uint8_t *buf, uint32_t len);
 /* GET_VRING_BASE of queue q (stops the ring). Returns it or a negative errno. */
