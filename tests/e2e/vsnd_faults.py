@@ -2,10 +2,9 @@
 """vsnd fault injection with the real guest (Linux virtio_snd in QEMU 10).
 
 Suites:
-  qemu-kill  QEMU is SIGKILLed N times (default 50) against one vsnd: half the
-             kills land at moments spread over QEMU's start, the vhost-user
-             negotiation, the guest's boot and the driver's probe, half while
-             aplay is playing. After each, vsnd must still run and notice the
+  qemu-kill  QEMU is SIGKILLed N times (default 50) against one vsnd, in turn
+             while QEMU starts (vhost-user negotiation), as the guest's driver
+             probes, with the card up and idle, and while aplay is playing. After each, vsnd must still run and notice the
              frontend leaving; after a kill mid-playback the WAV it was writing
              must be finalized at once and hold exactly the frames the guest
              sent (a bit-exact prefix of the clip). Then a new QEMU plays a
@@ -105,6 +104,15 @@ def wait_playing(w, before, guest, min_bytes, timeout=90):
     raise Failure('the guest never started playing\n' + '\n'.join(guest.console.lines[-15:]))
 
 
+def wait_mark(guest, kind, timeout=90):
+    t0 = time.monotonic()
+    while guest.console.find(kind) is None:
+        if guest.proc.poll() is not None or time.monotonic() - t0 > timeout:
+            raise Failure(f'the guest never reported "{kind}"\n'
+                          + '\n'.join(guest.console.lines[-15:]))
+        time.sleep(0.01)
+
+
 def check_prefix(path, clip, fmt):
     """The WAV is finalized and holds a bit-exact prefix of the clip, after
     silence at most; returns its frame count."""
@@ -125,19 +133,28 @@ def kill_cycle(env, k, res, stats):
     before = set(w.glob('vsnd-out-*.wav'))
     g = Guest(env['qemu'], env['gdir'], env['accel'], w, 'plan', env['dev'],
               ['play kill S16_LE 48000 2 long.raw'], {'long.raw': clip}, quiet=True)
-    mid = k % 2 == 1
-    if mid:
+    # Rotate over the stages: QEMU starting (vhost-user negotiation), the
+    # guest's boot marker (its driver probes right after), the card found
+    # (driver up, streams idle), and aplay playing. Every other kill is an
+    # early one: they cost no guest boot.
+    stage = (0, 1, 0, 2, 0, 3)[k % 6]
+    mid = stage == 3
+    if stage == 0:
+        time.sleep(0.1 + (k // 2 % 8) * 0.12)
+        phase = 'QEMU starting'
+    elif stage in (1, 2):
+        mark = 'boot' if stage == 1 else 'card'
+        wait_mark(g, mark)
+        time.sleep((k // 6 % 5) * 0.05)
+        phase = 'guest booted, driver probing' if stage == 1 else 'card up, streams idle'
+    else:
         out = wait_playing(w, before, g, 48000 * 4 * 3 // 10)
         time.sleep((k % 7) * 0.13)
-    else:
-        # 0.1 s to 4.3 s after QEMU starts: connection, negotiation, boot, probe.
-        time.sleep(0.1 + (k // 2 % 13) * 0.35)
+        phase = 'playing'
     t_kill = time.monotonic()
     g.kill()
     proc.wait_log('frontend disconnected', k + 1)
     stats['disc'].append(time.monotonic() - t_kill)
-    phase = ('playing' if mid else 'card up' if g.console.find('card') else
-             'booting' if g.console.find('boot') else 'QEMU starting')
     stats['phase'][phase] = stats['phase'].get(phase, 0) + 1
     if not mid:
         return
