@@ -10,7 +10,10 @@ a user-space virtio-snd driver over vhost-user: no guest to boot).
 - backend failure: the output file on a read-only filesystem (a read-only
   tmpfs when we may mount one, else a path under a regular file): the
   driver gets IO_ERR at PREPARE, within its 1 s control timeout, vsnd logs
-  it and keeps serving.
+  it and keeps serving;
+- the output filesystem fills up mid-playback: the stream keeps real time,
+  the failure is logged once, the WAV holds a bit-exact prefix, and the
+  next stream is whole once there is room again.
 
 Usage: test_fault.py VSND VSND_DRIVE [--cycles N]
 """
@@ -209,6 +212,67 @@ def backend_failure(args, work):
         undo()
 
 
+def clip_frames(path):
+    with wave.open(path) as w:
+        return w.readframes(w.getnframes())
+
+
+def full_filesystem(args, work):
+    """The output filesystem fills up mid-playback: the stream keeps its real
+    time (the guest hears nothing wrong but silence in the file's place), the
+    failure is logged once, the WAV that was written is valid and bit-exact
+    as far as it goes, and once there is room again the next stream is whole."""
+    if os.geteuid() != 0:
+        print('skip: mounting a small tmpfs needs root', flush=True)
+        return
+    full = os.path.join(work, 'full')
+    os.mkdir(full)
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=128k', 'vsnd-full', full],
+                      capture_output=True).returncode != 0:
+        print('skip: cannot mount a tmpfs here', flush=True)
+        return
+    clip = os.path.join(work, 'clip2s.wav')
+    write_clip(clip, 2.0)
+    want = clip_frames(clip)
+    d = Daemon(args.vsnd, work, 'file,out=' + os.path.join(full, 'out-%n.wav'))
+    try:
+        t0 = time.monotonic()
+        r = drive(args, d, 'play', clip, '-q', timeout=10)
+        dt = time.monotonic() - t0
+        check(r.returncode == 0 and 1.9 < dt < 3.0,
+              f'filesystem full after ~0.3 s of a 2 s stream: play rc {r.returncode} in '
+              f'{dt:.2f} s, paced in real time ({r.stderr.strip()})')
+        d.settle()
+        fails = d.text().count('file: writing')
+        check(fails == 1, f'the write failure logged once ({fails} times)')
+        out = os.path.join(full, 'out-0.wav')
+        try:
+            got = clip_frames(out)
+            check(0 < len(got) < len(want) and want.startswith(got),
+                  f'the full file is a valid WAV holding a bit-exact prefix: '
+                  f'{len(got) // 4} of {len(want) // 4} frames')
+        except (OSError, wave.Error, EOFError) as e:
+            check(False, f'the full file is a valid WAV: {e}')
+        os.unlink(out)
+        short = os.path.join(work, 'clip50ms.wav')
+        write_clip(short, 0.05)
+        r = drive(args, d, 'play', short, '-q', timeout=10)
+        d.settle()
+        try:
+            got, ref = clip_frames(os.path.join(full, 'out-1.wav')), clip_frames(short)
+            # After the last period the clock may play a little silence before
+            # the driver's STOP arrives: the file records it like a card would.
+            pad = got[len(ref):]
+            ok = got.startswith(ref) and pad.count(0) == len(pad) and len(pad) < 48000 * 4 // 50
+        except (OSError, wave.Error, EOFError):
+            ok = False
+        check(r.returncode == 0 and ok, 'with room again, the next stream is written whole '
+                                        '(bit-exact, then under 20 ms of silence)')
+    finally:
+        check(d.stop() == 0, 'vsnd exits 0 on SIGTERM after the full filesystem')
+        subprocess.run(['umount', full])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('vsnd')
@@ -219,7 +283,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix='vsnd-fault-') as work:
         for name, fn in [('frontend killed mid-playback', frontend_killed),
                          ('connect/disconnect cycles', cycles),
-                         ('backend failure', backend_failure)]:
+                         ('backend failure', backend_failure),
+                         ('full filesystem', full_filesystem)]:
             print(f'-- {name}', flush=True)
             sub = os.path.join(work, fn.__name__)
             os.mkdir(sub)
