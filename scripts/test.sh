@@ -9,7 +9,7 @@
 #   4. clang with TSan: the unit tests that run threads;
 #   5. the end-to-end guest tests (file suite, driver reloads) against the
 #      ASan + UBSan daemon;
-#   6. every libFuzzer target for VSND_FUZZ_SECONDS (default 45) each.
+#   6. every libFuzzer target for VSND_FUZZ_SECONDS (default 60) each.
 # Exits non-zero if any build or test fails.
 # Options: --quick  only stage 1 without the guest tests
 #          --no-e2e skip the guest tests
@@ -86,8 +86,8 @@ if [ "$e2e" = enabled ]; then
   fi
 fi
 
-stage "libFuzzer: every target for ${VSND_FUZZ_SECONDS:-45} s (VSND_FUZZ_SECONDS)"
-tests/fuzz/run.sh "${VSND_FUZZ_SECONDS:-45}"
+stage "libFuzzer: every target for ${VSND_FUZZ_SECONDS:-60} s (VSND_FUZZ_SECONDS)"
+tests/fuzz/run.sh "${VSND_FUZZ_SECONDS:-60}"
 
 # One closing line a CI can read: every meson test run above, counted.
 python3 - build-test build-clang build-asan build-tsan <<'PY'
