@@ -92,6 +92,34 @@ static int virtq_break(struct virtq *vq)
 	return -EIO;
 }
 
+/* Do [a, a + alen) and [b, b + blen) share a byte? (No sum that could wrap.) */
+static bool overlap(const void *a, size_t alen, const void *b, size_t blen)
+{
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+
+	return x >= y ? x - y < blen : y - x < alen;
+}
+
+/*
+ * The three parts are distinct areas (2.7); a guest that lays one over
+ * another makes our own writes its input: a used ring over the avail ring
+ * turns every push into a new available chain, and the device never finds
+ * the queue empty. Compared with the bytes we touch, EVENT_IDX's trailing
+ * fields included; parts that only touch are fine. Compared as host
+ * pointers: guest addresses that overlap map to the same host bytes.
+ */
+static bool parts_overlap(unsigned int num, const void *desc, const void *avail,
+			  const void *used, bool event_idx)
+{
+	size_t ev = event_idx ? 2 : 0;
+	size_t dlen = DESC_SIZE * (size_t)num;
+	size_t alen = AVAIL_RING + 2 * (size_t)num + ev;
+	size_t ulen = USED_RING + USED_ELEM_SIZE * (size_t)num + ev;
+
+	return overlap(desc, dlen, avail, alen) || overlap(desc, dlen, used, ulen) ||
+	       overlap(avail, alen, used, ulen);
+}
+
 int virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void *used,
 	       const struct virtq_mem *mem, bool event_idx, bool indirect, uint16_t last_avail)
 {
@@ -102,6 +130,8 @@ int virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void
 	/* 2.7.10.1 alignments; they also make our atomic accesses aligned. */
 	if ((uintptr_t)desc % 16 || (uintptr_t)avail % 2 || (uintptr_t)used % 4)
 		return -EINVAL;
+	if (parts_overlap(num, desc, avail, used, event_idx))
+		return -EADDRINUSE;
 
 	*vq = (struct virtq){
 		.num = num, .desc = desc, .avail = avail, .used = used, .mem = *mem,

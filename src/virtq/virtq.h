@@ -69,8 +69,10 @@ struct virtq {
 /*
  * Set up a ring over already-translated host pointers (desc 16*num bytes,
  * avail 6+2*num, used 6+8*num). last_avail is SET_VRING_BASE's value; the
- * used index is read from the used ring in memory. Returns 0 or -EINVAL
- * (num not a power of two in 1..VIRTQ_MAX_SIZE, NULL pointer, misaligned).
+ * used index is read from the used ring in memory. Returns 0, -EINVAL (num
+ * not a power of two in 1..VIRTQ_MAX_SIZE, NULL pointer, misaligned) or
+ * -EADDRINUSE (two parts overlap: avail 4+2*num and used 4+8*num bytes, 2
+ * more each with event_idx); the ring is then left alone.
  */
 int virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void *used,
 	       const struct virtq_mem *mem, bool event_idx, bool indirect, uint16_t last_avail);

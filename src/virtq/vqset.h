@@ -76,8 +76,9 @@ void vsnd_vqset_fini(struct vsnd_vqset *s);
  * used 6+8*num; mem translates buffer addresses and must outlive the queue).
  * last_avail is SET_VRING_BASE's value. A queue already started is stopped
  * first. Chains parked by a stop stay in use when num is the previous ring's
- * size; another size drops them. Returns 0, -EINVAL (bad q or ring, see virtq_init()) or -ENOMEM;
- * on error the queue is left stopped.
+ * size; another size drops them. Returns 0, -EINVAL (bad q or ring),
+ * -EADDRINUSE (overlapping ring parts; see virtq_init()) or -ENOMEM; on
+ * error the queue is left stopped.
  */
 int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int q, unsigned int num, void *desc,
 		     void *avail, void *used, const struct virtq_mem *mem, bool event_idx,

@@ -21,7 +21,7 @@
 #define VF_SIZE 0x20000u       /* two 64 KiB regions (fakedrv's minimum) */
 #define VF_DESC 0x0000u        /* ring parts' offsets in region 0 */
 #define VF_AVAIL 0x1000u
-#define VF_USED 0x1200u
+#define VF_USED 0x1208u        /* past the largest avail ring: no parts overlap */
 #define VF_SCRIPT 32           /* script bytes before the memory image */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -85,7 +85,7 @@ def virtq_seed(num_log2, descs, avail_heads, script, extra=(), flags_extra=0):
     for i, d in enumerate(descs):
         img[16 * i:16 * i + 16] = d
     avail = u16(0) + u16(len(avail_heads)) + b''.join(u16(h) for h in avail_heads)
-    img[0x1000:0x1000 + len(avail)] = avail  # used ring at 0x1200
+    img[0x1000:0x1000 + len(avail)] = avail  # used ring at 0x1208
     for off, data in extra:
         img[off:off + len(data)] = data
     script = bytes(script) + bytes(32 - len(script))

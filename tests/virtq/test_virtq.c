@@ -91,7 +91,9 @@ static void test_init_rejects_bad_rings(void **state)
 	struct fx *f = fx_new(8, false, false);
 	struct virtq vq;
 	uint8_t *d = f->r.desc, *a = f->r.avail, *u = f->r.used;
+	uint8_t *big = aligned_alloc(16, 1 << 20);
 
+	assert_non_null(big);
 	assert_int_equal(virtq_init(&vq, 0, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
 	assert_int_equal(virtq_init(&vq, 3, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
 	assert_int_equal(virtq_init(&vq, 65536, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
@@ -100,10 +102,86 @@ static void test_init_rejects_bad_rings(void **state)
 	assert_int_equal(virtq_init(&vq, 8, d + 8, a, u, &f->d.mem, false, false, 0), -EINVAL);
 	assert_int_equal(virtq_init(&vq, 8, d, a + 1, u, &f->d.mem, false, false, 0), -EINVAL);
 	assert_int_equal(virtq_init(&vq, 8, d, a, u + 2, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 32768, d, a, u, &f->d.mem, false, false, 0), 0);
+	/* The largest ring, its parts back to back. */
+	assert_int_equal(virtq_init(&vq, 32768, big, big + 0x80000, big + 0x90008, &f->d.mem, true,
+				    false, 0),
+			 0);
 	virtq_fini(&vq);
 	assert_int_equal(vq.num, 0);
 	assert_int_equal(virtq_pop(&vq, &f->elem), -EAGAIN);
+	free(big);
+	fx_free(f);
+}
+
+/*
+ * 2.7: the descriptor table, avail ring and used ring are distinct areas.
+ * Rings of 8 laid out at byte offsets in one block: desc 128 bytes, avail
+ * 20, used 68, 2 more each with EVENT_IDX. Every pair that shares a byte is
+ * refused before anything is written; parts that only touch start.
+ */
+static const struct {
+	size_t d, a, u;
+	int rc[2];          /* without, with EVENT_IDX */
+} layouts[] = {
+	/* touching, each part after the last */
+	{ 0, 128, 152, { 0, 0 } },
+	{ 0, 200, 128, { 0, 0 } },
+	/* touching without EVENT_IDX; with it, used_event or avail_event is
+	 * the byte pair in common */
+	{ 0, 128, 148, { 0, -EADDRINUSE } },
+	{ 0, 196, 128, { 0, -EADDRINUSE } },
+	{ 256, 0, 188, { 0, -EADDRINUSE } },
+	{ 256, 236, 0, { 0, -EADDRINUSE } },
+	/* desc and avail */
+	{ 0, 126, 1024, { -EADDRINUSE, -EADDRINUSE } },
+	{ 256, 254, 1024, { -EADDRINUSE, -EADDRINUSE } },
+	{ 0, 64, 1024, { -EADDRINUSE, -EADDRINUSE } },
+	{ 0, 0, 1024, { -EADDRINUSE, -EADDRINUSE } },
+	/* desc and used */
+	{ 0, 1024, 124, { -EADDRINUSE, -EADDRINUSE } },
+	{ 256, 1024, 252, { -EADDRINUSE, -EADDRINUSE } },
+	{ 32, 1024, 0, { -EADDRINUSE, -EADDRINUSE } },
+	{ 0, 1024, 0, { -EADDRINUSE, -EADDRINUSE } },
+	/* avail and used */
+	{ 0, 1024, 1040, { -EADDRINUSE, -EADDRINUSE } },
+	{ 0, 1090, 1024, { -EADDRINUSE, -EADDRINUSE } },
+	{ 0, 1030, 1024, { -EADDRINUSE, -EADDRINUSE } },
+	{ 0, 1024, 1024, { -EADDRINUSE, -EADDRINUSE } },
+	/* all three */
+	{ 0, 0, 0, { -EADDRINUSE, -EADDRINUSE } },
+};
+
+static void test_init_rejects_overlapping_parts(void **state)
+{
+	struct fx *f = fx_new(8, false, false);
+	uint8_t *m = aligned_alloc(16, 4096), *copy = malloc(4096);
+	struct virtq vq;
+
+	assert_non_null(m);
+	assert_non_null(copy);
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		for (int ev = 0; ev < 2; ev++) {
+			int rc;
+
+			memset(m, 0xa5, 4096);
+			memcpy(copy, m, 4096);
+			memset(&vq, 0x5a, sizeof(vq));
+			rc = virtq_init(&vq, 8, m + layouts[i].d, m + layouts[i].a, m + layouts[i].u,
+					&f->d.mem, ev, false, 0);
+			if (rc != layouts[i].rc[ev])
+				fail_msg("layout %zu, event_idx %d: %d", i, ev, rc);
+			if (rc == 0) {
+				assert_int_equal(vq.num, 8);
+				virtq_fini(&vq);
+				continue;
+			}
+			/* Refused: neither the guest's memory nor the queue changed. */
+			assert_memory_equal(m, copy, 4096);
+			assert_int_equal(vq.num, 0x5a5a5a5a);
+		}
+	}
+	free(copy);
+	free(m);
 	fx_free(f);
 }
 
@@ -902,6 +980,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_rejects_bad_rings),
+		cmocka_unit_test(test_init_rejects_overlapping_parts),
 		cmocka_unit_test(test_init_resumes_indices),
 		cmocka_unit_test(test_direct_chain),
 		cmocka_unit_test(test_order_and_used_wrap),

@@ -349,6 +349,11 @@ static void test_start_and_restart(void **state)
 	assert_int_equal(vsnd_vqset_start(&f->s, VSND_NUM_QUEUES, 8, f->r.desc, f->r.avail,
 					  f->r.used, &f->d.mem, false, false, 0), -EINVAL);
 	assert_int_equal(vsnd_vqset_stop(&f->s, VSND_QUEUE_EVENT), 0); /* never started */
+	/* A used ring over the descriptor table: refused, still stopped. */
+	assert_int_equal(vsnd_vqset_start(&f->s, Q, 8, f->r.desc, f->r.avail, f->r.desc,
+					  &f->d.mem, false, false, 0), -EADDRINUSE);
+	assert_false(vsnd_vqset_started(&f->s, Q));
+	assert_int_equal(pop(f, &c), -EAGAIN);
 	assert_int_equal(vsnd_vqset_start(&f->s, Q, 8, f->r.desc, f->r.avail, f->r.used,
 					  &f->d.mem, false, false, 7), 0);
 	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 7);
