@@ -124,16 +124,13 @@ static size_t first_nonzero(const uint8_t *buf, size_t frames, uint32_t fb)
 
 /* Same params: what is played at stream time t is captured at time t, in
  * either tick order and with different periods: delay 0 frames. */
-static void check_bit_exact(struct fixture *f, bool capture_first, uint32_t operiod,
-			    uint32_t iperiod)
+static void expect_bit_exact(struct fixture *f, bool capture_first)
 {
 	const size_t frames = 48000;
 	uint8_t *play = malloc(frames * 4), *cap = calloc(frames, 4);
 	struct run r = { play, frames, cap, frames, 0, 0, T0, T0, capture_first };
 
 	bt_fill_samples(VIRTIO_SND_PCM_FMT_S16, play, frames * 2, 42);
-	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 2, 48000, operiod, VIRTIO_SND_PCM_FMT_S16, 2, 48000,
-		  iperiod);
 	top_up(&f->out, &r);
 	assert_int_equal(f->be->ops->start(f->be, &f->in, T0), 0);
 	assert_int_equal(f->be->ops->start(f->be, &f->out, T0), 0);
@@ -145,6 +142,32 @@ static void check_bit_exact(struct fixture *f, bool capture_first, uint32_t oper
 	close_pair(f);
 	free(play);
 	free(cap);
+}
+
+static void check_bit_exact(struct fixture *f, bool capture_first, uint32_t operiod,
+			    uint32_t iperiod)
+{
+	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 2, 48000, operiod, VIRTIO_SND_PCM_FMT_S16, 2, 48000,
+		  iperiod);
+	expect_bit_exact(f, capture_first);
+}
+
+/* Periods far under a millisecond on both sides (several served per tick,
+ * each side on its own grid), 20 ms buffers: still bit-exact, delay 0. */
+static void test_tiny_periods(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int capture_first = 0; capture_first < 2; capture_first++) {
+		bt_port_init_buf(&f->out, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 3,
+				 960);
+		bt_port_init_buf(&f->in, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 5,
+				 960);
+		assert_int_equal(f->be->ops->open(f->be, &f->out), 0);
+		assert_int_equal(f->be->ops->open(f->be, &f->in), 0);
+		expect_bit_exact(f, capture_first);
+	}
+	assert_int_equal(f->log.count, 0);
 }
 
 static void test_bit_exact(void **state)
@@ -398,6 +421,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bit_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_periods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delay_offset_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_starts_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_when_not_capturing, setup, teardown),
