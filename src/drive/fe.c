@@ -181,7 +181,8 @@ static int ring_init(struct vdf *f, struct vdf_ring *r)
 	return 0;
 }
 
-/* Tell the back-end where ring q is and hand it the eventfds. */
+/* Tell the back-end where ring q is, from which index, and hand it the
+ * eventfds. */
 static int ring_send(struct vdf *f, unsigned int q)
 {
 	struct vdf_ring *r = &f->r[q];
@@ -190,7 +191,7 @@ static int ring_send(struct vdf *f, unsigned int q)
 	int rc = set_state(f, VHU_REQ_SET_VRING_NUM, q, r->num);
 
 	if (rc == 0)
-		rc = set_state(f, VHU_REQ_SET_VRING_BASE, q, 0);
+		rc = set_state(f, VHU_REQ_SET_VRING_BASE, q, r->base);
 	vhu_wr32(a + VHU_ADDR_INDEX, q);
 	vhu_wr64(a + VHU_ADDR_DESC, VDF_UVA_BASE + r->desc);
 	vhu_wr64(a + VHU_ADDR_USED, VDF_UVA_BASE + r->used);
@@ -235,21 +236,39 @@ static void ring_clear(struct vdf *f, struct vdf_ring *r)
 		r->free[i] = (uint16_t)(r->n_free - 1 - i);
 }
 
-int vdf_reset(struct vdf *f)
+int vdf_pause(struct vdf *f)
+{
+	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
+		int rc = vdf_get_vring_base(f, q);
+
+		if (rc < 0)
+			return rc;
+		f->r[q].base = (uint16_t)rc;
+	}
+	return 0;
+}
+
+int vdf_resume(struct vdf *f)
 {
 	int rc = 0;
 
-	/* QEMU's vhost_dev_stop: GET_VRING_BASE stops every ring. */
 	for (unsigned int q = 0; rc >= 0 && q < VSND_NUM_QUEUES; q++)
-		rc = vdf_get_vring_base(f, q);
+		rc = ring_send(f, q);
+	return rc < 0 ? rc : enable_rings(f);
+}
+
+int vdf_reset(struct vdf *f)
+{
+	int rc = vdf_pause(f);
+
 	/* The driver re-initialises: fresh rings at the same places, so the
 	 * back-end sees next avail 0 and used index 0 (how it tells a reset
 	 * from a pause). */
 	for (unsigned int q = 0; rc >= 0 && q < VSND_NUM_QUEUES; q++) {
 		ring_clear(f, &f->r[q]);
-		rc = ring_send(f, q);
+		f->r[q].base = 0;
 	}
-	return rc < 0 ? rc : enable_rings(f);
+	return rc < 0 ? rc : vdf_resume(f);
 }
 
 static int connect_path(const char *path)
@@ -316,14 +335,14 @@ static int negotiate(struct vdf *f, uint64_t want_mask)
 	return set_u64(f, VHU_REQ_SET_FEATURES, f->features);
 }
 
-static int set_mem_table(struct vdf *f)
+int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size)
 {
 	uint8_t p[VHU_MEMTABLE_HDR + VHU_REGION_SIZE] = { 0 };
 
 	vhu_wr32(p, 1);
 	vhu_wr64(p + 8, VDF_GPA_BASE);
-	vhu_wr64(p + 16, f->mem_size);
-	vhu_wr64(p + 24, VDF_UVA_BASE);
+	vhu_wr64(p + 16, size);
+	vhu_wr64(p + 24, uva);
 	vhu_wr64(p + 32, 0);
 	return send_acked(f, VHU_REQ_SET_MEM_TABLE, p, sizeof(p), f->memfd);
 }
@@ -345,7 +364,7 @@ int vdf_open(struct vdf *f, const char *path, uint64_t want_mask)
 	if (rc == 0)
 		rc = negotiate(f, want_mask);
 	if (rc == 0)
-		rc = set_mem_table(f);
+		rc = vdf_set_mem_table(f, VDF_UVA_BASE, f->mem_size);
 	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
 		rc = ring_setup(f, q);
 	if (rc == 0)

@@ -30,6 +30,7 @@ struct vdf_ring {
 	size_t desc, avail, used;       /* offsets into the memory */
 	size_t tables;                  /* per slot: a 2-entry indirect table */
 	uint16_t avail_idx, last_used;
+	uint16_t base;                  /* next avail index the back-end had at a pause */
 	int kick, call;                 /* eventfds */
 	uint16_t free[VDF_RING_NUM / 2]; /* stack of free slots */
 	unsigned int n_free;
@@ -56,11 +57,21 @@ int vdf_open(struct vdf *f, const char *path, uint64_t want_mask);
 /* Close the connection and free everything. NULL-safe, idempotent. */
 void vdf_close(struct vdf *f);
 
-/* Reset the device as a driver re-init under QEMU does: stop every ring
- * (GET_VRING_BASE), clear the rings in place, set them up again from index
- * 0 with the same eventfds, enable them. Chains in flight are forgotten.
+/* Stop every ring (GET_VRING_BASE, as QEMU at a VM stop) and keep each
+ * ring's base for vdf_resume(). Returns 0 or a negative errno. */
+int vdf_pause(struct vdf *f);
+/* Start the rings again where they stopped (as at a VM cont): same rings,
+ * same eventfds, enabled. Returns 0 or a negative errno. */
+int vdf_resume(struct vdf *f);
+/* Reset the device as a driver re-init under QEMU does: pause, clear the
+ * rings in place, start them from index 0. Chains in flight are forgotten.
  * Returns 0 or a negative errno. */
 int vdf_reset(struct vdf *f);
+/* (Re)send the memory table: the one region of the memfd, size bytes from
+ * VDF_GPA_BASE, with the frontend's own address of it given as uva (ring
+ * addresses are sent at VDF_UVA_BASE; the frontend keeps using its first
+ * VDF_MEM_SIZE bytes). Returns 0 or a negative errno. */
+int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size);
 
 /* GET_CONFIG of len bytes at offset 0. Returns 0 or a negative errno. */
 int vdf_get_config(struct vdf *f, uint8_t *buf, uint32_t len);

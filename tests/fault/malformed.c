@@ -88,6 +88,8 @@
 #include "drive/drv.h"
 #include "drive/io.h"
 #include "util/iov.h"
+#include "vhost-user/mem.h"
+#include "vhost-user/proto.h"
 #include "virtq/virtq.h"
 
 #define ARENA_SIZE (4u << 20)
@@ -107,6 +109,7 @@ struct h {
 	uint32_t out, in;               /* an output and an input stream */
 	int fds_session;
 	unsigned int cases, checks, failures;
+	bool known;                     /* running the known bugs: report only */
 };
 
 static struct h H;
@@ -121,7 +124,7 @@ static bool check(bool ok, const char *fmt, ...)
 	if (ok)
 		return true;
 	H.failures++;
-	printf("  FAIL: ");
+	printf(H.known ? "  known bug: " : "  FAIL: ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -410,6 +413,8 @@ static bool expect_silence(unsigned int q, uint16_t head, const char *what)
 }
 
 /* ---- well-formed traffic ---- */
+
+static int baseline(void);
 
 static size_t query(uint32_t code, uint32_t start, uint32_t count, uint32_t size)
 {
@@ -1029,6 +1034,49 @@ static void i_same_head(void)
 	check(n == 2, "same head twice: %u given back", n);
 }
 
+/* A paused frontend changes its memory table many times (each change
+ * retires the old mapping), then resumes: the message the device held
+ * across the pause still points into the first mapping, and must still be
+ * given back, into the guest's memory, at RELEASE (or a table is refused,
+ * the connection ends, and a new one is served). */
+static void i_remap_parked(void)
+{
+	size_t status = response(8);
+	struct seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
+	uint32_t id = 0, len = 0;
+	bool ok;
+
+	if (!stream_to(H.out, 2))
+		return;
+	publish(VSND_QUEUE_TX, chain(VSND_QUEUE_TX, 0, s, 2));
+	msleep(20); /* popped and held before the rings stop */
+	ok = vdf_pause(&H.d.fe) == 0;
+	/* Each table retires the mapping before it; the next one after these
+	 * finds the retired list crowded, with no ring running. */
+	for (unsigned int i = 0; ok && i < VHU_MAX_RETIRED - VHU_MEMTABLE_MAX_REGIONS; i++)
+		ok = vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE + (i % 2 ? 0 : 1ull << 32),
+				       VDF_MEM_SIZE) == 0;
+	/* The last table is larger (the guest's memory grew): its mapping
+	 * cannot land exactly where the first one was. */
+	ok = ok && ftruncate(H.d.fe.memfd, 2 * VDF_MEM_SIZE) == 0 &&
+	     vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE, 2 * VDF_MEM_SIZE) == 0;
+	ok = ok && vdf_resume(&H.d.fe) == 0;
+	if (!ok) {
+		/* Refusing a table (which ends the connection) is safe too; the
+		 * next frontend must then be served. */
+		vdd_close(&H.d);
+		check(vdd_open(&H.d, H.sock, true) == 0 && baseline() == 0,
+		      "memory tables refused: no new session");
+		return;
+	}
+	if (!check(pcm(VIRTIO_SND_R_PCM_RELEASE, H.out) == VIRTIO_SND_S_OK,
+		   "memory tables while paused: RELEASE"))
+		return;
+	if (check(used(VSND_QUEUE_TX, 0, &id, &len) == 0, "memory tables: held message lost"))
+		check(id == 0 && len == 8 && status_at(status) == VIRTIO_SND_S_OK,
+		      "memory tables: {%u, %u} status 0x%x", id, len, status_at(status));
+}
+
 /* ---- cases: control requests with impossible numbers ---- */
 
 static void bad_request(size_t q, uint32_t q_len, uint32_t want, const char *what)
@@ -1180,6 +1228,18 @@ static const struct tcase cases[] = {
 	{ "evt: readable and small buffers", e_bad_buffers },
 };
 
+/*
+ * KNOWN BUG (src/vhost-user/vhost-user.c, release_if_crowded()): once the
+ * retired-mapping list is nearly full and no ring runs, the library unmaps
+ * every retired mapping, although a message the device parked across the
+ * ring stop still points into one. vsnd then writes the status of that
+ * message into unmapped memory at RELEASE: SIGSEGV (or, if the address was
+ * reused, a write into whatever lives there now).
+ */
+static const struct tcase known_bugs[] = {
+	{ "io: memory tables while a message is parked", i_remap_parked },
+};
+
 /* The baseline: PCM_INFO of every stream, an output and an input stream. */
 static int baseline(void)
 {
@@ -1217,7 +1277,7 @@ static void run_case(const struct tcase *c)
 	playback_serves(c->name);
 	fds = count_fds(H.pid);
 	check(fds == H.fds_session, "%s: daemon fds %d, %d before", c->name, fds, H.fds_session);
-	printf("%s: %s\n", H.failures == before ? "ok" : "FAIL", c->name);
+	printf("%s: %s\n", H.failures == before ? "ok" : H.known ? "KNOWN BUG" : "FAIL", c->name);
 	fflush(stdout);
 }
 
@@ -1253,12 +1313,49 @@ static bool log_clean(void)
 static void cleanup(void)
 {
 	unlink(H.log);
+	unlink(H.sock); /* left behind when vsnd died */
+	unlink(H.ctl);
 	rmdir(H.dir);
+}
+
+/* One daemon, one session through the cases, then the daemon's fds, exit
+ * status and log. Returns the failures. */
+static unsigned int run_daemon(const struct tcase *list, size_t n)
+{
+	unsigned int failures = H.failures, first = H.cases;
+	int fds_idle, fds_end, rc, code;
+
+	rc = daemon_start();
+	if (!check(rc == 0, "vsnd did not start: %s (log: %s)", strerror(-rc), H.log))
+		return 1;
+	fds_idle = count_fds(H.pid);
+	rc = vdd_open(&H.d, H.sock, true);
+	if (rc == 0)
+		rc = baseline();
+	if (!check(rc == 0, "session setup: %s", strerror(-rc)))
+		n = 0;
+	H.fds_session = count_fds(H.pid);
+	for (size_t i = 0; i < n && daemon_alive(); i++)
+		run_case(&list[i]);
+	vdd_close(&H.d);
+	fds_end = settle_fds(fds_idle);
+	check(fds_end == fds_idle, "daemon fds after the session %d, idle %d", fds_end, fds_idle);
+	code = daemon_alive() ? daemon_stop() : -1;
+	check(code == 0, "vsnd exit status %d on SIGTERM", code);
+	check(log_clean(), "sanitizer report in %s", H.log);
+	failures = H.failures - failures;
+	printf("%u cases, %u failed checks; daemon fds idle %d, in session %d, after %d; exit %d\n",
+	       H.cases - first, failures, fds_idle, H.fds_session, fds_end, code);
+	if (failures && !H.known)
+		printf("vsnd log kept: %s\n", H.log);
+	else if (!getenv("MALFORMED_KEEP_LOG"))
+		cleanup();
+	return failures;
 }
 
 int main(int argc, char **argv)
 {
-	int fds_idle, fds_end, rc, code;
+	unsigned int failures, known;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s VSND\n", argv[0]);
@@ -1266,37 +1363,14 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	H.vsnd = argv[1];
-	rc = daemon_start();
-	if (rc < 0) {
-		fprintf(stderr, "vsnd did not start: %s (log: %s)\n", strerror(-rc), H.log);
-		return 1;
-	}
-	fds_idle = count_fds(H.pid);
-	rc = vdd_open(&H.d, H.sock, true);
-	if (rc == 0)
-		rc = baseline();
-	if (rc < 0) {
-		fprintf(stderr, "session setup: %s (log: %s)\n", strerror(-rc), H.log);
-		daemon_stop();
-		return 1;
-	}
-	H.fds_session = count_fds(H.pid);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) && daemon_alive(); i++)
-		run_case(&cases[i]);
-	vdd_close(&H.d);
-	fds_end = settle_fds(fds_idle);
-	check(fds_end == fds_idle, "daemon fds after the session %d, idle %d", fds_end, fds_idle);
-	code = daemon_alive() ? daemon_stop() : -1;
-	check(code == 0, "vsnd exit status %d on SIGTERM", code);
-	check(log_clean(), "sanitizer report in %s", H.log);
-	printf("%u cases, %u checks, %u failed; daemon fds idle %d, in session %d, after %d; "
-	       "exit %d\n",
-	       H.cases, H.checks, H.failures, fds_idle, H.fds_session, fds_end, code);
-	if (H.failures) {
-		printf("vsnd log kept: %s\n", H.log);
-		return 1;
-	}
-	if (!getenv("MALFORMED_KEEP_LOG"))
-		cleanup();
-	return 0;
+	failures = run_daemon(cases, sizeof(cases) / sizeof(cases[0]));
+	/* Known bugs run on a daemon of their own (one may kill it) and are
+	 * reported, not failed on, until they are fixed. */
+	printf("known bugs (reported, not failed on):\n");
+	H.known = true;
+	known = run_daemon(known_bugs, sizeof(known_bugs) / sizeof(known_bugs[0]));
+	printf("%s\n", known ? "KNOWN BUG still there: see the lines above"
+			      : "known bugs all pass now: move them into cases[]");
+	printf("total: %u cases, %u checks, %u failed\n", H.cases, H.checks, failures);
+	return failures ? 1 : 0;
 }
