@@ -74,6 +74,11 @@ int vd_control_fd(const struct vd_control *c)
 	return c->l.fd;
 }
 
+const struct vd_listener *vd_control_listener(const struct vd_control *c)
+{
+	return &c->l;
+}
+
 static const char *fmt_name(unsigned int f)
 {
 	static const char *const names[VIRTIO_SND_PCM_FMT_COUNT] = {

@@ -15,6 +15,7 @@
 #include <vsnd/vsnd.h>
 
 struct vd_control;
+struct vd_listener;
 
 /* Listen on path (mode 0600, same rules as the frontend socket). Returns 0
  * or a negative errno after logging why. */
@@ -22,6 +23,8 @@ int vd_control_open(struct vd_control **out, const char *path);
 /* Close and unlink. NULL is fine. */
 void vd_control_free(struct vd_control *c);
 int vd_control_fd(const struct vd_control *c);
+/* The listening socket (for --user, which hands its file over). */
+const struct vd_listener *vd_control_listener(const struct vd_control *c);
 /* The listening socket is readable: serve one client. dev is the device of
  * the connected frontend, or NULL when none is connected. The client has
  * 200 ms to send its line: the socket is the owner's (0600), so a slow

@@ -9,6 +9,7 @@
 #include <vsnd/vsnd.h>
 
 #include "daemon/backend.h"
+#include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/opts.h"
@@ -42,16 +43,19 @@ static void log_ready(const struct vd_opts *o, const struct vd_loop *loop)
 		       loop->listener.path, o->socket_activated ? " (socket activation)" : "", ctl);
 }
 
-/* Once the socket is bound and the backend exists: drop privileges (the
- * socket file goes to the new user), then enter the seccomp allowlist. */
+/* Once the sockets are bound and the backend exists: drop privileges (the
+ * socket files, frontend's and control's, go to the new user), then enter
+ * the seccomp allowlist. */
 static int confine(const struct vd_opts *o, const struct vd_loop *loop,
 		   const struct vsnd_backend *backend)
 {
+	const struct vd_listener *socks[] = {
+		&loop->listener, loop->control ? vd_control_listener(loop->control) : NULL,
+	};
 	int rc = 0;
 
 	if (o->user)
-		rc = vd_sandbox_drop_user(o->user, loop->listener.fd >= 0 && loop->listener.owned ?
-					  loop->listener.path : NULL);
+		rc = vd_sandbox_drop_user(o->user, socks, sizeof(socks) / sizeof(socks[0]));
 	if (rc == 0)
 		rc = vd_sandbox_enter(o->sandbox, backend->ops->name);
 	return rc;

@@ -56,8 +56,8 @@ void vd_opts_usage(FILE *out)
 	      "                           out:2/jack=speaker,out:1-6/nid=1,in:1/jack=mic\n"
 	      "                           (keys: nid, jack, rates=44100|48000, formats=s16|s32)\n"
 	      "      --control PATH       runtime control socket for vsnd-ctl (mode 0600)\n"
-	      "      --sandbox=on|off     seccomp allowlist after setup (default: on for\n"
-	      "                           the null, file and loopback backends)\n"
+	      "      --sandbox=on|off     seccomp allowlist after setup (default: on, for\n"
+	      "                           every backend; off only to debug)\n"
 	      "      --user NAME          when started as root: drop to NAME after binding\n"
 	      "      --trace FILE         write one line per completed I/O message to FILE:\n"
 	      "                           stream id, completion time (ns, CLOCK_MONOTONIC),\n"
@@ -134,7 +134,8 @@ static int use_activation(struct vd_opts *o)
 	return 0;
 }
 
-/* --sandbox=on|off|auto. */
+/* --sandbox=on|off; auto, the default of old (on for some backends), is
+ * now on, for scripts that still say it. */
 static int parse_sandbox(const char *arg, enum vd_sandbox_mode *mode)
 {
 	if (!strcmp(arg, "on"))
@@ -142,9 +143,9 @@ static int parse_sandbox(const char *arg, enum vd_sandbox_mode *mode)
 	else if (!strcmp(arg, "off"))
 		*mode = VD_SANDBOX_OFF;
 	else if (!strcmp(arg, "auto"))
-		*mode = VD_SANDBOX_AUTO;
+		*mode = VD_SANDBOX_ON;
 	else {
-		fprintf(stderr, "vsnd: option '--sandbox' takes on, off or auto, not '%s'\n", arg);
+		fprintf(stderr, "vsnd: option '--sandbox' takes on or off, not '%s'\n", arg);
 		return -EINVAL;
 	}
 	return 0;

@@ -24,7 +24,7 @@ struct vd_opts {
 	struct vsnd_layout layout;  /* parsed from streams */
 	const char *control_path;   /* --control PATH; NULL: no control socket */
 	enum vsnd_log_level log_level;
-	enum vd_sandbox_mode sandbox; /* --sandbox=on|off|auto (default auto) */
+	enum vd_sandbox_mode sandbox; /* --sandbox=on|off (default on) */
 	const char *user;           /* --user NAME: drop privileges to NAME */
 	const char *trace_path;     /* --trace FILE: one line per completed I/O message */
 	bool help, version, print_caps;

@@ -2,6 +2,7 @@
 #include "daemon/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sched.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -29,7 +31,27 @@
 /* Exit status after a forbidden system call: what a SIGSYS death would give. */
 #define SANDBOX_EXIT (128 + SIGSYS)
 
-int vd_sandbox_drop_user(const char *user, const char *socket_path)
+/* Give the socket file l created to uid:gid, without following a symlink
+ * and only if path still names the socket we bound (same device and
+ * inode): O_PATH|O_NOFOLLOW pins the file that is checked and chowned. */
+static int give_socket(const struct vd_listener *l, uid_t uid, gid_t gid)
+{
+	int fd = open(l->path, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISSOCK(st.st_mode) || st.st_dev != l->dev || st.st_ino != l->ino)
+		rc = -ESTALE;	/* replaced behind our back: not ours to give */
+	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int vd_sandbox_drop_user(const char *user, const struct vd_listener *const *socks, size_t n)
 {
 	struct passwd *pw = getpwnam(user);
 
@@ -43,10 +65,19 @@ int vd_sandbox_drop_user(const char *user, const char *socket_path)
 		vd_log(VSND_LOG_ERROR, "--user %s: only root can change user", user);
 		return -EPERM;
 	}
-	/* The frontend runs as that user too, and must reach the 0600 socket. */
-	if (socket_path && chown(socket_path, pw->pw_uid, pw->pw_gid) < 0) {
-		vd_log(VSND_LOG_ERROR, "--user %s: chown %s: %s", user, socket_path, strerror(errno));
-		return -errno;
+	/* The frontend and vsnd-ctl run as that user too, and must reach the
+	 * 0600 sockets; those we were given (--socket-fd) are not ours. */
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+
+		if (!socks[i] || socks[i]->fd < 0 || !socks[i]->owned)
+			continue;
+		rc = give_socket(socks[i], pw->pw_uid, pw->pw_gid);
+		if (rc < 0) {
+			vd_log(VSND_LOG_ERROR, "--user %s: chown %s: %s", user, socks[i]->path,
+			       strerror(-rc));
+			return rc;
+		}
 	}
 	/* Groups first: setuid() takes away the right to change them. */
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
@@ -174,14 +205,82 @@ static const char *const sanitizer_extra[] = {
 };
 #endif
 
-static bool backend_audited(const char *name)
-{
-	static const char *const audited[] = { "null", "file", "loopback" };
+/*
+ * What a sound server's client library needs on top of the daemon's list,
+ * once the backend exists: found with strace -f over tests/servers (stream
+ * open and close, playback, capture, the server stopped long enough for an
+ * xrun, the server killed and started again: the library then opens a new
+ * socket), plus the obvious siblings (mkdirat, epoll_create, AF_INET6).
+ * domains: the socket families it may create; socket() of any other
+ * family is refused with EPERM, as for the built-in backends.
+ */
+struct backend_extra {
+	const char *name;
+	const char *const *calls;
+	size_t n_calls;
+	unsigned int domains;	/* bit d: socket(d, ...) is allowed */
+};
 
-	for (size_t i = 0; i < sizeof(audited) / sizeof(audited[0]); i++)
-		if (name && !strcmp(name, audited[i]))
-			return true;
-	return false;
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define INET_DOMAINS (1u << AF_UNIX | 1u << AF_INET | 1u << AF_INET6)
+
+/* libpulse: a socketpair for its mainloop's wakeups, TCP or Unix server
+ * sockets (setsockopt for buffer sizes, TCP_NODELAY), memfd shared memory
+ * with the server, and mkdir of its runtime directory (EEXIST expected) */
+static const char *const pulse_calls[] = {
+	"socket", "socketpair", "connect", "setsockopt", "memfd_create", "mkdir", "mkdirat",
+};
+/* libpipewire: a Unix socket, an epoll loop per thread loop it starts at
+ * stream open, memfd buffers it seals */
+static const char *const pipewire_calls[] = {
+	"socket", "connect", "memfd_create", "epoll_create1", "epoll_create",
+};
+/* alsa-lib (and PortAudio over it) reaches the servers through its pulse
+ * and pipewire plugins, which run those client libraries */
+static const char *const alsa_calls[] = {
+	"socket", "socketpair", "connect", "setsockopt", "memfd_create", "mkdir", "mkdirat",
+	"epoll_create1", "epoll_create",
+};
+
+static const struct backend_extra extras[] = {
+	{ "pulse", pulse_calls, COUNT(pulse_calls), INET_DOMAINS },
+	{ "pipewire", pipewire_calls, COUNT(pipewire_calls), 1u << AF_UNIX },
+	{ "alsa", alsa_calls, COUNT(alsa_calls), INET_DOMAINS },
+	{ "portaudio", alsa_calls, COUNT(alsa_calls), INET_DOMAINS },
+};
+
+static const struct backend_extra *find_extra(const char *backend_name)
+{
+	for (size_t i = 0; backend_name && i < COUNT(extras); i++)
+		if (!strcmp(backend_name, extras[i].name))
+			return &extras[i];
+	return NULL;
+}
+
+/* socket(): allowed for the families in mask, EPERM for every other one
+ * (one rule per family: a rule cannot say "not one of these"). */
+static int add_socket_rules(scmp_filter_ctx ctx, unsigned int mask)
+{
+	int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+				  SCMP_A0(SCMP_CMP_GE, 32, 0));
+
+	for (unsigned int d = 0; rc == 0 && d < 32; d++)
+		rc = seccomp_rule_add(ctx, mask & 1u << d ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM),
+				      SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, d, 0));
+	return rc;
+}
+
+/* The backend's extra calls, minus socket(), which is by family. */
+static int add_extra(scmp_filter_ctx ctx, const struct backend_extra *x)
+{
+	int rc = add_socket_rules(ctx, x->domains);
+
+	for (size_t i = 0; rc == 0 && i < x->n_calls; i++) {
+		if (!strcmp(x->calls[i], "socket"))
+			continue;
+		rc = add_list(ctx, SCMP_ACT_ALLOW, &x->calls[i], 1);
+	}
+	return rc;
 }
 
 static int install_sigsys(void)
@@ -197,20 +296,39 @@ static int install_sigsys(void)
 	return 0;
 }
 
-static int build_filter(scmp_filter_ctx ctx)
+static bool in_extra(const struct backend_extra *x, const char *name)
+{
+	for (size_t i = 0; x && i < x->n_calls; i++)
+		if (!strcmp(x->calls[i], name))
+			return true;
+	return false;
+}
+
+/* The refused calls the backend's extra list does not allow. */
+static int add_refused(scmp_filter_ctx ctx, const struct backend_extra *x)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < COUNT(refused); i++)
+		if (!in_extra(x, refused[i]))
+			rc = add_list(ctx, SCMP_ACT_ERRNO(EPERM), &refused[i], 1);
+	return rc;
+}
+
+static int build_filter(scmp_filter_ctx ctx, const struct backend_extra *x)
 {
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 
 	if (rc == 0)
-		rc = add_list(ctx, SCMP_ACT_ALLOW, allowed, sizeof(allowed) / sizeof(allowed[0]));
+		rc = add_list(ctx, SCMP_ACT_ALLOW, allowed, COUNT(allowed));
+	if (rc == 0 && x)
+		rc = add_extra(ctx, x);
 	if (rc == 0)
-		rc = add_list(ctx, SCMP_ACT_ERRNO(EPERM), refused,
-			      sizeof(refused) / sizeof(refused[0]));
+		rc = add_refused(ctx, x);
 #ifdef SANDBOX_SANITIZER
 	/* before the clone rule: the sanitizer's own clone is not a thread */
 	if (rc == 0)
-		rc = add_list(ctx, SCMP_ACT_ALLOW, sanitizer_extra,
-			      sizeof(sanitizer_extra) / sizeof(sanitizer_extra[0]));
+		rc = add_list(ctx, SCMP_ACT_ALLOW, sanitizer_extra, COUNT(sanitizer_extra));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 #else
@@ -245,16 +363,12 @@ static void selftest(void)
 
 int vd_sandbox_enter(enum vd_sandbox_mode mode, const char *backend_name)
 {
+	const struct backend_extra *x = find_extra(backend_name);
 	scmp_filter_ctx ctx;
 	int rc;
 
 	if (mode == VD_SANDBOX_OFF) {
 		vd_log(VSND_LOG_INFO, "sandbox: off (--sandbox=off)");
-		return 0;
-	}
-	if (mode == VD_SANDBOX_AUTO && !backend_audited(backend_name)) {
-		vd_log(VSND_LOG_INFO, "sandbox: off for the %s backend (its client library's "
-		       "system calls are not audited; --sandbox=on forces it)", backend_name);
 		return 0;
 	}
 	rc = install_sigsys();
@@ -267,7 +381,7 @@ int vd_sandbox_enter(enum vd_sandbox_mode mode, const char *backend_name)
 		vd_log(VSND_LOG_ERROR, "sandbox: seccomp_init failed");
 		return -ENOMEM;
 	}
-	rc = build_filter(ctx);
+	rc = build_filter(ctx, x);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -276,7 +390,8 @@ int vd_sandbox_enter(enum vd_sandbox_mode mode, const char *backend_name)
 		       "runs without it)", strerror(-rc));
 		return rc;
 	}
-	vd_log(VSND_LOG_INFO, "sandbox: seccomp allowlist active");
+	vd_log(VSND_LOG_INFO, "sandbox: seccomp allowlist active%s%s%s", x ? " (with the " : "",
+	       x ? x->name : "", x ? " client library's calls)" : "");
 	selftest();
 	return 0;
 }

@@ -11,32 +11,39 @@
  * (creating sockets, changing owners or permissions: a library that tries
  * it gets an error it already handles), or kills the daemon with one log
  * line naming the system call (exec, ptrace, new processes, mounts, module
- * loading, ...: an exploited daemon must not get to do them).
+ * loading, ...: an exploited daemon must not get to do them). A sound-server
+ * backend adds the few calls its client library was seen to make (see
+ * sandbox.c): sockets of the families it connects with, and so on.
  */
 #ifndef VSND_DAEMON_SANDBOX_H
 #define VSND_DAEMON_SANDBOX_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/listen.h"
 
 enum vd_sandbox_mode {
-	VD_SANDBOX_AUTO,        /* default: on for the built-in backends */
-	VD_SANDBOX_ON,          /* --sandbox=on: also for other backends */
+	VD_SANDBOX_ON,          /* default, for every backend */
 	VD_SANDBOX_OFF,         /* --sandbox=off: for debugging */
 };
 
 /*
- * --user NAME: when running as root, give the listening socket file (if
- * any) to NAME, then drop supplementary groups, gid and uid for good. When
- * not root, NAME must be the current user. Returns 0 or a negative errno
- * (logged).
+ * --user NAME: when running as root, give the socket files vsnd created
+ * among socks (the frontend's, the --control one; NULL entries and
+ * inherited sockets are skipped) to NAME, then drop supplementary groups,
+ * gid and uid for good. The files keep their mode 0600. When not root,
+ * NAME must be the current user. Returns 0 or a negative errno (logged).
  */
-int vd_sandbox_drop_user(const char *user, const char *socket_path);
+int vd_sandbox_drop_user(const char *user, const struct vd_listener *const *socks, size_t n);
 
 /*
  * Enter the seccomp allowlist for every thread of the process, unless mode
- * is OFF, or AUTO with a backend whose client library's system calls were
- * not audited (sound servers: logged). Returns 0 or a negative errno
- * (logged; the daemon then refuses to run unsandboxed).
+ * is OFF. The list is the daemon's own plus what the client library of
+ * backend_name (a sound server's) was seen to need: for those, sockets of
+ * the families it connects with, to reconnect after the server restarts.
+ * Returns 0 or a negative errno (logged; the daemon then refuses to run
+ * unsandboxed).
  */
 int vd_sandbox_enter(enum vd_sandbox_mode mode, const char *backend_name);
 

@@ -12,6 +12,11 @@
  * frames, elapsed_ms (start to the ring passing the file's end, or to the
  * capture's end), xruns (counted before that point), delay_max (frames).
  * Backend log lines go to stderr as "LOG <level> <message>".
+ *
+ * Like the daemon, it enters vsnd's seccomp sandbox once the backend exists
+ * (SRV_SANDBOX=off in the environment runs without it), so the server
+ * tests also check that the backend's client library keeps to its
+ * allowlist through stream open, xruns, server loss and reconnection.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/sandbox.h"
 #include "vsnd/backend.h"
 #include "vsnd/pcm.h"
 #include "vsnd/virtio_snd.h"
@@ -227,6 +233,13 @@ static void clamp_lead(struct vsnd_port *port)
 	port->lead_bytes -= port->lead_bytes % port->params.frame_bytes;
 }
 
+static enum vd_sandbox_mode sandbox_mode(void)
+{
+	const char *v = getenv("SRV_SANDBOX");
+
+	return v && !strcmp(v, "off") ? VD_SANDBOX_OFF : VD_SANDBOX_ON;
+}
+
 int main(int argc, char **argv)
 {
 	struct vsnd_backend_env env = { .log = log_fn };
@@ -243,6 +256,8 @@ int main(int argc, char **argv)
 	out = !strcmp(argv[2], "play");
 	d.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d.efd < 0 || vsnd_backend_create(argv[1], &env, &d.be) < 0)
+		goto done;
+	if (vd_sandbox_enter(sandbox_mode(), d.be->ops->name) < 0)
 		goto done;
 	if (setup_port(&d, out, fmt, (unsigned int)atoi(argv[4]), (unsigned int)atoi(argv[5]),
 		       (unsigned int)atoi(argv[6])) < 0)

@@ -201,8 +201,16 @@ def run_drive(drive, args, env, timeout=60):
     if r.returncode != 0:
         raise Failure('srv_drive %s failed (%d): %s' % (' '.join(args), r.returncode,
                                                          r.stderr.strip()))
+    check_sandboxed(r.stderr, 'srv_drive %s' % args[0].split(',')[0])
     lines = r.stdout.strip().splitlines()
     return parse_result(lines[-1]), r.stderr
+
+
+def check_sandboxed(stderr, who):
+    """srv_drive ran in vsnd's seccomp sandbox (unless SRV_SANDBOX=off)."""
+    if os.environ.get('SRV_SANDBOX') != 'off':
+        check('sandbox: seccomp allowlist active' in stderr,
+              '%s ran in the seccomp sandbox' % who)
 
 
 def tmpdir(prefix):

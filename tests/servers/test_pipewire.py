@@ -157,6 +157,7 @@ def case_kill(args, pw, work):
             time.sleep(0.3)
             pw.procs.stop(recorder, signal.SIGINT)
     S.check(drive.returncode == 0, 'kill: srv_drive ran')
+    S.check_sandboxed(se, 'kill: srv_drive')
     res = S.parse_result(so.strip().splitlines()[-1])
     S.log('     drive: %s' % res)
     S.check(abs(res['elapsed_ms'] - seconds * 1000) < 300,
