@@ -134,6 +134,13 @@ static void s_queue_enable(void *opaque, unsigned int q, bool on)
 		vsnd_dev_kick(s->dev, q);
 }
 
+static bool s_mem_in_use(void *opaque, const void *start, size_t len)
+{
+	struct vd_session *s = opaque;
+
+	return vsnd_vqset_holds(&s->vqs, start, len);
+}
+
 static void s_watch_kick(void *opaque, unsigned int q, int fd)
 {
 	struct vd_session *s = opaque;
@@ -151,6 +158,7 @@ static const struct vhu_ops session_vhu_ops = {
 	.queue_kick = s_queue_kick,
 	.queue_enable = s_queue_enable,
 	.watch_kick = s_watch_kick,
+	.mem_in_use = s_mem_in_use,
 };
 
 static void s_signal(void *opaque, unsigned int q)

@@ -33,6 +33,26 @@ void vhu_mem_release_retired(struct vhu_mem *m)
 	m->n_retired = 0;
 }
 
+unsigned int vhu_mem_release_unused(struct vhu_mem *m,
+				    bool (*in_use)(void *opaque, const void *start, size_t len),
+				    void *opaque)
+{
+	unsigned int kept = 0, released = 0;
+
+	for (unsigned int i = 0; i < m->n_retired; i++) {
+		struct vhu_region *r = &m->retired[i];
+
+		if (in_use(opaque, r->map, r->map_len)) {
+			m->retired[kept++] = *r;
+			continue;
+		}
+		region_unmap(r);
+		released++;
+	}
+	m->n_retired = kept;
+	return released;
+}
+
 void vhu_mem_fini(struct vhu_mem *m)
 {
 	if (!m)

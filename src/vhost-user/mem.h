@@ -75,6 +75,11 @@ int vhu_mem_remove(struct vhu_mem *m, const struct vhu_region_desc *d,
 		   const struct vhu_mem_log *log);
 /* Unmap the retired mappings: call only when nothing can point into them. */
 void vhu_mem_release_retired(struct vhu_mem *m);
+/* Unmap the retired mappings for which in_use(opaque, map, len) is false;
+ * the others stay retired. Returns how many were unmapped. */
+unsigned int vhu_mem_release_unused(struct vhu_mem *m,
+				    bool (*in_use)(void *opaque, const void *start, size_t len),
+				    void *opaque);
 
 /* Guest-physical [gpa, gpa+len): host pointer valid for *avail bytes
  * (the part inside the region holding gpa), or NULL if gpa is unmapped. */

@@ -143,18 +143,33 @@ static bool any_started(const struct vhu_dev *d)
 	return false;
 }
 
+static bool never_in_use(void *opaque, const void *start, size_t len)
+{
+	(void)opaque;
+	(void)start;
+	(void)len;
+	return false;
+}
+
 /*
  * Retired mappings may hold ring parts, and buffers the device keeps across
  * a ring stop (a VM pause): only the owner knows when nothing points into
- * them (vhu_dev_release_retired() after a device reset). As a last resort,
- * when the retired table is nearly full and no ring runs, they go anyway.
+ * them (vhu_dev_release_retired() after a device reset). When the retired
+ * table is nearly full and no ring runs, the ones the device holds nothing
+ * in go; if that frees too little, the table change fails (-ENOSPC) rather
+ * than pull memory from under a parked buffer.
  */
 static void release_if_crowded(struct vhu_dev *d)
 {
-	if (d->mem.n_retired + VHU_MEMTABLE_MAX_REGIONS + 1 > VHU_MAX_RETIRED && !any_started(d)) {
-		vhu_logf(d, VHU_LOG_WARN, "releasing %u retired memory mappings", d->mem.n_retired);
-		vhu_mem_release_retired(&d->mem);
-	}
+	const struct vhu_ops *ops = d->cfg.ops;
+	unsigned int released;
+
+	if (d->mem.n_retired + VHU_MEMTABLE_MAX_REGIONS + 1 <= VHU_MAX_RETIRED || any_started(d))
+		return;
+	released = vhu_mem_release_unused(&d->mem, ops->mem_in_use ? ops->mem_in_use : never_in_use,
+					  d->cfg.opaque);
+	vhu_logf(d, VHU_LOG_WARN, "released %u retired memory mappings, %u still in use", released,
+		 d->mem.n_retired);
 }
 
 void vhu_dev_release_retired(struct vhu_dev *d)

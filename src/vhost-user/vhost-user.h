@@ -82,6 +82,11 @@ struct vhu_ops {
 	 * previous kick fd of q; -1 = stop watching. Called before the old
 	 * fd is closed. Not called by vhu_dev_free(). */
 	void (*watch_kick)(void *opaque, unsigned int q, int fd);
+	/* Does the device still hold buffers inside [start, start+len) of our
+	 * address space (chains parked across a ring stop)? Asked before a
+	 * retired mapping is unmapped while no ring runs. NULL = never: a
+	 * device that keeps nothing across a stop. */
+	bool (*mem_in_use)(void *opaque, const void *start, size_t len);
 };
 
 struct vhu_config {

@@ -156,6 +156,43 @@ bool vsnd_vqset_started(const struct vsnd_vqset *s, unsigned int qi)
 	return s && qi < VSND_NUM_QUEUES && s->q[qi].started;
 }
 
+static bool iov_in(const struct iovec *iov, unsigned int n, uintptr_t a, uintptr_t end)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uintptr_t b = (uintptr_t)iov[i].iov_base;
+
+		if (iov[i].iov_len && b < end && a < b + iov[i].iov_len)
+			return true;
+	}
+	return false;
+}
+
+static bool queue_holds(const struct vsnd_vqset_queue *q, uintptr_t a, uintptr_t end)
+{
+	if (q->n_free == q->num)
+		return false;
+	for (unsigned int i = 0; i < q->num; i++) {
+		const struct vsnd_vqset_slot *slot = &q->slots[i];
+
+		if (slot->in_use && slot->gen == q->gen &&
+		    iov_in(slot->elem.iov, slot->elem.n_rd + slot->elem.n_wr, a, end))
+			return true;
+	}
+	return false;
+}
+
+bool vsnd_vqset_holds(const struct vsnd_vqset *s, const void *start, size_t len)
+{
+	uintptr_t a = (uintptr_t)start;
+
+	if (!s || !len)
+		return false;
+	for (unsigned int i = 0; i < VSND_NUM_QUEUES; i++)
+		if (queue_holds(&s->q[i], a, a + len))
+			return true;
+	return false;
+}
+
 bool vsnd_vqset_broken(const struct vsnd_vqset *s, unsigned int qi)
 {
 	if (!s || qi >= VSND_NUM_QUEUES)

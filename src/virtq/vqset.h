@@ -19,6 +19,7 @@
 #define VSND_VIRTQ_VQSET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <vsnd/vsnd.h>
@@ -104,6 +105,10 @@ void vsnd_vqset_enable(struct vsnd_vqset *s, unsigned int q, bool on);
 
 /* Is queue q started? */
 bool vsnd_vqset_started(const struct vsnd_vqset *s, unsigned int q);
+
+/* Does any chain held (in use or parked) point into [start, start+len) of
+ * host memory? The transport asks before it unmaps guest memory. */
+bool vsnd_vqset_holds(const struct vsnd_vqset *s, const void *start, size_t len);
 
 /* Did queue q see a corrupt ring since it was last started? Stays true
  * after stop, until the next start. */

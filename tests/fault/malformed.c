@@ -109,7 +109,6 @@ struct h {
 	uint32_t out, in;               /* an output and an input stream */
 	int fds_session;
 	unsigned int cases, checks, failures;
-	bool known;                     /* running the known bugs: report only */
 };
 
 static struct h H;
@@ -124,7 +123,7 @@ static bool check(bool ok, const char *fmt, ...)
 	if (ok)
 		return true;
 	H.failures++;
-	printf(H.known ? "  known bug: " : "  FAIL: ");
+	printf("  FAIL: ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -1035,10 +1034,11 @@ static void i_same_head(void)
 }
 
 /* A paused frontend changes its memory table many times (each change
- * retires the old mapping), then resumes: the message the device held
- * across the pause still points into the first mapping, and must still be
- * given back, into the guest's memory, at RELEASE (or a table is refused,
- * the connection ends, and a new one is served). */
+ * retires the old mapping, and the retired list fills up while no ring
+ * runs), then resumes: the message the device held across the pause still
+ * points into the first mapping, which must stay mapped while the others
+ * are released, and the message is given back into the guest's memory at
+ * RELEASE. */
 static void i_remap_parked(void)
 {
 	size_t status = response(8);
@@ -1061,9 +1061,7 @@ static void i_remap_parked(void)
 	ok = ok && ftruncate(H.d.fe.memfd, 2 * VDF_MEM_SIZE) == 0 &&
 	     vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE, 2 * VDF_MEM_SIZE) == 0;
 	ok = ok && vdf_resume(&H.d.fe) == 0;
-	if (!ok) {
-		/* Refusing a table (which ends the connection) is safe too; the
-		 * next frontend must then be served. */
+	if (!check(ok, "memory tables while paused: refused")) {
 		vdd_close(&H.d);
 		check(vdd_open(&H.d, H.sock, true) == 0 && baseline() == 0,
 		      "memory tables refused: no new session");
@@ -1223,21 +1221,10 @@ static const struct tcase cases[] = {
 	{ "io: reset with messages held", i_reset_held },
 	{ "io: empty messages while running", i_empty },
 	{ "io: same head twice", i_same_head },
+	{ "io: memory tables while a message is parked", i_remap_parked },
 	{ "req: PCM_INFO ranges", q_pcm_info },
 	{ "req: CTL ranges, ids, codes", q_ctl },
 	{ "evt: readable and small buffers", e_bad_buffers },
-};
-
-/*
- * KNOWN BUG (src/vhost-user/vhost-user.c, release_if_crowded()): once the
- * retired-mapping list is nearly full and no ring runs, the library unmaps
- * every retired mapping, although a message the device parked across the
- * ring stop still points into one. vsnd then writes the status of that
- * message into unmapped memory at RELEASE: SIGSEGV (or, if the address was
- * reused, a write into whatever lives there now).
- */
-static const struct tcase known_bugs[] = {
-	{ "io: memory tables while a message is parked", i_remap_parked },
 };
 
 /* The baseline: PCM_INFO of every stream, an output and an input stream. */
@@ -1277,7 +1264,7 @@ static void run_case(const struct tcase *c)
 	playback_serves(c->name);
 	fds = count_fds(H.pid);
 	check(fds == H.fds_session, "%s: daemon fds %d, %d before", c->name, fds, H.fds_session);
-	printf("%s: %s\n", H.failures == before ? "ok" : H.known ? "KNOWN BUG" : "FAIL", c->name);
+	printf("%s: %s\n", H.failures == before ? "ok" : "FAIL", c->name);
 	fflush(stdout);
 }
 
@@ -1346,7 +1333,7 @@ static unsigned int run_daemon(const struct tcase *list, size_t n)
 	failures = H.failures - failures;
 	printf("%u cases, %u failed checks; daemon fds idle %d, in session %d, after %d; exit %d\n",
 	       H.cases - first, failures, fds_idle, H.fds_session, fds_end, code);
-	if (failures && !H.known)
+	if (failures)
 		printf("vsnd log kept: %s\n", H.log);
 	else if (!getenv("MALFORMED_KEEP_LOG"))
 		cleanup();
@@ -1355,7 +1342,7 @@ static unsigned int run_daemon(const struct tcase *list, size_t n)
 
 int main(int argc, char **argv)
 {
-	unsigned int failures, known;
+	unsigned int failures;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s VSND\n", argv[0]);
@@ -1364,13 +1351,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	H.vsnd = argv[1];
 	failures = run_daemon(cases, sizeof(cases) / sizeof(cases[0]));
-	/* Known bugs run on a daemon of their own (one may kill it) and are
-	 * reported, not failed on, until they are fixed. */
-	printf("known bugs (reported, not failed on):\n");
-	H.known = true;
-	known = run_daemon(known_bugs, sizeof(known_bugs) / sizeof(known_bugs[0]));
-	printf("%s\n", known ? "KNOWN BUG still there: see the lines above"
-			      : "known bugs all pass now: move them into cases[]");
 	printf("total: %u cases, %u checks, %u failed\n", H.cases, H.checks, failures);
 	return failures ? 1 : 0;
 }

@@ -22,6 +22,7 @@
 
 #include "frontend.h"
 #include "util/iov.h"
+#include "vhost-user/mem.h"
 #include "vhost-user/proto.h"
 #include "vhost-user/vhost-user.h"
 
@@ -42,6 +43,7 @@ struct fake {
 	int watch[NQ];
 	int watch_calls[NQ];
 	int fds_before;
+	const uint8_t *held;            /* a buffer the device keeps across a stop */
 	char last_log[256];
 };
 
@@ -121,6 +123,14 @@ static void f_watch_kick(void *opaque, unsigned int q, int fd)
 	f->watch_calls[q]++;
 }
 
+static bool f_mem_in_use(void *opaque, const void *start, size_t len)
+{
+	struct fake *f = opaque;
+	const uint8_t *a = start;
+
+	return f->held && f->held >= a && f->held < a + len;
+}
+
 static const struct vhu_ops fake_ops = {
 	.log = f_log,
 	.get_features = f_get_features,
@@ -131,6 +141,7 @@ static const struct vhu_ops fake_ops = {
 	.queue_kick = f_queue_kick,
 	.queue_enable = f_queue_enable,
 	.watch_kick = f_watch_kick,
+	.mem_in_use = f_mem_in_use,
 };
 
 static int pump(void *opaque)
@@ -681,6 +692,74 @@ static void test_mem_table_same(void **state)
 	fe_ring_fini(&r);
 }
 
+/* SET_MEM_TABLE of the whole guest memory seen at frontend address uva. */
+static void set_table_at(struct fake *f, uint64_t uva)
+{
+	uint8_t p[VHU_MEMTABLE_HDR + VHU_REGION_SIZE] = { 0 };
+
+	vhu_wr32(p, 1);
+	vhu_wr64(p + 8, FE_GPA_BASE);
+	vhu_wr64(p + 16, f->fe.mem_size);
+	vhu_wr64(p + 24, uva);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_MEM_TABLE, VHU_FLAG_NEED_REPLY, p, sizeof(p),
+				 &f->fe.memfd, 1),
+			 0);
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_SET_MEM_TABLE), 0);
+}
+
+static int count_named(const char *name)
+{
+	FILE *fp = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		n += strstr(line, name) != NULL;
+	fclose(fp);
+	return n;
+}
+
+/* Table churn with every ring stopped fills the retired list: the mappings
+ * nothing points into are released, the one a parked buffer points into
+ * (region "fe-extra", left out of every new table) stays mapped until the
+ * owner lets go of it. */
+static void test_mem_churn_keeps_held(void **state)
+{
+	struct fake *f = *state;
+	int extra = memfd_create("fe-extra", MFD_CLOEXEC);
+	uint8_t reg[VHU_MEMREG_SIZE] = { 0 };
+	const struct virtq_mem *m;
+	uint64_t avail = 0, gpa2 = fe_gpa(FE_MEM_SIZE);
+	int ram = count_named("fe-guest-ram");
+
+	assert_true(extra >= 0);
+	assert_int_equal(ftruncate(extra, 1 << 20), 0);
+	negotiate(f, OFFERED | (1ull << 30));
+	set_table_at(f, FE_UVA_BASE);
+	vhu_wr64(reg + 8, gpa2);
+	vhu_wr64(reg + 16, 1 << 20);
+	vhu_wr64(reg + 24, FE_UVA_BASE + 0x10000000);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY, reg, sizeof(reg),
+				 &extra, 1),
+			 0);
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_ADD_MEM_REG), 0);
+	m = vhu_dev_mem(f->dev);
+	f->held = m->translate(m->opaque, gpa2 + 64, 64, &avail, true);
+	assert_non_null(f->held);
+	assert_int_equal(count_named("fe-extra"), 1);
+	for (unsigned int i = 1; i <= 3 * VHU_MAX_RETIRED; i++)
+		set_table_at(f, FE_UVA_BASE + (i % 2 ? 1ull << 32 : 0));
+	assert_int_equal(count_named("fe-extra"), 1);
+	assert_true(count_named("fe-guest-ram") <= ram + VHU_MAX_RETIRED);
+	assert_int_equal(f->held[0], 0);
+	f->held = NULL;
+	vhu_dev_release_retired(f->dev);
+	assert_int_equal(count_named("fe-extra"), 0);
+	assert_int_equal(count_named("fe-guest-ram"), ram + 1);
+	close(extra);
+}
+
 /* ---- malformed input: each closes the connection ------------------------- */
 
 static void test_bad_version(void **state)
@@ -1065,6 +1144,7 @@ int main(void)
 		T(test_kick_fd_replaced),
 		T(test_mem_regions),
 		T(test_mem_table_same),
+		T(test_mem_churn_keeps_held),
 		T(test_bad_version),
 		T(test_reply_flag_in_request),
 		T(test_wrong_size),

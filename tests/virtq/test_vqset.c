@@ -326,6 +326,35 @@ static void test_stop_with_held_chains(void **state)
 	fx_free(f);
 }
 
+/* vsnd_vqset_holds() answers for the chains held, parked ones included,
+ * and forgets them once pushed or discarded. */
+static void test_holds(void **state)
+{
+	struct fx *f = fx_new(8, false);
+	struct vsnd_chain *a, *b;
+	const uint8_t *pa, *pb;
+
+	add_simple(f, 4, 8);
+	add_simple(f, 4, 8);
+	assert_int_equal(pop(f, &a), 0);
+	assert_int_equal(pop(f, &b), 0);
+	pa = a->wr[0].iov_base;
+	pb = b->rd[0].iov_base;
+	assert_true(vsnd_vqset_holds(&f->s, pa, 1));
+	assert_false(vsnd_vqset_holds(&f->s, pa, 0));
+	push(f, a, 8);
+	assert_false(vsnd_vqset_holds(&f->s, pa, 1));
+	/* b alone: its readable part starts at pb */
+	assert_true(vsnd_vqset_holds(&f->s, pb - 16, 17));
+	assert_false(vsnd_vqset_holds(&f->s, pb - 16, 16));
+	vsnd_vqset_stop(&f->s, Q);
+	assert_true(vsnd_vqset_holds(&f->s, pb, 1)); /* parked */
+	vsnd_vqset_discard(&f->s, Q);
+	assert_false(vsnd_vqset_holds(&f->s, pb, 1));
+	assert_false(vsnd_vqset_holds(NULL, pb, 1));
+	fx_free(f);
+}
+
 /* A start on a started queue stops it first (keeping held chains); a
  * failed start leaves it stopped. */
 static void test_start_and_restart(void **state)
@@ -491,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_ring),
 		cmocka_unit_test(test_slot_exhaustion),
 		cmocka_unit_test(test_stop_with_held_chains),
+		cmocka_unit_test(test_holds),
 		cmocka_unit_test(test_start_and_restart),
 		cmocka_unit_test(test_restart_with_bigger_ring),
 		cmocka_unit_test(test_enable_disable),
