@@ -142,9 +142,35 @@ def compare(rec, ref, channels, label, skip=0.0, rate=48000):
     exact = seg == ref
     log('     %s: correlation %.5f, level %+.3f dB, bit-exact %s, offset %d frames'
         % (label, c, lvl, 'yes' if exact else 'no', lag // channels))
+    if c <= 0.99:
+        log('     %s: %s' % (label, where_broken(seg, ref, channels, rate)))
     check(c > 0.99, '%s: correlation %.5f > 0.99' % (label, c))
     check(abs(lvl) < 0.5, '%s: level %+.3f dB within 0.5 dB' % (label, lvl))
     return c, lvl, exact
+
+
+def where_broken(seg, ref, channels, rate=48000, win_ms=10, reach=4096):
+    """Where an aligned recording first stops matching ref, and how: for a
+    failure message that says whose the fault may be (a hole of silence is
+    the feeding side starving; a shift without one is frames lost or
+    repeated on the way)."""
+    w = rate * win_ms // 1000 * channels
+    for i in range(0, min(len(seg), len(ref)) - w + 1, w):
+        if correlation(seg[i:i + w], ref[i:i + w]) > 0.9:
+            continue
+        quiet = rms(seg[i:i + w]) < 0.05 * rms(ref[i:i + w])
+        j = i + 2 * w  # past the break: where does the reference go on?
+        probe = ref[j:j + w]
+        shifts = [(correlation(seg[j + k * channels:j + k * channels + w], probe), k)
+                  for k in range(-reach, reach + 1)
+                  if len(probe) == w and 0 <= j + k * channels and j + k * channels + w <= len(seg)]
+        c, k = max(shifts) if shifts else (0.0, 0)
+        how = ('continues %+d frames later (%s)' % (k, 'frames inserted' if k > 0 else
+                                                     'frames missing')
+               if c > 0.9 and k else 'not found within %d frames' % reach)
+        return 'first break at %.3f s%s; the reference there %s' % (
+            i / channels / rate, ', the recording silent' if quiet else '', how)
+    return 'no 10 ms window breaks'
 
 
 def parse_result(line):
