@@ -92,7 +92,11 @@ class Daemon:
 
 
 def play(drive, sock, clip, env):
-    return subprocess.Popen([drive, sock, 'play', clip, '-q'], env=env,
+    # 8 periods of 10 ms: vsnd-drive's default 40 ms buffer is barely two
+    # graph quanta of PipeWire (about 21 ms), so a guest refill a few ms late
+    # on a busy machine underruns (3 runs in 9 here); a guest under a sound
+    # server keeps more than that queued.
+    return subprocess.Popen([drive, sock, 'play', clip, '-q', '--periods', '8'], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
