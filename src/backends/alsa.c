@@ -14,6 +14,7 @@
  * every second (said once in the log).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ struct alsa_port {
 	_Atomic bool quit;
 	_Atomic uint32_t delay;     /* frames, measured by the ALSA thread */
 };
+_Static_assert(offsetof(struct alsa_port, rt) == 0, "be_rt_start/stop need rt first");
 
 static const snd_pcm_format_t alsa_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
 	[VIRTIO_SND_PCM_FMT_IMA_ADPCM] = SND_PCM_FORMAT_UNKNOWN,
@@ -293,7 +295,7 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	ap->ab = ab;
 	port->priv = ap;
-	ret = be_rt_init(&ap->rt, be, port, alsa_format_mask());
+	ret = be_rt_init(&ap->rt, be, port, alsa_format_mask(), container_of(be, struct alsa_be, base)->who);
 	if (ret < 0)
 		goto err;
 	/* The whole requested latency: no period can be longer. */
@@ -318,33 +320,11 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (ret < 0)
 		goto err;
 	ap->thread_ok = true;
-	be_rt_report(&ap->rt, be, ab->who);
+	be_rt_report(&ap->rt);
 	return 0;
 err:
 	alsa_close(be, port);
 	return ret;
-}
-
-static int alsa_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
-{
-	struct alsa_port *ap = port->priv;
-
-	if (!ap)
-		return -EBADFD;
-	be_rt_set_running(&ap->rt, true);
-	be_rt_report(&ap->rt, be, container_of(be, struct alsa_be, base)->who);
-	return 0;
-}
-
-static int alsa_stop(struct vsnd_backend *be, struct vsnd_port *port)
-{
-	struct alsa_port *ap = port->priv;
-
-	if (!ap)
-		return -EBADFD;
-	be_rt_set_running(&ap->rt, false);
-	be_rt_report(&ap->rt, be, container_of(be, struct alsa_be, base)->who);
-	return 0;
 }
 
 static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
@@ -353,7 +333,7 @@ static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *por
 
 	if (!ap)
 		return 0;
-	be_rt_report(&ap->rt, be, container_of(be, struct alsa_be, base)->who);
+	be_rt_report(&ap->rt);
 	return atomic_load(&ap->rt.live) ? atomic_load_explicit(&ap->delay, memory_order_relaxed)
 					 : 0;
 }
@@ -400,8 +380,8 @@ const struct vsnd_backend_ops vsnd_backend_alsa = {
 	.destroy = alsa_destroy,
 	.caps = alsa_caps,
 	.open = alsa_open,
-	.start = alsa_start,
-	.stop = alsa_stop,
+	.start = be_rt_start,
+	.stop = be_rt_stop,
 	.close = alsa_close,
 	.delay_frames = alsa_delay_frames,
 };

@@ -12,6 +12,7 @@
  * real-time pacer, and the backend reconnects every second.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ struct pipewire_port {
 	uint32_t quantum_frames;   /* what we fill when the buffer does not say */
 	char stream_name[192];
 };
+_Static_assert(offsetof(struct pipewire_port, rt) == 0, "be_rt_start/stop need rt first");
 
 static const enum spa_audio_format pw_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
 	[VIRTIO_SND_PCM_FMT_S8] = SPA_AUDIO_FORMAT_S8,
@@ -389,40 +391,18 @@ static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	pp->pb = pb;
 	port->priv = pp;
-	ret = be_rt_init(&pp->rt, be, port, pipewire_format_mask());
+	ret = be_rt_init(&pp->rt, be, port, pipewire_format_mask(), container_of(be, struct pipewire_be, base)->who);
 	if (ret < 0)
 		goto err;
 	ret = pipewire_setup(pp, port);
 	if (ret < 0)
 		goto err;
 	pipewire_first_connect(pp);
-	be_rt_report(&pp->rt, be, pb->who);
+	be_rt_report(&pp->rt);
 	return 0;
 err:
 	pipewire_close(be, port);
 	return ret;
-}
-
-static int pipewire_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
-{
-	struct pipewire_port *pp = port->priv;
-
-	if (!pp)
-		return -EBADFD;
-	be_rt_set_running(&pp->rt, true);
-	be_rt_report(&pp->rt, be, container_of(be, struct pipewire_be, base)->who);
-	return 0;
-}
-
-static int pipewire_stop(struct vsnd_backend *be, struct vsnd_port *port)
-{
-	struct pipewire_port *pp = port->priv;
-
-	if (!pp)
-		return -EBADFD;
-	be_rt_set_running(&pp->rt, false);
-	be_rt_report(&pp->rt, be, container_of(be, struct pipewire_be, base)->who);
-	return 0;
 }
 
 static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
@@ -433,7 +413,7 @@ static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port 
 
 	if (!pp)
 		return 0;
-	be_rt_report(&pp->rt, be, container_of(be, struct pipewire_be, base)->who);
+	be_rt_report(&pp->rt);
 	if (!atomic_load(&pp->rt.live))
 		return 0;
 	/* pw_stream_get_time_n reads a snapshot: any thread may call it. */
@@ -493,8 +473,8 @@ const struct vsnd_backend_ops vsnd_backend_pipewire = {
 	.destroy = pipewire_destroy,
 	.caps = pipewire_caps,
 	.open = pipewire_open,
-	.start = pipewire_start,
-	.stop = pipewire_stop,
+	.start = be_rt_start,
+	.stop = be_rt_stop,
 	.close = pipewire_close,
 	.delay_frames = pipewire_delay_frames,
 };

@@ -8,6 +8,7 @@
  * queries) while be_rt's pacer keeps the guest's stream in real time.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct portaudio_port {
 	uint64_t retry_at;
 	unsigned long frames_per_buffer;
 };
+_Static_assert(offsetof(struct portaudio_port, rt) == 0, "be_rt_start/stop need rt first");
 
 static const PaSampleFormat pa_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
 	[VIRTIO_SND_PCM_FMT_S8] = paInt8,
@@ -206,7 +208,7 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	pp->pb = pb;
 	port->priv = pp;
-	ret = be_rt_init(&pp->rt, be, port, portaudio_format_mask());
+	ret = be_rt_init(&pp->rt, be, port, portaudio_format_mask(), container_of(be, struct portaudio_be, base)->who);
 	if (ret < 0) {
 		portaudio_close(be, port);
 		return ret;
@@ -218,7 +220,7 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (p->direction == VIRTIO_SND_D_OUTPUT && 2 * latency * p->frame_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency * p->frame_bytes);
 	pp_check(pp);
-	be_rt_report(&pp->rt, be, pb->who);
+	be_rt_report(&pp->rt);
 	return 0;
 }
 
@@ -230,18 +232,7 @@ static int portaudio_start(struct vsnd_backend *be, struct vsnd_port *port, uint
 		return -EBADFD;
 	be_rt_set_running(&pp->rt, true);
 	pp_check(pp);
-	be_rt_report(&pp->rt, be, container_of(be, struct portaudio_be, base)->who);
-	return 0;
-}
-
-static int portaudio_stop(struct vsnd_backend *be, struct vsnd_port *port)
-{
-	struct portaudio_port *pp = port->priv;
-
-	if (!pp)
-		return -EBADFD;
-	be_rt_set_running(&pp->rt, false);
-	be_rt_report(&pp->rt, be, container_of(be, struct portaudio_be, base)->who);
+	be_rt_report(&pp->rt);
 	return 0;
 }
 
@@ -254,7 +245,7 @@ static uint32_t portaudio_delay_frames(struct vsnd_backend *be, struct vsnd_port
 	if (!pp)
 		return 0;
 	pp_check(pp);
-	be_rt_report(&pp->rt, be, container_of(be, struct portaudio_be, base)->who);
+	be_rt_report(&pp->rt);
 	if (!pp->stream || !(info = Pa_GetStreamInfo(pp->stream)))
 		return 0;
 	latency = port->params.direction == VIRTIO_SND_D_OUTPUT ? info->outputLatency
@@ -315,7 +306,7 @@ const struct vsnd_backend_ops vsnd_backend_portaudio = {
 	.caps = portaudio_caps,
 	.open = portaudio_open,
 	.start = portaudio_start,
-	.stop = portaudio_stop,
+	.stop = be_rt_stop,
 	.close = portaudio_close,
 	.delay_frames = portaudio_delay_frames,
 };

@@ -13,6 +13,7 @@
  * to reconnect every second.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ struct pulse_port {
 	pa_buffer_attr attr;
 	char stream_name[192];
 };
+_Static_assert(offsetof(struct pulse_port, rt) == 0, "be_rt_start/stop need rt first");
 
 static const pa_sample_format_t pulse_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
 	[VIRTIO_SND_PCM_FMT_MU_LAW] = PA_SAMPLE_ULAW,
@@ -396,7 +398,7 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!pp)
 		return -ENOMEM;
 	pp->pb = pb;
-	ret = be_rt_init(&pp->rt, be, port, pulse_format_mask());
+	ret = be_rt_init(&pp->rt, be, port, pulse_format_mask(), container_of(be, struct pulse_be, base)->who);
 	if (ret < 0)
 		goto err;
 	ret = pulse_setup(pp, port);
@@ -404,34 +406,12 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 		goto err;
 	port->priv = pp;
 	pulse_first_connect(pp);
-	be_rt_report(&pp->rt, be, pb->who);
+	be_rt_report(&pp->rt);
 	return 0;
 err:
 	port->priv = pp;
 	pulse_close(be, port);
 	return ret;
-}
-
-static int pulse_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
-{
-	struct pulse_port *pp = port->priv;
-
-	if (!pp)
-		return -EBADFD;
-	be_rt_set_running(&pp->rt, true);
-	be_rt_report(&pp->rt, be, container_of(be, struct pulse_be, base)->who);
-	return 0;
-}
-
-static int pulse_stop(struct vsnd_backend *be, struct vsnd_port *port)
-{
-	struct pulse_port *pp = port->priv;
-
-	if (!pp)
-		return -EBADFD;
-	be_rt_set_running(&pp->rt, false);
-	be_rt_report(&pp->rt, be, container_of(be, struct pulse_be, base)->who);
-	return 0;
 }
 
 static uint32_t pulse_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
@@ -442,7 +422,7 @@ static uint32_t pulse_delay_frames(struct vsnd_backend *be, struct vsnd_port *po
 
 	if (!pp)
 		return 0;
-	be_rt_report(&pp->rt, be, container_of(be, struct pulse_be, base)->who);
+	be_rt_report(&pp->rt);
 	if (!atomic_load(&pp->rt.live))
 		return 0;
 	pa_threaded_mainloop_lock(pp->ml);
@@ -494,8 +474,8 @@ const struct vsnd_backend_ops vsnd_backend_pulse = {
 	.destroy = pulse_destroy,
 	.caps = pulse_caps,
 	.open = pulse_open,
-	.start = pulse_start,
-	.stop = pulse_stop,
+	.start = be_rt_start,
+	.stop = be_rt_stop,
 	.close = pulse_close,
 	.delay_frames = pulse_delay_frames,
 };

@@ -83,12 +83,14 @@ static void *pacer_main(void *arg)
 }
 
 int be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
-	       uint64_t formats)
+	       uint64_t formats, const char *who)
 {
 	int ret;
 
 	memset(rt, 0, sizeof(*rt));
 	rt->port = port;
+	rt->be = be;
+	rt->who = who;
 	ret = be_check_params(be, port, formats);
 	if (ret < 0)
 		return ret;
@@ -224,8 +226,10 @@ void be_rt_capture_silence(struct be_rt *rt, size_t bytes)
 	}
 }
 
-void be_rt_report(struct be_rt *rt, struct vsnd_backend *be, const char *who)
+void be_rt_report(struct be_rt *rt)
 {
+	struct vsnd_backend *be = rt->be;
+	const char *who = rt->who;
 	unsigned int ev = atomic_exchange_explicit(&rt->events, 0, memory_order_relaxed);
 	unsigned int id = rt->port->params.stream_id;
 
@@ -243,4 +247,28 @@ void be_rt_report(struct be_rt *rt, struct vsnd_backend *be, const char *who)
 		vsnd_backend_log(be, VSND_LOG_INFO, "%s: stream %u: connected", who, id);
 		rt->said_absent = false;
 	}
+}
+
+static int set_running(struct vsnd_port *port, bool running)
+{
+	struct be_rt *rt = port->priv;
+
+	if (!rt)
+		return -EBADFD;
+	be_rt_set_running(rt, running);
+	be_rt_report(rt);
+	return 0;
+}
+
+int be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	(void)be;
+	(void)now_ns;
+	return set_running(port, true);
+}
+
+int be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	(void)be;
+	return set_running(port, false);
 }

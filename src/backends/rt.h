@@ -39,6 +39,8 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER };
 
 struct be_rt {
 	struct vsnd_port *port;
+	struct vsnd_backend *be;
+	const char *who;             /* names backend and server in the log */
 	struct be_clock clock;       /* the pacer's: only its thread uses it after init */
 	pthread_t thread;
 	bool thread_ok;
@@ -53,9 +55,11 @@ struct be_rt {
 };
 
 /* Check params (formats), set up the pacer clock, start the pacer thread.
- * port->lead_bytes gets the clock's two periods; raise it after. */
+ * port->lead_bytes gets the clock's two periods; raise it after. who names
+ * the backend and server in log lines (e.g. "pulse (tcp:host:4713)") and
+ * must outlive rt. */
 int be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
-	       uint64_t formats);
+	       uint64_t formats, const char *who);
 /* Join the pacer, free. NULL-safe, idempotent. */
 void be_rt_fini(struct be_rt *rt);
 
@@ -79,8 +83,13 @@ void be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
 /* A capture hole (the server lost data): bytes of silence into the ring. */
 void be_rt_capture_silence(struct be_rt *rt, size_t bytes);
 
-/* Device thread: write the pending events to the log, once per change
- * (`who` names the backend and server, e.g. "pulse (tcp:host:4713)"). */
-void be_rt_report(struct be_rt *rt, struct vsnd_backend *be, const char *who);
+/* Device thread: write the pending events to the log, once per change. */
+void be_rt_report(struct be_rt *rt);
+
+/* vsnd_backend_ops.start and .stop for a backend whose port state
+ * (port->priv) begins with its struct be_rt: the stream runs (or not) and
+ * pending events are logged. Device thread; 0, or -EBADFD if not open. */
+int be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
+int be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port);
 
 #endif
