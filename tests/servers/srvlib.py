@@ -239,12 +239,100 @@ def check_sandboxed(stderr, who):
               '%s ran in the seccomp sandbox' % who)
 
 
+def run_capture(drive, spec, env, out, feed, rate=48000, channels=2, ms=2500, slack=0.1):
+    """srv_drive captures `ms` of S16 through backend `spec` into `out`
+    while feed() (started 0.7 s in) plays into what it records; checks it
+    ran and got the frames of that time. Returns its result line."""
+    p = subprocess.Popen([drive, spec, 'capture', 's16', str(rate), str(channels), '960', out,
+                          str(ms)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        time.sleep(0.7)
+        feed().wait(10)
+        so, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if p.returncode != 0:
+        log(err[-3000:])
+    check(p.returncode == 0, 'capture: srv_drive ran')
+    res = parse_result(so.strip().splitlines()[-1])
+    log('     drive: %s' % res)
+    want = ms / 1000 * rate
+    check(abs(res['frames'] - want) < slack * rate,
+          'capture: %d frames in %.1f s at %d Hz' % (res['frames'], ms / 1000, rate))
+    return res
+
+
+def check_kill_run(rc, so, se, seconds):
+    """srv_drive played through a server kill and restart: it ran (in the
+    sandbox), in real time through the outage, logging the loss once and
+    the reconnection. Returns its result line."""
+    check(rc == 0, 'kill: srv_drive ran')
+    check_sandboxed(se, 'kill: srv_drive')
+    res = parse_result(so.strip().splitlines()[-1])
+    log('     drive: %s' % res)
+    check(abs(res['elapsed_ms'] - seconds * 1000) < 300,
+          'kill: %.0f s completed in %.0f ms (real time through the outage)'
+          % (seconds, res['elapsed_ms']))
+    check(se.count('server gone') == 1, 'kill: the loss logged once')
+    check(se.count('stream 0: connected') == 2, 'kill: reconnection logged')
+    return res
+
+
+def check_sine_resumes(recorded, ref, channels, rate=48000):
+    """Half a second of the sine from 10 ms after it comes back: intact at
+    one of its 48 phases (a sine aligns at any whole period), same level."""
+    onset = first_loud(recorded) // channels * channels
+    check(onset >= 0, 'kill: sound after the restart')
+    seg = recorded[onset + rate * channels // 100:][:rate * channels // 2]
+    c, k = max((correlation(seg, ref[k * channels:k * channels + len(seg)]), k)
+               for k in range(48))
+    lvl = db(rms(seg), rms(ref[:len(seg)]))
+    log('     kill: after restart: correlation %.5f (phase %d), level %+.3f dB' % (c, k, lvl))
+    check(len(seg) == rate * channels // 2 and c > 0.99 and abs(lvl) < 0.5,
+          'kill: the sine resumes intact after the restart')
+
+
 def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
 
 def rmtree(d):
     shutil.rmtree(d, ignore_errors=True)
+
+
+def server_test_main(kind, tools, make_server, cases, default_env=lambda srv: srv.env):
+    """The body of a server test: options, the tools it needs (missing: a
+    skip), the server started in a work dir of its own, each case(args, srv,
+    work) in turn, then the daemon's default backend choice (--vsnd), and
+    everything stopped whatever happens."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--drive', required=True)
+    ap.add_argument('--keep', action='store_true')
+    ap.add_argument('--vsnd', help='the daemon: check that its default picks this server')
+    args = ap.parse_args()
+    for tool in tools:
+        if shutil.which(tool) is None:
+            log('SKIP: %s not installed' % tool)
+            sys.exit(SKIP)
+    work = tmpdir('vsnd-%s-' % kind)
+    procs = Procs()
+    try:
+        srv = make_server(procs, work)
+        srv.start()
+        for case in cases:
+            case(args, srv, work)
+        if args.vsnd:
+            log('-- the daemon without --backend')
+            check_default_backend(args.vsnd, default_env(srv), kind, work)
+    finally:
+        procs.stop_all()
+        if not args.keep:
+            rmtree(work)
+    log('all %s cases passed' % kind)
 
 
 def main_wrapper(fn):

@@ -5,7 +5,6 @@ WirePlumber on a session D-Bus of its own (private runtime dir, no
 hardware): playback into a null sink recorded by pw-record, capture from the monitor
 of a null sink that pw-play feeds, and the server killed and restarted
 mid-playback."""
-import argparse
 import os
 import signal
 import subprocess
@@ -113,23 +112,8 @@ def case_capture(args, pw, work):
     src, out = os.path.join(work, 'cap-src.wav'), os.path.join(work, 'cap.raw')
     # pw-play may lose its last few ms while draining: they are padding
     write_wav_s16(src, ref + [0] * (RATE * CH // 2))
-    drive = subprocess.Popen([args.drive, 'pipewire,target=vsnd_src,monitor=on,name=test', 'capture', 's16',
-                              str(RATE), str(CH), '960', out, '2500'], env=pw.env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(0.7)
-        player = pw.play(src, 'vsnd_src')
-        player.wait(10)
-        so, err = drive.communicate(timeout=20)
-    finally:
-        pw.procs.stop(drive)
-    if drive.returncode != 0:
-        S.log(err[-3000:])
-    S.check(drive.returncode == 0, 'capture: srv_drive ran')
-    res = S.parse_result(so.strip().splitlines()[-1])
-    S.log('     drive: %s' % res)
-    S.check(abs(res['frames'] - 2.5 * RATE) < 0.1 * RATE,
-            'capture: %d frames in 2.5 s at %d Hz' % (res['frames'], RATE))
+    S.run_capture(args.drive, 'pipewire,target=vsnd_src,monitor=on,name=test', pw.env, out,
+                  lambda: pw.play(src, 'vsnd_src'))
     with open(out, 'rb') as f:
         got = S.unpack_s16(f.read())
     S.compare(got, ref, CH, 'capture', skip=0.1)
@@ -157,53 +141,13 @@ def case_kill(args, pw, work):
         if recorder:
             time.sleep(0.3)
             pw.procs.stop(recorder, signal.SIGINT)
-    S.check(drive.returncode == 0, 'kill: srv_drive ran')
-    S.check_sandboxed(se, 'kill: srv_drive')
-    res = S.parse_result(so.strip().splitlines()[-1])
-    S.log('     drive: %s' % res)
-    S.check(abs(res['elapsed_ms'] - seconds * 1000) < 300,
-            'kill: %.0f s completed in %.0f ms (real time through the outage)'
-            % (seconds, res['elapsed_ms']))
-    S.check(se.count('server gone') == 1, 'kill: the loss logged once')
-    S.check(se.count('stream 0: connected') == 2, 'kill: reconnection logged')
-    recorded = read_wav_s16(rec)
-    onset = S.first_loud(recorded) // CH * CH
-    S.check(onset >= 0, 'kill: sound after the restart')
-    seg = recorded[onset + RATE * CH // 100:][:RATE * CH // 2]
-    c, k = max((S.correlation(seg, ref[k * CH:k * CH + len(seg)]), k) for k in range(48))
-    lvl = S.db(S.rms(seg), S.rms(ref[:len(seg)]))
-    S.log('     kill: after restart: correlation %.5f (phase %d), level %+.3f dB' % (c, k, lvl))
-    S.check(len(seg) == RATE * CH // 2 and c > 0.99 and abs(lvl) < 0.5,
-            'kill: the sine resumes intact after the restart')
-
+    S.check_kill_run(drive.returncode, so, se, seconds)
+    S.check_sine_resumes(read_wav_s16(rec), ref, CH)
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--drive', required=True)
-    ap.add_argument('--keep', action='store_true')
-    ap.add_argument('--vsnd', help='the daemon: check that its default picks this server')
-    args = ap.parse_args()
-    for tool in ('pipewire', 'wireplumber', 'dbus-daemon', 'pw-cli', 'pw-record', 'pw-play',
-                 'sox'):
-        if subprocess.run(['which', tool], capture_output=True).returncode != 0:
-            S.log('SKIP: %s not installed' % tool)
-            sys.exit(S.SKIP)
-    work = S.tmpdir('vsnd-pw-')
-    procs = S.Procs()
-    try:
-        pw = PipeWire(procs, work)
-        pw.start()
-        case_playback(args, pw, work)
-        case_capture(args, pw, work)
-        case_kill(args, pw, work)
-        if args.vsnd:
-            S.log('-- the daemon without --backend')
-            S.check_default_backend(args.vsnd, pw.env, 'pipewire', work)
-    finally:
-        procs.stop_all()
-        if not args.keep:
-            S.rmtree(work)
-    S.log('all pipewire cases passed')
+    S.server_test_main('pipewire', ('pipewire', 'wireplumber', 'dbus-daemon', 'pw-cli',
+                                    'pw-record', 'pw-play', 'sox'),
+                       PipeWire, (case_playback, case_capture, case_kill))
 
 
 if __name__ == '__main__':

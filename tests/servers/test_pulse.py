@@ -4,7 +4,6 @@
 (private runtime dir, null sinks, no hardware): playback over TCP recorded
 from the sink's monitor, capture from a source the test feeds, and the server
 killed and restarted mid-playback."""
-import argparse
 import os
 import signal
 import socket
@@ -125,23 +124,7 @@ def case_capture(args, pa, work):
     src, out = os.path.join(work, 'cap-src.raw'), os.path.join(work, 'cap.raw')
     write_s16(src, ref)
     spec = 'pulse,server=unix:%s,source=vsnd_src.monitor,name=test' % pa.sock
-    drive = subprocess.Popen([args.drive, spec, 'capture', 's16', str(RATE), str(CH), '960',
-                              out, '2500'], env=pa.env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(0.7)
-        pacat = pa.play(src, 'vsnd_src')
-        pacat.wait(10)
-        so, err = drive.communicate(timeout=20)
-    finally:
-        pa.procs.stop(drive)
-    if drive.returncode != 0:
-        S.log(err[-3000:])
-    S.check(drive.returncode == 0, 'capture: srv_drive ran')
-    res = S.parse_result(so.strip().splitlines()[-1])
-    S.log('     drive: %s' % res)
-    S.check(abs(res['frames'] - 2.5 * RATE) < 0.05 * RATE,
-            'capture: %d frames in 2.5 s at %d Hz' % (res['frames'], RATE))
+    S.run_capture(args.drive, spec, pa.env, out, lambda: pa.play(src, 'vsnd_src'), slack=0.05)
     # pacat's own stream may lose its first milliseconds (a server rewind)
     S.compare(read_s16(out), ref, CH, 'capture', skip=0.1)
 
@@ -169,59 +152,19 @@ def case_kill(args, pa, work):
         pa.procs.stop(drive)
         if parec:
             pa.procs.stop(parec)
-    S.check(drive.returncode == 0, 'kill: srv_drive ran')
-    S.check_sandboxed(se, 'kill: srv_drive')
-    res = S.parse_result(so.strip().splitlines()[-1])
-    S.log('     drive: %s' % res)
-    S.check(abs(res['elapsed_ms'] - seconds * 1000) < 300,
-            'kill: %.0f s completed in %.0f ms (real time through the outage)'
-            % (seconds, res['elapsed_ms']))
-    S.check(se.count('server gone') == 1, 'kill: the loss logged once')
-    S.check(se.count('stream 0: connected') == 2, 'kill: reconnection logged')
+    res = S.check_kill_run(drive.returncode, so, se, seconds)
     S.check(str(res.get('presence', '')).endswith('1,0,1'),
             'kill: the sink reported present, gone, present again (%s): the jack follows'
             % res.get('presence'))
     recorded = read_s16(rec)
     S.check(len(recorded) > RATE * CH, 'kill: %.2f s recorded after the restart'
             % (len(recorded) / RATE / CH))
-    # A sine aligns at any whole period: look from the resumption on only.
-    onset = S.first_loud(recorded) // CH * CH
-    S.check(onset >= 0, 'kill: sound after the restart')
-    seg = recorded[onset + RATE * CH // 100:][:RATE * CH // 2]
-    c, k = max((S.correlation(seg, ref[k * CH:k * CH + len(seg)]), k) for k in range(48))
-    lvl = S.db(S.rms(seg), S.rms(ref[:len(seg)]))
-    S.log('     kill: after restart: correlation %.5f (phase %d), level %+.3f dB' % (c, k, lvl))
-    S.check(len(seg) == RATE * CH // 2 and c > 0.99 and abs(lvl) < 0.5,
-            'kill: the sine resumes intact after the restart')
-
+    S.check_sine_resumes(recorded, ref, CH)
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--drive', required=True)
-    ap.add_argument('--keep', action='store_true')
-    ap.add_argument('--vsnd', help='the daemon: check that its default picks this server')
-    args = ap.parse_args()
-    for tool in ('pulseaudio', 'pactl', 'parec', 'pacat'):
-        if subprocess.run(['which', tool], capture_output=True).returncode != 0:
-            S.log('SKIP: %s not installed' % tool)
-            sys.exit(S.SKIP)
-    work = S.tmpdir('vsnd-pulse-')
-    procs = S.Procs()
-    try:
-        pa = Pulse(procs, work)
-        pa.start()
-        case_playback(args, pa, work)
-        case_capture(args, pa, work)
-        case_kill(args, pa, work)
-        if args.vsnd:
-            S.log('-- the daemon without --backend')
-            S.check_default_backend(args.vsnd, dict(pa.env, PULSE_SERVER='unix:' + pa.sock),
-                                    'pulse', work)
-    finally:
-        procs.stop_all()
-        if not args.keep:
-            S.rmtree(work)
-    S.log('all pulse cases passed')
+    S.server_test_main('pulse', ('pulseaudio', 'pactl', 'parec', 'pacat'), Pulse,
+                       (case_playback, case_capture, case_kill),
+                       lambda pa: dict(pa.env, PULSE_SERVER='unix:' + pa.sock))
 
 
 if __name__ == '__main__':
