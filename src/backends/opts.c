@@ -2,13 +2,13 @@
 #include "opts.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common.h"
+#include "util/num.h"
 
 const struct be_opt be_no_opts[] = { BE_OPT_END };
 
@@ -61,21 +61,6 @@ static int parse_bool(const char *v, bool *out)
 	return -EINVAL;
 }
 
-static int parse_uint(const char *v, unsigned int min, unsigned int max, unsigned int *out)
-{
-	unsigned long n;
-	char *end;
-
-	if (*v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || n < min || n > max || n > UINT_MAX)
-		return -EINVAL;
-	*out = (unsigned int)n;
-	return 0;
-}
-
 /* Store one value; takes ownership of val (NULL when the key had no '='). */
 static int opt_apply(const struct opt_ctx *c, const struct be_opt *o, char *val)
 {
@@ -97,7 +82,7 @@ static int opt_apply(const struct opt_ctx *c, const struct be_opt *o, char *val)
 			*(bool *)field(c, o) = true;
 		break;
 	case BE_OPT_UINT:
-		ret = val ? parse_uint(val, o->min, o->max, field(c, o)) : -EINVAL;
+		ret = val ? vsnd_parse_uint(val, o->min, o->max, field(c, o)) : -EINVAL;
 		break;
 	}
 	if (ret < 0)

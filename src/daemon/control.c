@@ -14,6 +14,7 @@
 
 #include "daemon/listen.h"
 #include "daemon/log.h"
+#include "util/num.h"
 
 #define CTL_LINE_MAX 256
 #define CTL_REPLY_MAX 8192
@@ -121,16 +122,7 @@ size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size)
 
 static int parse_index(const char *s, unsigned int *out)
 {
-	char *end;
-	unsigned long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	v = strtoul(s, &end, 10);
-	if (*end || v > 1000)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
+	return s ? vsnd_parse_uint(s, 0, 1000, out) : -EINVAL;
 }
 
 /* The commands, apart from parsing; each answers into b. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "util/num.h"
 
 /* Is someone accepting connections on the socket at path? 0: no (stale),
  * 1: yes, or a negative errno. */
@@ -201,16 +202,11 @@ int vd_listen_fd(struct vd_listener *l, int fd)
 static int parse_env_int(const char *name)
 {
 	const char *s = getenv(name);
-	char *end;
-	long v;
+	unsigned int v;
 
 	if (!s || !*s)
 		return -ENOENT;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < 0 || v > INT_MAX)
-		return -EINVAL;
-	return (int)v;
+	return vsnd_parse_uint(s, 0, INT_MAX, &v) < 0 ? -EINVAL : (int)v;
 }
 
 int vd_listen_fds(void)

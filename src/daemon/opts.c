@@ -10,6 +10,7 @@
 #include <vsnd/backend.h>
 
 #include "daemon/listen.h"
+#include "util/num.h"
 
 enum { OPT_PRINT_CAPS = 0x100, OPT_CONTROLS, OPT_SOCKET_FD, OPT_STREAMS, OPT_CONTROL,
        OPT_SANDBOX, OPT_USER, OPT_TRACE };
@@ -154,12 +155,9 @@ static int parse_sandbox(const char *arg, enum vd_sandbox_mode *mode)
 /* N of --socket-fd: a decimal fd number. */
 static int parse_fd(const char *arg, int *fd)
 {
-	char *end;
-	long v;
+	unsigned int v;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (!*arg || *end || errno || v < 0 || v > INT_MAX) {
+	if (vsnd_parse_uint(arg, 0, INT_MAX, &v) < 0) {
 		fprintf(stderr, "vsnd: option '--socket-fd' needs a file descriptor number, "
 			"not '%s'\n", arg);
 		return -EINVAL;

@@ -10,6 +10,7 @@
 #include <vsnd/vsnd.h>
 
 #include "drive/cmd.h"
+#include "util/num.h"
 
 static void usage(FILE *out)
 {
@@ -37,19 +38,6 @@ static void usage(FILE *out)
 	      "  -V, --version      print the version\n", out);
 }
 
-static int parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *v)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || n < min || n > max)
-		return -EINVAL;
-	*v = (unsigned int)n;
-	return 0;
-}
-
 enum { OPT_JSON = 256, OPT_CONTROLS, OPT_STREAM, OPT_PERIOD_MS, OPT_PERIODS, OPT_SECONDS,
        OPT_RATE, OPT_CHANNELS, OPT_JACK_CMD };
 
@@ -64,14 +52,14 @@ static int parse_opt(int c, struct vdc_opts *o)
 	case OPT_JACK_CMD: o->jack_cmd = optarg; return 0;
 	case 'q': o->quiet = true; return 0;
 	case OPT_STREAM:
-		if (parse_uint(optarg, 0, 1u << 20, &v) < 0)
+		if (vsnd_parse_uint(optarg, 0, 1u << 20, &v) < 0)
 			return -EINVAL;
 		o->stream = (int)v;
 		return 0;
-	case OPT_PERIOD_MS: return parse_uint(optarg, 1, 1000, &o->period_ms);
-	case OPT_PERIODS: return parse_uint(optarg, 1, 32, &o->periods);
-	case OPT_RATE: return parse_uint(optarg, 1, 384000, &o->rate);
-	case OPT_CHANNELS: return parse_uint(optarg, 1, 18, &o->channels);
+	case OPT_PERIOD_MS: return vsnd_parse_uint(optarg, 1, 1000, &o->period_ms);
+	case OPT_PERIODS: return vsnd_parse_uint(optarg, 1, 32, &o->periods);
+	case OPT_RATE: return vsnd_parse_uint(optarg, 1, 384000, &o->rate);
+	case OPT_CHANNELS: return vsnd_parse_uint(optarg, 1, 18, &o->channels);
 	case OPT_SECONDS:
 		o->seconds = strtod(optarg, &end);
 		return end != optarg && !*end && o->seconds > 0 && o->seconds <= 3600 ? 0 : -EINVAL;

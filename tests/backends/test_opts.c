@@ -82,7 +82,7 @@ static void test_bools(void **state)
 static void test_errors(void **state)
 {
 	const char *bad[] = { "count=0", "count=101", "count=-1", "count=12x", "count=",
-			      "count", "count= 5", "count=99999999999999999999", "name",
+			      "count", "count= 5", "count=+5", "count=99999999999999999999", "name",
 			      "=x", ",name=x", "flag=on,,name=x" };
 	struct cfg c = { 0 };
 	struct bt_log log;
