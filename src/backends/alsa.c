@@ -14,8 +14,8 @@
  * every second (said once in the log).
  */
 #include <errno.h>
-#include <stddef.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,7 +295,7 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	ap->ab = ab;
 	port->priv = ap;
-	ret = be_rt_init(&ap->rt, be, port, alsa_format_mask(), container_of(be, struct alsa_be, base)->who);
+	ret = be_rt_init(&ap->rt, be, port, alsa_format_mask(), ab->who);
 	if (ret < 0)
 		goto err;
 	/* The whole requested latency: no period can be longer. */

@@ -391,7 +391,7 @@ static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	pp->pb = pb;
 	port->priv = pp;
-	ret = be_rt_init(&pp->rt, be, port, pipewire_format_mask(), container_of(be, struct pipewire_be, base)->who);
+	ret = be_rt_init(&pp->rt, be, port, pipewire_format_mask(), pb->who);
 	if (ret < 0)
 		goto err;
 	ret = pipewire_setup(pp, port);

@@ -208,7 +208,7 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	pp->pb = pb;
 	port->priv = pp;
-	ret = be_rt_init(&pp->rt, be, port, portaudio_format_mask(), container_of(be, struct portaudio_be, base)->who);
+	ret = be_rt_init(&pp->rt, be, port, portaudio_format_mask(), pb->who);
 	if (ret < 0) {
 		portaudio_close(be, port);
 		return ret;

@@ -398,7 +398,7 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!pp)
 		return -ENOMEM;
 	pp->pb = pb;
-	ret = be_rt_init(&pp->rt, be, port, pulse_format_mask(), container_of(be, struct pulse_be, base)->who);
+	ret = be_rt_init(&pp->rt, be, port, pulse_format_mask(), pb->who);
 	if (ret < 0)
 		goto err;
 	ret = pulse_setup(pp, port);
