@@ -144,6 +144,7 @@ def case_kill(args, pw, work):
     S.check_kill_run(drive.returncode, so, se, seconds)
     S.check_sine_resumes(read_wav_s16(rec), ref, CH)
 
+
 def main():
     S.server_test_main('pipewire', ('pipewire', 'wireplumber', 'dbus-daemon', 'pw-cli',
                                     'pw-record', 'pw-play', 'sox'),

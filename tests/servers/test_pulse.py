@@ -161,6 +161,7 @@ def case_kill(args, pa, work):
             % (len(recorded) / RATE / CH))
     S.check_sine_resumes(recorded, ref, CH)
 
+
 def main():
     S.server_test_main('pulse', ('pulseaudio', 'pactl', 'parec', 'pacat'), Pulse,
                        (case_playback, case_capture, case_kill),
