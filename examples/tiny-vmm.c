@@ -113,7 +113,7 @@ static void main_loop_once(void)
 
 /* ---- the guest's side: a minimal virtio-mmio sound driver -------------- */
 
-#define QNUM 16u
+#define QNUM 32u
 #define R(off) (MMIO_BASE + (off))
 
 struct gring {
@@ -264,7 +264,21 @@ static int rate_enum(int hz)
 	return -1;
 }
 
-#define PERIODS 4u
+/* What the device says of the stream. Running dry after the last buffer
+ * is one underrun; any more mean the host stalled longer than the queued
+ * audio lasts, and the output holds silence there. */
+static void report(unsigned int stream)
+{
+	struct vsnd_stream_status st;
+
+	if (vsnd_dev_stream_status(vsnd_mmio_dev(card), stream, &st) == 0)
+		fprintf(stderr, "tiny-vmm: stream %u: %llu frames played, %llu underruns\n",
+			stream, (unsigned long long)st.frames, (unsigned long long)st.xruns);
+}
+
+/* 100 ms queued: the guest and the device share one thread here, so a
+ * host stall shorter than that costs no audio. */
+#define PERIODS 10u
 
 /* The guest plays the WAV: SET_PARAMS, PREPARE, prefill, START, requeue
  * each period as the device completes one, STOP, RELEASE. */
@@ -310,6 +324,7 @@ static int guest_play(SNDFILE *sf, const SF_INFO *si)
 			pending--;
 		}
 	}
+	report(0);
 	driver_pcm(VIRTIO_SND_R_PCM_STOP, 0);
 	driver_pcm(VIRTIO_SND_R_PCM_RELEASE, 0);
 	return 0;

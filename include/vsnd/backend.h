@@ -55,7 +55,7 @@ struct vsnd_pcm_params {
 /* One guest stream as the backend sees it. The device owns it. */
 struct vsnd_port {
 	struct vsnd_pcm_params params;     /* set before open(), constant until close() */
-	struct vsnd_ring ring;             /* capacity >= 2 * buffer_bytes */
+	struct vsnd_ring ring;             /* capacity >= buffer_bytes + period_bytes */
 	void (*wake)(void *opaque);        /* RT-safe; see vsnd_host_ops.wake */
 	void *wake_opaque;
 	/* How many bytes of playback the device keeps in the ring ahead of the

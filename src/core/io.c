@@ -310,7 +310,8 @@ static void rx_gain(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m
 	}
 }
 
-void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
+/* Copy held TX audio into the ring until it holds target bytes. */
+static void prefill_to(struct vsnd_dev *dev, struct pcm_stream *s, size_t target)
 {
 	struct vsnd_ring *r = &s->port.ring;
 
@@ -320,16 +321,41 @@ void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
 
 		if (m->copied)
 			continue;
-		if (fill >= s->port.lead_bytes)
+		if (fill >= target)
 			break;
-		if (n > s->port.lead_bytes - fill)
-			n = s->port.lead_bytes - fill;
+		if (n > target - fill)
+			n = target - fill;
 		m->done += (uint32_t)tx_copy(dev, s, m, n);
 		if (m->done < m->data_len)
 			break;
 		m->copied = true;
 		m->end_pos = vsnd_ring_wpos(r);
 	}
+}
+
+void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	prefill_to(dev, s, s->port.lead_bytes);
+}
+
+/*
+ * A clocked tick that runs late_ns after its deadline (the host stalled:
+ * a VM exit storm, a descheduled thread) owes that much more audio than
+ * the lead covers. Copy what the guest has queued for it first, so the
+ * stall costs silence only beyond the guest's own buffer, as on hardware
+ * whose DMA keeps reading while the CPU is away.
+ */
+static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t late_ns)
+{
+	const struct vsnd_pcm_params *p = &s->port.params;
+	uint64_t cap = s->port.ring.cap - s->port.ring.cap % p->frame_bytes;
+	uint64_t frames, target;
+
+	if (late_ns > 10ull * 1000000000ull) /* bounds the product; any ring is full by then */
+		late_ns = 10ull * 1000000000ull;
+	frames = (late_ns * p->rate_hz + 999999999ull) / 1000000000ull;
+	target = s->port.lead_bytes + frames * p->frame_bytes;
+	prefill_to(dev, s, (size_t)(target < cap ? target : cap));
 }
 
 static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s)
@@ -405,8 +431,12 @@ void io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 	const struct vsnd_backend_ops *ops = dev->backend->ops;
 	bool running = s->state == PCM_STARTED && !s->transport_paused;
 
-	if (running && ops->tick && now >= s->next_deadline)
+	if (running && ops->tick && now >= s->next_deadline) {
+		/* 0: the first tick after START, which is due at once */
+		if (s->desc.direction == VIRTIO_SND_D_OUTPUT && s->next_deadline)
+			prefill_late(dev, s, now - s->next_deadline);
 		s->next_deadline = ops->tick(dev->backend, &s->port, now);
+	}
 	if (s->desc.direction == VIRTIO_SND_D_OUTPUT) {
 		tx_complete_played(dev, s);
 		if (running)

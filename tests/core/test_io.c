@@ -190,6 +190,40 @@ static void test_pacing_jittered(void **state)
 	pace(VIRTIO_SND_PCM_RATE_48000, 480, 3 * MS);
 }
 
+/* The host stalls 30 ms past a tick with 40 ms queued: the late tick plays
+ * the guest's queued audio, not silence, and completes it then. */
+static void test_stall_plays_queued(void **state)
+{
+	struct harness *h = started(0, 0);
+	struct vsnd_stream_status st;
+	uint8_t data[PERIOD];
+	struct h_chain *c[4];
+	uint64_t t0;
+
+	(void)state;
+	memset(data, 0x22, sizeof(data));
+	for (int i = 0; i < 4; i++)
+		c[i] = h_tx(h, 0, data, PERIOD, 0);
+	t0 = h->now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, t0 + 10 * MS);
+	assert_true(c[0]->done);
+	assert_false(c[1]->done);
+	assert_int_equal(h->timer, t0 + 20 * MS);
+	h->now = t0 + 40 * MS;
+	vsnd_dev_process(h->dev);
+	for (int i = 1; i < 4; i++) {
+		assert_true(c[i]->done);
+		assert_int_equal(c[i]->done_ns, t0 + 40 * MS);
+		assert_int_equal(h_io_status(c[i]), VIRTIO_SND_S_OK);
+	}
+	assert_int_equal(vsnd_dev_stream_status(h->dev, 0, &st), 0);
+	assert_int_equal(st.xruns, 0);
+	for (int i = 0; i < 4; i++)
+		h_chain_free(c[i]);
+	h_free(h);
+}
+
 /* RELEASE completes every held message before it is answered. */
 static void test_release_flushes(void **state)
 {
@@ -444,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_pacing_48k),
 		cmocka_unit_test(test_pacing_44k1_non_integer),
 		cmocka_unit_test(test_pacing_jittered),
+		cmocka_unit_test(test_stall_plays_queued),
 		cmocka_unit_test(test_release_flushes),
 		cmocka_unit_test(test_release_takes_unkicked),
 		cmocka_unit_test(test_stop_keeps_messages),

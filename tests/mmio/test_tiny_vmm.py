@@ -13,6 +13,16 @@ import time
 import wave
 
 
+def where_broken(got, data, log):
+    """Say where the output first leaves the input, and what is there."""
+    i = next((k for k in range(min(len(got), len(data))) if got[k] != data[k]),
+             min(len(got), len(data)))
+    zeros = len(got[i:]) - len(got[i:].lstrip(b"\0"))
+    return ("output differs from the input at frame %d of %d: %d frames of silence "
+            "there (device: %s)" % (i // 4, len(data) // 4, zeros // 4,
+                                    log.strip().splitlines()[-1:] or "no report"))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="vsnd-tiny-vmm-")
     try:
@@ -32,7 +42,7 @@ def main():
         with wave.open(out, "rb") as w:
             assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 44100)
             got = w.readframes(w.getnframes())
-        assert got[:len(data)] == data, "output differs from the input"
+        assert got[:len(data)] == data, where_broken(got, data, r.stderr)
         tail = got[len(data):]
         assert tail == bytes(len(tail)) and len(tail) <= 44100 * 4 // 50, \
             "%d bytes after the clip" % len(tail)
