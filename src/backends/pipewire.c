@@ -72,6 +72,11 @@ struct pipewire_port {
 	struct spa_source *retry;
 	bool settled;
 	uint32_t quantum_frames;   /* what we fill when the buffer does not say */
+	/* capture, data thread: the graph position at the last callback;
+	 * cap_resync (any thread) drops it */
+	uint64_t cap_ticks;
+	bool cap_valid;
+	atomic_bool cap_resync;
 	char stream_name[192];
 };
 _Static_assert(offsetof(struct pipewire_port, rt) == 0, "be_rt_start/stop need rt first");
@@ -131,39 +136,106 @@ static void pw_positions(uint32_t *pos, unsigned int channels)
 
 /* ---- data thread ---- */
 
+/*
+ * Frames the graph moved since the last callback beyond what this one
+ * brings: the server dropped them while this process was stalled (it
+ * keeps nothing for a late client). They become silence, so the guest's
+ * capture keeps real time, and an overrun. Every ready buffer is taken
+ * each time, so a late callback that finds them queued counts them. A jump
+ * past a second is a clock change, not a stall: just resync.
+ */
+static void capture_gap(struct pipewire_port *pp, uint64_t frames)
+{
+	const struct vsnd_pcm_params *p = &pp->rt.port->params;
+	struct pw_time t;
+	uint64_t moved;
+
+	if (atomic_exchange(&pp->cap_resync, false))
+		pp->cap_valid = false;
+	if (pw_stream_get_time_n(pp->stream, &t, sizeof(t)) < 0 || t.rate.denom == 0) {
+		pp->cap_valid = false;
+		return;
+	}
+	/* bounded so the product below cannot overflow */
+	if (pp->cap_valid && t.ticks > pp->cap_ticks && t.ticks - pp->cap_ticks <= UINT32_MAX &&
+	    t.rate.num <= 1000) {
+		moved = (t.ticks - pp->cap_ticks) * t.rate.num * p->rate_hz / t.rate.denom;
+		/* half a quantum of slack: a resampled stream's buffers vary */
+		if (moved > frames + pp->quantum_frames / 2 && moved - frames <= p->rate_hz)
+			be_rt_capture_silence(&pp->rt, (moved - frames) * p->frame_bytes);
+	}
+	pp->cap_ticks = t.ticks;
+	pp->cap_valid = true;
+}
+
+static void play_one(struct pipewire_port *pp, struct pw_buffer *b)
+{
+	struct spa_data *d = &b->buffer->datas[0];
+	uint32_t fb = pp->rt.port->params.frame_bytes;
+	uint64_t frames = d->maxsize / fb;
+	uint64_t want = b->requested ? b->requested : pp->quantum_frames;
+
+	if (frames > want)
+		frames = want;
+	be_rt_play(&pp->rt, d->data, (size_t)frames * fb);
+	d->chunk->offset = 0;
+	d->chunk->stride = (int32_t)fb;
+	d->chunk->size = (uint32_t)(frames * fb);
+}
+
+/* The captured bytes of a buffer, or NULL. */
+static const uint8_t *cap_bytes(struct pw_buffer *b, uint32_t *size)
+{
+	struct spa_data *d = &b->buffer->datas[0];
+	uint32_t off;
+
+	*size = 0;
+	if (!d->data || d->maxsize == 0)
+		return NULL;
+	off = d->chunk->offset % d->maxsize;
+	*size = d->chunk->size < d->maxsize - off ? d->chunk->size : d->maxsize - off;
+	return (const uint8_t *)d->data + off;
+}
+
+#define PW_CAP_BATCH 16u
+
+static void capture_all(struct pipewire_port *pp)
+{
+	struct pw_buffer *bufs[PW_CAP_BATCH];
+	uint32_t fb = pp->rt.port->params.frame_bytes, size;
+	unsigned int n = 0;
+	uint64_t frames = 0;
+
+	while (n < PW_CAP_BATCH && (bufs[n] = pw_stream_dequeue_buffer(pp->stream))) {
+		cap_bytes(bufs[n++], &size);
+		frames += size / fb;
+	}
+	if (n == 0)
+		return;
+	capture_gap(pp, frames);
+	for (unsigned int i = 0; i < n; i++) {
+		const uint8_t *src = cap_bytes(bufs[i], &size);
+
+		if (src)
+			be_rt_capture(&pp->rt, src, size);
+		pw_stream_queue_buffer(pp->stream, bufs[i]);
+	}
+}
+
 static void on_process(void *data)
 {
 	struct pipewire_port *pp = data;
-	struct vsnd_port *port = pp->rt.port;
-	uint32_t fb = port->params.frame_bytes;
-	struct pw_buffer *b = pw_stream_dequeue_buffer(pp->stream);
-	struct spa_data *d;
+	struct pw_buffer *b;
 
+	if (pp->rt.port->params.direction != VIRTIO_SND_D_OUTPUT) {
+		capture_all(pp);
+		return;
+	}
+	b = pw_stream_dequeue_buffer(pp->stream);
 	if (!b)
 		return;
-	d = &b->buffer->datas[0];
-	if (!d->data) {
-		pw_stream_queue_buffer(pp->stream, b);
-		return;
-	}
-	if (port->params.direction == VIRTIO_SND_D_OUTPUT) {
-		uint64_t frames = d->maxsize / fb;
-		uint64_t want = b->requested ? b->requested : pp->quantum_frames;
-
-		if (frames > want)
-			frames = want;
-		be_rt_play(&pp->rt, d->data, (size_t)frames * fb);
-		d->chunk->offset = 0;
-		d->chunk->stride = (int32_t)fb;
-		d->chunk->size = (uint32_t)(frames * fb);
-	} else {
-		uint32_t off = d->chunk->offset % d->maxsize;
-		uint32_t size = d->chunk->size;
-
-		if (size > d->maxsize - off)
-			size = d->maxsize - off;
-		be_rt_capture(&pp->rt, (const uint8_t *)d->data + off, size);
-	}
+	if (b->buffer->datas[0].data)
+		play_one(pp, b);
 	pw_stream_queue_buffer(pp->stream, b);
 }
 
@@ -218,6 +290,8 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
 
 	switch (state) {
 	case PW_STREAM_STATE_STREAMING:
+		/* the pacer filled whatever came before: no gap to measure */
+		atomic_store(&pp->cap_resync, true);
 		be_rt_set_live(&pp->rt, true);
 		pp_settle(pp);
 		break;

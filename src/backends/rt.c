@@ -224,6 +224,10 @@ void be_rt_capture_silence(struct be_rt *rt, size_t bytes)
 		be_rt_capture(rt, rt->scratch, n);
 		bytes -= n;
 	}
+	/* Lost before they reached us, but lost: the guest hears of it as of
+	 * any overrun. */
+	if (atomic_load_explicit(&rt->running, memory_order_relaxed))
+		count_xrun(rt, true);
 }
 
 void be_rt_report(struct be_rt *rt)

@@ -80,7 +80,8 @@ void be_rt_release(struct be_rt *rt);
  * running or not the owner, play silence / drop without touching the ring. */
 void be_rt_play(struct be_rt *rt, void *dst, size_t bytes);
 void be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
-/* A capture hole (the server lost data): bytes of silence into the ring. */
+/* A capture hole (the server lost data): bytes of silence into the ring, so
+ * the capture keeps real time, counted as an overrun. Server thread. */
 void be_rt_capture_silence(struct be_rt *rt, size_t bytes);
 
 /* Device thread: write the pending events to the log, once per change. */

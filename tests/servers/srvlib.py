@@ -174,6 +174,66 @@ def where_broken(seg, ref, channels, rate=48000, win_ms=10, reach=4096):
     return 'no 10 ms window breaks'
 
 
+def find_exact(got, needle, channels):
+    """Index of the first frame-aligned exact copy of needle in got, or -1."""
+    hay, pin = pack_s16(got), pack_s16(needle)
+    i = hay.find(pin)
+    while i >= 0 and i % (2 * channels):
+        i = hay.find(pin, i + 1)
+    return i // 2 if i >= 0 else -1
+
+
+def last_loud(x, thresh=300):
+    return next((i for i in range(len(x) - 1, -1, -1) if abs(x[i]) > thresh), -1)
+
+
+def holes_only(got, truth, channels, start, end, rate=48000):
+    """Does got hold truth[start:end] exactly, but for runs of digital
+    silence where got's side lost data, with what follows each run in place
+    (the capture kept real time)? Returns the silent runs as
+    [(at_frame, frames)], or None when got differs in any other way."""
+    k = find_exact(got, truth[start:start + 256 * channels], channels)
+    if k < 0:
+        return None
+    seg = got[k:k + end - start]
+    if len(seg) < end - start:
+        return None
+    runs = []
+    for i in range(0, end - start, channels):
+        a, b = seg[i:i + channels], truth[start + i:start + i + channels]
+        if a == b:
+            continue
+        if any(a):
+            return None
+        f = i // channels
+        if runs and f - (runs[-1][0] + runs[-1][1]) <= 64:
+            runs[-1] = (runs[-1][0], f - runs[-1][0] + 1)
+        else:
+            runs.append((f, 1))
+    return runs
+
+
+def check_capture_holes(got, witnesses, res, channels, label, rate=48000, max_ms=250):
+    """The capture holds the signal some witness (the reference, another
+    recorder of the same source) holds: bit-exact, or with silent holes
+    where the source was lost (a stalled process), which vsnd must then
+    have reported as overruns and filled in real time. Returns the holes."""
+    for name, truth, start, end in witnesses:
+        runs = holes_only(got, truth, channels, start, end, rate)
+        if runs is None:
+            log('     %s: not a copy of %s' % (label, name))
+            continue
+        lost = sum(n for _, n in runs)
+        log('     %s: a copy of %s (%d frames) with %d silent hole(s), %d frames'
+            % (label, name, (end - start) // channels, len(runs), lost))
+        check(not runs or res['xruns'] > 0,
+              '%s: every hole reported as an overrun (%d)' % (label, res['xruns']))
+        check(lost <= max_ms * rate // 1000, '%s: holes within %d ms' % (label, max_ms))
+        return runs
+    check(False, '%s: the capture is a copy of the signal' % label)
+    return None
+
+
 def parse_result(line):
     out = {}
     for kv in line.split():
@@ -240,16 +300,25 @@ def check_sandboxed(stderr, who):
               '%s ran in the seccomp sandbox' % who)
 
 
-def run_capture(drive, spec, env, out, feed, rate=48000, channels=2, ms=2500, slack=0.1):
+def run_capture(drive, spec, env, out, feed, rate=48000, channels=2, ms=2500, slack=0.1,
+                stall_ms=0):
     """srv_drive captures `ms` of S16 through backend `spec` into `out`
     while feed() (started 0.7 s in) plays into what it records; checks it
-    ran and got the frames of that time. Returns its result line."""
+    ran and got the frames of that time. stall_ms: stop srv_drive (SIGSTOP)
+    that long 0.5 s into the feed, as a host that deschedules it would.
+    Returns its result line."""
     p = subprocess.Popen([drive, spec, 'capture', 's16', str(rate), str(channels), '960', out,
                           str(ms)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
         time.sleep(0.7)
-        feed().wait(10)
+        fed = feed()
+        if stall_ms:
+            time.sleep(0.5)
+            p.send_signal(signal.SIGSTOP)
+            time.sleep(stall_ms / 1000)
+            p.send_signal(signal.SIGCONT)
+        fed.wait(10)
         so, err = p.communicate(timeout=20)
     finally:
         if p.poll() is None:
