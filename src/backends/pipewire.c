@@ -202,22 +202,22 @@ static const uint8_t *cap_bytes(struct pw_buffer *b, uint32_t *size)
 static void capture_all(struct pipewire_port *pp)
 {
 	struct pw_buffer *bufs[PW_CAP_BATCH];
-	uint32_t fb = pp->rt.port->params.frame_bytes, size;
+	const uint8_t *src[PW_CAP_BATCH];
+	uint32_t size[PW_CAP_BATCH];
+	uint32_t fb = pp->rt.port->params.frame_bytes;
 	unsigned int n = 0;
 	uint64_t frames = 0;
 
 	while (n < PW_CAP_BATCH && (bufs[n] = pw_stream_dequeue_buffer(pp->stream))) {
-		cap_bytes(bufs[n++], &size);
-		frames += size / fb;
+		src[n] = cap_bytes(bufs[n], &size[n]);
+		frames += size[n++] / fb;
 	}
 	if (n == 0)
 		return;
 	capture_gap(pp, frames);
 	for (unsigned int i = 0; i < n; i++) {
-		const uint8_t *src = cap_bytes(bufs[i], &size);
-
-		if (src)
-			be_rt_capture(&pp->rt, src, size);
+		if (src[i])
+			be_rt_capture(&pp->rt, src[i], size[i]);
 		pw_stream_queue_buffer(pp->stream, bufs[i]);
 	}
 }

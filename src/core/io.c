@@ -347,13 +347,14 @@ void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
  */
 static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t late_ns)
 {
+	const uint64_t ns_per_s = 1000000000ull;
 	const struct vsnd_pcm_params *p = &s->port.params;
 	uint64_t cap = s->port.ring.cap - s->port.ring.cap % p->frame_bytes;
 	uint64_t frames, target;
 
-	if (late_ns > 10ull * 1000000000ull) /* bounds the product; any ring is full by then */
-		late_ns = 10ull * 1000000000ull;
-	frames = (late_ns * p->rate_hz + 999999999ull) / 1000000000ull;
+	if (late_ns > 10 * ns_per_s) /* bounds the product; any ring is full by then */
+		late_ns = 10 * ns_per_s;
+	frames = (late_ns * p->rate_hz + ns_per_s - 1) / ns_per_s;
 	target = s->port.lead_bytes + frames * p->frame_bytes;
 	prefill_to(dev, s, (size_t)(target < cap ? target : cap));
 }
