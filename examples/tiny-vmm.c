@@ -24,10 +24,15 @@
 #include <string.h>
 #include <time.h>
 
+/* The fake guest driver speaks the wire format through the kernel's own UAPI
+ * headers, as an emulator's code often does; libvsnd's headers sit beside
+ * them in one translation unit. */
+#include <linux/virtio_ids.h>
+#include <linux/virtio_snd.h>
 #include <sndfile.h>
 #include <vsnd/backend.h>
 #include <vsnd/mmio.h>
-#include <vsnd/virtio_snd.h>
+#include <vsnd/pcm.h>
 #include <vsnd/vsnd.h>
 
 /* ---- the emulator's side ---------------------------------------------- */
@@ -82,8 +87,11 @@ static void host_log(void *opaque, enum vsnd_log_level level, const char *msg)
 	fprintf(stderr, "vsnd: %s\n", msg);
 }
 
-static const struct vsnd_mmio_ops mmio_ops = { .translate = ram_translate, .set_irq = set_irq };
+static const struct vsnd_mmio_ops mmio_ops = {
+	.size = sizeof(struct vsnd_mmio_ops), .translate = ram_translate, .set_irq = set_irq,
+};
 static const struct vsnd_host_ops host_ops = {
+	.size = sizeof(struct vsnd_host_ops),
 	.log = host_log, .now_ns = now_ns, .set_timer = set_timer, .wake = wake,
 };
 
@@ -251,15 +259,15 @@ static uint32_t driver_set_params(uint32_t stream, uint32_t period, unsigned int
 	le32(q + 8, period * periods);
 	le32(q + 12, period);
 	q[20] = (uint8_t)channels;
-	q[21] = VIRTIO_SND_PCM_FMT_S16;
+	q[21] = VSND_PCM_FMT_S16;
 	q[22] = (uint8_t)rate;
 	return driver_ctl(q, sizeof(q));
 }
 
 static int rate_enum(int hz)
 {
-	for (unsigned int r = 0; r < VIRTIO_SND_PCM_RATE_COUNT; r++)
-		if (vsnd_rate_hz(r) == (uint32_t)hz)
+	for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++)
+		if (vsnd_pcm_rate_hz(r) == (uint32_t)hz)
 			return (int)r;
 	return -1;
 }
@@ -269,7 +277,7 @@ static int rate_enum(int hz)
  * audio lasts, and the output holds silence there. */
 static void report(unsigned int stream)
 {
-	struct vsnd_stream_status st;
+	struct vsnd_stream_status st = { .size = sizeof(st) };
 
 	if (vsnd_dev_stream_status(vsnd_mmio_dev(card), stream, &st) == 0)
 		fprintf(stderr, "tiny-vmm: stream %u: %llu frames played, %llu underruns\n",
@@ -332,9 +340,11 @@ static int guest_play(SNDFILE *sf, const SF_INFO *si)
 
 int main(int argc, char **argv)
 {
-	static const struct vsnd_backend_env env = { 0 };
+	static const struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
 	struct vsnd_backend *be = NULL;
-	struct vsnd_mmio_config cfg = { .host = &host_ops, .ops = &mmio_ops };
+	struct vsnd_mmio_config cfg = {
+		.size = sizeof(struct vsnd_mmio_config), .host = &host_ops, .ops = &mmio_ops,
+	};
 	SF_INFO si = { 0 };
 	SNDFILE *sf;
 	char spec[512];

@@ -6,10 +6,10 @@
  * lock-free single-producer/single-consumer byte ring per stream, and a wake
  * callback. It never sees virtqueues, iovecs, or the other layers.
  *
- * Playback (VIRTIO_SND_D_OUTPUT): the device copies guest frames into
+ * Playback (VSND_DIR_OUTPUT): the device copies guest frames into
  * port->ring (producer); the backend consumes them at the stream's real rate.
  * A TX buffer is completed when the ring's read position passes its end.
- * Capture (VIRTIO_SND_D_INPUT): the backend writes captured frames into the
+ * Capture (VSND_DIR_INPUT): the backend writes captured frames into the
  * ring at the real rate; the device moves them into the guest's buffers.
  *
  * Two kinds of backends:
@@ -28,11 +28,11 @@
 #ifndef VSND_BACKEND_H
 #define VSND_BACKEND_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vsnd/pcm.h"
 #include "vsnd/ring.h"
 #include "vsnd/vsnd.h"
 
@@ -40,11 +40,12 @@
 extern "C" {
 #endif
 
+/* Allocated by the device; later versions only append members. */
 struct vsnd_pcm_params {
 	unsigned int stream_id;
 	unsigned int dir_index;  /* index among the layout's streams of this direction */
-	uint8_t direction;       /* VIRTIO_SND_D_OUTPUT / VIRTIO_SND_D_INPUT */
-	uint8_t format;          /* VIRTIO_SND_PCM_FMT_* */
+	uint8_t direction;       /* VSND_DIR_OUTPUT / VSND_DIR_INPUT */
+	uint8_t format;          /* VSND_PCM_FMT_* */
 	uint8_t channels;
 	uint32_t rate_hz;
 	uint32_t frame_bytes;    /* channels * sample container bytes */
@@ -52,7 +53,8 @@ struct vsnd_pcm_params {
 	uint32_t buffer_bytes;
 };
 
-/* One guest stream as the backend sees it. The device owns it. */
+/* One guest stream as the backend sees it. The device allocates and owns
+ * it; later versions only append members. */
 struct vsnd_port {
 	struct vsnd_pcm_params params;     /* set before open(), constant until close() */
 	struct vsnd_ring ring;             /* capacity >= buffer_bytes + period_bytes */
@@ -66,25 +68,28 @@ struct vsnd_port {
 	 * backend from any thread, then port->wake(): 1 present, 0 gone, -1
 	 * unknown (the default; backends without endpoints leave it). The
 	 * device turns changes into jack hotplug events for the stream's jack. */
-	_Atomic int host_present;
-	_Atomic uint64_t xruns;            /* incremented by the backend */
-	_Atomic uint64_t frames;           /* frames moved on the host side, silence included */
+	VSND_ATOMIC(int) host_present;
+	VSND_ATOMIC(uint64_t) xruns;       /* incremented by the backend */
+	VSND_ATOMIC(uint64_t) frames;      /* frames moved on the host side, silence included */
 	void *priv;                        /* the backend's per-stream state */
 };
 
 /* What a backend can carry in one direction. */
 struct vsnd_backend_caps {
-	uint64_t formats;       /* bitmap of VIRTIO_SND_PCM_FMT_* */
-	uint64_t rates;         /* bitmap of VIRTIO_SND_PCM_RATE_* */
+	uint64_t formats;       /* bitmap of VSND_PCM_FMT_* */
+	uint64_t rates;         /* bitmap of VSND_PCM_RATE_* */
 	uint8_t channels_max;   /* 1..VSND_MAX_CHANNELS */
 };
 
 /* What a backend may use from its host program. */
 struct vsnd_backend_env {
+	size_t size; /* sizeof(struct vsnd_backend_env) */
 	void (*log)(void *opaque, enum vsnd_log_level level, const char *msg);
 	void *opaque;
 };
 
+/* The head of every backend instance (a backend embeds it first in its own
+ * state). Fixed for this soname. */
 struct vsnd_backend {
 	const struct vsnd_backend_ops *ops;
 	struct vsnd_backend_env env;
@@ -95,6 +100,7 @@ struct vsnd_backend {
  * 0 or a negative errno. Optional members may be NULL where said.
  */
 struct vsnd_backend_ops {
+	size_t size;        /* sizeof(struct vsnd_backend_ops) */
 	const char *name;
 	const char *help;   /* the options, one line: "out=PATH,in=PATH,loop=on|off" */
 	/* Parse "key=value,..." (NULL or "" for none) and create an instance. */
@@ -128,7 +134,8 @@ const struct vsnd_backend_ops *const *vsnd_backend_list(void);
 /* Look up by name; NULL if unknown. */
 const struct vsnd_backend_ops *vsnd_backend_find(const char *name);
 /* Create from a QEMU-style spec "NAME[,key=value...]". Returns 0, -ENOENT
- * for an unknown backend, -EINVAL for bad options (logged through env). */
+ * for an unknown backend, -EINVAL for bad options (logged through env) or
+ * an env whose size is wrong (see vsnd.h, ABI). */
 int vsnd_backend_create(const char *spec, const struct vsnd_backend_env *env,
 			struct vsnd_backend **out);
 void vsnd_backend_destroy(struct vsnd_backend *be);

@@ -20,6 +20,7 @@
 #define VSND_MMIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <vsnd/vsnd.h>
@@ -35,6 +36,7 @@ extern "C" {
 #define VSND_MMIO_QUEUE_NUM_MAX 256
 
 struct vsnd_mmio_ops {
+	size_t size; /* sizeof(struct vsnd_mmio_ops) */
 	/*
 	 * Host pointer for guest-physical [gpa, gpa + len): set *avail to the
 	 * bytes contiguous from there, at most len (less when the range
@@ -49,6 +51,7 @@ struct vsnd_mmio_ops {
 };
 
 struct vsnd_mmio_config {
+	size_t size;                            /* sizeof(struct vsnd_mmio_config) */
 	const struct vsnd_layout *layout;       /* NULL = default */
 	struct vsnd_backend *backend;           /* borrowed; must outlive the transport */
 	bool controls;                          /* offer VIRTIO_SND_F_CTLS */
@@ -61,7 +64,8 @@ struct vsnd_mmio_config {
 
 struct vsnd_mmio;
 
-/* Create the device and its transport. Returns 0 or a negative errno. */
+/* Create the device and its transport. Returns 0 or a negative errno
+ * (-EINVAL, -E2BIG for a struct size this library cannot use; see vsnd.h). */
 int vsnd_mmio_new(struct vsnd_mmio **out, const struct vsnd_mmio_config *cfg);
 /* Free everything (NULL is fine). */
 void vsnd_mmio_free(struct vsnd_mmio *m);

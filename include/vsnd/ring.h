@@ -10,16 +10,31 @@
 #ifndef VSND_RING_H
 #define VSND_RING_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
+/* Atomic members that a C11 and a C++ program see alike: C++23's
+ * <stdatomic.h> makes _Atomic(T) std::atomic<T> the same way, and gcc and
+ * clang give both the same size, alignment and lock-free operations. */
+#ifdef __cplusplus
+#include <atomic>
+#define VSND_ATOMIC(T) std::atomic<T>
+#else
+#include <stdatomic.h>
+#define VSND_ATOMIC(T) _Atomic(T)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Part of struct vsnd_port: fixed for this soname. */
 struct vsnd_ring {
 	uint8_t *buf;
 	size_t cap;  /* a power of two */
-	_Atomic uint64_t wpos; /* total bytes ever written */
-	_Atomic uint64_t rpos; /* total bytes ever read */
+	VSND_ATOMIC(uint64_t) wpos; /* total bytes ever written */
+	VSND_ATOMIC(uint64_t) rpos; /* total bytes ever read */
 };
 
 /* Allocate at least min_cap bytes (rounded up to a power of two).
@@ -51,4 +66,7 @@ size_t vsnd_ring_read_iov(struct vsnd_ring *r, const struct iovec *iov, unsigned
 /* Consumer: drop up to n bytes; returns the bytes dropped. */
 size_t vsnd_ring_skip(struct vsnd_ring *r, size_t n);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -9,6 +9,17 @@
  *
  * Threading: every vsnd_dev_* function must be called from one thread, the
  * "device thread", except where a comment says otherwise.
+ *
+ * ABI: every function and object these headers declare is exported under the
+ * symbol version VSND_1; nothing else is. The soname changes only when a
+ * change would break a program built against an older header. Structs the
+ * caller fills and the library reads (the ops tables, the configs) and
+ * vsnd_stream_status begin with `size`: set it to sizeof the struct. A newer
+ * library treats members beyond an older caller's size as absent (NULL, 0);
+ * it refuses a caller whose struct is bigger than it knows when the extra
+ * bytes are not zero (-E2BIG), and one smaller than the first version
+ * (-EINVAL). Structs the library allocates and hands out (vsnd_port,
+ * vsnd_pcm_params) only grow at their end. See the README, "Embedding".
  */
 #ifndef VSND_VSND_H
 #define VSND_VSND_H
@@ -18,11 +29,16 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "vsnd/pcm.h"
+#include "vsnd/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define VSND_VERSION_STRING "0.1.0"
+/* The version of the libvsnd this program runs with, "MAJOR.MINOR.MICRO"
+ * (VSND_VERSION_STRING is the version it was built against). Any thread. */
+const char *vsnd_version(void);
 
 /* Virtqueue indices (5.14.2). */
 enum vsnd_queue {
@@ -51,6 +67,8 @@ enum vsnd_log_level {
  * over. The transport owns the memory; the device holds the pointer until it
  * gives the chain back with vsnd_transport_ops.push(). Readable iovecs are the
  * driver's request, writable ones the space for the device's answer.
+ * The transport allocates it and the device only reads it, on the data path:
+ * its layout is fixed for this soname (no size field).
  */
 struct vsnd_chain {
 	const struct iovec *rd;
@@ -63,6 +81,7 @@ struct vsnd_chain {
 
 /* How the device reaches the virtqueues. Called on the device thread. */
 struct vsnd_transport_ops {
+	size_t size; /* sizeof(struct vsnd_transport_ops) */
 	/*
 	 * Pop the next available chain of queue q.
 	 * Returns 0 with *chain set, -EAGAIN when the queue is empty or not
@@ -79,6 +98,7 @@ struct vsnd_transport_ops {
 
 /* Services the embedding program provides. */
 struct vsnd_host_ops {
+	size_t size; /* sizeof(struct vsnd_host_ops) */
 	/* Log one line (no trailing newline). Device thread. */
 	void (*log)(void *opaque, enum vsnd_log_level level, const char *msg);
 	/* CLOCK_MONOTONIC in nanoseconds (a test may supply a fake clock). */
@@ -95,57 +115,42 @@ struct vsnd_host_ops {
 struct vsnd_backend;
 struct vsnd_backend_ops;
 
-/* Stream layout. The default (vsnd_layout_default) is one output and one
- * input stream, 1 to 2 channels, one jack and one channel map per direction. */
+/*
+ * Limits of this version (they may grow in a later minor version; nothing
+ * in the ABI depends on them): streams, jacks and channel maps a layout may
+ * hold, and channels per stream (VirtIO's largest channel map).
+ */
 #define VSND_MAX_STREAMS 64
 #define VSND_MAX_JACKS 64
 #define VSND_MAX_CHMAPS 64
 #define VSND_MAX_CHANNELS 18
 
-struct vsnd_stream_desc {
-	uint8_t direction; /* VSND_DIR_OUTPUT / VSND_DIR_INPUT */
-	uint8_t channels_min;
-	uint8_t channels_max;
-	uint32_t hda_fn_nid;
-	uint64_t formats; /* wanted formats, intersected with the backend's */
-	uint64_t rates;   /* wanted rates, intersected with the backend's */
-};
-
-struct vsnd_jack_desc {
-	uint32_t hda_fn_nid;
-	uint32_t hda_reg_defconf;
-	uint32_t hda_reg_caps;
-	bool connected;
-};
-
-struct vsnd_chmap_desc {
-	uint32_t hda_fn_nid;
-	uint8_t direction;
-	uint8_t channels;
-	uint8_t positions[VSND_MAX_CHANNELS];
-};
-
-struct vsnd_layout {
-	unsigned int n_streams, n_jacks, n_chmaps;
-	struct vsnd_stream_desc streams[VSND_MAX_STREAMS];
-	struct vsnd_jack_desc jacks[VSND_MAX_JACKS];
-	struct vsnd_chmap_desc chmaps[VSND_MAX_CHMAPS];
-};
-
-/* Fill *layout with the default stereo layout. Any thread. */
-void vsnd_layout_default(struct vsnd_layout *layout);
 /*
- * Parse a preset name ("stereo", "5.1", "7.1", "car", ...) or a stream list
- * like "out:2/nid=0/jack=speaker,out:1-6/nid=1,in:1/jack=mic" (see
- * src/core/layout.c). Returns 0, or -EINVAL with a message naming the bad
- * part in err. Any thread.
+ * Stream layout: the streams, jacks and channel maps the guest sees. Opaque
+ * (its size is not part of the ABI); built from a preset name ("stereo",
+ * "5.1", "7.1", "car", ...) or a stream list such as
+ * "out:2/nid=0/jack=speaker,out:1-6/nid=1,in:1/jack=mic" (vsnd(1),
+ * --streams). Any thread.
  */
-int vsnd_layout_parse(struct vsnd_layout *layout, const char *spec, char *err, size_t errlen);
+struct vsnd_layout;
+
+/* Build a layout from spec (NULL or "" for the default, "stereo": one
+ * output and one input stream of 1 to 2 channels). Returns 0, -ENOMEM, or
+ * -EINVAL with a message naming the bad part in err (errlen bytes, may be
+ * NULL/0). */
+int vsnd_layout_new(struct vsnd_layout **out, const char *spec, char *err, size_t errlen);
+/* Free a layout. NULL is fine. */
+void vsnd_layout_free(struct vsnd_layout *layout);
+/* The number of streams. */
+unsigned int vsnd_layout_stream_count(const struct vsnd_layout *layout);
+/* Stream i's direction (VSND_DIR_OUTPUT or VSND_DIR_INPUT), or -ENOENT. */
+int vsnd_layout_stream_direction(const struct vsnd_layout *layout, unsigned int i);
 /* The i-th preset's name (NULL past the last) and a one-line description. */
 const char *vsnd_layout_presets(unsigned int i, const char **what);
 
 struct vsnd_dev_config {
-	const struct vsnd_layout *layout;     /* NULL = default */
+	size_t size;                          /* sizeof(struct vsnd_dev_config) */
+	const struct vsnd_layout *layout;     /* NULL = default; copied */
 	struct vsnd_backend *backend;         /* borrowed; must outlive the device */
 	bool controls;                        /* offer VIRTIO_SND_F_CTLS */
 	const struct vsnd_host_ops *host;
@@ -156,7 +161,9 @@ struct vsnd_dev_config {
 
 struct vsnd_dev;
 
-/* Create a device. Returns 0 or a negative errno (-EINVAL for a bad layout). */
+/* Create a device. Returns 0 or a negative errno: -EINVAL for a missing
+ * member or a struct smaller than its first version, -E2BIG for one bigger
+ * than this library knows (see ABI above). */
 int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg);
 /* Complete nothing, close every host stream, free everything. NULL is fine. */
 void vsnd_dev_free(struct vsnd_dev *dev);
@@ -206,11 +213,25 @@ int vsnd_dev_jack_get(const struct vsnd_dev *dev, unsigned int jack_id, bool *co
 int vsnd_dev_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume);
 int vsnd_dev_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted);
 
+/* A stream's state (5.14.6.6.1). */
+enum vsnd_stream_state {
+	VSND_STATE_INITIAL = 0,  /* no parameters set yet */
+	VSND_STATE_PARAMS,       /* SET_PARAMS done */
+	VSND_STATE_PREPARED,
+	VSND_STATE_STARTED,
+	VSND_STATE_STOPPED,
+	VSND_STATE_RELEASED,
+};
+/* "initial", "params", "prepared", "started", "stopped", "released"; "?" for
+ * a value this version does not know. Any thread. */
+const char *vsnd_stream_state_name(enum vsnd_stream_state state);
+
 /* A snapshot of one stream, for status displays and tests. */
 struct vsnd_stream_status {
+	size_t size; /* set by the caller: sizeof(struct vsnd_stream_status) */
 	unsigned int id;
 	uint8_t direction;
-	const char *state; /* "initial", "params", "prepared", "started", "stopped", "released" */
+	enum vsnd_stream_state state;
 	uint8_t format, channels;
 	uint32_t rate_hz;
 	uint32_t buffer_bytes, period_bytes;
@@ -223,6 +244,8 @@ struct vsnd_stream_status {
 	bool muted;
 };
 unsigned int vsnd_dev_stream_count(const struct vsnd_dev *dev);
+/* Fill *st (st->size set by the caller; a smaller, older struct gets its own
+ * members). Returns 0, -ENOENT (bad id) or -EINVAL (st->size too small). */
 int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st);
 
 /*

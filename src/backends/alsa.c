@@ -27,7 +27,6 @@
 #include "opts.h"
 #include "rt.h"
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
 
 extern const struct vsnd_backend_ops vsnd_backend_alsa;
 
@@ -63,34 +62,34 @@ struct alsa_port {
 	_Atomic bool quit;
 	_Atomic uint32_t delay;     /* frames, measured by the ALSA thread */
 };
-_Static_assert(offsetof(struct alsa_port, rt) == 0, "be_rt_start/stop need rt first");
+_Static_assert(offsetof(struct alsa_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
-static const snd_pcm_format_t alsa_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
-	[VIRTIO_SND_PCM_FMT_IMA_ADPCM] = SND_PCM_FORMAT_UNKNOWN,
-	[VIRTIO_SND_PCM_FMT_MU_LAW] = SND_PCM_FORMAT_MU_LAW,
-	[VIRTIO_SND_PCM_FMT_A_LAW] = SND_PCM_FORMAT_A_LAW,
-	[VIRTIO_SND_PCM_FMT_S8] = SND_PCM_FORMAT_S8,
-	[VIRTIO_SND_PCM_FMT_U8] = SND_PCM_FORMAT_U8,
-	[VIRTIO_SND_PCM_FMT_S16] = SND_PCM_FORMAT_S16_LE,
-	[VIRTIO_SND_PCM_FMT_U16] = SND_PCM_FORMAT_U16_LE,
-	[VIRTIO_SND_PCM_FMT_S18_3] = SND_PCM_FORMAT_S18_3LE,
-	[VIRTIO_SND_PCM_FMT_U18_3] = SND_PCM_FORMAT_U18_3LE,
-	[VIRTIO_SND_PCM_FMT_S20_3] = SND_PCM_FORMAT_S20_3LE,
-	[VIRTIO_SND_PCM_FMT_U20_3] = SND_PCM_FORMAT_U20_3LE,
-	[VIRTIO_SND_PCM_FMT_S24_3] = SND_PCM_FORMAT_S24_3LE,
-	[VIRTIO_SND_PCM_FMT_U24_3] = SND_PCM_FORMAT_U24_3LE,
-	[VIRTIO_SND_PCM_FMT_S20] = SND_PCM_FORMAT_S20_LE,
-	[VIRTIO_SND_PCM_FMT_U20] = SND_PCM_FORMAT_U20_LE,
-	[VIRTIO_SND_PCM_FMT_S24] = SND_PCM_FORMAT_S24_LE,
-	[VIRTIO_SND_PCM_FMT_U24] = SND_PCM_FORMAT_U24_LE,
-	[VIRTIO_SND_PCM_FMT_S32] = SND_PCM_FORMAT_S32_LE,
-	[VIRTIO_SND_PCM_FMT_U32] = SND_PCM_FORMAT_U32_LE,
-	[VIRTIO_SND_PCM_FMT_FLOAT] = SND_PCM_FORMAT_FLOAT_LE,
-	[VIRTIO_SND_PCM_FMT_FLOAT64] = SND_PCM_FORMAT_FLOAT64_LE,
-	[VIRTIO_SND_PCM_FMT_DSD_U8] = SND_PCM_FORMAT_UNKNOWN,
-	[VIRTIO_SND_PCM_FMT_DSD_U16] = SND_PCM_FORMAT_UNKNOWN,
-	[VIRTIO_SND_PCM_FMT_DSD_U32] = SND_PCM_FORMAT_UNKNOWN,
-	[VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME] = SND_PCM_FORMAT_UNKNOWN,
+static const snd_pcm_format_t alsa_formats[VSND_PCM_FMT_COUNT] = {
+	[VSND_PCM_FMT_IMA_ADPCM] = SND_PCM_FORMAT_UNKNOWN,
+	[VSND_PCM_FMT_MU_LAW] = SND_PCM_FORMAT_MU_LAW,
+	[VSND_PCM_FMT_A_LAW] = SND_PCM_FORMAT_A_LAW,
+	[VSND_PCM_FMT_S8] = SND_PCM_FORMAT_S8,
+	[VSND_PCM_FMT_U8] = SND_PCM_FORMAT_U8,
+	[VSND_PCM_FMT_S16] = SND_PCM_FORMAT_S16_LE,
+	[VSND_PCM_FMT_U16] = SND_PCM_FORMAT_U16_LE,
+	[VSND_PCM_FMT_S18_3] = SND_PCM_FORMAT_S18_3LE,
+	[VSND_PCM_FMT_U18_3] = SND_PCM_FORMAT_U18_3LE,
+	[VSND_PCM_FMT_S20_3] = SND_PCM_FORMAT_S20_3LE,
+	[VSND_PCM_FMT_U20_3] = SND_PCM_FORMAT_U20_3LE,
+	[VSND_PCM_FMT_S24_3] = SND_PCM_FORMAT_S24_3LE,
+	[VSND_PCM_FMT_U24_3] = SND_PCM_FORMAT_U24_3LE,
+	[VSND_PCM_FMT_S20] = SND_PCM_FORMAT_S20_LE,
+	[VSND_PCM_FMT_U20] = SND_PCM_FORMAT_U20_LE,
+	[VSND_PCM_FMT_S24] = SND_PCM_FORMAT_S24_LE,
+	[VSND_PCM_FMT_U24] = SND_PCM_FORMAT_U24_LE,
+	[VSND_PCM_FMT_S32] = SND_PCM_FORMAT_S32_LE,
+	[VSND_PCM_FMT_U32] = SND_PCM_FORMAT_U32_LE,
+	[VSND_PCM_FMT_FLOAT] = SND_PCM_FORMAT_FLOAT_LE,
+	[VSND_PCM_FMT_FLOAT64] = SND_PCM_FORMAT_FLOAT64_LE,
+	[VSND_PCM_FMT_DSD_U8] = SND_PCM_FORMAT_UNKNOWN,
+	[VSND_PCM_FMT_DSD_U16] = SND_PCM_FORMAT_UNKNOWN,
+	[VSND_PCM_FMT_DSD_U32] = SND_PCM_FORMAT_UNKNOWN,
+	[VSND_PCM_FMT_IEC958_SUBFRAME] = SND_PCM_FORMAT_UNKNOWN,
 };
 
 /* What plug converts from: the linear formats, float and the two laws
@@ -99,14 +98,14 @@ static uint64_t alsa_format_mask(void)
 {
 	uint64_t m = 0;
 
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++)
 		if (alsa_formats[f] != SND_PCM_FORMAT_UNKNOWN)
 			m |= UINT64_C(1) << f;
 	return m;
 }
 
-#define ALSA_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VIRTIO_SND_PCM_RATE_5512) | \
-				     (UINT64_C(1) << VIRTIO_SND_PCM_RATE_384000)))
+#define ALSA_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VSND_PCM_RATE_5512) | \
+				     (UINT64_C(1) << VSND_PCM_RATE_384000)))
 
 static void alsa_caps(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)
 {
@@ -141,7 +140,7 @@ static int alsa_pcm_open(struct alsa_port *ap)
 	snd_pcm_t *pcm;
 	int ret;
 
-	ret = snd_pcm_open(&pcm, dev, p->direction == VIRTIO_SND_D_OUTPUT ?
+	ret = snd_pcm_open(&pcm, dev, p->direction == VSND_DIR_OUTPUT ?
 			   SND_PCM_STREAM_PLAYBACK : SND_PCM_STREAM_CAPTURE, 0);
 	if (ret < 0)
 		return ret;
@@ -166,7 +165,7 @@ static void alsa_pcm_lost(struct alsa_port *ap)
 	snd_pcm_close(ap->pcm);
 	ap->pcm = NULL;
 	atomic_store(&ap->delay, 0);
-	be_rt_set_live(&ap->rt, false);
+	vsnd__be_rt_set_live(&ap->rt, false);
 }
 
 static void publish_delay(struct alsa_port *ap)
@@ -185,10 +184,10 @@ static bool alsa_move_period(struct alsa_port *ap)
 	size_t bytes = ap->period * port->params.frame_bytes;
 	snd_pcm_sframes_t n;
 
-	if (port->params.direction == VIRTIO_SND_D_OUTPUT) {
+	if (port->params.direction == VSND_DIR_OUTPUT) {
 		snd_pcm_uframes_t done = 0;
 
-		be_rt_play(&ap->rt, ap->buf, bytes);
+		vsnd__be_rt_play(&ap->rt, ap->buf, bytes);
 		while (done < ap->period) {
 			n = snd_pcm_writei(ap->pcm, ap->buf + done * port->params.frame_bytes,
 					   ap->period - done);
@@ -206,7 +205,7 @@ static bool alsa_move_period(struct alsa_port *ap)
 			atomic_fetch_add_explicit(&port->xruns, 1, memory_order_relaxed);
 			return snd_pcm_recover(ap->pcm, (int)n, 1) == 0;
 		}
-		be_rt_capture(&ap->rt, ap->buf, (size_t)n * port->params.frame_bytes);
+		vsnd__be_rt_capture(&ap->rt, ap->buf, (size_t)n * port->params.frame_bytes);
 	}
 	publish_delay(ap);
 	return true;
@@ -215,7 +214,7 @@ static bool alsa_move_period(struct alsa_port *ap)
 /* Stopped: let playback play out what the device holds, drop capture. */
 static void alsa_pause(struct alsa_port *ap)
 {
-	if (ap->rt.port->params.direction == VIRTIO_SND_D_OUTPUT)
+	if (ap->rt.port->params.direction == VSND_DIR_OUTPUT)
 		snd_pcm_drain(ap->pcm);
 	else
 		snd_pcm_drop(ap->pcm);
@@ -230,13 +229,13 @@ static void *alsa_main(void *arg)
 	bool was_running = false;
 
 	while (!atomic_load(&ap->quit)) {
-		bool running = be_rt_running(&ap->rt);
+		bool running = vsnd__be_rt_running(&ap->rt);
 
 		if (!ap->pcm) {
 			if (mono_ns() >= retry_at) {
 				retry_at = mono_ns() + ALSA_RETRY_NS;
 				if (alsa_pcm_open(ap) == 0) {
-					be_rt_set_live(&ap->rt, true);
+					vsnd__be_rt_set_live(&ap->rt, true);
 					continue;
 				}
 			}
@@ -266,7 +265,7 @@ static void alsa_close(struct vsnd_backend *be, struct vsnd_port *port)
 
 	if (!ap)
 		return;
-	be_rt_set_running(&ap->rt, false);
+	vsnd__be_rt_set_running(&ap->rt, false);
 	if (ap->thread_ok) {
 		atomic_store(&ap->quit, true);
 		pthread_join(ap->thread, NULL);
@@ -275,7 +274,7 @@ static void alsa_close(struct vsnd_backend *be, struct vsnd_port *port)
 		snd_pcm_drop(ap->pcm);
 		snd_pcm_close(ap->pcm);
 	}
-	be_rt_fini(&ap->rt);
+	vsnd__be_rt_fini(&ap->rt);
 	free(ap->buf);
 	free(ap);
 	port->priv = NULL;
@@ -295,7 +294,7 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	ap->ab = ab;
 	port->priv = ap;
-	ret = be_rt_init(&ap->rt, be, port, alsa_format_mask(), ab->who);
+	ret = vsnd__be_rt_init(&ap->rt, be, port, alsa_format_mask(), ab->who);
 	if (ret < 0)
 		goto err;
 	/* The whole requested latency: no period can be longer. */
@@ -311,16 +310,16 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 		vsnd_backend_log(be, VSND_LOG_WARN, "%s: stream %u: cannot open: %s", ab->who,
 				 p->stream_id, snd_strerror(ret));
 	} else {
-		be_rt_set_live(&ap->rt, true);
+		vsnd__be_rt_set_live(&ap->rt, true);
 	}
 	/* The device buffer fills at once when playback starts. */
-	if (p->direction == VIRTIO_SND_D_OUTPUT && 2 * latency_bytes > port->lead_bytes)
+	if (p->direction == VSND_DIR_OUTPUT && 2 * latency_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency_bytes);
 	ret = -pthread_create(&ap->thread, NULL, alsa_main, ap);
 	if (ret < 0)
 		goto err;
 	ap->thread_ok = true;
-	be_rt_report(&ap->rt);
+	vsnd__be_rt_report(&ap->rt);
 	return 0;
 err:
 	alsa_close(be, port);
@@ -333,7 +332,7 @@ static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *por
 
 	if (!ap)
 		return 0;
-	be_rt_report(&ap->rt);
+	vsnd__be_rt_report(&ap->rt);
 	return atomic_load(&ap->rt.live) ? atomic_load_explicit(&ap->delay, memory_order_relaxed)
 					 : 0;
 }
@@ -345,7 +344,7 @@ static void alsa_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	ab = container_of(be, struct alsa_be, base);
-	be_opts_free(alsa_opts, &ab->cfg);
+	vsnd__be_opts_free(alsa_opts, &ab->cfg);
 	free(ab);
 }
 
@@ -360,13 +359,13 @@ static int alsa_create(struct vsnd_backend **out, const char *opts,
 	if (!ab)
 		return -ENOMEM;
 	ab->cfg.latency_ms = 40;
-	ret = be_opts_parse("alsa", alsa_opts, opts, &ab->cfg, env);
+	ret = vsnd__be_opts_parse("alsa", alsa_opts, opts, &ab->cfg, env);
 	if (ret < 0) {
-		be_opts_free(alsa_opts, &ab->cfg);
+		vsnd__be_opts_free(alsa_opts, &ab->cfg);
 		free(ab);
 		return ret;
 	}
-	be_base_init(&ab->base, &vsnd_backend_alsa, env);
+	vsnd__be_base_init(&ab->base, &vsnd_backend_alsa, env);
 	snprintf(ab->who, sizeof(ab->who), "alsa (%s)",
 		 ab->cfg.device ? ab->cfg.device : "default");
 	*out = &ab->base;
@@ -374,14 +373,15 @@ static int alsa_create(struct vsnd_backend **out, const char *opts,
 }
 
 const struct vsnd_backend_ops vsnd_backend_alsa = {
+	.size = sizeof(struct vsnd_backend_ops),
 	.name = "alsa",
 	.help = "device=PCM,latency_ms=N",
 	.create = alsa_create,
 	.destroy = alsa_destroy,
 	.caps = alsa_caps,
 	.open = alsa_open,
-	.start = be_rt_start,
-	.stop = be_rt_stop,
+	.start = vsnd__be_rt_start,
+	.stop = vsnd__be_rt_stop,
 	.close = alsa_close,
 	.delay_frames = alsa_delay_frames,
 };

@@ -6,7 +6,6 @@
 
 #include "common.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
 
 #define NS_PER_S UINT64_C(1000000000)
 
@@ -22,7 +21,7 @@ static uint32_t tick_periods(uint32_t rate, uint32_t period_frames)
 	return n ? (uint32_t)n : 1;
 }
 
-int be_clock_init(struct be_clock *c, struct vsnd_port *port)
+int vsnd__be_clock_init(struct be_clock *c, struct vsnd_port *port)
 {
 	const struct vsnd_pcm_params *params = &port->params;
 
@@ -36,7 +35,7 @@ int be_clock_init(struct be_clock *c, struct vsnd_port *port)
 	if (c->period_frames == 0)
 		c->period_frames = 1;
 	c->tick_periods = tick_periods(c->rate, c->period_frames);
-	if (params->direction == VIRTIO_SND_D_OUTPUT) {
+	if (params->direction == VSND_DIR_OUTPUT) {
 		uint64_t lead = 2ull * c->tick_periods * c->period_frames * c->frame_bytes;
 
 		port->lead_bytes = lead > UINT32_MAX ? UINT32_MAX : (uint32_t)lead;
@@ -45,7 +44,7 @@ int be_clock_init(struct be_clock *c, struct vsnd_port *port)
 	return c->chunk ? 0 : -ENOMEM;
 }
 
-void be_clock_fini(struct be_clock *c)
+void vsnd__be_clock_fini(struct be_clock *c)
 {
 	if (!c)
 		return;
@@ -54,7 +53,7 @@ void be_clock_fini(struct be_clock *c)
 	c->running = false;
 }
 
-void be_clock_start(struct be_clock *c, uint64_t t0)
+void vsnd__be_clock_start(struct be_clock *c, uint64_t t0)
 {
 	c->t0 = t0;
 	c->pos = 0;
@@ -62,25 +61,25 @@ void be_clock_start(struct be_clock *c, uint64_t t0)
 	c->running = true;
 }
 
-void be_clock_stop(struct be_clock *c)
+void vsnd__be_clock_stop(struct be_clock *c)
 {
 	c->running = false;
 }
 
-int be_clock_port_new(struct vsnd_backend *be, struct vsnd_port *port, uint64_t formats,
+int vsnd__be_clock_port_new(struct vsnd_backend *be, struct vsnd_port *port, uint64_t formats,
 		      size_t size, void **out)
 {
 	struct be_clock *c;
 	int ret;
 
 	*out = NULL;
-	ret = be_check_params(be, port, formats);
+	ret = vsnd__be_check_params(be, port, formats);
 	if (ret < 0)
 		return ret;
 	c = calloc(1, size);
 	if (!c)
 		return -ENOMEM;
-	ret = be_clock_init(c, port);
+	ret = vsnd__be_clock_init(c, port);
 	if (ret < 0) {
 		free(c);
 		return ret;
@@ -89,19 +88,19 @@ int be_clock_port_new(struct vsnd_backend *be, struct vsnd_port *port, uint64_t 
 	return 0;
 }
 
-int be_clock_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+int vsnd__be_clock_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
 {
 	if (!port->priv)
 		return -EBADFD;
-	be_clock_start(port->priv, now_ns);
+	vsnd__be_clock_start(port->priv, now_ns);
 	return 0;
 }
 
-int be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
+int vsnd__be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	if (!port->priv)
 		return -EBADFD;
-	be_clock_stop(port->priv);
+	vsnd__be_clock_stop(port->priv);
 	return 0;
 }
 
@@ -110,7 +109,7 @@ int be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
  * periods) and a remainder below 1e9 * 384000 < 2^59: the results equal the
  * 128-bit products exactly, without needing __int128.
  */
-uint64_t be_clock_due(const struct be_clock *c, uint64_t now)
+uint64_t vsnd__be_clock_due(const struct be_clock *c, uint64_t now)
 {
 	uint64_t d;
 
@@ -120,7 +119,7 @@ uint64_t be_clock_due(const struct be_clock *c, uint64_t now)
 	return d / NS_PER_S * c->rate + d % NS_PER_S * c->rate / NS_PER_S;
 }
 
-uint64_t be_clock_due_ceil(const struct be_clock *c, uint64_t now)
+uint64_t vsnd__be_clock_due_ceil(const struct be_clock *c, uint64_t now)
 {
 	uint64_t d;
 
@@ -130,7 +129,7 @@ uint64_t be_clock_due_ceil(const struct be_clock *c, uint64_t now)
 	return d / NS_PER_S * c->rate + (d % NS_PER_S * c->rate + NS_PER_S - 1) / NS_PER_S;
 }
 
-uint64_t be_clock_deadline(const struct be_clock *c, uint64_t n)
+uint64_t vsnd__be_clock_deadline(const struct be_clock *c, uint64_t n)
 {
 	uint64_t rem;
 
@@ -193,7 +192,7 @@ static bool capture_frames(struct be_clock *c, struct vsnd_port *port,
 	return overrun;
 }
 
-uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
+uint64_t vsnd__be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
 		       void *ctx, uint64_t now)
 {
 	uint64_t due, next;
@@ -201,9 +200,9 @@ uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct 
 
 	if (!c->running)
 		return UINT64_MAX;
-	due = be_clock_due(c, now);
+	due = vsnd__be_clock_due(c, now);
 	if (due > c->pos) {
-		if (c->direction == VIRTIO_SND_D_OUTPUT)
+		if (c->direction == VSND_DIR_OUTPUT)
 			xrun = play_frames(c, port, io, ctx, due - c->pos);
 		else
 			xrun = capture_frames(c, port, io, ctx, due - c->pos);
@@ -218,5 +217,5 @@ uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct 
 	 * tick_periods boundaries on, so tiny periods are served several per
 	 * tick: the first of them waits less than BE_MIN_TICK_NS. */
 	next = (c->pos / c->period_frames + c->tick_periods) * c->period_frames;
-	return be_clock_deadline(c, next);
+	return vsnd__be_clock_deadline(c, next);
 }

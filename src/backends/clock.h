@@ -9,7 +9,7 @@
  * second, whatever the tick times were (crosvm drifted 6.67 % by sleeping
  * rounded milliseconds).
  *
- * be_clock_tick() moves the frames due between the ring and the backend's
+ * vsnd__be_clock_tick() moves the frames due between the ring and the backend's
  * io callbacks, with the underrun/overrun rules of backend.h. Device thread.
  */
 #ifndef VSND_BACKENDS_CLOCK_H
@@ -60,7 +60,7 @@ struct be_clock {
 };
 
 /*
- * Set up from port->params (already checked with be_check_params), and ask
+ * Set up from port->params (already checked with vsnd__be_check_params), and ask
  * the device for two ticks of playback lead: a tick that wakes late moves
  * the frames due at that later instant, more than a tick's worth, and the
  * device only tops the ring up to lead_bytes after each tick. Two ticks
@@ -68,35 +68,35 @@ struct be_clock {
  * period, or the whole periods that make up 1 ms when periods are shorter.
  * 0 or -ENOMEM.
  */
-int be_clock_init(struct be_clock *c, struct vsnd_port *port);
+int vsnd__be_clock_init(struct be_clock *c, struct vsnd_port *port);
 /* Free the buffer. NULL-safe; idempotent. */
-void be_clock_fini(struct be_clock *c);
+void vsnd__be_clock_fini(struct be_clock *c);
 /* Time zero is t0: position 0, running. */
-void be_clock_start(struct be_clock *c, uint64_t t0);
-void be_clock_stop(struct be_clock *c);
+void vsnd__be_clock_start(struct be_clock *c, uint64_t t0);
+void vsnd__be_clock_stop(struct be_clock *c);
 
 /* Frames due at now since the start (0 before it). */
-uint64_t be_clock_due(const struct be_clock *c, uint64_t now);
+uint64_t vsnd__be_clock_due(const struct be_clock *c, uint64_t now);
 /* ceil((now - t0) * rate / 1e9): the first frame starting at or after now. */
-uint64_t be_clock_due_ceil(const struct be_clock *c, uint64_t now);
+uint64_t vsnd__be_clock_due_ceil(const struct be_clock *c, uint64_t now);
 /* Absolute time at which frame count n is due: t0 + ceil(n * 1e9 / rate). */
-uint64_t be_clock_deadline(const struct be_clock *c, uint64_t n);
+uint64_t vsnd__be_clock_deadline(const struct be_clock *c, uint64_t n);
 
 /*
- * For open(): check port->params against formats (be_check_params), then
+ * For open(): check port->params against formats (vsnd__be_check_params), then
  * allocate `size` zeroed bytes, a struct that begins with its struct
  * be_clock, and init that clock. The caller sets port->priv. Returns 0,
  * -EINVAL, -ENOTSUP or -ENOMEM.
  */
-int be_clock_port_new(struct vsnd_backend *be, struct vsnd_port *port, uint64_t formats,
+int vsnd__be_clock_port_new(struct vsnd_backend *be, struct vsnd_port *port, uint64_t formats,
 		      size_t size, void **out);
 
 /*
  * The start/stop ops of a clocked backend whose port->priv points to a
  * struct that begins with its struct be_clock. -EBADFD when not open.
  */
-int be_clock_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
-int be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
+int vsnd__be_clock_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
+int vsnd__be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
 
 /*
  * Move the frames due at now (chunks of BE_CHUNK_FRAMES) and return when to
@@ -108,7 +108,7 @@ int be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
  * port->ring, drop what does not fit, port->xruns += 1 per overrun episode.
  * Both add the frames the clock advanced to port->frames.
  */
-uint64_t be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
+uint64_t vsnd__be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
 		       void *ctx, uint64_t now);
 
 #endif

@@ -24,7 +24,7 @@ static void be_env_vlog(const struct vsnd_backend_env *env, enum vsnd_log_level 
 	env->log(env->opaque, level, msg);
 }
 
-void be_env_log(const struct vsnd_backend_env *env, enum vsnd_log_level level,
+void vsnd__be_env_log(const struct vsnd_backend_env *env, enum vsnd_log_level level,
 		const char *fmt, ...)
 {
 	va_list ap;
@@ -44,40 +44,41 @@ void vsnd_backend_log(const struct vsnd_backend *be, enum vsnd_log_level level,
 	va_end(ap);
 }
 
-void be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *ops,
+void vsnd__be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *ops,
 		  const struct vsnd_backend_env *env)
 {
 	be->ops = ops;
+	/* an older host's env is shorter: the rest stays 0 (be was zeroed) */
 	if (env)
-		be->env = *env;
+		memcpy(&be->env, env, env->size < sizeof(be->env) ? env->size : sizeof(be->env));
 }
 
-int be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
+int vsnd__be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
 		    const char *opts, const struct vsnd_backend_env *env)
 {
 	struct vsnd_backend *be;
 	int ret;
 
 	*out = NULL;
-	ret = be_opts_parse(ops->name, be_no_opts, opts, NULL, env);
+	ret = vsnd__be_opts_parse(ops->name, vsnd__be_no_opts, opts, NULL, env);
 	if (ret < 0)
 		return ret;
 	be = calloc(1, size);
 	if (!be)
 		return -ENOMEM;
-	be_base_init(be, ops, env);
+	vsnd__be_base_init(be, ops, env);
 	*out = be;
 	return 0;
 }
 
-void be_caps_bytewise(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)
+void vsnd__be_caps_bytewise(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)
 {
-	caps->formats = be_formats_bytewise();
+	caps->formats = vsnd__be_formats_bytewise();
 	caps->rates = BE_RATES_ALL;
 	caps->channels_max = VSND_MAX_CHANNELS;
 }
 
-void be_list_append(char *buf, size_t size, const char *s)
+void vsnd__be_list_append(char *buf, size_t size, const char *s)
 {
 	size_t used = strnlen(buf, size);
 
@@ -86,22 +87,22 @@ void be_list_append(char *buf, size_t size, const char *s)
 	snprintf(buf + used, size - used, "%s%s", used ? ", " : "", s);
 }
 
-uint64_t be_formats_bytewise(void)
+uint64_t vsnd__be_formats_bytewise(void)
 {
 	uint64_t formats = 0;
 
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++) {
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++) {
 		if (vsnd_pcm_sample_bytes(f))
 			formats |= UINT64_C(1) << f;
 	}
 	return formats;
 }
 
-int be_check_params(struct vsnd_backend *be, const struct vsnd_port *port, uint64_t formats)
+int vsnd__be_check_params(struct vsnd_backend *be, const struct vsnd_port *port, uint64_t formats)
 {
 	const struct vsnd_pcm_params *p = &port->params;
 
-	if (p->format >= VIRTIO_SND_PCM_FMT_COUNT || !(formats >> p->format & 1)) {
+	if (p->format >= VSND_PCM_FMT_COUNT || !(formats >> p->format & 1)) {
 		vsnd_backend_log(be, VSND_LOG_ERROR, "%s: stream %u: format %u not supported",
 				 be->ops->name, p->stream_id, p->format);
 		return -ENOTSUP;

@@ -7,37 +7,36 @@
 #include <stdint.h>
 
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* Every rate of the virtio table. */
-#define BE_RATES_ALL ((UINT64_C(1) << VIRTIO_SND_PCM_RATE_COUNT) - 1)
+#define BE_RATES_ALL ((UINT64_C(1) << VSND_PCM_RATE_COUNT) - 1)
 
 /* Log through an env before a backend exists (options parsing). A NULL env
  * or log callback drops the message. */
-void be_env_log(const struct vsnd_backend_env *env, enum vsnd_log_level level,
+void vsnd__be_env_log(const struct vsnd_backend_env *env, enum vsnd_log_level level,
 		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Fill the base of a new instance (env may be NULL: no logging). */
-void be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *ops,
+void vsnd__be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *ops,
 		  const struct vsnd_backend_env *env);
 
 /* create() of a backend without options: refuses any option (logged),
  * allocates `size` zeroed bytes (a struct that begins with struct
  * vsnd_backend) and fills the base. 0, -EINVAL or -ENOMEM. */
-int be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
+int vsnd__be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
 		    const char *opts, const struct vsnd_backend_env *env);
 
 /* caps() carrying every byte-wise format, every rate, VSND_MAX_CHANNELS. */
-void be_caps_bytewise(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps);
+void vsnd__be_caps_bytewise(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps);
 
 /* Append ", " (unless buf is empty) and s to the string in buf, truncating
  * at size. For the "valid choices" lists of error messages. */
-void be_list_append(char *buf, size_t size, const char *s);
+void vsnd__be_list_append(char *buf, size_t size, const char *s);
 
 /* Formats with a whole-byte sample (all but IMA_ADPCM). */
-uint64_t be_formats_bytewise(void);
+uint64_t vsnd__be_formats_bytewise(void);
 
 /*
  * Check that port->params describe a stream this backend can run: a format
@@ -46,6 +45,6 @@ uint64_t be_formats_bytewise(void);
  * remainder past whole frames is ignored).
  * Returns 0 or -EINVAL / -ENOTSUP (logged).
  */
-int be_check_params(struct vsnd_backend *be, const struct vsnd_port *port, uint64_t formats);
+int vsnd__be_check_params(struct vsnd_backend *be, const struct vsnd_port *port, uint64_t formats);
 
 #endif

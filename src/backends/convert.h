@@ -20,16 +20,16 @@ struct be_convert {
 };
 
 /* Returns 0, -ENOMEM, or -ENOTSUP when a format has no linear meaning. */
-int be_convert_init(struct be_convert *cv, unsigned int in_fmt, unsigned int in_ch,
+int vsnd__be_convert_init(struct be_convert *cv, unsigned int in_fmt, unsigned int in_ch,
 		    unsigned int out_fmt, unsigned int out_ch, size_t max_frames);
 /* NULL-safe; idempotent. */
-void be_convert_fini(struct be_convert *cv);
+void vsnd__be_convert_fini(struct be_convert *cv);
 /* Convert frames (<= max_frames) of raw in_fmt samples to out_fmt. */
-void be_convert_raw(struct be_convert *cv, const void *src, void *dst, size_t frames);
+void vsnd__be_convert_raw(struct be_convert *cv, const void *src, void *dst, size_t frames);
 /* Convert frames (<= max_frames) of in_ch-channel doubles to out_fmt. */
-void be_convert_doubles(struct be_convert *cv, const double *src, void *dst, size_t frames);
+void vsnd__be_convert_doubles(struct be_convert *cv, const double *src, void *dst, size_t frames);
 /* The channel rule alone, on doubles. */
-void be_map_channels(const double *src, unsigned int src_ch, double *dst, unsigned int dst_ch,
+void vsnd__be_map_channels(const double *src, unsigned int src_ch, double *dst, unsigned int dst_ch,
 		     size_t frames);
 
 #endif

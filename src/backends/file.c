@@ -51,7 +51,6 @@
 #include "convert.h"
 #include "opts.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
 
 /* Capture files with more channels than this are refused (bounds buffers). */
 #define FILE_MAX_CHANNELS 256
@@ -84,27 +83,27 @@ struct wav_fmt {
 	int sf;      /* 0: not carried */
 };
 
-static const struct wav_fmt wav_fmts[VIRTIO_SND_PCM_FMT_COUNT] = {
-	[VIRTIO_SND_PCM_FMT_MU_LAW] = { VIRTIO_SND_PCM_FMT_MU_LAW, SF_FORMAT_ULAW },
-	[VIRTIO_SND_PCM_FMT_A_LAW] = { VIRTIO_SND_PCM_FMT_A_LAW, SF_FORMAT_ALAW },
-	[VIRTIO_SND_PCM_FMT_S8] = { VIRTIO_SND_PCM_FMT_U8, SF_FORMAT_PCM_U8 },
-	[VIRTIO_SND_PCM_FMT_U8] = { VIRTIO_SND_PCM_FMT_U8, SF_FORMAT_PCM_U8 },
-	[VIRTIO_SND_PCM_FMT_S16] = { VIRTIO_SND_PCM_FMT_S16, SF_FORMAT_PCM_16 },
-	[VIRTIO_SND_PCM_FMT_U16] = { VIRTIO_SND_PCM_FMT_S16, SF_FORMAT_PCM_16 },
-	[VIRTIO_SND_PCM_FMT_S18_3] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_U18_3] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_S20_3] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_U20_3] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_S24_3] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_U24_3] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_S20] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_U20] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_S24] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_U24] = { VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	[VIRTIO_SND_PCM_FMT_S32] = { VIRTIO_SND_PCM_FMT_S32, SF_FORMAT_PCM_32 },
-	[VIRTIO_SND_PCM_FMT_U32] = { VIRTIO_SND_PCM_FMT_S32, SF_FORMAT_PCM_32 },
-	[VIRTIO_SND_PCM_FMT_FLOAT] = { VIRTIO_SND_PCM_FMT_FLOAT, SF_FORMAT_FLOAT },
-	[VIRTIO_SND_PCM_FMT_FLOAT64] = { VIRTIO_SND_PCM_FMT_FLOAT64, SF_FORMAT_DOUBLE },
+static const struct wav_fmt wav_fmts[VSND_PCM_FMT_COUNT] = {
+	[VSND_PCM_FMT_MU_LAW] = { VSND_PCM_FMT_MU_LAW, SF_FORMAT_ULAW },
+	[VSND_PCM_FMT_A_LAW] = { VSND_PCM_FMT_A_LAW, SF_FORMAT_ALAW },
+	[VSND_PCM_FMT_S8] = { VSND_PCM_FMT_U8, SF_FORMAT_PCM_U8 },
+	[VSND_PCM_FMT_U8] = { VSND_PCM_FMT_U8, SF_FORMAT_PCM_U8 },
+	[VSND_PCM_FMT_S16] = { VSND_PCM_FMT_S16, SF_FORMAT_PCM_16 },
+	[VSND_PCM_FMT_U16] = { VSND_PCM_FMT_S16, SF_FORMAT_PCM_16 },
+	[VSND_PCM_FMT_S18_3] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_U18_3] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_S20_3] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_U20_3] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_S24_3] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_U24_3] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_S20] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_U20] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_S24] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_U24] = { VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	[VSND_PCM_FMT_S32] = { VSND_PCM_FMT_S32, SF_FORMAT_PCM_32 },
+	[VSND_PCM_FMT_U32] = { VSND_PCM_FMT_S32, SF_FORMAT_PCM_32 },
+	[VSND_PCM_FMT_FLOAT] = { VSND_PCM_FMT_FLOAT, SF_FORMAT_FLOAT },
+	[VSND_PCM_FMT_FLOAT64] = { VSND_PCM_FMT_FLOAT64, SF_FORMAT_DOUBLE },
 };
 
 enum file_mode {
@@ -125,7 +124,7 @@ struct file_resampler {
 };
 
 struct file_port {
-	struct be_clock clock;     /* first: be_clock_port_start/stop */
+	struct be_clock clock;     /* first: vsnd__be_clock_port_start/stop */
 	struct file_be *be;
 	struct file_port *next;
 	enum file_mode mode;
@@ -231,11 +230,11 @@ static int setup_wav_map(struct file_port *fp, const struct vsnd_pcm_params *p)
 	fp->wav_buf = malloc((size_t)BE_CHUNK_FRAMES * fp->wav_frame_bytes);
 	if (!fp->wav_buf)
 		return -ENOMEM;
-	if (p->direction == VIRTIO_SND_D_OUTPUT)
-		ret = be_convert_init(&fp->cv, p->format, p->channels, wfmt, p->channels,
+	if (p->direction == VSND_DIR_OUTPUT)
+		ret = vsnd__be_convert_init(&fp->cv, p->format, p->channels, wfmt, p->channels,
 				      BE_CHUNK_FRAMES);
 	else
-		ret = be_convert_init(&fp->cv, wfmt, p->channels, p->format, p->channels,
+		ret = vsnd__be_convert_init(&fp->cv, wfmt, p->channels, p->format, p->channels,
 				      BE_CHUNK_FRAMES);
 	return ret;
 }
@@ -247,7 +246,7 @@ static void file_play(void *ctx, const uint8_t *buf, size_t frames)
 	sf_count_t bytes = (sf_count_t)(frames * fp->wav_frame_bytes);
 
 	if (fp->remap) {
-		be_convert_raw(&fp->cv, buf, fp->wav_buf, frames);
+		vsnd__be_convert_raw(&fp->cv, buf, fp->wav_buf, frames);
 		buf = fp->wav_buf;
 	}
 	if (sf_write_raw(fp->sf, buf, bytes) != bytes && !fp->io_failed) {
@@ -323,7 +322,7 @@ static size_t capture_raw(struct file_port *fp, uint8_t *buf, size_t frames)
 	if (!fp->remap)
 		return file_read(fp, buf, frames);
 	got = file_read(fp, fp->wav_buf, frames);
-	be_convert_raw(&fp->cv, fp->wav_buf, buf, got);
+	vsnd__be_convert_raw(&fp->cv, fp->wav_buf, buf, got);
 	return got;
 }
 
@@ -331,7 +330,7 @@ static size_t capture_convert(struct file_port *fp, uint8_t *buf, size_t frames)
 {
 	size_t got = file_read(fp, fp->dbuf, frames);
 
-	be_convert_doubles(&fp->cv, fp->dbuf, buf, got);
+	vsnd__be_convert_doubles(&fp->cv, fp->dbuf, buf, got);
 	return got;
 }
 
@@ -341,7 +340,7 @@ static void resample_refill(struct file_port *fp, unsigned int ch)
 	struct file_resampler *rs = &fp->rs;
 	size_t got = file_read(fp, fp->dbuf, BE_CHUNK_FRAMES);
 
-	be_map_channels(fp->dbuf, fp->file_ch, rs->mapped, ch, got);
+	vsnd__be_map_channels(fp->dbuf, fp->file_ch, rs->mapped, ch, got);
 	for (size_t i = 0; i < got * ch; i++)
 		rs->in[i] = (float)rs->mapped[i];
 	rs->in_off = 0;
@@ -371,7 +370,7 @@ static size_t capture_resample(struct file_port *fp, uint8_t *buf, size_t frames
 		rs->in_len -= (size_t)d.input_frames_used;
 		for (long i = 0; i < d.output_frames_gen * (long)ch; i++)
 			rs->mapped[i] = rs->out[i];
-		be_convert_doubles(&fp->cv, rs->mapped, buf + done * fp->clock.frame_bytes,
+		vsnd__be_convert_doubles(&fp->cv, rs->mapped, buf + done * fp->clock.frame_bytes,
 				   (size_t)d.output_frames_gen);
 		done += (size_t)d.output_frames_gen;
 		/* No progress: the tail is out after the end, or the
@@ -425,7 +424,7 @@ static int setup_resampler(struct file_port *fp, const struct vsnd_pcm_params *p
 	if (!rs->state || !rs->in || !rs->out || !rs->mapped)
 		return -ENOMEM;
 	fp->mode = FILE_RESAMPLE;
-	return be_convert_init(&fp->cv, VIRTIO_SND_PCM_FMT_FLOAT64, p->channels, p->format,
+	return vsnd__be_convert_init(&fp->cv, VSND_PCM_FMT_FLOAT64, p->channels, p->format,
 			       p->channels, BE_CHUNK_FRAMES);
 }
 
@@ -445,7 +444,7 @@ static int setup_capture(struct file_port *fp, const struct vsnd_pcm_params *p, 
 	if (info->samplerate != (int)p->rate_hz)
 		return setup_resampler(fp, p, info->samplerate);
 	fp->mode = FILE_CONVERT;
-	return be_convert_init(&fp->cv, VIRTIO_SND_PCM_FMT_FLOAT64, fp->file_ch, p->format,
+	return vsnd__be_convert_init(&fp->cv, VSND_PCM_FMT_FLOAT64, fp->file_ch, p->format,
 			       p->channels, BE_CHUNK_FRAMES);
 }
 
@@ -483,8 +482,8 @@ static void port_free(struct file_port *fp)
 	free(fp->rs.mapped);
 	free(fp->dbuf);
 	free(fp->wav_buf);
-	be_convert_fini(&fp->cv);
-	be_clock_fini(&fp->clock);
+	vsnd__be_convert_fini(&fp->cv);
+	vsnd__be_clock_fini(&fp->clock);
 	free(fp->path);
 	free(fp);
 }
@@ -514,7 +513,7 @@ static void file_close(struct vsnd_backend *be, struct vsnd_port *port)
 static int port_open_file(struct file_port *fp, const struct vsnd_pcm_params *p)
 {
 	struct file_be *fb = fp->be;
-	bool out = p->direction == VIRTIO_SND_D_OUTPUT;
+	bool out = p->direction == VSND_DIR_OUTPUT;
 	const char *tmpl = out ? fb->cfg.out : fb->cfg.in;
 	unsigned int n = fb->opens[out ? 0 : 1]++;
 
@@ -531,7 +530,7 @@ static uint64_t file_formats(void)
 {
 	uint64_t formats = 0;
 
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++) {
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++) {
 		if (wav_fmts[f].sf)
 			formats |= UINT64_C(1) << f;
 	}
@@ -546,7 +545,7 @@ static int file_open(struct vsnd_backend *be, struct vsnd_port *port)
 	int ret;
 
 	file_close(be, port);
-	ret = be_clock_port_new(be, port, file_formats(), sizeof(*fp), &priv);
+	ret = vsnd__be_clock_port_new(be, port, file_formats(), sizeof(*fp), &priv);
 	if (ret < 0)
 		return ret;
 	fp = priv;
@@ -572,7 +571,7 @@ static uint64_t file_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 
 	if (!fp)
 		return UINT64_MAX;
-	return be_clock_tick(&fp->clock, port, &file_io, fp, now_ns);
+	return vsnd__be_clock_tick(&fp->clock, port, &file_io, fp, now_ns);
 }
 
 static void file_caps(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)
@@ -598,7 +597,7 @@ static void file_destroy(struct vsnd_backend *be)
 		fb->ports = fp->next;
 		port_free(fp);
 	}
-	be_opts_free(file_opts, &fb->cfg);
+	vsnd__be_opts_free(file_opts, &fb->cfg);
 	free(fb);
 }
 
@@ -611,8 +610,8 @@ static int file_create(struct vsnd_backend **out, const char *opts,
 	*out = NULL;
 	if (!fb)
 		return ret;
-	be_base_init(&fb->base, &vsnd_backend_file, env);
-	ret = be_opts_parse("file", file_opts, opts, &fb->cfg, env);
+	vsnd__be_base_init(&fb->base, &vsnd_backend_file, env);
+	ret = vsnd__be_opts_parse("file", file_opts, opts, &fb->cfg, env);
 	if (ret == 0 && !fb->cfg.out) {
 		fb->cfg.out = strdup("vsnd-out-%u.wav");
 		ret = fb->cfg.out ? 0 : -ENOMEM;
@@ -630,14 +629,15 @@ static int file_create(struct vsnd_backend **out, const char *opts,
 }
 
 const struct vsnd_backend_ops vsnd_backend_file = {
+	.size = sizeof(struct vsnd_backend_ops),
 	.name = "file",
 	.help = "out=PATH,in=PATH,loop=on|off (%u: stream id, %n: open count, %%: '%')",
 	.create = file_create,
 	.destroy = file_destroy,
 	.caps = file_caps,
 	.open = file_open,
-	.start = be_clock_port_start,
-	.stop = be_clock_port_stop,
+	.start = vsnd__be_clock_port_start,
+	.stop = vsnd__be_clock_port_stop,
 	.close = file_close,
 	.tick = file_tick,
 };

@@ -36,12 +36,11 @@
 #include "common.h"
 #include "convert.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
 
 enum loop_route { ROUTE_MUTE, ROUTE_RAW, ROUTE_CONVERT };
 
 struct loop_port {
-	struct be_clock clock;      /* first: be_clock_port_start/stop */
+	struct be_clock clock;      /* first: vsnd__be_clock_port_start/stop */
 	struct vsnd_port *port;
 	unsigned int index;         /* params.dir_index at open() */
 };
@@ -55,7 +54,7 @@ struct loop_pair {
 };
 
 struct loop_be {
-	struct vsnd_backend base;   /* first: be_create_plain */
+	struct vsnd_backend base;   /* first: vsnd__be_create_plain */
 	struct loop_pair pairs[VSND_MAX_STREAMS];
 };
 
@@ -71,7 +70,7 @@ static struct loop_pair *pair_of(struct vsnd_backend *be, const struct loop_port
 
 static struct loop_port **slot_of(struct loop_pair *pair, const struct loop_port *lp)
 {
-	return lp->clock.direction == VIRTIO_SND_D_OUTPUT ? &pair->out : &pair->in;
+	return lp->clock.direction == VSND_DIR_OUTPUT ? &pair->out : &pair->in;
 }
 
 /* ---- data path ---- */
@@ -89,7 +88,7 @@ static void loop_play(void *ctx, const uint8_t *buf, size_t frames)
 	if (!pair->in || !pair->in->clock.running || pair->route == ROUTE_MUTE)
 		return;
 	if (pair->route == ROUTE_CONVERT) {
-		be_convert_raw(&pair->cv, buf, pair->cv_buf, frames);
+		vsnd__be_convert_raw(&pair->cv, buf, pair->cv_buf, frames);
 		buf = pair->cv_buf;
 	}
 	/* A full FIFO drops the rest: only possible when the input's ticks
@@ -116,7 +115,7 @@ static const struct be_clock_io loop_io = { loop_play, loop_capture };
 static void catch_up_output(struct loop_pair *pair, uint64_t now)
 {
 	if (pair->out && pair->out->clock.running)
-		be_clock_tick(&pair->out->clock, pair->out->port, &loop_io, pair, now);
+		vsnd__be_clock_tick(&pair->out->clock, pair->out->port, &loop_io, pair, now);
 }
 
 static uint64_t loop_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
@@ -127,16 +126,16 @@ static uint64_t loop_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 	if (!lp)
 		return UINT64_MAX;
 	pair = pair_of(be, lp);
-	if (lp->clock.direction == VIRTIO_SND_D_INPUT)
+	if (lp->clock.direction == VSND_DIR_INPUT)
 		catch_up_output(pair, now_ns);
-	return be_clock_tick(&lp->clock, port, &loop_io, pair, now_ns);
+	return vsnd__be_clock_tick(&lp->clock, port, &loop_io, pair, now_ns);
 }
 
 /* ---- pairing ---- */
 
 static void route_clear(struct loop_pair *pair)
 {
-	be_convert_fini(&pair->cv);
+	vsnd__be_convert_fini(&pair->cv);
 	free(pair->cv_buf);
 	pair->cv_buf = NULL;
 	pair->route = ROUTE_MUTE;
@@ -165,7 +164,7 @@ static void route_update(struct vsnd_backend *be, struct loop_pair *pair)
 	}
 	pair->cv_buf = malloc((size_t)BE_CHUNK_FRAMES * i->frame_bytes);
 	if (!pair->cv_buf ||
-	    be_convert_init(&pair->cv, o->format, o->channels, i->format, i->channels,
+	    vsnd__be_convert_init(&pair->cv, o->format, o->channels, i->format, i->channels,
 			    BE_CHUNK_FRAMES) < 0) {
 		vsnd_backend_log(be, VSND_LOG_WARN,
 				 "loopback: pair %u: cannot convert format %u to %u: the input "
@@ -180,7 +179,7 @@ static void port_free(struct loop_port *lp)
 {
 	if (!lp)
 		return;
-	be_clock_fini(&lp->clock);
+	vsnd__be_clock_fini(&lp->clock);
 	free(lp);
 }
 
@@ -193,7 +192,7 @@ static void loop_close(struct vsnd_backend *be, struct vsnd_port *port)
 		return;
 	pair = pair_of(be, lp);
 	*slot_of(pair, lp) = NULL;
-	if (lp->clock.direction == VIRTIO_SND_D_INPUT)
+	if (lp->clock.direction == VSND_DIR_INPUT)
 		vsnd_ring_fini(&pair->fifo);
 	route_update(be, pair);
 	port_free(lp);
@@ -220,11 +219,11 @@ static int port_attach(struct vsnd_backend *be, struct vsnd_port *port, struct l
 
 	if (*slot) {
 		vsnd_backend_log(be, VSND_LOG_ERROR, "loopback: two %s streams with index %u",
-				 port->params.direction == VIRTIO_SND_D_OUTPUT ? "output" : "input",
+				 port->params.direction == VSND_DIR_OUTPUT ? "output" : "input",
 				 port->params.dir_index);
 		return -EBUSY;
 	}
-	if (port->params.direction == VIRTIO_SND_D_INPUT) {
+	if (port->params.direction == VSND_DIR_INPUT) {
 		ret = fifo_init(pair, &port->params);
 		if (ret < 0)
 			return ret;
@@ -242,9 +241,9 @@ static int loop_open(struct vsnd_backend *be, struct vsnd_port *port)
 
 	loop_close(be, port);
 	if (port->params.dir_index >= VSND_MAX_STREAMS ||
-	    port->params.direction > VIRTIO_SND_D_INPUT)
+	    port->params.direction > VSND_DIR_INPUT)
 		return -EINVAL;
-	ret = be_clock_port_new(be, port, be_formats_bytewise(), sizeof(*lp), &priv);
+	ret = vsnd__be_clock_port_new(be, port, vsnd__be_formats_bytewise(), sizeof(*lp), &priv);
 	if (ret < 0)
 		return ret;
 	lp = priv;
@@ -269,7 +268,7 @@ static int loop_open(struct vsnd_backend *be, struct vsnd_port *port)
 static void fifo_align(struct loop_pair *pair, uint64_t now)
 {
 	struct be_clock *in = &pair->in->clock;
-	uint64_t target = be_clock_due_ceil(in, now);
+	uint64_t target = vsnd__be_clock_due_ceil(in, now);
 	uint64_t queued = in->pos + vsnd_ring_fill(&pair->fifo) / in->frame_bytes;
 
 	while (target > queued) {
@@ -292,14 +291,14 @@ static int loop_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t 
 	if (!lp)
 		return -EBADFD;
 	pair = pair_of(be, lp);
-	if (lp->clock.direction == VIRTIO_SND_D_INPUT) {
+	if (lp->clock.direction == VSND_DIR_INPUT) {
 		/* What was played before this instant is not heard. */
 		catch_up_output(pair, now_ns);
 		vsnd_ring_reset(&pair->fifo);
 	} else if (pair->in && pair->in->clock.running) {
 		fifo_align(pair, now_ns);
 	}
-	return be_clock_port_start(be, port, now_ns);
+	return vsnd__be_clock_port_start(be, port, now_ns);
 }
 
 /* ---- instance ---- */
@@ -325,18 +324,19 @@ static void loop_destroy(struct vsnd_backend *be)
 static int loop_create(struct vsnd_backend **out, const char *opts,
 		       const struct vsnd_backend_env *env)
 {
-	return be_create_plain(out, sizeof(struct loop_be), &vsnd_backend_loopback, opts, env);
+	return vsnd__be_create_plain(out, sizeof(struct loop_be), &vsnd_backend_loopback, opts, env);
 }
 
 const struct vsnd_backend_ops vsnd_backend_loopback = {
+	.size = sizeof(struct vsnd_backend_ops),
 	.name = "loopback",
 	.help = "(no options)",
 	.create = loop_create,
 	.destroy = loop_destroy,
-	.caps = be_caps_bytewise,
+	.caps = vsnd__be_caps_bytewise,
 	.open = loop_open,
 	.start = loop_start,
-	.stop = be_clock_port_stop,
+	.stop = vsnd__be_clock_port_stop,
 	.close = loop_close,
 	.tick = loop_tick,
 };

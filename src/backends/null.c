@@ -13,7 +13,7 @@
 static int null_create(struct vsnd_backend **out, const char *opts,
 		       const struct vsnd_backend_env *env)
 {
-	return be_create_plain(out, sizeof(struct vsnd_backend), &vsnd_backend_null, opts, env);
+	return vsnd__be_create_plain(out, sizeof(struct vsnd_backend), &vsnd_backend_null, opts, env);
 }
 
 static void null_destroy(struct vsnd_backend *be)
@@ -27,7 +27,7 @@ static void null_close(struct vsnd_backend *be, struct vsnd_port *port)
 
 	if (!c)
 		return;
-	be_clock_fini(c);
+	vsnd__be_clock_fini(c);
 	free(c);
 	port->priv = NULL;
 }
@@ -35,7 +35,7 @@ static void null_close(struct vsnd_backend *be, struct vsnd_port *port)
 static int null_open(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	null_close(be, port);
-	return be_clock_port_new(be, port, be_formats_bytewise(), sizeof(struct be_clock),
+	return vsnd__be_clock_port_new(be, port, vsnd__be_formats_bytewise(), sizeof(struct be_clock),
 				 &port->priv);
 }
 
@@ -43,18 +43,19 @@ static uint64_t null_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 {
 	if (!port->priv)
 		return UINT64_MAX;
-	return be_clock_tick(port->priv, port, NULL, NULL, now_ns);
+	return vsnd__be_clock_tick(port->priv, port, NULL, NULL, now_ns);
 }
 
 const struct vsnd_backend_ops vsnd_backend_null = {
+	.size = sizeof(struct vsnd_backend_ops),
 	.name = "null",
 	.help = "(no options)",
 	.create = null_create,
 	.destroy = null_destroy,
-	.caps = be_caps_bytewise,
+	.caps = vsnd__be_caps_bytewise,
 	.open = null_open,
-	.start = be_clock_port_start,
-	.stop = be_clock_port_stop,
+	.start = vsnd__be_clock_port_start,
+	.stop = vsnd__be_clock_port_stop,
 	.close = null_close,
 	.tick = null_tick,
 };

@@ -10,7 +10,7 @@
 #include "common.h"
 #include "util/num.h"
 
-const struct be_opt be_no_opts[] = { BE_OPT_END };
+const struct be_opt vsnd__be_no_opts[] = { BE_OPT_END };
 
 struct opt_ctx {
 	const char *backend;
@@ -38,8 +38,8 @@ static void log_unknown(const struct opt_ctx *c, const char *key, size_t len)
 	char valid[256] = "";
 
 	for (const struct be_opt *o = c->table; o->key; o++)
-		be_list_append(valid, sizeof(valid), o->key);
-	be_env_log(c->env, VSND_LOG_ERROR, "%s: unknown option '%.*s' (valid: %s)", c->backend,
+		vsnd__be_list_append(valid, sizeof(valid), o->key);
+	vsnd__be_env_log(c->env, VSND_LOG_ERROR, "%s: unknown option '%.*s' (valid: %s)", c->backend,
 		   (int)(len > 64 ? 64 : len), key, valid[0] ? valid : "none");
 }
 
@@ -82,11 +82,11 @@ static int opt_apply(const struct opt_ctx *c, const struct be_opt *o, char *val)
 			*(bool *)field(c, o) = true;
 		break;
 	case BE_OPT_UINT:
-		ret = val ? vsnd_parse_uint(val, o->min, o->max, field(c, o)) : -EINVAL;
+		ret = val ? vsnd__parse_uint(val, o->min, o->max, field(c, o)) : -EINVAL;
 		break;
 	}
 	if (ret < 0)
-		be_env_log(c->env, VSND_LOG_ERROR, "%s: bad value '%.64s' for option '%s'", c->backend,
+		vsnd__be_env_log(c->env, VSND_LOG_ERROR, "%s: bad value '%.64s' for option '%s'", c->backend,
 			   val ? val : "(none)", o->key);
 	free(val);
 	return ret;
@@ -139,7 +139,7 @@ static int parse_one(const struct opt_ctx *c, const char **p)
 	return opt_apply(c, o, val);
 }
 
-int be_opts_parse(const char *backend, const struct be_opt *table, const char *opts,
+int vsnd__be_opts_parse(const char *backend, const struct be_opt *table, const char *opts,
 		  void *cfg, const struct vsnd_backend_env *env)
 {
 	struct opt_ctx c = { backend, table, cfg, env };
@@ -154,7 +154,7 @@ int be_opts_parse(const char *backend, const struct be_opt *table, const char *o
 	return 0;
 }
 
-void be_opts_free(const struct be_opt *table, void *cfg)
+void vsnd__be_opts_free(const struct be_opt *table, void *cfg)
 {
 	for (const struct be_opt *o = table; o->key; o++) {
 		if (o->type == BE_OPT_STR) {

@@ -12,7 +12,7 @@
 #include "vsnd/backend.h"
 
 enum be_opt_type {
-	BE_OPT_STR,  /* char *, malloc'ed (free with be_opts_free) */
+	BE_OPT_STR,  /* char *, malloc'ed (free with vsnd__be_opts_free) */
 	BE_OPT_BOOL, /* bool: on/off yes/no true/false 1/0; a bare key means on */
 	BE_OPT_UINT, /* unsigned int, decimal, within [min, max] */
 };
@@ -27,19 +27,19 @@ struct be_opt {
 #define BE_OPT_END { NULL, BE_OPT_STR, 0, 0, 0 }
 
 /* The table of a backend without options. */
-extern const struct be_opt be_no_opts[];
+extern const struct be_opt vsnd__be_no_opts[];
 
 /*
  * Parse opts (NULL or "" for none) into cfg, whose fields keep their values
  * for keys not given; a repeated key takes its last value. Returns 0 or
  * -EINVAL (unknown key, bad value: logged through env with the backend's
  * name and the valid keys) or -ENOMEM. On error cfg may hold some parsed
- * strings: free them with be_opts_free.
+ * strings: free them with vsnd__be_opts_free.
  */
-int be_opts_parse(const char *backend, const struct be_opt *table, const char *opts,
+int vsnd__be_opts_parse(const char *backend, const struct be_opt *table, const char *opts,
 		  void *cfg, const struct vsnd_backend_env *env);
 
 /* Free the BE_OPT_STR fields of cfg and set them to NULL. */
-void be_opts_free(const struct be_opt *table, void *cfg);
+void vsnd__be_opts_free(const struct be_opt *table, void *cfg);
 
 #endif

@@ -33,7 +33,6 @@
 #include "opts.h"
 #include "rt.h"
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
 
 extern const struct vsnd_backend_ops vsnd_backend_pipewire;
 
@@ -79,33 +78,33 @@ struct pipewire_port {
 	atomic_bool cap_resync;
 	char stream_name[192];
 };
-_Static_assert(offsetof(struct pipewire_port, rt) == 0, "be_rt_start/stop need rt first");
+_Static_assert(offsetof(struct pipewire_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
-static const enum spa_audio_format pw_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
-	[VIRTIO_SND_PCM_FMT_S8] = SPA_AUDIO_FORMAT_S8,
-	[VIRTIO_SND_PCM_FMT_U8] = SPA_AUDIO_FORMAT_U8,
-	[VIRTIO_SND_PCM_FMT_S16] = SPA_AUDIO_FORMAT_S16_LE,
-	[VIRTIO_SND_PCM_FMT_U16] = SPA_AUDIO_FORMAT_U16_LE,
-	[VIRTIO_SND_PCM_FMT_S24_3] = SPA_AUDIO_FORMAT_S24_LE,
-	[VIRTIO_SND_PCM_FMT_S24] = SPA_AUDIO_FORMAT_S24_32_LE,
-	[VIRTIO_SND_PCM_FMT_S32] = SPA_AUDIO_FORMAT_S32_LE,
-	[VIRTIO_SND_PCM_FMT_U32] = SPA_AUDIO_FORMAT_U32_LE,
-	[VIRTIO_SND_PCM_FMT_FLOAT] = SPA_AUDIO_FORMAT_F32_LE,
-	[VIRTIO_SND_PCM_FMT_FLOAT64] = SPA_AUDIO_FORMAT_F64_LE,
+static const enum spa_audio_format pw_formats[VSND_PCM_FMT_COUNT] = {
+	[VSND_PCM_FMT_S8] = SPA_AUDIO_FORMAT_S8,
+	[VSND_PCM_FMT_U8] = SPA_AUDIO_FORMAT_U8,
+	[VSND_PCM_FMT_S16] = SPA_AUDIO_FORMAT_S16_LE,
+	[VSND_PCM_FMT_U16] = SPA_AUDIO_FORMAT_U16_LE,
+	[VSND_PCM_FMT_S24_3] = SPA_AUDIO_FORMAT_S24_LE,
+	[VSND_PCM_FMT_S24] = SPA_AUDIO_FORMAT_S24_32_LE,
+	[VSND_PCM_FMT_S32] = SPA_AUDIO_FORMAT_S32_LE,
+	[VSND_PCM_FMT_U32] = SPA_AUDIO_FORMAT_U32_LE,
+	[VSND_PCM_FMT_FLOAT] = SPA_AUDIO_FORMAT_F32_LE,
+	[VSND_PCM_FMT_FLOAT64] = SPA_AUDIO_FORMAT_F64_LE,
 };
 
 static uint64_t pipewire_format_mask(void)
 {
 	uint64_t m = 0;
 
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++)
 		if (pw_formats[f] != SPA_AUDIO_FORMAT_UNKNOWN)
 			m |= UINT64_C(1) << f;
 	return m;
 }
 
-#define PW_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VIRTIO_SND_PCM_RATE_5512) | \
-				   (UINT64_C(1) << VIRTIO_SND_PCM_RATE_384000)))
+#define PW_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VSND_PCM_RATE_5512) | \
+				   (UINT64_C(1) << VSND_PCM_RATE_384000)))
 
 static void pipewire_caps(struct vsnd_backend *be, uint8_t direction,
 			  struct vsnd_backend_caps *caps)
@@ -162,7 +161,7 @@ static void capture_gap(struct pipewire_port *pp, uint64_t frames)
 		moved = (t.ticks - pp->cap_ticks) * t.rate.num * p->rate_hz / t.rate.denom;
 		/* half a quantum of slack: a resampled stream's buffers vary */
 		if (moved > frames + pp->quantum_frames / 2 && moved - frames <= p->rate_hz)
-			be_rt_capture_silence(&pp->rt, (moved - frames) * p->frame_bytes);
+			vsnd__be_rt_capture_silence(&pp->rt, (moved - frames) * p->frame_bytes);
 	}
 	pp->cap_ticks = t.ticks;
 	pp->cap_valid = true;
@@ -177,7 +176,7 @@ static void play_one(struct pipewire_port *pp, struct pw_buffer *b)
 
 	if (frames > want)
 		frames = want;
-	be_rt_play(&pp->rt, d->data, (size_t)frames * fb);
+	vsnd__be_rt_play(&pp->rt, d->data, (size_t)frames * fb);
 	d->chunk->offset = 0;
 	d->chunk->stride = (int32_t)fb;
 	d->chunk->size = (uint32_t)(frames * fb);
@@ -217,7 +216,7 @@ static void capture_all(struct pipewire_port *pp)
 	capture_gap(pp, frames);
 	for (unsigned int i = 0; i < n; i++) {
 		if (src[i])
-			be_rt_capture(&pp->rt, src[i], size[i]);
+			vsnd__be_rt_capture(&pp->rt, src[i], size[i]);
 		pw_stream_queue_buffer(pp->stream, bufs[i]);
 	}
 }
@@ -227,7 +226,7 @@ static void on_process(void *data)
 	struct pipewire_port *pp = data;
 	struct pw_buffer *b;
 
-	if (pp->rt.port->params.direction != VIRTIO_SND_D_OUTPUT) {
+	if (pp->rt.port->params.direction != VSND_DIR_OUTPUT) {
 		capture_all(pp);
 		return;
 	}
@@ -276,9 +275,9 @@ static void pp_lost(struct pipewire_port *pp)
 	struct timespec in = { .tv_sec = 1 }, every = { 0 };
 
 	if (atomic_load(&pp->rt.live))
-		be_rt_set_live(&pp->rt, false);
+		vsnd__be_rt_set_live(&pp->rt, false);
 	else
-		be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
+		vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
 	pp_settle(pp);
 	pw_loop_update_timer(pw_thread_loop_get_loop(pp->loop), pp->retry, &in, &every, false);
 }
@@ -292,7 +291,7 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
 	case PW_STREAM_STATE_STREAMING:
 		/* the pacer filled whatever came before: no gap to measure */
 		atomic_store(&pp->cap_resync, true);
-		be_rt_set_live(&pp->rt, true);
+		vsnd__be_rt_set_live(&pp->rt, true);
 		pp_settle(pp);
 		break;
 	case PW_STREAM_STATE_ERROR:
@@ -302,7 +301,7 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
 	case PW_STREAM_STATE_PAUSED:
 		/* Unlinked (its target went away): the pacer keeps time. */
 		if (old == PW_STREAM_STATE_STREAMING)
-			be_rt_set_live(&pp->rt, false);
+			vsnd__be_rt_set_live(&pp->rt, false);
 		break;
 	default:
 		break;
@@ -333,7 +332,7 @@ static int pp_make_stream(struct pipewire_port *pp)
 {
 	const struct vsnd_pcm_params *p = &pp->rt.port->params;
 	const struct pipewire_cfg *cfg = &pp->pb->cfg;
-	bool out = p->direction == VIRTIO_SND_D_OUTPUT;
+	bool out = p->direction == VSND_DIR_OUTPUT;
 	struct spa_audio_info_raw info = {
 		.format = pw_formats[p->format],
 		.rate = p->rate_hz,
@@ -388,7 +387,7 @@ static void pipewire_close(struct vsnd_backend *be, struct vsnd_port *port)
 
 	if (!pp)
 		return;
-	be_rt_set_running(&pp->rt, false);
+	vsnd__be_rt_set_running(&pp->rt, false);
 	if (pp->loop) {
 		pw_thread_loop_lock(pp->loop);
 		pp_teardown(pp);
@@ -400,14 +399,14 @@ static void pipewire_close(struct vsnd_backend *be, struct vsnd_port *port)
 			pw_context_destroy(pp->context);
 		pw_thread_loop_destroy(pp->loop);
 	}
-	be_rt_fini(&pp->rt);
+	vsnd__be_rt_fini(&pp->rt);
 	free(pp);
 	port->priv = NULL;
 }
 
 static void pipewire_name_stream(struct pipewire_port *pp, const struct vsnd_pcm_params *p)
 {
-	const char *dir = p->direction == VIRTIO_SND_D_OUTPUT ? "playback" : "capture";
+	const char *dir = p->direction == VSND_DIR_OUTPUT ? "playback" : "capture";
 	const char *name = pp->pb->cfg.name ? pp->pb->cfg.name : "guest";
 
 	if (p->dir_index == 0)
@@ -426,7 +425,7 @@ static int pipewire_setup(struct pipewire_port *pp, struct vsnd_port *port)
 	pipewire_name_stream(pp, p);
 	/* A graph quantum may round the latency up to twice it; keep that
 	 * twice over in the ring. */
-	if (p->direction == VIRTIO_SND_D_OUTPUT && 4u * pp->quantum_frames * p->frame_bytes >
+	if (p->direction == VSND_DIR_OUTPUT && 4u * pp->quantum_frames * p->frame_bytes >
 	    port->lead_bytes)
 		port->lead_bytes = 4u * pp->quantum_frames * p->frame_bytes;
 	pp->loop = pw_thread_loop_new("vsnd-pw", NULL);
@@ -465,14 +464,14 @@ static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	pp->pb = pb;
 	port->priv = pp;
-	ret = be_rt_init(&pp->rt, be, port, pipewire_format_mask(), pb->who);
+	ret = vsnd__be_rt_init(&pp->rt, be, port, pipewire_format_mask(), pb->who);
 	if (ret < 0)
 		goto err;
 	ret = pipewire_setup(pp, port);
 	if (ret < 0)
 		goto err;
 	pipewire_first_connect(pp);
-	be_rt_report(&pp->rt);
+	vsnd__be_rt_report(&pp->rt);
 	return 0;
 err:
 	pipewire_close(be, port);
@@ -487,7 +486,7 @@ static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port 
 
 	if (!pp)
 		return 0;
-	be_rt_report(&pp->rt);
+	vsnd__be_rt_report(&pp->rt);
 	if (!atomic_load(&pp->rt.live))
 		return 0;
 	/* pw_stream_get_time_n reads a snapshot: any thread may call it. */
@@ -509,7 +508,7 @@ static void pipewire_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	pb = container_of(be, struct pipewire_be, base);
-	be_opts_free(pipewire_opts, &pb->cfg);
+	vsnd__be_opts_free(pipewire_opts, &pb->cfg);
 	free(pb);
 	/* No pw_deinit(): it is once per process, with no PipeWire thread
 	 * left anywhere, and another instance may still run. */
@@ -526,14 +525,14 @@ static int pipewire_create(struct vsnd_backend **out, const char *opts,
 	if (!pb)
 		return -ENOMEM;
 	pb->cfg.latency_ms = 20;
-	ret = be_opts_parse("pipewire", pipewire_opts, opts, &pb->cfg, env);
+	ret = vsnd__be_opts_parse("pipewire", pipewire_opts, opts, &pb->cfg, env);
 	if (ret < 0) {
-		be_opts_free(pipewire_opts, &pb->cfg);
+		vsnd__be_opts_free(pipewire_opts, &pb->cfg);
 		free(pb);
 		return ret;
 	}
 	pw_init(NULL, NULL); /* a no-op after the first */
-	be_base_init(&pb->base, &vsnd_backend_pipewire, env);
+	vsnd__be_base_init(&pb->base, &vsnd_backend_pipewire, env);
 	snprintf(pb->who, sizeof(pb->who), "pipewire (%s)",
 		 pb->cfg.target ? pb->cfg.target : "default target");
 	*out = &pb->base;
@@ -541,14 +540,15 @@ static int pipewire_create(struct vsnd_backend **out, const char *opts,
 }
 
 const struct vsnd_backend_ops vsnd_backend_pipewire = {
+	.size = sizeof(struct vsnd_backend_ops),
 	.name = "pipewire",
 	.help = "target=NODE,monitor=on|off,latency_ms=N,name=VMNAME",
 	.create = pipewire_create,
 	.destroy = pipewire_destroy,
 	.caps = pipewire_caps,
 	.open = pipewire_open,
-	.start = be_rt_start,
-	.stop = be_rt_stop,
+	.start = vsnd__be_rt_start,
+	.stop = vsnd__be_rt_stop,
 	.close = pipewire_close,
 	.delay_frames = pipewire_delay_frames,
 };

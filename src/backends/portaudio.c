@@ -20,7 +20,6 @@
 #include "opts.h"
 #include "rt.h"
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
 
 extern const struct vsnd_backend_ops vsnd_backend_portaudio;
 
@@ -50,29 +49,29 @@ struct portaudio_port {
 	uint64_t retry_at;
 	unsigned long frames_per_buffer;
 };
-_Static_assert(offsetof(struct portaudio_port, rt) == 0, "be_rt_start/stop need rt first");
+_Static_assert(offsetof(struct portaudio_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
-static const PaSampleFormat pa_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
-	[VIRTIO_SND_PCM_FMT_S8] = paInt8,
-	[VIRTIO_SND_PCM_FMT_U8] = paUInt8,
-	[VIRTIO_SND_PCM_FMT_S16] = paInt16,
-	[VIRTIO_SND_PCM_FMT_S24_3] = paInt24,
-	[VIRTIO_SND_PCM_FMT_S32] = paInt32,
-	[VIRTIO_SND_PCM_FMT_FLOAT] = paFloat32,
+static const PaSampleFormat pa_formats[VSND_PCM_FMT_COUNT] = {
+	[VSND_PCM_FMT_S8] = paInt8,
+	[VSND_PCM_FMT_U8] = paUInt8,
+	[VSND_PCM_FMT_S16] = paInt16,
+	[VSND_PCM_FMT_S24_3] = paInt24,
+	[VSND_PCM_FMT_S32] = paInt32,
+	[VSND_PCM_FMT_FLOAT] = paFloat32,
 };
 
 static uint64_t portaudio_format_mask(void)
 {
 	uint64_t m = 0;
 
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++)
 		if (pa_formats[f])
 			m |= UINT64_C(1) << f;
 	return m;
 }
 
-#define PORTAUDIO_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VIRTIO_SND_PCM_RATE_5512) | \
-					  (UINT64_C(1) << VIRTIO_SND_PCM_RATE_384000)))
+#define PORTAUDIO_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VSND_PCM_RATE_5512) | \
+					  (UINT64_C(1) << VSND_PCM_RATE_384000)))
 
 static void portaudio_caps(struct vsnd_backend *be, uint8_t direction,
 			   struct vsnd_backend_caps *caps)
@@ -100,9 +99,9 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	size_t bytes = frames * pp->rt.port->params.frame_bytes;
 
 	if (output)
-		be_rt_play(&pp->rt, output, bytes);
+		vsnd__be_rt_play(&pp->rt, output, bytes);
 	else if (input)
-		be_rt_capture(&pp->rt, input, bytes);
+		vsnd__be_rt_capture(&pp->rt, input, bytes);
 	return paContinue;
 }
 
@@ -127,7 +126,7 @@ static PaDeviceIndex find_device(const char *name, bool out)
 static int pp_open_stream(struct portaudio_port *pp)
 {
 	const struct vsnd_pcm_params *p = &pp->rt.port->params;
-	bool out = p->direction == VIRTIO_SND_D_OUTPUT;
+	bool out = p->direction == VSND_DIR_OUTPUT;
 	PaStreamParameters sp = {
 		.device = find_device(pp->pb->cfg.device, out),
 		.channelCount = p->channels,
@@ -150,7 +149,7 @@ static int pp_open_stream(struct portaudio_port *pp)
 		pp->stream = NULL;
 		return -EIO;
 	}
-	be_rt_set_live(&pp->rt, true);
+	vsnd__be_rt_set_live(&pp->rt, true);
 	return 0;
 }
 
@@ -171,14 +170,14 @@ static void pp_check(struct portaudio_port *pp)
 		return;
 	if (pp->stream) {
 		pp_close_stream(pp);
-		be_rt_set_live(&pp->rt, false);
+		vsnd__be_rt_set_live(&pp->rt, false);
 		pp->retry_at = mono_ns() + PORTAUDIO_RETRY_NS;
 	}
 	if (mono_ns() < pp->retry_at)
 		return;
 	pp->retry_at = mono_ns() + PORTAUDIO_RETRY_NS;
 	if (pp_open_stream(pp) < 0)
-		be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
+		vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
 }
 
 static void portaudio_close(struct vsnd_backend *be, struct vsnd_port *port)
@@ -187,9 +186,9 @@ static void portaudio_close(struct vsnd_backend *be, struct vsnd_port *port)
 
 	if (!pp)
 		return;
-	be_rt_set_running(&pp->rt, false);
+	vsnd__be_rt_set_running(&pp->rt, false);
 	pp_close_stream(pp);
-	be_rt_fini(&pp->rt);
+	vsnd__be_rt_fini(&pp->rt);
 	free(pp);
 	port->priv = NULL;
 }
@@ -208,7 +207,7 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 		return -ENOMEM;
 	pp->pb = pb;
 	port->priv = pp;
-	ret = be_rt_init(&pp->rt, be, port, portaudio_format_mask(), pb->who);
+	ret = vsnd__be_rt_init(&pp->rt, be, port, portaudio_format_mask(), pb->who);
 	if (ret < 0) {
 		portaudio_close(be, port);
 		return ret;
@@ -217,10 +216,10 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	 * latency twice over (PortAudio's host buffer fills at once). */
 	latency = (uint64_t)pb->cfg.latency_ms * p->rate_hz / 1000u;
 	pp->frames_per_buffer = latency / 4 ? (unsigned long)(latency / 4) : 1;
-	if (p->direction == VIRTIO_SND_D_OUTPUT && 2 * latency * p->frame_bytes > port->lead_bytes)
+	if (p->direction == VSND_DIR_OUTPUT && 2 * latency * p->frame_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency * p->frame_bytes);
 	pp_check(pp);
-	be_rt_report(&pp->rt);
+	vsnd__be_rt_report(&pp->rt);
 	return 0;
 }
 
@@ -230,9 +229,9 @@ static int portaudio_start(struct vsnd_backend *be, struct vsnd_port *port, uint
 
 	if (!pp)
 		return -EBADFD;
-	be_rt_set_running(&pp->rt, true);
+	vsnd__be_rt_set_running(&pp->rt, true);
 	pp_check(pp);
-	be_rt_report(&pp->rt);
+	vsnd__be_rt_report(&pp->rt);
 	return 0;
 }
 
@@ -245,10 +244,10 @@ static uint32_t portaudio_delay_frames(struct vsnd_backend *be, struct vsnd_port
 	if (!pp)
 		return 0;
 	pp_check(pp);
-	be_rt_report(&pp->rt);
+	vsnd__be_rt_report(&pp->rt);
 	if (!pp->stream || !(info = Pa_GetStreamInfo(pp->stream)))
 		return 0;
-	latency = port->params.direction == VIRTIO_SND_D_OUTPUT ? info->outputLatency
+	latency = port->params.direction == VSND_DIR_OUTPUT ? info->outputLatency
 								 : info->inputLatency;
 	return latency > 0 ? (uint32_t)(latency * port->params.rate_hz) : 0;
 }
@@ -260,7 +259,7 @@ static void portaudio_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	pb = container_of(be, struct portaudio_be, base);
-	be_opts_free(portaudio_opts, &pb->cfg);
+	vsnd__be_opts_free(portaudio_opts, &pb->cfg);
 	free(pb);
 	Pa_Terminate();
 }
@@ -277,28 +276,29 @@ static int portaudio_create(struct vsnd_backend **out, const char *opts,
 	if (!pb)
 		return -ENOMEM;
 	pb->cfg.latency_ms = 40;
-	ret = be_opts_parse("portaudio", portaudio_opts, opts, &pb->cfg, env);
+	ret = vsnd__be_opts_parse("portaudio", portaudio_opts, opts, &pb->cfg, env);
 	if (ret < 0)
 		goto err;
 	/* Reference-counted by PortAudio: one per instance. */
 	err = Pa_Initialize();
 	if (err != paNoError) {
-		be_env_log(env, VSND_LOG_ERROR, "portaudio: %s", Pa_GetErrorText(err));
+		vsnd__be_env_log(env, VSND_LOG_ERROR, "portaudio: %s", Pa_GetErrorText(err));
 		ret = -EIO;
 		goto err;
 	}
-	be_base_init(&pb->base, &vsnd_backend_portaudio, env);
+	vsnd__be_base_init(&pb->base, &vsnd_backend_portaudio, env);
 	snprintf(pb->who, sizeof(pb->who), "portaudio (%s)",
 		 pb->cfg.device ? pb->cfg.device : "default device");
 	*out = &pb->base;
 	return 0;
 err:
-	be_opts_free(portaudio_opts, &pb->cfg);
+	vsnd__be_opts_free(portaudio_opts, &pb->cfg);
 	free(pb);
 	return ret;
 }
 
 const struct vsnd_backend_ops vsnd_backend_portaudio = {
+	.size = sizeof(struct vsnd_backend_ops),
 	.name = "portaudio",
 	.help = "device=NAME,latency_ms=N",
 	.create = portaudio_create,
@@ -306,7 +306,7 @@ const struct vsnd_backend_ops vsnd_backend_portaudio = {
 	.caps = portaudio_caps,
 	.open = portaudio_open,
 	.start = portaudio_start,
-	.stop = be_rt_stop,
+	.stop = vsnd__be_rt_stop,
 	.close = portaudio_close,
 	.delay_frames = portaudio_delay_frames,
 };

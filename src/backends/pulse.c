@@ -24,7 +24,6 @@
 #include "opts.h"
 #include "rt.h"
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
 
 extern const struct vsnd_backend_ops vsnd_backend_pulse;
 
@@ -68,17 +67,17 @@ struct pulse_port {
 	pa_buffer_attr attr;
 	char stream_name[192];
 };
-_Static_assert(offsetof(struct pulse_port, rt) == 0, "be_rt_start/stop need rt first");
+_Static_assert(offsetof(struct pulse_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
-static const pa_sample_format_t pulse_formats[VIRTIO_SND_PCM_FMT_COUNT] = {
-	[VIRTIO_SND_PCM_FMT_MU_LAW] = PA_SAMPLE_ULAW,
-	[VIRTIO_SND_PCM_FMT_A_LAW] = PA_SAMPLE_ALAW,
-	[VIRTIO_SND_PCM_FMT_U8] = PA_SAMPLE_U8,
-	[VIRTIO_SND_PCM_FMT_S16] = PA_SAMPLE_S16LE,
-	[VIRTIO_SND_PCM_FMT_S24_3] = PA_SAMPLE_S24LE,
-	[VIRTIO_SND_PCM_FMT_S24] = PA_SAMPLE_S24_32LE,
-	[VIRTIO_SND_PCM_FMT_S32] = PA_SAMPLE_S32LE,
-	[VIRTIO_SND_PCM_FMT_FLOAT] = PA_SAMPLE_FLOAT32LE,
+static const pa_sample_format_t pulse_formats[VSND_PCM_FMT_COUNT] = {
+	[VSND_PCM_FMT_MU_LAW] = PA_SAMPLE_ULAW,
+	[VSND_PCM_FMT_A_LAW] = PA_SAMPLE_ALAW,
+	[VSND_PCM_FMT_U8] = PA_SAMPLE_U8,
+	[VSND_PCM_FMT_S16] = PA_SAMPLE_S16LE,
+	[VSND_PCM_FMT_S24_3] = PA_SAMPLE_S24LE,
+	[VSND_PCM_FMT_S24] = PA_SAMPLE_S24_32LE,
+	[VSND_PCM_FMT_S32] = PA_SAMPLE_S32LE,
+	[VSND_PCM_FMT_FLOAT] = PA_SAMPLE_FLOAT32LE,
 };
 
 static uint64_t pulse_format_mask(void)
@@ -86,15 +85,15 @@ static uint64_t pulse_format_mask(void)
 	uint64_t m = 0;
 
 	/* PA_SAMPLE_U8 is 0, so test the table's non-zero entries plus U8. */
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
-		if (pulse_formats[f] || f == VIRTIO_SND_PCM_FMT_U8)
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++)
+		if (pulse_formats[f] || f == VSND_PCM_FMT_U8)
 			m |= UINT64_C(1) << f;
 	return m;
 }
 
 /* 8 kHz .. 192 kHz: what servers resample from and to. */
-#define SERVER_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VIRTIO_SND_PCM_RATE_5512) | \
-				       (UINT64_C(1) << VIRTIO_SND_PCM_RATE_384000)))
+#define SERVER_RATES (BE_RATES_ALL & ~((UINT64_C(1) << VSND_PCM_RATE_5512) | \
+				       (UINT64_C(1) << VSND_PCM_RATE_384000)))
 
 static void pulse_caps(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)
 {
@@ -157,9 +156,9 @@ static void pp_lost(struct pulse_port *pp)
 	struct timeval tv;
 
 	if (atomic_load(&pp->rt.live))
-		be_rt_set_live(&pp->rt, false);
+		vsnd__be_rt_set_live(&pp->rt, false);
 	else
-		be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
+		vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
 	pp_settle(pp);
 	if (pp->retry)
 		return;
@@ -188,7 +187,7 @@ static void write_cb(pa_stream *s, size_t nbytes, void *userdata)
 			pa_stream_cancel_write(s);
 			return;
 		}
-		be_rt_play(&pp->rt, data, len);
+		vsnd__be_rt_play(&pp->rt, data, len);
 		if (pa_stream_write(s, data, len, NULL, 0, PA_SEEK_RELATIVE) < 0)
 			return;
 		nbytes -= len;
@@ -206,9 +205,9 @@ static void read_cb(pa_stream *s, size_t nbytes, void *userdata)
 		if (pa_stream_peek(s, &data, &n) < 0 || n == 0)
 			return;
 		if (data)
-			be_rt_capture(&pp->rt, data, n);
+			vsnd__be_rt_capture(&pp->rt, data, n);
 		else
-			be_rt_capture_silence(&pp->rt, n); /* a hole: the server lost data */
+			vsnd__be_rt_capture_silence(&pp->rt, n); /* a hole: the server lost data */
 		pa_stream_drop(s);
 	}
 }
@@ -219,9 +218,9 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 
 	switch (pa_stream_get_state(s)) {
 	case PA_STREAM_READY:
-		be_rt_set_live(&pp->rt, true);
+		vsnd__be_rt_set_live(&pp->rt, true);
 		pp_settle(pp);
-		if (pp->rt.port->params.direction == VIRTIO_SND_D_OUTPUT)
+		if (pp->rt.port->params.direction == VSND_DIR_OUTPUT)
 			write_cb(s, pa_stream_writable_size(s), pp);
 		break;
 	case PA_STREAM_FAILED:
@@ -245,7 +244,7 @@ static int pp_make_stream(struct pulse_port *pp)
 	if (!pp->s)
 		return -ENOMEM;
 	pa_stream_set_state_callback(pp->s, stream_state_cb, pp);
-	if (pp->rt.port->params.direction == VIRTIO_SND_D_OUTPUT) {
+	if (pp->rt.port->params.direction == VSND_DIR_OUTPUT) {
 		pa_stream_set_write_callback(pp->s, write_cb, pp);
 		if (pa_stream_connect_playback(pp->s, cfg->sink, &pp->attr, flags, NULL, NULL) < 0)
 			return -EIO;
@@ -305,7 +304,7 @@ static void pulse_close(struct vsnd_backend *be, struct vsnd_port *port)
 
 	if (!pp)
 		return;
-	be_rt_set_running(&pp->rt, false);
+	vsnd__be_rt_set_running(&pp->rt, false);
 	if (pp->ml) {
 		pa_mainloop_api *api = pa_threaded_mainloop_get_api(pp->ml);
 
@@ -319,14 +318,14 @@ static void pulse_close(struct vsnd_backend *be, struct vsnd_port *port)
 		pa_threaded_mainloop_stop(pp->ml);
 		pa_threaded_mainloop_free(pp->ml);
 	}
-	be_rt_fini(&pp->rt);
+	vsnd__be_rt_fini(&pp->rt);
 	free(pp);
 	port->priv = NULL;
 }
 
 static void pulse_name_stream(struct pulse_port *pp, const struct vsnd_pcm_params *p)
 {
-	const char *dir = p->direction == VIRTIO_SND_D_OUTPUT ? "playback" : "capture";
+	const char *dir = p->direction == VSND_DIR_OUTPUT ? "playback" : "capture";
 	const char *name = pp->pb->cfg.name ? pp->pb->cfg.name : "guest";
 
 	if (p->dir_index == 0)
@@ -351,14 +350,14 @@ static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 	target = (uint32_t)pa_usec_to_bytes((pa_usec_t)pp->pb->cfg.latency_ms * 1000, &pp->ss);
 	pp->attr = (pa_buffer_attr){
 		.maxlength = (uint32_t)-1,
-		.tlength = p->direction == VIRTIO_SND_D_OUTPUT ? target : (uint32_t)-1,
+		.tlength = p->direction == VSND_DIR_OUTPUT ? target : (uint32_t)-1,
 		.prebuf = (uint32_t)-1,
 		.minreq = (uint32_t)-1,
-		.fragsize = p->direction == VIRTIO_SND_D_INPUT ? target : (uint32_t)-1,
+		.fragsize = p->direction == VSND_DIR_INPUT ? target : (uint32_t)-1,
 	};
 	/* The server asks for up to tlength at once when its buffer drains:
 	 * keep twice that ahead in the ring. */
-	if (p->direction == VIRTIO_SND_D_OUTPUT && 2 * target > port->lead_bytes)
+	if (p->direction == VSND_DIR_OUTPUT && 2 * target > port->lead_bytes)
 		port->lead_bytes = 2 * target;
 	pulse_name_stream(pp, p);
 	pp->ml = pa_threaded_mainloop_new();
@@ -398,7 +397,7 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!pp)
 		return -ENOMEM;
 	pp->pb = pb;
-	ret = be_rt_init(&pp->rt, be, port, pulse_format_mask(), pb->who);
+	ret = vsnd__be_rt_init(&pp->rt, be, port, pulse_format_mask(), pb->who);
 	if (ret < 0)
 		goto err;
 	ret = pulse_setup(pp, port);
@@ -406,7 +405,7 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 		goto err;
 	port->priv = pp;
 	pulse_first_connect(pp);
-	be_rt_report(&pp->rt);
+	vsnd__be_rt_report(&pp->rt);
 	return 0;
 err:
 	port->priv = pp;
@@ -422,7 +421,7 @@ static uint32_t pulse_delay_frames(struct vsnd_backend *be, struct vsnd_port *po
 
 	if (!pp)
 		return 0;
-	be_rt_report(&pp->rt);
+	vsnd__be_rt_report(&pp->rt);
 	if (!atomic_load(&pp->rt.live))
 		return 0;
 	pa_threaded_mainloop_lock(pp->ml);
@@ -439,7 +438,7 @@ static void pulse_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	pb = container_of(be, struct pulse_be, base);
-	be_opts_free(pulse_opts, &pb->cfg);
+	vsnd__be_opts_free(pulse_opts, &pb->cfg);
 	free(pb);
 }
 
@@ -454,13 +453,13 @@ static int pulse_create(struct vsnd_backend **out, const char *opts,
 	if (!pb)
 		return -ENOMEM;
 	pb->cfg.latency_ms = 40;
-	ret = be_opts_parse("pulse", pulse_opts, opts, &pb->cfg, env);
+	ret = vsnd__be_opts_parse("pulse", pulse_opts, opts, &pb->cfg, env);
 	if (ret < 0) {
-		be_opts_free(pulse_opts, &pb->cfg);
+		vsnd__be_opts_free(pulse_opts, &pb->cfg);
 		free(pb);
 		return ret;
 	}
-	be_base_init(&pb->base, &vsnd_backend_pulse, env);
+	vsnd__be_base_init(&pb->base, &vsnd_backend_pulse, env);
 	snprintf(pb->who, sizeof(pb->who), "pulse (%s)",
 		 pb->cfg.server ? pb->cfg.server : "default server");
 	*out = &pb->base;
@@ -468,14 +467,15 @@ static int pulse_create(struct vsnd_backend **out, const char *opts,
 }
 
 const struct vsnd_backend_ops vsnd_backend_pulse = {
+	.size = sizeof(struct vsnd_backend_ops),
 	.name = "pulse",
 	.help = "server=SERVER,sink=NAME,source=NAME,latency_ms=N,name=VMNAME",
 	.create = pulse_create,
 	.destroy = pulse_destroy,
 	.caps = pulse_caps,
 	.open = pulse_open,
-	.start = be_rt_start,
-	.stop = be_rt_stop,
+	.start = vsnd__be_rt_start,
+	.stop = vsnd__be_rt_stop,
 	.close = pulse_close,
 	.delay_frames = pulse_delay_frames,
 };

@@ -8,7 +8,6 @@
 
 #include "common.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
 
 #define NS_PER_S UINT64_C(1000000000)
 /* The pacer re-checks running/live at least this often. */
@@ -36,7 +35,7 @@ static void wake(struct vsnd_port *port)
 		port->wake(port->wake_opaque);
 }
 
-bool be_rt_claim(struct be_rt *rt, enum be_rt_owner who)
+bool vsnd__be_rt_claim(struct be_rt *rt, enum be_rt_owner who)
 {
 	int none = BE_RT_NONE;
 
@@ -44,7 +43,7 @@ bool be_rt_claim(struct be_rt *rt, enum be_rt_owner who)
 						       memory_order_acquire, memory_order_relaxed);
 }
 
-void be_rt_release(struct be_rt *rt)
+void vsnd__be_rt_release(struct be_rt *rt)
 {
 	atomic_store_explicit(&rt->owner, BE_RT_NONE, memory_order_release);
 }
@@ -58,16 +57,16 @@ static uint64_t pacer_turn(struct be_rt *rt, bool *active)
 		*active = false;
 		return now + PACER_POLL_NS;
 	}
-	if (!be_rt_claim(rt, BE_RT_PACER))
+	if (!vsnd__be_rt_claim(rt, BE_RT_PACER))
 		return now + PACER_POLL_NS / 5;
 	/* Time zero is the take-over: what the server played before is not
 	 * played again, and no burst catches up on the gap. */
 	if (!*active) {
-		be_clock_start(&rt->clock, now);
+		vsnd__be_clock_start(&rt->clock, now);
 		*active = true;
 	}
-	next = be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);
-	be_rt_release(rt);
+	next = vsnd__be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);
+	vsnd__be_rt_release(rt);
 	wake(rt->port);
 	return next < now + PACER_POLL_NS ? next : now + PACER_POLL_NS;
 }
@@ -82,7 +81,7 @@ static void *pacer_main(void *arg)
 	return NULL;
 }
 
-int be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
+int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
 	       uint64_t formats, const char *who)
 {
 	int ret;
@@ -91,10 +90,10 @@ int be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port
 	rt->port = port;
 	rt->be = be;
 	rt->who = who;
-	ret = be_check_params(be, port, formats);
+	ret = vsnd__be_check_params(be, port, formats);
 	if (ret < 0)
 		return ret;
-	ret = be_clock_init(&rt->clock, port);
+	ret = vsnd__be_clock_init(&rt->clock, port);
 	if (ret < 0)
 		return ret;
 	rt->scratch = malloc((size_t)BE_CHUNK_FRAMES * port->params.frame_bytes);
@@ -110,11 +109,11 @@ int be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port
 	rt->thread_ok = true;
 	return 0;
 err:
-	be_rt_fini(rt);
+	vsnd__be_rt_fini(rt);
 	return ret;
 }
 
-void be_rt_fini(struct be_rt *rt)
+void vsnd__be_rt_fini(struct be_rt *rt)
 {
 	if (!rt)
 		return;
@@ -123,17 +122,17 @@ void be_rt_fini(struct be_rt *rt)
 		pthread_join(rt->thread, NULL);
 		rt->thread_ok = false;
 	}
-	be_clock_fini(&rt->clock);
+	vsnd__be_clock_fini(&rt->clock);
 	free(rt->scratch);
 	rt->scratch = NULL;
 }
 
-void be_rt_set_running(struct be_rt *rt, bool running)
+void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 {
 	atomic_store(&rt->running, running);
 }
 
-bool be_rt_running(const struct be_rt *rt)
+bool vsnd__be_rt_running(const struct be_rt *rt)
 {
 	return atomic_load(&rt->running);
 }
@@ -147,23 +146,23 @@ static void set_present(struct be_rt *rt, int present)
 		rt->port->wake(rt->port->wake_opaque);
 }
 
-void be_rt_event(struct be_rt *rt, unsigned int ev)
+void vsnd__be_rt_event(struct be_rt *rt, unsigned int ev)
 {
 	atomic_fetch_or_explicit(&rt->events, ev, memory_order_relaxed);
 	if (ev & (BE_RT_EV_ABSENT | BE_RT_EV_LOST))
 		set_present(rt, 0);
 }
 
-void be_rt_set_live(struct be_rt *rt, bool live)
+void vsnd__be_rt_set_live(struct be_rt *rt, bool live)
 {
 	bool was = atomic_exchange(&rt->live, live);
 
 	if (live)
 		set_present(rt, 1);
 	if (live && !was)
-		be_rt_event(rt, BE_RT_EV_CONNECTED);
+		vsnd__be_rt_event(rt, BE_RT_EV_CONNECTED);
 	else if (!live && was)
-		be_rt_event(rt, BE_RT_EV_LOST);
+		vsnd__be_rt_event(rt, BE_RT_EV_LOST);
 }
 
 static void count_xrun(struct be_rt *rt, bool xrun)
@@ -173,7 +172,7 @@ static void count_xrun(struct be_rt *rt, bool xrun)
 	rt->in_xrun = xrun;
 }
 
-void be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
+void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
 	uint32_t fb = port->params.frame_bytes;
@@ -181,12 +180,12 @@ void be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 
 	bytes -= bytes % fb;
 	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
-	    be_rt_claim(rt, BE_RT_SERVER)) {
+	    vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
 		/* Whole frames only, as the clocked backends do. */
 		size_t have = vsnd_ring_fill(&port->ring) / fb * fb;
 
 		got = vsnd_ring_read(&port->ring, dst, have < bytes ? have : bytes);
-		be_rt_release(rt);
+		vsnd__be_rt_release(rt);
 		count_xrun(rt, got < bytes);
 		atomic_fetch_add_explicit(&port->frames, bytes / fb, memory_order_relaxed);
 	}
@@ -196,7 +195,7 @@ void be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 		wake(port);
 }
 
-void be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
+void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
 	uint32_t fb = port->params.frame_bytes;
@@ -204,24 +203,24 @@ void be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 
 	bytes -= bytes % fb;
 	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
-	    !be_rt_claim(rt, BE_RT_SERVER))
+	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
 	space = vsnd_ring_space(&port->ring) / fb * fb;
 	put = vsnd_ring_write(&port->ring, src, space < bytes ? space : bytes);
-	be_rt_release(rt);
+	vsnd__be_rt_release(rt);
 	count_xrun(rt, put < bytes);
 	atomic_fetch_add_explicit(&port->frames, bytes / fb, memory_order_relaxed);
 	wake(port);
 }
 
-void be_rt_capture_silence(struct be_rt *rt, size_t bytes)
+void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes)
 {
 	size_t chunk = (size_t)BE_CHUNK_FRAMES * rt->port->params.frame_bytes;
 
 	while (bytes) {
 		size_t n = bytes < chunk ? bytes : chunk;
 
-		be_rt_capture(rt, rt->scratch, n);
+		vsnd__be_rt_capture(rt, rt->scratch, n);
 		bytes -= n;
 	}
 	/* Lost before they reached us, but lost: the guest hears of it as of
@@ -230,7 +229,7 @@ void be_rt_capture_silence(struct be_rt *rt, size_t bytes)
 		count_xrun(rt, true);
 }
 
-void be_rt_report(struct be_rt *rt)
+void vsnd__be_rt_report(struct be_rt *rt)
 {
 	struct vsnd_backend *be = rt->be;
 	const char *who = rt->who;
@@ -259,19 +258,19 @@ static int set_running(struct vsnd_port *port, bool running)
 
 	if (!rt)
 		return -EBADFD;
-	be_rt_set_running(rt, running);
-	be_rt_report(rt);
+	vsnd__be_rt_set_running(rt, running);
+	vsnd__be_rt_report(rt);
 	return 0;
 }
 
-int be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+int vsnd__be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
 {
 	(void)be;
 	(void)now_ns;
 	return set_running(port, true);
 }
 
-int be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port)
+int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	(void)be;
 	return set_running(port, false);

@@ -2,7 +2,7 @@
 /*
  * Shared machinery of the self-clocked (sound server) backends.
  *
- * be_rt_play/be_rt_capture are what a server's real-time callback does with
+ * vsnd__be_rt_play/vsnd__be_rt_capture are what a server's real-time callback does with
  * the port: move whole frames between the ring and the server's buffer, pad
  * or drop with the xrun rules of backend.h, count frames and wake the
  * device. They only touch the ring, atomics and wake().
@@ -16,7 +16,7 @@
  * waited for), so the hand-over on (re)connect never has two readers.
  *
  * Log lines about the server coming and going are raised as atomic events by
- * the real-time side and written by be_rt_report() on the device thread.
+ * the real-time side and written by vsnd__be_rt_report() on the device thread.
  */
 #ifndef VSND_BACKENDS_RT_H
 #define VSND_BACKENDS_RT_H
@@ -58,39 +58,39 @@ struct be_rt {
  * port->lead_bytes gets the clock's two periods; raise it after. who names
  * the backend and server in log lines (e.g. "pulse (tcp:host:4713)") and
  * must outlive rt. */
-int be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
+int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
 	       uint64_t formats, const char *who);
 /* Join the pacer, free. NULL-safe, idempotent. */
-void be_rt_fini(struct be_rt *rt);
+void vsnd__be_rt_fini(struct be_rt *rt);
 
-void be_rt_set_running(struct be_rt *rt, bool running);
-bool be_rt_running(const struct be_rt *rt);
+void vsnd__be_rt_set_running(struct be_rt *rt, bool running);
+bool vsnd__be_rt_running(const struct be_rt *rt);
 /* Server side: the stream is (not) live; raises the log event. */
-void be_rt_set_live(struct be_rt *rt, bool live);
-void be_rt_event(struct be_rt *rt, unsigned int ev);
+void vsnd__be_rt_set_live(struct be_rt *rt, bool live);
+void vsnd__be_rt_event(struct be_rt *rt, unsigned int ev);
 
 /* Try to become the ring's consumer/producer; false if the other side is in
  * the middle of its turn (then pad with silence / drop this once). */
-bool be_rt_claim(struct be_rt *rt, enum be_rt_owner who);
-void be_rt_release(struct be_rt *rt);
+bool vsnd__be_rt_claim(struct be_rt *rt, enum be_rt_owner who);
+void vsnd__be_rt_release(struct be_rt *rt);
 
 /* Server callbacks: fill dst (bytes, whole frames) from the ring, silence
  * past what it holds; or put src's whole frames into the ring, dropping what
  * does not fit. Both count xruns and frames and wake the device. When not
  * running or not the owner, play silence / drop without touching the ring. */
-void be_rt_play(struct be_rt *rt, void *dst, size_t bytes);
-void be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
+void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes);
+void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
 /* A capture hole (the server lost data): bytes of silence into the ring, so
  * the capture keeps real time, counted as an overrun. Server thread. */
-void be_rt_capture_silence(struct be_rt *rt, size_t bytes);
+void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes);
 
 /* Device thread: write the pending events to the log, once per change. */
-void be_rt_report(struct be_rt *rt);
+void vsnd__be_rt_report(struct be_rt *rt);
 
 /* vsnd_backend_ops.start and .stop for a backend whose port state
  * (port->priv) begins with its struct be_rt: the stream runs (or not) and
  * pending events are logged. Device thread; 0, or -EBADFD if not open. */
-int be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
-int be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port);
+int vsnd__be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
+int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port);
 
 #endif

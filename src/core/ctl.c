@@ -29,7 +29,7 @@ static uint32_t reply_status(const struct ctl_ctx *c, uint32_t status)
 	uint8_t hdr[VIRTIO_SND_HDR_SIZE];
 
 	vsnd_put_le32(hdr, status);
-	iov_from_buf(c->chain->wr, c->chain->n_wr, 0, hdr, sizeof(hdr));
+	vsnd__iov_from_buf(c->chain->wr, c->chain->n_wr, 0, hdr, sizeof(hdr));
 	return VIRTIO_SND_HDR_SIZE;
 }
 
@@ -94,7 +94,7 @@ static uint32_t info_query(struct ctl_ctx *c, unsigned int total, size_t native,
 	need = VIRTIO_SND_HDR_SIZE + (uint64_t)count * size;
 	if (size == 0 || size > VSND_MAX_INFO_SIZE || start > total || count > total - start ||
 	    need > c->chain->wr_len) {
-		dev_warn_guest(c->dev, "info query 0x%04x: bad range start=%u count=%u size=%u room=%zu",
+		vsnd__dev_warn_guest(c->dev, "info query 0x%04x: bad range start=%u count=%u size=%u room=%zu",
 			       vsnd_le32(q), start, count, size, c->chain->wr_len);
 		return reply_status(c, VIRTIO_SND_S_BAD_MSG);
 	}
@@ -104,9 +104,9 @@ static uint32_t info_query(struct ctl_ctx *c, unsigned int total, size_t native,
 		size_t copy = size < native ? size : native;
 
 		fill(c->dev, start + i, rec, size);
-		iov_from_buf(c->chain->wr, c->chain->n_wr, off, rec, copy);
+		vsnd__iov_from_buf(c->chain->wr, c->chain->n_wr, off, rec, copy);
 		if (size > copy)
-			iov_memset(c->chain->wr, c->chain->n_wr, off + copy, 0, size - copy);
+			vsnd__iov_memset(c->chain->wr, c->chain->n_wr, off + copy, 0, size - copy);
 	}
 	reply_status(c, VIRTIO_SND_S_OK);
 	return (uint32_t)need;
@@ -135,31 +135,31 @@ static uint32_t ctl_dispatch(struct ctl_ctx *c, uint32_t code)
 	case VIRTIO_SND_R_CHMAP_INFO:
 		return info_query(c, dev->layout.n_chmaps, VIRTIO_SND_CHMAP_INFO_SIZE, chmap_info_fill);
 	case VIRTIO_SND_R_PCM_SET_PARAMS:
-		return reply_status(c, pcm_set_params(dev, c->req, c->req_len));
+		return reply_status(c, vsnd__pcm_set_params(dev, c->req, c->req_len));
 	case VIRTIO_SND_R_PCM_PREPARE:
 	case VIRTIO_SND_R_PCM_RELEASE:
 	case VIRTIO_SND_R_PCM_START:
 	case VIRTIO_SND_R_PCM_STOP:
-		return reply_status(c, pcm_simple_request(dev, code, c->req, c->req_len));
+		return reply_status(c, vsnd__pcm_simple_request(dev, code, c->req, c->req_len));
 	case VIRTIO_SND_R_CTL_INFO:
 		if (!dev->controls)
 			break;
-		return info_query(c, ctl_count(dev), VIRTIO_SND_CTL_INFO_SIZE, ctl_info_fill);
+		return info_query(c, vsnd__ctl_count(dev), VIRTIO_SND_CTL_INFO_SIZE, vsnd__ctl_info_fill);
 	case VIRTIO_SND_R_CTL_READ:
 	case VIRTIO_SND_R_CTL_TLV_READ: {
 		uint32_t status, len;
 
 		if (!dev->controls)
 			break;
-		len = code == VIRTIO_SND_R_CTL_READ ? ctl_read(dev, c->chain, c->req, c->req_len, &status)
-						    : ctl_tlv_read(dev, c->chain, c->req, c->req_len, &status);
+		len = code == VIRTIO_SND_R_CTL_READ ? vsnd__ctl_read(dev, c->chain, c->req, c->req_len, &status)
+						    : vsnd__ctl_tlv_read(dev, c->chain, c->req, c->req_len, &status);
 		reply_status(c, status);
 		return len;
 	}
 	case VIRTIO_SND_R_CTL_WRITE:
 		if (!dev->controls)
 			break;
-		return reply_status(c, ctl_write(dev, c->chain, c->req, c->req_len));
+		return reply_status(c, vsnd__ctl_write(dev, c->chain, c->req, c->req_len));
 	case VIRTIO_SND_R_CTL_ENUM_ITEMS:
 		/* No control is ENUMERATED. */
 		if (!dev->controls)
@@ -170,23 +170,23 @@ static uint32_t ctl_dispatch(struct ctl_ctx *c, uint32_t code)
 	}
 	/* TLV_WRITE/TLV_COMMAND: no control has those access bits; anything
 	 * else is unknown, or control elements were not offered. */
-	dev_warn_guest(dev, "control request 0x%04x not supported", code);
+	vsnd__dev_warn_guest(dev, "control request 0x%04x not supported", code);
 	return reply_status(c, VIRTIO_SND_S_NOT_SUPP);
 }
 
-uint32_t ctl_handle(struct vsnd_dev *dev, const struct vsnd_chain *chain)
+uint32_t vsnd__ctl_handle(struct vsnd_dev *dev, const struct vsnd_chain *chain)
 {
 	struct ctl_ctx c = { .dev = dev, .chain = chain };
 
 	/* Without room for a status there is no way to answer: give the
 	 * buffer back empty (the driver sees len 0). */
 	if (chain->wr_len < VIRTIO_SND_HDR_SIZE) {
-		dev_warn_guest(dev, "control request without room for a status");
+		vsnd__dev_warn_guest(dev, "control request without room for a status");
 		return 0;
 	}
-	c.req_len = iov_to_buf(chain->rd, chain->n_rd, 0, c.req, sizeof(c.req));
+	c.req_len = vsnd__iov_to_buf(chain->rd, chain->n_rd, 0, c.req, sizeof(c.req));
 	if (c.req_len < VIRTIO_SND_HDR_SIZE) {
-		dev_warn_guest(dev, "control request shorter than its header");
+		vsnd__dev_warn_guest(dev, "control request shorter than its header");
 		return reply_status(&c, VIRTIO_SND_S_BAD_MSG);
 	}
 	return ctl_dispatch(&c, vsnd_le32(c.req));

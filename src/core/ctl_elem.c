@@ -20,19 +20,19 @@
 #define VOL_STEP_CDB 50      /* 0.5 dB per step */
 #define VOL_MIN_CDB (-VOL_MAX * VOL_STEP_CDB)
 
-unsigned int ctl_count(const struct vsnd_dev *dev)
+unsigned int vsnd__ctl_count(const struct vsnd_dev *dev)
 {
 	return dev->controls ? 2 * dev->layout.n_streams : 0;
 }
 
-void ctl_stream_init(struct pcm_stream *s)
+void vsnd__ctl_stream_init(struct pcm_stream *s)
 {
 	s->volume = VOL_MAX;
 	s->muted = false;
-	ctl_update_gain(s);
+	vsnd__ctl_update_gain(s);
 }
 
-void ctl_update_gain(struct pcm_stream *s)
+void vsnd__ctl_update_gain(struct pcm_stream *s)
 {
 	s->gain_unity = !s->muted && s->volume == VOL_MAX;
 	/* The dB scale's lowest step mutes (TLV_DB_SCALE_MUTE). */
@@ -41,7 +41,7 @@ void ctl_update_gain(struct pcm_stream *s)
 }
 
 /* Scale samples in place. Formats with no linear meaning pass through. */
-void ctl_apply_gain(struct vsnd_dev *dev, const struct pcm_stream *s, uint8_t *buf, size_t bytes,
+void vsnd__ctl_apply_gain(struct vsnd_dev *dev, const struct pcm_stream *s, uint8_t *buf, size_t bytes,
 		    uint64_t phase)
 {
 	unsigned int sb = vsnd_pcm_sample_bytes(s->format);
@@ -72,7 +72,7 @@ void ctl_apply_gain(struct vsnd_dev *dev, const struct pcm_stream *s, uint8_t *b
 static void ctl_name(const struct vsnd_dev *dev, unsigned int id, char *name, uint32_t *index)
 {
 	const struct pcm_stream *s = &dev->streams[id / 2];
-	bool out = s->desc.direction == VIRTIO_SND_D_OUTPUT;
+	bool out = s->desc.direction == VSND_DIR_OUTPUT;
 	unsigned int k = 0;
 
 	for (unsigned int i = 0; i < s->id; i++)
@@ -84,7 +84,7 @@ static void ctl_name(const struct vsnd_dev *dev, unsigned int id, char *name, ui
 	*index = k;
 }
 
-void ctl_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size)
+void vsnd__ctl_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size)
 {
 	const struct pcm_stream *s = &dev->streams[id / 2];
 	bool vol = id % 2 == 0;
@@ -124,7 +124,7 @@ static int ctl_target(struct vsnd_dev *dev, const uint8_t *req, size_t len, stru
 	if (!dev->controls || len < VIRTIO_SND_CTL_HDR_SIZE)
 		return -EINVAL;
 	id = vsnd_le32(req + 4);
-	if (id >= ctl_count(dev))
+	if (id >= vsnd__ctl_count(dev))
 		return -EINVAL;
 	t->s = &dev->streams[id / 2];
 	t->vol = id % 2 == 0;
@@ -138,10 +138,10 @@ static void ctl_notify(struct vsnd_dev *dev, unsigned int id)
 	/* virtio_snd_ctl_event: control_id and mask are le16. */
 	vsnd_put_le16(ev, (uint16_t)id);
 	vsnd_put_le16(ev + 2, 1u << VIRTIO_SND_CTL_EVT_MASK_VALUE);
-	event_queue(dev, VIRTIO_SND_EVT_CTL_NOTIFY, vsnd_le32(ev));
+	vsnd__event_queue(dev, VIRTIO_SND_EVT_CTL_NOTIFY, vsnd_le32(ev));
 }
 
-uint32_t ctl_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len,
+uint32_t vsnd__ctl_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len,
 		  uint32_t *status)
 {
 	struct ctl_target t;
@@ -153,14 +153,14 @@ uint32_t ctl_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_
 		return VIRTIO_SND_HDR_SIZE;
 	}
 	vsnd_put_le32(v, t.vol ? (uint32_t)t.s->volume : !t.s->muted);
-	iov_from_buf(c->wr, c->n_wr, VIRTIO_SND_HDR_SIZE, v, sizeof(v));
-	iov_memset(c->wr, c->n_wr, VIRTIO_SND_HDR_SIZE + sizeof(v), 0,
+	vsnd__iov_from_buf(c->wr, c->n_wr, VIRTIO_SND_HDR_SIZE, v, sizeof(v));
+	vsnd__iov_memset(c->wr, c->n_wr, VIRTIO_SND_HDR_SIZE + sizeof(v), 0,
 		   VIRTIO_SND_CTL_VALUE_SIZE - sizeof(v));
 	*status = VIRTIO_SND_S_OK;
 	return VIRTIO_SND_HDR_SIZE + VIRTIO_SND_CTL_VALUE_SIZE;
 }
 
-uint32_t ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len)
+uint32_t vsnd__ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len)
 {
 	struct ctl_target t;
 	uint8_t v[4];
@@ -168,7 +168,7 @@ uint32_t ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8
 
 	/* The value follows the 8-byte header; the first integer is ours. */
 	if (ctl_target(dev, req, len, &t) ||
-	    iov_to_buf(c->rd, c->n_rd, VIRTIO_SND_CTL_HDR_SIZE, v, sizeof(v)) < sizeof(v))
+	    vsnd__iov_to_buf(c->rd, c->n_rd, VIRTIO_SND_CTL_HDR_SIZE, v, sizeof(v)) < sizeof(v))
 		return VIRTIO_SND_S_BAD_MSG;
 	val = vsnd_le32(v);
 	if (val > (t.vol ? VOL_MAX : 1u))
@@ -177,11 +177,11 @@ uint32_t ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8
 		t.s->volume = (int)val;
 	else
 		t.s->muted = val == 0;
-	ctl_update_gain(t.s);
+	vsnd__ctl_update_gain(t.s);
 	return VIRTIO_SND_S_OK;
 }
 
-uint32_t ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req,
+uint32_t vsnd__ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req,
 		      size_t len, uint32_t *status)
 {
 	struct ctl_target t;
@@ -199,7 +199,7 @@ uint32_t ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const ui
 	/* What does not fit is cut, and the answer is still OK (spec). */
 	room = c->wr_len - VIRTIO_SND_HDR_SIZE;
 	n = room < sizeof(tlv) ? room : sizeof(tlv);
-	iov_from_buf(c->wr, c->n_wr, VIRTIO_SND_HDR_SIZE, tlv, n);
+	vsnd__iov_from_buf(c->wr, c->n_wr, VIRTIO_SND_HDR_SIZE, tlv, n);
 	*status = VIRTIO_SND_S_OK;
 	return (uint32_t)(VIRTIO_SND_HDR_SIZE + n);
 }
@@ -218,7 +218,7 @@ int vsnd_dev_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume)
 	if (s->volume == volume)
 		return 0;
 	s->volume = volume;
-	ctl_update_gain(s);
+	vsnd__ctl_update_gain(s);
 	if (dev->controls && dev->features & 1ull << VSND_F_CTLS)
 		ctl_notify(dev, 2 * stream);
 	vsnd_dev_process(dev);
@@ -235,7 +235,7 @@ int vsnd_dev_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted)
 	if (s->muted == muted)
 		return 0;
 	s->muted = muted;
-	ctl_update_gain(s);
+	vsnd__ctl_update_gain(s);
 	if (dev->controls && dev->features & 1ull << VSND_F_CTLS)
 		ctl_notify(dev, 2 * stream + 1);
 	vsnd_dev_process(dev);

@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "layout.h"
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 #include "vsnd/vsnd.h"
 
 /* Limits on what a guest may ask for (documented in the README). */
@@ -24,15 +25,8 @@
 
 /* Stream states (5.14.6.6.1). The state is named after the last request that
  * changed it; INITIAL means never configured. */
-enum pcm_state {
-	PCM_INITIAL,
-	PCM_PARAMS,
-	PCM_PREPARED,
-	PCM_STARTED,
-	PCM_STOPPED,
-	PCM_RELEASED,
-	PCM_NUM_STATES,
-};
+/* The states of 5.14.6.6.1 are the public enum vsnd_stream_state. */
+#define PCM_NUM_STATES (VSND_STATE_RELEASED + 1)
 
 /* One held I/O message (TX or RX). */
 struct io_msg {
@@ -52,7 +46,7 @@ struct io_fifo {
 struct pcm_stream {
 	unsigned int id;
 	struct vsnd_stream_desc desc;   /* formats/rates already cut to the backend's caps */
-	enum pcm_state state;
+	enum vsnd_stream_state state;
 	/* Parameters from the last valid SET_PARAMS. */
 	uint32_t buffer_bytes, period_bytes, features;
 	uint8_t channels, format, rate;
@@ -105,54 +99,53 @@ struct vsnd_dev {
 };
 
 /* device.c */
-void dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
+void vsnd__dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A warning the guest can trigger: rate-limited. */
-void dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-uint64_t dev_now(struct vsnd_dev *dev);
-void dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len);
-void dev_mark_broken(struct vsnd_dev *dev, unsigned int q);
+void vsnd__dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t vsnd__dev_now(struct vsnd_dev *dev);
+void vsnd__dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len);
+void vsnd__dev_mark_broken(struct vsnd_dev *dev, unsigned int q);
 
 /* ctl.c: one control request; returns the bytes written to the response. */
-uint32_t ctl_handle(struct vsnd_dev *dev, const struct vsnd_chain *chain);
+uint32_t vsnd__ctl_handle(struct vsnd_dev *dev, const struct vsnd_chain *chain);
 
 /* pcm.c */
-uint32_t pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t len);
-uint32_t pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uint8_t *req, size_t len);
-void pcm_close(struct vsnd_dev *dev, struct pcm_stream *s);
-void pcm_reset_all(struct vsnd_dev *dev);
-const char *pcm_state_name(enum pcm_state st);
+uint32_t vsnd__pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t len);
+uint32_t vsnd__pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uint8_t *req, size_t len);
+void vsnd__pcm_close(struct vsnd_dev *dev, struct pcm_stream *s);
+void vsnd__pcm_reset_all(struct vsnd_dev *dev);
 
 /* io.c */
-int io_pool_init(struct vsnd_dev *dev);
-void io_pool_fini(struct vsnd_dev *dev);
-void io_pop_queue(struct vsnd_dev *dev, unsigned int q);
+int vsnd__io_pool_init(struct vsnd_dev *dev);
+void vsnd__io_pool_fini(struct vsnd_dev *dev);
+void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q);
 /* The data queue of a stream's direction. */
-unsigned int io_queue(const struct pcm_stream *s);
-void io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now);
-void io_flush(struct vsnd_dev *dev, struct pcm_stream *s);
-void io_drop(struct vsnd_dev *dev, struct pcm_stream *s);
-uint32_t io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s);
-void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s);
+unsigned int vsnd__io_queue(const struct pcm_stream *s);
+void vsnd__io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now);
+void vsnd__io_flush(struct vsnd_dev *dev, struct pcm_stream *s);
+void vsnd__io_drop(struct vsnd_dev *dev, struct pcm_stream *s);
+uint32_t vsnd__io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s);
+void vsnd__io_prefill(struct vsnd_dev *dev, struct pcm_stream *s);
 
 /* ctl_elem.c */
-unsigned int ctl_count(const struct vsnd_dev *dev);
-void ctl_stream_init(struct pcm_stream *s);
-void ctl_update_gain(struct pcm_stream *s);
-void ctl_apply_gain(struct vsnd_dev *dev, const struct pcm_stream *s, uint8_t *buf, size_t bytes,
+unsigned int vsnd__ctl_count(const struct vsnd_dev *dev);
+void vsnd__ctl_stream_init(struct pcm_stream *s);
+void vsnd__ctl_update_gain(struct pcm_stream *s);
+void vsnd__ctl_apply_gain(struct vsnd_dev *dev, const struct pcm_stream *s, uint8_t *buf, size_t bytes,
 		    uint64_t phase);
-void ctl_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size);
-uint32_t ctl_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len,
+void vsnd__ctl_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, uint32_t size);
+uint32_t vsnd__ctl_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len,
 		  uint32_t *status);
-uint32_t ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len);
-uint32_t ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req,
+uint32_t vsnd__ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len);
+uint32_t vsnd__ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req,
 		      size_t len, uint32_t *status);
 
 /* event.c */
-void event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data);
-void event_flush(struct vsnd_dev *dev);
+void vsnd__event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data);
+void vsnd__event_flush(struct vsnd_dev *dev);
 
 /* Status codes as virtio wants them, from a negative errno. */
-uint32_t status_from_errno(int err);
+uint32_t vsnd__status_from_errno(int err);
 
 #endif

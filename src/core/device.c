@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dev.h"
+#include "util/abi.h"
 #include "util/iov.h"
 #include "vsnd/pcm.h"
 
@@ -25,7 +26,7 @@ static void dev_vlog(struct vsnd_dev *dev, enum vsnd_log_level level, const char
 	dev->host->log(dev->host_opaque, level, msg);
 }
 
-void dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
+void vsnd__dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -34,10 +35,10 @@ void dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, .
 	va_end(ap);
 }
 
-void dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...)
+void vsnd__dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...)
 {
 	va_list ap;
-	uint64_t now = dev_now(dev);
+	uint64_t now = vsnd__dev_now(dev);
 
 	/* A guest can send bad requests in a loop; keep the log readable. */
 	if (now - dev->warn_window_start > WARN_WINDOW_NS) {
@@ -49,25 +50,25 @@ void dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...)
 	va_end(ap);
 }
 
-uint64_t dev_now(struct vsnd_dev *dev)
+uint64_t vsnd__dev_now(struct vsnd_dev *dev)
 {
 	return dev->host->now_ns(dev->host_opaque);
 }
 
-void dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len)
+void vsnd__dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len)
 {
 	dev->tops->push(dev->topaque, q, chain, len);
 	dev->pushed[q] = true;
 }
 
-void dev_mark_broken(struct vsnd_dev *dev, unsigned int q)
+void vsnd__dev_mark_broken(struct vsnd_dev *dev, unsigned int q)
 {
 	if (!dev->broken)
-		dev_log(dev, VSND_LOG_ERROR, "queue %u: corrupt ring, device stopped", q);
+		vsnd__dev_log(dev, VSND_LOG_ERROR, "queue %u: corrupt ring, device stopped", q);
 	dev->broken = true;
 }
 
-uint32_t status_from_errno(int err)
+uint32_t vsnd__status_from_errno(int err)
 {
 	switch (err) {
 	case 0:
@@ -103,13 +104,13 @@ static int layout_check(const struct vsnd_layout *l)
 		return -EINVAL;
 	for (unsigned int i = 0; i < l->n_streams; i++) {
 		const struct vsnd_stream_desc *d = &l->streams[i];
-		if (d->direction > VIRTIO_SND_D_INPUT || d->channels_min < 1 ||
+		if (d->direction > VSND_DIR_INPUT || d->channels_min < 1 ||
 		    d->channels_min > d->channels_max || d->channels_max > VSND_MAX_CHANNELS)
 			return -EINVAL;
 	}
 	for (unsigned int i = 0; i < l->n_chmaps; i++) {
 		const struct vsnd_chmap_desc *c = &l->chmaps[i];
-		if (c->direction > VIRTIO_SND_D_INPUT || c->channels > VSND_MAX_CHANNELS)
+		if (c->direction > VSND_DIR_INPUT || c->channels > VSND_MAX_CHANNELS)
 			return -EINVAL;
 		for (unsigned int k = 0; k < c->channels; k++)
 			if (c->positions[k] >= VIRTIO_SND_CHMAP_COUNT)
@@ -126,15 +127,15 @@ static int stream_apply_caps(struct vsnd_dev *dev, struct pcm_stream *s)
 	uint64_t whole = 0;
 
 	dev->backend->ops->caps(dev->backend, s->desc.direction, &caps);
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++)
 		if (vsnd_pcm_sample_bytes(f))
 			whole |= 1ull << f;
 	s->desc.formats &= caps.formats & whole;
-	s->desc.rates &= caps.rates & ((1ull << VIRTIO_SND_PCM_RATE_COUNT) - 1);
+	s->desc.rates &= caps.rates & ((1ull << VSND_PCM_RATE_COUNT) - 1);
 	if (caps.channels_max && s->desc.channels_max > caps.channels_max)
 		s->desc.channels_max = caps.channels_max;
 	if (!s->desc.formats || !s->desc.rates || s->desc.channels_min > s->desc.channels_max) {
-		dev_log(dev, VSND_LOG_ERROR,
+		vsnd__dev_log(dev, VSND_LOG_ERROR,
 			"stream %u: backend %s supports none of its formats/rates/channels",
 			s->id, dev->backend->ops->name);
 		return -ENOTSUP;
@@ -144,23 +145,42 @@ static int stream_apply_caps(struct vsnd_dev *dev, struct pcm_stream *s)
 
 /* ---- lifecycle ---- */
 
+/* The caller's structs, by the size rule (vsnd.h, "ABI"), and the members
+ * the device cannot do without. */
+static int config_check(const struct vsnd_dev_config *cfg)
+{
+	int err = VSND__ABI_CHECK(cfg, VSND__SIZE1_DEV_CONFIG);
+
+	if (err)
+		return err;
+	if (!cfg->backend || !cfg->host || !cfg->transport)
+		return -EINVAL;
+	if ((err = VSND__ABI_CHECK(cfg->host, VSND__SIZE1_HOST_OPS)) ||
+	    (err = VSND__ABI_CHECK(cfg->transport, VSND__SIZE1_TRANSPORT_OPS)) ||
+	    (err = VSND__ABI_CHECK(cfg->backend->ops, VSND__SIZE1_BACKEND_OPS)))
+		return err;
+	if (!cfg->host->now_ns || !cfg->host->set_timer || !cfg->transport->pop ||
+	    !cfg->transport->push || !cfg->transport->notify)
+		return -EINVAL;
+	return 0;
+}
+
 int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
 {
 	struct vsnd_dev *dev;
 	int err;
 
 	*out = NULL;
-	if (!cfg || !cfg->backend || !cfg->host || !cfg->host->now_ns || !cfg->host->set_timer ||
-	    !cfg->transport || !cfg->transport->pop || !cfg->transport->push ||
-	    !cfg->transport->notify)
-		return -EINVAL;
+	err = config_check(cfg);
+	if (err)
+		return err;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
 	if (cfg->layout)
 		dev->layout = *cfg->layout;
 	else
-		vsnd_layout_default(&dev->layout);
+		vsnd__layout_default(&dev->layout);
 	dev->backend = cfg->backend;
 	dev->host = cfg->host;
 	dev->host_opaque = cfg->host_opaque;
@@ -174,14 +194,14 @@ int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
 		struct pcm_stream *s = &dev->streams[i];
 		s->id = i;
 		s->desc = dev->layout.streams[i];
-		ctl_stream_init(s);
+		vsnd__ctl_stream_init(s);
 		err = stream_apply_caps(dev, s);
 		if (err)
 			goto err;
 	}
 	for (unsigned int i = 0; i < dev->layout.n_jacks; i++)
 		dev->jack_connected[i] = dev->layout.jacks[i].connected;
-	err = io_pool_init(dev);
+	err = vsnd__io_pool_init(dev);
 	if (err)
 		goto err;
 	*out = dev;
@@ -196,8 +216,8 @@ void vsnd_dev_free(struct vsnd_dev *dev)
 	if (!dev)
 		return;
 	for (unsigned int i = 0; i < dev->layout.n_streams && i < VSND_MAX_STREAMS; i++)
-		pcm_close(dev, &dev->streams[i]);
-	io_pool_fini(dev);
+		vsnd__pcm_close(dev, &dev->streams[i]);
+	vsnd__io_pool_fini(dev);
 	free(dev);
 }
 
@@ -231,7 +251,7 @@ int vsnd_dev_config_read(const struct vsnd_dev *dev, uint32_t off, void *buf, ui
 	vsnd_put_le32(cfg + 0, dev->layout.n_jacks);
 	vsnd_put_le32(cfg + 4, dev->layout.n_streams);
 	vsnd_put_le32(cfg + 8, dev->layout.n_chmaps);
-	vsnd_put_le32(cfg + 12, ctl_count(dev));
+	vsnd_put_le32(cfg + 12, vsnd__ctl_count(dev));
 	memcpy(buf, cfg + off, len);
 	return 0;
 }
@@ -258,26 +278,26 @@ static void control_pop(struct vsnd_dev *dev)
 		err = dev->tops->pop(dev->topaque, VSND_QUEUE_CONTROL, &c);
 		if (err)
 			break;
-		dev_push(dev, VSND_QUEUE_CONTROL, c, ctl_handle(dev, c));
+		vsnd__dev_push(dev, VSND_QUEUE_CONTROL, c, vsnd__ctl_handle(dev, c));
 	}
 	if (err == -EIO)
-		dev_mark_broken(dev, VSND_QUEUE_CONTROL);
+		vsnd__dev_mark_broken(dev, VSND_QUEUE_CONTROL);
 }
 
 /* Move frames and complete messages for every running stream, then ask for
  * the next tick of the earliest clocked backend. */
 static void service_streams(struct vsnd_dev *dev)
 {
-	uint64_t now = dev_now(dev);
+	uint64_t now = vsnd__dev_now(dev);
 	uint64_t deadline = UINT64_MAX;
 
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];
 
-		if (!s->open || dev->qstopped[io_queue(s)])
+		if (!s->open || dev->qstopped[vsnd__io_queue(s)])
 			continue;
-		io_service(dev, s, now);
-		if (s->state == PCM_STARTED && !s->transport_paused &&
+		vsnd__io_service(dev, s, now);
+		if (s->state == VSND_STATE_STARTED && !s->transport_paused &&
 		    s->next_deadline < deadline)
 			deadline = s->next_deadline;
 	}
@@ -289,7 +309,7 @@ static void dev_run(struct vsnd_dev *dev)
 	if (dev->broken)
 		return;
 	service_streams(dev);
-	event_flush(dev);
+	vsnd__event_flush(dev);
 	notify_pushed(dev);
 }
 
@@ -304,7 +324,7 @@ void vsnd_dev_kick(struct vsnd_dev *dev, unsigned int q)
 		break;
 	case VSND_QUEUE_TX:
 	case VSND_QUEUE_RX:
-		io_pop_queue(dev, q);
+		vsnd__io_pop_queue(dev, q);
 		break;
 	default:
 		/* eventq buffers are taken when an event needs one */
@@ -320,7 +340,7 @@ void vsnd_dev_process(struct vsnd_dev *dev)
 
 void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 {
-	uint8_t dir = q == VSND_QUEUE_TX ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT;
+	uint8_t dir = q == VSND_QUEUE_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT;
 
 	if (q >= VSND_NUM_QUEUES)
 		return;
@@ -341,7 +361,7 @@ void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 
 		if (s->desc.direction != dir || !s->open)
 			continue;
-		if (s->state == PCM_STARTED && !s->transport_paused) {
+		if (s->state == VSND_STATE_STARTED && !s->transport_paused) {
 			dev->backend->ops->stop(dev->backend, &s->port);
 			s->transport_paused = true;
 		}
@@ -350,7 +370,7 @@ void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 
 void vsnd_dev_reset(struct vsnd_dev *dev)
 {
-	pcm_reset_all(dev);
+	vsnd__pcm_reset_all(dev);
 	dev->events.count = 0;
 	dev->events.head = 0;
 	memset(dev->pushed, 0, sizeof(dev->pushed));
@@ -380,9 +400,9 @@ int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected
 	if (dev->jack_connected[jack_id] == connected)
 		return 0;
 	dev->jack_connected[jack_id] = connected;
-	event_queue(dev, connected ? VIRTIO_SND_EVT_JACK_CONNECTED : VIRTIO_SND_EVT_JACK_DISCONNECTED,
+	vsnd__event_queue(dev, connected ? VIRTIO_SND_EVT_JACK_CONNECTED : VIRTIO_SND_EVT_JACK_DISCONNECTED,
 		    jack_id);
-	event_flush(dev);
+	vsnd__event_flush(dev);
 	notify_pushed(dev);
 	return 0;
 }

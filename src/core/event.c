@@ -12,7 +12,7 @@
 #include "dev.h"
 #include "util/iov.h"
 
-void event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data)
+void vsnd__event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data)
 {
 	struct event_backlog *b = &dev->events;
 	unsigned int slot;
@@ -21,7 +21,7 @@ void event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data)
 		b->head = (b->head + 1) % VSND_EVENT_BACKLOG;
 		b->count--;
 		if (b->dropped++ == 0)
-			dev_log(dev, VSND_LOG_WARN, "event backlog full: dropping the oldest events");
+			vsnd__dev_log(dev, VSND_LOG_WARN, "event backlog full: dropping the oldest events");
 	}
 	slot = (b->head + b->count) % VSND_EVENT_BACKLOG;
 	vsnd_put_le32(b->ev[slot], code);
@@ -29,7 +29,7 @@ void event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data)
 	b->count++;
 }
 
-void event_flush(struct vsnd_dev *dev)
+void vsnd__event_flush(struct vsnd_dev *dev)
 {
 	struct event_backlog *b = &dev->events;
 
@@ -39,17 +39,17 @@ void event_flush(struct vsnd_dev *dev)
 		int err = dev->tops->pop(dev->topaque, VSND_QUEUE_EVENT, &c);
 
 		if (err == -EIO)
-			dev_mark_broken(dev, VSND_QUEUE_EVENT);
+			vsnd__dev_mark_broken(dev, VSND_QUEUE_EVENT);
 		if (err)
 			return;
 		if (c->wr_len < VIRTIO_SND_EVENT_SIZE) {
 			/* Too small to hold an event: return it, keep the event. */
-			dev_warn_guest(dev, "event buffer of %zu bytes refused", c->wr_len);
-			dev_push(dev, VSND_QUEUE_EVENT, c, 0);
+			vsnd__dev_warn_guest(dev, "event buffer of %zu bytes refused", c->wr_len);
+			vsnd__dev_push(dev, VSND_QUEUE_EVENT, c, 0);
 			continue;
 		}
-		iov_from_buf(c->wr, c->n_wr, 0, b->ev[b->head], VIRTIO_SND_EVENT_SIZE);
-		dev_push(dev, VSND_QUEUE_EVENT, c, VIRTIO_SND_EVENT_SIZE);
+		vsnd__iov_from_buf(c->wr, c->n_wr, 0, b->ev[b->head], VIRTIO_SND_EVENT_SIZE);
+		vsnd__dev_push(dev, VSND_QUEUE_EVENT, c, VIRTIO_SND_EVENT_SIZE);
 		b->head = (b->head + 1) % VSND_EVENT_BACKLOG;
 		b->count--;
 	}

@@ -22,12 +22,12 @@
 
 static unsigned int qidx(uint8_t direction)
 {
-	return direction == VIRTIO_SND_D_OUTPUT ? 0 : 1;
+	return direction == VSND_DIR_OUTPUT ? 0 : 1;
 }
 
 /* ---- message pool: no malloc on the data path ---- */
 
-int io_pool_init(struct vsnd_dev *dev)
+int vsnd__io_pool_init(struct vsnd_dev *dev)
 {
 	for (unsigned int k = 0; k < 2; k++) {
 		dev->pool[k] = calloc(VSND_MAX_HELD, sizeof(struct io_msg));
@@ -42,7 +42,7 @@ int io_pool_init(struct vsnd_dev *dev)
 	return 0;
 }
 
-void io_pool_fini(struct vsnd_dev *dev)
+void vsnd__io_pool_fini(struct vsnd_dev *dev)
 {
 	for (unsigned int k = 0; k < 2; k++) {
 		free(dev->pool[k]);
@@ -109,7 +109,7 @@ static uint32_t host_delay_bytes(const struct vsnd_dev *dev, const struct pcm_st
 
 /* Bytes still to be played (TX) or still to be delivered (RX) ahead of the
  * guest, plus what the host holds beyond the ring. */
-uint32_t io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s)
+uint32_t vsnd__io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s)
 {
 	return (uint32_t)vsnd_ring_fill(&s->port.ring) + host_delay_bytes(dev, s);
 }
@@ -122,8 +122,8 @@ static void chain_complete(struct vsnd_dev *dev, unsigned int q, struct vsnd_cha
 
 	vsnd_put_le32(st, status);
 	vsnd_put_le32(st + 4, latency);
-	iov_from_buf(c->wr, c->n_wr, c->wr_len - sizeof(st), st, sizeof(st));
-	dev_push(dev, q, c, used);
+	vsnd__iov_from_buf(c->wr, c->n_wr, c->wr_len - sizeof(st), st, sizeof(st));
+	vsnd__dev_push(dev, q, c, used);
 }
 
 static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t status,
@@ -131,29 +131,29 @@ static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t sta
 {
 	unsigned int k = qidx(s->desc.direction);
 	struct io_msg *m = fifo_pop(&s->held);
-	bool tx = s->desc.direction == VIRTIO_SND_D_OUTPUT;
+	bool tx = s->desc.direction == VSND_DIR_OUTPUT;
 	uint32_t used = tx ? VIRTIO_SND_PCM_STATUS_SIZE : m->done + VIRTIO_SND_PCM_STATUS_SIZE;
 
 	chain_complete(dev, tx ? VSND_QUEUE_TX : VSND_QUEUE_RX, m->chain, status, latency, used);
 	s->completed++;
 	if (dev->trace)
-		dev->trace(dev->trace_opaque, s->id, dev_now(dev), m->done, latency);
+		dev->trace(dev->trace_opaque, s->id, vsnd__dev_now(dev), m->done, latency);
 	io_release(dev, k, m);
 }
 
-void io_flush(struct vsnd_dev *dev, struct pcm_stream *s)
+void vsnd__io_flush(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	/* A stopped ring is not ours to write: its chains stay parked with the
 	 * transport (dropped at the reset that usually follows). */
-	if (dev->qstopped[io_queue(s)]) {
-		io_drop(dev, s);
+	if (dev->qstopped[vsnd__io_queue(s)]) {
+		vsnd__io_drop(dev, s);
 		return;
 	}
 	while (s->held.head)
 		io_complete(dev, s, VIRTIO_SND_S_OK, 0);
 }
 
-void io_drop(struct vsnd_dev *dev, struct pcm_stream *s)
+void vsnd__io_drop(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	struct io_msg *m;
 
@@ -169,10 +169,10 @@ static void io_reject(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c
 	/* With fewer than 8 writable bytes there is no status to write: the
 	 * driver gets the buffer back empty. */
 	if (c->wr_len < VIRTIO_SND_PCM_STATUS_SIZE) {
-		dev_push(dev, q, c, 0);
+		vsnd__dev_push(dev, q, c, 0);
 		return;
 	}
-	iov_memset(c->wr, c->n_wr, 0, 0, c->wr_len - VIRTIO_SND_PCM_STATUS_SIZE);
+	vsnd__iov_memset(c->wr, c->n_wr, 0, 0, c->wr_len - VIRTIO_SND_PCM_STATUS_SIZE);
 	chain_complete(dev, q, c, VIRTIO_SND_S_IO_ERR, 0, (uint32_t)c->wr_len);
 }
 
@@ -186,7 +186,7 @@ static struct pcm_stream *io_stream_for(struct vsnd_dev *dev, unsigned int q,
 	struct pcm_stream *s;
 	size_t len;
 
-	if (iov_to_buf(c->rd, c->n_rd, 0, hdr, sizeof(hdr)) < sizeof(hdr) ||
+	if (vsnd__iov_to_buf(c->rd, c->n_rd, 0, hdr, sizeof(hdr)) < sizeof(hdr) ||
 	    c->wr_len < VIRTIO_SND_PCM_STATUS_SIZE)
 		return NULL;
 	/* txq carries no writable data, rxq no readable data (5.14.6.8). */
@@ -195,7 +195,7 @@ static struct pcm_stream *io_stream_for(struct vsnd_dev *dev, unsigned int q,
 	if (vsnd_le32(hdr) >= dev->layout.n_streams)
 		return NULL;
 	s = &dev->streams[vsnd_le32(hdr)];
-	if (s->desc.direction != (tx ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT) || !s->open)
+	if (s->desc.direction != (tx ? VSND_DIR_OUTPUT : VSND_DIR_INPUT) || !s->open)
 		return NULL;
 	len = tx ? c->rd_len - VIRTIO_SND_PCM_XFER_SIZE : c->wr_len - VIRTIO_SND_PCM_STATUS_SIZE;
 	/* A partial frame would shift every later frame's channels. */
@@ -212,14 +212,14 @@ static void io_accept(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c
 	struct io_msg *m;
 
 	if (!s) {
-		dev_warn_guest(dev, "%s message refused (bad stream, state or layout)",
+		vsnd__dev_warn_guest(dev, "%s message refused (bad stream, state or layout)",
 			       q == VSND_QUEUE_TX ? "tx" : "rx");
 		io_reject(dev, q, c);
 		return;
 	}
 	m = io_alloc(dev, qidx(s->desc.direction));
 	if (!m) {
-		dev_warn_guest(dev, "stream %u: more than %u messages held", s->id, VSND_MAX_HELD);
+		vsnd__dev_warn_guest(dev, "stream %u: more than %u messages held", s->id, VSND_MAX_HELD);
 		io_reject(dev, q, c);
 		return;
 	}
@@ -234,25 +234,25 @@ static void io_resume(struct vsnd_dev *dev, uint8_t dir)
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];
 
-		if (s->desc.direction != dir || !s->transport_paused || s->state != PCM_STARTED)
+		if (s->desc.direction != dir || !s->transport_paused || s->state != VSND_STATE_STARTED)
 			continue;
 		s->transport_paused = false;
 		s->next_deadline = 0;
-		dev->backend->ops->start(dev->backend, &s->port, dev_now(dev));
+		dev->backend->ops->start(dev->backend, &s->port, vsnd__dev_now(dev));
 	}
 }
 
-unsigned int io_queue(const struct pcm_stream *s)
+unsigned int vsnd__io_queue(const struct pcm_stream *s)
 {
-	return s->desc.direction == VIRTIO_SND_D_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
+	return s->desc.direction == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
 }
 
-void io_pop_queue(struct vsnd_dev *dev, unsigned int q)
+void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 {
 	struct vsnd_chain *c;
 	int err = 0;
 
-	io_resume(dev, q == VSND_QUEUE_TX ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT);
+	io_resume(dev, q == VSND_QUEUE_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT);
 	for (unsigned int n = 0; n < VSND_POP_BATCH; n++) {
 		err = dev->tops->pop(dev->topaque, q, &c);
 		if (err)
@@ -260,7 +260,7 @@ void io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 		io_accept(dev, q, c);
 	}
 	if (err == -EIO)
-		dev_mark_broken(dev, q);
+		vsnd__dev_mark_broken(dev, q);
 }
 
 /* ---- moving frames ---- */
@@ -283,10 +283,10 @@ static size_t tx_copy(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg 
 	while (done < n) {
 		size_t k = n - done < chunk ? n - done : chunk;
 
-		k = iov_to_buf(c->rd, c->n_rd, off + done, dev->bscratch, k);
+		k = vsnd__iov_to_buf(c->rd, c->n_rd, off + done, dev->bscratch, k);
 		if (k == 0)
 			break;
-		ctl_apply_gain(dev, s, dev->bscratch, k, 0);
+		vsnd__ctl_apply_gain(dev, s, dev->bscratch, k, 0);
 		done += vsnd_ring_write(r, dev->bscratch, k);
 	}
 	return done;
@@ -303,9 +303,9 @@ static void rx_gain(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m
 	while (from < to) {
 		size_t k = to - from < chunk ? to - from : chunk;
 
-		iov_to_buf(c->wr, c->n_wr, from, dev->bscratch, k);
-		ctl_apply_gain(dev, s, dev->bscratch, k, 0);
-		iov_from_buf(c->wr, c->n_wr, from, dev->bscratch, k);
+		vsnd__iov_to_buf(c->wr, c->n_wr, from, dev->bscratch, k);
+		vsnd__ctl_apply_gain(dev, s, dev->bscratch, k, 0);
+		vsnd__iov_from_buf(c->wr, c->n_wr, from, dev->bscratch, k);
 		from += k;
 	}
 }
@@ -333,7 +333,7 @@ static void prefill_to(struct vsnd_dev *dev, struct pcm_stream *s, size_t target
 	}
 }
 
-void io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
+void vsnd__io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	prefill_to(dev, s, s->port.lead_bytes);
 }
@@ -382,7 +382,7 @@ static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s)
 			rx_gain(dev, s, m, before, m->done);
 		if (m->done < m->data_len)
 			break;
-		io_complete(dev, s, VIRTIO_SND_S_OK, io_latency_bytes(dev, s));
+		io_complete(dev, s, VIRTIO_SND_S_OK, vsnd__io_latency_bytes(dev, s));
 	}
 }
 
@@ -394,7 +394,7 @@ static void xrun_check(struct vsnd_dev *dev, struct pcm_stream *s)
 		return;
 	s->xruns_seen = x;
 	if (s->features & 1u << VIRTIO_SND_PCM_F_EVT_XRUNS)
-		event_queue(dev, VIRTIO_SND_EVT_PCM_XRUN, s->id);
+		vsnd__event_queue(dev, VIRTIO_SND_EVT_PCM_XRUN, s->id);
 }
 
 /* The jack of a stream: same function group, same direction (from the pin's
@@ -403,8 +403,8 @@ static int stream_jack(const struct vsnd_dev *dev, const struct pcm_stream *s)
 {
 	for (unsigned int j = 0; j < dev->layout.n_jacks; j++) {
 		const struct vsnd_jack_desc *jd = &dev->layout.jacks[j];
-		uint8_t dir = (jd->hda_reg_defconf >> 20 & 0xf) >= 8 ? VIRTIO_SND_D_INPUT
-									: VIRTIO_SND_D_OUTPUT;
+		uint8_t dir = (jd->hda_reg_defconf >> 20 & 0xf) >= 8 ? VSND_DIR_INPUT
+									: VSND_DIR_OUTPUT;
 
 		if (jd->hda_fn_nid == s->desc.hda_fn_nid && dir == s->desc.direction)
 			return (int)j;
@@ -426,22 +426,22 @@ static void host_presence_check(struct vsnd_dev *dev, struct pcm_stream *s)
 		vsnd_dev_jack_set(dev, (unsigned int)j, p != 0);
 }
 
-void io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
+void vsnd__io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 {
 	host_presence_check(dev, s);
 	const struct vsnd_backend_ops *ops = dev->backend->ops;
-	bool running = s->state == PCM_STARTED && !s->transport_paused;
+	bool running = s->state == VSND_STATE_STARTED && !s->transport_paused;
 
 	if (running && ops->tick && now >= s->next_deadline) {
 		/* 0: the first tick after START, which is due at once */
-		if (s->desc.direction == VIRTIO_SND_D_OUTPUT && s->next_deadline)
+		if (s->desc.direction == VSND_DIR_OUTPUT && s->next_deadline)
 			prefill_late(dev, s, now - s->next_deadline);
 		s->next_deadline = ops->tick(dev->backend, &s->port, now);
 	}
-	if (s->desc.direction == VIRTIO_SND_D_OUTPUT) {
+	if (s->desc.direction == VSND_DIR_OUTPUT) {
 		tx_complete_played(dev, s);
 		if (running)
-			io_prefill(dev, s);
+			vsnd__io_prefill(dev, s);
 	} else if (running) {
 		rx_fill(dev, s);
 	}

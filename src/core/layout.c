@@ -51,18 +51,18 @@ struct jack_type {
 /* Default-device field (bits 23:20) is what the guest names the jack by. */
 static const struct jack_type jack_types[] = {
 	/* jack, rear, Line Out, 1/8", green */
-	{ "lineout", VIRTIO_SND_D_OUTPUT, 0x01014010, 0x14 },
+	{ "lineout", VSND_DIR_OUTPUT, 0x01014010, 0x14 },
 	/* fixed, internal, Speaker */
-	{ "speaker", VIRTIO_SND_D_OUTPUT, 0x90170110, 0x14 },
+	{ "speaker", VSND_DIR_OUTPUT, 0x90170110, 0x14 },
 	/* jack, front, HP Out, 1/8", green; headphone drive capable */
-	{ "headphone", VIRTIO_SND_D_OUTPUT, 0x0221401f, 0x1c },
+	{ "headphone", VSND_DIR_OUTPUT, 0x0221401f, 0x1c },
 	/* jack, rear, Mic In, 1/8", pink */
-	{ "mic", VIRTIO_SND_D_INPUT, 0x01a19020, 0x24 },
+	{ "mic", VSND_DIR_INPUT, 0x01a19020, 0x24 },
 	/* jack, rear, Line In, 1/8", blue */
-	{ "linein", VIRTIO_SND_D_INPUT, 0x01813030, 0x24 },
+	{ "linein", VSND_DIR_INPUT, 0x01813030, 0x24 },
 };
 
-static const char *const format_names[VIRTIO_SND_PCM_FMT_COUNT] = {
+static const char *const format_names[VSND_PCM_FMT_COUNT] = {
 	"ima_adpcm", "mu_law", "a_law", "s8", "u8", "s16", "u16", "s18_3", "u18_3",
 	"s20_3", "u20_3", "s24_3", "u24_3", "s20", "u20", "s24", "u24", "s32", "u32",
 	"float", "float64", "dsd_u8", "dsd_u16", "dsd_u32", "iec958_subframe",
@@ -157,15 +157,15 @@ static int rate_item(const char *s, size_t len)
 
 	if (parse_uint(s, len, 1000000, &hz))
 		return -1;
-	for (unsigned int r = 0; r < VIRTIO_SND_PCM_RATE_COUNT; r++)
-		if (vsnd_rate_hz(r) == hz)
+	for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++)
+		if (vsnd_pcm_rate_hz(r) == hz)
 			return (int)r;
 	return -1;
 }
 
 static int format_item(const char *s, size_t len)
 {
-	for (unsigned int f = 0; f < VIRTIO_SND_PCM_FMT_COUNT; f++)
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++)
 		if (word_eq(s, len, format_names[f]))
 			return (int)f;
 	return -1;
@@ -257,12 +257,12 @@ static int parse_stream(const char *s, size_t len, struct stream_spec *st, const
 	if (!colon)
 		return -EINVAL;
 	if (word_eq(s, (size_t)(colon - s), "out"))
-		st->d.direction = VIRTIO_SND_D_OUTPUT;
+		st->d.direction = VSND_DIR_OUTPUT;
 	else if (word_eq(s, (size_t)(colon - s), "in"))
-		st->d.direction = VIRTIO_SND_D_INPUT;
+		st->d.direction = VSND_DIR_INPUT;
 	else
 		return -EINVAL;
-	st->jack = st->d.direction == VIRTIO_SND_D_OUTPUT ? 0 : 3;
+	st->jack = st->d.direction == VSND_DIR_OUTPUT ? 0 : 3;
 	p = colon + 1;
 	l = (size_t)(end - p);
 	{
@@ -320,7 +320,7 @@ static int add_chmaps(struct vsnd_layout *l, char *err, size_t errlen)
 	return 0;
 }
 
-int vsnd_layout_parse(struct vsnd_layout *l, const char *spec, char *err, size_t errlen)
+int vsnd__layout_parse(struct vsnd_layout *l, const char *spec, char *err, size_t errlen)
 {
 	const char *p = spec;
 	unsigned int idx = 0;
@@ -329,7 +329,7 @@ int vsnd_layout_parse(struct vsnd_layout *l, const char *spec, char *err, size_t
 		return fail(err, errlen, "empty stream layout");
 	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
 		if (strcmp(spec, presets[i].name) == 0)
-			return vsnd_layout_parse(l, presets[i].spec, err, errlen);
+			return vsnd__layout_parse(l, presets[i].spec, err, errlen);
 	memset(l, 0, sizeof(*l));
 	while (*p) {
 		const char *comma = strchr(p, ',');
@@ -362,11 +362,45 @@ int vsnd_layout_parse(struct vsnd_layout *l, const char *spec, char *err, size_t
 	return add_chmaps(l, err, errlen);
 }
 
-void vsnd_layout_default(struct vsnd_layout *l)
+void vsnd__layout_default(struct vsnd_layout *l)
 {
-	int rc = vsnd_layout_parse(l, "stereo", NULL, 0);
+	int rc = vsnd__layout_parse(l, "stereo", NULL, 0);
 
 	(void)rc; /* the preset is valid (tested) */
+}
+
+int vsnd_layout_new(struct vsnd_layout **out, const char *spec, char *err, size_t errlen)
+{
+	struct vsnd_layout *l = calloc(1, sizeof(*l));
+	int rc;
+
+	*out = NULL;
+	if (!l) {
+		(void)fail(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = vsnd__layout_parse(l, spec && *spec ? spec : "stereo", err, errlen);
+	if (rc) {
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+void vsnd_layout_free(struct vsnd_layout *l)
+{
+	free(l);
+}
+
+unsigned int vsnd_layout_stream_count(const struct vsnd_layout *l)
+{
+	return l->n_streams;
+}
+
+int vsnd_layout_stream_direction(const struct vsnd_layout *l, unsigned int i)
+{
+	return i < l->n_streams ? l->streams[i].direction : -ENOENT;
 }
 
 const char *vsnd_layout_presets(unsigned int i, const char **what)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dev.h"
+#include "util/abi.h"
 #include "util/iov.h"
 #include "vsnd/pcm.h"
 
@@ -22,18 +23,18 @@ enum pcm_req { REQ_SET_PARAMS, REQ_PREPARE, REQ_RELEASE, REQ_START, REQ_STOP, RE
 
 static const uint8_t transitions[REQ_COUNT][PCM_NUM_STATES] = {
 	/*                 INITIAL     PARAMS        PREPARED      STARTED      STOPPED       RELEASED */
-	[REQ_SET_PARAMS] = { PCM_PARAMS, PCM_PARAMS,   PCM_PARAMS,   T_BAD,       T_BAD,        PCM_PARAMS },
-	[REQ_PREPARE]    = { T_BAD,      PCM_PREPARED, PCM_PREPARED, T_BAD,       T_BAD,        PCM_PREPARED },
-	[REQ_RELEASE]    = { T_NOP,      T_NOP,        PCM_RELEASED, T_BAD,       PCM_RELEASED, T_NOP },
-	[REQ_START]      = { T_BAD,      T_BAD,        PCM_STARTED,  T_BAD,       PCM_STARTED,  T_BAD },
-	[REQ_STOP]       = { T_BAD,      T_BAD,        T_BAD,        PCM_STOPPED, T_BAD,        T_BAD },
+	[REQ_SET_PARAMS] = { VSND_STATE_PARAMS, VSND_STATE_PARAMS,   VSND_STATE_PARAMS,   T_BAD,       T_BAD,        VSND_STATE_PARAMS },
+	[REQ_PREPARE]    = { T_BAD,      VSND_STATE_PREPARED, VSND_STATE_PREPARED, T_BAD,       T_BAD,        VSND_STATE_PREPARED },
+	[REQ_RELEASE]    = { T_NOP,      T_NOP,        VSND_STATE_RELEASED, T_BAD,       VSND_STATE_RELEASED, T_NOP },
+	[REQ_START]      = { T_BAD,      T_BAD,        VSND_STATE_STARTED,  T_BAD,       VSND_STATE_STARTED,  T_BAD },
+	[REQ_STOP]       = { T_BAD,      T_BAD,        T_BAD,        VSND_STATE_STOPPED, T_BAD,        T_BAD },
 };
 
 static const char *const state_names[PCM_NUM_STATES] = {
 	"initial", "params", "prepared", "started", "stopped", "released",
 };
 
-const char *pcm_state_name(enum pcm_state st)
+const char *vsnd_stream_state_name(enum vsnd_stream_state st)
 {
 	return st < PCM_NUM_STATES ? state_names[st] : "?";
 }
@@ -55,10 +56,10 @@ static void stream_close(struct vsnd_dev *dev, struct pcm_stream *s, bool push)
 	if (!s->open)
 		return;
 	if (push)
-		io_flush(dev, s);
+		vsnd__io_flush(dev, s);
 	else
-		io_drop(dev, s);
-	if (s->state == PCM_STARTED && !s->transport_paused)
+		vsnd__io_drop(dev, s);
+	if (s->state == VSND_STATE_STARTED && !s->transport_paused)
 		dev->backend->ops->stop(dev->backend, &s->port);
 	dev->backend->ops->close(dev->backend, &s->port);
 	vsnd_ring_fini(&s->port.ring);
@@ -66,18 +67,18 @@ static void stream_close(struct vsnd_dev *dev, struct pcm_stream *s, bool push)
 	s->transport_paused = false;
 }
 
-void pcm_close(struct vsnd_dev *dev, struct pcm_stream *s)
+void vsnd__pcm_close(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	stream_close(dev, s, false);
 }
 
-void pcm_reset_all(struct vsnd_dev *dev)
+void vsnd__pcm_reset_all(struct vsnd_dev *dev)
 {
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];
 
 		stream_close(dev, s, false);
-		s->state = PCM_INITIAL;
+		s->state = VSND_STATE_INITIAL;
 	}
 }
 
@@ -105,7 +106,7 @@ static uint32_t params_validate(struct vsnd_dev *dev, const struct pcm_stream *s
 	    p->period_bytes % frame != 0)
 		return VIRTIO_SND_S_BAD_MSG;
 	if (p->buffer_bytes > VSND_MAX_BUFFER_BYTES) {
-		dev_warn_guest(dev, "stream %u: buffer of %u bytes exceeds the %u limit", s->id,
+		vsnd__dev_warn_guest(dev, "stream %u: buffer of %u bytes exceeds the %u limit", s->id,
 			       p->buffer_bytes, VSND_MAX_BUFFER_BYTES);
 		return VIRTIO_SND_S_NOT_SUPP;
 	}
@@ -119,7 +120,7 @@ static bool params_same(const struct pcm_stream *s, const struct pcm_params_req 
 	       s->format == p->format && s->rate == p->rate;
 }
 
-uint32_t pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t len)
+uint32_t vsnd__pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t len)
 {
 	struct pcm_stream *s = stream_get(dev, req, len);
 	struct pcm_params_req p;
@@ -139,14 +140,14 @@ uint32_t pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t len)
 	};
 	status = params_validate(dev, s, &p);
 	if (status != VIRTIO_SND_S_OK) {
-		dev_warn_guest(dev, "stream %u: SET_PARAMS refused (fmt %u rate %u ch %u buf %u per %u feat 0x%x)",
+		vsnd__dev_warn_guest(dev, "stream %u: SET_PARAMS refused (fmt %u rate %u ch %u buf %u per %u feat 0x%x)",
 			       s->id, p.format, p.rate, p.channels, p.buffer_bytes, p.period_bytes,
 			       p.features);
 		return status;
 	}
 	/* sox and ALSA repeat SET_PARAMS; with nothing changed, keep the host
 	 * stream (and its output file) as it is. */
-	if (s->state == PCM_PREPARED && params_same(s, &p))
+	if (s->state == VSND_STATE_PREPARED && params_same(s, &p))
 		return VIRTIO_SND_S_OK;
 	stream_close(dev, s, true);
 	s->buffer_bytes = p.buffer_bytes;
@@ -155,7 +156,7 @@ uint32_t pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t len)
 	s->channels = p.channels;
 	s->format = p.format;
 	s->rate = p.rate;
-	s->state = PCM_PARAMS;
+	s->state = VSND_STATE_PARAMS;
 	return VIRTIO_SND_S_OK;
 }
 
@@ -175,7 +176,7 @@ static void port_setup(struct vsnd_dev *dev, struct pcm_stream *s)
 		.direction = s->desc.direction,
 		.format = s->format,
 		.channels = s->channels,
-		.rate_hz = vsnd_rate_hz(s->rate),
+		.rate_hz = vsnd_pcm_rate_hz(s->rate),
 		.frame_bytes = s->channels * vsnd_pcm_sample_bytes(s->format),
 		.period_bytes = s->period_bytes,
 		.buffer_bytes = s->buffer_bytes,
@@ -205,7 +206,7 @@ static int stream_open(struct vsnd_dev *dev, struct pcm_stream *s)
 	err = dev->backend->ops->open(dev->backend, &s->port);
 	if (err) {
 		vsnd_ring_fini(&s->port.ring);
-		dev_log(dev, VSND_LOG_ERROR, "stream %u: backend %s could not open: %s", s->id,
+		vsnd__dev_log(dev, VSND_LOG_ERROR, "stream %u: backend %s could not open: %s", s->id,
 			dev->backend->ops->name, strerror(-err));
 		return err;
 	}
@@ -224,7 +225,7 @@ static int do_prepare(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	if (s->open) {
 		/* Already open with these parameters: start over clean. */
-		io_flush(dev, s);
+		vsnd__io_flush(dev, s);
 		vsnd_ring_reset(&s->port.ring);
 		return 0;
 	}
@@ -236,11 +237,11 @@ static int do_start(struct vsnd_dev *dev, struct pcm_stream *s)
 	int err;
 
 	s->transport_paused = false;
-	if (s->desc.direction == VIRTIO_SND_D_OUTPUT)
-		io_prefill(dev, s);
-	err = dev->backend->ops->start(dev->backend, &s->port, dev_now(dev));
+	if (s->desc.direction == VSND_DIR_OUTPUT)
+		vsnd__io_prefill(dev, s);
+	err = dev->backend->ops->start(dev->backend, &s->port, vsnd__dev_now(dev));
 	if (err) {
-		dev_log(dev, VSND_LOG_ERROR, "stream %u: backend could not start: %s", s->id,
+		vsnd__dev_log(dev, VSND_LOG_ERROR, "stream %u: backend could not start: %s", s->id,
 			strerror(-err));
 		return err;
 	}
@@ -260,8 +261,8 @@ static int do_transition(struct vsnd_dev *dev, struct pcm_stream *s, enum pcm_re
 		 * even if their queue's kick has not been handled yet (queues
 		 * are served in any order): take them now, so all come back
 		 * before the RELEASE answer (5.14.6.6.5). */
-		if (!dev->qstopped[io_queue(s)])
-			io_pop_queue(dev, io_queue(s));
+		if (!dev->qstopped[vsnd__io_queue(s)])
+			vsnd__io_pop_queue(dev, vsnd__io_queue(s));
 		stream_close(dev, s, true);
 		return 0;
 	case REQ_START:
@@ -276,7 +277,7 @@ static int do_transition(struct vsnd_dev *dev, struct pcm_stream *s, enum pcm_re
 	}
 }
 
-uint32_t pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uint8_t *req, size_t len)
+uint32_t vsnd__pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uint8_t *req, size_t len)
 {
 	struct pcm_stream *s = stream_get(dev, req, len);
 	enum pcm_req r = (enum pcm_req)(code - VIRTIO_SND_R_PCM_SET_PARAMS);
@@ -284,20 +285,20 @@ uint32_t pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uint8_t *
 	int err;
 
 	if (!s) {
-		dev_warn_guest(dev, "PCM request 0x%04x: bad stream id or short request", code);
+		vsnd__dev_warn_guest(dev, "PCM request 0x%04x: bad stream id or short request", code);
 		return VIRTIO_SND_S_BAD_MSG;
 	}
 	next = transitions[r][s->state];
 	if (next == T_BAD) {
-		dev_warn_guest(dev, "stream %u: request 0x%04x invalid in state %s", s->id, code,
-			       pcm_state_name(s->state));
+		vsnd__dev_warn_guest(dev, "stream %u: request 0x%04x invalid in state %s", s->id, code,
+			       vsnd_stream_state_name(s->state));
 		return VIRTIO_SND_S_BAD_MSG;
 	}
 	if (next == T_NOP)
 		return VIRTIO_SND_S_OK;
 	err = do_transition(dev, s, r);
 	if (err)
-		return status_from_errno(err);
+		return vsnd__status_from_errno(err);
 	s->state = next;
 	return VIRTIO_SND_S_OK;
 }
@@ -309,32 +310,43 @@ unsigned int vsnd_dev_stream_count(const struct vsnd_dev *dev)
 	return dev->layout.n_streams;
 }
 
-int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st)
+static void st_fill(const struct vsnd_dev *dev, const struct pcm_stream *s,
+		    struct vsnd_stream_status *st)
 {
-	const struct pcm_stream *s;
-
-	if (id >= dev->layout.n_streams)
-		return -ENOENT;
-	s = &dev->streams[id];
-	memset(st, 0, sizeof(*st));
-	st->id = id;
+	st->id = s->id;
 	st->direction = s->desc.direction;
-	st->state = pcm_state_name(s->state);
-	if (s->state != PCM_INITIAL) {
+	st->state = s->state;
+	if (s->state != VSND_STATE_INITIAL) {
 		st->format = s->format;
 		st->channels = s->channels;
-		st->rate_hz = vsnd_rate_hz(s->rate);
+		st->rate_hz = vsnd_pcm_rate_hz(s->rate);
 		st->buffer_bytes = s->buffer_bytes;
 		st->period_bytes = s->period_bytes;
 	}
 	if (s->open) {
 		st->frames = atomic_load(&s->port.frames);
 		st->xruns = atomic_load(&s->port.xruns);
-		st->latency_bytes = io_latency_bytes(dev, s);
+		st->latency_bytes = vsnd__io_latency_bytes(dev, s);
 	}
 	st->held = s->held.count;
 	st->volume = s->volume;
 	st->muted = s->muted;
 	st->completed = s->completed;
+}
+
+int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st)
+{
+	struct vsnd_stream_status all = { .size = sizeof(all) };
+	const struct pcm_stream *s;
+
+	if (id >= dev->layout.n_streams)
+		return -ENOENT;
+	if (!st || st->size < VSND__SIZE1_STREAM_STATUS)
+		return -EINVAL;
+	s = &dev->streams[id];
+	st_fill(dev, s, &all);
+	/* an older caller gets the members its struct has */
+	memcpy((char *)st + sizeof(st->size), (char *)&all + sizeof(all.size),
+	       (st->size < sizeof(all) ? st->size : sizeof(all)) - sizeof(all.size));
 	return 0;
 }

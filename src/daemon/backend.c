@@ -12,7 +12,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <vsnd/virtio_snd.h>
 
 #include "daemon/log.h"
 
@@ -22,7 +21,9 @@ static void env_log(void *opaque, enum vsnd_log_level level, const char *msg)
 	vd_log_limited(level, msg);
 }
 
-static const struct vsnd_backend_env daemon_env = { .log = env_log };
+static const struct vsnd_backend_env daemon_env = {
+	.size = sizeof(struct vsnd_backend_env), .log = env_log,
+};
 
 /* One default choice: fill spec (and a description for the log) if the
  * backend can serve here; false to try the next one. */
@@ -34,13 +35,16 @@ struct default_choice {
 /* The default layout's first input stream, whose capture file we look for. */
 static int default_input_stream(void)
 {
-	struct vsnd_layout layout;
+	struct vsnd_layout *layout;
+	int id = -1;
 
-	vsnd_layout_default(&layout);
-	for (unsigned int i = 0; i < layout.n_streams; i++)
-		if (layout.streams[i].direction == VIRTIO_SND_D_INPUT)
-			return (int)i;
-	return -1;
+	if (vsnd_layout_new(&layout, NULL, NULL, 0) < 0)
+		return -1;
+	for (unsigned int i = 0; id < 0 && i < vsnd_layout_stream_count(layout); i++)
+		if (vsnd_layout_stream_direction(layout, i) == VSND_DIR_INPUT)
+			id = (int)i;
+	vsnd_layout_free(layout);
+	return id;
 }
 
 static bool file_spec(char *spec, size_t spec_len, char *what, size_t what_len)

@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <vsnd/virtio_snd.h>
 
 #include "daemon/listen.h"
 #include "daemon/log.h"
@@ -82,13 +81,13 @@ const struct vd_listener *vd_control_listener(const struct vd_control *c)
 
 static const char *fmt_name(unsigned int f)
 {
-	static const char *const names[VIRTIO_SND_PCM_FMT_COUNT] = {
+	static const char *const names[VSND_PCM_FMT_COUNT] = {
 		"IMA_ADPCM", "MU_LAW", "A_LAW", "S8", "U8", "S16_LE", "U16_LE", "S18_3LE",
 		"U18_3LE", "S20_3LE", "U20_3LE", "S24_3LE", "U24_3LE", "S20_LE", "U20_LE",
 		"S24_LE", "U24_LE", "S32_LE", "U32_LE", "FLOAT_LE", "FLOAT64_LE", "DSD_U8",
 		"DSD_U16_LE", "DSD_U32_LE", "IEC958_SUBFRAME_LE",
 	};
-	return f < VIRTIO_SND_PCM_FMT_COUNT ? names[f] : "?";
+	return f < VSND_PCM_FMT_COUNT ? names[f] : "?";
 }
 
 size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size)
@@ -99,11 +98,12 @@ size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size)
 	if (size)
 		buf[0] = 0;
 	for (unsigned int i = 0; i < n; i++) {
-		struct vsnd_stream_status st;
+		struct vsnd_stream_status st = { .size = sizeof(st) };
 
 		if (vsnd_dev_stream_status(dev, i, &st) < 0)
 			continue;
-		sb_printf(&b, "stream %u %s %s", st.id, st.direction ? "in " : "out", st.state);
+		sb_printf(&b, "stream %u %s %s", st.id, st.direction ? "in " : "out",
+			  vsnd_stream_state_name(st.state));
 		if (st.rate_hz)
 			sb_printf(&b, " %s %uch %uHz buffer %uB period %uB", fmt_name(st.format),
 				  st.channels, st.rate_hz, st.buffer_bytes, st.period_bytes);
@@ -122,7 +122,7 @@ size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size)
 
 static int parse_index(const char *s, unsigned int *out)
 {
-	return s ? vsnd_parse_uint(s, 0, 1000, out) : -EINVAL;
+	return s ? vsnd__parse_uint(s, 0, 1000, out) : -EINVAL;
 }
 
 /* The commands, apart from parsing; each answers into b. */

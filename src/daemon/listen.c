@@ -206,7 +206,7 @@ static int parse_env_int(const char *name)
 
 	if (!s || !*s)
 		return -ENOENT;
-	return vsnd_parse_uint(s, 0, INT_MAX, &v) < 0 ? -EINVAL : (int)v;
+	return vsnd__parse_uint(s, 0, INT_MAX, &v) < 0 ? -EINVAL : (int)v;
 }
 
 int vd_listen_fds(void)

@@ -89,6 +89,7 @@ static void h_wake(void *opaque)
 }
 
 static const struct vsnd_host_ops loop_host_ops = {
+	.size = sizeof(struct vsnd_host_ops),
 	.log = h_log,
 	.now_ns = h_now_ns,
 	.set_timer = h_set_timer,

@@ -66,7 +66,7 @@ static int serve(const struct vd_opts *o)
 	struct vd_loop_config cfg = {
 		.socket_path = o->socket_path, .controls = o->controls, .signals = true,
 		.use_socket_fd = o->socket_fd >= 0, .socket_fd = o->socket_fd,
-		.layout = o->streams ? &o->layout : NULL, .control_path = o->control_path,
+		.layout = o->layout, .control_path = o->control_path,
 	};
 	struct vsnd_backend *backend = NULL;
 	struct vd_trace *trace = NULL;
@@ -97,28 +97,38 @@ static int serve(const struct vd_opts *o)
 	return rc < 0 ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+static int run(const struct vd_opts *o)
 {
-	struct vd_opts o;
-
-	if (vd_opts_parse(&o, argc, argv) < 0)
-		return VD_EXIT_USAGE;
-	if (o.print_caps) {
+	if (o->print_caps) {
 		vd_opts_print_capabilities(stdout);
 		return 0;
 	}
-	if (o.help) {
+	if (o->help) {
 		vd_opts_usage(stdout);
 		return 0;
 	}
-	if (o.version) {
-		printf("vsnd %s\n", VSND_VERSION_STRING);
+	if (o->version) {
+		printf("vsnd %s\n", vsnd_version());
 		return 0;
 	}
-	vd_log_set_level(o.log_level);
+	vd_log_set_level(o->log_level);
 	if (block_signals() < 0) {
 		vd_log(VSND_LOG_ERROR, "cannot block signals: %s", strerror(errno));
 		return 1;
 	}
-	return serve(&o);
+	return serve(o);
+}
+
+int main(int argc, char **argv)
+{
+	struct vd_opts o;
+	int rc;
+
+	if (vd_opts_parse(&o, argc, argv) < 0) {
+		vd_opts_fini(&o);
+		return VD_EXIT_USAGE;
+	}
+	rc = run(&o);
+	vd_opts_fini(&o);
+	return rc;
 }

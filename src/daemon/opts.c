@@ -37,6 +37,12 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+void vd_opts_fini(struct vd_opts *o)
+{
+	vsnd_layout_free(o->layout);
+	o->layout = NULL;
+}
+
 void vd_opts_usage(FILE *out)
 {
 	fputs("Usage: vsnd (--socket PATH | --socket-fd N) [--backend SPEC] [--controls] [-v|-q]\n"
@@ -157,7 +163,7 @@ static int parse_fd(const char *arg, int *fd)
 {
 	unsigned int v;
 
-	if (vsnd_parse_uint(arg, 0, INT_MAX, &v) < 0) {
+	if (vsnd__parse_uint(arg, 0, INT_MAX, &v) < 0) {
 		fprintf(stderr, "vsnd: option '--socket-fd' needs a file descriptor number, "
 			"not '%s'\n", arg);
 		return -EINVAL;
@@ -186,7 +192,7 @@ static int check(struct vd_opts *o, int argc, char **argv)
 	if (o->streams) {
 		char err[200];
 
-		if (vsnd_layout_parse(&o->layout, o->streams, err, sizeof(err)) < 0) {
+		if (vsnd_layout_new(&o->layout, o->streams, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vsnd: --streams: %s\n", err);
 			return -EINVAL;
 		}

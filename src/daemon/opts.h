@@ -21,7 +21,7 @@ struct vd_opts {
 	const char *backend;        /* --backend SPEC; NULL: the default choice */
 	bool controls;              /* --controls: offer VIRTIO_SND_F_CTLS */
 	const char *streams;        /* --streams SPEC; NULL: the default layout */
-	struct vsnd_layout layout;  /* parsed from streams */
+	struct vsnd_layout *layout; /* parsed from streams; NULL: the default */
 	const char *control_path;   /* --control PATH; NULL: no control socket */
 	enum vsnd_log_level log_level;
 	enum vd_sandbox_mode sandbox; /* --sandbox=on|off (default on) */
@@ -38,6 +38,8 @@ struct vd_opts {
  * by systemd socket activation (LISTEN_FDS) is used.
  */
 int vd_opts_parse(struct vd_opts *o, int argc, char **argv);
+/* Free what vd_opts_parse() allocated (the layout). */
+void vd_opts_fini(struct vd_opts *o);
 void vd_opts_usage(FILE *out);
 /* The --print-capabilities document (vhost-user.json VHostUserBackendCapabilities). */
 void vd_opts_print_capabilities(FILE *out);

@@ -83,7 +83,7 @@ static void detect_reset(struct vd_session *s, unsigned int q, const struct vhu_
 	vsnd_dev_reset(s->dev);
 	/* The chains held across the stop belonged to the old rings. */
 	for (unsigned int i = 0; i < VSND_NUM_QUEUES; i++)
-		vsnd_vqset_discard(&s->vqs, i);
+		vsnd__vqset_discard(&s->vqs, i);
 	vhu_dev_release_retired(s->vhu);
 	/* reset forgets the features; the driver's choice still stands */
 	vsnd_dev_set_features(s->dev, s->features);
@@ -96,12 +96,12 @@ static int s_queue_start(void *opaque, unsigned int q, const struct vhu_vring_in
 	int rc;
 
 	detect_reset(s, q, info);
-	rc = vsnd_vqset_start(&s->vqs, q, info->num, info->desc, info->avail, info->used,
+	rc = vsnd__vqset_start(&s->vqs, q, info->num, info->desc, info->avail, info->used,
 			      vhu_dev_mem(s->vhu), s->features & (1ull << VSND_VIRTIO_F_EVENT_IDX),
 			      s->features & (1ull << VSND_VIRTIO_F_INDIRECT_DESC), info->last_avail);
 	if (rc < 0)
 		return rc;
-	vsnd_vqset_enable(&s->vqs, q, info->enabled);
+	vsnd__vqset_enable(&s->vqs, q, info->enabled);
 	/* The driver posts event buffers without a kick: look now. */
 	if (info->enabled)
 		vsnd_dev_kick(s->dev, q);
@@ -115,7 +115,7 @@ static uint16_t s_queue_stop(void *opaque, unsigned int q)
 	/* The device pauses and keeps what it holds (a VM pause must not
 	 * complete unplayed audio); a later fresh start means a reset. */
 	vsnd_dev_queue_stop(s->dev, q);
-	return vsnd_vqset_stop(&s->vqs, q);
+	return vsnd__vqset_stop(&s->vqs, q);
 }
 
 static void s_queue_kick(void *opaque, unsigned int q)
@@ -129,7 +129,7 @@ static void s_queue_enable(void *opaque, unsigned int q, bool on)
 {
 	struct vd_session *s = opaque;
 
-	vsnd_vqset_enable(&s->vqs, q, on);
+	vsnd__vqset_enable(&s->vqs, q, on);
 	if (on)
 		vsnd_dev_kick(s->dev, q);
 }
@@ -138,7 +138,7 @@ static bool s_mem_in_use(void *opaque, const void *start, size_t len)
 {
 	struct vd_session *s = opaque;
 
-	return vsnd_vqset_holds(&s->vqs, start, len);
+	return vsnd__vqset_holds(&s->vqs, start, len);
 }
 
 static void s_watch_kick(void *opaque, unsigned int q, int fd)
@@ -179,9 +179,10 @@ int vd_session_new(struct vd_session **out, int sock, const struct vd_session_co
 	struct vd_session *s = calloc(1, sizeof(*s));
 	struct vhu_config vcfg = { .num_queues = VSND_NUM_QUEUES, .ops = &session_vhu_ops };
 	struct vsnd_dev_config dcfg = {
+		.size = sizeof(struct vsnd_dev_config),
 		.layout = cfg->layout, .backend = cfg->backend, .controls = cfg->controls,
 		.host = cfg->host, .host_opaque = cfg->host_opaque,
-		.transport = &vsnd_vqset_ops,
+		.transport = &vsnd__vqset_ops,
 	};
 	int rc;
 
@@ -193,7 +194,7 @@ int vd_session_new(struct vd_session **out, int sock, const struct vd_session_co
 	s->cfg = *cfg;
 	vcfg.opaque = s;
 	dcfg.transport_opaque = &s->vqs;
-	vsnd_vqset_init(&s->vqs, s_signal, s);
+	vsnd__vqset_init(&s->vqs, s_signal, s);
 	rc = vhu_dev_new(&s->vhu, sock, &vcfg);
 	if (rc < 0)
 		goto err;
@@ -215,7 +216,7 @@ void vd_session_free(struct vd_session *s)
 		return;
 	/* device first: it may still reference chains in the rings and memory */
 	vsnd_dev_free(s->dev);
-	vsnd_vqset_fini(&s->vqs);
+	vsnd__vqset_fini(&s->vqs);
 	vhu_dev_free(s->vhu);
 	free(s);
 }
@@ -268,14 +269,14 @@ void vd_session_log_status(const struct vd_session *s)
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		vd_log(VSND_LOG_INFO, "%s", line);
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
-		struct vsnd_vqset_stats qs;
+		struct vsnd__vqset_stats qs;
 
-		if (vsnd_vqset_stats(&s->vqs, q, &qs) < 0)
+		if (vsnd__vqset_stats(&s->vqs, q, &qs) < 0)
 			continue;
 		vd_log(VSND_LOG_INFO,
 		       "queue %u: %s, popped %llu, pushed %llu, discarded %llu, dropped %llu, "
 		       "signals %llu",
-		       q, vsnd_vqset_started(&s->vqs, q) ? "started" : "stopped",
+		       q, vsnd__vqset_started(&s->vqs, q) ? "started" : "stopped",
 		       (unsigned long long)qs.popped, (unsigned long long)qs.pushed,
 		       (unsigned long long)qs.discarded, (unsigned long long)qs.dropped,
 		       (unsigned long long)qs.signals);

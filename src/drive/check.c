@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 
 #include "drive/io.h"
 #include "util/iov.h"
@@ -217,9 +217,9 @@ static void check_controls(struct chk *c)
 
 static int stream_pick(struct chk *c, uint8_t dir, struct chk_stream *s)
 {
-	static const uint8_t fmts[] = { VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_FMT_S32,
-					VIRTIO_SND_PCM_FMT_U8 };
-	static const uint8_t rates[] = { VIRTIO_SND_PCM_RATE_48000, VIRTIO_SND_PCM_RATE_44100 };
+	static const uint8_t fmts[] = { VSND_PCM_FMT_S16, VSND_PCM_FMT_S32,
+					VSND_PCM_FMT_U8 };
+	static const uint8_t rates[] = { VSND_PCM_RATE_48000, VSND_PCM_RATE_44100 };
 	uint64_t f, r;
 
 	memset(s, 0, sizeof(*s));
@@ -240,7 +240,7 @@ static int stream_pick(struct chk *c, uint8_t dir, struct chk_stream *s)
 	if (s->fmt == 0xff || s->rate == 0xff)
 		return -ENOTSUP;
 	s->channels = s->info[25] <= 2 && s->info[26] >= 2 ? 2 : s->info[25];
-	s->hz = vsnd_rate_hz(s->rate);
+	s->hz = vsnd_pcm_rate_hz(s->rate);
 	s->frame = vdd_sample_bytes(s->fmt) * s->channels;
 	s->period = s->hz / 100 * s->frame; /* 10 ms */
 	return 0;
@@ -854,10 +854,10 @@ int vdc_check(struct vdd *d, const struct vdc_opts *o)
 	       "%u jacks, %u streams, %u chmaps, %u controls", d->jacks, d->streams, d->chmaps,
 	       d->controls);
 	check_controls(&c);
-	if (stream_pick(&c, VIRTIO_SND_D_OUTPUT, &out) < 0) {
+	if (stream_pick(&c, VSND_DIR_OUTPUT, &out) < 0) {
 		skipped(&c, "pcm", "no output stream with S16/S32/U8 at 48/44.1 kHz");
 	} else {
-		have_in = stream_pick(&c, VIRTIO_SND_D_INPUT, &in) == 0;
+		have_in = stream_pick(&c, VSND_DIR_INPUT, &in) == 0;
 		check_streams(&c, &out, have_in ? &in : NULL);
 	}
 	check_elements(&c);

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 
 #include "util/iov.h"
 
@@ -162,21 +162,21 @@ int vdd_event(struct vdd *d, uint32_t *code, uint32_t *data)
 unsigned int vdd_sample_bytes(uint8_t format)
 {
 	switch (format) {
-	case VIRTIO_SND_PCM_FMT_MU_LAW: case VIRTIO_SND_PCM_FMT_A_LAW:
-	case VIRTIO_SND_PCM_FMT_S8: case VIRTIO_SND_PCM_FMT_U8:
+	case VSND_PCM_FMT_MU_LAW: case VSND_PCM_FMT_A_LAW:
+	case VSND_PCM_FMT_S8: case VSND_PCM_FMT_U8:
 		return 1;
-	case VIRTIO_SND_PCM_FMT_S16: case VIRTIO_SND_PCM_FMT_U16:
+	case VSND_PCM_FMT_S16: case VSND_PCM_FMT_U16:
 		return 2;
-	case VIRTIO_SND_PCM_FMT_S18_3: case VIRTIO_SND_PCM_FMT_U18_3:
-	case VIRTIO_SND_PCM_FMT_S20_3: case VIRTIO_SND_PCM_FMT_U20_3:
-	case VIRTIO_SND_PCM_FMT_S24_3: case VIRTIO_SND_PCM_FMT_U24_3:
+	case VSND_PCM_FMT_S18_3: case VSND_PCM_FMT_U18_3:
+	case VSND_PCM_FMT_S20_3: case VSND_PCM_FMT_U20_3:
+	case VSND_PCM_FMT_S24_3: case VSND_PCM_FMT_U24_3:
 		return 3;
-	case VIRTIO_SND_PCM_FMT_S20: case VIRTIO_SND_PCM_FMT_U20:
-	case VIRTIO_SND_PCM_FMT_S24: case VIRTIO_SND_PCM_FMT_U24:
-	case VIRTIO_SND_PCM_FMT_S32: case VIRTIO_SND_PCM_FMT_U32:
-	case VIRTIO_SND_PCM_FMT_FLOAT:
+	case VSND_PCM_FMT_S20: case VSND_PCM_FMT_U20:
+	case VSND_PCM_FMT_S24: case VSND_PCM_FMT_U24:
+	case VSND_PCM_FMT_S32: case VSND_PCM_FMT_U32:
+	case VSND_PCM_FMT_FLOAT:
 		return 4;
-	case VIRTIO_SND_PCM_FMT_FLOAT64:
+	case VSND_PCM_FMT_FLOAT64:
 		return 8;
 	default:
 		return 0;
@@ -185,8 +185,8 @@ unsigned int vdd_sample_bytes(uint8_t format)
 
 int vdd_rate_enum(uint32_t hz)
 {
-	for (unsigned int r = 0; r < VIRTIO_SND_PCM_RATE_COUNT; r++)
-		if (vsnd_rate_hz(r) == hz)
+	for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++)
+		if (vsnd_pcm_rate_hz(r) == hz)
 			return (int)r;
 	return -1;
 }
@@ -205,12 +205,12 @@ const char *vdd_status_name(int status)
 
 const char *vdd_format_name(unsigned int fmt)
 {
-	static const char *const names[VIRTIO_SND_PCM_FMT_COUNT] = {
+	static const char *const names[VSND_PCM_FMT_COUNT] = {
 		"IMA_ADPCM", "MU_LAW", "A_LAW", "S8", "U8", "S16", "U16", "S18_3", "U18_3",
 		"S20_3", "U20_3", "S24_3", "U24_3", "S20", "U20", "S24", "U24", "S32", "U32",
 		"FLOAT", "FLOAT64", "DSD_U8", "DSD_U16", "DSD_U32", "IEC958_SUBFRAME",
 	};
-	return fmt < VIRTIO_SND_PCM_FMT_COUNT ? names[fmt] : "?";
+	return fmt < VSND_PCM_FMT_COUNT ? names[fmt] : "?";
 }
 
 const char *vdd_position_name(unsigned int pos)

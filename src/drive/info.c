@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 
 #include "util/iov.h"
 
@@ -59,7 +59,7 @@ static void print_bits(FILE *out, uint64_t bits, unsigned int n, bool json, bool
 			fputs(json ? ", " : " ", out);
 		first = false;
 		if (rates)
-			fprintf(out, "%u", vsnd_rate_hz(b));
+			fprintf(out, "%u", vsnd_pcm_rate_hz(b));
 		else
 			fprintf(out, json ? "\"%s\"" : "%s", vdd_format_name(b));
 	}
@@ -101,7 +101,7 @@ static int print_streams(struct vdd *d, FILE *out, bool json)
 
 		if (!p)
 			return w.status;
-		dir = p[24] == VIRTIO_SND_D_OUTPUT ? "output" : p[24] == VIRTIO_SND_D_INPUT ? "input" : "?";
+		dir = p[24] == VSND_DIR_OUTPUT ? "output" : p[24] == VSND_DIR_INPUT ? "input" : "?";
 		if (json)
 			fprintf(out, "%s\n    {\"id\": %u, \"hda_fn_nid\": %u, \"direction\": \"%s\", "
 				"\"features\": %u, \"channels_min\": %u, \"channels_max\": %u, "
@@ -110,9 +110,9 @@ static int print_streams(struct vdd *d, FILE *out, bool json)
 		else
 			fprintf(out, "stream %u: %s, nid %u, channels %u-%u, features 0x%x\n"
 				"  formats: ", i, dir, vsnd_le32(p), p[25], p[26], vsnd_le32(p + 4));
-		print_bits(out, vsnd_le64(p + 8), VIRTIO_SND_PCM_FMT_COUNT, json, false);
+		print_bits(out, vsnd_le64(p + 8), VSND_PCM_FMT_COUNT, json, false);
 		fputs(json ? "], \"rates\": [" : "\n  rates: ", out);
-		print_bits(out, vsnd_le64(p + 16), VIRTIO_SND_PCM_RATE_COUNT, json, true);
+		print_bits(out, vsnd_le64(p + 16), VSND_PCM_RATE_COUNT, json, true);
 		fputs(json ? "]}" : "\n", out);
 	}
 	fputs(json ? (d->streams ? "\n  ],\n" : "],\n") : "", out);

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 
 #include "util/iov.h"
 

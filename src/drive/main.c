@@ -52,14 +52,14 @@ static int parse_opt(int c, struct vdc_opts *o)
 	case OPT_JACK_CMD: o->jack_cmd = optarg; return 0;
 	case 'q': o->quiet = true; return 0;
 	case OPT_STREAM:
-		if (vsnd_parse_uint(optarg, 0, 1u << 20, &v) < 0)
+		if (vsnd__parse_uint(optarg, 0, 1u << 20, &v) < 0)
 			return -EINVAL;
 		o->stream = (int)v;
 		return 0;
-	case OPT_PERIOD_MS: return vsnd_parse_uint(optarg, 1, 1000, &o->period_ms);
-	case OPT_PERIODS: return vsnd_parse_uint(optarg, 1, 32, &o->periods);
-	case OPT_RATE: return vsnd_parse_uint(optarg, 1, 384000, &o->rate);
-	case OPT_CHANNELS: return vsnd_parse_uint(optarg, 1, 18, &o->channels);
+	case OPT_PERIOD_MS: return vsnd__parse_uint(optarg, 1, 1000, &o->period_ms);
+	case OPT_PERIODS: return vsnd__parse_uint(optarg, 1, 32, &o->periods);
+	case OPT_RATE: return vsnd__parse_uint(optarg, 1, 384000, &o->rate);
+	case OPT_CHANNELS: return vsnd__parse_uint(optarg, 1, 18, &o->channels);
 	case OPT_SECONDS:
 		o->seconds = strtod(optarg, &end);
 		return end != optarg && !*end && o->seconds > 0 && o->seconds <= 3600 ? 0 : -EINVAL;

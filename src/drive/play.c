@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include <sndfile.h>
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 
 #include "drive/io.h"
 #include "util/iov.h"
@@ -40,13 +40,13 @@ int vdc_find_stream(struct vdd *d, int want, uint8_t dir, uint8_t info[32])
 static int wav_format(int sf_format)
 {
 	switch (sf_format & SF_FORMAT_SUBMASK) {
-	case SF_FORMAT_PCM_U8: return VIRTIO_SND_PCM_FMT_U8;
-	case SF_FORMAT_PCM_S8: return VIRTIO_SND_PCM_FMT_S8;
-	case SF_FORMAT_PCM_16: return VIRTIO_SND_PCM_FMT_S16;
-	case SF_FORMAT_PCM_24: return VIRTIO_SND_PCM_FMT_S24_3;
-	case SF_FORMAT_PCM_32: return VIRTIO_SND_PCM_FMT_S32;
-	case SF_FORMAT_FLOAT: return VIRTIO_SND_PCM_FMT_FLOAT;
-	case SF_FORMAT_DOUBLE: return VIRTIO_SND_PCM_FMT_FLOAT64;
+	case SF_FORMAT_PCM_U8: return VSND_PCM_FMT_U8;
+	case SF_FORMAT_PCM_S8: return VSND_PCM_FMT_S8;
+	case SF_FORMAT_PCM_16: return VSND_PCM_FMT_S16;
+	case SF_FORMAT_PCM_24: return VSND_PCM_FMT_S24_3;
+	case SF_FORMAT_PCM_32: return VSND_PCM_FMT_S32;
+	case SF_FORMAT_FLOAT: return VSND_PCM_FMT_FLOAT;
+	case SF_FORMAT_DOUBLE: return VSND_PCM_FMT_FLOAT64;
 	default: return -1;
 	}
 }
@@ -54,11 +54,11 @@ static int wav_format(int sf_format)
 static int sf_subformat(int fmt)
 {
 	switch (fmt) {
-	case VIRTIO_SND_PCM_FMT_U8: return SF_FORMAT_PCM_U8;
-	case VIRTIO_SND_PCM_FMT_S16: return SF_FORMAT_PCM_16;
-	case VIRTIO_SND_PCM_FMT_S24_3: return SF_FORMAT_PCM_24;
-	case VIRTIO_SND_PCM_FMT_S32: return SF_FORMAT_PCM_32;
-	case VIRTIO_SND_PCM_FMT_FLOAT: return SF_FORMAT_FLOAT;
+	case VSND_PCM_FMT_U8: return SF_FORMAT_PCM_U8;
+	case VSND_PCM_FMT_S16: return SF_FORMAT_PCM_16;
+	case VSND_PCM_FMT_S24_3: return SF_FORMAT_PCM_24;
+	case VSND_PCM_FMT_S32: return SF_FORMAT_PCM_32;
+	case VSND_PCM_FMT_FLOAT: return SF_FORMAT_FLOAT;
 	default: return -1;
 	}
 }
@@ -103,7 +103,7 @@ static int setup_stream(struct vdd *d, const struct vdc_opts *o, struct stream_s
 			uint8_t dir, struct vdc_io *io)
 {
 	uint8_t info[32];
-	uint32_t hz = vsnd_rate_hz((unsigned int)s->rate);
+	uint32_t hz = vsnd_pcm_rate_hz((unsigned int)s->rate);
 	uint32_t frames;
 	int rc;
 
@@ -154,7 +154,7 @@ static int fill(struct vdc_io *io, SNDFILE *sf, unsigned int i, bool *eof)
 static int play_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
 		     struct vdc_io *io, SNDFILE *sf, double total)
 {
-	double rate_bytes = (double)vsnd_rate_hz((unsigned int)s->rate) * s->frame;
+	double rate_bytes = (double)vsnd_pcm_rate_hz((unsigned int)s->rate) * s->frame;
 	uint64_t played = 0;
 	bool eof = false;
 	int rc;
@@ -203,7 +203,7 @@ int vdc_play(struct vdd *d, const struct vdc_opts *o)
 	 * the virtio wire format as is */
 	if ((si.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV)
 		s.fmt = -1;
-	rc = setup_stream(d, o, &s, VIRTIO_SND_D_OUTPUT, &io);
+	rc = setup_stream(d, o, &s, VSND_DIR_OUTPUT, &io);
 	if (rc == 0) {
 		rc = play_loop(d, o, &s, &io, sf, (double)si.frames / si.samplerate);
 		rc = finish_stream(d, (uint32_t)s.id, rc);
@@ -217,7 +217,7 @@ int vdc_play(struct vdd *d, const struct vdc_opts *o)
 static int record_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
 		       struct vdc_io *io, SNDFILE *sf)
 {
-	uint64_t total = (uint64_t)(o->seconds * vsnd_rate_hz((unsigned int)s->rate)) * s->frame;
+	uint64_t total = (uint64_t)(o->seconds * vsnd_pcm_rate_hz((unsigned int)s->rate)) * s->frame;
 	uint64_t posted = 0, got = 0;
 	int rc;
 
@@ -246,7 +246,7 @@ static int record_loop(struct vdd *d, const struct vdc_opts *o, struct stream_se
 		if (sf_write_raw(sf, vdc_io_data(io, done.i), done.data) != done.data)
 			return -EIO;
 		got += done.data;
-		progress(o, "record", (double)got / s->frame / vsnd_rate_hz((unsigned int)s->rate),
+		progress(o, "record", (double)got / s->frame / vsnd_pcm_rate_hz((unsigned int)s->rate),
 			 o->seconds);
 		if (posted >= total)
 			continue;
@@ -266,7 +266,7 @@ int vdc_record(struct vdd *d, const struct vdc_opts *o)
 	SNDFILE *sf;
 	int rc;
 
-	s.fmt = VIRTIO_SND_PCM_FMT_S16;
+	s.fmt = VSND_PCM_FMT_S16;
 	s.rate = vdd_rate_enum(o->rate);
 	s.channels = o->channels;
 	si.samplerate = (int)o->rate;
@@ -277,7 +277,7 @@ int vdc_record(struct vdd *d, const struct vdc_opts *o)
 		fprintf(stderr, "vsnd-drive: %s: %s\n", o->file, sf_strerror(NULL));
 		return -EIO;
 	}
-	rc = setup_stream(d, o, &s, VIRTIO_SND_D_INPUT, &io);
+	rc = setup_stream(d, o, &s, VSND_DIR_INPUT, &io);
 	if (rc == 0) {
 		rc = record_loop(d, o, &s, &io, sf);
 		rc = finish_stream(d, (uint32_t)s.id, rc);

@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 
+#include "util/abi.h"
 #include "virtq/vqset.h"
 
 /* Register offsets (4.2.2). */
@@ -80,6 +81,22 @@ static void mmio_signal(void *opaque, unsigned int q)
 	m->cfg.ops->set_irq(m->cfg.opaque, true);
 }
 
+/* The caller's structs by the size rule (vsnd.h, "ABI"); the host ops are
+ * checked by vsnd_dev_new(). */
+static int config_check(const struct vsnd_mmio_config *cfg)
+{
+	int rc = VSND__ABI_CHECK(cfg, VSND__SIZE1_MMIO_CONFIG);
+
+	if (rc)
+		return rc;
+	if (!cfg->ops || !cfg->host)
+		return -EINVAL;
+	rc = VSND__ABI_CHECK(cfg->ops, VSND__SIZE1_MMIO_OPS);
+	if (rc)
+		return rc;
+	return cfg->ops->translate && cfg->ops->set_irq ? 0 : -EINVAL;
+}
+
 int vsnd_mmio_new(struct vsnd_mmio **out, const struct vsnd_mmio_config *cfg)
 {
 	struct vsnd_mmio *m;
@@ -87,23 +104,25 @@ int vsnd_mmio_new(struct vsnd_mmio **out, const struct vsnd_mmio_config *cfg)
 	int rc;
 
 	*out = NULL;
-	if (!cfg || !cfg->ops || !cfg->ops->translate || !cfg->ops->set_irq || !cfg->host)
-		return -EINVAL;
+	rc = config_check(cfg);
+	if (rc)
+		return rc;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->cfg = *cfg;
+	/* an older caller's struct is shorter: the rest stays 0 */
+	memcpy(&m->cfg, cfg, cfg->size < sizeof(m->cfg) ? cfg->size : sizeof(m->cfg));
 	if (!m->cfg.vendor_id)
 		m->cfg.vendor_id = VSND_MMIO_VENDOR_ID;
 	m->mem.translate = cfg->ops->translate;
 	m->mem.opaque = cfg->opaque;
-	rc = vsnd_vqset_init(&m->vqs, mmio_signal, m);
+	rc = vsnd__vqset_init(&m->vqs, mmio_signal, m);
 	if (rc < 0)
 		goto err;
 	dcfg = (struct vsnd_dev_config){
-		.layout = cfg->layout, .backend = cfg->backend, .controls = cfg->controls,
+		.size = sizeof(dcfg), .layout = cfg->layout, .backend = cfg->backend, .controls = cfg->controls,
 		.host = cfg->host, .host_opaque = cfg->host_opaque,
-		.transport = &vsnd_vqset_ops, .transport_opaque = &m->vqs,
+		.transport = &vsnd__vqset_ops, .transport_opaque = &m->vqs,
 	};
 	rc = vsnd_dev_new(&m->dev, &dcfg);
 	if (rc < 0)
@@ -121,7 +140,7 @@ void vsnd_mmio_free(struct vsnd_mmio *m)
 		return;
 	/* the device first: it may hold chains that point into the rings */
 	vsnd_dev_free(m->dev);
-	vsnd_vqset_fini(&m->vqs);
+	vsnd__vqset_fini(&m->vqs);
 	free(m);
 }
 
@@ -140,9 +159,9 @@ static void mmio_reset(struct vsnd_mmio *m)
 {
 	vsnd_dev_reset(m->dev);
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
-		if (vsnd_vqset_started(&m->vqs, q))
-			vsnd_vqset_stop(&m->vqs, q);
-		vsnd_vqset_discard(&m->vqs, q);
+		if (vsnd__vqset_started(&m->vqs, q))
+			vsnd__vqset_stop(&m->vqs, q);
+		vsnd__vqset_discard(&m->vqs, q);
 	}
 	memset(m->q, 0, sizeof(m->q));
 	m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
@@ -172,7 +191,7 @@ static void queue_ready(struct vsnd_mmio *m, unsigned int qi, bool on)
 	if (!on) {
 		if (q->ready) {
 			vsnd_dev_queue_stop(m->dev, qi);
-			vsnd_vqset_stop(&m->vqs, qi);
+			vsnd__vqset_stop(&m->vqs, qi);
 		}
 		q->ready = false;
 		return;
@@ -186,14 +205,14 @@ static void queue_ready(struct vsnd_mmio *m, unsigned int qi, bool on)
 		mmio_log(m, "virtio-mmio: queue %u: ring of %u not in guest RAM", qi, q->num);
 		return;
 	}
-	rc = vsnd_vqset_start(&m->vqs, qi, q->num, desc, avail, used, &m->mem,
+	rc = vsnd__vqset_start(&m->vqs, qi, q->num, desc, avail, used, &m->mem,
 			      m->drv_features & (1ull << VSND_VIRTIO_F_EVENT_IDX),
 			      m->drv_features & (1ull << VSND_VIRTIO_F_INDIRECT_DESC), 0);
 	if (rc < 0) {
 		mmio_log(m, "virtio-mmio: queue %u: cannot start: %s", qi, strerror(-rc));
 		return;
 	}
-	vsnd_vqset_enable(&m->vqs, qi, true);
+	vsnd__vqset_enable(&m->vqs, qi, true);
 	q->ready = true;
 	vsnd_dev_kick(m->dev, qi);
 }

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-size_t iov_size(const struct iovec *iov, unsigned int n)
+size_t vsnd__iov_size(const struct iovec *iov, unsigned int n)
 {
 	size_t total = 0;
 
@@ -52,17 +52,17 @@ static void seg_memset(void *seg, size_t pos, size_t l, void *ctx)
 	memset(seg, *(const int *)ctx, l);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len)
+size_t vsnd__iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len)
 {
 	return iov_walk(iov, n, off, len, seg_to_buf, buf);
 }
 
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off, const void *buf, size_t len)
+size_t vsnd__iov_from_buf(const struct iovec *iov, unsigned int n, size_t off, const void *buf, size_t len)
 {
 	return iov_walk(iov, n, off, len, seg_from_buf, (void *)buf);
 }
 
-size_t iov_memset(const struct iovec *iov, unsigned int n, size_t off, int c, size_t len)
+size_t vsnd__iov_memset(const struct iovec *iov, unsigned int n, size_t off, int c, size_t len)
 {
 	return iov_walk(iov, n, off, len, seg_memset, &c);
 }

@@ -9,14 +9,14 @@
 #include <sys/uio.h>
 
 /* Total bytes of an iovec list. */
-size_t iov_size(const struct iovec *iov, unsigned int n);
+size_t vsnd__iov_size(const struct iovec *iov, unsigned int n);
 /* Copy up to len bytes starting at byte off of the list into buf; returns
  * the bytes copied (less than len when the list is shorter). */
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len);
+size_t vsnd__iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len);
 /* Copy buf into the list at byte off; returns the bytes copied. */
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off, const void *buf, size_t len);
+size_t vsnd__iov_from_buf(const struct iovec *iov, unsigned int n, size_t off, const void *buf, size_t len);
 /* Set len bytes at byte off to c; returns the bytes set. */
-size_t iov_memset(const struct iovec *iov, unsigned int n, size_t off, int c, size_t len);
+size_t vsnd__iov_memset(const struct iovec *iov, unsigned int n, size_t off, int c, size_t len);
 
 static inline uint16_t vsnd_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t vsnd_le32(const uint8_t *p)

@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-int vsnd_parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *out)
+int vsnd__parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *out)
 {
 	unsigned long n;
 	char *end;

@@ -7,6 +7,6 @@
  * A decimal number in [min, max], the whole string: digits only (no sign,
  * no space), no overflow. Returns 0 and sets *out, or -EINVAL and leaves it.
  */
-int vsnd_parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *out);
+int vsnd__parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *out);
 
 #endif

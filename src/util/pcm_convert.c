@@ -24,38 +24,38 @@
 #include <string.h>
 
 #include "iov.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 enum pcv_kind { PCV_NONE, PCV_SINT, PCV_UINT, PCV_FLOAT, PCV_DOUBLE, PCV_ULAW, PCV_ALAW };
 
 static enum pcv_kind pcv_kind(unsigned int format)
 {
 	switch (format) {
-	case VIRTIO_SND_PCM_FMT_S8:
-	case VIRTIO_SND_PCM_FMT_S16:
-	case VIRTIO_SND_PCM_FMT_S18_3:
-	case VIRTIO_SND_PCM_FMT_S20_3:
-	case VIRTIO_SND_PCM_FMT_S24_3:
-	case VIRTIO_SND_PCM_FMT_S20:
-	case VIRTIO_SND_PCM_FMT_S24:
-	case VIRTIO_SND_PCM_FMT_S32:
+	case VSND_PCM_FMT_S8:
+	case VSND_PCM_FMT_S16:
+	case VSND_PCM_FMT_S18_3:
+	case VSND_PCM_FMT_S20_3:
+	case VSND_PCM_FMT_S24_3:
+	case VSND_PCM_FMT_S20:
+	case VSND_PCM_FMT_S24:
+	case VSND_PCM_FMT_S32:
 		return PCV_SINT;
-	case VIRTIO_SND_PCM_FMT_U8:
-	case VIRTIO_SND_PCM_FMT_U16:
-	case VIRTIO_SND_PCM_FMT_U18_3:
-	case VIRTIO_SND_PCM_FMT_U20_3:
-	case VIRTIO_SND_PCM_FMT_U24_3:
-	case VIRTIO_SND_PCM_FMT_U20:
-	case VIRTIO_SND_PCM_FMT_U24:
-	case VIRTIO_SND_PCM_FMT_U32:
+	case VSND_PCM_FMT_U8:
+	case VSND_PCM_FMT_U16:
+	case VSND_PCM_FMT_U18_3:
+	case VSND_PCM_FMT_U20_3:
+	case VSND_PCM_FMT_U24_3:
+	case VSND_PCM_FMT_U20:
+	case VSND_PCM_FMT_U24:
+	case VSND_PCM_FMT_U32:
 		return PCV_UINT;
-	case VIRTIO_SND_PCM_FMT_FLOAT:
+	case VSND_PCM_FMT_FLOAT:
 		return PCV_FLOAT;
-	case VIRTIO_SND_PCM_FMT_FLOAT64:
+	case VSND_PCM_FMT_FLOAT64:
 		return PCV_DOUBLE;
-	case VIRTIO_SND_PCM_FMT_MU_LAW:
+	case VSND_PCM_FMT_MU_LAW:
 		return PCV_ULAW;
-	case VIRTIO_SND_PCM_FMT_A_LAW:
+	case VSND_PCM_FMT_A_LAW:
 		return PCV_ALAW;
 	default:
 		return PCV_NONE; /* IMA_ADPCM, DSD, IEC958, undefined */

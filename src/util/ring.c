@@ -123,14 +123,14 @@ static void copy_in_iov(uint8_t *ring, size_t pos, size_t len, void *ctx)
 {
 	struct iov_ctx *c = ctx;
 
-	iov_to_buf(c->iov, c->n, c->off + pos, ring, len);
+	vsnd__iov_to_buf(c->iov, c->n, c->off + pos, ring, len);
 }
 
 static void copy_out_iov(uint8_t *ring, size_t pos, size_t len, void *ctx)
 {
 	struct iov_ctx *c = ctx;
 
-	iov_from_buf(c->iov, c->n, c->off + pos, ring, len);
+	vsnd__iov_from_buf(c->iov, c->n, c->off + pos, ring, len);
 }
 
 size_t vsnd_ring_write(struct vsnd_ring *r, const void *src, size_t n)
@@ -141,7 +141,7 @@ size_t vsnd_ring_write(struct vsnd_ring *r, const void *src, size_t n)
 /* len cut to what the list holds past off. */
 static size_t iov_clamp(const struct iovec *iov, unsigned int n_iov, size_t off, size_t len)
 {
-	size_t avail = iov_size(iov, n_iov);
+	size_t avail = vsnd__iov_size(iov, n_iov);
 
 	if (off >= avail)
 		return 0;

@@ -120,7 +120,7 @@ static bool parts_overlap(unsigned int num, const void *desc, const void *avail,
 	       overlap(avail, alen, used, ulen);
 }
 
-int virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void *used,
+int vsnd__virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void *used,
 	       const struct virtq_mem *mem, bool event_idx, bool indirect, uint16_t last_avail)
 {
 	if (!vq || !desc || !avail || !used || !mem || !mem->translate)
@@ -148,7 +148,7 @@ int virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void
 	return 0;
 }
 
-void virtq_fini(struct virtq *vq)
+void vsnd__virtq_fini(struct virtq *vq)
 {
 	if (vq)
 		*vq = (struct virtq){ .num = 0 };
@@ -166,7 +166,7 @@ static int pending(struct virtq *vq, uint16_t *count)
 	return 0;
 }
 
-unsigned int virtq_avail_count(struct virtq *vq)
+unsigned int vsnd__virtq_avail_count(struct virtq *vq)
 {
 	uint16_t n;
 
@@ -365,7 +365,7 @@ static int next_head(struct virtq *vq, uint16_t *head)
 	return 0;
 }
 
-int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
+int vsnd__virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 {
 	struct virtq_walk w = { .vq = vq, .elem = elem };
 	uint16_t head;
@@ -393,7 +393,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	return 0;
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+void vsnd__virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	size_t off;
 
@@ -415,7 +415,7 @@ static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-bool virtq_should_notify(struct virtq *vq)
+bool vsnd__virtq_should_notify(struct virtq *vq)
 {
 	uint16_t old = vq->signalled_used;
 	bool valid = vq->signalled_used_valid;
@@ -438,7 +438,7 @@ bool virtq_should_notify(struct virtq *vq)
 	return need_event(ld16(vq->avail, used_event_off(vq)), vq->used_idx, old);
 }
 
-bool virtq_set_notification(struct virtq *vq, bool enable)
+bool vsnd__virtq_set_notification(struct virtq *vq, bool enable)
 {
 	uint16_t n;
 

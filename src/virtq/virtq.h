@@ -20,7 +20,7 @@
 
 #define VIRTQ_MAX_SIZE 32768
 /* iovecs one chain may carry (readable + writable). A chain needing more is
- * valid but too big for us: virtq_pop() answers -EMSGSIZE for it. */
+ * valid but too big for us: vsnd__virtq_pop() answers -EMSGSIZE for it. */
 #define VIRTQ_MAX_IOV 512
 
 #define VIRTQ_DESC_F_NEXT 1
@@ -74,14 +74,14 @@ struct virtq {
  * -EADDRINUSE (two parts overlap: avail 4+2*num and used 4+8*num bytes, 2
  * more each with event_idx); the ring is then left alone.
  */
-int virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void *used,
+int vsnd__virtq_init(struct virtq *vq, unsigned int num, void *desc, void *avail, void *used,
 	       const struct virtq_mem *mem, bool event_idx, bool indirect, uint16_t last_avail);
 /* Forget the ring (num = 0). */
-void virtq_fini(struct virtq *vq);
+void vsnd__virtq_fini(struct virtq *vq);
 
 /* Number of chains the driver made available and we have not popped. 0 if
  * broken or not set up. */
-unsigned int virtq_avail_count(struct virtq *vq);
+unsigned int vsnd__virtq_avail_count(struct virtq *vq);
 
 /*
  * Pop the next chain into *elem.
@@ -92,18 +92,18 @@ unsigned int virtq_avail_count(struct virtq *vq);
  * indirect table, readable after writable, avail idx jumping more than num):
  * the queue is then broken and every later call answers -EIO.
  */
-int virtq_pop(struct virtq *vq, struct virtq_elem *elem);
+int vsnd__virtq_pop(struct virtq *vq, struct virtq_elem *elem);
 
 /* Put a used entry {head, len} (len = bytes written to the writable part).
  * Does not notify. */
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
+void vsnd__virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
 /* After pushes: should the driver be interrupted? Applies EVENT_IDX or the
  * NO_INTERRUPT flag, after a full barrier. */
-bool virtq_should_notify(struct virtq *vq);
+bool vsnd__virtq_should_notify(struct virtq *vq);
 
 /* Kick suppression: enable = we want kicks. Re-enabling returns true if
  * buffers arrived meanwhile (the caller must then pop again). */
-bool virtq_set_notification(struct virtq *vq, bool enable);
+bool vsnd__virtq_set_notification(struct virtq *vq, bool enable);
 
 #endif

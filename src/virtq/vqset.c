@@ -23,7 +23,7 @@ static struct vsnd_vqset_queue *queue(struct vsnd_vqset *s, unsigned int q)
 	return s && q < VSND_NUM_QUEUES ? &s->q[q] : NULL;
 }
 
-int vsnd_vqset_init(struct vsnd_vqset *s, void (*signal)(void *opaque, unsigned int q),
+int vsnd__vqset_init(struct vsnd_vqset *s, void (*signal)(void *opaque, unsigned int q),
 		    void *opaque)
 {
 	if (!s)
@@ -43,12 +43,12 @@ static void pool_free(struct vsnd_vqset_queue *q)
 	q->n_free = 0;
 }
 
-void vsnd_vqset_fini(struct vsnd_vqset *s)
+void vsnd__vqset_fini(struct vsnd_vqset *s)
 {
 	if (!s)
 		return;
 	for (unsigned int i = 0; i < VSND_NUM_QUEUES; i++) {
-		virtq_fini(&s->q[i].vq);
+		vsnd__virtq_fini(&s->q[i].vq);
 		pool_free(&s->q[i]);
 	}
 }
@@ -88,7 +88,7 @@ static void pool_drop(struct vsnd_vqset_queue *q)
 	pool_reset(q, q->num);
 }
 
-int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int qi, unsigned int num, void *desc,
+int vsnd__vqset_start(struct vsnd_vqset *s, unsigned int qi, unsigned int num, void *desc,
 		     void *avail, void *used, const struct virtq_mem *mem, bool event_idx,
 		     bool indirect, uint16_t last_avail)
 {
@@ -98,9 +98,9 @@ int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int qi, unsigned int num, vo
 	if (!q)
 		return -EINVAL;
 	if (q->started)
-		vsnd_vqset_stop(s, qi);
+		vsnd__vqset_stop(s, qi);
 	q->broken = false;
-	r = virtq_init(&q->vq, num, desc, avail, used, mem, event_idx, indirect, last_avail);
+	r = vsnd__virtq_init(&q->vq, num, desc, avail, used, mem, event_idx, indirect, last_avail);
 	if (r)
 		goto err;
 	/* Chains held across the stop belong to this ring if it kept its size
@@ -116,11 +116,11 @@ int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int qi, unsigned int num, vo
 	q->started = true;
 	return 0;
 err:
-	virtq_fini(&q->vq);
+	vsnd__virtq_fini(&q->vq);
 	return r;
 }
 
-uint16_t vsnd_vqset_stop(struct vsnd_vqset *s, unsigned int qi)
+uint16_t vsnd__vqset_stop(struct vsnd_vqset *s, unsigned int qi)
 {
 	struct vsnd_vqset_queue *q = queue(s, qi);
 
@@ -131,11 +131,11 @@ uint16_t vsnd_vqset_stop(struct vsnd_vqset *s, unsigned int qi)
 	q->base = q->vq.last_avail;
 	q->broken = q->vq.broken;
 	q->started = false;
-	virtq_fini(&q->vq);
+	vsnd__virtq_fini(&q->vq);
 	return q->base;
 }
 
-void vsnd_vqset_discard(struct vsnd_vqset *s, unsigned int qi)
+void vsnd__vqset_discard(struct vsnd_vqset *s, unsigned int qi)
 {
 	struct vsnd_vqset_queue *q = queue(s, qi);
 
@@ -143,7 +143,7 @@ void vsnd_vqset_discard(struct vsnd_vqset *s, unsigned int qi)
 		pool_drop(q);
 }
 
-void vsnd_vqset_enable(struct vsnd_vqset *s, unsigned int qi, bool on)
+void vsnd__vqset_enable(struct vsnd_vqset *s, unsigned int qi, bool on)
 {
 	struct vsnd_vqset_queue *q = queue(s, qi);
 
@@ -151,7 +151,7 @@ void vsnd_vqset_enable(struct vsnd_vqset *s, unsigned int qi, bool on)
 		q->enabled = on;
 }
 
-bool vsnd_vqset_started(const struct vsnd_vqset *s, unsigned int qi)
+bool vsnd__vqset_started(const struct vsnd_vqset *s, unsigned int qi)
 {
 	return s && qi < VSND_NUM_QUEUES && s->q[qi].started;
 }
@@ -181,7 +181,7 @@ static bool queue_holds(const struct vsnd_vqset_queue *q, uintptr_t a, uintptr_t
 	return false;
 }
 
-bool vsnd_vqset_holds(const struct vsnd_vqset *s, const void *start, size_t len)
+bool vsnd__vqset_holds(const struct vsnd_vqset *s, const void *start, size_t len)
 {
 	uintptr_t a = (uintptr_t)start;
 
@@ -193,21 +193,21 @@ bool vsnd_vqset_holds(const struct vsnd_vqset *s, const void *start, size_t len)
 	return false;
 }
 
-bool vsnd_vqset_broken(const struct vsnd_vqset *s, unsigned int qi)
+bool vsnd__vqset_broken(const struct vsnd_vqset *s, unsigned int qi)
 {
 	if (!s || qi >= VSND_NUM_QUEUES)
 		return false;
 	return s->q[qi].started ? s->q[qi].vq.broken : s->q[qi].broken;
 }
 
-bool vsnd_vqset_set_notification(struct vsnd_vqset *s, unsigned int qi, bool enable)
+bool vsnd__vqset_set_notification(struct vsnd_vqset *s, unsigned int qi, bool enable)
 {
 	struct vsnd_vqset_queue *q = queue(s, qi);
 
-	return q && q->started && virtq_set_notification(&q->vq, enable);
+	return q && q->started && vsnd__virtq_set_notification(&q->vq, enable);
 }
 
-int vsnd_vqset_stats(const struct vsnd_vqset *s, unsigned int qi, struct vsnd_vqset_stats *st)
+int vsnd__vqset_stats(const struct vsnd_vqset *s, unsigned int qi, struct vsnd__vqset_stats *st)
 {
 	if (!s || qi >= VSND_NUM_QUEUES || !st)
 		return -EINVAL;
@@ -227,9 +227,9 @@ static int pop_one(struct vsnd_vqset_queue *q, struct vsnd_chain **out)
 	if (!q->n_free)
 		return -EAGAIN;
 	slot = &q->slots[q->free[q->n_free - 1]];
-	r = virtq_pop(&q->vq, &slot->elem);
+	r = vsnd__virtq_pop(&q->vq, &slot->elem);
 	if (r == -EMSGSIZE) {
-		virtq_push(&q->vq, slot->elem.head, 0);
+		vsnd__virtq_push(&q->vq, slot->elem.head, 0);
 		q->stats.discarded++;
 	}
 	if (r)
@@ -253,7 +253,7 @@ static void vqset_notify(void *opaque, unsigned int qi)
 	struct vsnd_vqset *s = opaque;
 	struct vsnd_vqset_queue *q = queue(s, qi);
 
-	if (!q || !q->started || !virtq_should_notify(&q->vq))
+	if (!q || !q->started || !vsnd__virtq_should_notify(&q->vq))
 		return;
 	q->stats.signals++;
 	if (s->signal)
@@ -308,13 +308,14 @@ static void vqset_push(void *opaque, unsigned int qi, struct vsnd_chain *chain, 
 	/* 2.7.8.2: len must not overstate what the chain can hold. */
 	if (len > slot->elem.wr_len)
 		len = (uint32_t)slot->elem.wr_len;
-	virtq_push(&q->vq, slot->elem.head, len);
+	vsnd__virtq_push(&q->vq, slot->elem.head, len);
 	slot->in_use = false;
 	q->free[q->n_free++] = (uint32_t)(slot - q->slots);
 	q->stats.pushed++;
 }
 
-const struct vsnd_transport_ops vsnd_vqset_ops = {
+const struct vsnd_transport_ops vsnd__vqset_ops = {
+	.size = sizeof(struct vsnd_transport_ops),
 	.pop = vqset_pop,
 	.push = vqset_push,
 	.notify = vqset_notify,

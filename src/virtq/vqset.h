@@ -4,7 +4,7 @@
  *
  * A transport (vhost-user, an emulator's virtio-mmio model, a test) starts
  * and stops rings with host pointers it translated itself; the device pops
- * and pushes chains through vsnd_vqset_ops without knowing about rings.
+ * and pushes chains through vsnd__vqset_ops without knowing about rings.
  *
  * Each started queue owns one chain slot per ring entry, allocated at start:
  * the data path never allocates. Popped chains live in those slots until they
@@ -29,7 +29,7 @@
 struct vsnd_vqset_slot;
 
 /* Counters of one queue; they survive stop/start and reset at init. */
-struct vsnd_vqset_stats {
+struct vsnd__vqset_stats {
 	uint64_t popped;     /* chains handed to the device */
 	uint64_t pushed;     /* chains given back by the device */
 	uint64_t discarded;  /* valid chains we could not map: pushed back with len 0 */
@@ -50,7 +50,7 @@ struct vsnd_vqset_queue {
 	struct vsnd_vqset_slot *slots;
 	uint32_t *free;                 /* stack of free slot indices */
 	unsigned int n_free;
-	struct vsnd_vqset_stats stats;
+	struct vsnd__vqset_stats stats;
 };
 
 struct vsnd_vqset {
@@ -60,17 +60,17 @@ struct vsnd_vqset {
 };
 
 /* Pop/push/notify for the device; opaque is the struct vsnd_vqset *. */
-extern const struct vsnd_transport_ops vsnd_vqset_ops;
+extern const struct vsnd_transport_ops vsnd__vqset_ops;
 
 /*
  * Set up an empty set: every queue stopped and disabled. signal(opaque, q)
  * interrupts the driver for queue q (write the call eventfd); NULL means
  * never. Returns 0, or -EINVAL if s is NULL.
  */
-int vsnd_vqset_init(struct vsnd_vqset *s, void (*signal)(void *opaque, unsigned int q),
+int vsnd__vqset_init(struct vsnd_vqset *s, void (*signal)(void *opaque, unsigned int q),
 		    void *opaque);
 /* Free every slot. Chains still held become invalid. NULL is fine. */
-void vsnd_vqset_fini(struct vsnd_vqset *s);
+void vsnd__vqset_fini(struct vsnd_vqset *s);
 
 /*
  * Start queue q over a ring (host pointers: desc 16*num bytes, avail 6+2*num,
@@ -78,10 +78,10 @@ void vsnd_vqset_fini(struct vsnd_vqset *s);
  * last_avail is SET_VRING_BASE's value. A queue already started is stopped
  * first. Chains parked by a stop stay in use when num is the previous ring's
  * size; another size drops them. Returns 0, -EINVAL (bad q or ring),
- * -EADDRINUSE (overlapping ring parts; see virtq_init()) or -ENOMEM; on
+ * -EADDRINUSE (overlapping ring parts; see vsnd__virtq_init()) or -ENOMEM; on
  * error the queue is left stopped.
  */
-int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int q, unsigned int num, void *desc,
+int vsnd__vqset_start(struct vsnd_vqset *s, unsigned int q, unsigned int num, void *desc,
 		     void *avail, void *used, const struct virtq_mem *mem, bool event_idx,
 		     bool indirect, uint16_t last_avail);
 
@@ -91,34 +91,34 @@ int vsnd_vqset_start(struct vsnd_vqset *s, unsigned int q, unsigned int num, voi
  * completing audio that was never played would make the guest's clock jump
  * a whole buffer. When the same ring (same size) starts again they complete
  * into it; pushes while stopped are ignored (stats.stale). A driver reset
- * must call vsnd_vqset_discard(). On a stopped queue, returns the index of
+ * must call vsnd__vqset_discard(). On a stopped queue, returns the index of
  * the last start or stop (0 if never started).
  */
-uint16_t vsnd_vqset_stop(struct vsnd_vqset *s, unsigned int q);
+uint16_t vsnd__vqset_stop(struct vsnd_vqset *s, unsigned int q);
 /* Drop the chains parked on a stopped queue (the driver reset the device:
  * their ring is gone). Counted in stats.dropped; later pushes are ignored. */
-void vsnd_vqset_discard(struct vsnd_vqset *s, unsigned int q);
+void vsnd__vqset_discard(struct vsnd_vqset *s, unsigned int q);
 
 /* SET_VRING_ENABLE: a queue pops only when started and enabled. Pushes and
  * notifications of a started queue work either way. */
-void vsnd_vqset_enable(struct vsnd_vqset *s, unsigned int q, bool on);
+void vsnd__vqset_enable(struct vsnd_vqset *s, unsigned int q, bool on);
 
 /* Is queue q started? */
-bool vsnd_vqset_started(const struct vsnd_vqset *s, unsigned int q);
+bool vsnd__vqset_started(const struct vsnd_vqset *s, unsigned int q);
 
 /* Does any chain held (in use or parked) point into [start, start+len) of
  * host memory? The transport asks before it unmaps guest memory. */
-bool vsnd_vqset_holds(const struct vsnd_vqset *s, const void *start, size_t len);
+bool vsnd__vqset_holds(const struct vsnd_vqset *s, const void *start, size_t len);
 
 /* Did queue q see a corrupt ring since it was last started? Stays true
  * after stop, until the next start. */
-bool vsnd_vqset_broken(const struct vsnd_vqset *s, unsigned int q);
+bool vsnd__vqset_broken(const struct vsnd_vqset *s, unsigned int q);
 
-/* Kick suppression for queue q (see virtq_set_notification()). Returns true
+/* Kick suppression for queue q (see vsnd__virtq_set_notification()). Returns true
  * if chains are waiting after re-enabling: pop again. */
-bool vsnd_vqset_set_notification(struct vsnd_vqset *s, unsigned int q, bool enable);
+bool vsnd__vqset_set_notification(struct vsnd_vqset *s, unsigned int q, bool enable);
 
 /* Copy the counters of queue q. Returns 0 or -EINVAL for a bad q. */
-int vsnd_vqset_stats(const struct vsnd_vqset *s, unsigned int q, struct vsnd_vqset_stats *st);
+int vsnd__vqset_stats(const struct vsnd_vqset *s, unsigned int q, struct vsnd__vqset_stats *st);
 
 #endif

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 static void bt_log_fn(void *opaque, enum vsnd_log_level level, const char *msg)
 {
@@ -23,7 +23,9 @@ static void bt_log_fn(void *opaque, enum vsnd_log_level level, const char *msg)
 struct vsnd_backend_env bt_env(struct bt_log *log)
 {
 	memset(log, 0, sizeof(*log));
-	return (struct vsnd_backend_env){ bt_log_fn, log };
+	return (struct vsnd_backend_env){
+		.size = sizeof(struct vsnd_backend_env), .log = bt_log_fn, .opaque = log,
+	};
 }
 
 bool bt_log_has(const struct bt_log *log, const char *s)
@@ -100,7 +102,7 @@ void bt_fill_samples(uint8_t format, void *buf, size_t samples, uint32_t seed)
 	for (size_t i = 0; i < samples; i++, p += sb) {
 		uint64_t r = (uint64_t)xorshift(&s) << 32 | xorshift(&s);
 
-		if (format == VIRTIO_SND_PCM_FMT_FLOAT || format == VIRTIO_SND_PCM_FMT_FLOAT64) {
+		if (format == VSND_PCM_FMT_FLOAT || format == VSND_PCM_FMT_FLOAT64) {
 			double x = (double)(int32_t)r / 2147483648.0;
 
 			vsnd_pcm_from_double(format, &x, p, 1);
@@ -118,7 +120,7 @@ void bt_fill_samples(uint8_t format, void *buf, size_t samples, uint32_t seed)
 	}
 }
 
-/* The device's io_prefill(): the ring holds lead_bytes when data remains. */
+/* The device's vsnd__io_prefill(): the ring holds lead_bytes when data remains. */
 static void top_up(struct vsnd_port *port, const uint8_t *data, size_t *done, size_t frames)
 {
 	uint32_t fb = port->params.frame_bytes;

@@ -7,7 +7,7 @@
 #include "backends/clock.h"
 #include "be_test.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 #define NS 1000000000ull
 #define T0 123456789012345ull /* an arbitrary CLOCK_MONOTONIC start */
@@ -56,26 +56,26 @@ static uint64_t tick(struct fixture *f, uint64_t now)
 /* The clock math against 128-bit arithmetic, for every rate and far times. */
 static void test_math(void **state)
 {
-	struct vsnd_port port = { .params = { .format = VIRTIO_SND_PCM_FMT_S16, .channels = 1,
+	struct vsnd_port port = { .params = { .format = VSND_PCM_FMT_S16, .channels = 1,
 					      .frame_bytes = 2, .period_bytes = 2 } };
 	struct vsnd_pcm_params p;
 	uint64_t s = 0x9e3779b97f4a7c15ull;
 
-	for (unsigned int r = 0; r < VIRTIO_SND_PCM_RATE_COUNT; r++) {
+	for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++) {
 		struct be_clock c;
 
-		port.params.rate_hz = vsnd_rate_hz(r);
+		port.params.rate_hz = vsnd_pcm_rate_hz(r);
 		p = port.params;
-		assert_int_equal(be_clock_init(&c, &port), 0);
-		be_clock_start(&c, T0);
-		assert_int_equal(be_clock_due(&c, T0), 0);
-		assert_int_equal(be_clock_due(&c, T0 - 1), 0);
-		assert_int_equal(be_clock_due(&c, T0 + NS), p.rate_hz);
-		assert_int_equal(be_clock_due_ceil(&c, T0 + NS), p.rate_hz);
-		assert_int_equal(be_clock_due_ceil(&c, T0 + 1), 1);
-		assert_int_equal(be_clock_due_ceil(&c, T0), 0);
-		assert_int_equal(be_clock_deadline(&c, 0), T0);
-		assert_int_equal(be_clock_deadline(&c, p.rate_hz), T0 + NS);
+		assert_int_equal(vsnd__be_clock_init(&c, &port), 0);
+		vsnd__be_clock_start(&c, T0);
+		assert_int_equal(vsnd__be_clock_due(&c, T0), 0);
+		assert_int_equal(vsnd__be_clock_due(&c, T0 - 1), 0);
+		assert_int_equal(vsnd__be_clock_due(&c, T0 + NS), p.rate_hz);
+		assert_int_equal(vsnd__be_clock_due_ceil(&c, T0 + NS), p.rate_hz);
+		assert_int_equal(vsnd__be_clock_due_ceil(&c, T0 + 1), 1);
+		assert_int_equal(vsnd__be_clock_due_ceil(&c, T0), 0);
+		assert_int_equal(vsnd__be_clock_deadline(&c, 0), T0);
+		assert_int_equal(vsnd__be_clock_deadline(&c, p.rate_hz), T0 + NS);
 		for (int i = 0; i < 100000; i++) {
 			uint64_t d, n, want;
 
@@ -84,20 +84,20 @@ static void test_math(void **state)
 			s ^= s << 17;
 			d = s % (1000ull * 3600 * NS); /* up to 1000 hours */
 			want = (uint64_t)((unsigned __int128)d * p.rate_hz / NS);
-			assert_int_equal(be_clock_due(&c, T0 + d), want);
+			assert_int_equal(vsnd__be_clock_due(&c, T0 + d), want);
 			want = (uint64_t)(((unsigned __int128)d * p.rate_hz + NS - 1) / NS);
-			assert_int_equal(be_clock_due_ceil(&c, T0 + d), want);
+			assert_int_equal(vsnd__be_clock_due_ceil(&c, T0 + d), want);
 			n = s % (p.rate_hz * 3600ull * 1000);
-			assert_int_equal(be_clock_deadline(&c, n), bt_deadline(T0, p.rate_hz, n));
+			assert_int_equal(vsnd__be_clock_deadline(&c, n), bt_deadline(T0, p.rate_hz, n));
 			/* The deadline is the first nanosecond the frame is due. */
-			assert_true(be_clock_due(&c, be_clock_deadline(&c, n)) >= n);
+			assert_true(vsnd__be_clock_due(&c, vsnd__be_clock_deadline(&c, n)) >= n);
 			if (n)
-				assert_true(be_clock_due(&c, be_clock_deadline(&c, n) - 1) < n);
+				assert_true(vsnd__be_clock_due(&c, vsnd__be_clock_deadline(&c, n) - 1) < n);
 		}
-		be_clock_fini(&c);
-		be_clock_fini(&c);
+		vsnd__be_clock_fini(&c);
+		vsnd__be_clock_fini(&c);
 	}
-	be_clock_fini(NULL);
+	vsnd__be_clock_fini(NULL);
 }
 
 /* Tick at every deadline the backend returns for 10 simulated seconds:
@@ -107,7 +107,7 @@ static void run_paced(struct fixture *f, uint32_t rate, uint32_t period)
 	uint64_t seconds = 10, total = rate * seconds, k = 0, now = T0;
 	uint64_t next;
 
-	open_start(f, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, rate, period);
+	open_start(f, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, rate, period);
 	next = tick(f, now);
 	assert_int_equal(next, bt_deadline(T0, rate, period));
 	while (next <= T0 + seconds * NS) {
@@ -178,7 +178,7 @@ static void test_pacing_under_1ms(void **state)
 	struct fixture *f = *state;
 	uint64_t next;
 
-	open_start(f, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, 44100, 44);
+	open_start(f, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, 44100, 44);
 	next = tick(f, T0);
 	assert_int_equal(next, bt_deadline(T0, 44100, 88));
 	/* Woken late in the third period: the next boundary but one. */
@@ -200,7 +200,7 @@ static void run_tiny(struct fixture *f, uint32_t rate, uint32_t period, uint64_t
 	uint8_t *data = calloc(frames, 4);
 	struct bt_pace p;
 
-	bt_port_init_buf(&f->port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, rate, period,
+	bt_port_init_buf(&f->port, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, rate, period,
 			 rate / 50);
 	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
 	/* The device clamps the lead to half its ring: it must not have to. */
@@ -240,7 +240,7 @@ static void test_tiny_capture(void **state)
 	struct fixture *f = *state;
 	uint64_t now = T0, next, wakes = 0;
 
-	bt_port_init_buf(&f->port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 2, 384000, 1,
+	bt_port_init_buf(&f->port, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 2, 384000, 1,
 			 384000 / 50);
 	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
 	assert_int_equal(f->be->ops->start(f->be, &f->port, T0), 0);
@@ -264,7 +264,7 @@ static void test_start_stop(void **state)
 {
 	struct fixture *f = *state;
 
-	bt_port_init(&f->port, VIRTIO_SND_D_OUTPUT, 0, 0, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
+	bt_port_init(&f->port, VSND_DIR_OUTPUT, 0, 0, VSND_PCM_FMT_S16, 2, 48000, 480);
 	/* Two periods of lead: a tick up to a period late still finds data. */
 	f->port.lead_bytes = 0;
 	assert_int_equal(f->be->ops->tick(f->be, &f->port, T0), UINT64_MAX); /* not open */
@@ -297,12 +297,12 @@ static void test_bad_params(void **state)
 {
 	struct fixture *f = *state;
 
-	bt_port_init(&f->port, VIRTIO_SND_D_OUTPUT, 0, 0, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
-	f->port.params.format = VIRTIO_SND_PCM_FMT_IMA_ADPCM;
+	bt_port_init(&f->port, VSND_DIR_OUTPUT, 0, 0, VSND_PCM_FMT_S16, 2, 48000, 480);
+	f->port.params.format = VSND_PCM_FMT_IMA_ADPCM;
 	assert_int_equal(f->be->ops->open(f->be, &f->port), -ENOTSUP);
 	f->port.params.format = 77;
 	assert_int_equal(f->be->ops->open(f->be, &f->port), -ENOTSUP);
-	f->port.params.format = VIRTIO_SND_PCM_FMT_S16;
+	f->port.params.format = VSND_PCM_FMT_S16;
 	f->port.params.frame_bytes = 3;
 	assert_int_equal(f->be->ops->open(f->be, &f->port), -EINVAL);
 	f->port.params.frame_bytes = 4;
@@ -338,7 +338,7 @@ static void test_underrun(void **state)
 
 	/* U8 stereo: silence is 0x80, so missing frames are visible. The null
 	 * backend discards, so look at the ring positions and counters. */
-	open_start(f, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_U8, 2, 48000, 480);
+	open_start(f, VSND_DIR_OUTPUT, VSND_PCM_FMT_U8, 2, 48000, 480);
 	write_frames(&f->port, 0x11, 720);
 	tick(f, T0 + P);
 	assert_int_equal(vsnd_ring_rpos(&f->port.ring), 480 * 2);
@@ -380,7 +380,7 @@ static void test_capture_overrun(void **state)
 	size_t cap;
 
 	/* U16 mono: silence is 00 80. 480-frame periods, ring of 8 periods. */
-	open_start(f, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_U16, 1, 48000, 480);
+	open_start(f, VSND_DIR_INPUT, VSND_PCM_FMT_U16, 1, 48000, 480);
 	cap = f->port.ring.cap;
 	assert_int_equal(cap, 8192);
 	tick(f, T0 + P);
@@ -412,7 +412,7 @@ static void test_null_dsd(void **state)
 	struct fixture *f = *state;
 	uint8_t buf[64];
 
-	open_start(f, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_DSD_U32, 2, 48000, 4);
+	open_start(f, VSND_DIR_INPUT, VSND_PCM_FMT_DSD_U32, 2, 48000, 4);
 	tick(f, T0 + bt_deadline(0, 48000, 4));
 	assert_int_equal(vsnd_ring_read(&f->port.ring, buf, sizeof(buf)), 32);
 	for (int i = 0; i < 32; i++)

@@ -14,7 +14,7 @@
 
 #include "backends/clock.h"
 #include "be_test.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 #define NS 1000000000ull
 #define RATE 384000u
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 
 	if (r.seconds == 0 || vsnd_backend_create("null", &env, &r.be) != 0)
 		return 1;
-	bt_port_init_buf(&r.port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, RATE, 1,
+	bt_port_init_buf(&r.port, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, RATE, 1,
 			 RATE / 50);
 	if (r.be->ops->open(r.be, &r.port) != 0 || pthread_create(&th, NULL, pace, &r) != 0)
 		return 1;

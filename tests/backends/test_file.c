@@ -11,7 +11,7 @@
 
 #include "be_test.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 #define NS 1000000000ull
 #define T0 5000000000ull
@@ -121,35 +121,35 @@ static void capture_all(struct fixture *f, struct vsnd_port *port, uint8_t *out,
 static size_t expected_wav(uint8_t fmt, const uint8_t *in, size_t samples, uint8_t *out, int *sub)
 {
 	unsigned int sb = vsnd_pcm_sample_bytes(fmt), bits = vsnd_pcm_valid_bits(fmt);
-	bool uns = fmt == VIRTIO_SND_PCM_FMT_U16 || fmt == VIRTIO_SND_PCM_FMT_U18_3 ||
-		   fmt == VIRTIO_SND_PCM_FMT_U20_3 || fmt == VIRTIO_SND_PCM_FMT_U24_3 ||
-		   fmt == VIRTIO_SND_PCM_FMT_U20 || fmt == VIRTIO_SND_PCM_FMT_U24 ||
-		   fmt == VIRTIO_SND_PCM_FMT_U32;
+	bool uns = fmt == VSND_PCM_FMT_U16 || fmt == VSND_PCM_FMT_U18_3 ||
+		   fmt == VSND_PCM_FMT_U20_3 || fmt == VSND_PCM_FMT_U24_3 ||
+		   fmt == VSND_PCM_FMT_U20 || fmt == VSND_PCM_FMT_U24 ||
+		   fmt == VSND_PCM_FMT_U32;
 
 	switch (fmt) {
-	case VIRTIO_SND_PCM_FMT_U8:
-	case VIRTIO_SND_PCM_FMT_S8:
+	case VSND_PCM_FMT_U8:
+	case VSND_PCM_FMT_S8:
 		for (size_t i = 0; i < samples; i++)
-			out[i] = fmt == VIRTIO_SND_PCM_FMT_S8 ? in[i] ^ 0x80 : in[i];
+			out[i] = fmt == VSND_PCM_FMT_S8 ? in[i] ^ 0x80 : in[i];
 		*sub = SF_FORMAT_PCM_U8;
 		return 1;
-	case VIRTIO_SND_PCM_FMT_MU_LAW:
-	case VIRTIO_SND_PCM_FMT_A_LAW:
+	case VSND_PCM_FMT_MU_LAW:
+	case VSND_PCM_FMT_A_LAW:
 		memcpy(out, in, samples);
-		*sub = fmt == VIRTIO_SND_PCM_FMT_MU_LAW ? SF_FORMAT_ULAW : SF_FORMAT_ALAW;
+		*sub = fmt == VSND_PCM_FMT_MU_LAW ? SF_FORMAT_ULAW : SF_FORMAT_ALAW;
 		return 1;
-	case VIRTIO_SND_PCM_FMT_FLOAT:
+	case VSND_PCM_FMT_FLOAT:
 		memcpy(out, in, samples * 4);
 		*sub = SF_FORMAT_FLOAT;
 		return 4;
-	case VIRTIO_SND_PCM_FMT_FLOAT64:
+	case VSND_PCM_FMT_FLOAT64:
 		memcpy(out, in, samples * 8);
 		*sub = SF_FORMAT_DOUBLE;
 		return 8;
-	case VIRTIO_SND_PCM_FMT_S16:
-	case VIRTIO_SND_PCM_FMT_U16:
-	case VIRTIO_SND_PCM_FMT_S32:
-	case VIRTIO_SND_PCM_FMT_U32:
+	case VSND_PCM_FMT_S16:
+	case VSND_PCM_FMT_U16:
+	case VSND_PCM_FMT_S32:
+	case VSND_PCM_FMT_U32:
 		/* Same container: flip the sign bit of the unsigned ones. */
 		for (size_t i = 0; i < samples * sb; i++)
 			out[i] = (uns && i % sb == sb - 1) ? in[i] ^ 0x80 : in[i];
@@ -199,13 +199,13 @@ static uint8_t *read_wav(const char *path, int sub, int ch, int rate, sf_count_t
 }
 
 static const uint8_t file_formats[] = {
-	VIRTIO_SND_PCM_FMT_MU_LAW, VIRTIO_SND_PCM_FMT_A_LAW, VIRTIO_SND_PCM_FMT_S8,
-	VIRTIO_SND_PCM_FMT_U8, VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_FMT_U16,
-	VIRTIO_SND_PCM_FMT_S18_3, VIRTIO_SND_PCM_FMT_U18_3, VIRTIO_SND_PCM_FMT_S20_3,
-	VIRTIO_SND_PCM_FMT_U20_3, VIRTIO_SND_PCM_FMT_S24_3, VIRTIO_SND_PCM_FMT_U24_3,
-	VIRTIO_SND_PCM_FMT_S20, VIRTIO_SND_PCM_FMT_U20, VIRTIO_SND_PCM_FMT_S24,
-	VIRTIO_SND_PCM_FMT_U24, VIRTIO_SND_PCM_FMT_S32, VIRTIO_SND_PCM_FMT_U32,
-	VIRTIO_SND_PCM_FMT_FLOAT, VIRTIO_SND_PCM_FMT_FLOAT64,
+	VSND_PCM_FMT_MU_LAW, VSND_PCM_FMT_A_LAW, VSND_PCM_FMT_S8,
+	VSND_PCM_FMT_U8, VSND_PCM_FMT_S16, VSND_PCM_FMT_U16,
+	VSND_PCM_FMT_S18_3, VSND_PCM_FMT_U18_3, VSND_PCM_FMT_S20_3,
+	VSND_PCM_FMT_U20_3, VSND_PCM_FMT_S24_3, VSND_PCM_FMT_U24_3,
+	VSND_PCM_FMT_S20, VSND_PCM_FMT_U20, VSND_PCM_FMT_S24,
+	VSND_PCM_FMT_U24, VSND_PCM_FMT_S32, VSND_PCM_FMT_U32,
+	VSND_PCM_FMT_FLOAT, VSND_PCM_FMT_FLOAT64,
 };
 
 /* Every carried format: play known samples, the WAV holds exactly the
@@ -221,7 +221,7 @@ static void round_trip(struct fixture *f, uint8_t fmt, uint8_t ch, uint32_t rate
 
 	bt_fill_samples(fmt, data, frames * ch, fmt + 1000u * ch);
 	wsb = expected_wav(fmt, data, frames * ch, want, &sub);
-	port_open(f, &out, VIRTIO_SND_D_OUTPUT, fmt, ch, rate);
+	port_open(f, &out, VSND_DIR_OUTPUT, fmt, ch, rate);
 	play_all(f, &out, data, frames);
 	port_close(f, &out);
 	got = read_wav(path, sub, ch, (int)rate, (sf_count_t)frames, wsb * ch);
@@ -229,7 +229,7 @@ static void round_trip(struct fixture *f, uint8_t fmt, uint8_t ch, uint32_t rate
 		fail_msg("format %u: WAV bytes differ", fmt);
 
 	back = malloc(frames * fb);
-	port_open(f, &in, VIRTIO_SND_D_INPUT, fmt, ch, rate);
+	port_open(f, &in, VSND_DIR_INPUT, fmt, ch, rate);
 	capture_all(f, &in, back, frames);
 	port_close(f, &in);
 	if (memcmp(back, data, frames * fb) != 0)
@@ -248,9 +248,9 @@ static void test_bit_exact(void **state)
 	assert_int_equal(make(f, "out=%D/rt-%u.wav,in=%D/rt-%u.wav"), 0);
 	for (size_t i = 0; i < sizeof(file_formats); i++)
 		round_trip(f, file_formats[i], 2, 48000, 4837);
-	round_trip(f, VIRTIO_SND_PCM_FMT_S24_3, 18, 96000, 2000);
-	round_trip(f, VIRTIO_SND_PCM_FMT_S16, 1, 5512, 3000);
-	round_trip(f, VIRTIO_SND_PCM_FMT_U20, 6, 384000, 5000);
+	round_trip(f, VSND_PCM_FMT_S24_3, 18, 96000, 2000);
+	round_trip(f, VSND_PCM_FMT_S16, 1, 5512, 3000);
+	round_trip(f, VSND_PCM_FMT_U20, 6, 384000, 5000);
 	assert_int_equal(f->log.count, 0);
 }
 
@@ -273,9 +273,9 @@ static void test_tiny_periods(void **state)
 		struct bt_pace p;
 		int sub;
 
-		bt_fill_samples(VIRTIO_SND_PCM_FMT_S16, data, frames * 2, (uint32_t)i + 7);
-		expected_wav(VIRTIO_SND_PCM_FMT_S16, data, frames * 2, want, &sub);
-		bt_port_init_buf(&port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, cfg[i][0],
+		bt_fill_samples(VSND_PCM_FMT_S16, data, frames * 2, (uint32_t)i + 7);
+		expected_wav(VSND_PCM_FMT_S16, data, frames * 2, want, &sub);
+		bt_port_init_buf(&port, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, cfg[i][0],
 				 cfg[i][1], cfg[i][0] / 50);
 		assert_int_equal(f->be->ops->open(f->be, &port), 0);
 		bt_pace_play(f->be, &port, T0, data, frames, 300000, &p);
@@ -305,7 +305,7 @@ static void test_written_on_tick(void **state)
 	struct stat st0, st1;
 
 	assert_int_equal(make(f, "out=%D/o.wav"), 0);
-	port_open(f, &port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_U8, 1, 48000);
+	port_open(f, &port, VSND_DIR_OUTPUT, VSND_PCM_FMT_U8, 1, 48000);
 	memset(data, 0x11, sizeof(data));
 	assert_int_equal(vsnd_ring_write(&port.ring, data, 700), 700);
 	assert_int_equal(f->be->ops->start(f->be, &port, T0), 0);
@@ -348,7 +348,7 @@ static void test_capture_resample(void **state)
 		x[i] = 0.5 * sin(2 * M_PI * 440 * i / 44100.0);
 	write_wav(path, SF_FORMAT_PCM_16, 1, 44100, x, 44100);
 	assert_int_equal(make(f, "in=%D/sine.wav"), 0);
-	port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_FLOAT, 2, 48000);
+	port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_FLOAT, 2, 48000);
 	capture_all(f, &port, (uint8_t *)got, frames);
 	port_close(f, &port);
 	for (size_t i = 0; i < frames; i++) {
@@ -391,13 +391,13 @@ static void test_capture_convert(void **state)
 	write_wav(path, SF_FORMAT_PCM_16, 2, 48000, x, 1000);
 	assert_int_equal(make(f, "in=%D/c.wav"), 0);
 	/* More file channels: the first ones. */
-	port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S32, 1, 48000);
+	port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_S32, 1, 48000);
 	capture_all(f, &port, (uint8_t *)s32, 1200);
 	port_close(f, &port);
 	for (int i = 0; i < 1200; i++)
 		assert_int_equal(s32[i], i < 1000 ? 0x20000000 : 0);
 	/* Fewer file channels: silence in the others (0x80 for U8). */
-	port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_U8, 4, 48000);
+	port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_U8, 4, 48000);
 	capture_all(f, &port, u8, 1200);
 	port_close(f, &port);
 	for (int i = 0; i < 1200; i++) {
@@ -410,7 +410,7 @@ static void test_capture_convert(void **state)
 	for (int i = 0; i < 1000; i++)
 		x[i] = (i % 7 - 3) / 8.0;
 	write_wav(path, SF_FORMAT_FLOAT, 1, 48000, x, 1000);
-	port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 3, 48000);
+	port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 3, 48000);
 	capture_all(f, &port, (uint8_t *)s16, 1200);
 	port_close(f, &port);
 	for (int i = 0; i < 1200; i++) {
@@ -438,7 +438,7 @@ static void test_capture_end_and_loop(void **state)
 	write_wav(path, SF_FORMAT_PCM_16, 1, 48000, x, 100);
 	assert_int_equal(make(f, "in=%D/ramp.wav"), 0);
 	for (int round = 0; round < 2; round++) {
-		port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 1, 48000);
+		port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 1, 48000);
 		capture_all(f, &port, (uint8_t *)got, 350);
 		port_close(f, &port);
 		for (int i = 0; i < 350; i++)
@@ -446,7 +446,7 @@ static void test_capture_end_and_loop(void **state)
 	}
 	assert_int_equal(make(f, "in=%D/ramp.wav,loop=on"), 0);
 	for (int round = 0; round < 2; round++) {
-		port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 1, 48000);
+		port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 1, 48000);
 		capture_all(f, &port, (uint8_t *)got, 350);
 		port_close(f, &port);
 		for (int i = 0; i < 350; i++)
@@ -468,7 +468,7 @@ static void test_loop_converted(void **state)
 		x[i] = 0.5 * sin(2 * M_PI * i / 100.0);
 	write_wav(path, SF_FORMAT_PCM_24, 1, 44100, x, 1000);
 	assert_int_equal(make(f, "in=%D/short.wav,loop=yes"), 0);
-	port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 2, 48000);
+	port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 2, 48000);
 	capture_all(f, &port, (uint8_t *)got, 24000);
 	port_close(f, &port);
 	for (int w = 100; w < 24000; w += 200) {
@@ -490,7 +490,7 @@ static void test_capture_silence(void **state)
 	struct vsnd_port port;
 
 	assert_int_equal(make(f, ""), 0);
-	port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_U24_3, 1, 8000);
+	port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_U24_3, 1, 8000);
 	capture_all(f, &port, got, 100);
 	port_close(f, &port);
 	for (int i = 0; i < 100; i++) {
@@ -520,16 +520,16 @@ static void test_path_expansion(void **state)
 	write_wav(in0, SF_FORMAT_PCM_16, 1, 48000, x, 10);
 	assert_int_equal(make(f, "out=%D/o-%u-%n-%%.wav,in=%D/i-%n.wav"), 0);
 	for (int i = 0; i < 2; i++) {
-		port_open(f, &port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, 48000);
+		port_open(f, &port, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, 48000);
 		port_close(f, &port);
 	}
 	assert_true(exists(f->dir, "o-3-0-%.wav"));
 	assert_true(exists(f->dir, "o-3-1-%.wav"));
 	assert_false(exists(f->dir, "o-3-2-%.wav"));
 	/* The capture counter is its own: i-0.wav, then i-1.wav (missing). */
-	port_open(f, &port, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 1, 48000);
+	port_open(f, &port, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 1, 48000);
 	port_close(f, &port);
-	bt_port_init(&port, VIRTIO_SND_D_INPUT, 0, 3, VIRTIO_SND_PCM_FMT_S16, 1, 48000, 480);
+	bt_port_init(&port, VSND_DIR_INPUT, 0, 3, VSND_PCM_FMT_S16, 1, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &port), -ENOENT);
 	assert_true(bt_log_has(&f->log, "i-1.wav"));
 	bt_port_fini(&port);
@@ -546,19 +546,19 @@ static void test_open_errors(void **state)
 	fputs("not audio at all, just words\n", fp);
 	fclose(fp);
 	assert_int_equal(make(f, "out=%D/missing/x.wav,in=%D/nothing.wav"), 0);
-	bt_port_init(&port, VIRTIO_SND_D_OUTPUT, 0, 3, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
+	bt_port_init(&port, VSND_DIR_OUTPUT, 0, 3, VSND_PCM_FMT_S16, 2, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &port), -ENOENT);
 	assert_true(bt_log_has(&f->log, "missing/x.wav: No such file or directory"));
 	assert_null(port.priv);
 	bt_port_fini(&port);
-	bt_port_init(&port, VIRTIO_SND_D_INPUT, 0, 3, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
+	bt_port_init(&port, VSND_DIR_INPUT, 0, 3, VSND_PCM_FMT_S16, 2, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &port), -ENOENT);
 	assert_true(bt_log_has(&f->log, "nothing.wav: No such file or directory"));
 	assert_int_equal(make(f, "in=%D/notes.txt"), 0);
 	assert_int_equal(f->be->ops->open(f->be, &port), -EINVAL);
 	assert_true(bt_log_has(&f->log, "notes.txt"));
 	/* Formats no WAV holds. */
-	port.params.format = VIRTIO_SND_PCM_FMT_DSD_U8;
+	port.params.format = VSND_PCM_FMT_DSD_U8;
 	port.params.frame_bytes = 2;
 	assert_int_equal(f->be->ops->open(f->be, &port), -ENOTSUP);
 	assert_null(port.priv);
@@ -578,7 +578,7 @@ static void test_destroy_closes(void **state)
 	for (int i = 0; i < 2000; i++)
 		data[i] = (int16_t)(i * 31);
 	assert_int_equal(make(f, "out=%D/left.wav"), 0);
-	port_open(f, &port, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, 48000);
+	port_open(f, &port, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, 48000);
 	play_all(f, &port, (const uint8_t *)data, 1000);
 	vsnd_backend_destroy(f->be);
 	f->be = NULL;

@@ -6,7 +6,7 @@
 
 #include "be_test.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 #define NS 1000000000ull
 #define T0 7000000000ull
@@ -50,8 +50,8 @@ static int teardown(void **state)
 static void open_pair(struct fixture *f, uint8_t ofmt, uint8_t och, uint32_t orate,
 		      uint32_t operiod, uint8_t ifmt, uint8_t ich, uint32_t irate, uint32_t iperiod)
 {
-	bt_port_init(&f->out, VIRTIO_SND_D_OUTPUT, 0, 0, ofmt, och, orate, operiod);
-	bt_port_init(&f->in, VIRTIO_SND_D_INPUT, 0, 1, ifmt, ich, irate, iperiod);
+	bt_port_init(&f->out, VSND_DIR_OUTPUT, 0, 0, ofmt, och, orate, operiod);
+	bt_port_init(&f->in, VSND_DIR_INPUT, 0, 1, ifmt, ich, irate, iperiod);
 	assert_int_equal(f->be->ops->open(f->be, &f->out), 0);
 	assert_int_equal(f->be->ops->open(f->be, &f->in), 0);
 }
@@ -130,7 +130,7 @@ static void expect_bit_exact(struct fixture *f, bool capture_first)
 	uint8_t *play = malloc(frames * 4), *cap = calloc(frames, 4);
 	struct run r = { play, frames, cap, frames, 0, 0, T0, T0, capture_first };
 
-	bt_fill_samples(VIRTIO_SND_PCM_FMT_S16, play, frames * 2, 42);
+	bt_fill_samples(VSND_PCM_FMT_S16, play, frames * 2, 42);
 	top_up(&f->out, &r);
 	assert_int_equal(f->be->ops->start(f->be, &f->in, T0), 0);
 	assert_int_equal(f->be->ops->start(f->be, &f->out, T0), 0);
@@ -147,7 +147,7 @@ static void expect_bit_exact(struct fixture *f, bool capture_first)
 static void check_bit_exact(struct fixture *f, bool capture_first, uint32_t operiod,
 			    uint32_t iperiod)
 {
-	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 2, 48000, operiod, VIRTIO_SND_PCM_FMT_S16, 2, 48000,
+	open_pair(f, VSND_PCM_FMT_S16, 2, 48000, operiod, VSND_PCM_FMT_S16, 2, 48000,
 		  iperiod);
 	expect_bit_exact(f, capture_first);
 }
@@ -159,9 +159,9 @@ static void test_tiny_periods(void **state)
 	struct fixture *f = *state;
 
 	for (int capture_first = 0; capture_first < 2; capture_first++) {
-		bt_port_init_buf(&f->out, VIRTIO_SND_D_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 3,
+		bt_port_init_buf(&f->out, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, 48000, 3,
 				 960);
-		bt_port_init_buf(&f->in, VIRTIO_SND_D_INPUT, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 5,
+		bt_port_init_buf(&f->in, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 2, 48000, 5,
 				 960);
 		assert_int_equal(f->be->ops->open(f->be, &f->out), 0);
 		assert_int_equal(f->be->ops->open(f->be, &f->in), 0);
@@ -202,7 +202,7 @@ static void test_delay_offset_start(void **state)
 		memset(cap, 0, frames * 2);
 		r.played = r.captured = 0;
 		r.next_out = T0;
-		open_pair(f, VIRTIO_SND_PCM_FMT_S16, 1, 48000, 480, VIRTIO_SND_PCM_FMT_S16, 1, 48000,
+		open_pair(f, VSND_PCM_FMT_S16, 1, 48000, 480, VSND_PCM_FMT_S16, 1, 48000,
 			  300);
 		top_up(&f->out, &r);
 		assert_int_equal(f->be->ops->start(f->be, &f->out, T0), 0);
@@ -236,7 +236,7 @@ static void check_late_output(struct fixture *f, uint64_t t_out, uint64_t t_stop
 
 	for (size_t i = 0; i < frames; i++)
 		play[i] = (int16_t)(i % 30000 + 1);
-	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 1, 48000, 480, VIRTIO_SND_PCM_FMT_S16, 1, 48000,
+	open_pair(f, VSND_PCM_FMT_S16, 1, 48000, 480, VSND_PCM_FMT_S16, 1, 48000,
 		  iperiod);
 	assert_int_equal(f->be->ops->start(f->be, &f->in, T0), 0);
 	run_until(f, &r, t_out - 1);
@@ -289,7 +289,7 @@ static void test_dropped_when_not_capturing(void **state)
 
 	for (size_t i = 0; i < frames; i++)
 		play[i] = (uint8_t)(i < 2400 ? 0x11 : 0x22);
-	open_pair(f, VIRTIO_SND_PCM_FMT_U8, 1, 48000, 480, VIRTIO_SND_PCM_FMT_U8, 1, 48000, 480);
+	open_pair(f, VSND_PCM_FMT_U8, 1, 48000, 480, VSND_PCM_FMT_U8, 1, 48000, 480);
 	assert_int_equal(f->be->ops->start(f->be, &f->out, T0), 0);
 	run_until(f, &r, T0 + 50000000); /* 2400 frames played, nobody listens */
 	assert_int_equal(f->out.frames, 2400);
@@ -323,7 +323,7 @@ static void test_convert(void **state)
 		play[2 * i] = (int16_t)(i * 67 - 30000);
 		play[2 * i + 1] = 1234;
 	}
-	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480, VIRTIO_SND_PCM_FMT_FLOAT, 1, 48000, 480);
+	open_pair(f, VSND_PCM_FMT_S16, 2, 48000, 480, VSND_PCM_FMT_FLOAT, 1, 48000, 480);
 	f->be->ops->start(f->be, &f->out, T0);
 	f->be->ops->start(f->be, &f->in, T0);
 	run_until(f, &r, T0 + 20000000);
@@ -344,7 +344,7 @@ static void test_rate_mismatch(void **state)
 	struct run r = { play, frames * 2, (uint8_t *)cap, 480, 0, 0, T0, T0, false };
 
 	memset(play, 0x33, frames * 4);
-	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 1, 44100, 441, VIRTIO_SND_PCM_FMT_S16, 1, 48000, 480);
+	open_pair(f, VSND_PCM_FMT_S16, 1, 44100, 441, VSND_PCM_FMT_S16, 1, 48000, 480);
 	assert_int_equal(f->log.count, 1);
 	assert_true(bt_log_has(&f->log, "44100 Hz"));
 	f->be->ops->start(f->be, &f->out, T0);
@@ -367,17 +367,17 @@ static void test_pairs_and_dsd(void **state)
 	uint8_t *play = malloc(frames * 8), *cap = calloc(frames, 8);
 	struct run r = { play, frames, cap, frames, 0, 0, T0, T0, true };
 
-	bt_fill_samples(VIRTIO_SND_PCM_FMT_DSD_U32, play, frames * 2, 5);
-	open_pair(f, VIRTIO_SND_PCM_FMT_DSD_U32, 2, 48000, 240, VIRTIO_SND_PCM_FMT_DSD_U32, 2, 48000,
+	bt_fill_samples(VSND_PCM_FMT_DSD_U32, play, frames * 2, 5);
+	open_pair(f, VSND_PCM_FMT_DSD_U32, 2, 48000, 240, VSND_PCM_FMT_DSD_U32, 2, 48000,
 		  240);
 	/* Output index 1 has no input 1: it plays into the void. */
-	bt_port_init(&out1, VIRTIO_SND_D_OUTPUT, 1, 2, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
+	bt_port_init(&out1, VSND_DIR_OUTPUT, 1, 2, VSND_PCM_FMT_S16, 2, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &out1), 0);
 	memset(ones, 0x7f, sizeof(ones));
 	vsnd_ring_write(&out1.ring, ones, sizeof(ones));
 	f->be->ops->start(f->be, &out1, T0);
 	/* A second output with index 0 is refused. */
-	bt_port_init(&dup, VIRTIO_SND_D_OUTPUT, 0, 4, VIRTIO_SND_PCM_FMT_S16, 2, 48000, 480);
+	bt_port_init(&dup, VSND_DIR_OUTPUT, 0, 4, VSND_PCM_FMT_S16, 2, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &dup), -EBUSY);
 	dup.params.dir_index = 64;
 	assert_int_equal(f->be->ops->open(f->be, &dup), -EINVAL);
@@ -405,7 +405,7 @@ static void test_capture_overrun(void **state)
 	struct run r = { play, frames, cap, 0, 0, 0, T0, T0, false };
 
 	memset(play, 0x01, frames * 2);
-	open_pair(f, VIRTIO_SND_PCM_FMT_S16, 1, 48000, 480, VIRTIO_SND_PCM_FMT_S16, 1, 48000, 480);
+	open_pair(f, VSND_PCM_FMT_S16, 1, 48000, 480, VSND_PCM_FMT_S16, 1, 48000, 480);
 	f->be->ops->start(f->be, &f->out, T0);
 	f->be->ops->start(f->be, &f->in, T0);
 	run_until(f, &r, T0 + 200000000); /* nobody reads the input */

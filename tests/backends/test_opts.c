@@ -7,7 +7,7 @@
 #include "backends/opts.h"
 #include "be_test.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 struct cfg {
 	char *name;
@@ -26,7 +26,7 @@ static int parse(const char *opts, struct cfg *c, struct bt_log *log)
 {
 	struct vsnd_backend_env env = bt_env(log);
 
-	return be_opts_parse("test", table, opts, c, &env);
+	return vsnd__be_opts_parse("test", table, opts, c, &env);
 }
 
 static void test_values(void **state)
@@ -52,7 +52,7 @@ static void test_values(void **state)
 	assert_int_equal(parse("name=", &c, &log), 0);
 	assert_string_equal(c.name, "");
 	assert_int_equal(log.count, 0);
-	be_opts_free(table, &c);
+	vsnd__be_opts_free(table, &c);
 	assert_null(c.name);
 }
 
@@ -95,7 +95,7 @@ static void test_errors(void **state)
 	assert_int_equal(c.count, 0);
 	assert_int_equal(parse("name=ok,bogus=1", &c, &log), -EINVAL);
 	assert_true(bt_log_has(&log, "test: unknown option 'bogus' (valid: name, flag, count)"));
-	be_opts_free(table, &c);
+	vsnd__be_opts_free(table, &c);
 }
 
 static void test_registry(void **state)
@@ -159,14 +159,14 @@ static void test_create(void **state)
 
 static void test_caps(void **state)
 {
-	const uint64_t all_rates = (1u << VIRTIO_SND_PCM_RATE_COUNT) - 1;
-	const uint64_t no_wav = 1u << VIRTIO_SND_PCM_FMT_IMA_ADPCM | 1u << VIRTIO_SND_PCM_FMT_DSD_U8 |
-				1u << VIRTIO_SND_PCM_FMT_DSD_U16 | 1u << VIRTIO_SND_PCM_FMT_DSD_U32 |
-				1u << VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME;
-	const uint64_t all_fmts = (1u << VIRTIO_SND_PCM_FMT_COUNT) - 1;
+	const uint64_t all_rates = (1u << VSND_PCM_RATE_COUNT) - 1;
+	const uint64_t no_wav = 1u << VSND_PCM_FMT_IMA_ADPCM | 1u << VSND_PCM_FMT_DSD_U8 |
+				1u << VSND_PCM_FMT_DSD_U16 | 1u << VSND_PCM_FMT_DSD_U32 |
+				1u << VSND_PCM_FMT_IEC958_SUBFRAME;
+	const uint64_t all_fmts = (1u << VSND_PCM_FMT_COUNT) - 1;
 	const char *names[] = { "null", "file", "loopback" };
-	const uint64_t want[] = { all_fmts & ~(1u << VIRTIO_SND_PCM_FMT_IMA_ADPCM), all_fmts & ~no_wav,
-				  all_fmts & ~(1u << VIRTIO_SND_PCM_FMT_IMA_ADPCM) };
+	const uint64_t want[] = { all_fmts & ~(1u << VSND_PCM_FMT_IMA_ADPCM), all_fmts & ~no_wav,
+				  all_fmts & ~(1u << VSND_PCM_FMT_IMA_ADPCM) };
 	struct bt_log log;
 	struct vsnd_backend_env env = bt_env(&log);
 

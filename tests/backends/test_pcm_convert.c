@@ -10,23 +10,23 @@
 
 #include "be_test.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 static const uint8_t int_formats[] = {
-	VIRTIO_SND_PCM_FMT_S8, VIRTIO_SND_PCM_FMT_U8, VIRTIO_SND_PCM_FMT_S16,
-	VIRTIO_SND_PCM_FMT_U16, VIRTIO_SND_PCM_FMT_S18_3, VIRTIO_SND_PCM_FMT_U18_3,
-	VIRTIO_SND_PCM_FMT_S20_3, VIRTIO_SND_PCM_FMT_U20_3, VIRTIO_SND_PCM_FMT_S24_3,
-	VIRTIO_SND_PCM_FMT_U24_3, VIRTIO_SND_PCM_FMT_S20, VIRTIO_SND_PCM_FMT_U20,
-	VIRTIO_SND_PCM_FMT_S24, VIRTIO_SND_PCM_FMT_U24, VIRTIO_SND_PCM_FMT_S32,
-	VIRTIO_SND_PCM_FMT_U32,
+	VSND_PCM_FMT_S8, VSND_PCM_FMT_U8, VSND_PCM_FMT_S16,
+	VSND_PCM_FMT_U16, VSND_PCM_FMT_S18_3, VSND_PCM_FMT_U18_3,
+	VSND_PCM_FMT_S20_3, VSND_PCM_FMT_U20_3, VSND_PCM_FMT_S24_3,
+	VSND_PCM_FMT_U24_3, VSND_PCM_FMT_S20, VSND_PCM_FMT_U20,
+	VSND_PCM_FMT_S24, VSND_PCM_FMT_U24, VSND_PCM_FMT_S32,
+	VSND_PCM_FMT_U32,
 };
 
 static bool is_unsigned(uint8_t f)
 {
-	return f == VIRTIO_SND_PCM_FMT_U8 || f == VIRTIO_SND_PCM_FMT_U16 ||
-	       f == VIRTIO_SND_PCM_FMT_U18_3 || f == VIRTIO_SND_PCM_FMT_U20_3 ||
-	       f == VIRTIO_SND_PCM_FMT_U24_3 || f == VIRTIO_SND_PCM_FMT_U20 ||
-	       f == VIRTIO_SND_PCM_FMT_U24 || f == VIRTIO_SND_PCM_FMT_U32;
+	return f == VSND_PCM_FMT_U8 || f == VSND_PCM_FMT_U16 ||
+	       f == VSND_PCM_FMT_U18_3 || f == VSND_PCM_FMT_U20_3 ||
+	       f == VSND_PCM_FMT_U24_3 || f == VSND_PCM_FMT_U20 ||
+	       f == VSND_PCM_FMT_U24 || f == VSND_PCM_FMT_U32;
 }
 
 /* The canonical container bytes of value v, computed independently of the
@@ -100,19 +100,19 @@ static void test_known_values(void **state)
 	const uint8_t s32_half[] = { 0x00, 0x00, 0x00, 0x40 };
 	double d;
 
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S16, s16_min, &d, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S16, s16_min, &d, 1);
 	assert_true(d == -1.0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S16, s16_max, &d, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S16, s16_max, &d, 1);
 	assert_true(d == 32767.0 / 32768.0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_U16, u16_mid, &d, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_U16, u16_mid, &d, 1);
 	assert_true(d == 0.0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S24, s24_neg1, &d, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S24, s24_neg1, &d, 1);
 	assert_true(d == -1.0 / 8388608.0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S24_3, s24_3_min, &d, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S24_3, s24_3_min, &d, 1);
 	assert_true(d == -1.0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_U8, u8_zero, &d, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_U8, u8_zero, &d, 1);
 	assert_true(d == -1.0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S32, s32_half, &d, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S32, s32_half, &d, 1);
 	assert_true(d == 0.5);
 }
 
@@ -124,14 +124,14 @@ static void test_padding_ignored(void **state)
 	const uint8_t s18_clean[] = { 0xff, 0xff, 0x03 }, s18_junk[] = { 0xff, 0xff, 0xab };
 	double a, b;
 
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S24, s24_clean, &a, 1);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S24, s24_junk, &b, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S24, s24_clean, &a, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S24, s24_junk, &b, 1);
 	assert_true(a == b && a < 0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_U20, u20_clean, &a, 1);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_U20, u20_junk, &b, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_U20, u20_clean, &a, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_U20, u20_junk, &b, 1);
 	assert_true(a == b && a == 1.0 / 524288.0);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S18_3, s18_clean, &a, 1);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S18_3, s18_junk, &b, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S18_3, s18_clean, &a, 1);
+	vsnd_pcm_to_double(VSND_PCM_FMT_S18_3, s18_junk, &b, 1);
 	assert_true(a == b && a == -1.0 / 131072.0);
 }
 
@@ -144,15 +144,15 @@ static void test_clamp_and_round(void **state)
 	uint8_t u8[2], s24[4], silence[4];
 	const double nan_in[2] = { NAN, NAN };
 
-	assert_int_equal(vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_S16, in, out, 10), 0);
+	assert_int_equal(vsnd_pcm_from_double(VSND_PCM_FMT_S16, in, out, 10), 0);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal((int16_t)(out[2 * i] | out[2 * i + 1] << 8), want[i]);
-	vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_U8, nan_in, u8, 2);
+	vsnd_pcm_from_double(VSND_PCM_FMT_U8, nan_in, u8, 2);
 	assert_int_equal(u8[0], 0x80);
-	vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_U24, nan_in, s24, 1);
-	vsnd_pcm_silence(VIRTIO_SND_PCM_FMT_U24, silence, 4);
+	vsnd_pcm_from_double(VSND_PCM_FMT_U24, nan_in, s24, 1);
+	vsnd_pcm_silence(VSND_PCM_FMT_U24, silence, 4);
 	assert_memory_equal(s24, silence, 4);
-	vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_S24, &in[4], s24, 1);
+	vsnd_pcm_from_double(VSND_PCM_FMT_S24, &in[4], s24, 1);
 	assert_int_equal(s24[0], 0x00);
 	assert_int_equal(s24[2], 0x80);
 	assert_int_equal(s24[3], 0xff); /* sign-extended container */
@@ -166,24 +166,24 @@ static void test_float_formats(void **state)
 	float fw[3];
 	double dw[3];
 
-	bt_fill_samples(VIRTIO_SND_PCM_FMT_FLOAT, f32, 1000, 7);
-	assert_int_equal(vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_FLOAT, f32, d, 1000), 0);
-	assert_int_equal(vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_FLOAT, d, back32, 1000), 0);
+	bt_fill_samples(VSND_PCM_FMT_FLOAT, f32, 1000, 7);
+	assert_int_equal(vsnd_pcm_to_double(VSND_PCM_FMT_FLOAT, f32, d, 1000), 0);
+	assert_int_equal(vsnd_pcm_from_double(VSND_PCM_FMT_FLOAT, d, back32, 1000), 0);
 	assert_memory_equal(f32, back32, sizeof(f32));
-	bt_fill_samples(VIRTIO_SND_PCM_FMT_FLOAT64, f64, 1000, 9);
-	assert_int_equal(vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_FLOAT64, f64, d, 1000), 0);
-	assert_int_equal(vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_FLOAT64, d, back64, 1000), 0);
+	bt_fill_samples(VSND_PCM_FMT_FLOAT64, f64, 1000, 9);
+	assert_int_equal(vsnd_pcm_to_double(VSND_PCM_FMT_FLOAT64, f64, d, 1000), 0);
+	assert_int_equal(vsnd_pcm_from_double(VSND_PCM_FMT_FLOAT64, d, back64, 1000), 0);
 	assert_memory_equal(f64, back64, sizeof(f64));
 
-	vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_FLOAT, wild, fw, 3);
+	vsnd_pcm_from_double(VSND_PCM_FMT_FLOAT, wild, fw, 3);
 	assert_true(fw[0] == 1.0f && fw[1] == -1.0f && fw[2] == 0.0f);
-	vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_FLOAT64, wild, dw, 3);
+	vsnd_pcm_from_double(VSND_PCM_FMT_FLOAT64, wild, dw, 3);
 	assert_true(dw[0] == 1.0 && dw[1] == -1.0 && dw[2] == 0.0);
 }
 
 static void test_g711_round_trip(void **state)
 {
-	const uint8_t fmts[] = { VIRTIO_SND_PCM_FMT_MU_LAW, VIRTIO_SND_PCM_FMT_A_LAW };
+	const uint8_t fmts[] = { VSND_PCM_FMT_MU_LAW, VSND_PCM_FMT_A_LAW };
 
 	for (int k = 0; k < 2; k++) {
 		for (int c = 0; c < 256; c++) {
@@ -206,18 +206,18 @@ static void test_g711_known(void **state)
 	double z = 0.0;
 	uint8_t out;
 
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_MU_LAW, codes, d, 4);
+	vsnd_pcm_to_double(VSND_PCM_FMT_MU_LAW, codes, d, 4);
 	assert_true(d[0] == 0.0 && !signbit(d[0]));
 	assert_true(d[1] == 0.0 && signbit(d[1]));
 	assert_true(d[2] == -32124.0 / 32768);
 	assert_true(d[3] == 32124.0 / 32768);
-	vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_A_LAW, a, d, 4);
+	vsnd_pcm_to_double(VSND_PCM_FMT_A_LAW, a, d, 4);
 	assert_true(d[0] == 8.0 / 32768 && d[1] == -8.0 / 32768);
 	assert_true(d[2] == 32256.0 / 32768 && d[3] == -32256.0 / 32768);
 	/* Silence encodes to the formats' silence bytes. */
-	vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_MU_LAW, &z, &out, 1);
+	vsnd_pcm_from_double(VSND_PCM_FMT_MU_LAW, &z, &out, 1);
 	assert_int_equal(out, 0xff);
-	vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_A_LAW, &z, &out, 1);
+	vsnd_pcm_from_double(VSND_PCM_FMT_A_LAW, &z, &out, 1);
 	assert_int_equal(out, 0xd5);
 }
 
@@ -256,8 +256,8 @@ static void test_g711_encode_reference(void **state)
 		double d = v / 32768.0;
 		uint8_t a, u;
 
-		vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_A_LAW, &d, &a, 1);
-		vsnd_pcm_from_double(VIRTIO_SND_PCM_FMT_MU_LAW, &d, &u, 1);
+		vsnd_pcm_from_double(VSND_PCM_FMT_A_LAW, &d, &a, 1);
+		vsnd_pcm_from_double(VSND_PCM_FMT_MU_LAW, &d, &u, 1);
 		if (a != ref_alaw(v) || u != ref_ulaw(v))
 			fail_msg("%d: A 0x%02x (0x%02x), mu 0x%02x (0x%02x)", v, a, ref_alaw(v), u,
 				 ref_ulaw(v));
@@ -297,15 +297,15 @@ static void check_g711_decode(uint8_t fmt, int sf_sub)
 
 static void test_g711_decode_vs_sndfile(void **state)
 {
-	check_g711_decode(VIRTIO_SND_PCM_FMT_A_LAW, SF_FORMAT_ALAW);
-	check_g711_decode(VIRTIO_SND_PCM_FMT_MU_LAW, SF_FORMAT_ULAW);
+	check_g711_decode(VSND_PCM_FMT_A_LAW, SF_FORMAT_ALAW);
+	check_g711_decode(VSND_PCM_FMT_MU_LAW, SF_FORMAT_ULAW);
 }
 
 static void test_unsupported(void **state)
 {
-	const uint8_t fmts[] = { VIRTIO_SND_PCM_FMT_IMA_ADPCM, VIRTIO_SND_PCM_FMT_DSD_U8,
-				 VIRTIO_SND_PCM_FMT_DSD_U16, VIRTIO_SND_PCM_FMT_DSD_U32,
-				 VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME, VIRTIO_SND_PCM_FMT_COUNT, 200 };
+	const uint8_t fmts[] = { VSND_PCM_FMT_IMA_ADPCM, VSND_PCM_FMT_DSD_U8,
+				 VSND_PCM_FMT_DSD_U16, VSND_PCM_FMT_DSD_U32,
+				 VSND_PCM_FMT_IEC958_SUBFRAME, VSND_PCM_FMT_COUNT, 200 };
 	uint8_t buf[8] = { 0 };
 	double d[2] = { 0 };
 
@@ -314,8 +314,8 @@ static void test_unsupported(void **state)
 		assert_int_equal(vsnd_pcm_from_double(fmts[i], d, buf, 1), -ENOTSUP);
 	}
 	/* n == 0 still says whether the format converts. */
-	assert_int_equal(vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_DSD_U8, buf, d, 0), -ENOTSUP);
-	assert_int_equal(vsnd_pcm_to_double(VIRTIO_SND_PCM_FMT_S16, buf, d, 0), 0);
+	assert_int_equal(vsnd_pcm_to_double(VSND_PCM_FMT_DSD_U8, buf, d, 0), -ENOTSUP);
+	assert_int_equal(vsnd_pcm_to_double(VSND_PCM_FMT_S16, buf, d, 0), 0);
 }
 
 int main(void)

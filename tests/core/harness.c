@@ -31,6 +31,7 @@ static void h_wake(void *opaque)
 }
 
 static const struct vsnd_host_ops h_host = {
+	.size = sizeof(struct vsnd_host_ops),
 	.log = h_log,
 	.now_ns = h_now,
 	.set_timer = h_set_timer,
@@ -70,6 +71,7 @@ static void t_notify(void *opaque, unsigned int q)
 }
 
 static const struct vsnd_transport_ops h_transport = {
+	.size = sizeof(struct vsnd_transport_ops),
 	.pop = t_pop,
 	.push = t_push,
 	.notify = t_notify,
@@ -83,8 +85,9 @@ static void be_log(void *opaque, enum vsnd_log_level level, const char *msg)
 struct harness *h_new(const char *spec, const struct vsnd_layout *layout, bool controls)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	struct vsnd_backend_env env = { .log = be_log };
+	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env), .log = be_log };
 	struct vsnd_dev_config cfg = {
+		.size = sizeof(struct vsnd_dev_config),
 		.layout = layout,
 		.controls = controls,
 		.host = &h_host,
@@ -277,9 +280,9 @@ void h_run_until(struct harness *h, uint64_t t)
 
 const char *h_state(struct harness *h, unsigned int stream)
 {
-	struct vsnd_stream_status st;
+	struct vsnd_stream_status st = { .size = sizeof(st) };
 
 	if (vsnd_dev_stream_status(h->dev, stream, &st))
 		return "?";
-	return st.state;
+	return vsnd_stream_state_name(st.state);
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 #include "vsnd/vsnd.h"
 
 #define H_MAX_IOV 64

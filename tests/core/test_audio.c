@@ -59,7 +59,7 @@ static void pattern(uint8_t *p, size_t n, uint32_t seed)
 static void pattern_for(uint8_t fmt, uint8_t *p, size_t n, uint32_t seed)
 {
 	pattern(p, n, seed);
-	if (fmt == VIRTIO_SND_PCM_FMT_FLOAT) {
+	if (fmt == VSND_PCM_FMT_FLOAT) {
 		for (size_t i = 0; i + 4 <= n; i += 4) {
 			float f = (float)((int32_t)vsnd_le32(p + i) / 2147483648.0);
 			memcpy(p + i, &f, 4);
@@ -73,11 +73,11 @@ struct fmt_case {
 };
 
 static const struct fmt_case cases[] = {
-	{ VIRTIO_SND_PCM_FMT_U8, SF_FORMAT_PCM_U8 },
-	{ VIRTIO_SND_PCM_FMT_S16, SF_FORMAT_PCM_16 },
-	{ VIRTIO_SND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
-	{ VIRTIO_SND_PCM_FMT_S32, SF_FORMAT_PCM_32 },
-	{ VIRTIO_SND_PCM_FMT_FLOAT, SF_FORMAT_FLOAT },
+	{ VSND_PCM_FMT_U8, SF_FORMAT_PCM_U8 },
+	{ VSND_PCM_FMT_S16, SF_FORMAT_PCM_16 },
+	{ VSND_PCM_FMT_S24_3, SF_FORMAT_PCM_24 },
+	{ VSND_PCM_FMT_S32, SF_FORMAT_PCM_32 },
+	{ VSND_PCM_FMT_FLOAT, SF_FORMAT_FLOAT },
 };
 
 /* Play `periods` periods of a pattern, drain, release; the WAV's data must
@@ -86,7 +86,7 @@ static void play_case(const struct fmt_case *fc, uint8_t channels, uint8_t rate)
 {
 	char spec[160], path[128];
 	uint32_t frame = channels * vsnd_pcm_sample_bytes(fc->fmt);
-	uint32_t hz = vsnd_rate_hz(rate);
+	uint32_t hz = vsnd_pcm_rate_hz(rate);
 	uint32_t period = frame * (hz / 100);
 	enum { periods = 37 };
 	size_t total = (size_t)period * periods;
@@ -140,9 +140,9 @@ static void test_file_playback_bitexact(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		play_case(&cases[i], 2, VIRTIO_SND_PCM_RATE_48000);
-	play_case(&cases[1], 1, VIRTIO_SND_PCM_RATE_44100);
-	play_case(&cases[0], 1, VIRTIO_SND_PCM_RATE_22050);
+		play_case(&cases[i], 2, VSND_PCM_RATE_48000);
+	play_case(&cases[1], 1, VSND_PCM_RATE_44100);
+	play_case(&cases[0], 1, VSND_PCM_RATE_22050);
 }
 
 static void write_wav(const char *path, const struct fmt_case *fc, int channels, int hz,
@@ -176,7 +176,7 @@ static void capture_case(const struct fmt_case *fc)
 	snprintf(spec, sizeof(spec), "file,out=%s/unused-%%u.wav,in=%s", tmpdir, path);
 	h = h_new(spec, NULL, false);
 	assert_non_null(h);
-	assert_int_equal(h_set_params(h, 1, 4 * period, period, 2, fc->fmt, VIRTIO_SND_PCM_RATE_48000, 0),
+	assert_int_equal(h_set_params(h, 1, 4 * period, period, 2, fc->fmt, VSND_PCM_RATE_48000, 0),
 			 VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
 	for (int i = 0; i < periods; i++)
@@ -218,8 +218,8 @@ static void test_loopback(void **state)
 	(void)state;
 	pattern(src, total, 5);
 	for (uint32_t s = 0; s < 2; s++) {
-		assert_int_equal(h_set_params(h, s, 4 * period, period, 2, VIRTIO_SND_PCM_FMT_S16,
-					      VIRTIO_SND_PCM_RATE_48000, 0), VIRTIO_SND_S_OK);
+		assert_int_equal(h_set_params(h, s, 4 * period, period, 2, VSND_PCM_FMT_S16,
+					      VSND_PCM_RATE_48000, 0), VIRTIO_SND_S_OK);
 		assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, s), VIRTIO_SND_S_OK);
 	}
 	for (int i = 0; i < periods + 8; i++)

@@ -103,14 +103,14 @@ static void test_pcm_info(void **state)
 		uint64_t fmts = vsnd_le64(p + 8), rates = vsnd_le64(p + 16);
 
 		assert_int_equal(vsnd_le32(p + 4), 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
-		assert_true(fmts & 1ull << VIRTIO_SND_PCM_FMT_U8);
-		assert_true(fmts & 1ull << VIRTIO_SND_PCM_FMT_S16);
-		assert_true(fmts & 1ull << VIRTIO_SND_PCM_FMT_FLOAT64);
-		assert_false(fmts & 1ull << VIRTIO_SND_PCM_FMT_IMA_ADPCM);
-		assert_false(fmts >> VIRTIO_SND_PCM_FMT_COUNT);
-		assert_true(rates & 1ull << VIRTIO_SND_PCM_RATE_5512);
-		assert_true(rates & 1ull << VIRTIO_SND_PCM_RATE_384000);
-		assert_false(rates >> VIRTIO_SND_PCM_RATE_COUNT);
+		assert_true(fmts & 1ull << VSND_PCM_FMT_U8);
+		assert_true(fmts & 1ull << VSND_PCM_FMT_S16);
+		assert_true(fmts & 1ull << VSND_PCM_FMT_FLOAT64);
+		assert_false(fmts & 1ull << VSND_PCM_FMT_IMA_ADPCM);
+		assert_false(fmts >> VSND_PCM_FMT_COUNT);
+		assert_true(rates & 1ull << VSND_PCM_RATE_5512);
+		assert_true(rates & 1ull << VSND_PCM_RATE_384000);
+		assert_false(rates >> VSND_PCM_RATE_COUNT);
 		assert_int_equal(p[24], s);
 		assert_int_equal(p[25], 1);
 		assert_int_equal(p[26], 2);
@@ -126,7 +126,7 @@ static void test_chmap_info(void **state)
 
 	query(q, VIRTIO_SND_R_CHMAP_INFO, 1, 1, 24);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 3), VIRTIO_SND_S_OK);
-	assert_int_equal(r[4], VIRTIO_SND_D_INPUT);
+	assert_int_equal(r[4], VSND_DIR_INPUT);
 	assert_int_equal(r[5], 2);
 	assert_int_equal(r[6], VIRTIO_SND_CHMAP_FL);
 	assert_int_equal(r[7], VIRTIO_SND_CHMAP_FR);
@@ -143,7 +143,7 @@ static void test_info_record_size(void **state)
 
 	query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 40);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 7), VIRTIO_SND_S_OK);
-	assert_int_equal(r[40 + 24], VIRTIO_SND_D_INPUT);
+	assert_int_equal(r[40 + 24], VSND_DIR_INPUT);
 	for (int i = 32; i < 40; i++) {
 		assert_int_equal(r[i], 0);
 		assert_int_equal(r[40 + i], 0);
@@ -247,7 +247,7 @@ static void test_ctl_info(void **state)
 	query(q, VIRTIO_SND_R_CTL_INFO, 0, 4, 96);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 5), VIRTIO_SND_S_OK);
 	/* control 0: output volume, INTEGER 0..100 step 1, R/W/TLV_READ */
-	assert_int_equal(vsnd_le32(r + 4), VIRTIO_SND_CTL_ROLE_VOLUME << 1 | VIRTIO_SND_D_OUTPUT);
+	assert_int_equal(vsnd_le32(r + 4), VIRTIO_SND_CTL_ROLE_VOLUME << 1 | VSND_DIR_OUTPUT);
 	assert_int_equal(vsnd_le32(r + 8), VIRTIO_SND_CTL_TYPE_INTEGER);
 	assert_int_equal(vsnd_le32(r + 12), 1 | 2 | 16);
 	assert_int_equal(vsnd_le32(r + 16), 1);
@@ -256,13 +256,13 @@ static void test_ctl_info(void **state)
 	assert_int_equal(vsnd_le32(r + 76), 100);
 	assert_int_equal(vsnd_le32(r + 80), 1);
 	/* control 1: output switch */
-	assert_int_equal(vsnd_le32(r + 96 + 4), VIRTIO_SND_CTL_ROLE_MUTE << 1 | VIRTIO_SND_D_OUTPUT);
+	assert_int_equal(vsnd_le32(r + 96 + 4), VIRTIO_SND_CTL_ROLE_MUTE << 1 | VSND_DIR_OUTPUT);
 	assert_int_equal(vsnd_le32(r + 96 + 8), VIRTIO_SND_CTL_TYPE_BOOLEAN);
 	assert_string_equal((const char *)r + 96 + 24, "Master Playback Switch");
 	/* controls 2, 3: capture */
 	assert_string_equal((const char *)r + 192 + 24, "Capture Volume");
 	assert_string_equal((const char *)r + 288 + 24, "Capture Switch");
-	assert_int_equal(vsnd_le32(r + 288 + 4), VIRTIO_SND_CTL_ROLE_MUTE << 1 | VIRTIO_SND_D_INPUT);
+	assert_int_equal(vsnd_le32(r + 288 + 4), VIRTIO_SND_CTL_ROLE_MUTE << 1 | VSND_DIR_INPUT);
 	/* a 32-bit x86 guest's 92-byte record: the value union sits at 68 */
 	query(q, VIRTIO_SND_R_CTL_INFO, 0, 2, 92);
 	assert_int_equal(h_ctl(h, q, 16, r, 2 * 92, 0), VIRTIO_SND_S_OK);
@@ -279,7 +279,7 @@ static void test_ctl_read_write(void **state)
 {
 	struct harness *h = h_new("null", NULL, true);
 	uint8_t req[8 + 512] = { 0 }, r[512];
-	struct vsnd_stream_status st;
+	struct vsnd_stream_status st = { .size = sizeof(st) };
 
 	(void)state;
 	ctl_hdr(req, VIRTIO_SND_R_CTL_READ, 0);

@@ -17,8 +17,8 @@
 #include "util/iov.h"
 
 #define MS 1000000ull
-#define FMT VIRTIO_SND_PCM_FMT_S16
-#define RATE VIRTIO_SND_PCM_RATE_48000
+#define FMT VSND_PCM_FMT_S16
+#define RATE VSND_PCM_RATE_48000
 #define PERIOD 1920   /* 10 ms of 48 kHz S16 stereo */
 #define BUFFER (4 * PERIOD)
 #define XRUNS (1u << VIRTIO_SND_PCM_F_EVT_XRUNS)
@@ -128,13 +128,13 @@ static void test_tx_held_then_paced(void **state)
  */
 static void pace(uint32_t rate_idx, uint32_t period_frames, uint64_t jitter)
 {
-	uint32_t hz = vsnd_rate_hz(rate_idx);
+	uint32_t hz = vsnd_pcm_rate_hz(rate_idx);
 	uint32_t period = period_frames * 4;
 	struct harness *h = h_new("null", NULL, false);
 	struct h_chain *q[4];
 	uint8_t *data = calloc(1, period);
 	uint64_t t0, k = 0, end;
-	struct vsnd_stream_status st;
+	struct vsnd_stream_status st = { .size = sizeof(st) };
 	unsigned int seed = 1;
 
 	assert_int_equal(h_set_params(h, 0, 4 * period, period, 2, FMT, (uint8_t)rate_idx, 0), VIRTIO_SND_S_OK);
@@ -174,20 +174,20 @@ static void pace(uint32_t rate_idx, uint32_t period_frames, uint64_t jitter)
 static void test_pacing_48k(void **state)
 {
 	(void)state;
-	pace(VIRTIO_SND_PCM_RATE_48000, 480, 0);
+	pace(VSND_PCM_RATE_48000, 480, 0);
 }
 
 static void test_pacing_44k1_non_integer(void **state)
 {
 	(void)state;
 	/* 512 frames at 44.1 kHz = 11.6099... ms: no rounding may accumulate */
-	pace(VIRTIO_SND_PCM_RATE_44100, 512, 0);
+	pace(VSND_PCM_RATE_44100, 512, 0);
 }
 
 static void test_pacing_jittered(void **state)
 {
 	(void)state;
-	pace(VIRTIO_SND_PCM_RATE_48000, 480, 3 * MS);
+	pace(VSND_PCM_RATE_48000, 480, 3 * MS);
 }
 
 /* The host stalls 30 ms past a tick with 40 ms queued: the late tick plays
@@ -195,7 +195,7 @@ static void test_pacing_jittered(void **state)
 static void test_stall_plays_queued(void **state)
 {
 	struct harness *h = started(0, 0);
-	struct vsnd_stream_status st;
+	struct vsnd_stream_status st = { .size = sizeof(st) };
 	uint8_t data[PERIOD];
 	struct h_chain *c[4];
 	uint64_t t0;
@@ -298,7 +298,7 @@ static void test_stop_keeps_messages(void **state)
  * writable bytes even when it shares a descriptor with data; len = data+8. */
 static void rx_case(uint8_t fmt, uint8_t silence)
 {
-	uint32_t frame = 2 * (fmt == VIRTIO_SND_PCM_FMT_U8 ? 1 : 2);
+	uint32_t frame = 2 * (fmt == VSND_PCM_FMT_U8 ? 1 : 2);
 	uint32_t period = 480 * frame;
 	struct harness *h = h_new("null", NULL, false);
 	struct h_chain *c[2];
@@ -332,8 +332,8 @@ static void rx_case(uint8_t fmt, uint8_t silence)
 static void test_rx(void **state)
 {
 	(void)state;
-	rx_case(VIRTIO_SND_PCM_FMT_S16, 0);
-	rx_case(VIRTIO_SND_PCM_FMT_U8, 0x80);
+	rx_case(VSND_PCM_FMT_S16, 0);
+	rx_case(VSND_PCM_FMT_U8, 0x80);
 }
 
 /* The transport stops a queue (GET_VRING_BASE), as for a VM pause: the

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/layout.h"
 #include "harness.h"
 #include "util/iov.h"
 
@@ -20,20 +21,20 @@ static void test_presets(void **state)
 
 	(void)state;
 	for (unsigned int i = 0; (name = vsnd_layout_presets(i, &what)); i++) {
-		assert_int_equal(vsnd_layout_parse(&l, name, err, sizeof(err)), 0);
+		assert_int_equal(vsnd__layout_parse(&l, name, err, sizeof(err)), 0);
 		assert_true(strlen(what) > 0);
 		/* and the device accepts every preset */
 		struct harness *h = h_new("null", &l, false);
 		assert_non_null(h);
 		h_free(h);
 	}
-	vsnd_layout_default(&l);
+	vsnd__layout_default(&l);
 	assert_int_equal(l.n_streams, 2);
 	assert_int_equal(l.n_jacks, 2);
 	assert_int_equal(l.n_chmaps, 2);  /* one per direction */
 	assert_int_equal(l.chmaps[0].positions[0], VIRTIO_SND_CHMAP_FL);
 
-	assert_int_equal(vsnd_layout_parse(&l, "5.1", err, sizeof(err)), 0);
+	assert_int_equal(vsnd__layout_parse(&l, "5.1", err, sizeof(err)), 0);
 	assert_int_equal(l.streams[0].channels_max, 6);
 	/* 2, 2.1, quad, 5.0, 5.1 for the output; stereo for the input */
 	assert_int_equal(l.n_chmaps, 6);
@@ -41,11 +42,11 @@ static void test_presets(void **state)
 	assert_memory_equal(l.chmaps[4].positions,
 			    ((uint8_t[]){ VIRTIO_SND_CHMAP_FL, VIRTIO_SND_CHMAP_FR, VIRTIO_SND_CHMAP_RL,
 					  VIRTIO_SND_CHMAP_RR, VIRTIO_SND_CHMAP_FC, VIRTIO_SND_CHMAP_LFE }), 6);
-	assert_int_equal(vsnd_layout_parse(&l, "7.1", err, sizeof(err)), 0);
+	assert_int_equal(vsnd__layout_parse(&l, "7.1", err, sizeof(err)), 0);
 	assert_int_equal(l.chmaps[6].channels, 8);
 	assert_int_equal(l.chmaps[6].positions[6], VIRTIO_SND_CHMAP_SL);
 
-	assert_int_equal(vsnd_layout_parse(&l, "car", err, sizeof(err)), 0);
+	assert_int_equal(vsnd__layout_parse(&l, "car", err, sizeof(err)), 0);
 	assert_int_equal(l.n_streams, 6);
 	assert_int_equal(l.n_jacks, 6);
 	assert_int_equal(l.streams[2].hda_fn_nid, 2);
@@ -60,13 +61,13 @@ static void test_spec(void **state)
 	char err[160];
 
 	(void)state;
-	assert_int_equal(vsnd_layout_parse(&l, "out:18/nid=3/rates=44100|48000/formats=s16|float,"
+	assert_int_equal(vsnd__layout_parse(&l, "out:18/nid=3/rates=44100|48000/formats=s16|float,"
 					      "in:1/jack=none", err, sizeof(err)), 0);
 	assert_int_equal(l.n_streams, 2);
 	assert_int_equal(l.streams[0].channels_min, 18);
 	assert_int_equal(l.streams[0].hda_fn_nid, 3);
-	assert_int_equal(l.streams[0].rates, 1u << VIRTIO_SND_PCM_RATE_44100 | 1u << VIRTIO_SND_PCM_RATE_48000);
-	assert_int_equal(l.streams[0].formats, 1u << VIRTIO_SND_PCM_FMT_S16 | 1u << VIRTIO_SND_PCM_FMT_FLOAT);
+	assert_int_equal(l.streams[0].rates, 1u << VSND_PCM_RATE_44100 | 1u << VSND_PCM_RATE_48000);
+	assert_int_equal(l.streams[0].formats, 1u << VSND_PCM_FMT_S16 | 1u << VSND_PCM_FMT_FLOAT);
 	assert_int_equal(l.n_jacks, 1);
 	/* 18 channels: every position distinct and defined */
 	assert_int_equal(l.chmaps[0].channels, 18);
@@ -85,7 +86,7 @@ static void expect_error(const char *spec, const char *needle)
 	struct vsnd_layout l;
 	char err[200] = "";
 
-	assert_int_equal(vsnd_layout_parse(&l, spec, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vsnd__layout_parse(&l, spec, err, sizeof(err)), -EINVAL);
 	if (!strstr(err, needle))
 		fail_msg("spec '%s': error '%s' lacks '%s'", spec, err, needle);
 }
@@ -109,6 +110,28 @@ static void test_errors(void **state)
 	expect_error("out:2,", "trailing");
 }
 
+/* The opaque layout of the public API, with the same parser behind it. */
+static void test_public_api(void **state)
+{
+	struct vsnd_layout *l;
+	char err[200] = "";
+
+	(void)state;
+	assert_int_equal(vsnd_layout_new(&l, NULL, err, sizeof(err)), 0);
+	assert_int_equal(vsnd_layout_stream_count(l), 2);
+	assert_int_equal(vsnd_layout_stream_direction(l, 0), VSND_DIR_OUTPUT);
+	assert_int_equal(vsnd_layout_stream_direction(l, 1), VSND_DIR_INPUT);
+	assert_int_equal(vsnd_layout_stream_direction(l, 2), -ENOENT);
+	vsnd_layout_free(l);
+	assert_int_equal(vsnd_layout_new(&l, "car", err, sizeof(err)), 0);
+	assert_int_equal(vsnd_layout_stream_count(l), 6);
+	vsnd_layout_free(l);
+	assert_int_equal(vsnd_layout_new(&l, "out:2,", err, sizeof(err)), -EINVAL);
+	assert_null(l);
+	assert_non_null(strstr(err, "trailing"));
+	vsnd_layout_free(NULL);
+}
+
 /* What the guest sees of a layout. */
 static void test_guest_view(void **state)
 {
@@ -118,7 +141,7 @@ static void test_guest_view(void **state)
 	char err[100];
 
 	(void)state;
-	assert_int_equal(vsnd_layout_parse(&l, "car", err, sizeof(err)), 0);
+	assert_int_equal(vsnd__layout_parse(&l, "car", err, sizeof(err)), 0);
 	h = h_new("null", &l, false);
 	vsnd_put_le32(q, VIRTIO_SND_R_PCM_INFO);
 	vsnd_put_le32(q + 4, 0);
@@ -127,7 +150,7 @@ static void test_guest_view(void **state)
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 0), VIRTIO_SND_S_OK);
 	assert_int_equal(vsnd_le32(r + 32 * 3), 3);     /* nid */
 	assert_int_equal(r[32 * 3 + 26], 1);            /* channels max */
-	assert_int_equal(r[32 * 4 + 24], VIRTIO_SND_D_INPUT);
+	assert_int_equal(r[32 * 4 + 24], VSND_DIR_INPUT);
 	vsnd_put_le32(q, VIRTIO_SND_R_JACK_INFO);
 	vsnd_put_le32(q + 12, 24);
 	assert_int_equal(h_ctl(h, q, 16, r, 6 * 24, 0), VIRTIO_SND_S_OK);
@@ -142,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_presets),
 		cmocka_unit_test(test_spec),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_public_api),
 		cmocka_unit_test(test_guest_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

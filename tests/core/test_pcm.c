@@ -11,8 +11,8 @@
 #include "harness.h"
 #include "util/iov.h"
 
-#define FMT VIRTIO_SND_PCM_FMT_S16
-#define RATE VIRTIO_SND_PCM_RATE_48000
+#define FMT VSND_PCM_FMT_S16
+#define RATE VSND_PCM_RATE_48000
 #define PERIOD 1920   /* 10 ms of 48 kHz S16 stereo */
 #define BUFFER (4 * PERIOD)
 
@@ -86,7 +86,7 @@ static void test_every_transition(void **state)
 static void test_params_change_releases(void **state)
 {
 	struct harness *h = h_new("null", NULL, false);
-	struct vsnd_stream_status st;
+	struct vsnd_stream_status st = { .size = sizeof(st) };
 
 	(void)state;
 	reach(h, S_PREPARED);
@@ -128,7 +128,7 @@ static void test_set_params_checks(void **state)
 	/* unsupported values */
 	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 3, FMT, RATE, 0), VIRTIO_SND_S_NOT_SUPP);
 	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 0, FMT, RATE, 0), VIRTIO_SND_S_NOT_SUPP);
-	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, VIRTIO_SND_PCM_FMT_IMA_ADPCM, RATE, 0),
+	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, VSND_PCM_FMT_IMA_ADPCM, RATE, 0),
 			 VIRTIO_SND_S_NOT_SUPP);
 	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, 200, RATE, 0), VIRTIO_SND_S_NOT_SUPP);
 	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, 16, 0), VIRTIO_SND_S_NOT_SUPP);
@@ -153,8 +153,8 @@ static void test_set_params_checks(void **state)
 	/* a good one, split at odd places, and the extremes */
 	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS),
 			 VIRTIO_SND_S_OK);
-	assert_int_equal(h_set_params(h, 1, 4 * 8 * 2 * 3072, 8 * 2 * 3072, 2, VIRTIO_SND_PCM_FMT_FLOAT64,
-				      VIRTIO_SND_PCM_RATE_384000, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_set_params(h, 1, 4 * 8 * 2 * 3072, 8 * 2 * 3072, 2, VSND_PCM_FMT_FLOAT64,
+				      VSND_PCM_RATE_384000, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
 	h_free(h);
 }

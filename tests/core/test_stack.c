@@ -22,7 +22,7 @@
 #include "fakedrv.h"
 #include "util/iov.h"
 #include "virtq/vqset.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 #include "vsnd/backend.h"
 #include "vsnd/vsnd.h"
 
@@ -47,22 +47,25 @@ static void s_timer(void *o, uint64_t t) { ((struct stack *)o)->timer = t; }
 static void s_wake(void *o) { (void)o; }
 static void s_signal(void *o, unsigned int q) { ((struct stack *)o)->irqs[q]++; }
 
-static const struct vsnd_host_ops s_host = { .now_ns = s_now, .set_timer = s_timer, .wake = s_wake };
+static const struct vsnd_host_ops s_host = {
+	.size = sizeof(struct vsnd_host_ops), .now_ns = s_now, .set_timer = s_timer, .wake = s_wake,
+};
 
 static struct stack *stack_new(void)
 {
 	struct stack *s = calloc(1, sizeof(*s));
 	char spec[96];
-	struct vsnd_backend_env env = { 0 };
+	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
 	struct vsnd_dev_config cfg = {
-		.host = &s_host, .transport = &vsnd_vqset_ops,
+		.size = sizeof(struct vsnd_dev_config),
+		.host = &s_host, .transport = &vsnd__vqset_ops,
 	};
 
 	strcpy(s->path, "/tmp/vsnd-stack-XXXXXX.wav");
 	close(mkstemps(s->path, 4));
 	snprintf(spec, sizeof(spec), "file,out=%s", s->path);
 	assert_int_equal(fakedrv_init(&s->d, NULL), 0);
-	assert_int_equal(vsnd_vqset_init(&s->vqs, s_signal, s), 0);
+	assert_int_equal(vsnd__vqset_init(&s->vqs, s_signal, s), 0);
 	assert_int_equal(vsnd_backend_create(spec, &env, &s->be), 0);
 	cfg.backend = s->be;
 	cfg.host_opaque = s;
@@ -81,7 +84,7 @@ static void stack_free(struct stack *s)
 {
 	vsnd_dev_free(s->dev);
 	vsnd_backend_destroy(s->be);
-	vsnd_vqset_fini(&s->vqs);
+	vsnd__vqset_fini(&s->vqs);
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++)
 		fakedrv_ring_fini(&s->ring[q]);
 	fakedrv_fini(&s->d);
@@ -126,8 +129,8 @@ static void test_probe_queries(void **state)
 	vsnd_put_le32(q + 8, 2);
 	vsnd_put_le32(q + 12, 32);
 	assert_int_equal(stack_ctl(s, q, 16, r, sizeof(r)), VIRTIO_SND_S_OK);
-	assert_int_equal(r[24], VIRTIO_SND_D_OUTPUT);
-	assert_int_equal(r[32 + 24], VIRTIO_SND_D_INPUT);
+	assert_int_equal(r[24], VSND_DIR_OUTPUT);
+	assert_int_equal(r[32 + 24], VSND_DIR_INPUT);
 	/* a jack event reaches a buffer that was never kicked */
 	assert_int_equal(vsnd_dev_jack_set(s->dev, 1, false), 0);
 	assert_int_equal(fakedrv_ring_used_pending(&s->ring[1]), 1);
@@ -144,8 +147,8 @@ static void set_params(struct stack *s)
 	vsnd_put_le32(p + 8, 4 * PERIOD);
 	vsnd_put_le32(p + 12, PERIOD);
 	p[20] = 2;
-	p[21] = VIRTIO_SND_PCM_FMT_S16;
-	p[22] = VIRTIO_SND_PCM_RATE_48000;
+	p[21] = VSND_PCM_FMT_S16;
+	p[22] = VSND_PCM_RATE_48000;
 	assert_int_equal(stack_ctl(s, p, sizeof(p), NULL, 0), VIRTIO_SND_S_OK);
 }
 

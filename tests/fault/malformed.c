@@ -83,7 +83,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 
 #include "drive/drv.h"
 #include "drive/io.h"
@@ -460,8 +460,8 @@ static int pcm(uint32_t code, uint32_t stream)
 
 static int params(uint32_t stream)
 {
-	return vdd_set_params(&H.d, stream, 4 * PERIOD, PERIOD, 0, 2, VIRTIO_SND_PCM_FMT_S16,
-			      VIRTIO_SND_PCM_RATE_48000);
+	return vdd_set_params(&H.d, stream, 4 * PERIOD, PERIOD, 0, 2, VSND_PCM_FMT_S16,
+			      VSND_PCM_RATE_48000);
 }
 
 /* Put stream id in state st (it is INITIAL, PARAMS or RELEASED). */
@@ -1241,7 +1241,7 @@ static int baseline(void)
 	memcpy(H.info, resp + 4, info_len() - 4);
 	H.out = H.in = UINT32_MAX;
 	for (uint32_t i = H.d.streams; i-- > 0;)
-		*(H.info[i * 32 + 24] == VIRTIO_SND_D_OUTPUT ? &H.out : &H.in) = i;
+		*(H.info[i * 32 + 24] == VSND_DIR_OUTPUT ? &H.out : &H.in) = i;
 	if (H.out == UINT32_MAX || H.in == UINT32_MAX)
 		return -ENOENT;
 	H.arena = vdf_alloc(&H.d.fe, ARENA_SIZE, 16);

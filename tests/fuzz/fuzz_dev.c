@@ -10,7 +10,7 @@
 #include "fuzz_input.h"
 #include "util/iov.h"
 #include "vsnd/backend.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 #include "vsnd/vsnd.h"
 
 #define FD_MAX_IOV 16
@@ -68,6 +68,7 @@ static void fd_wake(void *opaque)
 }
 
 static const struct vsnd_host_ops fd_host = {
+	.size = sizeof(struct vsnd_host_ops),
 	.log = fd_log,
 	.now_ns = fd_now,
 	.set_timer = fd_set_timer,
@@ -115,6 +116,7 @@ static void fd_notify(void *opaque, unsigned int q)
 }
 
 static const struct vsnd_transport_ops fd_transport = {
+	.size = sizeof(struct vsnd_transport_ops),
 	.pop = fd_pop,
 	.push = fd_push,
 	.notify = fd_notify,
@@ -244,8 +246,8 @@ static void fd_ctl_pcm(struct fdev *f, struct fz *in)
 		vsnd_put_le32(req + 12, period);
 		vsnd_put_le32(req + 16, pick & 4 ? fz_u32(in) : 0);
 		req[20] = pick & 8 ? fz_u8(in) : 1 + (fz_u8(in) & 1);
-		req[21] = pick & 16 ? fz_u8(in) : VIRTIO_SND_PCM_FMT_S16 + fz_u8(in) % 4;
-		req[22] = pick & 32 ? fz_u8(in) : fz_u8(in) % VIRTIO_SND_PCM_RATE_COUNT;
+		req[21] = pick & 16 ? fz_u8(in) : VSND_PCM_FMT_S16 + fz_u8(in) % 4;
+		req[22] = pick & 32 ? fz_u8(in) : fz_u8(in) % VSND_PCM_RATE_COUNT;
 		len = sizeof(req);
 	}
 	fd_post(f, VSND_QUEUE_CONTROL, fd_chain(f, in, req, len, VIRTIO_SND_HDR_SIZE));
@@ -325,9 +327,10 @@ static void fd_host_event(struct fdev *f, struct fz *in)
 		vsnd_dev_mute_set(f->dev, arg % 4, sel & 0x10);
 		break;
 	default: {
-		struct vsnd_stream_status st;
+		struct vsnd_stream_status st = { .size = sizeof(st) };
 		for (unsigned int i = 0; i < vsnd_dev_stream_count(f->dev); i++)
-			if (vsnd_dev_stream_status(f->dev, i, &st) == 0 && !st.state)
+			if (vsnd_dev_stream_status(f->dev, i, &st) == 0 &&
+			    strcmp(vsnd_stream_state_name(st.state), "?") == 0)
 				fd_fail("stream without a state");
 		break;
 	}
@@ -363,9 +366,10 @@ void fdev_run(const uint8_t *data, size_t size, enum fdev_mode mode)
 {
 	struct fz in = { data, size };
 	struct fdev *f = calloc(1, sizeof(*f));
-	struct vsnd_backend_env env = { .log = fd_log };
+	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env), .log = fd_log };
 	uint8_t flags = fz_u8(&in);
 	struct vsnd_dev_config cfg = {
+		.size = sizeof(struct vsnd_dev_config),
 		.controls = flags & 1,
 		.host = &fd_host,
 		.host_opaque = f,

@@ -82,6 +82,7 @@ static void vu_wake(void *opaque)
 }
 
 static const struct vsnd_host_ops vu_host = {
+	.size = sizeof(struct vsnd_host_ops),
 	.log = vu_log, .now_ns = vu_now, .set_timer = vu_set_timer, .wake = vu_wake,
 };
 
@@ -256,7 +257,7 @@ static void vu_run(struct vsnd_backend *be, struct fz *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vsnd_backend *be;
-	static const struct vsnd_backend_env env = { .log = vu_log };
+	static const struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env), .log = vu_log };
 	struct fz in = { data, size };
 	int before;
 

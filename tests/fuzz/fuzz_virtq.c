@@ -75,7 +75,7 @@ static void vf_script(struct fakedrv *d, struct virtq *vq, struct fz *script,
 
 		switch (op % 6) {
 		case 0: case 1: case 2: /* pop */
-			rc = virtq_pop(vq, e);
+			rc = vsnd__virtq_pop(vq, e);
 			if (broken && rc != -EIO)
 				vf_fail("a broken ring served again");
 			if (rc == -EIO)
@@ -87,17 +87,17 @@ static void vf_script(struct fakedrv *d, struct virtq *vq, struct fz *script,
 			break;
 		case 3: /* push the oldest held chain */
 			if (n_held) {
-				virtq_push(vq, held[0], fz_u8(script));
+				vsnd__virtq_push(vq, held[0], fz_u8(script));
 				memmove(held, held + 1, --n_held * sizeof(held[0]));
 			}
-			(void)virtq_should_notify(vq);
+			(void)vsnd__virtq_should_notify(vq);
 			break;
 		case 4: /* the guest moves avail->idx under us */
 			vsnd_put_le16(fakedrv_host(d, VF_BASE + VF_AVAIL + 2, 2), fz_u16(script));
-			(void)virtq_avail_count(vq);
+			(void)vsnd__virtq_avail_count(vq);
 			break;
 		default:
-			(void)virtq_set_notification(vq, op & 0x80);
+			(void)vsnd__virtq_set_notification(vq, op & 0x80);
 			break;
 		}
 	}
@@ -123,13 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fakedrv_init(&d, &cfg) != 0)
 		vf_fail("fakedrv_init");
 	fakedrv_write(&d, VF_BASE, image, image_len);
-	if (virtq_init(&vq, num, fakedrv_host(&d, VF_BASE + VF_DESC, 16 * num),
+	if (vsnd__virtq_init(&vq, num, fakedrv_host(&d, VF_BASE + VF_DESC, 16 * num),
 		       fakedrv_host(&d, VF_BASE + VF_AVAIL, 6 + 2 * num),
 		       fakedrv_host(&d, VF_BASE + VF_USED, 6 + 8 * num), &d.mem, flags & 0x40,
 		       flags & 0x80, last_avail) != 0)
-		vf_fail("virtq_init");
+		vf_fail("vsnd__virtq_init");
 	vf_script(&d, &vq, &script, &elem);
-	virtq_fini(&vq);
+	vsnd__virtq_fini(&vq);
 	fakedrv_fini(&d);
 	return 0;
 }

@@ -8,20 +8,22 @@
 #include <stdio.h>
 
 #include <vsnd/backend.h>
+#include <vsnd/mmio.h>
 #include <vsnd/pcm.h>
 #include <vsnd/ring.h>
-#include <vsnd/virtio_snd.h>
 #include <vsnd/vsnd.h>
 
 int main(void)
 {
-	struct vsnd_layout layout;
-	struct vsnd_backend_env env = { 0 };
+	struct vsnd_layout *layout;
+	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
 	struct vsnd_backend *be = NULL;
 	int rc;
 
-	vsnd_layout_default(&layout);
-	printf("streams %u\n", layout.n_streams);
+	if (vsnd_layout_new(&layout, NULL, NULL, 0) < 0)
+		return 1;
+	printf("streams %u\n", vsnd_layout_stream_count(layout));
+	vsnd_layout_free(layout);
 	for (const struct vsnd_backend_ops *const *b = vsnd_backend_list(); *b; b++)
 		printf("backend %s\n", (*b)->name);
 	rc = vsnd_backend_create("null", &env, &be);

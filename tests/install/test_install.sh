@@ -8,7 +8,7 @@
 # With --e2e, the installed vsnd also serves a real guest (tests/e2e).
 #
 # Usage: test_install.sh [--e2e] BUILD_DIR SOURCE_DIR CC PREFIX BINDIR LIBDIR
-#        INCLUDEDIR MANDIR UNITDIR VERSION
+#        INCLUDEDIR MANDIR UNITDIR VERSION LIBVERSION
 set -u
 
 E2E=0
@@ -16,7 +16,7 @@ if [ "${1:-}" = --e2e ]; then E2E=1; shift; fi
 BUILD=$(realpath "$1") SRC=$(realpath "$2") CC=$3 PREFIX=$4
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$PREFIX/$1" ;; esac; }
 BINDIR=$(abs "$5") LIBDIR=$(abs "$6") INCLUDEDIR=$(abs "$7") MANDIR=$(abs "$8")
-UNITDIR=$9 VERSION=${10}
+UNITDIR=$9 VERSION=${10} LIBVERSION=${11}
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -40,10 +40,10 @@ for prog in src/ctl/vsnd-ctl src/drive/vsnd-drive; do
 		check "${prog##*/} installed in $BINDIR" test -x "$D$BINDIR/${prog##*/}"
 	fi
 done
-check "libvsnd shared library installed" test -e "$D$LIBDIR/libvsnd.so.$VERSION"
+check "libvsnd shared library installed" test -e "$D$LIBDIR/libvsnd.so.$LIBVERSION"
 check "libvsnd.so link for -lvsnd" test -L "$D$LIBDIR/libvsnd.so"
 check "libvsnd static library installed" test -f "$D$LIBDIR/libvsnd.a"
-for h in vsnd.h virtio_snd.h backend.h ring.h pcm.h; do
+for h in vsnd.h backend.h ring.h pcm.h mmio.h version.h; do
 	check "header vsnd/$h installed" test -f "$D$INCLUDEDIR/vsnd/$h"
 done
 check "pkg-config file installed" test -f "$D$LIBDIR/pkgconfig/libvsnd.pc"

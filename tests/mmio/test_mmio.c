@@ -22,7 +22,7 @@
 #include "util/iov.h"
 #include "vsnd/backend.h"
 #include "vsnd/mmio.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 #include "vsnd/vsnd.h"
 
 #define MS 1000000ull
@@ -61,8 +61,9 @@ struct t {
 static uint64_t t_now(void *o) { return ((struct t *)o)->now; }
 static void t_timer(void *o, uint64_t when) { ((struct t *)o)->timer = when; }
 static void t_wake(void *o) { (void)o; }
-static const struct vsnd_host_ops t_host = { .now_ns = t_now, .set_timer = t_timer,
-					     .wake = t_wake };
+static const struct vsnd_host_ops t_host = {
+	.size = sizeof(struct vsnd_host_ops), .now_ns = t_now, .set_timer = t_timer, .wake = t_wake,
+};
 
 static void t_irq(void *o, bool level)
 {
@@ -72,7 +73,9 @@ static void t_irq(void *o, bool level)
 	t->irq = level;
 }
 
-static const struct vsnd_mmio_ops t_ops = { .translate = fakedrv_translate, .set_irq = t_irq };
+static const struct vsnd_mmio_ops t_ops = {
+	.size = sizeof(struct vsnd_mmio_ops), .translate = fakedrv_translate, .set_irq = t_irq,
+};
 
 static uint32_t rd(struct t *t, uint64_t off) { return vsnd_mmio_read(t->m, off, 4); }
 static void wr(struct t *t, uint64_t off, uint32_t v) { vsnd_mmio_write(t->m, off, v, 4); }
@@ -80,8 +83,10 @@ static void wr(struct t *t, uint64_t off, uint32_t v) { vsnd_mmio_write(t->m, of
 static struct t *t_new(bool file)
 {
 	struct t *t = calloc(1, sizeof(*t));
-	struct vsnd_backend_env env = { 0 };
-	struct vsnd_mmio_config cfg = { .host = &t_host, .ops = &t_ops };
+	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
+	struct vsnd_mmio_config cfg = {
+		.size = sizeof(struct vsnd_mmio_config), .host = &t_host, .ops = &t_ops,
+	};
 	char spec[256] = "null";
 
 	assert_non_null(t);
@@ -212,8 +217,8 @@ static uint32_t set_params(struct t *t, uint32_t stream)
 	vsnd_put_le32(q + 8, PERIOD * 4);
 	vsnd_put_le32(q + 12, PERIOD);
 	q[20] = 2;
-	q[21] = VIRTIO_SND_PCM_FMT_S16;
-	q[22] = VIRTIO_SND_PCM_RATE_48000;
+	q[21] = VSND_PCM_FMT_S16;
+	q[22] = VSND_PCM_RATE_48000;
 	return control(t, q, sizeof(q), sizeof(resp), resp);
 }
 
@@ -313,9 +318,9 @@ static void test_info_and_irq(void **state)
 	vsnd_put_le32(q + 8, 2);
 	vsnd_put_le32(q + 12, 32);
 	assert_int_equal(control(t, q, sizeof(q), sizeof(resp), resp), VIRTIO_SND_S_OK);
-	assert_int_equal(resp[4 + 24], VIRTIO_SND_D_OUTPUT);
-	assert_int_equal(resp[4 + 32 + 24], VIRTIO_SND_D_INPUT);
-	assert_true(vsnd_le64(resp + 4 + 8) & (1ull << VIRTIO_SND_PCM_FMT_S16));
+	assert_int_equal(resp[4 + 24], VSND_DIR_OUTPUT);
+	assert_int_equal(resp[4 + 32 + 24], VSND_DIR_INPUT);
+	assert_true(vsnd_le64(resp + 4 + 8) & (1ull << VSND_PCM_FMT_S16));
 	assert_int_equal(t->irq_raises, 1);
 	/* reset: rings forgotten, line low; a second bring-up works */
 	wr(t, R_STATUS, 0);

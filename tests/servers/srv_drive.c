@@ -31,7 +31,7 @@
 #include "daemon/sandbox.h"
 #include "vsnd/backend.h"
 #include "vsnd/pcm.h"
-#include "vsnd/virtio_snd.h"
+#include "wire/virtio_snd.h"
 
 struct drive {
 	struct vsnd_backend *be;
@@ -69,13 +69,13 @@ static void wake_fn(void *opaque)
 static int parse_format(const char *s)
 {
 	if (!strcmp(s, "s16"))
-		return VIRTIO_SND_PCM_FMT_S16;
+		return VSND_PCM_FMT_S16;
 	if (!strcmp(s, "s32"))
-		return VIRTIO_SND_PCM_FMT_S32;
+		return VSND_PCM_FMT_S32;
 	if (!strcmp(s, "float"))
-		return VIRTIO_SND_PCM_FMT_FLOAT;
+		return VSND_PCM_FMT_FLOAT;
 	if (!strcmp(s, "u8"))
-		return VIRTIO_SND_PCM_FMT_U8;
+		return VSND_PCM_FMT_U8;
 	return -1;
 }
 
@@ -211,7 +211,7 @@ static int setup_port(struct drive *d, bool out, int fmt, unsigned int rate, uns
 	struct vsnd_pcm_params *p = &d->port.params;
 
 	*p = (struct vsnd_pcm_params){
-		.direction = out ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT,
+		.direction = out ? VSND_DIR_OUTPUT : VSND_DIR_INPUT,
 		.format = (uint8_t)fmt,
 		.channels = (uint8_t)ch,
 		.rate_hz = rate,
@@ -242,7 +242,7 @@ static enum vd_sandbox_mode sandbox_mode(void)
 
 int main(int argc, char **argv)
 {
-	struct vsnd_backend_env env = { .log = log_fn };
+	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env), .log = log_fn };
 	struct drive d = { .efd = -1 };
 	bool out;
 	int fmt, ret = 1;

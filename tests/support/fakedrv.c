@@ -323,18 +323,18 @@ void fakedrv_ring_fini(struct fakedrv_ring *r)
 
 int fakedrv_ring_virtq(struct fakedrv_ring *r, struct virtq *vq, bool indirect)
 {
-	return virtq_init(vq, r->num, r->desc, r->avail, r->used, &r->d->mem, r->event_idx,
+	return vsnd__virtq_init(vq, r->num, r->desc, r->avail, r->used, &r->d->mem, r->event_idx,
 			  indirect, r->start_idx);
 }
 
 int fakedrv_ring_start(struct fakedrv_ring *r, struct vsnd_vqset *s, unsigned int q,
 		       bool indirect)
 {
-	int ret = vsnd_vqset_start(s, q, r->num, r->desc, r->avail, r->used, &r->d->mem,
+	int ret = vsnd__vqset_start(s, q, r->num, r->desc, r->avail, r->used, &r->d->mem,
 				   r->event_idx, indirect, r->start_idx);
 
 	if (!ret)
-		vsnd_vqset_enable(s, q, true);
+		vsnd__vqset_enable(s, q, true);
 	return ret;
 }
 

@@ -51,7 +51,7 @@ struct fakedrv {
 	bool readonly[2];       /* refuse is_write translations into the region */
 	size_t brk[2];          /* bump allocator: next free offset in each region */
 	unsigned long translations; /* translate() calls, for tests */
-	struct virtq_mem mem;   /* hand this to virtq_init / vsnd_vqset_start */
+	struct virtq_mem mem;   /* hand this to vsnd__virtq_init / vsnd__vqset_start */
 };
 
 /* Allocate and zero the arena. cfg may be NULL. Returns 0, -EINVAL, -ENOMEM. */
@@ -133,10 +133,10 @@ int fakedrv_ring_init(struct fakedrv_ring *r, struct fakedrv *d, unsigned int nu
 		      bool event_idx);
 void fakedrv_ring_fini(struct fakedrv_ring *r);
 
-/* virtq_init() over this ring (device side), with the ring's EVENT_IDX
+/* vsnd__virtq_init() over this ring (device side), with the ring's EVENT_IDX
  * setting and last_avail = start_idx (0, or what set_indices() chose). */
 int fakedrv_ring_virtq(struct fakedrv_ring *r, struct virtq *vq, bool indirect);
-/* vsnd_vqset_start() + vsnd_vqset_enable() for queue q over this ring, from
+/* vsnd__vqset_start() + vsnd__vqset_enable() for queue q over this ring, from
  * start_idx. */
 int fakedrv_ring_start(struct fakedrv_ring *r, struct vsnd_vqset *s, unsigned int q,
 		       bool indirect);

@@ -18,7 +18,7 @@
 #include <sndfile.h>
 
 #include <vsnd/backend.h>
-#include <vsnd/virtio_snd.h>
+#include "wire/virtio_snd.h"
 #include <vsnd/vsnd.h>
 
 #include "daemon/log.h"
@@ -51,7 +51,7 @@ static int pump(void *opaque)
 
 static int setup_spec(void **state, bool controls, const char *spec)
 {
-	static const struct vsnd_backend_env env = { 0 };
+	static const struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
 	struct t *t = calloc(1, sizeof(*t));
 	struct vd_loop_config cfg = { .controls = controls };
 
@@ -194,8 +194,8 @@ static void test_pcm_info(void **state)
 	for (unsigned int i = 0; i < 2; i++) {
 		info = t->fe.mem + resp + 4 + 32 * i;
 		assert_int_equal(vsnd_le32(info), 0);                 /* hda_fn_nid */
-		assert_true(vsnd_le64(info + 8) & (1ull << VIRTIO_SND_PCM_FMT_S16));
-		assert_true(vsnd_le64(info + 16) & (1ull << VIRTIO_SND_PCM_RATE_48000));
+		assert_true(vsnd_le64(info + 8) & (1ull << VSND_PCM_FMT_S16));
+		assert_true(vsnd_le64(info + 16) & (1ull << VSND_PCM_RATE_48000));
 		assert_int_equal(info[24], i);                        /* direction */
 		assert_int_equal(info[25], 1);                        /* channels_min */
 		assert_int_equal(info[26], 2);                        /* channels_max */
@@ -274,19 +274,19 @@ static void set_params(struct t *t, uint32_t stream)
 	vsnd_put_le32(q + 8, 4 * PERIOD);
 	vsnd_put_le32(q + 12, PERIOD);
 	q[20] = 2;
-	q[21] = VIRTIO_SND_PCM_FMT_S16;
-	q[22] = VIRTIO_SND_PCM_RATE_48000;
+	q[21] = VSND_PCM_FMT_S16;
+	q[22] = VSND_PCM_RATE_48000;
 	assert_int_equal(control(t, q, sizeof(q), 4, &resp), 4);
 	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
 }
 
 static const char *stream_state(struct t *t, unsigned int id)
 {
-	struct vsnd_stream_status st;
+	struct vsnd_stream_status st = { .size = sizeof(st) };
 
 	assert_non_null(t->loop.session);
 	assert_int_equal(vsnd_dev_stream_status(vd_session_dev(t->loop.session), id, &st), 0);
-	return st.state;
+	return vsnd_stream_state_name(st.state);
 }
 
 static uint32_t get_vring_base(struct t *t, uint32_t q)

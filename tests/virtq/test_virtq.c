@@ -68,18 +68,18 @@ static void assert_broken(struct fx *f)
 	uint16_t used = fakedrv_ring_used_idx(&f->r);
 
 	assert_true(f->vq.broken);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), -EIO);
-	assert_int_equal(virtq_avail_count(&f->vq), 0);
-	virtq_push(&f->vq, 0, 1);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EIO);
+	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 0);
+	vsnd__virtq_push(&f->vq, 0, 1);
 	assert_int_equal(fakedrv_ring_used_idx(&f->r), used);
-	assert_false(virtq_should_notify(&f->vq));
-	assert_false(virtq_set_notification(&f->vq, true));
+	assert_false(vsnd__virtq_should_notify(&f->vq));
+	assert_false(vsnd__virtq_set_notification(&f->vq, true));
 }
 
 static void expect_corrupt(struct fx *f)
 {
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), -EIO);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EIO);
 	assert_broken(f);
 	fx_free(f);
 }
@@ -94,21 +94,21 @@ static void test_init_rejects_bad_rings(void **state)
 	uint8_t *big = aligned_alloc(16, 1 << 20);
 
 	assert_non_null(big);
-	assert_int_equal(virtq_init(&vq, 0, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 3, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 65536, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 8, NULL, a, u, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 8, d, a, u, NULL, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 8, d + 8, a, u, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 8, d, a + 1, u, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(virtq_init(&vq, 8, d, a, u + 2, &f->d.mem, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 0, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 3, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 65536, d, a, u, &f->d.mem, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 8, NULL, a, u, &f->d.mem, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 8, d, a, u, NULL, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 8, d + 8, a, u, &f->d.mem, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 8, d, a + 1, u, &f->d.mem, false, false, 0), -EINVAL);
+	assert_int_equal(vsnd__virtq_init(&vq, 8, d, a, u + 2, &f->d.mem, false, false, 0), -EINVAL);
 	/* The largest ring, its parts back to back. */
-	assert_int_equal(virtq_init(&vq, 32768, big, big + 0x80000, big + 0x90008, &f->d.mem, true,
+	assert_int_equal(vsnd__virtq_init(&vq, 32768, big, big + 0x80000, big + 0x90008, &f->d.mem, true,
 				    false, 0),
 			 0);
-	virtq_fini(&vq);
+	vsnd__virtq_fini(&vq);
 	assert_int_equal(vq.num, 0);
-	assert_int_equal(virtq_pop(&vq, &f->elem), -EAGAIN);
+	assert_int_equal(vsnd__virtq_pop(&vq, &f->elem), -EAGAIN);
 	free(big);
 	fx_free(f);
 }
@@ -166,13 +166,13 @@ static void test_init_rejects_overlapping_parts(void **state)
 			memset(m, 0xa5, 4096);
 			memcpy(copy, m, 4096);
 			memset(&vq, 0x5a, sizeof(vq));
-			rc = virtq_init(&vq, 8, m + layouts[i].d, m + layouts[i].a, m + layouts[i].u,
+			rc = vsnd__virtq_init(&vq, 8, m + layouts[i].d, m + layouts[i].a, m + layouts[i].u,
 					&f->d.mem, ev, false, 0);
 			if (rc != layouts[i].rc[ev])
 				fail_msg("layout %zu, event_idx %d: %d", i, ev, rc);
 			if (rc == 0) {
 				assert_int_equal(vq.num, 8);
-				virtq_fini(&vq);
+				vsnd__virtq_fini(&vq);
 				continue;
 			}
 			/* Refused: neither the guest's memory nor the queue changed. */
@@ -197,9 +197,9 @@ static void test_init_resumes_indices(void **state)
 	assert_int_equal(f->vq.last_avail, 5);
 	assert_int_equal(fakedrv_ring_add(&f->r, &s, 1, false), 0);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_avail_count(&f->vq), 1);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
-	virtq_push(&f->vq, f->elem.head, 0);
+	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 1);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	vsnd__virtq_push(&f->vq, f->elem.head, 0);
 	assert_int_equal(fakedrv_ring_used_idx(&f->r), 6);
 	assert_used(f, 5, 0, 0);
 	fx_free(f);
@@ -219,11 +219,11 @@ static void test_direct_chain(void **state)
 	fakedrv_write(&f->d, b, "defgh", 5);
 	head = fakedrv_ring_add(&f->r, segs, 3, false);
 	assert_int_equal(head, 0);
-	assert_int_equal(virtq_avail_count(&f->vq), 0); /* not published yet */
+	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 0); /* not published yet */
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_avail_count(&f->vq), 1);
+	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 1);
 
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.head, head);
 	assert_int_equal(f->elem.n_rd, 2);
 	assert_int_equal(f->elem.n_wr, 1);
@@ -232,14 +232,14 @@ static void test_direct_chain(void **state)
 	assert_iov(f, 0, a, 3);
 	assert_iov(f, 1, b, 5);
 	assert_iov(f, 2, c, 16);
-	assert_int_equal(iov_to_buf(f->elem.iov, f->elem.n_rd, 0, req, sizeof(req)), 8);
+	assert_int_equal(vsnd__iov_to_buf(f->elem.iov, f->elem.n_rd, 0, req, sizeof(req)), 8);
 	assert_memory_equal(req, "abcdefgh", 8);
 	assert_int_equal(f->vq.last_avail, 1);
 	assert_int_equal(f->vq.inflight, 1);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), -EAGAIN);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EAGAIN);
 
-	iov_from_buf(f->elem.iov + 2, 1, 0, "OK", 2);
-	virtq_push(&f->vq, (uint16_t)head, 2);
+	vsnd__iov_from_buf(f->elem.iov + 2, 1, 0, "OK", 2);
+	vsnd__virtq_push(&f->vq, (uint16_t)head, 2);
 	assert_int_equal(f->vq.inflight, 0);
 	assert_int_equal(fakedrv_ring_used_idx(&f->r), 1);
 	assert_used(f, 0, (uint32_t)head, 2);
@@ -263,17 +263,17 @@ static void test_order_and_used_wrap(void **state)
 			assert_true(heads[i] >= 0);
 		}
 		fakedrv_ring_kick(&f->r);
-		assert_int_equal(virtq_avail_count(&f->vq), 3);
+		assert_int_equal(vsnd__virtq_avail_count(&f->vq), 3);
 		for (unsigned int i = 0; i < 3; i++) {
-			assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+			assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 			assert_int_equal(f->elem.head, heads[i]);
 			assert_int_equal(f->elem.n_rd + f->elem.n_wr, 1);
 			assert_int_equal(i == 2 ? f->elem.wr_len : f->elem.rd_len, 8 + i);
 		}
 		/* Complete them out of order. */
-		virtq_push(&f->vq, (uint16_t)heads[2], 7);
-		virtq_push(&f->vq, (uint16_t)heads[0], 0);
-		virtq_push(&f->vq, (uint16_t)heads[1], 0);
+		vsnd__virtq_push(&f->vq, (uint16_t)heads[2], 7);
+		vsnd__virtq_push(&f->vq, (uint16_t)heads[0], 0);
+		vsnd__virtq_push(&f->vq, (uint16_t)heads[1], 0);
 		for (unsigned int i = 0; i < 3; i++) {
 			uint32_t id, len;
 
@@ -298,7 +298,7 @@ static void test_indirect_chain(void **state)
 
 	assert_true(head >= 0);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.head, head);
 	assert_int_equal(f->elem.n_rd, 2);
 	assert_int_equal(f->elem.n_wr, 2);
@@ -323,7 +323,7 @@ static void test_direct_then_indirect(void **state)
 	fakedrv_ring_set_desc(&f->r, 3, table, 32, F_INDIRECT | F_WRITE, 0);
 	fakedrv_ring_publish(&f->r, 5);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.head, 5);
 	assert_int_equal(f->elem.n_rd, 1);
 	assert_int_equal(f->elem.n_wr, 2);
@@ -352,7 +352,7 @@ static void test_buffer_cut_at_offsets(void **state)
 	assert_int_equal(n, 5);
 	assert_int_equal(fakedrv_ring_add(&f->r, segs, (unsigned int)n, false), 0);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 3);
 	assert_int_equal(f->elem.n_wr, 2);
 	assert_iov(f, 0, f->buf, 3);
@@ -360,10 +360,10 @@ static void test_buffer_cut_at_offsets(void **state)
 	assert_iov(f, 2, f->buf + 10, 6);
 	assert_iov(f, 3, f->buf + 32, 3);
 	assert_iov(f, 4, f->buf + 35, 5);
-	assert_int_equal(iov_to_buf(f->elem.iov, f->elem.n_rd, 0, got, 16), 16);
+	assert_int_equal(vsnd__iov_to_buf(f->elem.iov, f->elem.n_rd, 0, got, 16), 16);
 	assert_memory_equal(got, "0123456789abcdef", 16);
 	assert_int_equal(f->r.n_free, 3);
-	virtq_push(&f->vq, 0, 8);
+	vsnd__virtq_push(&f->vq, 0, 8);
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &(uint32_t){ 0 }, &(uint32_t){ 0 }), 0);
 	assert_int_equal(f->r.n_free, 8);
 	fx_free(f);
@@ -378,7 +378,7 @@ static void test_zero_length_descriptor(void **state)
 
 	fakedrv_ring_add(&f->r, segs, 3, false);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 1);
 	assert_int_equal(f->elem.n_wr, 0);
 	assert_int_equal(f->elem.rd_len, 4);
@@ -402,7 +402,7 @@ static void test_straddling_buffers(void **state)
 	fakedrv_write(&f->d, s, pattern, sizeof(pattern));
 	fakedrv_ring_add(&f->r, rd, 3, false);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 3);
 	assert_int_equal(f->elem.n_wr, 1);
 	assert_iov(f, 0, f->buf, 4);
@@ -410,21 +410,21 @@ static void test_straddling_buffers(void **state)
 	assert_iov(f, 2, bnd, 60);
 	assert_iov(f, 3, f->buf + 64, 50);
 	assert_int_equal(f->elem.rd_len, 104);
-	assert_int_equal(iov_to_buf(f->elem.iov, f->elem.n_rd, 4, got, 100), 100);
+	assert_int_equal(vsnd__iov_to_buf(f->elem.iov, f->elem.n_rd, 4, got, 100), 100);
 	assert_memory_equal(got, pattern, 100);
 	assert_ptr_not_equal((uint8_t *)f->elem.iov[1].iov_base + 40, f->elem.iov[2].iov_base);
 
 	/* Writable, through an indirect table. */
 	fakedrv_ring_add(&f->r, wr, 2, true);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 1);
 	assert_int_equal(f->elem.n_wr, 2);
 	assert_iov(f, 1, s, 40);
 	assert_iov(f, 2, bnd, 60);
 	for (unsigned int i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(255 - i);
-	assert_int_equal(iov_from_buf(f->elem.iov + 1, 2, 0, pattern, 100), 100);
+	assert_int_equal(vsnd__iov_from_buf(f->elem.iov + 1, 2, 0, pattern, 100), 100);
 	fakedrv_read(&f->d, s, got, 100);
 	assert_memory_equal(got, pattern, 100);
 	fx_free(f);
@@ -443,7 +443,7 @@ static void test_straddling_indirect_table(void **state)
 	fakedrv_ring_set_desc(&f->r, 0, table, 48, F_INDIRECT, 0);
 	fakedrv_ring_publish(&f->r, 0);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 1);
 	assert_int_equal(f->elem.n_wr, 2);
 	assert_iov(f, 0, f->buf, 12);
@@ -465,9 +465,9 @@ static void test_is_write_honoured(void **state)
 	fakedrv_ring_add(&f->r, good, 2, false);
 	fakedrv_ring_add(&f->r, bad, 2, false);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_iov(f, 0, ro, 8);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), -EMSGSIZE);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EMSGSIZE);
 	assert_int_equal(f->elem.head, 2);
 	assert_false(f->vq.broken);
 	fx_free(f);
@@ -483,7 +483,7 @@ static void expect_msgsize_then_recover(struct fx *f, uint16_t head)
 	uint32_t id, len;
 	int next;
 
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), -EMSGSIZE);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EMSGSIZE);
 	assert_int_equal(f->elem.head, head);
 	assert_int_equal(f->elem.n_rd, 0);
 	assert_int_equal(f->elem.n_wr, 0);
@@ -491,7 +491,7 @@ static void expect_msgsize_then_recover(struct fx *f, uint16_t head)
 	assert_int_equal(f->elem.wr_len, 0);
 	assert_false(f->vq.broken);
 	assert_int_equal(f->vq.inflight, 1);
-	virtq_push(&f->vq, head, 0);
+	vsnd__virtq_push(&f->vq, head, 0);
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &id, &len), 0);
 	assert_int_equal(id, head);
 	assert_int_equal(len, 0);
@@ -499,7 +499,7 @@ static void expect_msgsize_then_recover(struct fx *f, uint16_t head)
 	next = fakedrv_ring_add(&f->r, &ok, 1, false);
 	assert_true(next >= 0);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.head, next);
 	assert_iov(f, 0, f->buf, 4);
 }
@@ -551,10 +551,10 @@ static void test_iov_limit(void **state)
 	assert_int_equal(n, VIRTQ_MAX_IOV);
 	head = fakedrv_ring_add(&f->r, segs, (unsigned int)n, true);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, VIRTQ_MAX_IOV);
 	assert_iov(f, VIRTQ_MAX_IOV - 1, f->buf + VIRTQ_MAX_IOV - 1, 1);
-	virtq_push(&f->vq, (uint16_t)head, 0);
+	vsnd__virtq_push(&f->vq, (uint16_t)head, 0);
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &(uint32_t){ 0 }, &(uint32_t){ 0 }), 0);
 
 	n = fakedrv_split(segs, 0, VIRTQ_MAX_IOV + 1, f->buf, VIRTQ_MAX_IOV + 1, 1, false);
@@ -602,12 +602,12 @@ static void test_chain_length_overflow(void **state)
 	struct fakedrv_seg over[] = { { 1ull << 40, UINT32_MAX, false }, { f->buf, 1, true } };
 	int head;
 
-	assert_int_equal(virtq_init(&f->vq, 8, f->r.desc, f->r.avail, f->r.used, &mem, false, true, 0), 0);
+	assert_int_equal(vsnd__virtq_init(&f->vq, 8, f->r.desc, f->r.avail, f->r.used, &mem, false, true, 0), 0);
 	head = fakedrv_ring_add(&f->r, &max, 1, false);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.rd_len, UINT32_MAX);
-	virtq_push(&f->vq, (uint16_t)head, 0);
+	vsnd__virtq_push(&f->vq, (uint16_t)head, 0);
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &(uint32_t){ 0 }, &(uint32_t){ 0 }), 0);
 
 	head = fakedrv_ring_add(&f->r, over, 2, true);
@@ -624,7 +624,7 @@ static void test_address_wraparound(void **state)
 	struct fakedrv_seg seg = { UINT64_MAX - 3, 8, false };
 	int head;
 
-	assert_int_equal(virtq_init(&f->vq, 8, f->r.desc, f->r.avail, f->r.used, &mem, false, true, 0), 0);
+	assert_int_equal(vsnd__virtq_init(&f->vq, 8, f->r.desc, f->r.avail, f->r.used, &mem, false, true, 0), 0);
 	head = fakedrv_ring_add(&f->r, &seg, 1, false);
 	fakedrv_ring_kick(&f->r);
 	expect_msgsize_then_recover(f, (uint16_t)head);
@@ -653,9 +653,9 @@ static void test_corrupt_chain_longer_than_num(void **state)
 		fakedrv_ring_set_desc(&f->r, i, f->buf + i, 1, i < 3 ? F_NEXT : 0, (uint16_t)(i + 1));
 	fakedrv_ring_publish(&f->r, 0);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 4);
-	virtq_push(&f->vq, 0, 0);
+	vsnd__virtq_push(&f->vq, 0, 0);
 
 	fakedrv_ring_set_desc(&f->r, 3, f->buf + 3, 1, F_NEXT, 0);
 	fakedrv_ring_publish(&f->r, 0);
@@ -800,18 +800,18 @@ static void test_corrupt_avail_idx_jump(void **state)
 	for (unsigned int i = 0; i < 8; i++)
 		assert_true(fakedrv_ring_add(&f->r, &s, 1, false) >= 0);
 	fakedrv_ring_kick(&f->r);
-	assert_int_equal(virtq_avail_count(&f->vq), 8);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 8);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 
 	/* 9 ahead of last_avail = 1: corrupt. */
 	fakedrv_ring_set_avail_idx(&f->r, 10);
-	assert_int_equal(virtq_avail_count(&f->vq), 0);
+	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 0);
 	assert_broken(f);
 	fx_free(f);
 
 	f = fx_new(8, false, false);
 	fakedrv_ring_set_avail_idx(&f->r, 0x8000);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), -EIO);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EIO);
 	assert_broken(f);
 	fx_free(f);
 }
@@ -834,20 +834,20 @@ static bool event_idx_decision(uint16_t start, unsigned int first, unsigned int 
 		assert_true(fakedrv_ring_add(&f->r, &s, 1, false) >= 0);
 	fakedrv_ring_kick(&f->r);
 	for (unsigned int i = 0; i < first; i++) {
-		assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
-		virtq_push(&f->vq, f->elem.head, 4);
+		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+		vsnd__virtq_push(&f->vq, f->elem.head, 4);
 	}
 	if (first)
-		assert_true(virtq_should_notify(&f->vq));
+		assert_true(vsnd__virtq_should_notify(&f->vq));
 	fakedrv_ring_set_used_event(&f->r, event);
 	for (unsigned int i = 0; i < more; i++) {
-		assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
-		virtq_push(&f->vq, f->elem.head, 4);
+		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+		vsnd__virtq_push(&f->vq, f->elem.head, 4);
 	}
 	assert_int_equal(fakedrv_ring_used_idx(&f->r), (uint16_t)(start + first + more));
-	r = virtq_should_notify(&f->vq);
+	r = vsnd__virtq_should_notify(&f->vq);
 	/* Nothing new: never notify twice for the same entries. */
-	assert_false(virtq_should_notify(&f->vq));
+	assert_false(vsnd__virtq_should_notify(&f->vq));
 	fx_free(f);
 	return r;
 }
@@ -881,19 +881,19 @@ static void test_event_idx_linux_pattern(void **state)
 		fakedrv_ring_add(&f->r, &s, 1, false);
 	fakedrv_ring_kick(&f->r);
 	for (unsigned int i = 0; i < 4; i++)
-		assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
-	virtq_push(&f->vq, 0, 1);
-	assert_true(virtq_should_notify(&f->vq));
-	virtq_push(&f->vq, 1, 2);
+		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	vsnd__virtq_push(&f->vq, 0, 1);
+	assert_true(vsnd__virtq_should_notify(&f->vq));
+	vsnd__virtq_push(&f->vq, 1, 2);
 	/* Driver has not read anything: used_event is still 0. */
-	assert_false(virtq_should_notify(&f->vq));
+	assert_false(vsnd__virtq_should_notify(&f->vq));
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &id, &len), 0);
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &id, &len), 0);
 	assert_int_equal(id, 1);
 	assert_int_equal(len, 2);
 	/* used_event = 2 now: the next entry interrupts. */
-	virtq_push(&f->vq, 2, 3);
-	assert_true(virtq_should_notify(&f->vq));
+	vsnd__virtq_push(&f->vq, 2, 3);
+	assert_true(vsnd__virtq_should_notify(&f->vq));
 	fx_free(f);
 }
 
@@ -906,19 +906,19 @@ static void test_no_interrupt_flag(void **state)
 		fakedrv_ring_add(&f->r, &s, 1, false);
 	fakedrv_ring_kick(&f->r);
 	for (unsigned int i = 0; i < 3; i++)
-		assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
+		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 
 	/* Nothing pushed yet but no decision made either: the flag decides. */
 	fakedrv_ring_set_avail_flags(&f->r, VIRTQ_AVAIL_F_NO_INTERRUPT);
-	virtq_push(&f->vq, 0, 4);
-	assert_false(virtq_should_notify(&f->vq));
+	vsnd__virtq_push(&f->vq, 0, 4);
+	assert_false(vsnd__virtq_should_notify(&f->vq));
 	fakedrv_ring_set_avail_flags(&f->r, 0);
-	assert_false(virtq_should_notify(&f->vq)); /* nothing new */
-	virtq_push(&f->vq, 1, 4);
-	assert_true(virtq_should_notify(&f->vq));
-	assert_false(virtq_should_notify(&f->vq));
-	virtq_push(&f->vq, 2, 4);
-	assert_true(virtq_should_notify(&f->vq));
+	assert_false(vsnd__virtq_should_notify(&f->vq)); /* nothing new */
+	vsnd__virtq_push(&f->vq, 1, 4);
+	assert_true(vsnd__virtq_should_notify(&f->vq));
+	assert_false(vsnd__virtq_should_notify(&f->vq));
+	vsnd__virtq_push(&f->vq, 2, 4);
+	assert_true(vsnd__virtq_should_notify(&f->vq));
 	fx_free(f);
 }
 
@@ -930,14 +930,14 @@ static void test_kick_suppression_race(void **state)
 	struct fakedrv_seg s = { f->buf, 4, false };
 
 	assert_int_equal(fakedrv_ring_used_flags(&f->r), 0);
-	assert_false(virtq_set_notification(&f->vq, false));
+	assert_false(vsnd__virtq_set_notification(&f->vq, false));
 	assert_int_equal(fakedrv_ring_used_flags(&f->r), VIRTQ_USED_F_NO_NOTIFY);
 	fakedrv_ring_add(&f->r, &s, 1, false);
 	assert_false(fakedrv_ring_kick(&f->r));
-	assert_true(virtq_set_notification(&f->vq, true));
+	assert_true(vsnd__virtq_set_notification(&f->vq, true));
 	assert_int_equal(fakedrv_ring_used_flags(&f->r), 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
-	assert_false(virtq_set_notification(&f->vq, true));
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	assert_false(vsnd__virtq_set_notification(&f->vq, true));
 	fakedrv_ring_add(&f->r, &s, 1, false);
 	assert_true(fakedrv_ring_kick(&f->r));
 	fx_free(f);
@@ -958,21 +958,21 @@ static void test_event_idx_kicks(void **state)
 	fakedrv_ring_add(&f->r, &s, 1, false);
 	assert_false(fakedrv_ring_kick(&f->r)); /* device did not ask again */
 
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->elem), -EAGAIN);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EAGAIN);
 	assert_int_equal(fakedrv_ring_avail_event(&f->r), 0); /* wrapped */
 	fakedrv_ring_add(&f->r, &s, 1, false);
 	assert_true(fakedrv_ring_kick(&f->r));
 
 	/* Disabling leaves avail_event behind: no kick for the next one. */
-	assert_false(virtq_set_notification(&f->vq, false));
+	assert_false(vsnd__virtq_set_notification(&f->vq, false));
 	fakedrv_ring_add(&f->r, &s, 1, false);
 	assert_false(fakedrv_ring_kick(&f->r));
 	/* Re-enabling reports both pending buffers and re-arms. */
-	assert_true(virtq_set_notification(&f->vq, true));
+	assert_true(vsnd__virtq_set_notification(&f->vq, true));
 	assert_int_equal(fakedrv_ring_avail_event(&f->r), 0);
-	assert_int_equal(virtq_avail_count(&f->vq), 2);
+	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 2);
 	fx_free(f);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The four-queue set as the device sees it: vsnd_vqset_ops over a fake
+/* The four-queue set as the device sees it: vsnd__vqset_ops over a fake
  * driver, slot accounting, stop/restart and stale chains, signals. */
 #include <errno.h>
 #include <setjmp.h>
@@ -40,7 +40,7 @@ static struct fx *fx_new(unsigned int num, bool event_idx)
 	assert_non_null(f);
 	assert_int_equal(fakedrv_init(&f->d, NULL), 0);
 	assert_int_equal(fakedrv_ring_init(&f->r, &f->d, num, event_idx), 0);
-	assert_int_equal(vsnd_vqset_init(&f->s, on_signal, f), 0);
+	assert_int_equal(vsnd__vqset_init(&f->s, on_signal, f), 0);
 	assert_int_equal(fakedrv_ring_start(&f->r, &f->s, Q, true), 0);
 	f->buf = fakedrv_alloc(&f->d, 64 << 10, 16);
 	return f;
@@ -48,7 +48,7 @@ static struct fx *fx_new(unsigned int num, bool event_idx)
 
 static void fx_free(struct fx *f)
 {
-	vsnd_vqset_fini(&f->s);
+	vsnd__vqset_fini(&f->s);
 	fakedrv_ring_fini(&f->r);
 	fakedrv_fini(&f->d);
 	free(f);
@@ -56,19 +56,19 @@ static void fx_free(struct fx *f)
 
 static int pop(struct fx *f, struct vsnd_chain **c)
 {
-	return vsnd_vqset_ops.pop(&f->s, Q, c);
+	return vsnd__vqset_ops.pop(&f->s, Q, c);
 }
 
 static void push(struct fx *f, struct vsnd_chain *c, uint32_t len)
 {
-	vsnd_vqset_ops.push(&f->s, Q, c, len);
+	vsnd__vqset_ops.push(&f->s, Q, c, len);
 }
 
-static struct vsnd_vqset_stats stats(const struct fx *f)
+static struct vsnd__vqset_stats stats(const struct fx *f)
 {
-	struct vsnd_vqset_stats st;
+	struct vsnd__vqset_stats st;
 
-	assert_int_equal(vsnd_vqset_stats(&f->s, Q, &st), 0);
+	assert_int_equal(vsnd__vqset_stats(&f->s, Q, &st), 0);
 	return st;
 }
 
@@ -117,18 +117,18 @@ static void test_request_round_trip(void **state)
 	assert_int_equal(c->rd[5].iov_len, 1);
 	assert_ptr_equal(c->rd[0].iov_base, fakedrv_host(&f->d, r.rd_gpa, 3));
 	assert_ptr_equal(c->wr[0].iov_base, fakedrv_host(&f->d, r.wr_gpa, 3));
-	assert_int_equal(iov_to_buf(c->rd, c->n_rd, 0, got, sizeof(got)), 16);
+	assert_int_equal(vsnd__iov_to_buf(c->rd, c->n_rd, 0, got, sizeof(got)), 16);
 	assert_memory_equal(got, req, 16);
-	assert_int_equal(iov_to_buf(c->wr, c->n_wr, 65, got, 3), 3);
+	assert_int_equal(vsnd__iov_to_buf(c->wr, c->n_wr, 65, got, 3), 3);
 	assert_memory_equal(got, "\xee\xee\xee", 3);
 	assert_int_equal(pop(f, &(struct vsnd_chain *){ NULL }), -EAGAIN);
 
-	iov_from_buf(c->wr, c->n_wr, 0, resp, sizeof(resp));
+	vsnd__iov_from_buf(c->wr, c->n_wr, 0, resp, sizeof(resp));
 	push(f, c, sizeof(resp));
 	assert_int_equal(f->signals[Q], 0); /* push does not notify */
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 1);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 1); /* nothing new */
 	expect_used(f, 0, 8);
 	fakedrv_read(&f->d, r.wr_gpa, got, 9);
@@ -166,16 +166,16 @@ static void test_queues_independent(void **state)
 	assert_true(fakedrv_add_request(&tx, data, 8, 8, NULL, NULL) >= 0);
 	fakedrv_ring_kick(&tx);
 	assert_int_equal(pop(f, &c), -EAGAIN);
-	assert_int_equal(vsnd_vqset_ops.pop(&f->s, VSND_QUEUE_RX, &c), -EAGAIN);
-	assert_int_equal(vsnd_vqset_ops.pop(&f->s, VSND_NUM_QUEUES, &c), -EAGAIN);
-	assert_int_equal(vsnd_vqset_ops.pop(&f->s, VSND_QUEUE_TX, &c), 0);
+	assert_int_equal(vsnd__vqset_ops.pop(&f->s, VSND_QUEUE_RX, &c), -EAGAIN);
+	assert_int_equal(vsnd__vqset_ops.pop(&f->s, VSND_NUM_QUEUES, &c), -EAGAIN);
+	assert_int_equal(vsnd__vqset_ops.pop(&f->s, VSND_QUEUE_TX, &c), 0);
 	assert_int_equal(c->rd_len, 8);
 	/* Pushed to the wrong queue: not ours there, ignored. */
 	push(f, c, 8);
 	assert_int_equal(fakedrv_ring_used_idx(&tx), 0);
 	assert_int_equal(stats(f).stale, 1);
-	vsnd_vqset_ops.push(&f->s, VSND_QUEUE_TX, c, 8);
-	vsnd_vqset_ops.notify(&f->s, VSND_QUEUE_TX);
+	vsnd__vqset_ops.push(&f->s, VSND_QUEUE_TX, c, 8);
+	vsnd__vqset_ops.notify(&f->s, VSND_QUEUE_TX);
 	assert_int_equal(f->signals[VSND_QUEUE_TX], 1);
 	assert_int_equal(f->signals[Q], 0);
 	assert_int_equal(fakedrv_ring_used_idx(&tx), 1);
@@ -199,7 +199,7 @@ static void test_unmappable_chain_discarded(void **state)
 	assert_int_equal(c->rd_len, 4);
 	assert_int_equal(f->signals[Q], 0); /* the device will notify */
 	push(f, c, 4);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 1);
 	expect_used(f, (uint32_t)b1, 0);
 	expect_used(f, (uint32_t)b2, 0);
@@ -224,19 +224,19 @@ static void test_corrupt_ring(void **state)
 
 	fakedrv_ring_publish(&f->r, 8);
 	fakedrv_ring_kick(&f->r);
-	assert_false(vsnd_vqset_broken(&f->s, Q));
+	assert_false(vsnd__vqset_broken(&f->s, Q));
 	assert_int_equal(pop(f, &c), -EIO);
-	assert_true(vsnd_vqset_broken(&f->s, Q));
+	assert_true(vsnd__vqset_broken(&f->s, Q));
 	assert_int_equal(pop(f, &c), -EIO);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 0);
-	assert_false(vsnd_vqset_broken(&f->s, VSND_QUEUE_TX));
+	assert_false(vsnd__vqset_broken(&f->s, VSND_QUEUE_TX));
 	/* Stays visible after stop, cleared by a restart. */
-	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 1);
-	assert_true(vsnd_vqset_broken(&f->s, Q));
+	assert_int_equal(vsnd__vqset_stop(&f->s, Q), 1);
+	assert_true(vsnd__vqset_broken(&f->s, Q));
 	fakedrv_ring_set_indices(&f->r, 1, 0);
 	assert_int_equal(fakedrv_ring_start(&f->r, &f->s, Q, true), 0);
-	assert_false(vsnd_vqset_broken(&f->s, Q));
+	assert_false(vsnd__vqset_broken(&f->s, Q));
 	add_simple(f, 4, 4);
 	assert_int_equal(pop(f, &c), 0);
 	fx_free(f);
@@ -284,9 +284,9 @@ static void test_stop_with_held_chains(void **state)
 	assert_int_equal(pop(f, &a), 0);
 	assert_int_equal(pop(f, &b), 0);
 	push(f, a, 2);
-	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 2);
-	assert_false(vsnd_vqset_started(&f->s, Q));
-	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 2); /* idempotent */
+	assert_int_equal(vsnd__vqset_stop(&f->s, Q), 2);
+	assert_false(vsnd__vqset_started(&f->s, Q));
+	assert_int_equal(vsnd__vqset_stop(&f->s, Q), 2); /* idempotent */
 	assert_int_equal(stats(f).dropped, 0);
 	assert_int_equal(pop(f, &live), -EAGAIN);
 
@@ -295,7 +295,7 @@ static void test_stop_with_held_chains(void **state)
 	assert_int_equal(stats(f).stale, 1);
 	assert_int_equal(fakedrv_ring_used_idx(&f->r), 1);
 	expect_used(f, (uint32_t)ha, 2);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 0);
 
 	/* resume where the ring stopped: b is still held and completes */
@@ -310,8 +310,8 @@ static void test_stop_with_held_chains(void **state)
 	/* a reset: held chains are dropped, their slots reused safely */
 	add_simple(f, 4, 8);
 	assert_int_equal(pop(f, &a), 0);
-	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 3);
-	vsnd_vqset_discard(&f->s, Q);
+	assert_int_equal(vsnd__vqset_stop(&f->s, Q), 3);
+	vsnd__vqset_discard(&f->s, Q);
 	assert_int_equal(stats(f).dropped, 1);
 	fakedrv_ring_set_indices(&f->r, 3, 2);
 	assert_int_equal(fakedrv_ring_start(&f->r, &f->s, Q, true), 0);
@@ -326,7 +326,7 @@ static void test_stop_with_held_chains(void **state)
 	fx_free(f);
 }
 
-/* vsnd_vqset_holds() answers for the chains held, parked ones included,
+/* vsnd__vqset_holds() answers for the chains held, parked ones included,
  * and forgets them once pushed or discarded. */
 static void test_holds(void **state)
 {
@@ -340,18 +340,18 @@ static void test_holds(void **state)
 	assert_int_equal(pop(f, &b), 0);
 	pa = a->wr[0].iov_base;
 	pb = b->rd[0].iov_base;
-	assert_true(vsnd_vqset_holds(&f->s, pa, 1));
-	assert_false(vsnd_vqset_holds(&f->s, pa, 0));
+	assert_true(vsnd__vqset_holds(&f->s, pa, 1));
+	assert_false(vsnd__vqset_holds(&f->s, pa, 0));
 	push(f, a, 8);
-	assert_false(vsnd_vqset_holds(&f->s, pa, 1));
+	assert_false(vsnd__vqset_holds(&f->s, pa, 1));
 	/* b alone: its readable part starts at pb */
-	assert_true(vsnd_vqset_holds(&f->s, pb - 16, 17));
-	assert_false(vsnd_vqset_holds(&f->s, pb - 16, 16));
-	vsnd_vqset_stop(&f->s, Q);
-	assert_true(vsnd_vqset_holds(&f->s, pb, 1)); /* parked */
-	vsnd_vqset_discard(&f->s, Q);
-	assert_false(vsnd_vqset_holds(&f->s, pb, 1));
-	assert_false(vsnd_vqset_holds(NULL, pb, 1));
+	assert_true(vsnd__vqset_holds(&f->s, pb - 16, 17));
+	assert_false(vsnd__vqset_holds(&f->s, pb - 16, 16));
+	vsnd__vqset_stop(&f->s, Q);
+	assert_true(vsnd__vqset_holds(&f->s, pb, 1)); /* parked */
+	vsnd__vqset_discard(&f->s, Q);
+	assert_false(vsnd__vqset_holds(&f->s, pb, 1));
+	assert_false(vsnd__vqset_holds(NULL, pb, 1));
 	fx_free(f);
 }
 
@@ -371,21 +371,21 @@ static void test_start_and_restart(void **state)
 	assert_int_equal(stats(f).stale, 0);
 	assert_int_equal(fakedrv_ring_used_idx(&f->r), 1);
 
-	assert_int_equal(vsnd_vqset_start(&f->s, Q, 3, f->r.desc, f->r.avail, f->r.used,
+	assert_int_equal(vsnd__vqset_start(&f->s, Q, 3, f->r.desc, f->r.avail, f->r.used,
 					  &f->d.mem, false, false, 0), -EINVAL);
-	assert_false(vsnd_vqset_started(&f->s, Q));
-	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 1);
-	assert_int_equal(vsnd_vqset_start(&f->s, VSND_NUM_QUEUES, 8, f->r.desc, f->r.avail,
+	assert_false(vsnd__vqset_started(&f->s, Q));
+	assert_int_equal(vsnd__vqset_stop(&f->s, Q), 1);
+	assert_int_equal(vsnd__vqset_start(&f->s, VSND_NUM_QUEUES, 8, f->r.desc, f->r.avail,
 					  f->r.used, &f->d.mem, false, false, 0), -EINVAL);
-	assert_int_equal(vsnd_vqset_stop(&f->s, VSND_QUEUE_EVENT), 0); /* never started */
+	assert_int_equal(vsnd__vqset_stop(&f->s, VSND_QUEUE_EVENT), 0); /* never started */
 	/* A used ring over the descriptor table: refused, still stopped. */
-	assert_int_equal(vsnd_vqset_start(&f->s, Q, 8, f->r.desc, f->r.avail, f->r.desc,
+	assert_int_equal(vsnd__vqset_start(&f->s, Q, 8, f->r.desc, f->r.avail, f->r.desc,
 					  &f->d.mem, false, false, 0), -EADDRINUSE);
-	assert_false(vsnd_vqset_started(&f->s, Q));
+	assert_false(vsnd__vqset_started(&f->s, Q));
 	assert_int_equal(pop(f, &c), -EAGAIN);
-	assert_int_equal(vsnd_vqset_start(&f->s, Q, 8, f->r.desc, f->r.avail, f->r.used,
+	assert_int_equal(vsnd__vqset_start(&f->s, Q, 8, f->r.desc, f->r.avail, f->r.used,
 					  &f->d.mem, false, false, 7), 0);
-	assert_int_equal(vsnd_vqset_stop(&f->s, Q), 7);
+	assert_int_equal(vsnd__vqset_stop(&f->s, Q), 7);
 	fx_free(f);
 }
 
@@ -399,7 +399,7 @@ static void test_restart_with_bigger_ring(void **state)
 
 	add_simple(f, 4, 4);
 	assert_int_equal(pop(f, &old), 0);
-	vsnd_vqset_stop(&f->s, Q);
+	vsnd__vqset_stop(&f->s, Q);
 	assert_int_equal(fakedrv_ring_init(&big, &f->d, 64, false), 0);
 	assert_int_equal(fakedrv_ring_start(&big, &f->s, Q, true), 0);
 	assert_int_equal(f->s.q[Q].cap, 64);
@@ -421,22 +421,22 @@ static void test_enable_disable(void **state)
 	struct vsnd_chain *c;
 	int head = add_simple(f, 4, 4);
 
-	vsnd_vqset_enable(&f->s, Q, false);
+	vsnd__vqset_enable(&f->s, Q, false);
 	assert_int_equal(pop(f, &c), -EAGAIN);
 	assert_int_equal(f->s.q[Q].vq.last_avail, 0);
-	vsnd_vqset_enable(&f->s, Q, true);
+	vsnd__vqset_enable(&f->s, Q, true);
 	assert_int_equal(pop(f, &c), 0);
 	/* Disabled: no new pops, but held chains still complete. */
-	vsnd_vqset_enable(&f->s, Q, false);
+	vsnd__vqset_enable(&f->s, Q, false);
 	add_simple(f, 4, 4);
 	assert_int_equal(pop(f, &(struct vsnd_chain *){ NULL }), -EAGAIN);
 	push(f, c, 3);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 1);
 	expect_used(f, (uint32_t)head, 3);
 	/* Enabled but stopped: still nothing. */
-	vsnd_vqset_enable(&f->s, Q, true);
-	vsnd_vqset_stop(&f->s, Q);
+	vsnd__vqset_enable(&f->s, Q, true);
+	vsnd__vqset_stop(&f->s, Q);
 	assert_int_equal(pop(f, &c), -EAGAIN);
 	fx_free(f);
 }
@@ -452,12 +452,12 @@ static void test_signal_no_interrupt(void **state)
 	fakedrv_ring_set_avail_flags(&f->r, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	assert_int_equal(pop(f, &c), 0);
 	push(f, c, 0);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 0);
 	fakedrv_ring_set_avail_flags(&f->r, 0);
 	assert_int_equal(pop(f, &c), 0);
 	push(f, c, 0);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 1);
 	assert_int_equal(stats(f).signals, 1);
 	fx_free(f);
@@ -475,15 +475,15 @@ static void test_signal_event_idx(void **state)
 	for (unsigned int i = 0; i < 3; i++)
 		assert_int_equal(pop(f, &c[i]), 0);
 	push(f, c[0], 1);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 1);
 	push(f, c[1], 1);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 1); /* driver has not read entry 0 */
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &id, &len), 0);
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &id, &len), 0);
 	push(f, c[2], 1);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 2);
 	fx_free(f);
 }
@@ -495,18 +495,18 @@ static void test_set_notification_and_null_signal(void **state)
 	struct vsnd_chain *c;
 
 	f->s.signal = NULL;
-	assert_false(vsnd_vqset_set_notification(&f->s, Q, false));
+	assert_false(vsnd__vqset_set_notification(&f->s, Q, false));
 	add_simple(f, 4, 4);
-	assert_true(vsnd_vqset_set_notification(&f->s, Q, true));
+	assert_true(vsnd__vqset_set_notification(&f->s, Q, true));
 	assert_int_equal(pop(f, &c), 0);
 	push(f, c, 0);
-	vsnd_vqset_ops.notify(&f->s, Q);
+	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(stats(f).signals, 1);
-	assert_false(vsnd_vqset_set_notification(&f->s, VSND_QUEUE_RX, true));
-	assert_int_equal(vsnd_vqset_stats(&f->s, VSND_NUM_QUEUES, &(struct vsnd_vqset_stats){ 0 }),
+	assert_false(vsnd__vqset_set_notification(&f->s, VSND_QUEUE_RX, true));
+	assert_int_equal(vsnd__vqset_stats(&f->s, VSND_NUM_QUEUES, &(struct vsnd__vqset_stats){ 0 }),
 			 -EINVAL);
-	vsnd_vqset_fini(NULL);
-	assert_int_equal(vsnd_vqset_init(NULL, NULL, NULL), -EINVAL);
+	vsnd__vqset_fini(NULL);
+	assert_int_equal(vsnd__vqset_init(NULL, NULL, NULL), -EINVAL);
 	fx_free(f);
 }
 

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VirtIO sound wire format (VirtIO 1.3, 5.14). Every multi-byte field is
+ * VirtIO sound wire format (VirtIO 1.3, 5.14), inside libvsnd and its tools
+ * only: the names follow the spec and <linux/virtio_snd.h>, so this header is
+ * never installed (an embedder includes the kernel's). Every multi-byte field is
  * little-endian on the wire; the structs below describe the layout and are
  * only ever read or written through the vsnd_le* helpers, never cast over
  * guest memory (which may be unaligned or split across descriptors).
  */
-#ifndef VSND_VIRTIO_SND_H
-#define VSND_VIRTIO_SND_H
+#ifndef VSND_WIRE_VIRTIO_SND_H
+#define VSND_WIRE_VIRTIO_SND_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Directions, sample formats and rates are part of the public API. */
+#include "vsnd/pcm.h"
 
 #define VIRTIO_ID_SOUND 25
 
@@ -47,8 +52,6 @@ enum {
 	VIRTIO_SND_S_IO_ERR,
 };
 
-enum { VIRTIO_SND_D_OUTPUT = 0, VIRTIO_SND_D_INPUT = 1 };
-
 /* PCM feature bits (virtio_snd_pcm_info.features, set_params.features). */
 enum {
 	VIRTIO_SND_PCM_F_SHMEM_HOST = 0,
@@ -56,58 +59,6 @@ enum {
 	VIRTIO_SND_PCM_F_MSG_POLLING,
 	VIRTIO_SND_PCM_F_EVT_SHMEM_PERIODS,
 	VIRTIO_SND_PCM_F_EVT_XRUNS,
-};
-
-/* Sample formats (bit numbers in the formats bitmap). */
-enum {
-	VIRTIO_SND_PCM_FMT_IMA_ADPCM = 0,
-	VIRTIO_SND_PCM_FMT_MU_LAW,
-	VIRTIO_SND_PCM_FMT_A_LAW,
-	VIRTIO_SND_PCM_FMT_S8,
-	VIRTIO_SND_PCM_FMT_U8,
-	VIRTIO_SND_PCM_FMT_S16,
-	VIRTIO_SND_PCM_FMT_U16,
-	VIRTIO_SND_PCM_FMT_S18_3,
-	VIRTIO_SND_PCM_FMT_U18_3,
-	VIRTIO_SND_PCM_FMT_S20_3,
-	VIRTIO_SND_PCM_FMT_U20_3,
-	VIRTIO_SND_PCM_FMT_S24_3,
-	VIRTIO_SND_PCM_FMT_U24_3,
-	VIRTIO_SND_PCM_FMT_S20,
-	VIRTIO_SND_PCM_FMT_U20,
-	VIRTIO_SND_PCM_FMT_S24,
-	VIRTIO_SND_PCM_FMT_U24,
-	VIRTIO_SND_PCM_FMT_S32,
-	VIRTIO_SND_PCM_FMT_U32,
-	VIRTIO_SND_PCM_FMT_FLOAT,
-	VIRTIO_SND_PCM_FMT_FLOAT64,
-	VIRTIO_SND_PCM_FMT_DSD_U8,
-	VIRTIO_SND_PCM_FMT_DSD_U16,
-	VIRTIO_SND_PCM_FMT_DSD_U32,
-	VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME,
-	VIRTIO_SND_PCM_FMT_COUNT
-};
-
-/* Frame rates (bit numbers in the rates bitmap). 12000 and 24000 came to the
- * spec in 2024; Linux ignores bits past 12. */
-enum {
-	VIRTIO_SND_PCM_RATE_5512 = 0,
-	VIRTIO_SND_PCM_RATE_8000,
-	VIRTIO_SND_PCM_RATE_11025,
-	VIRTIO_SND_PCM_RATE_16000,
-	VIRTIO_SND_PCM_RATE_22050,
-	VIRTIO_SND_PCM_RATE_32000,
-	VIRTIO_SND_PCM_RATE_44100,
-	VIRTIO_SND_PCM_RATE_48000,
-	VIRTIO_SND_PCM_RATE_64000,
-	VIRTIO_SND_PCM_RATE_88200,
-	VIRTIO_SND_PCM_RATE_96000,
-	VIRTIO_SND_PCM_RATE_176400,
-	VIRTIO_SND_PCM_RATE_192000,
-	VIRTIO_SND_PCM_RATE_384000,
-	VIRTIO_SND_PCM_RATE_12000,
-	VIRTIO_SND_PCM_RATE_24000,
-	VIRTIO_SND_PCM_RATE_COUNT
 };
 
 /* Channel positions. */
@@ -185,15 +136,5 @@ enum {
 /* ALSA TLV: a dB scale, in 0.01 dB, with "lowest step mutes" flag. */
 #define VSND_TLV_DB_SCALE 1
 #define VSND_TLV_DB_SCALE_MUTE 0x10000
-
-/* Rate enum -> Hz (0 for an undefined value). Any thread. */
-static inline uint32_t vsnd_rate_hz(unsigned int rate)
-{
-	static const uint32_t hz[VIRTIO_SND_PCM_RATE_COUNT] = {
-		5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000,
-		64000, 88200, 96000, 176400, 192000, 384000, 12000, 24000,
-	};
-	return rate < VIRTIO_SND_PCM_RATE_COUNT ? hz[rate] : 0;
-}
 
 #endif
