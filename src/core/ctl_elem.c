@@ -106,7 +106,9 @@ void vsnd__ctl_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, ui
 	if (vol) {
 		vsnd_put_le32(rec + u, 0);
 		vsnd_put_le32(rec + u + 4, VOL_MAX);
-		vsnd_put_le32(rec + u + 8, 1);
+		/* step 0, "any value in range", as ALSA's own drivers report
+		 * their volumes (HDA, USB audio) */
+		vsnd_put_le32(rec + u + 8, 0);
 	}
 }
 
@@ -114,6 +116,7 @@ void vsnd__ctl_info_fill(struct vsnd_dev *dev, unsigned int id, uint8_t *rec, ui
 
 struct ctl_target {
 	struct pcm_stream *s;
+	unsigned int id;
 	bool vol;
 };
 
@@ -127,14 +130,23 @@ static int ctl_target(struct vsnd_dev *dev, const uint8_t *req, size_t len, stru
 	if (id >= vsnd__ctl_count(dev))
 		return -EINVAL;
 	t->s = &dev->streams[id / 2];
+	t->id = id;
 	t->vol = id % 2 == 0;
 	return 0;
 }
 
-static void ctl_notify(struct vsnd_dev *dev, unsigned int id)
+/* Control id's value changed, whoever changed it: tell the driver, so every
+ * guest mixer sees it. The Linux driver's put() cannot report a change
+ * itself, so without this a write by one ALSA client reaches no other
+ * (mixer-test's event_missing). Only real changes: a write of the same
+ * value sends nothing (event_spurious). */
+static void ctl_changed(struct vsnd_dev *dev, unsigned int id)
 {
 	uint8_t ev[VIRTIO_SND_EVENT_SIZE];
 
+	vsnd__ctl_update_gain(&dev->streams[id / 2]);
+	if (!dev->controls || !(dev->features & 1ull << VSND_F_CTLS))
+		return;
 	/* virtio_snd_ctl_event: control_id and mask are le16. */
 	vsnd_put_le16(ev, (uint16_t)id);
 	vsnd_put_le16(ev + 2, 1u << VIRTIO_SND_CTL_EVT_MASK_VALUE);
@@ -173,11 +185,13 @@ uint32_t vsnd__ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const
 	val = vsnd_le32(v);
 	if (val > (t.vol ? VOL_MAX : 1u))
 		return VIRTIO_SND_S_BAD_MSG;
+	if (t.vol ? t.s->volume == (int)val : t.s->muted == (val == 0))
+		return VIRTIO_SND_S_OK;
 	if (t.vol)
 		t.s->volume = (int)val;
 	else
 		t.s->muted = val == 0;
-	vsnd__ctl_update_gain(t.s);
+	ctl_changed(dev, t.id);
 	return VIRTIO_SND_S_OK;
 }
 
@@ -218,9 +232,7 @@ int vsnd_dev_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume)
 	if (s->volume == volume)
 		return 0;
 	s->volume = volume;
-	vsnd__ctl_update_gain(s);
-	if (dev->controls && dev->features & 1ull << VSND_F_CTLS)
-		ctl_notify(dev, 2 * stream);
+	ctl_changed(dev, 2 * stream);
 	vsnd_dev_process(dev);
 	return 0;
 }
@@ -235,9 +247,7 @@ int vsnd_dev_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted)
 	if (s->muted == muted)
 		return 0;
 	s->muted = muted;
-	vsnd__ctl_update_gain(s);
-	if (dev->controls && dev->features & 1ull << VSND_F_CTLS)
-		ctl_notify(dev, 2 * stream + 1);
+	ctl_changed(dev, 2 * stream + 1);
 	vsnd_dev_process(dev);
 	return 0;
 }

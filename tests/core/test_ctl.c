@@ -246,7 +246,8 @@ static void test_ctl_info(void **state)
 	vsnd_dev_set_features(h->dev, vsnd_dev_features(h->dev));
 	query(q, VIRTIO_SND_R_CTL_INFO, 0, 4, 96);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 5), VIRTIO_SND_S_OK);
-	/* control 0: output volume, INTEGER 0..100 step 1, R/W/TLV_READ */
+	/* control 0: output volume, INTEGER 0..100 step 0 (as ALSA's drivers),
+	 * R/W/TLV_READ */
 	assert_int_equal(vsnd_le32(r + 4), VIRTIO_SND_CTL_ROLE_VOLUME << 1 | VSND_DIR_OUTPUT);
 	assert_int_equal(vsnd_le32(r + 8), VIRTIO_SND_CTL_TYPE_INTEGER);
 	assert_int_equal(vsnd_le32(r + 12), 1 | 2 | 16);
@@ -254,7 +255,7 @@ static void test_ctl_info(void **state)
 	assert_string_equal((const char *)r + 24, "Master Playback Volume");
 	assert_int_equal(vsnd_le32(r + 72), 0);
 	assert_int_equal(vsnd_le32(r + 76), 100);
-	assert_int_equal(vsnd_le32(r + 80), 1);
+	assert_int_equal(vsnd_le32(r + 80), 0);
 	/* control 1: output switch */
 	assert_int_equal(vsnd_le32(r + 96 + 4), VIRTIO_SND_CTL_ROLE_MUTE << 1 | VSND_DIR_OUTPUT);
 	assert_int_equal(vsnd_le32(r + 96 + 8), VIRTIO_SND_CTL_TYPE_BOOLEAN);
@@ -268,7 +269,7 @@ static void test_ctl_info(void **state)
 	assert_int_equal(h_ctl(h, q, 16, r, 2 * 92, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(vsnd_le32(r + 68), 0);
 	assert_int_equal(vsnd_le32(r + 72), 100);
-	assert_int_equal(vsnd_le32(r + 76), 1);
+	assert_int_equal(vsnd_le32(r + 76), 0);
 	assert_int_equal(vsnd_le32(r + 92 + 8), VIRTIO_SND_CTL_TYPE_BOOLEAN);
 	query(q, VIRTIO_SND_R_CTL_INFO, 2, 3, 96);
 	assert_int_equal(h_ctl(h, q, 16, r, 3 * 96, 0), VIRTIO_SND_S_BAD_MSG);
@@ -372,6 +373,44 @@ static void test_ctl_notify(void **state)
 	h_free(h);
 }
 
+/* The driver's own writes are notified too (other guest mixers must see
+ * them), but only when the value really changes. */
+static void test_ctl_notify_driver_write(void **state)
+{
+	struct harness *h = h_new("null", NULL, true);
+	uint8_t req[8 + 512] = { 0 };
+	struct h_chain *e[3];
+
+	(void)state;
+	vsnd_dev_set_features(h->dev, vsnd_dev_features(h->dev));
+	for (int i = 0; i < 3; i++) {
+		e[i] = h_chain_new(NULL, 0, 8, 0);
+		h_post(h, VSND_QUEUE_EVENT, e[i]);
+	}
+	ctl_hdr(req, VIRTIO_SND_R_CTL_WRITE, 0);
+	vsnd_put_le32(req + 8, 50);
+	assert_int_equal(h_ctl(h, req, sizeof(req), NULL, 0, 0), VIRTIO_SND_S_OK);
+	assert_true(e[0]->done);
+	assert_int_equal(vsnd_le32(e[0]->wr_buf), VIRTIO_SND_EVT_CTL_NOTIFY);
+	assert_int_equal(vsnd_le16(e[0]->wr_buf + 4), 0);  /* playback volume */
+	assert_int_equal(vsnd_le16(e[0]->wr_buf + 6), 1);  /* VALUE */
+	/* the same value again, and a bad one: no event */
+	assert_int_equal(h_ctl(h, req, sizeof(req), NULL, 0, 0), VIRTIO_SND_S_OK);
+	vsnd_put_le32(req + 8, 101);
+	assert_int_equal(h_ctl(h, req, sizeof(req), NULL, 0, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_false(e[1]->done);
+	ctl_hdr(req, VIRTIO_SND_R_CTL_WRITE, 3);
+	vsnd_put_le32(req + 8, 0);  /* capture switch off */
+	assert_int_equal(h_ctl(h, req, sizeof(req), NULL, 0, 0), VIRTIO_SND_S_OK);
+	assert_true(e[1]->done);
+	assert_int_equal(vsnd_le16(e[1]->wr_buf + 4), 3);
+	assert_int_equal(h_ctl(h, req, sizeof(req), NULL, 0, 0), VIRTIO_SND_S_OK);
+	assert_false(e[2]->done);
+	for (int i = 0; i < 3; i++)
+		h_chain_free(e[i]);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_read_write),
 		cmocka_unit_test(test_ctl_tlv),
 		cmocka_unit_test(test_ctl_notify),
+		cmocka_unit_test(test_ctl_notify_driver_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
