@@ -21,6 +21,18 @@ static uint32_t tick_periods(uint32_t rate, uint32_t period_frames)
 	return n ? (uint32_t)n : 1;
 }
 
+/* Periods one tick may move: fewer than the guest's buffer holds. The Linux
+ * driver counts its position modulo the buffer and reports elapsed periods
+ * from a deferred work item, so a whole buffer completed at once (a tiny
+ * buffer served several periods a tick, or a tick late by a buffer's time)
+ * looks like no progress at all, and the guest's write fails with EIO. */
+static uint32_t max_tick_periods(const struct vsnd_pcm_params *p)
+{
+	uint32_t n = p->period_bytes ? p->buffer_bytes / p->period_bytes : 0;
+
+	return n > 2 ? n - 1 : 1;
+}
+
 int vsnd__be_clock_init(struct be_clock *c, struct vsnd_port *port)
 {
 	const struct vsnd_pcm_params *params = &port->params;
@@ -34,7 +46,10 @@ int vsnd__be_clock_init(struct be_clock *c, struct vsnd_port *port)
 	};
 	if (c->period_frames == 0)
 		c->period_frames = 1;
+	c->max_periods = max_tick_periods(params);
 	c->tick_periods = tick_periods(c->rate, c->period_frames);
+	if (c->tick_periods > c->max_periods)
+		c->tick_periods = c->max_periods; /* faster ticks, never a wrap */
 	if (params->direction == VSND_DIR_OUTPUT) {
 		uint64_t lead = 2ull * c->tick_periods * c->period_frames * c->frame_bytes;
 
@@ -192,6 +207,23 @@ static bool capture_frames(struct be_clock *c, struct vsnd_port *port,
 	return overrun;
 }
 
+/*
+ * A tick so late that more than max_periods became due (the host stalled
+ * this thread longer than the guest's buffer lasts): move max_periods and
+ * let the clock's time zero follow by the rest, as a DMA engine stopped for
+ * as long would. The frames are not lost, only played that much later;
+ * catching up would complete the whole buffer at once (see
+ * max_tick_periods). Returns the new due position.
+ */
+static uint64_t slip(struct be_clock *c, uint64_t now, uint64_t due)
+{
+	uint64_t keep = c->pos + (uint64_t)c->max_periods * c->period_frames;
+
+	c->t0 = vsnd__be_clock_deadline(c, due - keep);
+	due = vsnd__be_clock_due(c, now);
+	return due < keep ? due : keep;
+}
+
 uint64_t vsnd__be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
 		       void *ctx, uint64_t now)
 {
@@ -201,6 +233,8 @@ uint64_t vsnd__be_clock_tick(struct be_clock *c, struct vsnd_port *port, const s
 	if (!c->running)
 		return UINT64_MAX;
 	due = vsnd__be_clock_due(c, now);
+	if (due > c->pos + (uint64_t)c->max_periods * c->period_frames)
+		due = slip(c, now, due);
 	if (due > c->pos) {
 		if (c->direction == VSND_DIR_OUTPUT)
 			xrun = play_frames(c, port, io, ctx, due - c->pos);

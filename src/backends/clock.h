@@ -52,6 +52,7 @@ struct be_clock {
 	uint32_t frame_bytes;
 	uint32_t period_frames;
 	uint32_t tick_periods;  /* periods served per tick (1 unless periods < 1 ms) */
+	uint32_t max_periods;   /* periods a tick may move: fewer than the buffer */
 	uint8_t format;
 	uint8_t direction;
 	bool running;
@@ -106,7 +107,9 @@ int vsnd__be_clock_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
  * about one tick a ms). Playback: read whole frames from port->ring, pad
  * with silence, port->xruns += 1 per underrun episode. Capture: write into
  * port->ring, drop what does not fit, port->xruns += 1 per overrun episode.
- * Both add the frames the clock advanced to port->frames.
+ * Both add the frames the clock advanced to port->frames. A tick never
+ * moves a whole guest buffer: periods are served fewer than the buffer's
+ * per tick, and a tick later than that moves time zero (see slip()).
  */
 uint64_t vsnd__be_clock_tick(struct be_clock *c, struct vsnd_port *port, const struct be_clock_io *io,
 		       void *ctx, uint64_t now);

@@ -371,6 +371,52 @@ static void test_underrun(void **state)
 	assert_int_equal(f->port.frames, 7 * 480);
 }
 
+/*
+ * Buffers of two periods as short as 13 frames (0.27 ms at 48 kHz) and ticks
+ * late by several buffers: no tick moves a whole guest buffer, since the
+ * Linux driver would see a wrap as no progress and fail the write with EIO.
+ * Ticks come once a period then; a tick later than the buffer lasts moves
+ * what the buffer allows and the clock's time zero follows.
+ */
+static void run_short_buffer(struct fixture *f, uint8_t dir, uint32_t period, uint32_t periods)
+{
+	const uint32_t rate = 48000;
+	uint64_t now = T0, next, before;
+
+	bt_port_init_buf(&f->port, dir, VSND_PCM_FMT_S16, 2, rate, period, periods * period);
+	assert_int_equal(f->be->ops->open(f->be, &f->port), 0);
+	assert_int_equal(f->be->ops->start(f->be, &f->port, T0), 0);
+	for (int k = 0; k < 200; k++) {
+		before = atomic_load(&f->port.frames);
+		next = tick(f, now);
+		assert_true(atomic_load(&f->port.frames) - before <= (uint64_t)(periods - 1) * period);
+		assert_true(next > now);
+		/* on time, or late by 2 ms (over 7 buffers of 13 frames) */
+		now = k % 10 == 5 ? next + 2000000 : next;
+		vsnd_ring_skip(&f->port.ring, vsnd_ring_fill(&f->port.ring));
+	}
+	/* the clock kept moving: every tick after the first (at T0) a period or more */
+	print_message("%u x %u frames, %s: %llu frames in 200 ticks\n", periods, period,
+		      dir == VSND_DIR_OUTPUT ? "playback" : "capture",
+		      (unsigned long long)atomic_load(&f->port.frames));
+	assert_true(atomic_load(&f->port.frames) >= 199ull * period);
+	f->be->ops->close(f->be, &f->port);
+	bt_port_fini(&f->port);
+	memset(&f->port, 0, sizeof(f->port));
+}
+
+static void test_short_buffers(void **state)
+{
+	struct fixture *f = *state;
+
+	(void)state;
+	for (uint32_t period = 13; period <= 120; period = period * 2 + 3) {
+		run_short_buffer(f, VSND_DIR_OUTPUT, period, 2);
+		run_short_buffer(f, VSND_DIR_INPUT, period, 2);
+		run_short_buffer(f, VSND_DIR_OUTPUT, period, 4);
+	}
+}
+
 /* Capture: silence at the real rate, overrun drops, one xrun per episode. */
 static void test_capture_overrun(void **state)
 {
@@ -388,8 +434,10 @@ static void test_capture_overrun(void **state)
 	assert_int_equal(vsnd_ring_read(&f->port.ring, buf, 960), 960);
 	for (int i = 0; i < 960; i += 2)
 		assert_true(buf[i] == 0x00 && buf[i + 1] == 0x80);
-	/* Nobody reads: 8 periods fill 7680 bytes, the 9th overflows. */
-	tick(f, T0 + 9 * P);
+	/* Nobody reads: 8 periods fill 7680 bytes, the 9th overflows. (One tick
+	 * a period: a single tick never moves a whole guest buffer.) */
+	for (uint64_t k = 2; k <= 9; k++)
+		tick(f, T0 + k * P);
 	assert_int_equal(vsnd_ring_fill(&f->port.ring), 7680);
 	assert_int_equal(f->port.xruns, 0);
 	tick(f, T0 + 10 * P);
@@ -401,7 +449,8 @@ static void test_capture_overrun(void **state)
 	tick(f, T0 + 12 * P); /* fits: episode over */
 	assert_int_equal(f->port.xruns, 1);
 	assert_int_equal(vsnd_ring_fill(&f->port.ring), 960);
-	tick(f, T0 + 30 * P);
+	for (uint64_t k = 13; k <= 30; k++)
+		tick(f, T0 + k * P);
 	assert_int_equal(f->port.xruns, 2);
 	assert_int_equal(f->port.frames, 30 * 480);
 }
@@ -434,6 +483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_underrun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_overrun, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_buffers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_dsd, setup, teardown),
 	};
 
