@@ -326,12 +326,12 @@ def main():
 
     failures = 0
 
-    def report(title, items, hint):
+    def report(title, items, hint, count=None):
         nonlocal failures
         if not items:
             return
         failures += 1
-        print(f'FAIL: {title} ({len(items)}):')
+        print(f'FAIL: {title} ({count or len(items)}):')
         for it in sorted(items):
             print(f'    {it}')
         print(f'  -> {hint}')
@@ -348,12 +348,13 @@ def main():
            'define them in libvsnd and list them in the version script, or drop the declaration')
     node = args.version_node
     unversioned = [n for n, v in exports.items() if v != node]
+    count = len(unversioned)
     if exports and all(v is None for v in exports.values()):
-        unversioned = [f'all {len(exports)}: {so} has no symbol versions at all']
+        unversioned = [f'all of them: {so} has no symbol versions at all']
     else:
         unversioned = [f'{n}  (version: {exports[n] or "none"})' for n in unversioned]
     report(f'{so} exports not under version node {node} (as name@@{node})', unversioned,
-           f'link with a version script: {node} {{ global: vsnd_...; local: *; }};')
+           f'link with a version script: {node} {{ global: vsnd_...; local: *; }};', count)
     report(f'public headers declare names without the {PREFIX} prefix, or internal {INTERNAL} ones',
            [f'{n}  ({declared[n]})' for n in declared
             if not n.startswith(PREFIX) or n.startswith(INTERNAL)],
