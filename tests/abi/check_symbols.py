@@ -253,6 +253,10 @@ def dynamic_exports(so):
     """{name: version or None, or '@VER' for a non-default version} of every
     defined global symbol in the .so's dynamic symbol table."""
     out = run(['readelf', '--dyn-syms', '--wide', so], 'readelf --dyn-syms')
+    # the names of the version definitions: each has an ABS symbol of its
+    # own, printed bare (binutils 2.40) or as NAME@@NAME
+    vi = run(['readelf', '--version-info', '--wide', so], 'readelf --version-info')
+    verdefs = set(re.findall(r'Index: \d+\s+Cnt: \d+\s+Name: (\S+)', vi))
     syms = {}
     for line in out.splitlines():
         f = line.split()
@@ -263,7 +267,7 @@ def dynamic_exports(so):
             continue
         m = re.match(r'([^@]+)(@@?)?(.*)$', name)
         base, at, ver = m.group(1), m.group(2), m.group(3) or None
-        if ndx == 'ABS' and ver == base:
+        if ndx == 'ABS' and base in verdefs and ver in (None, base):
             continue  # the symbol naming a version definition itself
         syms[base] = ver if at != '@' else '@' + ver
     return syms
