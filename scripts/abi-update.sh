@@ -5,12 +5,15 @@
 # libvsnd.so. Run it when a change to the ABI is meant, and commit the file
 # with that change; after an incompatible change, bump the soname first.
 #
-# BUILD_DIR must be a gcc build with debug info and no sanitizer (the
-# default debugoptimized buildtype: CC=gcc meson setup build-abi): clang's
-# DWARF differs in ways abidiff reports, and the check runs on the gcc build.
-# The file does not depend on where the tree or the build directory is: the
-# options, the public header list (meson introspect) and the path clean-up
-# are in tests/abi/abi_check.py, which the check shares.
+# BUILD_DIR must be a gcc build with debug info (the default debugoptimized
+# buildtype: CC=gcc meson setup build-abi): clang's DWARF differs, and the
+# check runs on gcc builds. Any gcc build writes the same bytes, wherever
+# the tree and the build directory are. The file keeps source locations
+# (without them abidiff misses changes, see abi_check.py), so moving lines
+# in a public header or a new gcc (its stddef.h path) changes the file but
+# not the check's result: refresh it when convenient.
+# abidw's options, the public header list (meson introspect) and the path
+# clean-up are in tests/abi/abi_check.py, which the check shares.
 #
 # Usage: scripts/abi-update.sh BUILD_DIR
 set -euo pipefail
