@@ -65,7 +65,7 @@ headers=$(cd "$D$INCLUDEDIR/vsnd" 2>/dev/null && export LC_ALL=C && echo *)
 check "only the public headers in $INCLUDEDIR/vsnd ($headers)" test "$headers" = "$PUBLIC_HEADERS"
 if python3 "$SRC/tests/abi/check_symbols.py" "$D$LIBDIR/libvsnd.so" "$D$LIBDIR/libvsnd.a" \
 	"$D$INCLUDEDIR" "$CC" >"$TMP/symbols.log" 2>&1; then
-	pass "the installed libvsnd exports what the installed headers declare: $(tail -n 1 "$TMP/symbols.log")"
+	pass "the installed libvsnd exports what the installed headers declare ($(tail -n 1 "$TMP/symbols.log" | sed "s/^ok: //"))"
 else
 	# the findings without the names (meson test --suite abi lists them)
 	grep -v '^    ' "$TMP/symbols.log" | sed 's/^/    /'
