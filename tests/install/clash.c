@@ -117,7 +117,7 @@ int main(void)
 	char a[4] = "abc", b[8] = "defghij", out[12] = { 0 }, want[13];
 	struct iovec iov[2] = { { a, 4 }, { b, 8 } };
 	char version[32];
-	struct vsnd_backend_env env = { 0 };
+	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
 	struct vsnd_backend *be = NULL;
 	struct vsnd_ring vr;
 	struct ring r;
@@ -135,14 +135,17 @@ int main(void)
 	log_msg("ring of %u", r.size);
 	memcpy(want, "abc\0defghij", 12);
 
-	/* libvsnd: its ring copies from an iovec list (it sizes it internally) */
+	/* libvsnd: its ring copies from an iovec list (it sizes the list) */
 	expect(vsnd_ring_init(&vr, 64) == 0, "vsnd_ring_init");
 	expect(vsnd_ring_write_iov(&vr, iov, 2, 0, 12) == 12, "vsnd_ring_write_iov 12 bytes");
 	expect(vsnd_ring_read(&vr, out, sizeof(out)) == 12 && memcmp(out, want, 12) == 0,
 	       "vsnd_ring_read gives them back");
 	vsnd_ring_fini(&vr);
-	/* its backends, and its silence (libvsnd fills memory internally) */
-	vsnd_pcm_silence(VIRTIO_SND_PCM_FMT_U8, out, sizeof(out));
+	/* its names next to the UAPI's, and its silence (it fills memory) */
+	expect((int)VSND_PCM_FMT_U8 == (int)VIRTIO_SND_PCM_FMT_U8 &&
+	       (int)VSND_DIR_INPUT == (int)VIRTIO_SND_D_INPUT,
+	       "VSND_PCM_FMT_U8, VSND_DIR_INPUT are the UAPI's values");
+	vsnd_pcm_silence(VSND_PCM_FMT_U8, out, sizeof(out));
 	expect(out[0] == (char)0x80 && out[11] == (char)0x80, "vsnd_pcm_silence U8");
 	for (const struct vsnd_backend_ops *const *o = vsnd_backend_list(); *o; o++)
 		printf("backend %s\n", (*o)->name);
