@@ -18,7 +18,7 @@ Fails, naming the symbols, when:
   - the .so exports a symbol no public header declares (make it static or
     hidden, or leave it out of the version script);
   - a public header declares a function or variable the .so does not export;
-  - an export is not under the version node (default VSND_1);
+  - an export is not under the version node (VSND_1, or those given);
   - a public header declares a name without the vsnd_ prefix, or a vsnd__
     (internal) one;
   - a global symbol defined in the .a lacks the vsnd_ prefix (it would clash
@@ -291,6 +291,8 @@ def archive_globals(a):
         member, typ, name = m.groups()
         if typ in 'Uwv':
             continue  # undefined, or a weak reference
+        if name.startswith('__odr_asan.'):
+            continue  # AddressSanitizer's indicator for one of our globals, named after it
         syms.setdefault(name, member)
     return syms
 
@@ -307,7 +309,9 @@ def main():
     ap.add_argument('--headers-dir', dest='more', action='append', default=[],
                     help='another folder with vsnd/*.h (the build include/ with the generated '
                     'vsnd/version.h), also on the include path')
-    ap.add_argument('--version-node', default='VSND_1')
+    ap.add_argument('--version-node', dest='nodes', action='append',
+                    help='a version node the exports may be under (repeat for VSND_1.1 ...; '
+                    'default VSND_1)')
     ap.add_argument('--soname', help='the DT_SONAME the .so must have')
     args = ap.parse_args()
 
@@ -350,15 +354,16 @@ def main():
     report(f'public headers declare names {so} does not export',
            [f'{n}  ({declared[n]})' for n in declared if n not in exports],
            'define them in libvsnd and list them in the version script, or drop the declaration')
-    node = args.version_node
-    unversioned = [n for n, v in exports.items() if v != node]
+    nodes = args.nodes or ['VSND_1']
+    node = '/'.join(nodes)
+    unversioned = [n for n, v in exports.items() if v not in nodes]
     count = len(unversioned)
     if exports and all(v is None for v in exports.values()):
         unversioned = [f'all of them: {so} has no symbol versions at all']
     else:
         unversioned = [f'{n}  (version: {exports[n] or "none"})' for n in unversioned]
     report(f'{so} exports not under version node {node} (as name@@{node})', unversioned,
-           f'link with a version script: {node} {{ global: vsnd_...; local: *; }};', count)
+           f'link with a version script: {nodes[0]} {{ global: vsnd_...; local: *; }};', count)
     report(f'public headers declare names without the {PREFIX} prefix, or internal {INTERNAL} ones',
            [f'{n}  ({declared[n]})' for n in declared
             if not n.startswith(PREFIX) or n.startswith(INTERNAL)],
