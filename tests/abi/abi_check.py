@@ -223,9 +223,10 @@ def check(build, lib, baseline, abidiff):
                   f'refresh the baseline: {refresh}')
     else:
         if 'type size changed' in r.stdout:
-            print('warning: a public type changed size. abidiff does not call that incompatible, '
-                  'but an embedder that allocates it (a struct it passes by pointer, like '
-                  'vsnd_stream_status or vsnd_layout) breaks: then bump the soname too.')
+            print('warning: a public type changed size, which abidiff does not call incompatible. '
+                  'Members appended to a struct that starts with its size (vsnd.h, ABI) are '
+                  'fine; any other struct an embedder allocates or embeds breaks it: then '
+                  'bump the soname too.')
         print(f'FAIL: the ABI changed from {rel} (abidiff exit {status}: not incompatible by its '
               f'rules). If that is meant, refresh the baseline: {refresh}')
     return 1
