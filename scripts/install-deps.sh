@@ -21,6 +21,9 @@ TEST_PKGS=(
   systemd man-db
   pulseaudio pulseaudio-utils libasound2-plugins
   pipewire pipewire-bin wireplumber dbus
+  # tests/abi: the ABI baseline (abidw, abidiff), the public headers as C++
+  # and next to the Linux virtio UAPI headers
+  abigail-tools g++ linux-libc-dev
 )
 # bench/run.sh: the plots
 BENCH_PKGS=(gnuplot-nox)

@@ -5,6 +5,10 @@
 # frontend over socket activation); a program built with the installed
 # pkg-config file, headers and library (shared, then static) runs; the man
 # page and the systemd units are there and name the installed binary.
+# libvsnd is sealed (issue 14): exactly the public headers are installed,
+# the .so has its soname and exports what they declare (tests/abi), and an
+# embedder's program with functions of the same names as libvsnd's internal
+# ones (tests/install/clash.c) links and runs, shared and static.
 # With --e2e, the installed vsnd also serves a real guest (tests/e2e).
 #
 # Usage: test_install.sh [--e2e] BUILD_DIR SOURCE_DIR CC PREFIX BINDIR LIBDIR
@@ -17,6 +21,12 @@ BUILD=$(realpath "$1") SRC=$(realpath "$2") CC=$3 PREFIX=$4
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$PREFIX/$1" ;; esac; }
 BINDIR=$(abs "$5") LIBDIR=$(abs "$6") INCLUDEDIR=$(abs "$7") MANDIR=$(abs "$8")
 UNITDIR=$9 VERSION=${10} LIBVERSION=${11}
+# The public headers, exactly (sorted): vsnd/virtio_snd.h is internal (its
+# VIRTIO_SND_* clash with <linux/virtio_snd.h>), vsnd/version.h generated.
+PUBLIC_HEADERS="backend.h mmio.h pcm.h ring.h version.h vsnd.h"
+# libvsnd.so's soname: the library version's major part (meson.build
+# moves both together on an incompatible change).
+SONAME=libvsnd.so.${LIBVERSION%%.*}
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -43,9 +53,24 @@ done
 check "libvsnd shared library installed" test -e "$D$LIBDIR/libvsnd.so.$LIBVERSION"
 check "libvsnd.so link for -lvsnd" test -L "$D$LIBDIR/libvsnd.so"
 check "libvsnd static library installed" test -f "$D$LIBDIR/libvsnd.a"
-for h in vsnd.h backend.h ring.h pcm.h mmio.h version.h; do
+check "libvsnd.so has the soname $SONAME" test \
+	"$(readelf -d "$D$LIBDIR/libvsnd.so" 2>&1 | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')" = "$SONAME"
+check "$SONAME link installed" test -L "$D$LIBDIR/$SONAME"
+for h in $PUBLIC_HEADERS; do
 	check "header vsnd/$h installed" test -f "$D$INCLUDEDIR/vsnd/$h"
 done
+check "vsnd/virtio_snd.h not installed (it clashes with <linux/virtio_snd.h>)" \
+	test ! -e "$D$INCLUDEDIR/vsnd/virtio_snd.h"
+headers=$(cd "$D$INCLUDEDIR/vsnd" 2>/dev/null && export LC_ALL=C && echo *)
+check "only the public headers in $INCLUDEDIR/vsnd ($headers)" test "$headers" = "$PUBLIC_HEADERS"
+if python3 "$SRC/tests/abi/check_symbols.py" "$D$LIBDIR/libvsnd.so" "$D$LIBDIR/libvsnd.a" \
+	"$D$INCLUDEDIR" "$CC" >"$TMP/symbols.log" 2>&1; then
+	pass "the installed libvsnd exports what the installed headers declare ($(tail -n 1 "$TMP/symbols.log" | sed "s/^ok: //"))"
+else
+	# the findings without the names (meson test --suite abi lists them)
+	grep -v '^    ' "$TMP/symbols.log" | sed 's/^/    /'
+	fail "the installed libvsnd exports what the installed headers declare (tests/abi/check_symbols.py)"
+fi
 check "pkg-config file installed" test -f "$D$LIBDIR/pkgconfig/libvsnd.pc"
 
 # ---- the installed vsnd, with nothing from the build tree ------------------
@@ -64,6 +89,17 @@ check "installed vsnd serves a frontend through socket activation" \
 	python3 "$SRC/tests/install/test_activation.py" --only-activation "$VSND"
 
 # ---- a program built from the installed pkg-config file --------------------
+# clash_runs PROGRAM HOW: tests/install/clash.c's own checks pass
+clash_runs() {
+	if env ${3:+-u LD_LIBRARY_PATH} "$1" >"$TMP/clash.out" 2>&1 &&
+		tail -n 1 "$TMP/clash.out" | grep -qx 'clash ok'; then
+		pass "$2: libvsnd leaves the program's iov_size, iov_memset, ring_init, log_msg alone"
+	else
+		sed 's/^/    /' "$TMP/clash.out"
+		fail "$2: libvsnd leaves the program's iov_size, iov_memset, ring_init, log_msg alone"
+	fi
+}
+CLASH_FLAGS="-std=c11 -Wall -Wextra -Werror -pedantic"
 export PKG_CONFIG_PATH="$D$LIBDIR/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D"
 check "pkg-config knows libvsnd $VERSION" \
 	test "$(pkg-config --modversion libvsnd 2>&1)" = "$VERSION"
@@ -83,6 +119,17 @@ else
 	cat "$TMP/cc.log"
 	fail "a program compiles and links against the installed libvsnd"
 fi
+# An embedder with functions named like libvsnd's internal ones, and the
+# Linux virtio UAPI headers before libvsnd's.
+# shellcheck disable=SC2086
+if "$CC" $CLASH_FLAGS -o "$TMP/clash" "$SRC/tests/install/clash.c" $cflags $libs \
+	2>"$TMP/cc.log"; then
+	pass "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the shared libvsnd"
+	clash_runs "$TMP/clash" "shared libvsnd"
+else
+	cat "$TMP/cc.log"
+	fail "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the shared libvsnd"
+fi
 # Static libvsnd, shared system libraries (what an emulator does: Debian's
 # -dev packages do not carry every static dependency of libsndfile): the
 # archive by name (next to the .so, -lvsnd would pick the .so), the
@@ -99,6 +146,15 @@ if "$CC" -std=c11 -Wall -Werror -o "$TMP/consumer-static" "$SRC/tests/install/co
 else
 	cat "$TMP/cc.log"
 	fail "a program links the installed static libvsnd.a"
+fi
+# shellcheck disable=SC2086
+if "$CC" $CLASH_FLAGS -o "$TMP/clash-static" "$SRC/tests/install/clash.c" $cflags $slibs \
+	2>"$TMP/cc.log"; then
+	pass "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the static libvsnd.a"
+	clash_runs "$TMP/clash-static" "static libvsnd.a" static
+else
+	cat "$TMP/cc.log"
+	fail "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the static libvsnd.a"
 fi
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 
