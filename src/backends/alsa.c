@@ -28,7 +28,7 @@
 #include "rt.h"
 #include "vsnd/backend.h"
 
-extern const struct vsnd_backend_ops vsnd_backend_alsa;
+extern const struct vsnd_backend_ops vsnd__backend_alsa;
 
 #define ALSA_RETRY_NS UINT64_C(1000000000)
 #define ALSA_IDLE_NS UINT64_C(5000000)
@@ -365,14 +365,14 @@ static int alsa_create(struct vsnd_backend **out, const char *opts,
 		free(ab);
 		return ret;
 	}
-	vsnd__be_base_init(&ab->base, &vsnd_backend_alsa, env);
+	vsnd__be_base_init(&ab->base, &vsnd__backend_alsa, env);
 	snprintf(ab->who, sizeof(ab->who), "alsa (%s)",
 		 ab->cfg.device ? ab->cfg.device : "default");
 	*out = &ab->base;
 	return 0;
 }
 
-const struct vsnd_backend_ops vsnd_backend_alsa = {
+const struct vsnd_backend_ops vsnd__backend_alsa = {
 	.size = sizeof(struct vsnd_backend_ops),
 	.name = "alsa",
 	.help = "device=PCM,latency_ms=N",

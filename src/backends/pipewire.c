@@ -34,7 +34,7 @@
 #include "rt.h"
 #include "vsnd/backend.h"
 
-extern const struct vsnd_backend_ops vsnd_backend_pipewire;
+extern const struct vsnd_backend_ops vsnd__backend_pipewire;
 
 #define PW_SETTLE_SEC 2
 
@@ -532,14 +532,14 @@ static int pipewire_create(struct vsnd_backend **out, const char *opts,
 		return ret;
 	}
 	pw_init(NULL, NULL); /* a no-op after the first */
-	vsnd__be_base_init(&pb->base, &vsnd_backend_pipewire, env);
+	vsnd__be_base_init(&pb->base, &vsnd__backend_pipewire, env);
 	snprintf(pb->who, sizeof(pb->who), "pipewire (%s)",
 		 pb->cfg.target ? pb->cfg.target : "default target");
 	*out = &pb->base;
 	return 0;
 }
 
-const struct vsnd_backend_ops vsnd_backend_pipewire = {
+const struct vsnd_backend_ops vsnd__backend_pipewire = {
 	.size = sizeof(struct vsnd_backend_ops),
 	.name = "pipewire",
 	.help = "target=NODE,monitor=on|off,latency_ms=N,name=VMNAME",

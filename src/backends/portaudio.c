@@ -21,7 +21,7 @@
 #include "rt.h"
 #include "vsnd/backend.h"
 
-extern const struct vsnd_backend_ops vsnd_backend_portaudio;
+extern const struct vsnd_backend_ops vsnd__backend_portaudio;
 
 #define PORTAUDIO_RETRY_NS UINT64_C(1000000000)
 
@@ -286,7 +286,7 @@ static int portaudio_create(struct vsnd_backend **out, const char *opts,
 		ret = -EIO;
 		goto err;
 	}
-	vsnd__be_base_init(&pb->base, &vsnd_backend_portaudio, env);
+	vsnd__be_base_init(&pb->base, &vsnd__backend_portaudio, env);
 	snprintf(pb->who, sizeof(pb->who), "portaudio (%s)",
 		 pb->cfg.device ? pb->cfg.device : "default device");
 	*out = &pb->base;
@@ -297,7 +297,7 @@ err:
 	return ret;
 }
 
-const struct vsnd_backend_ops vsnd_backend_portaudio = {
+const struct vsnd_backend_ops vsnd__backend_portaudio = {
 	.size = sizeof(struct vsnd_backend_ops),
 	.name = "portaudio",
 	.help = "device=NAME,latency_ms=N",

@@ -25,7 +25,7 @@
 #include "rt.h"
 #include "vsnd/backend.h"
 
-extern const struct vsnd_backend_ops vsnd_backend_pulse;
+extern const struct vsnd_backend_ops vsnd__backend_pulse;
 
 #define PULSE_RETRY_USEC PA_USEC_PER_SEC
 /* open() waits this long for the first connection attempt to settle. */
@@ -459,14 +459,14 @@ static int pulse_create(struct vsnd_backend **out, const char *opts,
 		free(pb);
 		return ret;
 	}
-	vsnd__be_base_init(&pb->base, &vsnd_backend_pulse, env);
+	vsnd__be_base_init(&pb->base, &vsnd__backend_pulse, env);
 	snprintf(pb->who, sizeof(pb->who), "pulse (%s)",
 		 pb->cfg.server ? pb->cfg.server : "default server");
 	*out = &pb->base;
 	return 0;
 }
 
-const struct vsnd_backend_ops vsnd_backend_pulse = {
+const struct vsnd_backend_ops vsnd__backend_pulse = {
 	.size = sizeof(struct vsnd_backend_ops),
 	.name = "pulse",
 	.help = "server=SERVER,sink=NAME,source=NAME,latency_ms=N,name=VMNAME",
