@@ -69,7 +69,8 @@ vsnd_play() {
 	local id=$1 fmt=$2 rate=$3 ch=$4 file=$5 t0 t1 rc
 	vsnd_clock
 	t0=$VSND_NOW_US
-	aplay -q -D "$VSND_PCM" -t raw -f "$fmt" -r "$rate" -c "$ch" "$file" 2>"/tmp/$id.err"
+	# shellcheck disable=SC2086 # VSND_BUFS is a list of options
+	aplay -q -D "$VSND_PCM" $VSND_BUFS -t raw -f "$fmt" -r "$rate" -c "$ch" "$file" 2>"/tmp/$id.err"
 	rc=$?
 	vsnd_clock
 	t1=$VSND_NOW_US
@@ -83,7 +84,8 @@ vsnd_record() {
 	local id=$1 fmt=$2 rate=$3 ch=$4 frames=$5 t0 t1 rc
 	vsnd_clock
 	t0=$VSND_NOW_US
-	arecord -q -D "$VSND_PCM" -t raw -f "$fmt" -r "$rate" -c "$ch" -s "$frames" \
+	# shellcheck disable=SC2086
+	arecord -q -D "$VSND_PCM" $VSND_BUFS -t raw -f "$fmt" -r "$rate" -c "$ch" -s "$frames" \
 		"/out/$id.raw" 2>"/tmp/$id.err"
 	rc=$?
 	vsnd_clock

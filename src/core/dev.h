@@ -58,6 +58,11 @@ struct pcm_stream {
 	int host_present_seen;          /* port.host_present already acted on */
 	uint64_t completed;
 	uint64_t next_deadline;         /* clocked backends: next tick */
+	/* The wrap guard (io.c): messages arrived since PREPARE (completed
+	 * counts those completed), completions the guest has surely seen, and
+	 * when the last completion was. */
+	uint64_t arrived, seen;
+	uint64_t last_complete_ns;
 	/* Controls: volume 0..100 (0.5 dB steps, 100 = 0 dB) and the switch. */
 	int volume;
 	bool muted;

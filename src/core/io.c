@@ -20,6 +20,11 @@
 #include "dev.h"
 #include "util/iov.h"
 
+/* How long after a completion the guest has surely looked at its position
+ * (see wrap_guard): a work item's latency, with room to spare on an emulated
+ * guest. Periods at least this long never wait. */
+#define WRAP_GAP_NS (5 * 1000000ull)
+
 static unsigned int qidx(uint8_t direction)
 {
 	return direction == VSND_DIR_OUTPUT ? 0 : 1;
@@ -126,6 +131,35 @@ static void chain_complete(struct vsnd_dev *dev, unsigned int q, struct vsnd_cha
 	vsnd__dev_push(dev, q, c, used);
 }
 
+/*
+ * Must the next completion wait? The Linux driver keeps its position modulo
+ * the buffer and reads it from a deferred work item (its "indirect" helper
+ * only ever sees the difference). If a whole buffer's worth of periods
+ * completes between two of its reads, the position looks unchanged: the
+ * stream stalls for good and the guest's read or write fails with EIO after
+ * 100 ms, with no xrun. So completions stay less than a buffer ahead of what
+ * the guest has surely seen: every completion WRAP_GAP_NS old (its work item
+ * has run by then), and all but a buffer's worth of the messages it queued
+ * (it queues a period only once it has seen one complete). In practice only
+ * the last message the guest queued waits, when periods are shorter than
+ * the gap: until the next one arrives or the gap has passed.
+ */
+static uint64_t surely_seen(const struct pcm_stream *s, uint64_t now)
+{
+	uint64_t periods = s->buffer_bytes / s->period_bytes;
+	uint64_t seen = now - s->last_complete_ns >= WRAP_GAP_NS ? s->completed : s->seen;
+
+	return s->arrived > periods && s->arrived - periods > seen ? s->arrived - periods : seen;
+}
+
+static bool wrap_guard(const struct pcm_stream *s, uint64_t now)
+{
+	uint64_t periods = s->buffer_bytes / s->period_bytes;
+
+	/* a one-period buffer wraps at every completion: nothing to guard */
+	return periods > 1 && s->completed + 1 >= surely_seen(s, now) + periods;
+}
+
 static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t status,
 			uint32_t latency)
 {
@@ -133,11 +167,14 @@ static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t sta
 	struct io_msg *m = fifo_pop(&s->held);
 	bool tx = s->desc.direction == VSND_DIR_OUTPUT;
 	uint32_t used = tx ? VIRTIO_SND_PCM_STATUS_SIZE : m->done + VIRTIO_SND_PCM_STATUS_SIZE;
+	uint64_t now = vsnd__dev_now(dev);
 
 	chain_complete(dev, tx ? VSND_QUEUE_TX : VSND_QUEUE_RX, m->chain, status, latency, used);
+	s->seen = surely_seen(s, now);
 	s->completed++;
+	s->last_complete_ns = now;
 	if (dev->trace)
-		dev->trace(dev->trace_opaque, s->id, vsnd__dev_now(dev), m->done, latency);
+		dev->trace(dev->trace_opaque, s->id, now, m->done, latency);
 	io_release(dev, k, m);
 }
 
@@ -226,6 +263,7 @@ static void io_accept(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c
 	m->chain = c;
 	m->data_len = data_len;
 	fifo_push(&s->held, m);
+	s->arrived++; /* see wrap_guard() */
 }
 
 /* A queue that was stopped under running streams has started again. */
@@ -359,16 +397,16 @@ static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t la
 	prefill_to(dev, s, (size_t)(target < cap ? target : cap));
 }
 
-static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s)
+static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 {
 	uint64_t rpos = vsnd_ring_rpos(&s->port.ring);
 	struct io_msg *m;
 
-	while ((m = s->held.head) && m->copied && m->end_pos <= rpos)
+	while ((m = s->held.head) && m->copied && m->end_pos <= rpos && !wrap_guard(s, now))
 		io_complete(dev, s, VIRTIO_SND_S_OK, host_delay_bytes(dev, s));
 }
 
-static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s)
+static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 {
 	struct vsnd_ring *r = &s->port.ring;
 	struct io_msg *m;
@@ -380,7 +418,7 @@ static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s)
 							m->data_len - m->done);
 		if (!s->gain_unity)
 			rx_gain(dev, s, m, before, m->done);
-		if (m->done < m->data_len)
+		if (m->done < m->data_len || wrap_guard(s, now))
 			break;
 		io_complete(dev, s, VIRTIO_SND_S_OK, vsnd__io_latency_bytes(dev, s));
 	}
@@ -439,11 +477,11 @@ void vsnd__io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 		s->next_deadline = ops->tick(dev->backend, &s->port, now);
 	}
 	if (s->desc.direction == VSND_DIR_OUTPUT) {
-		tx_complete_played(dev, s);
+		tx_complete_played(dev, s, now);
 		if (running)
 			vsnd__io_prefill(dev, s);
 	} else if (running) {
-		rx_fill(dev, s);
+		rx_fill(dev, s, now);
 	}
 	if (running)
 		xrun_check(dev, s);

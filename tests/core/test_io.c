@@ -470,6 +470,46 @@ static void test_jack_events_backlog(void **state)
 	h_free(h);
 }
 
+/*
+ * Two-period buffers of 13 frames (0.27 ms at 48 kHz): the Linux driver
+ * must never see a buffer's worth complete between two looks at its
+ * position (a wrap reads as no progress: EIO). The second period waits for
+ * the guest's next message (proof it has looked) or for 5 ms, never longer;
+ * with the next message it completes at once.
+ */
+static void test_wrap_guard(void **state)
+{
+	const uint32_t period = 13 * 4;
+	struct harness *h = h_new("null", NULL, false);
+	uint8_t data[13 * 4] = { 0 };
+	struct h_chain *c[3];
+	uint64_t t0;
+
+	(void)state;
+	assert_int_equal(h_set_params(h, 0, 2 * period, period, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	c[0] = h_tx(h, 0, data, period, 0);
+	c[1] = h_tx(h, 0, data, period, 0);
+	t0 = h->now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, t0 + 2 * MS);
+	assert_true(c[0]->done);
+	assert_true(c[0]->done_ns < t0 + MS / 2);
+	assert_false(c[1]->done);  /* played, but a wrap the guest could miss */
+	c[2] = h_tx(h, 0, data, period, 0);  /* the guest looked */
+	assert_true(c[1]->done);
+	assert_int_equal(c[1]->done_ns, t0 + 2 * MS);
+	/* c[2] is the last message queued: 5 ms after c[1] at the latest */
+	h_run_until(h, t0 + 6 * MS);
+	assert_false(c[2]->done);
+	h_run_until(h, t0 + 8 * MS);
+	assert_true(c[2]->done);
+	assert_true(c[2]->done_ns <= t0 + 7 * MS + MS / 2);
+	for (int i = 0; i < 3; i++)
+		h_chain_free(c[i]);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_queue_stop_pauses),
 		cmocka_unit_test(test_reset_drops),
 		cmocka_unit_test(test_xrun_event),
+		cmocka_unit_test(test_wrap_guard),
 		cmocka_unit_test(test_jack_events_backlog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

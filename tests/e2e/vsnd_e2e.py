@@ -636,8 +636,52 @@ def suite_pause(workdir, args):
              'qemu_args': ['-monitor', f'unix:{w / "monitor.sock"},server=on,wait=off']})
 
 
+class ShortBufferCase(Case):
+    """aplay or arecord with a buffer of two PERIOD-frame periods (0.27 ms and up at
+    48 kHz): the device keeps completing at any period the driver accepts. Under
+    load that may mean xruns (honest, counted); an I/O error means the device
+    stopped completing, e.g. a whole buffer completed in one tick (a wrap the
+    driver cannot tell from no progress)."""
+
+    def __init__(self, kind, period, fmt, workdir):
+        self.kind, self.period, self.fmt = kind, period, fmt
+        self.id, self.name = f'{kind}-{period}', f'{kind} with 2 x {period} frames'
+        self.frames = fmt.rate // 2
+        self.clip = (au.sox_make(Path(workdir) / f'{self.id}.raw', fmt, 0.5,
+                                 SYNTHS[period % len(SYNTHS)]) if kind == 'play' else b'')
+
+    def plan(self):
+        f = self.fmt
+        step = (f'play {self.id} {f.alsa} {f.rate} {f.channels} {self.id}.raw' if self.kind == 'play'
+                else f'record {self.id} {f.alsa} {f.rate} {f.channels} {self.frames}')
+        return [f'bufs {self.period} {2 * self.period}', step, 'bufs 0 0']
+
+    def files(self):
+        return {f'{self.id}.raw': self.clip} if self.clip else {}
+
+    def out_bytes(self):
+        return 0 if self.clip else self.frames * self.fmt.frame_bytes
+
+    def duration(self):
+        return 0.5
+
+    def check(self, ctx):
+        f = ctx.step(self.kind, self.id)
+        xruns = sum(1 for g, rest in ctx.console.all('stderr')
+                    if g.get('id') == self.id and ('underrun' in rest or 'overrun' in rest))
+        return f'no I/O error, {xruns} xruns reported by ALSA, wall {int(f["wall_us"]) / 1000:.0f} ms'
+
+
+def suite_shortbuf(workdir, args):
+    """The null backend with two-period buffers from 13 to 253 frames (issue 18)."""
+    cases = [ShortBufferCase(kind, p, S16_48K_2, workdir)
+             for p in (13, 32, 61, 120, 253) for kind in ('play', 'record')]
+    # the completion times, to see a stall: STREAM TIME_NS BYTES LATENCY
+    return 'null', cases, {'daemon_args': ['--trace', str(Path(workdir) / 'trace.txt')]}
+
+
 SUITES = {'file': suite_file, 'loopback': suite_loopback, 'layout': suite_layout,
-          'zones': suite_zones, 'pause': suite_pause}
+          'zones': suite_zones, 'pause': suite_pause, 'shortbuf': suite_shortbuf}
 
 
 def write_wav(path, data, fmt):

@@ -6,6 +6,8 @@
 #   cycle-play ID N FMT RATE CH FILE    N open/play/close cycles
 #   cycle-record ID N FMT RATE CH FRAMES  N open/record/close cycles (/out/ID-k.raw)
 #   sleep SECONDS
+#   bufs PERIOD BUFFER                  later play/record steps ask ALSA for these
+#                                       period and buffer sizes (frames); 0 0: defaults
 #   play-dev ID DEV FMT RATE CH FILE    aplay on PCM device DEV of the card (a nid)
 #   amixer ID ARGS...                   amixer -c CARD ARGS (up to 4 words)
 #   contents ID                         amixer contents and /proc/asound/pcm to /out/ID.txt
@@ -139,6 +141,7 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	cycle-play) plan_cycles play "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	cycle-record) plan_cycles record "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	sleep) sleep "$a1" ;;
+	bufs) if [ "$a1" = 0 ]; then VSND_BUFS=; else VSND_BUFS="--period-size=$a1 --buffer-size=$a2"; fi ;;
 	play-dev) plan_play_dev "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
 	amixer) plan_amixer "$a1" $a2 $a3 $a4 $a5 || plan_fail ;;
 	contents) plan_contents "$a1" ;;
