@@ -27,6 +27,9 @@ TEST_PKGS=(
 )
 # bench/run.sh: the plots
 BENCH_PKGS=(gnuplot-nox)
+# integrations/semu/guest/build.sh: the RV32 guest kernel (Debian's 6.12
+# source, cross gcc) and its nolibc /init
+SEMU_GUEST_PKGS=(linux-source-6.12 gcc-riscv64-linux-gnu make flex bison bc)
 
 add_backports() {
   if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -50,7 +53,7 @@ need_install() {
 
 add_backports
 $SUDO apt-get update -qq
-missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}")
+missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}" "${SEMU_GUEST_PKGS[@]}")
 if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   $SUDO apt-get install -y -qq --no-install-recommends $missing
