@@ -84,7 +84,7 @@ KVER=$(dpkg-query -W -f='${Version}' "$KPKG" 2>/dev/null || stat -c '%s-%Y' "$KT
 KVER=$(printf '%s' "$KVER" | tr -c 'A-Za-z0-9._+-' '_')
 CFG=$HERE/kernel.config
 PROG=$HERE/vsnd-guest.c
-CFG_HASH=$(cat "$CFG" | sha256sum | cut -c1-12)
+CFG_HASH=$(sha256sum <"$CFG" | cut -c1-12)
 OUT_HASH=$(printf '%s\n' "$KVER" "$("${CROSS}gcc" --version | head -n1)" |
   cat - "$CFG" "$PROG" "$HERE/build.sh" | sha256sum | cut -c1-12)
 SRC=$CACHE/linux-$KVER
