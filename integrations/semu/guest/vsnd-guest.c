@@ -244,7 +244,10 @@ static unsigned int fmt(char *buf, unsigned int size, const char *f, ...)
 	return n;
 }
 
-/* one line to the console and the results */
+static void results_flush(void);
+
+/* one line to the console and the results; errors reach the disk at once
+ * (what follows an error may be a device that never answers) */
 static void say(const char *f, ...)
 {
 	char line[600];
@@ -256,6 +259,8 @@ static void say(const char *f, ...)
 	va_end(ap);
 	line[n++] = '\n';
 	emit(line, n);
+	if (!strncmp(line, "error:", 6))
+		results_flush();
 }
 
 /* ------------------------------------------------------------------ */
