@@ -937,11 +937,12 @@ static long wav_parse(struct wav *w)
 
 static void cmd_play(char **av, int ac)
 {
-	unsigned int dev, sub, period, buffer, total, done = 0, xruns = 0;
-	unsigned int t0 = 0, t1, started = 0, err_step = 0;
+	unsigned int dev, sub, period, buffer, total, padded, done = 0;
+	unsigned int xruns = 0, t0 = 0, t1, started = 0, err_step = 0;
+	unsigned long len = 0;
 	struct wav w;
 	struct pcm p;
-	unsigned char *data;
+	unsigned char *data = 0;
 	long r;
 
 	if (ac != 5 || parse_u32(av[1], &dev) || parse_u32(av[2], &sub) ||
@@ -955,30 +956,37 @@ static void cmd_play(char **av, int ac)
 	total = w.data_len / w.block_align;
 	say("play-wav: format=%s rate=%u channels=%u frames=%u data_offset=%u",
 	    w.f->name, w.rate, w.channels, total, w.data_off);
-	data = big_alloc(w.data_len);
-	if (!data) {
-		say("error: play alloc %d", -ENOMEM);
-		return;
-	}
-	r = disk_rw(0, WAV_IN_OFF + w.data_off, data, w.data_len);
-	if (r < 0) {
-		say("error: play read_wav %d", (int)r);
-		big_free(data, w.data_len);
-		return;
-	}
 	p.fd = pcm_open("play", 0, dev, sub);
-	if (p.fd < 0) {
-		big_free(data, w.data_len);
+	if (p.fd < 0)
 		return;
-	}
 	if (pcm_setup("play", &p, 0, w.f, w.rate, w.channels, period, buffer) < 0)
 		goto out;
 	say("play-setup: period=%u buffer=%u rate=%u channels=%u format=%s",
 	    p.period, p.buffer, p.rate, p.channels, w.f->name);
 
-	while (done < total) {
+	/* As aplay, the last period is completed with silence: a drain that
+	 * ends inside a period times out (-EIO) with virtio_snd. The stream
+	 * is prepared but not started, so reading the disk now costs nothing. */
+	padded = total;
+	if (p.period && total % p.period)
+		padded = total + p.period - total % p.period;
+	len = (unsigned long)padded * p.frame_bytes;
+	data = big_alloc(len);
+	if (!data) {
+		say("error: play alloc %d", -ENOMEM);
+		goto out;
+	}
+	memset(data + w.data_len, w.f->alsa == SNDRV_PCM_FORMAT_U8 ? 0x80 : 0,
+	       len - w.data_len);
+	r = disk_rw(0, WAV_IN_OFF + w.data_off, data, w.data_len);
+	if (r < 0) {
+		say("error: play read_wav %d", (int)r);
+		goto out;
+	}
+
+	while (done < padded) {
 		struct snd_xferi x;
-		unsigned int chunk = total - done;
+		unsigned int chunk = padded - done;
 		short rev;
 
 		if (chunk > p.period)
@@ -1029,25 +1037,26 @@ static void cmd_play(char **av, int ac)
 	if (err_step) {
 		xioctl(p.fd, SNDRV_PCM_IOCTL_DROP, 0);
 	} else {
-		/* blocking drain, as aplay: the kernel gives up by itself
-		 * (-EIO) if the device stops completing periods */
 		snd_pcm_sframes_t delay;
 
 		/* an underrun just before the end is an xrun too */
 		if (xioctl(p.fd, SNDRV_PCM_IOCTL_DELAY, &delay) == -EPIPE)
 			xruns++;
+		/* blocking drain, as aplay: the kernel gives up by itself
+		 * (-EIO) if the device stops completing periods */
 		set_nonblock(p.fd, 0);
 		r = xioctl(p.fd, SNDRV_PCM_IOCTL_DRAIN, 0);
 		if (r < 0)
 			say("error: play drain %d", (int)r);
 	}
 	t1 = now_ms();
+	/* frames: the WAV's frames written, not the padding */
 	say("play: frames=%u xruns=%u wall_ms=%u clip_ms=%u period=%u buffer=%u rate=%u channels=%u format=%s",
-	    done, xruns, t1 - t0, frames_ms(total, w.rate), p.period, p.buffer,
-	    p.rate, p.channels, w.f->name);
+	    done < total ? done : total, xruns, t1 - t0, frames_ms(total, w.rate),
+	    p.period, p.buffer, p.rate, p.channels, w.f->name);
 out:
 	sys_close(p.fd);
-	big_free(data, w.data_len);
+	big_free(data, len);
 }
 
 /* ------------------------------------------------------------------ */
