@@ -29,7 +29,9 @@ TEST_PKGS=(
 BENCH_PKGS=(gnuplot-nox)
 # integrations/semu/guest/build.sh: the RV32 guest kernel (Debian's 6.12
 # source, cross gcc) and its nolibc /init
-SEMU_GUEST_PKGS=(linux-source-6.12 gcc-riscv64-linux-gnu make flex bison bc)
+SEMU_GUEST_PKGS=(linux-source-6.12 gcc-riscv64-linux-gnu make flex bison bc
+  # integrations/semu/build.sh: semu itself (its Makefile runs dtc and mkfs.ext4)
+  device-tree-compiler e2fsprogs patch)
 
 add_backports() {
   if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then

@@ -15,7 +15,7 @@
  *   32 MiB ..         WAV written by "record" (44-byte header + data)
  *
  * Commands:
- *   play DEV SUBDEV PERIOD_FRAMES BUFFER_FRAMES      (0 = driver's choice)
+ *   play DEV SUBDEV PERIOD_FRAMES BUFFER_FRAMES      (0 0 = aplay's defaults)
  *   record DEV SUBDEV FRAMES RATE CHANNELS FORMAT PERIOD_FRAMES BUFFER_FRAMES
  *   sleep MS
  *   controls
@@ -787,6 +787,19 @@ static long pcm_setup(const char *cmd, struct pcm *p, int capture,
 	hw_set_mask(SNDRV_PCM_HW_PARAM_FORMAT, f->alsa);
 	hw_set_int(SNDRV_PCM_HW_PARAM_CHANNELS, channels);
 	hw_set_int(SNDRV_PCM_HW_PARAM_RATE, rate);
+	if (!period && !buffer) {
+		/* aplay's defaults: the largest buffer up to 500 ms, periods
+		 * of a quarter of it (alsa-utils aplay.c, set_params) */
+		r = xioctl(p->fd, SNDRV_PCM_IOCTL_HW_REFINE, &hwp);
+		if (r < 0) {
+			say("error: %s hw_refine %d", cmd, (int)r);
+			return r;
+		}
+		buffer = hw_ival(SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->max;
+		if (buffer > rate / 2)
+			buffer = rate / 2;
+		period = buffer / 4;
+	}
 	if (period)
 		hw_set_int(SNDRV_PCM_HW_PARAM_PERIOD_SIZE, period);
 	if (buffer)
@@ -796,8 +809,7 @@ static long pcm_setup(const char *cmd, struct pcm *p, int capture,
 		say("error: %s hw_refine %d", cmd, (int)r);
 		return r;
 	}
-	/* HW_PARAMS picks the remaining free parameters itself (first
-	 * period time, last buffer size): "driver default" for 0 */
+	/* HW_PARAMS picks what is still free itself */
 	hwp.rmask = ~0u;
 	r = xioctl(p->fd, SNDRV_PCM_IOCTL_HW_PARAMS, &hwp);
 	if (r < 0) {
