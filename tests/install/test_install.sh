@@ -35,6 +35,17 @@ FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $*"; }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+# build OUT WHAT CC-ARGS...: compile OUT; pass, or fail with the compiler's
+# messages. The status says whether there is something to run.
+build() {
+	local out=$1 what=$2
+	shift 2
+	if "$CC" -o "$out" "$@" 2>"$TMP/cc.log"; then pass "$what"; return 0; fi
+	cat "$TMP/cc.log"
+	fail "$what"
+	return 1
+}
+CLASH="an embedder with its own iov_size, iov_memset, ring_init, log_msg"
 
 if ! meson install -C "$BUILD" --destdir "$D" --no-rebuild --quiet >"$TMP/install.log" 2>&1; then
 	cat "$TMP/install.log"
@@ -107,28 +118,20 @@ cflags=$(pkg-config --cflags libvsnd) libs=$(pkg-config --libs libvsnd)
 check "pkg-config --cflags points into DESTDIR ($cflags)" \
 	bash -c "[[ '$cflags' == *'-I$D$INCLUDEDIR'* ]]"
 # shellcheck disable=SC2086
-if "$CC" -std=c11 -Wall -Werror -o "$TMP/consumer" "$SRC/tests/install/consumer.c" $cflags $libs \
-	2>"$TMP/cc.log"; then
-	pass "a program compiles and links against the installed libvsnd ($libs)"
+if build "$TMP/consumer" "a program compiles and links against the installed libvsnd ($libs)" \
+	-std=c11 -Wall -Werror "$SRC/tests/install/consumer.c" $cflags $libs; then
 	"$TMP/consumer" >"$TMP/consumer.out" 2>&1
 	check "it runs and creates the null backend" \
 		bash -c "grep -qx 'null 0' '$TMP/consumer.out' && grep -qx 'backend null' '$TMP/consumer.out' && grep -qx 'streams 2' '$TMP/consumer.out'"
 	check "it uses the installed shared libvsnd" \
 		bash -c "ldd '$TMP/consumer' | grep -q '$D$LIBDIR/libvsnd.so'"
-else
-	cat "$TMP/cc.log"
-	fail "a program compiles and links against the installed libvsnd"
 fi
 # An embedder with functions named like libvsnd's internal ones, and the
 # Linux virtio UAPI headers before libvsnd's.
 # shellcheck disable=SC2086
-if "$CC" $CLASH_FLAGS -o "$TMP/clash" "$SRC/tests/install/clash.c" $cflags $libs \
-	2>"$TMP/cc.log"; then
-	pass "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the shared libvsnd"
+if build "$TMP/clash" "$CLASH links the shared libvsnd" \
+	$CLASH_FLAGS "$SRC/tests/install/clash.c" $cflags $libs; then
 	clash_runs "$TMP/clash" "shared libvsnd"
-else
-	cat "$TMP/cc.log"
-	fail "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the shared libvsnd"
 fi
 # Static libvsnd, shared system libraries (what an emulator does: Debian's
 # -dev packages do not carry every static dependency of libsndfile): the
@@ -138,23 +141,15 @@ fi
 slibs="$D$LIBDIR/libvsnd.a $(pkg-config --libs $(pkg-config --print-requires-private libvsnd)) \
 $(sed -n 's/^Libs.private: //p' "$D$LIBDIR/pkgconfig/libvsnd.pc")"
 # shellcheck disable=SC2086
-if "$CC" -std=c11 -Wall -Werror -o "$TMP/consumer-static" "$SRC/tests/install/consumer.c" \
-	$cflags $slibs 2>"$TMP/cc.log"; then
-	pass "a program links the installed static libvsnd.a ($slibs)"
+if build "$TMP/consumer-static" "a program links the installed static libvsnd.a ($slibs)" \
+	-std=c11 -Wall -Werror "$SRC/tests/install/consumer.c" $cflags $slibs; then
 	check "the static program runs without libvsnd.so" bash -c \
 		"env -u LD_LIBRARY_PATH '$TMP/consumer-static' | grep -qx 'null 0' && ! ldd '$TMP/consumer-static' | grep -q libvsnd"
-else
-	cat "$TMP/cc.log"
-	fail "a program links the installed static libvsnd.a"
 fi
 # shellcheck disable=SC2086
-if "$CC" $CLASH_FLAGS -o "$TMP/clash-static" "$SRC/tests/install/clash.c" $cflags $slibs \
-	2>"$TMP/cc.log"; then
-	pass "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the static libvsnd.a"
+if build "$TMP/clash-static" "$CLASH links the static libvsnd.a" \
+	$CLASH_FLAGS "$SRC/tests/install/clash.c" $cflags $slibs; then
 	clash_runs "$TMP/clash-static" "static libvsnd.a" static
-else
-	cat "$TMP/cc.log"
-	fail "an embedder with its own iov_size, iov_memset, ring_init, log_msg links the static libvsnd.a"
 fi
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 

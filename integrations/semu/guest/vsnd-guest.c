@@ -947,10 +947,72 @@ static long wav_parse(struct wav *w)
 	return 0;
 }
 
+/* What play and record share: one period per WRITEI/READI, -EPIPE counted
+ * as an xrun and recovered with PREPARE (as aplay), no progress for
+ * IO_TIMEOUT_MS an error. 0, or -errno (reported). */
+struct xfer_run {
+	unsigned int done, xruns, t0;
+	int started;
+};
+
+static long pcm_transfer(const char *cmd, struct pcm *p, int capture, unsigned char *data,
+			 unsigned int frames, struct xfer_run *run)
+{
+	const char *verb = capture ? "read" : "write";
+	long r;
+
+	while (run->done < frames) {
+		struct snd_xferi x;
+		unsigned int chunk = frames - run->done;
+		short rev;
+
+		if (chunk > p->period)
+			chunk = p->period;
+		x.result = 0;
+		x.buf = data + run->done * p->frame_bytes;
+		x.frames = chunk;
+		if (!run->started) {
+			run->t0 = now_ms();
+			run->started = 1;
+		}
+		r = xioctl(p->fd, capture ? SNDRV_PCM_IOCTL_READI_FRAMES
+					  : SNDRV_PCM_IOCTL_WRITEI_FRAMES, &x);
+		if (r == 0) {
+			run->done += x.result;
+			continue;
+		}
+		if (r == -EAGAIN) {
+			r = poll1(p->fd, capture ? POLLIN : POLLOUT, &rev, IO_TIMEOUT_MS);
+			if (r == 0) {
+				say("error: %s %s timeout %d ms at frame %u", cmd, verb,
+				    IO_TIMEOUT_MS, run->done);
+				return -ETIMEDOUT;
+			}
+			if (r < 0) {
+				say("error: %s poll %d", cmd, (int)r);
+				return r;
+			}
+			continue; /* POLLERR: the next call says why */
+		}
+		if (r == -EPIPE || r == -ESTRPIPE) {
+			run->xruns++;
+			r = xioctl(p->fd, SNDRV_PCM_IOCTL_PREPARE, 0);
+			if (r < 0) {
+				say("error: %s prepare %d", cmd, (int)r);
+				return r;
+			}
+			continue;
+		}
+		say("error: %s %s %d", cmd, verb, (int)r);
+		return r;
+	}
+	return 0;
+}
+
 static void cmd_play(char **av, int ac)
 {
-	unsigned int dev, sub, period, buffer, total, padded, done = 0;
-	unsigned int xruns = 0, t0 = 0, t1, started = 0, err_step = 0;
+	unsigned int dev, sub, period, buffer, total, padded, t1, err_step;
+	struct xfer_run run = { 0 };
 	unsigned long len = 0;
 	struct wav w;
 	struct pcm p;
@@ -996,56 +1058,9 @@ static void cmd_play(char **av, int ac)
 		goto out;
 	}
 
-	while (done < padded) {
-		struct snd_xferi x;
-		unsigned int chunk = padded - done;
-		short rev;
-
-		if (chunk > p.period)
-			chunk = p.period;
-		x.result = 0;
-		x.buf = data + done * p.frame_bytes;
-		x.frames = chunk;
-		if (!started) {
-			t0 = now_ms();
-			started = 1;
-		}
-		r = xioctl(p.fd, SNDRV_PCM_IOCTL_WRITEI_FRAMES, &x);
-		if (r == 0) {
-			done += x.result;
-			continue;
-		}
-		if (r == -EAGAIN) {
-			r = poll1(p.fd, POLLOUT, &rev, IO_TIMEOUT_MS);
-			if (r == 0) {
-				say("error: play write timeout %d ms at frame %u",
-				    IO_TIMEOUT_MS, done);
-				err_step = 1;
-				break;
-			}
-			if (r < 0) {
-				say("error: play poll %d", (int)r);
-				err_step = 1;
-				break;
-			}
-			continue; /* POLLERR: the next write says why */
-		}
-		if (r == -EPIPE || r == -ESTRPIPE) {
-			xruns++;
-			r = xioctl(p.fd, SNDRV_PCM_IOCTL_PREPARE, 0);
-			if (r < 0) {
-				say("error: play prepare %d", (int)r);
-				err_step = 1;
-				break;
-			}
-			continue;
-		}
-		say("error: play write %d", (int)r);
-		err_step = 1;
-		break;
-	}
-	if (!started)
-		t0 = now_ms();
+	err_step = pcm_transfer("play", &p, 0, data, padded, &run) < 0;
+	if (!run.started)
+		run.t0 = now_ms();
 	if (err_step) {
 		xioctl(p.fd, SNDRV_PCM_IOCTL_DROP, 0);
 	} else {
@@ -1053,7 +1068,7 @@ static void cmd_play(char **av, int ac)
 
 		/* an underrun just before the end is an xrun too */
 		if (xioctl(p.fd, SNDRV_PCM_IOCTL_DELAY, &delay) == -EPIPE)
-			xruns++;
+			run.xruns++;
 		/* blocking drain, as aplay: the kernel gives up by itself
 		 * (-EIO) if the device stops completing periods */
 		set_nonblock(p.fd, 0);
@@ -1064,7 +1079,7 @@ static void cmd_play(char **av, int ac)
 	t1 = now_ms();
 	/* frames: the WAV's frames written, not the padding */
 	say("play: frames=%u xruns=%u wall_ms=%u clip_ms=%u period=%u buffer=%u rate=%u channels=%u format=%s",
-	    done < total ? done : total, xruns, t1 - t0, frames_ms(total, w.rate),
+	    run.done < total ? run.done : total, run.xruns, t1 - run.t0, frames_ms(total, w.rate),
 	    p.period, p.buffer, p.rate, p.channels, w.f->name);
 out:
 	sys_close(p.fd);
@@ -1077,7 +1092,8 @@ out:
 static void cmd_record(char **av, int ac)
 {
 	unsigned int dev, sub, frames, rate, channels, period, buffer;
-	unsigned int done = 0, xruns = 0, t0 = 0, t1, started = 0, len;
+	unsigned int t1, len;
+	struct xfer_run run = { 0 };
 	const struct fmtinfo *f;
 	unsigned char *data, hdr[44];
 	struct pcm p;
@@ -1116,57 +1132,15 @@ static void cmd_record(char **av, int ac)
 	say("record-setup: period=%u buffer=%u rate=%u channels=%u format=%s",
 	    p.period, p.buffer, p.rate, p.channels, f->name);
 
-	while (done < frames) {
-		struct snd_xferi x;
-		unsigned int chunk = frames - done;
-		short rev;
-
-		if (chunk > p.period)
-			chunk = p.period;
-		x.result = 0;
-		x.buf = data + done * p.frame_bytes;
-		x.frames = chunk;
-		if (!started) {
-			t0 = now_ms();
-			started = 1;
-		}
-		r = xioctl(p.fd, SNDRV_PCM_IOCTL_READI_FRAMES, &x);
-		if (r == 0) {
-			done += x.result;
-			continue;
-		}
-		if (r == -EAGAIN) {
-			r = poll1(p.fd, POLLIN, &rev, IO_TIMEOUT_MS);
-			if (r == 0) {
-				say("error: record read timeout %d ms at frame %u",
-				    IO_TIMEOUT_MS, done);
-				break;
-			}
-			if (r < 0) {
-				say("error: record poll %d", (int)r);
-				break;
-			}
-			continue;
-		}
-		if (r == -EPIPE || r == -ESTRPIPE) {
-			xruns++;
-			r = xioctl(p.fd, SNDRV_PCM_IOCTL_PREPARE, 0);
-			if (r < 0) {
-				say("error: record prepare %d", (int)r);
-				break;
-			}
-			continue;
-		}
-		say("error: record read %d", (int)r);
-		break;
-	}
-	if (!started)
-		t0 = now_ms();
+	/* an error is reported; what was captured until then is still written */
+	pcm_transfer("record", &p, 1, data, frames, &run);
+	if (!run.started)
+		run.t0 = now_ms();
 	xioctl(p.fd, SNDRV_PCM_IOCTL_DROP, 0);
 	t1 = now_ms();
 
 	/* canonical 44-byte header; only the frames really captured */
-	len = done * p.frame_bytes;
+	len = run.done * p.frame_bytes;
 	memcpy(hdr, "RIFF", 4);
 	put32(hdr + 4, 36 + len);
 	memcpy(hdr + 8, "WAVEfmt ", 8);
@@ -1186,7 +1160,7 @@ static void cmd_record(char **av, int ac)
 		r = sys_fsync(disk_fd);
 	if (r < 0)
 		say("error: record write_wav %d", (int)r);
-	say("record: frames=%u xruns=%u wall_ms=%u", done, xruns, t1 - t0);
+	say("record: frames=%u xruns=%u wall_ms=%u", run.done, run.xruns, t1 - run.t0);
 	len = frames * channels * f->bytes;
 out:
 	sys_close(p.fd);
