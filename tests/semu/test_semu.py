@@ -16,8 +16,10 @@ Cases, one semu boot each:
 With --compare, the same guest and clip also run against semu's own virtio-snd
 (built from the same tarball) and a table of both is printed.
 
-Exit status: 0 passed, 1 failed, 77 skipped (no semu tarball or no RV32 cross
-compiler: a one-line reason; with --require that is a failure).
+Exit status: 0 passed, 1 failed, 77 skipped with a one-line reason: no semu
+tarball (../shared/third_party, or $VSND_SHARED/third_party), or no RV32 cross
+compiler or kernel source (with --require that is a failure: install-deps.sh
+installs them).
 """
 import argparse
 import os
@@ -36,7 +38,10 @@ import srvlib as S  # noqa: E402
 from test_alsa import alsa_conf, alsa_env  # noqa: E402
 from test_pulse import Pulse  # noqa: E402
 
-TARBALL = REPO.parent / 'shared' / 'third_party' / 'semu-fd08129.tar.gz'
+TARBALL_NAME = 'semu-fd08129.tar.gz'
+# Where the semu snapshot may be: $VSND_SHARED, the shared folder beside the
+# repository, and this workplace's own (a clone elsewhere still finds it).
+SHARED_DIRS = [os.environ.get('VSND_SHARED', ''), str(REPO.parent / 'shared'), '/work/shared']
 # The job disk of vsnd-guest.c: job text at 0, results at 4 KiB, input WAV at
 # 1 MiB, recorded WAV at 32 MiB.
 RES_OFF, RES_END, WAV_IN_OFF, WAV_OUT_OFF, DISK_BYTES = 4096, 65536, 1 << 20, 32 << 20, 64 << 20
@@ -50,11 +55,18 @@ class Skip(Exception):
     pass
 
 
+def find_tarball():
+    """The semu source, or a Skip: it cannot be installed, only be there."""
+    for d in SHARED_DIRS:
+        if d and (Path(d) / 'third_party' / TARBALL_NAME).exists():
+            return Path(d) / 'third_party' / TARBALL_NAME
+    raise Skip(f'no {TARBALL_NAME} in third_party/ of ' +
+               ', '.join(d for d in SHARED_DIRS if d) + ' (set VSND_SHARED)')
+
+
 def prerequisites(require):
     why = None
-    if not TARBALL.exists():
-        why = f'no semu source at {TARBALL}'
-    elif subprocess.run(['which', 'riscv64-linux-gnu-gcc'], capture_output=True).returncode:
+    if subprocess.run(['which', 'riscv64-linux-gnu-gcc'], capture_output=True).returncode:
         why = 'no RV32 cross compiler (gcc-riscv64-linux-gnu; scripts/install-deps.sh)'
     elif not Path('/usr/src/linux-source-6.12.tar.xz').exists():
         why = 'no kernel source for the guest (linux-source-6.12; scripts/install-deps.sh)'
@@ -72,13 +84,13 @@ def run_quiet(cmd, env=None, what=''):
     return r.stdout.strip().splitlines()
 
 
-def build_semu(build_dir, seed=False):
+def build_semu(build_dir, tarball, seed=False):
     """semu against this build's libvsnd (or its own device): (semu, dtb)."""
     out = Path(build_dir) / 'semu-test' / ('semu-seed' if seed else 'semu')
     env = dict(os.environ, VSND_MESON_BUILD=str(build_dir), SEMU_OUT=str(out))
     t0 = time.monotonic()
-    lines = run_quiet([str(REPO / 'integrations/semu/build.sh')] + (['--seed'] if seed else []),
-                      env, 'integrations/semu/build.sh')
+    lines = run_quiet([str(REPO / 'integrations/semu/build.sh')] + (['--seed'] if seed else []) +
+                      [str(tarball)], env, 'integrations/semu/build.sh')
     S.log(f'semu{" (seed device)" if seed else ""} built in {time.monotonic() - t0:.0f} s')
     return lines[-2], lines[-1]
 
@@ -257,10 +269,10 @@ def case_layout(semu, dtb, gdir, work):
           f'{len(caps)} capture switches, jacks {", ".join(sorted(jacks))}')
 
 
-def compare(build_dir, dtb_vsnd, semu_vsnd, gdir, work, procs):
+def compare(build_dir, tarball, dtb_vsnd, semu_vsnd, gdir, work, procs):
     """The same mono clip through semu's own device and through vsnd, both into
     the test-local file PCM: frames lost, guest wall time, capture."""
-    semu_seed, dtb_seed = build_semu(build_dir, seed=True)
+    semu_seed, dtb_seed = build_semu(build_dir, tarball, seed=True)
     clip_wav = work / 'cmp-clip.wav'
     clip = au.sox_make(clip_wav, MONO, 5, 'sine 100-9000 synth whitenoise mix', raw=False)
     (work / 'cmp-clip.raw').write_bytes(clip)
@@ -306,14 +318,15 @@ def main():
     work = Path(S.tmpdir('vsnd-semu-'))
     procs = S.Procs()
     try:
+        tarball = find_tarball()
         prerequisites(args.require)
         gdir = build_guest()
-        semu, dtb = build_semu(Path(args.build).resolve())
+        semu, dtb = build_semu(Path(args.build).resolve(), tarball)
         case_file(semu, dtb, gdir, work)
         case_portaudio(semu, dtb, gdir, work, procs)
         case_layout(semu, dtb, gdir, work)
         if args.compare:
-            compare(Path(args.build).resolve(), dtb, semu, gdir, work, procs)
+            compare(Path(args.build).resolve(), tarball, dtb, semu, gdir, work, procs)
     except Skip as e:
         S.log(f'SKIP: {e}')
         return S.SKIP
