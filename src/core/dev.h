@@ -43,6 +43,9 @@ struct io_fifo {
 	uint32_t count;
 };
 
+/* Completion times the wrap guard keeps per stream (io.c). */
+#define VSND_WRAP_TIMES 8
+
 struct pcm_stream {
 	unsigned int id;
 	struct vsnd_stream_desc desc;   /* formats/rates already cut to the backend's caps */
@@ -58,11 +61,8 @@ struct pcm_stream {
 	int host_present_seen;          /* port.host_present already acted on */
 	uint64_t completed;
 	uint64_t next_deadline;         /* clocked backends: next tick */
-	/* The wrap guard (io.c): messages arrived since PREPARE (completed
-	 * counts those completed), completions the guest has surely seen, and
-	 * when the last completion was. */
-	uint64_t arrived, seen;
-	uint64_t last_complete_ns;
+	/* The wrap guard (io.c): the times of the last completions. */
+	uint64_t done_ns[VSND_WRAP_TIMES];
 	/* Controls: volume 0..100 (0.5 dB steps, 100 = 0 dB) and the switch. */
 	int volume;
 	bool muted;

@@ -22,8 +22,9 @@
 
 /* How long after a completion the guest has surely looked at its position
  * (see wrap_guard): a work item's latency, with room to spare on an emulated
- * guest. Periods at least this long never wait. */
-#define WRAP_GAP_NS (5 * 1000000ull)
+ * guest under load (5 ms was too little there). Periods at least this long
+ * never wait. */
+#define WRAP_GAP_NS (20 * 1000000ull)
 
 static unsigned int qidx(uint8_t direction)
 {
@@ -137,27 +138,32 @@ static void chain_complete(struct vsnd_dev *dev, unsigned int q, struct vsnd_cha
  * only ever sees the difference). If a whole buffer's worth of periods
  * completes between two of its reads, the position looks unchanged: the
  * stream stalls for good and the guest's read or write fails with EIO after
- * 100 ms, with no xrun. So completions stay less than a buffer ahead of what
- * the guest has surely seen: every completion WRAP_GAP_NS old (its work item
- * has run by then), and all but a buffer's worth of the messages it queued
- * (it queues a period only once it has seen one complete). In practice only
- * the last message the guest queued waits, when periods are shorter than
- * the gap: until the next one arrives or the gap has passed.
+ * 100 ms, with no xrun. So a completion waits until the guest has surely
+ * seen all but a buffer's worth less one of those before it: it has when it
+ * queued a buffer's worth of messages after them (it queues a period only
+ * once it has seen one complete), or once they are WRAP_GAP_NS old (its
+ * work item has run by then, even on a loaded emulated guest). In practice
+ * only the last message the guest queued ever waits, and only with periods
+ * shorter than the gap: until the next message, or the gap.
  */
-static uint64_t surely_seen(const struct pcm_stream *s, uint64_t now)
-{
-	uint64_t periods = s->buffer_bytes / s->period_bytes;
-	uint64_t seen = now - s->last_complete_ns >= WRAP_GAP_NS ? s->completed : s->seen;
-
-	return s->arrived > periods && s->arrived - periods > seen ? s->arrived - periods : seen;
-}
-
 static bool wrap_guard(const struct pcm_stream *s, uint64_t now)
 {
 	uint64_t periods = s->buffer_bytes / s->period_bytes;
+	uint64_t need; /* the completion (1 = the first) the guest must have seen */
 
 	/* a one-period buffer wraps at every completion: nothing to guard */
-	return periods > 1 && s->completed + 1 >= surely_seen(s, now) + periods;
+	if (periods < 2 || s->completed + 2 <= periods)
+		return false;
+	need = s->completed + 2 - periods;
+	/* the messages that came: completed since PREPARE, and held (some may
+	 * have come just before the PREPARE that counted from zero) */
+	if (s->completed + s->held.count >= need + periods)
+		return false;
+	/* older than the times kept: the oldest kept one is younger, and
+	 * when that one is old enough, so is it */
+	if (s->completed - need >= VSND_WRAP_TIMES)
+		need = s->completed - VSND_WRAP_TIMES + 1;
+	return now - s->done_ns[(need - 1) % VSND_WRAP_TIMES] < WRAP_GAP_NS;
 }
 
 static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t status,
@@ -170,9 +176,8 @@ static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t sta
 	uint64_t now = vsnd__dev_now(dev);
 
 	chain_complete(dev, tx ? VSND_QUEUE_TX : VSND_QUEUE_RX, m->chain, status, latency, used);
-	s->seen = surely_seen(s, now);
 	s->completed++;
-	s->last_complete_ns = now;
+	s->done_ns[(s->completed - 1) % VSND_WRAP_TIMES] = now;
 	if (dev->trace)
 		dev->trace(dev->trace_opaque, s->id, now, m->done, latency);
 	io_release(dev, k, m);
@@ -263,7 +268,6 @@ static void io_accept(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c
 	m->chain = c;
 	m->data_len = data_len;
 	fifo_push(&s->held, m);
-	s->arrived++; /* see wrap_guard() */
 }
 
 /* A queue that was stopped under running streams has started again. */

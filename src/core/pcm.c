@@ -191,9 +191,6 @@ static void port_setup(struct vsnd_dev *dev, struct pcm_stream *s)
 	atomic_store(&s->port.frames, 0);
 	s->xruns_seen = 0;
 	s->completed = 0;
-	s->arrived = 0;
-	s->seen = 0;
-	s->last_complete_ns = 0;
 }
 
 static int stream_open(struct vsnd_dev *dev, struct pcm_stream *s)
