@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every vsnd test: the one command the README gives for it, and what CI
 # runs. Installs missing dependencies, then:
-#   1. gcc, -Werror: build, unit tests, the install tests (meson install into a
-#      temporary DESTDIR, the installed vsnd also against the guest) and the
-#      end-to-end guest tests;
+#   1. gcc, -Werror: build, unit tests, libvsnd's ABI checks (exports,
+#      headers, abidiff), the install tests (meson install into a temporary
+#      DESTDIR, the installed vsnd also against the guest), the end-to-end
+#      guest tests, and semu with libvsnd booting its RV32 Linux;
 #   2. clang, -Werror: build and unit tests;
 #   3. gcc with ASan + UBSan: unit tests;
 #   4. clang with TSan: the unit tests that run threads;
@@ -22,7 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1; e2e=disabled ;;
     --no-e2e) e2e=disabled ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
