@@ -5,6 +5,8 @@
 #                          the sound and virtio_blk modules, /init and the guest scripts
 #   <dir>/share/           files baked into the image that the host also needs
 #                          (the demo tone the guest plays, to compare with what vsnd wrote)
+#   /selftests in the image: the kernel's own ALSA selftests (pcm-test, mixer-test
+#                          and their conf.d), built from Debian's linux-source-6.12
 # <dir> is $VSND_GUEST_DIR, else $XDG_CACHE_HOME/vsnd-guest, else ~/.cache/vsnd-guest:
 # outside git, because the kernel package is ~100 MB.
 #
@@ -23,6 +25,9 @@ DIR=${VSND_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vsnd-guest}
 # need is found with modinfo and loaded first.
 WANT_MODULES=(soundcore snd snd-timer snd-pcm virtio_snd virtio_blk)
 TOOLS=(aplay arecord amixer speaker-test)
+# The kernel's ALSA selftests: their folder of Debian's kernel source package.
+SELFTEST_TAR=/usr/src/linux-source-6.12.tar.xz
+SELFTESTS=(pcm-test mixer-test)
 # The demo tone: 12 s, 440 Hz, S16_LE 48 kHz stereo, raw (the demo's stream format).
 DEMO_TONE_ARGS=(-r 48000 -c 2 -b 16 -e signed-integer)
 
@@ -54,6 +59,8 @@ check_prereqs() {
   # A dynamic busybox would need its own libraries; the static one is self-contained.
   if ldd "$BUSYBOX" >/dev/null 2>&1; then missing "a static busybox (package busybox-static)"; fi
   [ -d /usr/share/alsa ] || missing "/usr/share/alsa (package alsa-utils)"
+  [ -f "$SELFTEST_TAR" ] || missing "$SELFTEST_TAR (package linux-source-6.12)"
+  pkg-config --exists alsa || missing "alsa-lib's headers (package libasound2-dev)"
 }
 
 # --- kernel ---------------------------------------------------------------------------
@@ -169,12 +176,36 @@ copy_with_libs() {
   done
 }
 
+# The ALSA selftests (tools/testing/selftests/alsa of the kernel source, only
+# that folder and the kselftest headers), built against alsa-lib into root $1.
+build_selftests() {
+  local root=$1 src="$DIR/selftests.tmp" t d
+  rm -rf "$src"
+  mkdir -p "$src"
+  tar -xJf "$SELFTEST_TAR" -C "$src" --strip-components=1 --wildcards \
+    '*/tools/testing/selftests/alsa/*' '*/tools/testing/selftests/kselftest*.h'
+  d="$src/tools/testing/selftests/alsa"
+  mkdir -p "$root/selftests/conf.d"
+  for t in "${SELFTESTS[@]}"; do
+    # shellcheck disable=SC2046
+    gcc -O2 -w -I"$d/.." -o "$src/$t" "$d/$t.c" "$d/conf.c" $(pkg-config --cflags --libs alsa) \
+      -lpthread
+    install -m 0755 "$src/$t" "$root/selftests/$t"
+    copy_with_libs "$src/$t" "$root.libs"
+  done
+  cp "$d/pcm-test.conf" "$root/selftests/"
+  cp "$d"/conf.d/*.conf "$root/selftests/conf.d/"
+  cp -a "$root.libs/usr" "$root/" 2>/dev/null || true
+  cp -a "$root.libs/lib" "$root/" 2>/dev/null || true
+  rm -rf "$src" "$root.libs"
+}
+
 input_hash() {
   {
     cat "${BASH_SOURCE[0]}" "$HERE/init" "$HERE/vsnd-guest.sh" "$HERE"/tests/*.sh
     cat "$DIR/kernel/package"
     dpkg-query -W -f='${Package} ${Version}\n' busybox-static alsa-utils libasound2 \
-      libasound2-data libc6 sox 2>/dev/null || true
+      libasound2-data libc6 sox linux-source-6.12 2>/dev/null || true
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -187,6 +218,7 @@ build_initramfs() {
     [ "$t" = busybox ] || ln -sf busybox "$root/bin/$t"
   done
   for t in "${TOOLS[@]}"; do copy_with_libs "$(command -v "$t")" "$root"; done
+  build_selftests "$root"
   mkdir -p "$root/usr/share"
   cp -a /usr/share/alsa "$root/usr/share/alsa"
   cp "$DIR/kernel/modules/"*.ko "$DIR/kernel/modules/load-order" "$root/lib/modules/vsnd/"

@@ -6,6 +6,8 @@
 #   cycle-play ID N FMT RATE CH FILE    N open/play/close cycles
 #   cycle-record ID N FMT RATE CH FRAMES  N open/record/close cycles (/out/ID-k.raw)
 #   sleep SECONDS
+#   selftest ID PROG                    the kernel's ALSA selftest PROG (pcm-test,
+#                                       mixer-test): its TAP output to /out/ID.txt
 #   bufs PERIOD BUFFER                  later play/record steps ask ALSA for these
 #                                       period and buffer sizes (frames); 0 0: defaults
 #   play-dev ID DEV FMT RATE CH FILE    aplay on PCM device DEV of the card (a nid)
@@ -17,6 +19,14 @@
 # Each step reports on the console; a failed step fails the script but the rest run.
 plan_rc=0
 plan_fail() { plan_rc=1; }
+
+plan_selftest() {
+	local rc
+	# pcm-test reads pcm-test.conf and conf.d/ from the current directory
+	(cd /selftests && "./$2") >"/out/$1.txt" 2>&1
+	rc=$?
+	vsnd_mark "selftest id=$1 rc=$rc"
+}
 
 plan_duplex() {
 	local id=$1 fmt=$2 rate=$3 ch=$4 file=$5 frames=$6 pid wpid
@@ -141,6 +151,7 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	cycle-play) plan_cycles play "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	cycle-record) plan_cycles record "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	sleep) sleep "$a1" ;;
+	selftest) plan_selftest "$a1" "$a2" ;;
 	bufs) if [ "$a1" = 0 ]; then VSND_BUFS=; else VSND_BUFS="--period-size=$a1 --buffer-size=$a2"; fi ;;
 	play-dev) plan_play_dev "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
 	amixer) plan_amixer "$a1" $a2 $a3 $a4 $a5 || plan_fail ;;
