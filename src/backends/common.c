@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "opts.h"
+#include "util/abi.h"
 #include "vsnd/pcm.h"
 
 static void be_env_vlog(const struct vsnd_backend_env *env, enum vsnd_log_level level,
@@ -50,7 +51,7 @@ void vsnd__be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *
 	be->ops = ops;
 	/* an older host's env is shorter: the rest stays 0 (be was zeroed) */
 	if (env)
-		memcpy(&be->env, env, env->size < sizeof(be->env) ? env->size : sizeof(be->env));
+		memcpy(&be->env, env, vsnd__abi_len(env, sizeof(be->env)));
 }
 
 int vsnd__be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,

@@ -347,6 +347,6 @@ int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct v
 	st_fill(dev, s, &all);
 	/* an older caller gets the members its struct has */
 	memcpy((char *)st + sizeof(st->size), (char *)&all + sizeof(all.size),
-	       (st->size < sizeof(all) ? st->size : sizeof(all)) - sizeof(all.size));
+	       vsnd__abi_len(st, sizeof(all)) - sizeof(all.size));
 	return 0;
 }

@@ -111,7 +111,7 @@ int vsnd_mmio_new(struct vsnd_mmio **out, const struct vsnd_mmio_config *cfg)
 	if (!m)
 		return -ENOMEM;
 	/* an older caller's struct is shorter: the rest stays 0 */
-	memcpy(&m->cfg, cfg, cfg->size < sizeof(m->cfg) ? cfg->size : sizeof(m->cfg));
+	memcpy(&m->cfg, cfg, vsnd__abi_len(cfg, sizeof(m->cfg)));
 	if (!m->cfg.vendor_id)
 		m->cfg.vendor_id = VSND_MMIO_VENDOR_ID;
 	m->mem.translate = cfg->ops->translate;

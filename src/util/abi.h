@@ -9,6 +9,7 @@
 #define VSND_UTIL_ABI_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "vsnd/backend.h"
 #include "vsnd/mmio.h"
@@ -34,6 +35,17 @@ int vsnd__abi_size_check(const void *s, size_t first, size_t known);
 #define VSND__SIZE1_BACKEND_ENV sizeof(struct vsnd_backend_env)
 #define VSND__SIZE1_MMIO_OPS sizeof(struct vsnd_mmio_ops)
 #define VSND__SIZE1_MMIO_CONFIG sizeof(struct vsnd_mmio_config)
+
+/* How many bytes of the struct s (its size member first) to copy between
+ * the caller and this library, which knows `known` of them: an older
+ * caller's struct is shorter, a newer one's extra bytes are not ours. */
+static inline size_t vsnd__abi_len(const void *s, size_t known)
+{
+	size_t size;
+
+	memcpy(&size, s, sizeof(size));
+	return size < known ? size : known;
+}
 
 /* vsnd__abi_size_check() for a struct this library knows in full. */
 #define VSND__ABI_CHECK(p, first) vsnd__abi_size_check((p), (first), sizeof(*(p)))
