@@ -218,6 +218,31 @@ class CaseTest(unittest.TestCase):
                 case.check(ctx)
 
 
+class SelftestVerdictTest(unittest.TestCase):
+    """A pcm-test time mismatch is excused only at the drain-timeout model's time."""
+
+    def tap(self, case, params, got):
+        return (f'# {case} hw_params.RW_INTERLEAVED.S16_LE.{params} sw_params.4096\n'
+                f'not ok 11 {case}\n# time mismatch: expected 2000ms got {got}\n')
+
+    def test_drain_timeout_at_its_time_is_known(self):
+        known, unknown = e2e.selftest_verdicts(
+            self.tap('default.time4.C.2.0.PLAYBACK', '48000.2.512.4096', 2101))
+        self.assertEqual(unknown, [])
+        self.assertIn('predicts 2095', known[0])
+
+    def test_late_device_or_whole_periods_or_capture_fail(self):
+        for case, params, got in (('default.time4.C.2.0.PLAYBACK', '48000.2.512.4096', 2500),
+                                  ('default.time5.C.2.0.PLAYBACK', '48000.2.24000.120000', 2200),
+                                  ('default.time4.C.1.0.CAPTURE', '48000.2.512.4096', 2101)):
+            known, unknown = e2e.selftest_verdicts(self.tap(case, params, got))
+            self.assertEqual((known, len(unknown)), ([], 1), case)
+
+    def test_other_failure_is_unknown(self):
+        _, unknown = e2e.selftest_verdicts('not ok 3 event_missing.C.0.7\n')
+        self.assertEqual(unknown, ['event_missing.C.0.7'])
+
+
 class DmesgTest(unittest.TestCase):
     def check(self, text):
         with tempfile.TemporaryDirectory() as d:
