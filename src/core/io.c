@@ -163,7 +163,11 @@ static bool wrap_guard(const struct pcm_stream *s, uint64_t now)
 	 * when that one is old enough, so is it */
 	if (s->completed - need >= VSND_WRAP_TIMES)
 		need = s->completed - VSND_WRAP_TIMES + 1;
-	return now - s->done_ns[(need - 1) % VSND_WRAP_TIMES] < WRAP_GAP_NS;
+	/* not now - done: io_complete reads the clock afresh, so a completion
+	 * made in this very pass is younger than `now`, and the difference
+	 * would wrap around to a huge age (two-period capture at 13 frames
+	 * then completed the whole buffer at once) */
+	return now < s->done_ns[(need - 1) % VSND_WRAP_TIMES] + WRAP_GAP_NS;
 }
 
 static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t status,

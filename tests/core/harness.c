@@ -17,7 +17,10 @@ static void h_log(void *opaque, enum vsnd_log_level level, const char *msg)
 
 static uint64_t h_now(void *opaque)
 {
-	return ((struct harness *)opaque)->now;
+	struct harness *h = opaque;
+
+	h->now += h->now_step;
+	return h->now;
 }
 
 static void h_set_timer(void *opaque, uint64_t deadline)

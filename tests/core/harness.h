@@ -36,6 +36,7 @@ struct harness {
 	struct vsnd_dev *dev;
 	struct vsnd_backend *be;
 	uint64_t now;
+	uint64_t now_step;   /* the clock moves this much at every read (0: frozen) */
 	uint64_t timer;      /* last deadline the device asked for */
 	unsigned int wakes;
 	unsigned int notifies[VSND_NUM_QUEUES];

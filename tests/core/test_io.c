@@ -510,6 +510,43 @@ static void test_wrap_guard(void **state)
 	h_free(h);
 }
 
+/*
+ * The same with capture, on a clock that moves while the device works (as a
+ * real one does): the guest is late, so the ring holds both periods when its
+ * next message comes. The period the guard held completes; the new message
+ * fills at once from the ring in the same pass, and must still wait, though
+ * the completion it waits behind was stamped after the pass began.
+ */
+static void test_wrap_guard_same_pass(void **state)
+{
+	const uint32_t period = 13 * 4;
+	struct harness *h = h_new("null", NULL, false);
+	struct h_chain *c[3];
+	uint64_t t0;
+
+	(void)state;
+	h->now_step = 1000;
+	assert_int_equal(h_set_params(h, 1, 2 * period, period, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	c[0] = h_rx(h, 1, period, 0);
+	c[1] = h_rx(h, 1, period, 0);
+	t0 = h->now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	h_run_until(h, t0 + 2 * MS);
+	assert_true(c[0]->done);
+	assert_false(c[1]->done);
+	c[2] = h_rx(h, 1, period, 0);  /* the guest looked, late */
+	assert_true(c[1]->done);
+	assert_false(c[2]->done);      /* filled, but c[0..2] would be a whole wrap */
+	h_run_until(h, c[1]->done_ns + 19 * MS);
+	assert_false(c[2]->done);
+	h_run_until(h, c[1]->done_ns + 21 * MS);
+	assert_true(c[2]->done);
+	for (int i = 0; i < 3; i++)
+		h_chain_free(c[i]);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_reset_drops),
 		cmocka_unit_test(test_xrun_event),
 		cmocka_unit_test(test_wrap_guard),
+		cmocka_unit_test(test_wrap_guard_same_pass),
 		cmocka_unit_test(test_jack_events_backlog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
