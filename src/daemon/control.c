@@ -2,14 +2,13 @@
 #include "daemon/control.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
 
 #include "daemon/listen.h"
 #include "daemon/log.h"
@@ -17,10 +16,25 @@
 
 #define CTL_LINE_MAX 256
 #define CTL_REPLY_MAX 8192
-#define CTL_CLIENT_WAIT_MS 200
+/* Clients part-way through their line at once; one more evicts the oldest. */
+#define CTL_CLIENTS 8
 
+/* A client is read as its bytes come, never waited for: the loop is the
+ * device thread, and a guest's control request gets 1 s in all. */
+struct ctl_client {
+	int fd;                  /* -1: free slot */
+	size_t len;
+	unsigned long seq;       /* accept order, to find the oldest */
+	char line[CTL_LINE_MAX];
+};
+
+/* The listener and the clients share an epoll set of their own, whose fd the
+ * loop watches: the loop needs to know nothing about clients. */
 struct vd_control {
 	struct vd_listener l;
+	int epfd;
+	unsigned long seq;
+	struct ctl_client client[CTL_CLIENTS];
 };
 
 struct sbuf {
@@ -44,6 +58,15 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 		b->len = b->len + (size_t)n < b->size ? b->len + (size_t)n : b->size - 1;
 }
 
+/* Watch fd in the control's epoll set; the slot index is the tag, and
+ * CTL_CLIENTS the listener's. */
+static int ctl_watch(struct vd_control *c, int fd, unsigned int tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
 int vd_control_open(struct vd_control **out, const char *path)
 {
 	struct vd_control *c = calloc(1, sizeof(*c));
@@ -52,26 +75,48 @@ int vd_control_open(struct vd_control **out, const char *path)
 	*out = NULL;
 	if (!c)
 		return -ENOMEM;
-	rc = vd_listen(&c->l, path);
-	if (rc < 0) {
+	for (unsigned int i = 0; i < CTL_CLIENTS; i++)
+		c->client[i].fd = -1;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0) {
+		rc = -errno;
 		free(c);
+		return rc;
+	}
+	rc = vd_listen(&c->l, path);
+	if (rc == 0)
+		rc = ctl_watch(c, c->l.fd, CTL_CLIENTS);
+	if (rc < 0) {
+		vd_control_free(c);
 		return rc;
 	}
 	*out = c;
 	return 0;
 }
 
+static void client_close(struct ctl_client *cl)
+{
+	if (cl->fd >= 0)
+		close(cl->fd); /* also leaves the epoll set: the fd is not shared */
+	cl->fd = -1;
+	cl->len = 0;
+}
+
 void vd_control_free(struct vd_control *c)
 {
 	if (!c)
 		return;
+	for (unsigned int i = 0; i < CTL_CLIENTS; i++)
+		client_close(&c->client[i]);
 	vd_unlisten(&c->l);
+	if (c->epfd >= 0)
+		close(c->epfd);
 	free(c);
 }
 
 int vd_control_fd(const struct vd_control *c)
 {
-	return c->l.fd;
+	return c->epfd;
 }
 
 const struct vd_listener *vd_control_listener(const struct vd_control *c)
@@ -215,40 +260,85 @@ int vd_control_run(struct vsnd_dev *dev, const char *line, char *buf, size_t siz
 	return rc;
 }
 
-/* Read one line from a fresh client within the wait budget. */
-static ssize_t read_line(int fd, char *line, size_t size)
+/* Answer the line read so far and hang up. A short local answer: a client
+ * that does not read it loses it. */
+static void client_answer(struct ctl_client *cl, struct vsnd_dev *dev)
 {
-	size_t len = 0;
+	char reply[CTL_REPLY_MAX];
 
-	while (len + 1 < size) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t r;
+	cl->line[cl->len] = 0;
+	vd_control_run(dev, cl->line, reply, sizeof(reply));
+	if (send(cl->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		vd_log(VSND_LOG_DEBUG, "control: reply not sent: %s", strerror(errno));
+	client_close(cl);
+}
 
-		if (poll(&p, 1, CTL_CLIENT_WAIT_MS) <= 0)
-			break;
-		r = read(fd, line + len, size - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (memchr(line, '\n', len))
-			break;
+/* Take what the client sent; answer at the end of its line, at a full
+ * buffer, or when it shuts its side with a partial line. */
+static void client_read(struct ctl_client *cl, struct vsnd_dev *dev)
+{
+	ssize_t r = recv(cl->fd, cl->line + cl->len, sizeof(cl->line) - 1 - cl->len, MSG_DONTWAIT);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		if (cl->len)
+			client_answer(cl, dev);
+		else
+			client_close(cl);
+		return;
 	}
-	line[len] = 0;
-	return (ssize_t)len;
+	if (memchr(cl->line + cl->len, '\n', (size_t)r) || cl->len + (size_t)r + 1 >= sizeof(cl->line)) {
+		cl->len += (size_t)r;
+		client_answer(cl, dev);
+		return;
+	}
+	cl->len += (size_t)r;
+}
+
+/* A free slot, or the oldest client's (it is dropped unanswered). */
+static struct ctl_client *client_slot(struct vd_control *c)
+{
+	struct ctl_client *old = &c->client[0];
+
+	for (unsigned int i = 0; i < CTL_CLIENTS; i++) {
+		if (c->client[i].fd < 0)
+			return &c->client[i];
+		if (c->client[i].seq < old->seq)
+			old = &c->client[i];
+	}
+	vd_log(VSND_LOG_DEBUG, "control: %d clients without a full line; dropping the oldest",
+	       CTL_CLIENTS);
+	client_close(old);
+	return old;
+}
+
+static void client_accept(struct vd_control *c)
+{
+	int fd = vd_listener_accept(&c->l);
+	struct ctl_client *cl;
+
+	if (fd < 0)
+		return;
+	cl = client_slot(c);
+	if (ctl_watch(c, fd, (unsigned int)(cl - c->client)) < 0) {
+		close(fd);
+		return;
+	}
+	*cl = (struct ctl_client){ .fd = fd, .seq = ++c->seq };
 }
 
 void vd_control_handle(struct vd_control *c, struct vsnd_dev *dev)
 {
-	char line[CTL_LINE_MAX], reply[CTL_REPLY_MAX];
-	int fd = vd_listener_accept(&c->l);
+	struct epoll_event ev[CTL_CLIENTS + 1];
+	int n = epoll_wait(c->epfd, ev, CTL_CLIENTS + 1, 0);
 
-	if (fd < 0)
-		return;
-	if (read_line(fd, line, sizeof(line)) > 0) {
-		vd_control_run(dev, line, reply, sizeof(reply));
-		/* A short local answer: a client that does not read loses it. */
-		if (send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			vd_log(VSND_LOG_DEBUG, "control: reply not sent: %s", strerror(errno));
+	for (int i = 0; i < n; i++) {
+		unsigned int tag = ev[i].data.u32;
+
+		if (tag == CTL_CLIENTS)
+			client_accept(c);
+		else if (c->client[tag].fd >= 0)
+			client_read(&c->client[tag], dev);
 	}
-	close(fd);
 }

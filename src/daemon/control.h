@@ -22,13 +22,14 @@ struct vd_listener;
 int vd_control_open(struct vd_control **out, const char *path);
 /* Close and unlink. NULL is fine. */
 void vd_control_free(struct vd_control *c);
-int vd_control_fd(const struct vd_control *c);
 /* The listening socket (for --user, which hands its file over). */
 const struct vd_listener *vd_control_listener(const struct vd_control *c);
-/* The listening socket is readable: serve one client. dev is the device of
- * the connected frontend, or NULL when none is connected. The client has
- * 200 ms to send its line: the socket is the owner's (0600), so a slow
- * client only delays the owner's own VM. */
+/* The fd to watch for input (an epoll set of the listener and the clients).
+ * When it is readable, vd_control_handle serves what is ready, without
+ * waiting: a client's line is gathered as it comes, answered at its end, and
+ * the connection closed. dev is the device of the connected frontend, or
+ * NULL when none is connected. */
+int vd_control_fd(const struct vd_control *c);
 void vd_control_handle(struct vd_control *c, struct vsnd_dev *dev);
 
 /* Write the status text of dev (streams, jacks, controls) into buf; returns

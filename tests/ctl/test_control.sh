@@ -73,6 +73,30 @@ sleep 0.2
 expect 1 'no frontend connected' -- "$CTL" "$D/c.sock" status
 wait "$mute"
 
+# clients that dribble their line a byte at a time are read as the bytes come:
+# another client is answered meanwhile, and each dribbler gets its answer (a
+# daemon that waited on one client would hold the others for 4 s)
+python3 - "$D/c.sock" >"$D/dribble.out" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(4):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+for ch in b'status\n':
+    for s in socks:
+        s.send(bytes([ch]))
+        time.sleep(0.15)
+for s in socks:
+    print(s.makefile().read().strip())
+PY
+dribble=$!
+sleep 0.5
+expect 1 'no frontend connected' -- timeout 2 "$CTL" "$D/c.sock" status
+wait "$dribble" || fail "the dribbling clients failed"
+[ "$(grep -c 'no frontend connected' "$D/dribble.out")" = 4 ] ||
+  fail "dribbling clients' answers: $(cat "$D/dribble.out")"
+
 kill -TERM "$pid"; wait "$pid" || fail "vsnd exited non-zero"; pid=
 [ ! -e "$D/c.sock" ] || fail "control socket left behind"
 grep -q 'control: jack 2 unplugged' "$D/log" || fail "jack change not logged"
