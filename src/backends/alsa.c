@@ -332,9 +332,7 @@ static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *por
 
 	if (!ap)
 		return 0;
-	vsnd__be_rt_report(&ap->rt);
-	return atomic_load(&ap->rt.live) ? atomic_load_explicit(&ap->delay, memory_order_relaxed)
-					 : 0;
+	return vsnd__be_rt_delay(&ap->rt, atomic_load_explicit(&ap->delay, memory_order_relaxed));
 }
 
 static void alsa_destroy(struct vsnd_backend *be)
@@ -382,6 +380,7 @@ const struct vsnd_backend_ops vsnd__backend_alsa = {
 	.open = alsa_open,
 	.start = vsnd__be_rt_start,
 	.stop = vsnd__be_rt_stop,
+	.tick = vsnd__be_rt_tick,
 	.close = alsa_close,
 	.delay_frames = alsa_delay_frames,
 };

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pipewire: a pw_stream per guest stream, each with its own pw_thread_loop.
- * The stream's process callback runs on PipeWire's data thread
- * (PW_STREAM_FLAG_RT_PROCESS) and only moves ring data through be_rt; the
- * connection machinery (stream state, core errors, the retry timer) runs on
- * the thread loop and reports through be_rt's atomic events.
+ * pipewire: one pw_thread_loop, context and core per backend instance,
+ * shared by all the guest's streams (srv.c holds the connect/retry logic),
+ * each guest stream a pw_stream. The stream's process callback runs on
+ * PipeWire's data thread (PW_STREAM_FLAG_RT_PROCESS) and only moves ring
+ * data through be_rt; stream states and core errors arrive on the thread
+ * loop. Nothing here waits for the server: the core connects when the
+ * backend is created, a stream is made when the guest prepares one, and
+ * until the server carries it the device paces it.
  *
  * The guest's format, rate and channels are given to the stream; PipeWire's
  * adapter converts to the sink's. A stream that is not streaming (no server,
- * the server gone, its target gone) leaves the guest's stream to be_rt's
- * real-time pacer, and the backend reconnects every second.
+ * the server gone, its target gone) is paced by the device as silence in
+ * real time, and the backend reconnects every second.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -32,11 +35,10 @@
 #include "common.h"
 #include "opts.h"
 #include "rt.h"
+#include "srv.h"
 #include "vsnd/backend.h"
 
 extern const struct vsnd_backend_ops vsnd__backend_pipewire;
-
-#define PW_SETTLE_SEC 2
 
 struct pipewire_cfg {
 	char *target;
@@ -57,19 +59,18 @@ struct pipewire_be {
 	struct vsnd_backend base;
 	struct pipewire_cfg cfg;
 	char who[160];
-};
-
-struct pipewire_port {
-	struct be_rt rt;
-	struct pipewire_be *pb;
+	struct be_srv srv;
 	struct pw_thread_loop *loop;
 	struct pw_context *context;
 	struct pw_core *core;
 	struct spa_hook core_listener;
-	struct pw_stream *stream;
-	struct spa_hook stream_listener;
 	struct spa_source *retry;
-	bool settled;
+};
+
+struct pipewire_port {
+	struct be_srv_port sp;       /* first: port->priv is also the be_rt */
+	struct pipewire_be *pb;
+	struct spa_hook stream_listener;
 	uint32_t quantum_frames;   /* what we fill when the buffer does not say */
 	/* capture, data thread: the graph position at the last callback;
 	 * cap_resync (any thread) drops it */
@@ -78,7 +79,13 @@ struct pipewire_port {
 	atomic_bool cap_resync;
 	char stream_name[192];
 };
-_Static_assert(offsetof(struct pipewire_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
+_Static_assert(offsetof(struct pipewire_port, sp) == 0 && offsetof(struct be_srv_port, rt) == 0,
+	       "vsnd__be_rt_start/stop/tick need rt first");
+
+static struct pw_stream *pp_stream(const struct pipewire_port *pp)
+{
+	return pp->sp.stream;
+}
 
 static const enum spa_audio_format pw_formats[VSND_PCM_FMT_COUNT] = {
 	[VSND_PCM_FMT_S8] = SPA_AUDIO_FORMAT_S8,
@@ -145,13 +152,13 @@ static void pw_positions(uint32_t *pos, unsigned int channels)
  */
 static void capture_gap(struct pipewire_port *pp, uint64_t frames)
 {
-	const struct vsnd_pcm_params *p = &pp->rt.port->params;
+	const struct vsnd_pcm_params *p = &pp->sp.rt.port->params;
 	struct pw_time t;
 	uint64_t moved;
 
 	if (atomic_exchange(&pp->cap_resync, false))
 		pp->cap_valid = false;
-	if (pw_stream_get_time_n(pp->stream, &t, sizeof(t)) < 0 || t.rate.denom == 0) {
+	if (pw_stream_get_time_n(pp_stream(pp), &t, sizeof(t)) < 0 || t.rate.denom == 0) {
 		pp->cap_valid = false;
 		return;
 	}
@@ -161,7 +168,7 @@ static void capture_gap(struct pipewire_port *pp, uint64_t frames)
 		moved = (t.ticks - pp->cap_ticks) * t.rate.num * p->rate_hz / t.rate.denom;
 		/* half a quantum of slack: a resampled stream's buffers vary */
 		if (moved > frames + pp->quantum_frames / 2 && moved - frames <= p->rate_hz)
-			vsnd__be_rt_capture_silence(&pp->rt, (moved - frames) * p->frame_bytes);
+			vsnd__be_rt_capture_silence(&pp->sp.rt, (moved - frames) * p->frame_bytes);
 	}
 	pp->cap_ticks = t.ticks;
 	pp->cap_valid = true;
@@ -170,13 +177,13 @@ static void capture_gap(struct pipewire_port *pp, uint64_t frames)
 static void play_one(struct pipewire_port *pp, struct pw_buffer *b)
 {
 	struct spa_data *d = &b->buffer->datas[0];
-	uint32_t fb = pp->rt.port->params.frame_bytes;
+	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
 	uint64_t frames = d->maxsize / fb;
 	uint64_t want = b->requested ? b->requested : pp->quantum_frames;
 
 	if (frames > want)
 		frames = want;
-	vsnd__be_rt_play(&pp->rt, d->data, (size_t)frames * fb);
+	vsnd__be_rt_play(&pp->sp.rt, d->data, (size_t)frames * fb);
 	d->chunk->offset = 0;
 	d->chunk->stride = (int32_t)fb;
 	d->chunk->size = (uint32_t)(frames * fb);
@@ -203,11 +210,11 @@ static void capture_all(struct pipewire_port *pp)
 	struct pw_buffer *bufs[PW_CAP_BATCH];
 	const uint8_t *src[PW_CAP_BATCH];
 	uint32_t size[PW_CAP_BATCH];
-	uint32_t fb = pp->rt.port->params.frame_bytes;
+	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
 	unsigned int n = 0;
 	uint64_t frames = 0;
 
-	while (n < PW_CAP_BATCH && (bufs[n] = pw_stream_dequeue_buffer(pp->stream))) {
+	while (n < PW_CAP_BATCH && (bufs[n] = pw_stream_dequeue_buffer(pp_stream(pp)))) {
 		src[n] = cap_bytes(bufs[n], &size[n]);
 		frames += size[n++] / fb;
 	}
@@ -216,8 +223,8 @@ static void capture_all(struct pipewire_port *pp)
 	capture_gap(pp, frames);
 	for (unsigned int i = 0; i < n; i++) {
 		if (src[i])
-			vsnd__be_rt_capture(&pp->rt, src[i], size[i]);
-		pw_stream_queue_buffer(pp->stream, bufs[i]);
+			vsnd__be_rt_capture(&pp->sp.rt, src[i], size[i]);
+		pw_stream_queue_buffer(pp_stream(pp), bufs[i]);
 	}
 }
 
@@ -226,60 +233,23 @@ static void on_process(void *data)
 	struct pipewire_port *pp = data;
 	struct pw_buffer *b;
 
-	if (pp->rt.port->params.direction != VSND_DIR_OUTPUT) {
+	if (pp->sp.rt.port->params.direction != VSND_DIR_OUTPUT) {
 		capture_all(pp);
 		return;
 	}
-	b = pw_stream_dequeue_buffer(pp->stream);
+	b = pw_stream_dequeue_buffer(pp_stream(pp));
 	if (!b)
 		return;
 	if (b->buffer->datas[0].data)
 		play_one(pp, b);
-	pw_stream_queue_buffer(pp->stream, b);
+	pw_stream_queue_buffer(pp_stream(pp), b);
 }
 
 /* ---- thread loop ---- */
 
-static void pp_connect(struct pipewire_port *pp);
-
-static void pp_teardown(struct pipewire_port *pp)
+static struct pipewire_be *srv_pb(struct be_srv *srv)
 {
-	if (pp->stream) {
-		spa_hook_remove(&pp->stream_listener);
-		pw_stream_destroy(pp->stream);
-		pp->stream = NULL;
-	}
-	if (pp->core) {
-		spa_hook_remove(&pp->core_listener);
-		pw_core_disconnect(pp->core);
-		pp->core = NULL;
-	}
-}
-
-static void pp_settle(struct pipewire_port *pp)
-{
-	pp->settled = true;
-	pw_thread_loop_signal(pp->loop, false);
-}
-
-static void retry_cb(void *data, uint64_t expirations)
-{
-	struct pipewire_port *pp = data;
-
-	pp_teardown(pp);
-	pp_connect(pp);
-}
-
-static void pp_lost(struct pipewire_port *pp)
-{
-	struct timespec in = { .tv_sec = 1 }, every = { 0 };
-
-	if (atomic_load(&pp->rt.live))
-		vsnd__be_rt_set_live(&pp->rt, false);
-	else
-		vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
-	pp_settle(pp);
-	pw_loop_update_timer(pw_thread_loop_get_loop(pp->loop), pp->retry, &in, &every, false);
+	return container_of(srv, struct pipewire_be, srv);
 }
 
 static void on_state_changed(void *data, enum pw_stream_state old, enum pw_stream_state state,
@@ -291,17 +261,16 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
 	case PW_STREAM_STATE_STREAMING:
 		/* the pacer filled whatever came before: no gap to measure */
 		atomic_store(&pp->cap_resync, true);
-		vsnd__be_rt_set_live(&pp->rt, true);
-		pp_settle(pp);
+		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
 		break;
 	case PW_STREAM_STATE_ERROR:
 	case PW_STREAM_STATE_UNCONNECTED:
-		pp_lost(pp);
+		vsnd__be_srv_stream_lost(&pp->pb->srv, &pp->sp);
 		break;
 	case PW_STREAM_STATE_PAUSED:
 		/* Unlinked (its target went away): the pacer keeps time. */
 		if (old == PW_STREAM_STATE_STREAMING)
-			vsnd__be_rt_set_live(&pp->rt, false);
+			vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, false);
 		break;
 	default:
 		break;
@@ -314,24 +283,35 @@ static const struct pw_stream_events stream_events = {
 	.process = on_process,
 };
 
+static void on_core_done(void *data, uint32_t id, int seq)
+{
+	struct pipewire_be *pb = data;
+
+	/* the server answered the first sync: the connection is up */
+	if (id == PW_ID_CORE && pb->srv.state == BE_SRV_CONNECTING)
+		vsnd__be_srv_connected(&pb->srv);
+}
+
 static void on_core_error(void *data, uint32_t id, int seq, int res, const char *message)
 {
-	struct pipewire_port *pp = data;
+	struct pipewire_be *pb = data;
 
 	/* -EPIPE on the core: the server went away. */
 	if (id == PW_ID_CORE)
-		pp_lost(pp);
+		vsnd__be_srv_lost(&pb->srv);
 }
 
 static const struct pw_core_events core_events = {
 	PW_VERSION_CORE_EVENTS,
+	.done = on_core_done,
 	.error = on_core_error,
 };
 
-static int pp_make_stream(struct pipewire_port *pp)
+static int pipewire_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 {
-	const struct vsnd_pcm_params *p = &pp->rt.port->params;
-	const struct pipewire_cfg *cfg = &pp->pb->cfg;
+	struct pipewire_port *pp = container_of(sp, struct pipewire_port, sp);
+	const struct vsnd_pcm_params *p = &pp->sp.rt.port->params;
+	const struct pipewire_cfg *cfg = &srv_pb(srv)->cfg;
 	bool out = p->direction == VSND_DIR_OUTPUT;
 	struct spa_audio_info_raw info = {
 		.format = pw_formats[p->format],
@@ -342,6 +322,7 @@ static int pp_make_stream(struct pipewire_port *pp)
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(pod, sizeof(pod));
 	const struct spa_pod *params[1];
 	struct pw_properties *props;
+	struct pw_stream *stream;
 
 	props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio",
 				  PW_KEY_MEDIA_CATEGORY, out ? "Playback" : "Capture",
@@ -356,50 +337,96 @@ static int pp_make_stream(struct pipewire_port *pp)
 	/* Capture what a sink plays (its monitor) rather than a source. */
 	if (cfg->monitor && !out)
 		pw_properties_set(props, PW_KEY_STREAM_CAPTURE_SINK, "true");
-	pp->stream = pw_stream_new(pp->core, pp->stream_name, props);
-	if (!pp->stream)
+	stream = pw_stream_new(srv_pb(srv)->core, pp->stream_name, props);
+	if (!stream)
 		return -ENOMEM;
-	pw_stream_add_listener(pp->stream, &pp->stream_listener, &stream_events, pp);
+	sp->stream = stream;
+	pw_stream_add_listener(stream, &pp->stream_listener, &stream_events, pp);
 	pw_positions(info.position, p->channels);
 	params[0] = spa_format_audio_raw_build(&b, SPA_PARAM_EnumFormat, &info);
-	return pw_stream_connect(pp->stream, out ? PW_DIRECTION_OUTPUT : PW_DIRECTION_INPUT,
+	return pw_stream_connect(stream, out ? PW_DIRECTION_OUTPUT : PW_DIRECTION_INPUT,
 				 PW_ID_ANY, PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS |
 				 PW_STREAM_FLAG_RT_PROCESS, params, 1);
 }
 
-static void pp_connect(struct pipewire_port *pp)
+static void pipewire_stream_free(struct be_srv *srv, struct be_srv_port *sp)
 {
-	pp->core = pw_context_connect(pp->context, NULL, 0);
-	if (!pp->core) {
-		pp_lost(pp);
-		return;
-	}
-	pw_core_add_listener(pp->core, &pp->core_listener, &core_events, pp);
-	if (pp_make_stream(pp) < 0)
-		pp_lost(pp);
+	struct pipewire_port *pp = container_of(sp, struct pipewire_port, sp);
+
+	(void)srv;
+	spa_hook_remove(&pp->stream_listener);
+	pw_stream_destroy(sp->stream);
 }
+
+static int pipewire_connect(struct be_srv *srv)
+{
+	struct pipewire_be *pb = srv_pb(srv);
+
+	pb->core = pw_context_connect(pb->context, NULL, 0);
+	if (!pb->core)
+		return -errno ? -errno : -EIO;
+	pw_core_add_listener(pb->core, &pb->core_listener, &core_events, pb);
+	/* its done event says the server is there */
+	pw_core_sync(pb->core, PW_ID_CORE, 0);
+	return 0;
+}
+
+static void pipewire_disconnect(struct be_srv *srv)
+{
+	struct pipewire_be *pb = srv_pb(srv);
+
+	if (!pb->core)
+		return;
+	spa_hook_remove(&pb->core_listener);
+	pw_core_disconnect(pb->core);
+	pb->core = NULL;
+}
+
+static void retry_cb(void *data, uint64_t expirations)
+{
+	vsnd__be_srv_retry(&((struct pipewire_be *)data)->srv);
+}
+
+static void pipewire_arm_retry(struct be_srv *srv)
+{
+	struct pipewire_be *pb = srv_pb(srv);
+	struct timespec in = { .tv_sec = 1 }, every = { 0 };
+
+	pw_loop_update_timer(pw_thread_loop_get_loop(pb->loop), pb->retry, &in, &every, false);
+}
+
+static void pipewire_lock(struct be_srv *srv)
+{
+	pw_thread_loop_lock(srv_pb(srv)->loop);
+}
+
+static void pipewire_unlock(struct be_srv *srv)
+{
+	pw_thread_loop_unlock(srv_pb(srv)->loop);
+}
+
+static const struct be_srv_ops pipewire_srv_ops = {
+	.lock = pipewire_lock,
+	.unlock = pipewire_unlock,
+	.connect = pipewire_connect,
+	.disconnect = pipewire_disconnect,
+	.stream_new = pipewire_stream_new,
+	.stream_free = pipewire_stream_free,
+	.arm_retry = pipewire_arm_retry,
+};
 
 /* ---- device thread ---- */
 
 static void pipewire_close(struct vsnd_backend *be, struct vsnd_port *port)
 {
+	struct pipewire_be *pb = container_of(be, struct pipewire_be, base);
 	struct pipewire_port *pp = port->priv;
 
 	if (!pp)
 		return;
-	vsnd__be_rt_set_running(&pp->rt, false);
-	if (pp->loop) {
-		pw_thread_loop_lock(pp->loop);
-		pp_teardown(pp);
-		if (pp->retry)
-			pw_loop_destroy_source(pw_thread_loop_get_loop(pp->loop), pp->retry);
-		pw_thread_loop_unlock(pp->loop);
-		pw_thread_loop_stop(pp->loop);
-		if (pp->context)
-			pw_context_destroy(pp->context);
-		pw_thread_loop_destroy(pp->loop);
-	}
-	vsnd__be_rt_fini(&pp->rt);
+	vsnd__be_rt_set_running(&pp->sp.rt, false);
+	vsnd__be_srv_remove(&pb->srv, &pp->sp);
+	vsnd__be_rt_fini(&pp->sp.rt);
 	free(pp);
 	port->priv = NULL;
 }
@@ -416,40 +443,30 @@ static void pipewire_name_stream(struct pipewire_port *pp, const struct vsnd_pcm
 			 p->dir_index + 1);
 }
 
-static int pipewire_setup(struct pipewire_port *pp, struct vsnd_port *port)
+/* The graph quantum asked for: the option's latency, but at most the
+ * guest's period. A buffer completes only once heard, so the guest has at
+ * most its buffer in flight, and the graph takes up to a quantum twice. */
+static uint32_t pipewire_quantum(const struct pipewire_cfg *cfg, const struct vsnd_pcm_params *p)
+{
+	uint64_t q = (uint64_t)cfg->latency_ms * p->rate_hz / 1000u;
+	uint64_t period = p->frame_bytes ? p->period_bytes / p->frame_bytes : q;
+
+	if (period && period < q)
+		q = period;
+	return q ? (uint32_t)q : 1;
+}
+
+static void pipewire_setup(struct pipewire_port *pp, struct vsnd_port *port)
 {
 	const struct vsnd_pcm_params *p = &port->params;
-	uint64_t q = (uint64_t)pp->pb->cfg.latency_ms * p->rate_hz / 1000u;
 
-	pp->quantum_frames = q ? (uint32_t)q : 1;
+	pp->quantum_frames = pipewire_quantum(&pp->pb->cfg, p);
 	pipewire_name_stream(pp, p);
 	/* A graph quantum may round the latency up to twice it; keep that
 	 * twice over in the ring. */
 	if (p->direction == VSND_DIR_OUTPUT && 4u * pp->quantum_frames * p->frame_bytes >
 	    port->lead_bytes)
 		port->lead_bytes = 4u * pp->quantum_frames * p->frame_bytes;
-	pp->loop = pw_thread_loop_new("vsnd-pw", NULL);
-	if (!pp->loop)
-		return -ENOMEM;
-	pp->context = pw_context_new(pw_thread_loop_get_loop(pp->loop), NULL, 0);
-	if (!pp->context)
-		return -ENOMEM;
-	pp->retry = pw_loop_add_timer(pw_thread_loop_get_loop(pp->loop), retry_cb, pp);
-	if (!pp->retry)
-		return -ENOMEM;
-	return pw_thread_loop_start(pp->loop) < 0 ? -EIO : 0;
-}
-
-/* Connect and wait (bounded) until the stream runs or fails, so a server
- * that is there carries the stream from its first frame. */
-static void pipewire_first_connect(struct pipewire_port *pp)
-{
-	pw_thread_loop_lock(pp->loop);
-	pp_connect(pp);
-	while (!pp->settled)
-		if (pw_thread_loop_timed_wait(pp->loop, PW_SETTLE_SEC) != 0)
-			break;
-	pw_thread_loop_unlock(pp->loop);
 }
 
 static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
@@ -463,42 +480,40 @@ static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!pp)
 		return -ENOMEM;
 	pp->pb = pb;
+	ret = vsnd__be_rt_init(&pp->sp.rt, be, port, pipewire_format_mask(), pb->who);
+	if (ret < 0) {
+		vsnd__be_rt_fini(&pp->sp.rt);
+		free(pp);
+		return ret;
+	}
+	pipewire_setup(pp, port);
 	port->priv = pp;
-	ret = vsnd__be_rt_init(&pp->rt, be, port, pipewire_format_mask(), pb->who);
-	if (ret < 0)
-		goto err;
-	ret = pipewire_setup(pp, port);
-	if (ret < 0)
-		goto err;
-	pipewire_first_connect(pp);
-	vsnd__be_rt_report(&pp->rt);
+	vsnd__be_srv_add(&pb->srv, &pp->sp);
+	vsnd__be_rt_report(&pp->sp.rt);
 	return 0;
-err:
-	pipewire_close(be, port);
-	return ret;
 }
 
 static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
 {
+	struct pipewire_be *pb = container_of(be, struct pipewire_be, base);
 	struct pipewire_port *pp = port->priv;
 	struct pw_time t = { 0 };
-	uint64_t frames;
+	uint64_t frames = 0;
 
 	if (!pp)
 		return 0;
-	vsnd__be_rt_report(&pp->rt);
-	if (!atomic_load(&pp->rt.live))
-		return 0;
-	/* pw_stream_get_time_n reads a snapshot: any thread may call it. */
-	pw_thread_loop_lock(pp->loop);
-	if (!pp->stream || pw_stream_get_time_n(pp->stream, &t, sizeof(t)) < 0 ||
-	    t.rate.denom == 0 || t.delay < 0)
-		t.delay = 0;
-	pw_thread_loop_unlock(pp->loop);
-	/* delay is in graph ticks of rate.num/rate.denom seconds */
-	frames = (uint64_t)t.delay * t.rate.num * port->params.rate_hz /
-		 (t.rate.denom ? t.rate.denom : 1) + t.buffered;
-	return frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames;
+	if (atomic_load(&pp->sp.rt.live)) {
+		/* pw_stream_get_time_n reads a snapshot: any thread may call it. */
+		pw_thread_loop_lock(pb->loop);
+		if (!pp_stream(pp) || pw_stream_get_time_n(pp_stream(pp), &t, sizeof(t)) < 0 ||
+		    t.rate.denom == 0 || t.delay < 0)
+			t = (struct pw_time){ 0 };
+		pw_thread_loop_unlock(pb->loop);
+		/* delay is in graph ticks of rate.num/rate.denom seconds */
+		frames = (uint64_t)t.delay * t.rate.num * port->params.rate_hz /
+			 (t.rate.denom ? t.rate.denom : 1) + t.buffered;
+	}
+	return vsnd__be_rt_delay(&pp->sp.rt, frames);
 }
 
 static void pipewire_destroy(struct vsnd_backend *be)
@@ -508,10 +523,40 @@ static void pipewire_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	pb = container_of(be, struct pipewire_be, base);
+	if (pb->loop) {
+		vsnd__be_srv_stop(&pb->srv);
+		pw_thread_loop_lock(pb->loop);
+		if (pb->retry)
+			pw_loop_destroy_source(pw_thread_loop_get_loop(pb->loop), pb->retry);
+		pw_thread_loop_unlock(pb->loop);
+		pw_thread_loop_stop(pb->loop);
+		if (pb->context)
+			pw_context_destroy(pb->context);
+		pw_thread_loop_destroy(pb->loop);
+	}
 	vsnd__be_opts_free(pipewire_opts, &pb->cfg);
 	free(pb);
 	/* No pw_deinit(): it is once per process, with no PipeWire thread
 	 * left anywhere, and another instance may still run. */
+}
+
+/* The connection begins with the backend: by the time a guest prepares its
+ * first stream the core is usually connected, and its stream made at once. */
+static int pipewire_loop_start(struct pipewire_be *pb)
+{
+	pb->loop = pw_thread_loop_new("vsnd-pw", NULL);
+	if (!pb->loop)
+		return -ENOMEM;
+	pb->context = pw_context_new(pw_thread_loop_get_loop(pb->loop), NULL, 0);
+	if (!pb->context)
+		return -ENOMEM;
+	pb->retry = pw_loop_add_timer(pw_thread_loop_get_loop(pb->loop), retry_cb, pb);
+	if (!pb->retry)
+		return -ENOMEM;
+	if (pw_thread_loop_start(pb->loop) < 0)
+		return -EIO;
+	vsnd__be_srv_start(&pb->srv, &pipewire_srv_ops);
+	return 0;
 }
 
 static int pipewire_create(struct vsnd_backend **out, const char *opts,
@@ -526,15 +571,17 @@ static int pipewire_create(struct vsnd_backend **out, const char *opts,
 		return -ENOMEM;
 	pb->cfg.latency_ms = 20;
 	ret = vsnd__be_opts_parse("pipewire", pipewire_opts, opts, &pb->cfg, env);
-	if (ret < 0) {
-		vsnd__be_opts_free(pipewire_opts, &pb->cfg);
-		free(pb);
-		return ret;
-	}
-	pw_init(NULL, NULL); /* a no-op after the first */
 	vsnd__be_base_init(&pb->base, &vsnd__backend_pipewire, env);
 	snprintf(pb->who, sizeof(pb->who), "pipewire (%s)",
 		 pb->cfg.target ? pb->cfg.target : "default target");
+	if (ret == 0) {
+		pw_init(NULL, NULL); /* a no-op after the first */
+		ret = pipewire_loop_start(pb);
+	}
+	if (ret < 0) {
+		pipewire_destroy(&pb->base);
+		return ret;
+	}
 	*out = &pb->base;
 	return 0;
 }
@@ -549,6 +596,7 @@ const struct vsnd_backend_ops vsnd__backend_pipewire = {
 	.open = pipewire_open,
 	.start = vsnd__be_rt_start,
 	.stop = vsnd__be_rt_stop,
+	.tick = vsnd__be_rt_tick,
 	.close = pipewire_close,
 	.delay_frames = pipewire_delay_frames,
 };

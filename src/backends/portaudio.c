@@ -244,12 +244,11 @@ static uint32_t portaudio_delay_frames(struct vsnd_backend *be, struct vsnd_port
 	if (!pp)
 		return 0;
 	pp_check(pp);
-	vsnd__be_rt_report(&pp->rt);
 	if (!pp->stream || !(info = Pa_GetStreamInfo(pp->stream)))
-		return 0;
+		return vsnd__be_rt_delay(&pp->rt, 0);
 	latency = port->params.direction == VSND_DIR_OUTPUT ? info->outputLatency
 								 : info->inputLatency;
-	return latency > 0 ? (uint32_t)(latency * port->params.rate_hz) : 0;
+	return vsnd__be_rt_delay(&pp->rt, latency > 0 ? (uint64_t)(latency * port->params.rate_hz) : 0);
 }
 
 static void portaudio_destroy(struct vsnd_backend *be)
@@ -307,6 +306,7 @@ const struct vsnd_backend_ops vsnd__backend_portaudio = {
 	.open = portaudio_open,
 	.start = portaudio_start,
 	.stop = vsnd__be_rt_stop,
+	.tick = vsnd__be_rt_tick,
 	.close = portaudio_close,
 	.delay_frames = portaudio_delay_frames,
 };

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pulse: PulseAudio (or pipewire-pulse) streams, one per guest stream, each
- * on its own pa_threaded_mainloop. The mainloop thread is the real-time
- * side: its write/read callbacks only move ring data through be_rt. The
- * connection machinery (context and stream state, the retry timer) runs on
- * that thread too, outside the audio callbacks, and reports through atomic
- * events that the device thread logs.
+ * pulse: PulseAudio (or pipewire-pulse). One pa_threaded_mainloop and one
+ * context per backend instance, shared by all the guest's streams (srv.c
+ * holds the connect/retry logic), each guest stream a pa_stream. The
+ * mainloop thread is the real-time side: its write/read callbacks only move
+ * ring data through be_rt. Nothing here waits for the server: the context
+ * connects when the backend is created, a stream is made when the guest
+ * prepares one, and until the server carries it the device paces it.
  *
  * The guest's format, rate and channel count are passed through; the server
- * converts to its sink's. While the server is absent or gone, be_rt's pacer
- * plays the guest's audio out as silence in real time and the backend tries
- * to reconnect every second.
+ * converts to its sink's. While the server is absent or gone, the device
+ * plays the guest's audio out as silence in real time and the backend
+ * tries to reconnect every second.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -23,13 +24,12 @@
 #include "common.h"
 #include "opts.h"
 #include "rt.h"
+#include "srv.h"
 #include "vsnd/backend.h"
 
 extern const struct vsnd_backend_ops vsnd__backend_pulse;
 
 #define PULSE_RETRY_USEC PA_USEC_PER_SEC
-/* open() waits this long for the first connection attempt to settle. */
-#define PULSE_SETTLE_USEC (2 * PA_USEC_PER_SEC)
 
 struct pulse_cfg {
 	char *server;
@@ -52,22 +52,21 @@ struct pulse_be {
 	struct vsnd_backend base;
 	struct pulse_cfg cfg;
 	char who[160];
+	struct be_srv srv;
+	pa_threaded_mainloop *ml;
+	pa_context *ctx;
+	pa_time_event *retry;
 };
 
 struct pulse_port {
-	struct be_rt rt;
+	struct be_srv_port sp;       /* first: port->priv is also the be_rt */
 	struct pulse_be *pb;
-	pa_threaded_mainloop *ml;
-	pa_context *ctx;
-	pa_stream *s;
-	pa_time_event *retry;
-	pa_time_event *settle_timer;
-	bool settled;            /* the first attempt ended (live, failed or timed out) */
 	pa_sample_spec ss;
 	pa_buffer_attr attr;
 	char stream_name[192];
 };
-_Static_assert(offsetof(struct pulse_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
+_Static_assert(offsetof(struct pulse_port, sp) == 0 && offsetof(struct be_srv_port, rt) == 0,
+	       "vsnd__be_rt_start/stop/tick need rt first");
 
 static const pa_sample_format_t pulse_formats[VSND_PCM_FMT_COUNT] = {
 	[VSND_PCM_FMT_MU_LAW] = PA_SAMPLE_ULAW,
@@ -104,72 +103,20 @@ static void pulse_caps(struct vsnd_backend *be, uint8_t direction, struct vsnd_b
 
 /* ---- mainloop thread ---- */
 
-static void pp_connect(struct pulse_port *pp);
-
-/* A time event's deadline (wall clock: a step only shifts a retry). */
-static void pulse_time_in(struct timeval *tv, pa_usec_t usec)
+static struct pulse_be *srv_pb(struct be_srv *srv)
 {
-	pa_gettimeofday(tv);
-	pa_timeval_add(tv, usec);
+	return container_of(srv, struct pulse_be, srv);
 }
 
-static void pp_settle(struct pulse_port *pp)
+static pa_stream *pp_stream(struct pulse_port *pp)
 {
-	pp->settled = true;
-	pa_threaded_mainloop_signal(pp->ml, 0);
-}
-
-static void pp_teardown(struct pulse_port *pp)
-{
-	if (pp->s) {
-		pa_stream_set_state_callback(pp->s, NULL, NULL);
-		pa_stream_set_write_callback(pp->s, NULL, NULL);
-		pa_stream_set_read_callback(pp->s, NULL, NULL);
-		pa_stream_disconnect(pp->s);
-		pa_stream_unref(pp->s);
-		pp->s = NULL;
-	}
-	if (pp->ctx) {
-		pa_context_set_state_callback(pp->ctx, NULL, NULL);
-		pa_context_disconnect(pp->ctx);
-		pa_context_unref(pp->ctx);
-		pp->ctx = NULL;
-	}
-}
-
-static void retry_cb(pa_mainloop_api *api, pa_time_event *e, const struct timeval *tv,
-		     void *userdata)
-{
-	struct pulse_port *pp = userdata;
-
-	api->time_free(e);
-	pp->retry = NULL;
-	pp_teardown(pp);
-	pp_connect(pp);
-}
-
-/* The server or the stream failed: the pacer takes over; retry in 1 s. The
- * old objects are freed by the retry, not inside their own callbacks. */
-static void pp_lost(struct pulse_port *pp)
-{
-	pa_mainloop_api *api = pa_threaded_mainloop_get_api(pp->ml);
-	struct timeval tv;
-
-	if (atomic_load(&pp->rt.live))
-		vsnd__be_rt_set_live(&pp->rt, false);
-	else
-		vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
-	pp_settle(pp);
-	if (pp->retry)
-		return;
-	pulse_time_in(&tv, PULSE_RETRY_USEC);
-	pp->retry = api->time_new(api, &tv, retry_cb, pp);
+	return pp->sp.stream;
 }
 
 static void write_cb(pa_stream *s, size_t nbytes, void *userdata)
 {
 	struct pulse_port *pp = userdata;
-	uint32_t fb = pp->rt.port->params.frame_bytes;
+	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
 
 	/* Stopped, the stream carries silence, as a sound card would: an
 	 * input left empty lets the sink render far ahead, which stalled
@@ -187,7 +134,7 @@ static void write_cb(pa_stream *s, size_t nbytes, void *userdata)
 			pa_stream_cancel_write(s);
 			return;
 		}
-		vsnd__be_rt_play(&pp->rt, data, len);
+		vsnd__be_rt_play(&pp->sp.rt, data, len);
 		if (pa_stream_write(s, data, len, NULL, 0, PA_SEEK_RELATIVE) < 0)
 			return;
 		nbytes -= len;
@@ -205,9 +152,9 @@ static void read_cb(pa_stream *s, size_t nbytes, void *userdata)
 		if (pa_stream_peek(s, &data, &n) < 0 || n == 0)
 			return;
 		if (data)
-			vsnd__be_rt_capture(&pp->rt, data, n);
+			vsnd__be_rt_capture(&pp->sp.rt, data, n);
 		else
-			vsnd__be_rt_capture_silence(&pp->rt, n); /* a hole: the server lost data */
+			vsnd__be_rt_capture_silence(&pp->sp.rt, n); /* a hole: the server lost data */
 		pa_stream_drop(s);
 	}
 }
@@ -218,107 +165,156 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 
 	switch (pa_stream_get_state(s)) {
 	case PA_STREAM_READY:
-		vsnd__be_rt_set_live(&pp->rt, true);
-		pp_settle(pp);
-		if (pp->rt.port->params.direction == VSND_DIR_OUTPUT)
+		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
+		if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
 			write_cb(s, pa_stream_writable_size(s), pp);
 		break;
 	case PA_STREAM_FAILED:
 	case PA_STREAM_TERMINATED:
-		pp_lost(pp);
+		vsnd__be_srv_stream_lost(&pp->pb->srv, &pp->sp);
 		break;
 	default:
 		break;
 	}
 }
 
-static int pp_make_stream(struct pulse_port *pp)
+static int pulse_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 {
-	const struct pulse_cfg *cfg = &pp->pb->cfg;
+	struct pulse_port *pp = container_of(sp, struct pulse_port, sp);
+	const struct pulse_cfg *cfg = &srv_pb(srv)->cfg;
 	pa_stream_flags_t flags = PA_STREAM_ADJUST_LATENCY | PA_STREAM_INTERPOLATE_TIMING |
 				  PA_STREAM_AUTO_TIMING_UPDATE;
 	pa_channel_map map;
+	pa_stream *s;
 
 	pa_channel_map_init_extend(&map, pp->ss.channels, PA_CHANNEL_MAP_ALSA);
-	pp->s = pa_stream_new(pp->ctx, pp->stream_name, &pp->ss, &map);
-	if (!pp->s)
+	s = pa_stream_new(srv_pb(srv)->ctx, pp->stream_name, &pp->ss, &map);
+	if (!s)
 		return -ENOMEM;
-	pa_stream_set_state_callback(pp->s, stream_state_cb, pp);
-	if (pp->rt.port->params.direction == VSND_DIR_OUTPUT) {
-		pa_stream_set_write_callback(pp->s, write_cb, pp);
-		if (pa_stream_connect_playback(pp->s, cfg->sink, &pp->attr, flags, NULL, NULL) < 0)
+	sp->stream = s;
+	pa_stream_set_state_callback(s, stream_state_cb, pp);
+	if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT) {
+		pa_stream_set_write_callback(s, write_cb, pp);
+		if (pa_stream_connect_playback(s, cfg->sink, &pp->attr, flags, NULL, NULL) < 0)
 			return -EIO;
 	} else {
-		pa_stream_set_read_callback(pp->s, read_cb, pp);
-		if (pa_stream_connect_record(pp->s, cfg->source, &pp->attr, flags) < 0)
+		pa_stream_set_read_callback(s, read_cb, pp);
+		if (pa_stream_connect_record(s, cfg->source, &pp->attr, flags) < 0)
 			return -EIO;
 	}
 	return 0;
 }
 
+static void pulse_stream_free(struct be_srv *srv, struct be_srv_port *sp)
+{
+	pa_stream *s = sp->stream;
+
+	(void)srv;
+	pa_stream_set_state_callback(s, NULL, NULL);
+	pa_stream_set_write_callback(s, NULL, NULL);
+	pa_stream_set_read_callback(s, NULL, NULL);
+	pa_stream_disconnect(s);
+	pa_stream_unref(s);
+}
+
 static void ctx_state_cb(pa_context *c, void *userdata)
 {
-	struct pulse_port *pp = userdata;
+	struct pulse_be *pb = userdata;
 
 	switch (pa_context_get_state(c)) {
 	case PA_CONTEXT_READY:
-		if (pp_make_stream(pp) < 0)
-			pp_lost(pp);
+		vsnd__be_srv_connected(&pb->srv);
 		break;
 	case PA_CONTEXT_FAILED:
 	case PA_CONTEXT_TERMINATED:
-		pp_lost(pp);
+		vsnd__be_srv_lost(&pb->srv);
 		break;
 	default:
 		break;
 	}
 }
 
-static void pp_connect(struct pulse_port *pp)
+static int pulse_connect(struct be_srv *srv)
 {
-	pp->ctx = pa_context_new(pa_threaded_mainloop_get_api(pp->ml), "vsnd");
-	if (!pp->ctx) {
-		pp_lost(pp);
+	struct pulse_be *pb = srv_pb(srv);
+
+	pb->ctx = pa_context_new(pa_threaded_mainloop_get_api(pb->ml), "vsnd");
+	if (!pb->ctx)
+		return -ENOMEM;
+	pa_context_set_state_callback(pb->ctx, ctx_state_cb, pb);
+	return pa_context_connect(pb->ctx, pb->cfg.server, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0
+		? -EIO : 0;
+}
+
+static void pulse_disconnect(struct be_srv *srv)
+{
+	struct pulse_be *pb = srv_pb(srv);
+
+	if (!pb->ctx)
 		return;
-	}
-	pa_context_set_state_callback(pp->ctx, ctx_state_cb, pp);
-	if (pa_context_connect(pp->ctx, pp->pb->cfg.server, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0)
-		pp_lost(pp);
+	pa_context_set_state_callback(pb->ctx, NULL, NULL);
+	pa_context_disconnect(pb->ctx);
+	pa_context_unref(pb->ctx);
+	pb->ctx = NULL;
 }
 
-static void settle_timeout_cb(pa_mainloop_api *api, pa_time_event *e, const struct timeval *tv,
-			      void *userdata)
+static void retry_cb(pa_mainloop_api *api, pa_time_event *e, const struct timeval *tv,
+		     void *userdata)
 {
-	struct pulse_port *pp = userdata;
+	struct pulse_be *pb = userdata;
 
+	(void)tv;
 	api->time_free(e);
-	pp->settle_timer = NULL;
-	pp_settle(pp);
+	pb->retry = NULL;
+	vsnd__be_srv_retry(&pb->srv);
 }
+
+static void pulse_arm_retry(struct be_srv *srv)
+{
+	struct pulse_be *pb = srv_pb(srv);
+	pa_mainloop_api *api = pa_threaded_mainloop_get_api(pb->ml);
+	struct timeval tv;
+
+	if (pb->retry)
+		return;
+	/* wall clock: a step only shifts a retry */
+	pa_gettimeofday(&tv);
+	pa_timeval_add(&tv, PULSE_RETRY_USEC);
+	pb->retry = api->time_new(api, &tv, retry_cb, pb);
+}
+
+static void pulse_lock(struct be_srv *srv)
+{
+	pa_threaded_mainloop_lock(srv_pb(srv)->ml);
+}
+
+static void pulse_unlock(struct be_srv *srv)
+{
+	pa_threaded_mainloop_unlock(srv_pb(srv)->ml);
+}
+
+static const struct be_srv_ops pulse_srv_ops = {
+	.lock = pulse_lock,
+	.unlock = pulse_unlock,
+	.connect = pulse_connect,
+	.disconnect = pulse_disconnect,
+	.stream_new = pulse_stream_new,
+	.stream_free = pulse_stream_free,
+	.arm_retry = pulse_arm_retry,
+};
 
 /* ---- device thread ---- */
 
 static void pulse_close(struct vsnd_backend *be, struct vsnd_port *port)
 {
+	struct pulse_be *pb = container_of(be, struct pulse_be, base);
 	struct pulse_port *pp = port->priv;
 
 	if (!pp)
 		return;
-	vsnd__be_rt_set_running(&pp->rt, false);
-	if (pp->ml) {
-		pa_mainloop_api *api = pa_threaded_mainloop_get_api(pp->ml);
-
-		pa_threaded_mainloop_lock(pp->ml);
-		if (pp->retry)
-			api->time_free(pp->retry);
-		if (pp->settle_timer)
-			api->time_free(pp->settle_timer);
-		pp_teardown(pp);
-		pa_threaded_mainloop_unlock(pp->ml);
-		pa_threaded_mainloop_stop(pp->ml);
-		pa_threaded_mainloop_free(pp->ml);
-	}
-	vsnd__be_rt_fini(&pp->rt);
+	vsnd__be_rt_set_running(&pp->sp.rt, false);
+	vsnd__be_srv_remove(&pb->srv, &pp->sp);
+	vsnd__be_rt_fini(&pp->sp.rt);
 	free(pp);
 	port->priv = NULL;
 }
@@ -335,6 +331,21 @@ static void pulse_name_stream(struct pulse_port *pp, const struct vsnd_pcm_param
 			 p->dir_index + 1);
 }
 
+/* The server's latency target: the option's, but less than the guest's
+ * buffer by a period. A buffer completes only once heard, so the guest has
+ * at most its buffer in flight; a server asking for more would run on the
+ * silence padding between the guest's periods. */
+static pa_usec_t pulse_target_usec(const struct pulse_cfg *cfg, const struct vsnd_pcm_params *p)
+{
+	uint64_t fb = p->frame_bytes ? p->frame_bytes : 1;
+	pa_usec_t period = (pa_usec_t)(p->period_bytes / fb) * PA_USEC_PER_SEC / p->rate_hz;
+	pa_usec_t buffer = (pa_usec_t)(p->buffer_bytes / fb) * PA_USEC_PER_SEC / p->rate_hz;
+	pa_usec_t room = buffer > 2 * period ? buffer - period : period;
+	pa_usec_t want = (pa_usec_t)cfg->latency_ms * 1000;
+
+	return want < room ? want : room;
+}
+
 static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 {
 	const struct vsnd_pcm_params *p = &port->params;
@@ -347,7 +358,7 @@ static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 	};
 	if (!pa_sample_spec_valid(&pp->ss))
 		return -ENOTSUP;
-	target = (uint32_t)pa_usec_to_bytes((pa_usec_t)pp->pb->cfg.latency_ms * 1000, &pp->ss);
+	target = (uint32_t)pa_usec_to_bytes(pulse_target_usec(&pp->pb->cfg, p), &pp->ss);
 	pp->attr = (pa_buffer_attr){
 		.maxlength = (uint32_t)-1,
 		.tlength = p->direction == VSND_DIR_OUTPUT ? target : (uint32_t)-1,
@@ -360,30 +371,7 @@ static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 	if (p->direction == VSND_DIR_OUTPUT && 2 * target > port->lead_bytes)
 		port->lead_bytes = 2 * target;
 	pulse_name_stream(pp, p);
-	pp->ml = pa_threaded_mainloop_new();
-	if (!pp->ml)
-		return -ENOMEM;
-	return pa_threaded_mainloop_start(pp->ml) < 0 ? -EIO : 0;
-}
-
-/* Start the first connection and wait (bounded) for it to settle, so a
- * server that is there carries the stream from the first frame. */
-static void pulse_first_connect(struct pulse_port *pp)
-{
-	pa_mainloop_api *api = pa_threaded_mainloop_get_api(pp->ml);
-	struct timeval tv;
-
-	pa_threaded_mainloop_lock(pp->ml);
-	pulse_time_in(&tv, PULSE_SETTLE_USEC);
-	pp->settle_timer = api->time_new(api, &tv, settle_timeout_cb, pp);
-	pp_connect(pp);
-	while (!pp->settled && pp->settle_timer)
-		pa_threaded_mainloop_wait(pp->ml);
-	if (pp->settle_timer) {
-		api->time_free(pp->settle_timer);
-		pp->settle_timer = NULL;
-	}
-	pa_threaded_mainloop_unlock(pp->ml);
+	return 0;
 }
 
 static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
@@ -397,38 +385,36 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!pp)
 		return -ENOMEM;
 	pp->pb = pb;
-	ret = vsnd__be_rt_init(&pp->rt, be, port, pulse_format_mask(), pb->who);
-	if (ret < 0)
-		goto err;
-	ret = pulse_setup(pp, port);
-	if (ret < 0)
-		goto err;
+	ret = vsnd__be_rt_init(&pp->sp.rt, be, port, pulse_format_mask(), pb->who);
+	if (ret == 0)
+		ret = pulse_setup(pp, port);
+	if (ret < 0) {
+		vsnd__be_rt_fini(&pp->sp.rt);
+		free(pp);
+		return ret;
+	}
 	port->priv = pp;
-	pulse_first_connect(pp);
-	vsnd__be_rt_report(&pp->rt);
+	vsnd__be_srv_add(&pb->srv, &pp->sp);
+	vsnd__be_rt_report(&pp->sp.rt);
 	return 0;
-err:
-	port->priv = pp;
-	pulse_close(be, port);
-	return ret;
 }
 
 static uint32_t pulse_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
 {
+	struct pulse_be *pb = container_of(be, struct pulse_be, base);
 	struct pulse_port *pp = port->priv;
 	pa_usec_t usec = 0;
 	int neg = 0;
 
 	if (!pp)
 		return 0;
-	vsnd__be_rt_report(&pp->rt);
-	if (!atomic_load(&pp->rt.live))
-		return 0;
-	pa_threaded_mainloop_lock(pp->ml);
-	if (!pp->s || pa_stream_get_latency(pp->s, &usec, &neg) < 0 || neg)
-		usec = 0;
-	pa_threaded_mainloop_unlock(pp->ml);
-	return (uint32_t)(usec * port->params.rate_hz / PA_USEC_PER_SEC);
+	if (atomic_load(&pp->sp.rt.live)) {
+		pa_threaded_mainloop_lock(pb->ml);
+		if (!pp_stream(pp) || pa_stream_get_latency(pp_stream(pp), &usec, &neg) < 0 || neg)
+			usec = 0;
+		pa_threaded_mainloop_unlock(pb->ml);
+	}
+	return vsnd__be_rt_delay(&pp->sp.rt, usec * port->params.rate_hz / PA_USEC_PER_SEC);
 }
 
 static void pulse_destroy(struct vsnd_backend *be)
@@ -438,8 +424,34 @@ static void pulse_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	pb = container_of(be, struct pulse_be, base);
+	if (pb->ml) {
+		vsnd__be_srv_stop(&pb->srv);
+		pa_threaded_mainloop_lock(pb->ml);
+		if (pb->retry)
+			pa_threaded_mainloop_get_api(pb->ml)->time_free(pb->retry);
+		pb->retry = NULL;
+		pa_threaded_mainloop_unlock(pb->ml);
+		pa_threaded_mainloop_stop(pb->ml);
+		pa_threaded_mainloop_free(pb->ml);
+	}
 	vsnd__be_opts_free(pulse_opts, &pb->cfg);
 	free(pb);
+}
+
+/* The connection begins with the backend: by the time a guest prepares its
+ * first stream the context is usually ready, and its stream is made at once. */
+static int pulse_loop_start(struct pulse_be *pb)
+{
+	pb->ml = pa_threaded_mainloop_new();
+	if (!pb->ml)
+		return -ENOMEM;
+	if (pa_threaded_mainloop_start(pb->ml) < 0) {
+		pa_threaded_mainloop_free(pb->ml);
+		pb->ml = NULL;
+		return -EIO;
+	}
+	vsnd__be_srv_start(&pb->srv, &pulse_srv_ops);
+	return 0;
 }
 
 static int pulse_create(struct vsnd_backend **out, const char *opts,
@@ -454,14 +466,15 @@ static int pulse_create(struct vsnd_backend **out, const char *opts,
 		return -ENOMEM;
 	pb->cfg.latency_ms = 40;
 	ret = vsnd__be_opts_parse("pulse", pulse_opts, opts, &pb->cfg, env);
-	if (ret < 0) {
-		vsnd__be_opts_free(pulse_opts, &pb->cfg);
-		free(pb);
-		return ret;
-	}
 	vsnd__be_base_init(&pb->base, &vsnd__backend_pulse, env);
 	snprintf(pb->who, sizeof(pb->who), "pulse (%s)",
 		 pb->cfg.server ? pb->cfg.server : "default server");
+	if (ret == 0)
+		ret = pulse_loop_start(pb);
+	if (ret < 0) {
+		pulse_destroy(&pb->base);
+		return ret;
+	}
 	*out = &pb->base;
 	return 0;
 }
@@ -476,6 +489,7 @@ const struct vsnd_backend_ops vsnd__backend_pulse = {
 	.open = pulse_open,
 	.start = vsnd__be_rt_start,
 	.stop = vsnd__be_rt_stop,
+	.tick = vsnd__be_rt_tick,
 	.close = pulse_close,
 	.delay_frames = pulse_delay_frames,
 };

@@ -4,30 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common.h"
 #include "vsnd/pcm.h"
-
-#define NS_PER_S UINT64_C(1000000000)
-/* The pacer re-checks running/live at least this often. */
-#define PACER_POLL_NS UINT64_C(5000000)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_until(uint64_t t)
-{
-	struct timespec ts = { .tv_sec = (time_t)(t / NS_PER_S), .tv_nsec = (long)(t % NS_PER_S) };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
 
 static void wake(struct vsnd_port *port)
 {
@@ -46,39 +25,6 @@ bool vsnd__be_rt_claim(struct be_rt *rt, enum be_rt_owner who)
 void vsnd__be_rt_release(struct be_rt *rt)
 {
 	atomic_store_explicit(&rt->owner, BE_RT_NONE, memory_order_release);
-}
-
-/* One pacer turn: the frames due since it took over, then the next deadline. */
-static uint64_t pacer_turn(struct be_rt *rt, bool *active)
-{
-	uint64_t now = mono_ns(), next;
-
-	if (!atomic_load(&rt->running) || atomic_load(&rt->live)) {
-		*active = false;
-		return now + PACER_POLL_NS;
-	}
-	if (!vsnd__be_rt_claim(rt, BE_RT_PACER))
-		return now + PACER_POLL_NS / 5;
-	/* Time zero is the take-over: what the server played before is not
-	 * played again, and no burst catches up on the gap. */
-	if (!*active) {
-		vsnd__be_clock_start(&rt->clock, now);
-		*active = true;
-	}
-	next = vsnd__be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);
-	vsnd__be_rt_release(rt);
-	wake(rt->port);
-	return next < now + PACER_POLL_NS ? next : now + PACER_POLL_NS;
-}
-
-static void *pacer_main(void *arg)
-{
-	struct be_rt *rt = arg;
-	bool active = false;
-
-	while (!atomic_load(&rt->quit))
-		sleep_until(pacer_turn(rt, &active));
-	return NULL;
 }
 
 int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
@@ -103,10 +49,6 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	}
 	vsnd_pcm_silence(port->params.format, rt->scratch,
 			 (size_t)BE_CHUNK_FRAMES * port->params.frame_bytes);
-	ret = -pthread_create(&rt->thread, NULL, pacer_main, rt);
-	if (ret < 0)
-		goto err;
-	rt->thread_ok = true;
 	return 0;
 err:
 	vsnd__be_rt_fini(rt);
@@ -117,11 +59,6 @@ void vsnd__be_rt_fini(struct be_rt *rt)
 {
 	if (!rt)
 		return;
-	if (rt->thread_ok) {
-		atomic_store(&rt->quit, true);
-		pthread_join(rt->thread, NULL);
-		rt->thread_ok = false;
-	}
 	vsnd__be_clock_fini(&rt->clock);
 	free(rt->scratch);
 	rt->scratch = NULL;
@@ -129,6 +66,8 @@ void vsnd__be_rt_fini(struct be_rt *rt)
 
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 {
+	rt->pacing = false;
+	rt->hold_until = 0;
 	atomic_store(&rt->running, running);
 }
 
@@ -153,6 +92,13 @@ void vsnd__be_rt_event(struct be_rt *rt, unsigned int ev)
 		set_present(rt, 0);
 }
 
+void vsnd__be_rt_set_connecting(struct be_rt *rt, bool connecting)
+{
+	atomic_store(&rt->connecting, connecting);
+	if (!connecting)
+		wake(rt->port);
+}
+
 void vsnd__be_rt_set_live(struct be_rt *rt, bool live)
 {
 	bool was = atomic_exchange(&rt->live, live);
@@ -163,6 +109,8 @@ void vsnd__be_rt_set_live(struct be_rt *rt, bool live)
 		vsnd__be_rt_event(rt, BE_RT_EV_CONNECTED);
 	else if (!live && was)
 		vsnd__be_rt_event(rt, BE_RT_EV_LOST);
+	if (live != was)
+		wake(rt->port); /* the pacer starts or stops at the device's next tick */
 }
 
 static void count_xrun(struct be_rt *rt, bool xrun)
@@ -172,15 +120,49 @@ static void count_xrun(struct be_rt *rt, bool xrun)
 	rt->in_xrun = xrun;
 }
 
+/* Server side: bytes went to the server, the first `data` of them from the
+ * ring. A seqlock, so the device thread reads a consistent picture without
+ * the server side ever waiting. */
+static void note_played(struct be_rt *rt, uint64_t data, uint64_t frames)
+{
+	uint64_t q = atomic_load_explicit(&rt->seq, memory_order_relaxed);
+	uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
+	uint64_t ring = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
+	uint64_t n = atomic_load_explicit(&rt->n_runs, memory_order_relaxed);
+
+	atomic_store_explicit(&rt->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	if (data) {
+		struct be_rt_run_slot *last = &rt->runs[(n + BE_RT_RUNS - 1) % BE_RT_RUNS];
+		uint64_t lsrv = atomic_load_explicit(&last->srv, memory_order_relaxed);
+		uint64_t lring = atomic_load_explicit(&last->ring, memory_order_relaxed);
+		uint64_t ln = atomic_load_explicit(&last->n, memory_order_relaxed);
+
+		if (n && lsrv + ln == srv && lring + ln == ring) {
+			atomic_store_explicit(&last->n, ln + data, memory_order_relaxed);
+		} else {
+			struct be_rt_run_slot *r = &rt->runs[n % BE_RT_RUNS];
+
+			atomic_store_explicit(&r->srv, srv, memory_order_relaxed);
+			atomic_store_explicit(&r->ring, ring, memory_order_relaxed);
+			atomic_store_explicit(&r->n, data, memory_order_relaxed);
+			atomic_store_explicit(&rt->n_runs, n + 1, memory_order_relaxed);
+		}
+		atomic_store_explicit(&rt->ring_frames, ring + data, memory_order_relaxed);
+	}
+	atomic_store_explicit(&rt->srv_frames, srv + frames, memory_order_relaxed);
+	atomic_store_explicit(&rt->seq, q + 2, memory_order_release);
+}
+
 void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
 	uint32_t fb = port->params.frame_bytes;
 	size_t got = 0;
+	bool running = atomic_load_explicit(&rt->running, memory_order_relaxed);
 
 	bytes -= bytes % fb;
-	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
-	    vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
+	if (running && vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
 		/* Whole frames only, as the clocked backends do. */
 		size_t have = vsnd_ring_fill(&port->ring) / fb * fb;
 
@@ -191,8 +173,57 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 	}
 	if (got < bytes)
 		vsnd_pcm_silence_at(port->params.format, (uint8_t *)dst + got, bytes - got, got);
-	if (got)
+	note_played(rt, got / fb, bytes / fb);
+	/* Each callback moves the played position: the device completes what
+	 * became audible (and refills the ring). */
+	if (running)
 		wake(port);
+}
+
+/* The first ring frame (in ring_frames' count) not heard yet, once the
+ * server has played all but `lat` of the frames it was given; from the runs
+ * as read under the seqlock. */
+static uint64_t heard_upto(struct be_rt *rt, uint64_t srv, uint64_t ring, uint64_t n, uint64_t lat)
+{
+	uint64_t heard = srv > lat ? srv - lat : 0, played = ring;
+
+	for (uint64_t k = n; k > 0 && n - k < BE_RT_RUNS; k--) {
+		struct be_rt_run_slot *r = &rt->runs[(k - 1) % BE_RT_RUNS];
+		uint64_t rs = atomic_load_explicit(&r->srv, memory_order_relaxed);
+		uint64_t rr = atomic_load_explicit(&r->ring, memory_order_relaxed);
+		uint64_t rn = atomic_load_explicit(&r->n, memory_order_relaxed);
+
+		if (rs <= heard)
+			return rr + (heard - rs < rn ? heard - rs : rn);
+		played = rr; /* none of this run yet: at most up to its start */
+	}
+	return played;
+}
+
+static uint32_t unplayed(struct be_rt *rt, uint64_t server_latency_frames)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t q = atomic_load_explicit(&rt->seq, memory_order_acquire);
+		uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
+		uint64_t ring = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
+		uint64_t n = atomic_load_explicit(&rt->n_runs, memory_order_relaxed);
+		uint64_t upto = heard_upto(rt, srv, ring, n, server_latency_frames);
+
+		atomic_thread_fence(memory_order_acquire);
+		if (!(q & 1) && atomic_load_explicit(&rt->seq, memory_order_relaxed) == q)
+			return ring - upto > UINT32_MAX ? UINT32_MAX : (uint32_t)(ring - upto);
+	}
+	return 0; /* the server side kept writing: next time */
+}
+
+uint32_t vsnd__be_rt_delay(struct be_rt *rt, uint64_t server_latency_frames)
+{
+	vsnd__be_rt_report(rt);
+	if (!atomic_load(&rt->live))
+		return 0;
+	if (rt->port->params.direction == VSND_DIR_OUTPUT)
+		return unplayed(rt, server_latency_frames);
+	return server_latency_frames > UINT32_MAX ? UINT32_MAX : (uint32_t)server_latency_frames;
 }
 
 void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
@@ -274,4 +305,43 @@ int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	(void)be;
 	return set_running(port, false);
+}
+
+/* The pacer's turn: the frames due since it took over, and its next deadline. */
+static uint64_t pace(struct be_rt *rt, uint64_t now)
+{
+	uint64_t next;
+
+	if (!vsnd__be_rt_claim(rt, BE_RT_PACER))
+		return now + BE_MIN_TICK_NS; /* the server's callback is mid-turn */
+	/* Time zero is the take-over: what the server played before is not
+	 * played again, and no burst catches up on the gap. */
+	if (!rt->pacing) {
+		vsnd__be_clock_start(&rt->clock, now);
+		rt->pacing = true;
+	}
+	next = vsnd__be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);
+	vsnd__be_rt_release(rt);
+	return next;
+}
+
+uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	struct be_rt *rt = port->priv;
+
+	(void)be;
+	if (!rt)
+		return UINT64_MAX;
+	vsnd__be_rt_report(rt);
+	if (!atomic_load(&rt->running) || atomic_load(&rt->live)) {
+		rt->pacing = false;
+		return UINT64_MAX;
+	}
+	if (atomic_load(&rt->connecting) && !rt->pacing) {
+		if (!rt->hold_until)
+			rt->hold_until = now_ns + BE_RT_HOLD_NS;
+		if (now_ns < rt->hold_until)
+			return rt->hold_until;
+	}
+	return pace(rt, now_ns);
 }

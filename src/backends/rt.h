@@ -7,13 +7,22 @@
  * or drop with the xrun rules of backend.h, count frames and wake the
  * device. They only touch the ring, atomics and wake().
  *
- * struct be_rt also owns a "disconnected" pacer: a thread that, while the
- * stream runs and the server is not there (absent at start, or gone), plays
- * the ring out as silence (or captures silence) at the real rate with the
- * clocked backends' be_clock, so the guest's buffers keep completing on
- * time. Exactly one consumer touches the ring at a time: the server's
- * callback and the pacer each take an atomic owner token (try-only, never
- * waited for), so the hand-over on (re)connect never has two readers.
+ * While the stream runs and the server does not carry it (absent at start,
+ * or gone), the device thread paces it instead: vsnd__be_rt_tick is the
+ * backend's tick op, and plays the ring out as silence (or captures
+ * silence) at the real rate with the clocked backends' be_clock, so the
+ * guest's buffers keep completing on time. No thread of ours wakes while the
+ * server carries the stream or while nothing runs. While a connection is
+ * being made (connecting) the ring is held, not paced, for up to
+ * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame.
+ * Exactly one consumer touches the ring at a time: the server's callback and
+ * the pacer each take an atomic owner token (try-only, never waited for).
+ *
+ * A TX buffer completes when it was played, not when the server took it:
+ * vsnd__be_rt_play notes which ring frames went to which place in the
+ * server's stream (runs of data between the silence it pads with), and
+ * vsnd__be_rt_delay turns the server's latency into the ring frames it
+ * has taken and not yet played (the backend's delay_frames).
  *
  * Log lines about the server coming and going are raised as atomic events by
  * the real-time side and written by vsnd__be_rt_report() on the device thread.
@@ -21,7 +30,6 @@
 #ifndef VSND_BACKENDS_RT_H
 #define VSND_BACKENDS_RT_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,37 +45,60 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER };
 #define BE_RT_EV_CONNECTED 2u  /* the stream is live on the server */
 #define BE_RT_EV_ABSENT    4u  /* a connection attempt failed */
 
+/* How long a stream that starts while its server connection is being made
+ * waits for it, its ring held, before the pacer takes over. */
+#define BE_RT_HOLD_NS UINT64_C(250000000)
+/* Data runs remembered: a run ends at every pad of silence, and the server's
+ * latency never holds more than a few. */
+#define BE_RT_RUNS 32u
+
+/* Ring frames [ring, ring + n) went to the server at its stream frames
+ * [srv, srv + n). */
+struct be_rt_run_slot {
+	_Atomic uint64_t srv, ring, n;
+};
+
 struct be_rt {
 	struct vsnd_port *port;
 	struct vsnd_backend *be;
-	const char *who;             /* names backend and server in the log */
-	struct be_clock clock;       /* the pacer's: only its thread uses it after init */
-	pthread_t thread;
-	bool thread_ok;
+	const char *who;
+	struct be_clock clock;       /* device thread: the pacer's */
+	bool pacing;                 /* device thread: the pacer carries the stream */
+	uint64_t hold_until;         /* device thread: end of the connecting hold, 0 unset */
 	bool in_xrun;                /* server side: inside an xrun episode */
 	uint8_t *scratch;            /* server side: BE_CHUNK_FRAMES frames of silence */
 	bool said_absent;            /* device thread: "absent" logged already */
-	_Atomic bool quit;
 	_Atomic bool running;        /* between start() and stop() */
 	_Atomic bool live;           /* the server stream carries the audio */
+	_Atomic bool connecting;     /* a connection attempt is under way */
 	_Atomic int owner;           /* enum be_rt_owner */
 	_Atomic unsigned int events;
+	/* Server side writes, device thread reads (seqlock: odd while writing). */
+	_Atomic uint64_t seq;
+	_Atomic uint64_t srv_frames;  /* frames given to the server, silence included */
+	_Atomic uint64_t ring_frames; /* of those, frames from the ring */
+	_Atomic uint64_t n_runs;      /* runs ever started; the last BE_RT_RUNS kept */
+	struct be_rt_run_slot runs[BE_RT_RUNS];
 };
 
-/* Check params (formats), set up the pacer clock, start the pacer thread.
- * port->lead_bytes gets the clock's two periods; raise it after. who names
- * the backend and server in log lines (e.g. "pulse (tcp:host:4713)") and
- * must outlive rt. */
+/* Check params (formats), set up the pacer clock. port->lead_bytes gets the
+ * clock's two periods; raise it after. who names the backend and server in
+ * log lines (e.g. "pulse (tcp:host:4713)") and must outlive rt. */
 int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
 	       uint64_t formats, const char *who);
-/* Join the pacer, free. NULL-safe, idempotent. */
+/* Free. NULL-safe, idempotent. */
 void vsnd__be_rt_fini(struct be_rt *rt);
 
+/* Device thread (the pacer restarts from scratch at the next run). */
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running);
 bool vsnd__be_rt_running(const struct be_rt *rt);
 /* Server side: the stream is (not) live; raises the log event. */
 void vsnd__be_rt_set_live(struct be_rt *rt, bool live);
 void vsnd__be_rt_event(struct be_rt *rt, unsigned int ev);
+/* A connection attempt begins (true) or ended either way (false); any
+ * thread. The device is woken at the end, so the pacer takes over at once
+ * from a failed attempt. */
+void vsnd__be_rt_set_connecting(struct be_rt *rt, bool connecting);
 
 /* Try to become the ring's consumer/producer; false if the other side is in
  * the middle of its turn (then pad with silence / drop this once). */
@@ -84,6 +115,13 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
  * the capture keeps real time, counted as an overrun. Server thread. */
 void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes);
 
+/* The backend's delay_frames, from the server's latency (frames given to it
+ * and not yet heard, or captured and not yet given to us); logs pending
+ * events. Playback: the ring frames the server took and has not played yet,
+ * so a TX buffer completes once heard. 0 while the stream is not live: what
+ * a lost server held is gone. Device thread. */
+uint32_t vsnd__be_rt_delay(struct be_rt *rt, uint64_t server_latency_frames);
+
 /* Device thread: write the pending events to the log, once per change. */
 void vsnd__be_rt_report(struct be_rt *rt);
 
@@ -92,5 +130,9 @@ void vsnd__be_rt_report(struct be_rt *rt);
  * pending events are logged. Device thread; 0, or -EBADFD if not open. */
 int vsnd__be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
 int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port);
+/* vsnd_backend_ops.tick for the same: UINT64_MAX while the server carries
+ * the stream (the device calls it again at the next wake), else the pacer's
+ * next deadline. */
+uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
 
 #endif

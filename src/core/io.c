@@ -405,13 +405,17 @@ static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t la
 	prefill_to(dev, s, (size_t)(target < cap ? target : cap));
 }
 
+/* A message completes once its last frame was played: the backend has
+ * consumed it from the ring, and the host no longer holds it unplayed. */
 static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 {
 	uint64_t rpos = vsnd_ring_rpos(&s->port.ring);
+	uint64_t delay = s->held.head ? host_delay_bytes(dev, s) : 0;
+	uint64_t played = rpos - (delay < rpos ? delay : rpos);
 	struct io_msg *m;
 
-	while ((m = s->held.head) && m->copied && m->end_pos <= rpos && !wrap_guard(s, now))
-		io_complete(dev, s, VIRTIO_SND_S_OK, host_delay_bytes(dev, s));
+	while ((m = s->held.head) && m->copied && m->end_pos <= played && !wrap_guard(s, now))
+		io_complete(dev, s, VIRTIO_SND_S_OK, (uint32_t)delay);
 }
 
 static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
@@ -478,9 +482,12 @@ void vsnd__io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 	const struct vsnd_backend_ops *ops = dev->backend->ops;
 	bool running = s->state == VSND_STATE_STARTED && !s->transport_paused;
 
-	if (running && ops->tick && now >= s->next_deadline) {
+	/* UINT64_MAX: the backend wants no timer but a look at every wake (a
+	 * sound server that carries the stream, and may go) */
+	if (running && ops->tick && (now >= s->next_deadline || s->next_deadline == UINT64_MAX)) {
 		/* 0: the first tick after START, which is due at once */
-		if (s->desc.direction == VSND_DIR_OUTPUT && s->next_deadline)
+		if (s->desc.direction == VSND_DIR_OUTPUT && s->next_deadline &&
+		    s->next_deadline != UINT64_MAX)
 			prefill_late(dev, s, now - s->next_deadline);
 		s->next_deadline = ops->tick(dev->backend, &s->port, now);
 	}

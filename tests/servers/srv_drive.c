@@ -41,6 +41,7 @@ struct drive {
 	size_t len;      /* bytes of data */
 	size_t fed;      /* bytes of data written into the ring */
 	uint32_t delay_max;
+	uint64_t next;   /* the backend's next tick deadline (0: at once) */
 };
 
 static uint64_t now_ns(void)
@@ -112,14 +113,22 @@ static void top_up(struct drive *d)
 	d->fed += vsnd_ring_write(&d->port.ring, d->data + d->fed, n);
 }
 
+/* Wait for a wake, at most ms or until the backend's tick is due; then
+ * tick as the device does: at its deadline, and at every wake while it
+ * asks for none (UINT64_MAX: a server carries the stream). */
 static void wait_wake(struct drive *d, int ms)
 {
 	struct pollfd pfd = { .fd = d->efd, .events = POLLIN };
-	uint64_t v;
+	uint64_t v, now = now_ns();
 
+	if (d->be->ops->tick && d->next != UINT64_MAX && d->next < now + (uint64_t)ms * 1000000u)
+		ms = d->next > now ? (int)((d->next - now + 999999) / 1000000) : 0;
 	if (poll(&pfd, 1, ms) > 0 && read(d->efd, &v, sizeof(v)) < 0) {
 		/* nothing pending after all */
 	}
+	now = now_ns();
+	if (d->be->ops->tick && (d->next == UINT64_MAX || now >= d->next))
+		d->next = d->be->ops->tick(d->be, &d->port, now);
 }
 
 static void sample_delay(struct drive *d)

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One sound-server connection per backend instance, shared by all its
+ * streams (not installed).
+ *
+ * The lifecycle is the same for every client library: connect without
+ * waiting; once connected, make a server stream for each open port; when
+ * the server goes, drop them all and retry once a second; when one stream
+ * fails (its sink went away), retry that one. This module holds that logic;
+ * a backend supplies the library calls (struct be_srv_ops) and calls the
+ * be_srv_* notifications from its library's callbacks.
+ *
+ * Threads: the device thread calls vsnd__be_srv_start/stop/add/remove; they
+ * take the library's loop lock, briefly, and never wait for the server.
+ * Everything else runs on the library's loop thread with that lock held,
+ * the ops included (lock/unlock aside). Objects are never freed inside
+ * their own callbacks: a lost connection or stream is freed at the retry.
+ */
+#ifndef VSND_BACKENDS_SRV_H
+#define VSND_BACKENDS_SRV_H
+
+#include <stdbool.h>
+
+#include "rt.h"
+
+struct be_srv;
+
+/* A port of a server backend: its be_rt first (vsnd__be_rt_start/stop and
+ * vsnd__be_rt_tick find it at port->priv). */
+struct be_srv_port {
+	struct be_rt rt;
+	struct be_srv_port *next;    /* loop lock */
+	void *stream;                /* the library's stream, NULL if none (loop lock) */
+	bool doomed;                 /* stream failed: free it at the retry (loop lock) */
+};
+
+struct be_srv_ops {
+	void (*lock)(struct be_srv *srv);
+	void (*unlock)(struct be_srv *srv);
+	/* Begin connecting; the outcome arrives as vsnd__be_srv_connected or
+	 * vsnd__be_srv_lost. 0 or a negative errno (then lost at once). */
+	int (*connect)(struct be_srv *srv);
+	/* Free the connection objects (streams are freed before). */
+	void (*disconnect)(struct be_srv *srv);
+	/* Make port's stream on the ready connection and set sp->stream; its
+	 * outcome arrives as vsnd__be_srv_stream_live / _stream_lost. */
+	int (*stream_new)(struct be_srv *srv, struct be_srv_port *sp);
+	void (*stream_free)(struct be_srv *srv, struct be_srv_port *sp);
+	/* Call vsnd__be_srv_retry on the loop thread in about a second. */
+	void (*arm_retry)(struct be_srv *srv);
+};
+
+enum be_srv_state { BE_SRV_IDLE, BE_SRV_CONNECTING, BE_SRV_READY, BE_SRV_DOWN };
+
+struct be_srv {
+	const struct be_srv_ops *ops;
+	enum be_srv_state state;     /* loop lock */
+	bool conn_doomed;            /* connection lost: free it at the retry */
+	struct be_srv_port *ports;   /* loop lock */
+};
+
+/* Device thread (the backend's loop runs). Begin connecting. */
+void vsnd__be_srv_start(struct be_srv *srv, const struct be_srv_ops *ops);
+/* Device thread: drop every stream and the connection (the loop is then
+ * stopped by the backend). */
+void vsnd__be_srv_stop(struct be_srv *srv);
+/* Device thread: a port opens (its rt is set up) or closes. */
+void vsnd__be_srv_add(struct be_srv *srv, struct be_srv_port *sp);
+void vsnd__be_srv_remove(struct be_srv *srv, struct be_srv_port *sp);
+
+/* Loop thread, from the library's callbacks. */
+void vsnd__be_srv_connected(struct be_srv *srv);
+void vsnd__be_srv_lost(struct be_srv *srv);
+void vsnd__be_srv_stream_live(struct be_srv *srv, struct be_srv_port *sp, bool live);
+void vsnd__be_srv_stream_lost(struct be_srv *srv, struct be_srv_port *sp);
+/* The retry timer fired. */
+void vsnd__be_srv_retry(struct be_srv *srv);
+
+#endif
