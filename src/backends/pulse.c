@@ -113,9 +113,10 @@ static pa_stream *pp_stream(struct pulse_port *pp)
 	return pp->sp.stream;
 }
 
-static void write_cb(pa_stream *s, size_t nbytes, void *userdata)
+/* Give the server nbytes: the ring's frames (silence past them), or only
+ * silence (prime). */
+static void pp_write(pa_stream *s, size_t nbytes, struct pulse_port *pp, bool prime)
 {
-	struct pulse_port *pp = userdata;
 	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
 
 	/* Stopped, the stream carries silence, as a sound card would: an
@@ -134,11 +135,19 @@ static void write_cb(pa_stream *s, size_t nbytes, void *userdata)
 			pa_stream_cancel_write(s);
 			return;
 		}
-		vsnd__be_rt_play(&pp->sp.rt, data, len);
+		if (prime)
+			vsnd__be_rt_silence(&pp->sp.rt, data, len);
+		else
+			vsnd__be_rt_play(&pp->sp.rt, data, len);
 		if (pa_stream_write(s, data, len, NULL, 0, PA_SEEK_RELATIVE) < 0)
 			return;
 		nbytes -= len;
 	}
+}
+
+static void write_cb(pa_stream *s, size_t nbytes, void *userdata)
+{
+	pp_write(s, nbytes, userdata, false);
 }
 
 static void read_cb(pa_stream *s, size_t nbytes, void *userdata)
@@ -165,9 +174,13 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 
 	switch (pa_stream_get_state(s)) {
 	case PA_STREAM_READY:
-		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
+		/* The first fill is silence: a stream the guest has started
+		 * already would otherwise begin with its first frames, and the
+		 * server skipped up to 3 ms of a new stream's beginning (its
+		 * sink rewinds to let it in). */
 		if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
-			write_cb(s, pa_stream_writable_size(s), pp);
+			pp_write(s, pa_stream_writable_size(s), pp, true);
+		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
 		break;
 	case PA_STREAM_FAILED:
 	case PA_STREAM_TERMINATED:
@@ -331,16 +344,17 @@ static void pulse_name_stream(struct pulse_port *pp, const struct vsnd_pcm_param
 			 p->dir_index + 1);
 }
 
-/* The server's latency target: the option's, but less than the guest's
- * buffer by a period. A buffer completes only once heard, so the guest has
- * at most its buffer in flight; a server asking for more would run on the
- * silence padding between the guest's periods. */
+/* The server's latency target: the option's, but at most half of what the
+ * guest's buffer holds beyond a period. A buffer completes only once heard,
+ * so the guest has at most its buffer in flight: the server's share must
+ * leave the guest time to answer a completion with its next period, or the
+ * server plays the silence padding between them. */
 static pa_usec_t pulse_target_usec(const struct pulse_cfg *cfg, const struct vsnd_pcm_params *p)
 {
 	uint64_t fb = p->frame_bytes ? p->frame_bytes : 1;
 	pa_usec_t period = (pa_usec_t)(p->period_bytes / fb) * PA_USEC_PER_SEC / p->rate_hz;
 	pa_usec_t buffer = (pa_usec_t)(p->buffer_bytes / fb) * PA_USEC_PER_SEC / p->rate_hz;
-	pa_usec_t room = buffer > 2 * period ? buffer - period : period;
+	pa_usec_t room = (buffer > period ? buffer - period : period) / 2;
 	pa_usec_t want = (pa_usec_t)cfg->latency_ms * 1000;
 
 	return want < room ? want : room;

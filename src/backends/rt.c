@@ -180,6 +180,15 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 		wake(port);
 }
 
+void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes)
+{
+	uint32_t fb = rt->port->params.frame_bytes;
+
+	bytes -= bytes % fb;
+	vsnd_pcm_silence(rt->port->params.format, dst, bytes);
+	note_played(rt, 0, bytes / fb);
+}
+
 /* The first ring frame (in ring_frames' count) not heard yet, once the
  * server has played all but `lat` of the frames it was given; from the runs
  * as read under the seqlock. */

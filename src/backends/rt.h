@@ -111,6 +111,9 @@ void vsnd__be_rt_release(struct be_rt *rt);
  * running or not the owner, play silence / drop without touching the ring. */
 void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes);
 void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
+/* Server callback: fill dst with silence without touching the ring (a new
+ * server stream's first fill, which some servers skip part of). */
+void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes);
 /* A capture hole (the server lost data): bytes of silence into the ring, so
  * the capture keeps real time, counted as an overrun. Server thread. */
 void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes);

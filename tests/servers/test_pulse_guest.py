@@ -79,6 +79,31 @@ class PlayCase(E.PlaybackCase):
         return msg
 
 
+class SmallBufferPlayCase(PlayCase):
+    """aplay with a 20 ms buffer of 10 ms periods: every frame heard, bit-exact,
+    and the guest's wall time within 2 % of the clip plus one period. A TX
+    buffer completes only once heard, so the server's latency must fit in the
+    guest's buffer."""
+
+    PERIOD, BUFFER = 480, 960
+
+    def __init__(self, ident, clip, rec):
+        super().__init__(ident, clip, rec)
+        self.name = 'playback, 20 ms buffer of 10 ms periods'
+
+    def plan(self):
+        return ['bufs %d %d' % (self.PERIOD, self.BUFFER)] + super().plan() + ['bufs 0 0']
+
+    def check(self, ctx):
+        msg = super().check(ctx)
+        wall = int(ctx.step('play', self.id)['wall_us']) / 1e6
+        limit = 0.02 * self.seconds + self.PERIOD / FMT.rate
+        msg += '; aplay %.3f s for %.3f s of audio' % (wall, self.seconds)
+        if not -0.1 < wall - self.seconds < limit:
+            raise Failure(msg + ' (want -0.1 to +%.3f s)' % limit)
+        return msg
+
+
 class LoopCaptureCase(E.Case):
     """arecord of a source fed with `pattern` over and over: bit-exact."""
 
@@ -197,7 +222,16 @@ def main():
         feeder = procs.start(['sh', '-c', 'while :; do cat "$0"; done | pacat --raw '
                               '--format=s16le --rate=48000 --channels=2 -d vsnd_src',
                               str(w / 'pattern.raw')], env=pa.env)
+        # ten short clips in a row, ALSA's defaults: none loses a frame at
+        # either end
+        series = [PlayCase('row%d' % i, au.sox_make(w / ('row%d.raw' % i), FMT, 1,
+                                                    E.SYNTHS[i % len(E.SYNTHS)]), rec)
+                  for i in range(10)]
+        for c in series:
+            c.name = 'playback %s, %d of 10 in a row' % (FMT, int(c.id[3:]) + 1)
         cases = [PlayCase('pb', au.sox_make(w / 'pb.raw', FMT, 3, E.SYNTHS[0]), rec),
+                 SmallBufferPlayCase('small', au.sox_make(w / 'small.raw', FMT, 3,
+                                                          E.SYNTHS[1]), rec)] + series + [
                  PlayCase('pace', au.sox_make(w / 'pace.raw', FMT, 6, E.SYNTHS[5]), rec, True),
                  LoopCaptureCase('cap', pattern, 2),
                  KillCase('kill', au.sox_make(w / 'kill.raw', FMT, 8, E.SYNTHS[3]), rec)]
