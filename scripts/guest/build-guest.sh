@@ -296,7 +296,7 @@ fetch_userland_i386() {
   mkdir -p "$work/userland/root"
   for p in "$work"/*.deb; do
     dpkg-deb -x "$p" "$work/userland/root"
-    dpkg-deb -f "$p" Package Version | paste -sd' ' >>"$work/userland/packages"
+    echo "$(dpkg-deb -f "$p" Package) $(dpkg-deb -f "$p" Version)" >>"$work/userland/packages"
   done
   rm -rf "$DIR/userland"
   mv "$work/userland" "$DIR/userland"
