@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything vsnd needs to build and test on Debian bookworm:
 # the build toolchain and libraries, and (for the end-to-end tests) QEMU 10
-# and a guest kernel with virtio_snd from bookworm-backports.
+# and guest kernels with virtio_snd (bookworm-backports, bookworm, i386).
 # Idempotent: re-running only installs what is missing.
 set -euo pipefail
 
@@ -27,6 +27,10 @@ TEST_PKGS=(
 )
 # bench/run.sh: the plots
 BENCH_PKGS=(gnuplot-nox)
+# scripts/guest/build-guest.sh --flavor 6.1: Debian's 6.1 kernel has no
+# CONFIG_SND_VIRTIO, so virtio_snd is built from its source against the
+# headers of the newest 6.1 ABI (the metapackage from bookworm, not backports)
+GUEST_61_PKGS=(linux-source-6.1 linux-headers-amd64 make)
 # integrations/semu/guest/build.sh: the RV32 guest kernel (Debian's 6.12
 # source, cross gcc) and its nolibc /init
 SEMU_GUEST_PKGS=(linux-source-6.12 gcc-riscv64-linux-gnu make flex bison bc
@@ -45,6 +49,14 @@ SRC
   fi
 }
 
+# build-guest.sh --flavor i386 downloads the 32-bit kernel, busybox and
+# alsa-utils with apt-get download, which needs the i386 package lists.
+add_i386() {
+  if ! dpkg --print-foreign-architectures | grep -qx i386; then
+    $SUDO dpkg --add-architecture i386
+  fi
+}
+
 need_install() {
   local missing=()
   for p in "$@"; do
@@ -54,8 +66,10 @@ need_install() {
 }
 
 add_backports
+add_i386
 $SUDO apt-get update -qq
-missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}" "${SEMU_GUEST_PKGS[@]}")
+missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}" "${GUEST_61_PKGS[@]}" \
+  "${SEMU_GUEST_PKGS[@]}")
 if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD_GUEST = ROOT / 'scripts' / 'guest' / 'build-guest.sh'
 EXIT_SKIP = 77
 GUEST_MEM = '512M'
+# Guest flavors (build-guest.sh --flavor) and the QEMU that boots each: the
+# 32-bit guest gets the 32-bit machine, as a 32-bit host would run it.
+GUESTS = {'6.12': 'qemu-system-x86_64', '6.1': 'qemu-system-x86_64', 'i386': 'qemu-system-i386'}
 BOOT_TIMEOUT = 90    # seconds; the guest reaches /init in about 3 s under TCG
 
 
@@ -31,8 +34,14 @@ def log(msg=''):
     print(msg, flush=True)
 
 
-def find_qemu(device):
-    qemu = os.environ.get('QEMU', 'qemu-system-x86_64')
+def add_guest_option(ap):
+    ap.add_argument('--guest', choices=list(GUESTS), default='6.12',
+                    help='the guest: 6.12 (x86_64, default), 6.1 (bookworm\'s stock kernel) '
+                         'or i386 (32-bit kernel and user space)')
+
+
+def find_qemu(device, guest):
+    qemu = os.environ.get('QEMU', GUESTS[guest])
     path = shutil.which(qemu)
     if not path:
         raise Skip(f'{qemu} not found (run scripts/install-deps.sh)')
@@ -42,12 +51,12 @@ def find_qemu(device):
     return path
 
 
-def build_guest():
+def build_guest(guest):
     """Builds the guest image if needed (scripts/guest/build-guest.sh); returns its dir."""
     if not shutil.which('sox'):
         raise Skip('sox not found (run scripts/install-deps.sh)')
-    r = subprocess.run(['bash', str(BUILD_GUEST)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True)
+    r = subprocess.run(['bash', str(BUILD_GUEST), '--flavor', guest], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
     sys.stdout.write(r.stderr)
     if r.returncode == EXIT_SKIP:
         raise Skip('guest image prerequisites missing')
@@ -171,8 +180,8 @@ def prepare(args):
                 raise Failure(f'no vsnd executable at {args.vsnd}')
             args.vsnd = os.path.abspath(args.vsnd)
         qemu = find_qemu('vhost-user-snd-pci' if args.device == 'vhost-user'
-                         else 'virtio-sound-pci')
-        gdir = build_guest()
+                         else 'virtio-sound-pci', args.guest)
+        gdir = build_guest(args.guest)
     except Skip as e:
         log(f'SKIP: {e}')
         return 1 if args.require else EXIT_SKIP

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e2e_audio as au  # noqa: E402
-from e2e_guest import Daemon, Failure, Guest, log, prepare  # noqa: E402
+from e2e_guest import Daemon, Failure, Guest, add_guest_option, log, prepare  # noqa: E402
 from vsnd_e2e import (S16_48K_2, SYNTHS, Ctx, PlaybackCase, check_dmesg,  # noqa: E402
                       device_args)
 
@@ -275,6 +275,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('suite', choices=sorted(SUITES) + ['all'])
     ap.add_argument('--vsnd', help='path of the vsnd executable')
+    add_guest_option(ap)
     ap.add_argument('--require', action='store_true',
                     help='missing prerequisites are a failure, not a skip')
     ap.add_argument('--workdir', help='keep everything here (default: a temp dir, '
