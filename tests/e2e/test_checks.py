@@ -243,6 +243,24 @@ class SelftestVerdictTest(unittest.TestCase):
         self.assertEqual(unknown, ['event_missing.C.0.7'])
 
 
+class StaleTrailTest(unittest.TestCase):
+    """The 6.1 driver's known limit: a few ms of the clip's own earlier audio
+    after it, nothing else."""
+
+    def test_only_short_earlier_audio_is_stale(self):
+        clip = noise(30000, S16)  # one buffer, 24000 frames, and more
+        fb = S16.frame_bytes
+        pad = bytes(10 * fb)
+        stale = clip[6010 * fb:6013 * fb]
+        self.assertEqual(e2e.stale_trail(clip + pad + stale + pad, len(clip), clip, S16),
+                         (3, 24000))
+        other = clip[400 * fb:403 * fb]  # its own audio, but not one buffer old
+        self.assertIsNone(e2e.stale_trail(clip + pad + other, len(clip), clip, S16))
+        self.assertIsNone(e2e.stale_trail(clip + pad, len(clip), clip, S16))
+        self.assertIsNone(e2e.stale_trail(clip + noise(3, S16, seed=9), len(clip), clip, S16))
+        self.assertIsNone(e2e.stale_trail(clip + clip[:400 * fb], len(clip), clip, S16))
+
+
 class DmesgTest(unittest.TestCase):
     def check(self, text):
         with tempfile.TemporaryDirectory() as d:

@@ -63,6 +63,42 @@ def describe_output(m, fmt):
             f'trail {fmt.ms(m.trail):.1f} ms{"" if m.trail_silent else " (NOT silence)"}')
 
 
+# The 6.1 driver queues every period of its buffer at START and requeues each
+# at once (virtsnd_pcm_msg_send, virtsnd_pcm_msg_complete), and its ALSA core
+# has no drain silence (6.5 added it): when a drain ends, the next period,
+# holding audio one buffer old, is already with the device, and plays until
+# the driver's STOP arrives, as on a sound card whose DMA runs until stopped.
+# Excused on that guest only, and only so: a few ms of the clip's own
+# earlier audio right after it.
+STALE_TRAIL_GUESTS = ('6.1',)
+STALE_TRAIL_MAX_MS = 5
+STALE_BUFFER_S = 0.5  # aplay's default buffer time, what the cases play with
+stale_trail_ok = False  # set by main() from --guest
+
+
+def stale_trail(hay, end, clip, fmt):
+    """The non-silent frames after the clip (which ends at byte `end`), if they
+    are at most STALE_TRAIL_MAX_MS of the clip's own audio from one buffer
+    (STALE_BUFFER_S, within 1 %) earlier: (frames, how many frames earlier);
+    else None."""
+    fb, sil = fmt.frame_bytes, fmt.silence_byte()
+    tail = hay[end:]
+    loud = [i for i in range(0, len(tail) - fb + 1, fb) if tail[i:i + fb].count(sil) != fb]
+    if not loud:
+        return None
+    seg = tail[loud[0]:loud[-1] + fb]
+    if fmt.ms(len(seg) // fb) > STALE_TRAIL_MAX_MS:
+        return None
+    buffer = STALE_BUFFER_S * fmt.rate
+    at = clip.find(seg)
+    while at >= 0:
+        back = (len(clip) + loud[0] - at) // fb
+        if at % fb == 0 and abs(back - buffer) <= buffer / 100:
+            return len(seg) // fb, back
+        at = clip.find(seg, at + 1)
+    return None
+
+
 def check_played(ctx, clip, fmt, label):
     """Finds the clip the guest played in vsnd's output files; returns a message."""
     best, best_path = None, None
@@ -82,14 +118,21 @@ def check_played(ctx, clip, fmt, label):
             f'{", " + wav.note if wav.note else ""})')
     if not best.found:
         raise Failure(f'{label}: frames lost: {best.lost} of {total} ({best.where}) in {info}')
-    problems = []
+    problems, note = [], ''
+    trail_ok = best.trail_silent
+    if not trail_ok and stale_trail_ok:
+        stale = stale_trail(wav.data, (best.offset + total) * fmt.frame_bytes, clip, fmt)
+        if stale:
+            trail_ok = True
+            note = (f'; after it {stale[0]} frames of its own audio from {stale[1]} frames '
+                    f'earlier (the 6.1 driver\'s queued period, a known limit)')
     if not best.aligned:
         problems.append('clip not frame-aligned in the output')
-    if not (best.lead_silent and best.trail_silent):
+    if not (best.lead_silent and trail_ok):
         problems.append('non-silent data around the clip')
     if fmt.ms(best.lead) > PAD_LIMIT_MS or fmt.ms(best.trail) > PAD_LIMIT_MS:
         problems.append(f'padding over {PAD_LIMIT_MS} ms')
-    msg = f'{label}: frames lost: 0 of {total}, {describe_output(best, fmt)}, in {info}'
+    msg = f'{label}: frames lost: 0 of {total}, {describe_output(best, fmt)}, in {info}{note}'
     if problems:
         raise Failure(msg + ': ' + '; '.join(problems))
     return msg
@@ -954,6 +997,8 @@ def main():
     ap.add_argument('--pacing-seconds', type=float, default=20)
     ap.add_argument('--cycles', type=int, default=20)
     args = ap.parse_args()
+    global stale_trail_ok
+    stale_trail_ok = args.guest in STALE_TRAIL_GUESTS
 
     ready = prepare(args)
     if isinstance(ready, int):
