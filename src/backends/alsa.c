@@ -4,22 +4,27 @@
  * through plug: the guest's format, rate and channels are converted when
  * the device does not take them).
  *
- * Each stream has its own thread that owns the snd_pcm_t: it blocks in
- * snd_pcm_writei/readi one ALSA period at a time, so the device's clock paces
- * it, and moves the frames through be_rt (ring, silence, xruns, wake). The
- * device thread never touches the PCM after open(): start/stop are atomics
- * the ALSA thread follows, and the delay it measures is published in an
- * atomic. When the PCM cannot be opened, or fails (a USB card unplugged),
- * be_rt's pacer runs the stream in real time and the thread reopens the PCM
- * every second (said once in the log).
+ * Each stream has its own thread that owns the snd_pcm_t: it opens the PCM
+ * (never the device thread: opening a server's PCM connects to it), blocks
+ * in snd_pcm_writei/readi one ALSA period at a time, so the device's clock
+ * paces it, and moves the frames through be_rt (ring, silence, xruns,
+ * wake). The device thread never touches the PCM: start/stop are atomics
+ * the ALSA thread follows (woken through an eventfd; it sleeps while the
+ * stream is stopped), and the delay it measures is published in an atomic.
+ * When the PCM cannot be opened, or fails (a USB card unplugged), the device
+ * paces the stream in real time and the thread reopens the PCM every second
+ * (said once in the log).
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <alsa/asoundlib.h>
 
@@ -30,8 +35,7 @@
 
 extern const struct vsnd_backend_ops vsnd__backend_alsa;
 
-#define ALSA_RETRY_NS UINT64_C(1000000000)
-#define ALSA_IDLE_NS UINT64_C(5000000)
+#define ALSA_RETRY_MS 1000
 
 struct alsa_cfg {
 	char *device;
@@ -59,8 +63,10 @@ struct alsa_port {
 	uint8_t *buf;
 	pthread_t thread;
 	bool thread_ok;
+	int efd;                    /* wakes the ALSA thread: start, stop, quit */
 	_Atomic bool quit;
 	_Atomic uint32_t delay;     /* frames, measured by the ALSA thread */
+	_Atomic int open_err;       /* the last failed open's error, for the log */
 };
 _Static_assert(offsetof(struct alsa_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
@@ -114,20 +120,25 @@ static void alsa_caps(struct vsnd_backend *be, uint8_t direction, struct vsnd_ba
 	caps->channels_max = VSND_MAX_CHANNELS < 8 ? VSND_MAX_CHANNELS : 8;
 }
 
-static uint64_t mono_ns(void)
+/* The ALSA thread waits for a start, a stop or quit (-1: no limit). */
+static void alsa_wait(struct alsa_port *ap, int ms)
 {
-	struct timespec ts;
+	struct pollfd p = { .fd = ap->efd, .events = POLLIN };
+	uint64_t v;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (poll(&p, 1, ms) > 0 && read(ap->efd, &v, sizeof(v)) < 0) {
+		/* drained by an earlier read: nothing pending */
+	}
 }
 
-static void nap(uint64_t ns)
+/* Device thread: make the ALSA thread look again. */
+static void alsa_kick(struct alsa_port *ap)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
-			       .tv_nsec = (long)(ns % 1000000000u) };
+	uint64_t one = 1;
 
-	nanosleep(&ts, NULL);
+	if (ap->efd >= 0 && write(ap->efd, &one, sizeof(one)) < 0) {
+		/* the counter is saturated: a wake is pending anyway */
+	}
 }
 
 /* Open and configure the PCM (blocking mode: the thread waits on the
@@ -222,38 +233,44 @@ static void alsa_pause(struct alsa_port *ap)
 	atomic_store(&ap->delay, 0);
 }
 
+/* No PCM: try to open it, then wait a second or for quit. */
+static void alsa_try_open(struct alsa_port *ap)
+{
+	int ret = alsa_pcm_open(ap);
+
+	if (ret == 0) {
+		vsnd__be_rt_set_live(&ap->rt, true);
+	} else {
+		atomic_store(&ap->open_err, ret);
+		vsnd__be_rt_event(&ap->rt, BE_RT_EV_ABSENT);
+	}
+	vsnd__be_rt_set_connecting(&ap->rt, false);
+	if (ret < 0)
+		alsa_wait(ap, ALSA_RETRY_MS);
+}
+
 static void *alsa_main(void *arg)
 {
 	struct alsa_port *ap = arg;
-	uint64_t retry_at = 0;
 	bool was_running = false;
 
 	while (!atomic_load(&ap->quit)) {
-		bool running = vsnd__be_rt_running(&ap->rt);
-
 		if (!ap->pcm) {
-			if (mono_ns() >= retry_at) {
-				retry_at = mono_ns() + ALSA_RETRY_NS;
-				if (alsa_pcm_open(ap) == 0) {
-					vsnd__be_rt_set_live(&ap->rt, true);
-					continue;
-				}
-			}
-			nap(ALSA_IDLE_NS * 10);
+			alsa_try_open(ap);
 			continue;
 		}
-		if (!running) {
+		if (!vsnd__be_rt_running(&ap->rt)) {
 			if (was_running)
 				alsa_pause(ap);
 			was_running = false;
-			nap(ALSA_IDLE_NS);
+			alsa_wait(ap, -1);
 			continue;
 		}
 		was_running = true;
 		if (!alsa_move_period(ap)) {
 			alsa_pcm_lost(ap);
 			was_running = false;
-			retry_at = mono_ns() + ALSA_RETRY_NS;
+			alsa_wait(ap, ALSA_RETRY_MS);
 		}
 	}
 	return NULL;
@@ -268,12 +285,15 @@ static void alsa_close(struct vsnd_backend *be, struct vsnd_port *port)
 	vsnd__be_rt_set_running(&ap->rt, false);
 	if (ap->thread_ok) {
 		atomic_store(&ap->quit, true);
+		alsa_kick(ap);
 		pthread_join(ap->thread, NULL);
 	}
 	if (ap->pcm) {
 		snd_pcm_drop(ap->pcm);
 		snd_pcm_close(ap->pcm);
 	}
+	if (ap->efd >= 0)
+		close(ap->efd);
 	vsnd__be_rt_fini(&ap->rt);
 	free(ap->buf);
 	free(ap);
@@ -293,10 +313,16 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!ap)
 		return -ENOMEM;
 	ap->ab = ab;
+	ap->efd = -1;
 	port->priv = ap;
 	ret = vsnd__be_rt_init(&ap->rt, be, port, alsa_format_mask(), ab->who);
 	if (ret < 0)
 		goto err;
+	ap->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ap->efd < 0) {
+		ret = -errno;
+		goto err;
+	}
 	/* The whole requested latency: no period can be longer. */
 	ap->buf_frames = (snd_pcm_uframes_t)ab->cfg.latency_ms * p->rate_hz / 1000u + 1;
 	ap->buf = malloc(ap->buf_frames * p->frame_bytes);
@@ -305,13 +331,8 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 		goto err;
 	}
 	latency_bytes = ap->buf_frames * p->frame_bytes;
-	ret = alsa_pcm_open(ap);
-	if (ret < 0) {
-		vsnd_backend_log(be, VSND_LOG_WARN, "%s: stream %u: cannot open: %s", ab->who,
-				 p->stream_id, snd_strerror(ret));
-	} else {
-		vsnd__be_rt_set_live(&ap->rt, true);
-	}
+	/* the ALSA thread opens the PCM; a start meanwhile holds the ring */
+	vsnd__be_rt_set_connecting(&ap->rt, true);
 	/* The device buffer fills at once when playback starts. */
 	if (p->direction == VSND_DIR_OUTPUT && 2 * latency_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency_bytes);
@@ -326,12 +347,48 @@ err:
 	return ret;
 }
 
+/* What the ALSA thread could not open, said on the device thread. */
+static void alsa_report(struct vsnd_backend *be, struct alsa_port *ap)
+{
+	int err = atomic_exchange(&ap->open_err, 0);
+
+	if (err && !ap->rt.said_absent)
+		vsnd_backend_log(be, VSND_LOG_WARN, "%s: stream %u: cannot open: %s", ap->ab->who,
+				 ap->rt.port->params.stream_id, snd_strerror(err));
+}
+
+static int alsa_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	int ret = vsnd__be_rt_start(be, port, now_ns);
+
+	if (ret == 0)
+		alsa_kick(port->priv);
+	return ret;
+}
+
+static int alsa_stop(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	int ret = vsnd__be_rt_stop(be, port);
+
+	if (ret == 0)
+		alsa_kick(port->priv);
+	return ret;
+}
+
+static uint64_t alsa_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	if (port->priv)
+		alsa_report(be, port->priv);
+	return vsnd__be_rt_tick(be, port, now_ns);
+}
+
 static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	struct alsa_port *ap = port->priv;
 
 	if (!ap)
 		return 0;
+	alsa_report(be, ap);
 	return vsnd__be_rt_delay(&ap->rt, atomic_load_explicit(&ap->delay, memory_order_relaxed));
 }
 
@@ -378,9 +435,9 @@ const struct vsnd_backend_ops vsnd__backend_alsa = {
 	.destroy = alsa_destroy,
 	.caps = alsa_caps,
 	.open = alsa_open,
-	.start = vsnd__be_rt_start,
-	.stop = vsnd__be_rt_stop,
-	.tick = vsnd__be_rt_tick,
+	.start = alsa_start,
+	.stop = alsa_stop,
+	.tick = alsa_tick,
 	.close = alsa_close,
 	.delay_frames = alsa_delay_frames,
 };

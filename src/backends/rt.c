@@ -349,8 +349,11 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 	if (atomic_load(&rt->connecting) && !rt->pacing) {
 		if (!rt->hold_until)
 			rt->hold_until = now_ns + BE_RT_HOLD_NS;
+		/* a look every BE_RT_HOLD_POLL_NS: a failed attempt ends the
+		 * hold at once (its wake alone would not reach this tick) */
 		if (now_ns < rt->hold_until)
-			return rt->hold_until;
+			return now_ns + BE_RT_HOLD_POLL_NS < rt->hold_until
+				? now_ns + BE_RT_HOLD_POLL_NS : rt->hold_until;
 	}
 	return pace(rt, now_ns);
 }

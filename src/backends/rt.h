@@ -48,6 +48,7 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER };
 /* How long a stream that starts while its server connection is being made
  * waits for it, its ring held, before the pacer takes over. */
 #define BE_RT_HOLD_NS UINT64_C(250000000)
+#define BE_RT_HOLD_POLL_NS UINT64_C(5000000)
 /* Data runs remembered: a run ends at every pad of silence, and the server's
  * latency never holds more than a few. */
 #define BE_RT_RUNS 32u

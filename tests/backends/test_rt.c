@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * be_rt, the sound-server backends' shared side, without a server: the test
+ * plays the server's callback (vsnd__be_rt_play) and the device's tick by
+ * hand with a fake clock. Who paces a running stream (nobody while its
+ * connection is being made, the device while the server is away, the
+ * server once live), and which ring frames the server has played for a
+ * given latency.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/rt.h"
+#include "be_test.h"
+
+#define MS 1000000ull
+#define RATE 48000u
+#define PERIOD 480u
+#define FB 4u
+
+struct rt_case {
+	struct vsnd_port port;
+	struct be_rt rt;
+	struct bt_log log;
+	struct vsnd_backend_env env;
+	struct vsnd_backend be;
+};
+
+static struct rt_case *rt_new(void)
+{
+	struct rt_case *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	bt_port_init(&c->port, VSND_DIR_OUTPUT, 0, 0, VSND_PCM_FMT_S16, 2, RATE, PERIOD);
+	c->env = bt_env(&c->log);
+	c->be.env = c->env;
+	assert_int_equal(vsnd__be_rt_init(&c->rt, &c->be, &c->port, UINT64_C(1) << VSND_PCM_FMT_S16,
+					  "test"), 0);
+	c->port.priv = &c->rt;
+	return c;
+}
+
+static void rt_free(struct rt_case *c)
+{
+	vsnd__be_rt_fini(&c->rt);
+	bt_port_fini(&c->port);
+	free(c);
+}
+
+/* Put n frames of data into the ring, as the device does. */
+static void feed(struct rt_case *c, size_t frames)
+{
+	uint8_t buf[PERIOD * FB];
+
+	memset(buf, 0x11, sizeof(buf));
+	while (frames) {
+		size_t n = frames < PERIOD ? frames : PERIOD;
+
+		assert_int_equal(vsnd_ring_write(&c->port.ring, buf, n * FB), n * FB);
+		frames -= n;
+	}
+}
+
+/* The server's callback asks for n frames. */
+static void server_pulls(struct rt_case *c, size_t frames)
+{
+	uint8_t *buf = malloc(frames * FB);
+
+	vsnd__be_rt_play(&c->rt, buf, frames * FB);
+	free(buf);
+}
+
+/* Four periods queued, started at t0 while the connection is being made,
+ * and the device's first tick; returns that tick's deadline. */
+static uint64_t start_connecting(struct rt_case *c, uint64_t t0)
+{
+	vsnd__be_rt_set_connecting(&c->rt, true);
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	return vsnd__be_rt_tick(&c->be, &c->port, t0);
+}
+
+/* Started while its connection is being made: the ring is held (nothing
+ * consumed, a look every few ms), and the hold ends at the first look
+ * after the attempt fails; from then on the device paces in real time. */
+static void test_hold_then_pace(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS, next;
+
+	(void)state;
+	next = start_connecting(c, t0);
+	assert_true(next > t0 && next <= t0 + BE_RT_HOLD_POLL_NS);
+	next = vsnd__be_rt_tick(&c->be, &c->port, t0 + 100 * MS);
+	assert_true(next <= t0 + 100 * MS + BE_RT_HOLD_POLL_NS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB); /* held */
+	vsnd__be_rt_set_connecting(&c->rt, false);                        /* failed */
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + 101 * MS);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + 111 * MS);
+	/* paced from 101 ms on: 10 ms = one period moved */
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
+	rt_free(c);
+}
+
+/* A hold never outlasts BE_RT_HOLD_NS, even if the attempt never ends (a
+ * stopped server). */
+static void test_hold_bounded(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS;
+
+	(void)state;
+	start_connecting(c, t0);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + BE_RT_HOLD_NS);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + BE_RT_HOLD_NS + 10 * MS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
+	rt_free(c);
+}
+
+/* Live, the server paces: the tick asks for no timer and moves nothing;
+ * when the server goes, the next tick paces. */
+static void test_live_then_lost(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS;
+
+	(void)state;
+	vsnd__be_rt_set_live(&c->rt, true);
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 50 * MS), UINT64_MAX);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB);
+	server_pulls(c, PERIOD);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
+	vsnd__be_rt_set_live(&c->rt, false);
+	assert_int_not_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 60 * MS), UINT64_MAX);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + 70 * MS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 2 * PERIOD * FB);
+	assert_true(bt_log_has(&c->log, "server gone"));
+	rt_free(c);
+}
+
+/*
+ * What the server has played, for its latency: data and silence pads are
+ * told apart, so the ring frames it holds unplayed are exact (a buffer
+ * completes once heard, and the last one is not held up by the silence
+ * after it).
+ */
+static void test_unplayed(void **state)
+{
+	struct rt_case *c = rt_new();
+
+	(void)state;
+	vsnd__be_rt_set_live(&c->rt, true);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
+	server_pulls(c, 200);                     /* silence: the ring is empty */
+	feed(c, 1000);
+	server_pulls(c, 600);                     /* 600 data */
+	server_pulls(c, 600);                     /* 400 data, then 200 silence */
+	/* given 1400, all but `latency` played */
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 1400), 1000);
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 1200), 1000); /* the first pad */
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 900), 700);
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 300), 100);
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 200), 0);     /* only the last pad */
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 0), 0);
+	server_pulls(c, 5000);                    /* silence on and on */
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 1000), 0);
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 5300), 100);
+	vsnd__be_rt_set_live(&c->rt, false);      /* what a lost server held is gone */
+	assert_int_equal(vsnd__be_rt_delay(&c->rt, 5300), 0);
+	rt_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hold_then_pace),
+		cmocka_unit_test(test_hold_bounded),
+		cmocka_unit_test(test_live_then_lost),
+		cmocka_unit_test(test_unplayed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
