@@ -405,6 +405,23 @@ static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t la
 	prefill_to(dev, s, (size_t)(target < cap ? target : cap));
 }
 
+/* The soonest a look again is worth it while the host plays on. */
+#define HEARD_MIN_WAIT_NS 500000u
+
+/*
+ * When the host that holds a message's last frame unplayed will have played
+ * it, at the stream's rate: the next look is due then, not at the host's
+ * next callback, which may be a server's whole request size later.
+ */
+static uint64_t heard_at(const struct pcm_stream *s, uint64_t now, uint64_t bytes)
+{
+	const struct vsnd_pcm_params *p = &s->port.params;
+	uint64_t frames = bytes / p->frame_bytes + 1;
+	uint64_t ns = frames * 1000000000u / p->rate_hz;
+
+	return now + (ns > HEARD_MIN_WAIT_NS ? ns : HEARD_MIN_WAIT_NS);
+}
+
 /* A message completes once its last frame was played: the backend has
  * consumed it from the ring, and the host no longer holds it unplayed. */
 static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
@@ -416,6 +433,13 @@ static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint6
 
 	while ((m = s->held.head) && m->copied && m->end_pos <= played && !wrap_guard(s, now))
 		io_complete(dev, s, VIRTIO_SND_S_OK, (uint32_t)delay);
+	m = s->held.head;
+	if (m && m->copied && delay && m->end_pos > played && m->end_pos <= rpos) {
+		uint64_t due = heard_at(s, now, m->end_pos - played);
+
+		if (s->next_deadline && due < s->next_deadline) /* 0: a tick due at once */
+			s->next_deadline = due;
+	}
 }
 
 static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
