@@ -3,16 +3,23 @@
  * portaudio: a PortAudio stream per guest stream, over whatever host API
  * PortAudio was built with (ALSA on Debian). PortAudio's callback is the
  * real-time side and only moves ring data through be_rt. PortAudio opens
- * devices synchronously, so when the device is missing or the stream dies
- * the device thread retries (at most once a second, from start/stop/delay
- * queries) while be_rt's pacer keeps the guest's stream in real time.
+ * devices synchronously (through ALSA, a server's PCM connects to it), so
+ * every PortAudio call but the callback's is made by one worker thread per
+ * backend instance: it opens the streams the device thread asks for,
+ * reopens a dead one once a second, and closes and frees what the device
+ * thread let go. Meanwhile the device paces the guest's stream in real time;
+ * the worker sleeps while there is nothing to do.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <portaudio.h>
 
@@ -36,18 +43,29 @@ static const struct be_opt portaudio_opts[] = {
 	BE_OPT_END,
 };
 
+struct portaudio_port;
+
 struct portaudio_be {
 	struct vsnd_backend base;
 	struct portaudio_cfg cfg;
 	char who[160];
+	pthread_t worker;
+	bool worker_ok;
+	int efd;                        /* kicks the worker */
+	pthread_mutex_t lock;           /* the list and each port's `closing` */
+	struct portaudio_port *ports;
+	bool quit;
 };
 
 struct portaudio_port {
 	struct be_rt rt;
 	struct portaudio_be *pb;
-	PaStream *stream;
-	uint64_t retry_at;
+	struct portaudio_port *next;    /* pb->lock */
+	bool closing;                   /* pb->lock: the device let it go */
+	PaStream *stream;               /* the worker's */
+	uint64_t retry_at;              /* the worker's */
 	unsigned long frames_per_buffer;
+	_Atomic uint32_t latency;       /* frames, from the callback's time info */
 };
 _Static_assert(offsetof(struct portaudio_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
@@ -98,6 +116,13 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	struct portaudio_port *pp = userdata;
 	size_t bytes = frames * pp->rt.port->params.frame_bytes;
 
+	/* the stream time: when this buffer is heard (recorded) */
+	double lat = output ? time->outputBufferDacTime - time->currentTime
+			    : time->currentTime - time->inputBufferAdcTime;
+
+	atomic_store_explicit(&pp->latency, lat > 0 && lat < 10 ?
+			      (uint32_t)(lat * pp->rt.port->params.rate_hz) : 0,
+			      memory_order_relaxed);
 	if (output)
 		vsnd__be_rt_play(&pp->rt, output, bytes);
 	else if (input)
@@ -105,7 +130,7 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	return paContinue;
 }
 
-/* ---- device thread ---- */
+/* ---- the worker ---- */
 
 static PaDeviceIndex find_device(const char *name, bool out)
 {
@@ -162,34 +187,119 @@ static void pp_close_stream(struct portaudio_port *pp)
 	pp->stream = NULL;
 }
 
-/* The stream died (the callback thread ended) or never opened: hand the
- * guest's stream to the pacer and retry once a second. */
-static void pp_check(struct portaudio_port *pp)
+/* A port's turn: open it if due, or notice that its stream died (the
+ * callback thread ended). Returns when it wants a turn again (UINT64_MAX:
+ * only when kicked). */
+static uint64_t pp_turn(struct portaudio_port *pp, uint64_t now)
 {
 	if (pp->stream && Pa_IsStreamActive(pp->stream) == 1)
-		return;
+		return now + PORTAUDIO_RETRY_NS; /* a look a second: did it die? */
 	if (pp->stream) {
 		pp_close_stream(pp);
 		vsnd__be_rt_set_live(&pp->rt, false);
-		pp->retry_at = mono_ns() + PORTAUDIO_RETRY_NS;
+		pp->retry_at = now + PORTAUDIO_RETRY_NS;
 	}
-	if (mono_ns() < pp->retry_at)
-		return;
-	pp->retry_at = mono_ns() + PORTAUDIO_RETRY_NS;
-	if (pp_open_stream(pp) < 0)
-		vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
+	if (now >= pp->retry_at) {
+		pp->retry_at = now + PORTAUDIO_RETRY_NS;
+		if (pp_open_stream(pp) < 0)
+			vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
+		vsnd__be_rt_set_connecting(&pp->rt, false);
+	}
+	return pp->stream ? now + PORTAUDIO_RETRY_NS : pp->retry_at;
 }
+
+/* Take the ports the device let go out of the list. */
+static struct portaudio_port *take_closing(struct portaudio_be *pb)
+{
+	struct portaudio_port *done = NULL, **pp = &pb->ports;
+
+	while (*pp) {
+		struct portaudio_port *x = *pp;
+
+		if (x->closing) {
+			*pp = x->next;
+			x->next = done;
+			done = x;
+		} else {
+			pp = &x->next;
+		}
+	}
+	return done;
+}
+
+static void worker_wait(struct portaudio_be *pb, uint64_t until)
+{
+	uint64_t now = mono_ns(), v;
+	struct pollfd p = { .fd = pb->efd, .events = POLLIN };
+	int ms = until == UINT64_MAX ? -1
+		 : until <= now ? 0 : (int)((until - now + 999999) / 1000000);
+
+	if (poll(&p, 1, ms) > 0 && read(pb->efd, &v, sizeof(v)) < 0) {
+		/* drained already */
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct portaudio_be *pb = arg;
+
+	for (;;) {
+		uint64_t next = UINT64_MAX, now = mono_ns();
+		struct portaudio_port *done, *head;
+		bool quit;
+
+		pthread_mutex_lock(&pb->lock);
+		done = take_closing(pb);
+		quit = pb->quit;
+		head = pb->ports;
+		pthread_mutex_unlock(&pb->lock);
+		/* Without the lock (PortAudio's calls take their time): the
+		 * device thread only ever adds ports at the head, and only
+		 * this thread unlinks and frees them. */
+		for (struct portaudio_port *pp = head; pp && !quit; pp = pp->next) {
+			uint64_t t = pp_turn(pp, now);
+
+			next = t < next ? t : next;
+		}
+		while (done) {
+			struct portaudio_port *x = done;
+
+			done = x->next;
+			pp_close_stream(x);
+			vsnd__be_rt_fini(&x->rt);
+			free(x);
+		}
+		if (quit)
+			return NULL;
+		worker_wait(pb, next);
+	}
+}
+
+static void worker_kick(struct portaudio_be *pb)
+{
+	uint64_t one = 1;
+
+	if (write(pb->efd, &one, sizeof(one)) < 0) {
+		/* saturated: a wake is pending anyway */
+	}
+}
+
+/* ---- device thread ---- */
 
 static void portaudio_close(struct vsnd_backend *be, struct vsnd_port *port)
 {
+	struct portaudio_be *pb = container_of(be, struct portaudio_be, base);
 	struct portaudio_port *pp = port->priv;
 
 	if (!pp)
 		return;
+	/* From here the callback leaves the ring alone (not running); the
+	 * worker closes the stream and frees the port. */
 	vsnd__be_rt_set_running(&pp->rt, false);
-	pp_close_stream(pp);
-	vsnd__be_rt_fini(&pp->rt);
-	free(pp);
+	pthread_mutex_lock(&pb->lock);
+	pp->closing = true;
+	pthread_mutex_unlock(&pb->lock);
+	worker_kick(pb);
 	port->priv = NULL;
 }
 
@@ -206,10 +316,10 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!pp)
 		return -ENOMEM;
 	pp->pb = pb;
-	port->priv = pp;
 	ret = vsnd__be_rt_init(&pp->rt, be, port, portaudio_format_mask(), pb->who);
 	if (ret < 0) {
-		portaudio_close(be, port);
+		vsnd__be_rt_fini(&pp->rt);
+		free(pp);
 		return ret;
 	}
 	/* Callbacks of a quarter of the latency; the ring keeps the whole
@@ -218,19 +328,14 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	pp->frames_per_buffer = latency / 4 ? (unsigned long)(latency / 4) : 1;
 	if (p->direction == VSND_DIR_OUTPUT && 2 * latency * p->frame_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency * p->frame_bytes);
-	pp_check(pp);
-	vsnd__be_rt_report(&pp->rt);
-	return 0;
-}
-
-static int portaudio_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
-{
-	struct portaudio_port *pp = port->priv;
-
-	if (!pp)
-		return -EBADFD;
-	vsnd__be_rt_set_running(&pp->rt, true);
-	pp_check(pp);
+	/* the worker opens the stream; a start meanwhile holds the ring */
+	vsnd__be_rt_set_connecting(&pp->rt, true);
+	port->priv = pp;
+	pthread_mutex_lock(&pb->lock);
+	pp->next = pb->ports;
+	pb->ports = pp;
+	pthread_mutex_unlock(&pb->lock);
+	worker_kick(pb);
 	vsnd__be_rt_report(&pp->rt);
 	return 0;
 }
@@ -238,17 +343,26 @@ static int portaudio_start(struct vsnd_backend *be, struct vsnd_port *port, uint
 static uint32_t portaudio_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	struct portaudio_port *pp = port->priv;
-	const PaStreamInfo *info;
-	double latency;
 
 	if (!pp)
 		return 0;
-	pp_check(pp);
-	if (!pp->stream || !(info = Pa_GetStreamInfo(pp->stream)))
-		return vsnd__be_rt_delay(&pp->rt, 0);
-	latency = port->params.direction == VSND_DIR_OUTPUT ? info->outputLatency
-								 : info->inputLatency;
-	return vsnd__be_rt_delay(&pp->rt, latency > 0 ? (uint64_t)(latency * port->params.rate_hz) : 0);
+	return vsnd__be_rt_delay(&pp->rt, atomic_load_explicit(&pp->latency, memory_order_relaxed));
+}
+
+/* Stop the worker: it closes and frees every port still listed (the
+ * device closed them all before, so all are `closing`). */
+static void worker_stop(struct portaudio_be *pb)
+{
+	if (!pb->worker_ok)
+		return;
+	pthread_mutex_lock(&pb->lock);
+	for (struct portaudio_port *pp = pb->ports; pp; pp = pp->next)
+		pp->closing = true;
+	pb->quit = true;
+	pthread_mutex_unlock(&pb->lock);
+	worker_kick(pb);
+	pthread_join(pb->worker, NULL);
+	pb->worker_ok = false;
 }
 
 static void portaudio_destroy(struct vsnd_backend *be)
@@ -258,6 +372,10 @@ static void portaudio_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	pb = container_of(be, struct portaudio_be, base);
+	worker_stop(pb);
+	if (pb->efd >= 0)
+		close(pb->efd);
+	pthread_mutex_destroy(&pb->lock);
 	vsnd__be_opts_free(portaudio_opts, &pb->cfg);
 	free(pb);
 	Pa_Terminate();
@@ -275,25 +393,34 @@ static int portaudio_create(struct vsnd_backend **out, const char *opts,
 	if (!pb)
 		return -ENOMEM;
 	pb->cfg.latency_ms = 40;
+	pb->efd = -1;
+	pthread_mutex_init(&pb->lock, NULL);
 	ret = vsnd__be_opts_parse("portaudio", portaudio_opts, opts, &pb->cfg, env);
-	if (ret < 0)
-		goto err;
+	if (ret < 0) {
+		vsnd__be_opts_free(portaudio_opts, &pb->cfg);
+		free(pb);
+		return ret;
+	}
 	/* Reference-counted by PortAudio: one per instance. */
 	err = Pa_Initialize();
 	if (err != paNoError) {
 		vsnd__be_env_log(env, VSND_LOG_ERROR, "portaudio: %s", Pa_GetErrorText(err));
-		ret = -EIO;
-		goto err;
+		vsnd__be_opts_free(portaudio_opts, &pb->cfg);
+		free(pb);
+		return -EIO;
 	}
 	vsnd__be_base_init(&pb->base, &vsnd__backend_portaudio, env);
 	snprintf(pb->who, sizeof(pb->who), "portaudio (%s)",
 		 pb->cfg.device ? pb->cfg.device : "default device");
+	pb->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ret = pb->efd < 0 ? -errno : -pthread_create(&pb->worker, NULL, worker_main, pb);
+	if (ret < 0) {
+		portaudio_destroy(&pb->base);
+		return ret;
+	}
+	pb->worker_ok = true;
 	*out = &pb->base;
 	return 0;
-err:
-	vsnd__be_opts_free(portaudio_opts, &pb->cfg);
-	free(pb);
-	return ret;
 }
 
 const struct vsnd_backend_ops vsnd__backend_portaudio = {
@@ -304,7 +431,7 @@ const struct vsnd_backend_ops vsnd__backend_portaudio = {
 	.destroy = portaudio_destroy,
 	.caps = portaudio_caps,
 	.open = portaudio_open,
-	.start = portaudio_start,
+	.start = vsnd__be_rt_start,
 	.stop = vsnd__be_rt_stop,
 	.tick = vsnd__be_rt_tick,
 	.close = portaudio_close,

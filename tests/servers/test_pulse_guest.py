@@ -36,25 +36,30 @@ EXTRA_S = (-0.1, 0.5)
 
 
 class Recorder:
-    """parec of the null sink's monitor, one file per server lifetime."""
+    """A witness of the null sink's monitor (parec here), one file per server
+    lifetime, running until the test reads it."""
+    SUFFIX, TARGET = 'raw', 'vsnd_null.monitor'
 
-    def __init__(self, pa, work):
-        self.pa, self.work, self.files, self.proc = pa, work, [], None
+    def __init__(self, server, work):
+        self.server, self.work, self.files, self.proc = server, work, [], None
 
     def start(self):
-        path = os.path.join(self.work, 'monitor-%d.raw' % (len(self.files) + 1))
+        path = os.path.join(self.work, 'monitor-%d.%s' % (len(self.files) + 1, self.SUFFIX))
         self.files.append(path)
-        self.proc = self.pa.record(path, 'vsnd_null.monitor')
+        self.proc = self.server.record(path, self.TARGET)
 
     def stop(self):
         if self.proc:
-            self.pa.procs.stop(self.proc)
+            self.server.procs.stop(self.proc, signal.SIGINT)
             self.proc = None
+
+    def samples(self, raw):
+        return raw
 
     def data(self, i):
         self.stop()
         with open(self.files[i], 'rb') as f:
-            return f.read()
+            return self.samples(f.read())
 
 
 class PlayCase(E.PlaybackCase):
@@ -174,16 +179,16 @@ class KillCase(E.PlaybackCase):
             at / fb / FMT.rate)
 
 
-def kill_hook(pa, rec):
+def kill_hook(server, rec):
     def outage():
         time.sleep(2.0)
         rec.stop()
-        pa.kill()
-        S.log('host| pulseaudio killed')
+        server.kill()
+        S.log('host| server killed')
         time.sleep(1.0)
-        pa.start()
+        server.start()
         rec.start()
-        S.log('host| pulseaudio restarted')
+        S.log('host| server restarted')
 
     def hook(kind, fields):
         if kind == 'wait' and fields.get('id') == 'kill':
@@ -191,7 +196,26 @@ def kill_hook(pa, rec):
     return [hook]
 
 
-def main():
+def playback_cases(w, rec, args):
+    """What every server runs: a clip, ten short ones in a row with ALSA's
+    defaults (none may lose a frame at either end), optionally the 20 ms
+    buffer, a longer clip for the guest's wall time."""
+    series = [PlayCase('row%d' % i, au.sox_make(w / ('row%d.raw' % i), FMT, 1,
+                                                E.SYNTHS[i % len(E.SYNTHS)]), rec)
+              for i in range(10)]
+    for c in series:
+        c.name = 'playback %s, %d of 10 in a row' % (FMT, int(c.id[3:]) + 1)
+    small = [SmallBufferPlayCase('small', au.sox_make(w / 'small.raw', FMT, 3, E.SYNTHS[1]),
+                                 rec)]
+    return ([PlayCase('pb', au.sox_make(w / 'pb.raw', FMT, 3, E.SYNTHS[0]), rec)] +
+            (small if args.small_buffers else []) + series +
+            [PlayCase('pace', au.sox_make(w / 'pace.raw', FMT, 6, E.SYNTHS[5]), rec, True)])
+
+
+def guest_main(name, tools, server_cls, recorder_cls, setup):
+    """A real guest through vsnd's `name` backend against a server this test
+    starts. setup(server, rec, w, procs) returns (backend spec, cases to run
+    after the playback cases and before the kill)."""
     ap = argparse.ArgumentParser()
     ap.add_argument('--vsnd', required=True)
     ap.add_argument('--require', action='store_true')
@@ -203,7 +227,7 @@ def main():
                     help='also aplay with a 20 ms buffer of 10 ms periods')
     args = ap.parse_args()
     args.vsnd, args.device, args.guest = os.path.abspath(args.vsnd), 'vhost-user', '6.12'
-    for tool in ('pulseaudio', 'pactl', 'parec', 'pacat', 'sox'):
+    for tool in tools + ('sox',):
         if subprocess.run(['which', tool], capture_output=True).returncode != 0:
             S.log('SKIP: %s not installed' % tool)
             return EXIT_SKIP
@@ -214,37 +238,20 @@ def main():
         S.log('SKIP: %s' % e)
         return 1 if args.require else EXIT_SKIP
     accel = probe_accel(qemu, gdir)
-    work = S.tmpdir('vsnd-e2e-pulse-')
+    work = S.tmpdir('vsnd-e2e-%s-' % name)
     procs = S.Procs()
     ok = False
     try:
-        pa = Pulse(procs, work)
-        pa.start()
-        rec = Recorder(pa, work)
+        server = server_cls(procs, work)
+        server.start()
+        rec = recorder_cls(server, work)
         rec.start()
         w = Path(work)
-        pattern = au.sox_make(w / 'pattern.raw', FMT, 1, E.SYNTHS[6])
-        feeder = procs.start(['sh', '-c', 'while :; do cat "$0"; done | pacat --raw '
-                              '--format=s16le --rate=48000 --channels=2 -d vsnd_src',
-                              str(w / 'pattern.raw')], env=pa.env)
-        # ten short clips in a row, ALSA's defaults: none loses a frame at
-        # either end
-        series = [PlayCase('row%d' % i, au.sox_make(w / ('row%d.raw' % i), FMT, 1,
-                                                    E.SYNTHS[i % len(E.SYNTHS)]), rec)
-                  for i in range(10)]
-        for c in series:
-            c.name = 'playback %s, %d of 10 in a row' % (FMT, int(c.id[3:]) + 1)
-        small = [SmallBufferPlayCase('small', au.sox_make(w / 'small.raw', FMT, 3,
-                                                          E.SYNTHS[1]), rec)]
-        cases = [PlayCase('pb', au.sox_make(w / 'pb.raw', FMT, 3, E.SYNTHS[0]), rec)] + (
-            small if args.small_buffers else []) + series + [
-                 PlayCase('pace', au.sox_make(w / 'pace.raw', FMT, 6, E.SYNTHS[5]), rec, True),
-                 LoopCaptureCase('cap', pattern, 2),
-                 KillCase('kill', au.sox_make(w / 'kill.raw', FMT, 8, E.SYNTHS[3]), rec)]
-        backend = 'pulse,server=unix:%s,sink=vsnd_null,source=vsnd_src.monitor,name=e2e' % pa.sock
+        backend, more = setup(server, rec, w, procs)
+        cases = playback_cases(w, rec, args) + more + [
+            KillCase('kill', au.sox_make(w / 'kill.raw', FMT, 8, E.SYNTHS[3]), rec)]
         results, _ = E.run_cases(args, qemu, gdir, accel, work, backend, cases,
-                                 opts={'hooks': kill_hook(pa, rec)})
-        procs.stop(feeder)
+                                 opts={'hooks': kill_hook(server, rec)})
         ok = E.report(results)
         daemon_log = w / 'vsnd.log'
         if daemon_log.exists():
@@ -261,5 +268,15 @@ def main():
     return 0 if ok else 1
 
 
+def pulse_setup(pa, rec, w, procs):
+    """Capture from a null sink's monitor that pacat feeds with a pattern."""
+    pattern = au.sox_make(w / 'pattern.raw', FMT, 1, E.SYNTHS[6])
+    procs.start(['sh', '-c', 'while :; do cat "$0"; done | pacat --raw --format=s16le '
+                 '--rate=48000 --channels=2 -d vsnd_src', str(w / 'pattern.raw')], env=pa.env)
+    backend = 'pulse,server=unix:%s,sink=vsnd_null,source=vsnd_src.monitor,name=e2e' % pa.sock
+    return backend, [LoopCaptureCase('cap', pattern, 2)]
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(guest_main('pulse', ('pulseaudio', 'pactl', 'parec', 'pacat'), Pulse, Recorder,
+                        pulse_setup))
