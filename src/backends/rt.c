@@ -159,10 +159,10 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 	struct vsnd_port *port = rt->port;
 	uint32_t fb = port->params.frame_bytes;
 	size_t got = 0;
-	bool running = atomic_load_explicit(&rt->running, memory_order_relaxed);
 
 	bytes -= bytes % fb;
-	if (running && vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
+	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
+	    vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
 		/* Whole frames only, as the clocked backends do. */
 		size_t have = vsnd_ring_fill(&port->ring) / fb * fb;
 
@@ -174,9 +174,10 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 	if (got < bytes)
 		vsnd_pcm_silence_at(port->params.format, (uint8_t *)dst + got, bytes - got, got);
 	note_played(rt, got / fb, bytes / fb);
-	/* Each callback moves the played position: the device completes what
-	 * became audible (and refills the ring). */
-	if (running)
+	/* The device refills the ring when it runs half empty; what becomes
+	 * audible later it completes on its own timer (the core's heard_at):
+	 * a server asking every few ms wakes it only as often as needed. */
+	if (got && vsnd_ring_fill(&port->ring) < port->lead_bytes / 2)
 		wake(port);
 }
 

@@ -405,8 +405,10 @@ static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t la
 	prefill_to(dev, s, (size_t)(target < cap ? target : cap));
 }
 
-/* The soonest a look again is worth it while the host plays on. */
-#define HEARD_MIN_WAIT_NS 500000u
+/* A look at a host's played position comes this much after the moment it
+ * predicts: a server's latency is an estimate, and a look a hair too soon
+ * would only ask for another. */
+#define HEARD_SLACK_NS 1000000u
 
 /*
  * When the host that holds a message's last frame unplayed will have played
@@ -417,9 +419,8 @@ static uint64_t heard_at(const struct pcm_stream *s, uint64_t now, uint64_t byte
 {
 	const struct vsnd_pcm_params *p = &s->port.params;
 	uint64_t frames = bytes / p->frame_bytes + 1;
-	uint64_t ns = frames * 1000000000u / p->rate_hz;
 
-	return now + (ns > HEARD_MIN_WAIT_NS ? ns : HEARD_MIN_WAIT_NS);
+	return now + frames * 1000000000u / p->rate_hz + HEARD_SLACK_NS;
 }
 
 /* A message completes once its last frame was played: the backend has
