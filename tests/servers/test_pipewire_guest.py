@@ -25,6 +25,10 @@ class WavRecorder(G.Recorder):
 
 
 def pipewire_setup(pw, rec, w, procs):
+    # the backend finds the server as any client does, by the runtime
+    # directory vsnd inherits (pulse names its server in the spec instead)
+    for k in ('XDG_RUNTIME_DIR', 'PIPEWIRE_RUNTIME_DIR'):
+        os.environ[k] = pw.env[k]
     return 'pipewire,target=vsnd_null,name=e2e', []
 
 
