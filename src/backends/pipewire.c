@@ -419,28 +419,7 @@ static const struct be_srv_ops pipewire_srv_ops = {
 
 static void pipewire_close(struct vsnd_backend *be, struct vsnd_port *port)
 {
-	struct pipewire_be *pb = container_of(be, struct pipewire_be, base);
-	struct pipewire_port *pp = port->priv;
-
-	if (!pp)
-		return;
-	vsnd__be_rt_set_running(&pp->sp.rt, false);
-	vsnd__be_srv_remove(&pb->srv, &pp->sp);
-	vsnd__be_rt_fini(&pp->sp.rt);
-	free(pp);
-	port->priv = NULL;
-}
-
-static void pipewire_name_stream(struct pipewire_port *pp, const struct vsnd_pcm_params *p)
-{
-	const char *dir = p->direction == VSND_DIR_OUTPUT ? "playback" : "capture";
-	const char *name = pp->pb->cfg.name ? pp->pb->cfg.name : "guest";
-
-	if (p->dir_index == 0)
-		snprintf(pp->stream_name, sizeof(pp->stream_name), "vsnd: %s %s", name, dir);
-	else
-		snprintf(pp->stream_name, sizeof(pp->stream_name), "vsnd: %s %s %u", name, dir,
-			 p->dir_index + 1);
+	vsnd__be_srv_port_close(&container_of(be, struct pipewire_be, base)->srv, port);
 }
 
 /* The graph quantum asked for: the option's latency, but at most the
@@ -461,7 +440,7 @@ static void pipewire_setup(struct pipewire_port *pp, struct vsnd_port *port)
 	const struct vsnd_pcm_params *p = &port->params;
 
 	pp->quantum_frames = pipewire_quantum(&pp->pb->cfg, p);
-	pipewire_name_stream(pp, p);
+	vsnd__be_srv_stream_name(pp->stream_name, sizeof(pp->stream_name), pp->pb->cfg.name, p);
 	/* A graph quantum may round the latency up to twice it; keep that
 	 * twice over in the ring. */
 	if (p->direction == VSND_DIR_OUTPUT && 4u * pp->quantum_frames * p->frame_bytes >
@@ -476,20 +455,12 @@ static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
 	int ret;
 
 	pipewire_close(be, port);
-	pp = calloc(1, sizeof(*pp));
+	pp = vsnd__be_srv_port_new(be, port, sizeof(*pp), pipewire_format_mask(), pb->who, &ret);
 	if (!pp)
-		return -ENOMEM;
-	pp->pb = pb;
-	ret = vsnd__be_rt_init(&pp->sp.rt, be, port, pipewire_format_mask(), pb->who);
-	if (ret < 0) {
-		vsnd__be_rt_fini(&pp->sp.rt);
-		free(pp);
 		return ret;
-	}
+	pp->pb = pb;
 	pipewire_setup(pp, port);
-	port->priv = pp;
-	vsnd__be_srv_add(&pb->srv, &pp->sp);
-	vsnd__be_rt_report(&pp->sp.rt);
+	vsnd__be_srv_port_open(&pb->srv, port, &pp->sp);
 	return 0;
 }
 

@@ -320,28 +320,7 @@ static const struct be_srv_ops pulse_srv_ops = {
 
 static void pulse_close(struct vsnd_backend *be, struct vsnd_port *port)
 {
-	struct pulse_be *pb = container_of(be, struct pulse_be, base);
-	struct pulse_port *pp = port->priv;
-
-	if (!pp)
-		return;
-	vsnd__be_rt_set_running(&pp->sp.rt, false);
-	vsnd__be_srv_remove(&pb->srv, &pp->sp);
-	vsnd__be_rt_fini(&pp->sp.rt);
-	free(pp);
-	port->priv = NULL;
-}
-
-static void pulse_name_stream(struct pulse_port *pp, const struct vsnd_pcm_params *p)
-{
-	const char *dir = p->direction == VSND_DIR_OUTPUT ? "playback" : "capture";
-	const char *name = pp->pb->cfg.name ? pp->pb->cfg.name : "guest";
-
-	if (p->dir_index == 0)
-		snprintf(pp->stream_name, sizeof(pp->stream_name), "vsnd: %s %s", name, dir);
-	else
-		snprintf(pp->stream_name, sizeof(pp->stream_name), "vsnd: %s %s %u", name, dir,
-			 p->dir_index + 1);
+	vsnd__be_srv_port_close(&container_of(be, struct pulse_be, base)->srv, port);
 }
 
 /* The server's latency target: the option's, but at most half of what the
@@ -384,7 +363,7 @@ static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 	 * keep twice that ahead in the ring. */
 	if (p->direction == VSND_DIR_OUTPUT && 2 * target > port->lead_bytes)
 		port->lead_bytes = 2 * target;
-	pulse_name_stream(pp, p);
+	vsnd__be_srv_stream_name(pp->stream_name, sizeof(pp->stream_name), pp->pb->cfg.name, p);
 	return 0;
 }
 
@@ -395,21 +374,16 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 	int ret;
 
 	pulse_close(be, port);
-	pp = calloc(1, sizeof(*pp));
+	pp = vsnd__be_srv_port_new(be, port, sizeof(*pp), pulse_format_mask(), pb->who, &ret);
 	if (!pp)
-		return -ENOMEM;
+		return ret;
 	pp->pb = pb;
-	ret = vsnd__be_rt_init(&pp->sp.rt, be, port, pulse_format_mask(), pb->who);
-	if (ret == 0)
-		ret = pulse_setup(pp, port);
+	ret = pulse_setup(pp, port);
 	if (ret < 0) {
-		vsnd__be_rt_fini(&pp->sp.rt);
-		free(pp);
+		vsnd__be_srv_port_free(&pp->sp);
 		return ret;
 	}
-	port->priv = pp;
-	vsnd__be_srv_add(&pb->srv, &pp->sp);
-	vsnd__be_rt_report(&pp->sp.rt);
+	vsnd__be_srv_port_open(&pb->srv, port, &pp->sp);
 	return 0;
 }
 

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "srv.h"
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* ---- loop thread, lock held ---- */
 
@@ -145,4 +148,56 @@ void vsnd__be_srv_remove(struct be_srv *srv, struct be_srv_port *sp)
 	}
 	stream_drop(srv, sp);
 	srv->ops->unlock(srv);
+}
+
+void *vsnd__be_srv_port_new(struct vsnd_backend *be, struct vsnd_port *port, size_t size,
+			    uint64_t formats, const char *who, int *err)
+{
+	struct be_srv_port *sp = calloc(1, size);
+
+	*err = sp ? vsnd__be_rt_init(&sp->rt, be, port, formats, who) : -ENOMEM;
+	if (*err < 0) {
+		vsnd__be_srv_port_free(sp);
+		return NULL;
+	}
+	return sp;
+}
+
+void vsnd__be_srv_port_free(struct be_srv_port *sp)
+{
+	if (!sp)
+		return;
+	vsnd__be_rt_fini(&sp->rt);
+	free(sp);
+}
+
+void vsnd__be_srv_port_open(struct be_srv *srv, struct vsnd_port *port, struct be_srv_port *sp)
+{
+	port->priv = sp;
+	vsnd__be_srv_add(srv, sp);
+	vsnd__be_rt_report(&sp->rt);
+}
+
+void vsnd__be_srv_port_close(struct be_srv *srv, struct vsnd_port *port)
+{
+	struct be_srv_port *sp = port->priv;
+
+	if (!sp)
+		return;
+	vsnd__be_rt_set_running(&sp->rt, false);
+	vsnd__be_srv_remove(srv, sp);
+	vsnd__be_srv_port_free(sp);
+	port->priv = NULL;
+}
+
+void vsnd__be_srv_stream_name(char *buf, size_t size, const char *vm_name,
+			      const struct vsnd_pcm_params *p)
+{
+	const char *dir = p->direction == VSND_DIR_OUTPUT ? "playback" : "capture";
+	const char *name = vm_name ? vm_name : "guest";
+
+	if (p->dir_index == 0)
+		snprintf(buf, size, "vsnd: %s %s", name, dir);
+	else
+		snprintf(buf, size, "vsnd: %s %s %u", name, dir, p->dir_index + 1);
 }

@@ -20,6 +20,8 @@
 #define VSND_BACKENDS_SRV_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "rt.h"
 
@@ -67,6 +69,25 @@ void vsnd__be_srv_stop(struct be_srv *srv);
 /* Device thread: a port opens (its rt is set up) or closes. */
 void vsnd__be_srv_add(struct be_srv *srv, struct be_srv_port *sp);
 void vsnd__be_srv_remove(struct be_srv *srv, struct be_srv_port *sp);
+
+/*
+ * The open() and close() of a server backend, around what is its own:
+ * port_new allocates `size` zeroed bytes (the backend's port state, which
+ * begins with its be_srv_port) and sets up its rt, or returns NULL with
+ * *err set; the backend fills in its part, then port_open publishes it as
+ * port->priv and hands it to the connection (or port_free drops it if the
+ * backend's part failed). port_close undoes all of it; NULL priv is fine.
+ */
+void *vsnd__be_srv_port_new(struct vsnd_backend *be, struct vsnd_port *port, size_t size,
+			    uint64_t formats, const char *who, int *err);
+void vsnd__be_srv_port_open(struct be_srv *srv, struct vsnd_port *port, struct be_srv_port *sp);
+void vsnd__be_srv_port_free(struct be_srv_port *sp);
+void vsnd__be_srv_port_close(struct be_srv *srv, struct vsnd_port *port);
+
+/* The name a server shows for a guest stream: "vsnd: NAME playback", with
+ * the stream's number among its direction's from the second on. */
+void vsnd__be_srv_stream_name(char *buf, size_t size, const char *vm_name,
+			      const struct vsnd_pcm_params *p);
 
 /* Loop thread, from the library's callbacks. */
 void vsnd__be_srv_connected(struct be_srv *srv);
