@@ -49,6 +49,9 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	}
 	vsnd_pcm_silence(port->params.format, rt->scratch,
 			 (size_t)BE_CHUNK_FRAMES * port->params.frame_bytes);
+	rt->stall_ns = 2 * (uint64_t)rt->clock.period_frames * 1000000000u / rt->clock.rate;
+	if (rt->stall_ns < BE_RT_STALL_NS)
+		rt->stall_ns = BE_RT_STALL_NS;
 	return 0;
 err:
 	vsnd__be_rt_fini(rt);
@@ -67,7 +70,9 @@ void vsnd__be_rt_fini(struct be_rt *rt)
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 {
 	rt->pacing = false;
+	rt->stalled = false;
 	rt->hold_until = 0;
+	rt->seen_at = 0;
 	atomic_store(&rt->running, running);
 }
 
@@ -161,6 +166,7 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 	size_t got = 0;
 
 	bytes -= bytes % fb;
+	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
 	    vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
 		/* Whole frames only, as the clocked backends do. */
@@ -186,6 +192,7 @@ void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes)
 	uint32_t fb = rt->port->params.frame_bytes;
 
 	bytes -= bytes % fb;
+	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	vsnd_pcm_silence(rt->port->params.format, dst, bytes);
 	note_played(rt, 0, bytes / fb);
 }
@@ -243,6 +250,7 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 	size_t space, put;
 
 	bytes -= bytes % fb;
+	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
 	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
@@ -335,6 +343,57 @@ static uint64_t pace(struct be_rt *rt, uint64_t now)
 	return next;
 }
 
+/* The server has not called back since stall_ns before now: the beats
+ * counter has not moved since the device last saw it change. */
+static bool stall_check(struct be_rt *rt, uint64_t now, uint64_t *deadline)
+{
+	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_relaxed);
+
+	if (!rt->seen_at)
+		rt->start_beats = beats;
+	if (!rt->seen_at || beats != rt->seen_beats) {
+		rt->seen_beats = beats;
+		rt->seen_at = now;
+	}
+	if (beats - rt->start_beats < BE_RT_STALL_ARM) {
+		*deadline = UINT64_MAX; /* not armed yet: looked at again at each pass */
+		return false;
+	}
+	*deadline = rt->seen_at + rt->stall_ns;
+	return now >= *deadline;
+}
+
+static void say_stalled(struct be_rt *rt, bool stalled)
+{
+	unsigned int id = rt->port->params.stream_id;
+
+	if (stalled == rt->stalled)
+		return;
+	rt->stalled = stalled;
+	if (stalled)
+		vsnd_backend_log(rt->be, VSND_LOG_WARN,
+				 "%s: stream %u: server stalled (no call for %llu ms); playing on "
+				 "as silence in real time", rt->who, id,
+				 (unsigned long long)(rt->stall_ns / 1000000u));
+	else
+		vsnd_backend_log(rt->be, VSND_LOG_INFO, "%s: stream %u: server calling again",
+				 rt->who, id);
+}
+
+/* The server carries the stream: the device only looks for a stall, and
+ * paces in its place while it lasts. */
+static uint64_t live_tick(struct be_rt *rt, uint64_t now)
+{
+	uint64_t deadline;
+	bool stalled = stall_check(rt, now, &deadline);
+
+	say_stalled(rt, stalled);
+	if (stalled)
+		return pace(rt, now);
+	rt->pacing = false;
+	return deadline;
+}
+
 uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
 {
 	struct be_rt *rt = port->priv;
@@ -343,10 +402,12 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 	if (!rt)
 		return UINT64_MAX;
 	vsnd__be_rt_report(rt);
-	if (!atomic_load(&rt->running) || atomic_load(&rt->live)) {
+	if (!atomic_load(&rt->running)) {
 		rt->pacing = false;
 		return UINT64_MAX;
 	}
+	if (atomic_load(&rt->live))
+		return live_tick(rt, now_ns);
 	if (atomic_load(&rt->connecting) && !rt->pacing) {
 		if (!rt->hold_until)
 			rt->hold_until = now_ns + BE_RT_HOLD_NS;

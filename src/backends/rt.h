@@ -11,8 +11,10 @@
  * or gone), the device thread paces it instead: vsnd__be_rt_tick is the
  * backend's tick op, and plays the ring out as silence (or captures
  * silence) at the real rate with the clocked backends' be_clock, so the
- * guest's buffers keep completing on time. No thread of ours wakes while the
- * server carries the stream or while nothing runs. While a connection is
+ * guest's buffers keep completing on time; so it does while a live server
+ * has stopped calling back (BE_RT_STALL_NS). No thread of ours wakes while
+ * nothing runs, and the device only to look for a stall (at most every
+ * BE_RT_STALL_NS) while the server carries the stream. While a connection is
  * being made (connecting) the ring is held, not paced, for up to
  * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame.
  * Exactly one consumer touches the ring at a time: the server's callback and
@@ -49,6 +51,15 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER };
  * waits for it, its ring held, before the pacer takes over. */
 #define BE_RT_HOLD_NS UINT64_C(250000000)
 #define BE_RT_HOLD_POLL_NS UINT64_C(5000000)
+/* A live server that has not called back for this long (or two periods,
+ * if longer) is stalled (stopped with SIGSTOP, a stuck graph): the device
+ * paces the stream until it calls again, so the guest's clock keeps
+ * running. Servers call back every few ms to a few tens of ms once a
+ * stream plays, but the first calls after a start may be far apart
+ * (PulseAudio's idle null sink first wakes on its old, long timer): the
+ * look begins after BE_RT_STALL_ARM calls in the run. */
+#define BE_RT_STALL_NS UINT64_C(250000000)
+#define BE_RT_STALL_ARM 3u
 /* Data runs remembered: a run ends at every pad of silence, and the server's
  * latency never holds more than a few. */
 #define BE_RT_RUNS 32u
@@ -69,6 +80,11 @@ struct be_rt {
 	bool in_xrun;                /* server side: inside an xrun episode */
 	uint8_t *scratch;            /* server side: BE_CHUNK_FRAMES frames of silence */
 	bool said_absent;            /* device thread: "absent" logged already */
+	bool stalled;                /* device thread: pacing for a stalled server */
+	uint64_t stall_ns;           /* no callback for this long: stalled */
+	uint64_t seen_beats, seen_at; /* device thread: beats at its last change, when */
+	uint64_t start_beats;        /* device thread: beats at the start (0: not yet seen) */
+	_Atomic uint64_t beats;      /* server callbacks ever made */
 	_Atomic bool running;        /* between start() and stop() */
 	_Atomic bool live;           /* the server stream carries the audio */
 	_Atomic bool connecting;     /* a connection attempt is under way */
@@ -134,9 +150,9 @@ void vsnd__be_rt_report(struct be_rt *rt);
  * pending events are logged. Device thread; 0, or -EBADFD if not open. */
 int vsnd__be_rt_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
 int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port);
-/* vsnd_backend_ops.tick for the same: UINT64_MAX while the server carries
- * the stream (the device calls it again at the next wake), else the pacer's
- * next deadline. */
+/* vsnd_backend_ops.tick for the same: while the server carries the stream,
+ * the time at which it counts as stalled if it has not called back by then;
+ * else the pacer's next deadline; UINT64_MAX when not running. */
 uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
 
 #endif

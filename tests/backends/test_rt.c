@@ -117,8 +117,8 @@ static void test_hold_bounded(void **state)
 	rt_free(c);
 }
 
-/* Live, the server paces: the tick asks for no timer and moves nothing;
- * when the server goes, the next tick paces. */
+/* Live, the server paces: the tick moves nothing and only asks to look
+ * for a stall later; when the server goes, the next tick paces. */
 static void test_live_then_lost(void **state)
 {
 	struct rt_case *c = rt_new();
@@ -138,6 +138,44 @@ static void test_live_then_lost(void **state)
 	vsnd__be_rt_tick(&c->be, &c->port, t0 + 70 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 2 * PERIOD * FB);
 	assert_true(bt_log_has(&c->log, "server gone"));
+	rt_free(c);
+}
+
+/* A live server that stops calling back (SIGSTOP) is stalled after
+ * BE_RT_STALL_NS: the device paces in real time until it calls again, then
+ * leaves the stream to it. A server that calls keeps its stream, and so
+ * does one slow to make its first calls after the start. */
+static void test_stall(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS, t;
+
+	(void)state;
+	vsnd__be_rt_set_live(&c->rt, true);
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX); /* not armed */
+	for (unsigned int i = 0; i < BE_RT_STALL_ARM - 1; i++)
+		server_pulls(c, PERIOD / BE_RT_STALL_ARM);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 1000 * MS), UINT64_MAX);
+	server_pulls(c, PERIOD - (BE_RT_STALL_ARM - 1) * (PERIOD / BE_RT_STALL_ARM));
+	t0 += 1000 * MS;                                           /* armed from this call */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_NS);
+	t = t0 + BE_RT_STALL_NS - MS;
+	server_pulls(c, 0);                                        /* a call resets the look */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_STALL_NS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
+	t += BE_RT_STALL_NS;                                       /* silent since: stalled */
+	assert_true(vsnd__be_rt_tick(&c->be, &c->port, t) <= t + 10 * MS);
+	vsnd__be_rt_tick(&c->be, &c->port, t + 10 * MS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 2 * PERIOD * FB); /* paced */
+	assert_true(bt_log_has(&c->log, "server stalled"));
+	server_pulls(c, PERIOD);                                   /* back */
+	t += 15 * MS;
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_STALL_NS);
+	vsnd__be_rt_tick(&c->be, &c->port, t + 50 * MS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);
+	assert_true(bt_log_has(&c->log, "server calling again"));
 	rt_free(c);
 }
 
@@ -179,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_hold_then_pace),
 		cmocka_unit_test(test_hold_bounded),
 		cmocka_unit_test(test_live_then_lost),
+		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_unplayed),
 	};
 
