@@ -168,6 +168,58 @@ static void read_cb(pa_stream *s, size_t nbytes, void *userdata)
 	}
 }
 
+/*
+ * PulseAudio's null sink, while nobody asks it for low latency, renders 2 s
+ * ahead; a stream that joins it cannot make it rewind further than the
+ * stream's own latency (module-null-sink.c sets its max_rewind from the
+ * requested latency), so the stream's first frames wait for the rest of that
+ * block: 0 to 2 s, and its captures from the monitor as long. Suspending and
+ * resuming the sink restarts its clock at the new latency. Only the null
+ * sink (one on hardware rewinds), only when it is that far ahead.
+ */
+#define PULSE_NULL_SINK "module-null-sink.c"
+#define PULSE_AHEAD_USEC (200 * PA_USEC_PER_MSEC)
+
+static void sink_ahead_cb(pa_context *c, const pa_sink_info *i, int eol, void *userdata)
+{
+	(void)userdata;
+	if (eol || !i || !i->driver || strcmp(i->driver, PULSE_NULL_SINK) ||
+	    i->latency < PULSE_AHEAD_USEC)
+		return;
+	pa_operation_unref(pa_context_suspend_sink_by_index(c, i->index, 1, NULL, NULL));
+	pa_operation_unref(pa_context_suspend_sink_by_index(c, i->index, 0, NULL, NULL));
+}
+
+static void source_ahead_cb(pa_context *c, const pa_source_info *i, int eol, void *userdata)
+{
+	pa_operation *o;
+
+	(void)userdata;
+	if (eol || !i || i->monitor_of_sink == PA_INVALID_INDEX)
+		return;
+	o = pa_context_get_sink_info_by_index(c, i->monitor_of_sink, sink_ahead_cb, NULL);
+	if (o)
+		pa_operation_unref(o);
+}
+
+/* The stream is on its sink (or a sink's monitor): restart that sink if it
+ * is a null sink far ahead. */
+static void restart_far_sink(struct pulse_port *pp, pa_stream *s)
+{
+	pa_context *c = pp->pb->ctx;
+	uint32_t dev = pa_stream_get_device_index(s);
+	pa_operation *o;
+
+	if (dev == PA_INVALID_INDEX)
+		return;
+	if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
+		o = pa_context_get_sink_info_by_index(c, dev, sink_ahead_cb, NULL);
+	else
+		o = pa_context_get_source_info_by_index(c, dev, source_ahead_cb, NULL);
+	if (o)
+		pa_operation_unref(o);
+}
+
 static void stream_state_cb(pa_stream *s, void *userdata)
 {
 	struct pulse_port *pp = userdata;
@@ -180,6 +232,7 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 		 * sink rewinds to let it in). */
 		if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
 			pp_write(s, pa_stream_writable_size(s), pp, true);
+		restart_far_sink(pp, s);
 		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
 		break;
 	case PA_STREAM_FAILED:
