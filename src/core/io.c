@@ -146,19 +146,19 @@ static void chain_complete(struct vsnd_dev *dev, unsigned int q, struct vsnd_cha
  * only the last message the guest queued ever waits, and only with periods
  * shorter than the gap: until the next message, or the gap.
  */
-static bool wrap_guard(const struct pcm_stream *s, uint64_t now)
+static uint64_t wrap_guard_until(const struct pcm_stream *s)
 {
 	uint64_t periods = s->buffer_bytes / s->period_bytes;
 	uint64_t need; /* the completion (1 = the first) the guest must have seen */
 
 	/* a one-period buffer wraps at every completion: nothing to guard */
 	if (periods < 2 || s->completed + 2 <= periods)
-		return false;
+		return 0;
 	need = s->completed + 2 - periods;
 	/* the messages that came: completed since PREPARE, and held (some may
 	 * have come just before the PREPARE that counted from zero) */
 	if (s->completed + s->held.count >= need + periods)
-		return false;
+		return 0;
 	/* older than the times kept: the oldest kept one is younger, and
 	 * when that one is old enough, so is it */
 	if (s->completed - need >= VSND_WRAP_TIMES)
@@ -167,7 +167,27 @@ static bool wrap_guard(const struct pcm_stream *s, uint64_t now)
 	 * made in this very pass is younger than `now`, and the difference
 	 * would wrap around to a huge age (two-period capture at 13 frames
 	 * then completed the whole buffer at once) */
-	return now < s->done_ns[(need - 1) % VSND_WRAP_TIMES] + WRAP_GAP_NS;
+	return s->done_ns[(need - 1) % VSND_WRAP_TIMES] + WRAP_GAP_NS;
+}
+
+/* The stream's next look is due by `due` at the latest. */
+static void look_by(struct pcm_stream *s, uint64_t due)
+{
+	if (s->next_deadline && due < s->next_deadline) /* 0: a tick due at once */
+		s->next_deadline = due;
+}
+
+/* The guard holds the next completion now: the stream looks again when it
+ * ends (a server backend's stream may have no other wake: its last message
+ * waited for the stall look, 250 ms). */
+static bool wrap_guard(struct pcm_stream *s, uint64_t now)
+{
+	uint64_t until = wrap_guard_until(s);
+
+	if (now >= until)
+		return false;
+	look_by(s, until);
+	return true;
 }
 
 static void io_complete(struct vsnd_dev *dev, struct pcm_stream *s, uint32_t status,
@@ -435,12 +455,8 @@ static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint6
 	while ((m = s->held.head) && m->copied && m->end_pos <= played && !wrap_guard(s, now))
 		io_complete(dev, s, VIRTIO_SND_S_OK, (uint32_t)delay);
 	m = s->held.head;
-	if (m && m->copied && delay && m->end_pos > played && m->end_pos <= rpos) {
-		uint64_t due = heard_at(s, now, m->end_pos - played);
-
-		if (s->next_deadline && due < s->next_deadline) /* 0: a tick due at once */
-			s->next_deadline = due;
-	}
+	if (m && m->copied && delay && m->end_pos > played && m->end_pos <= rpos)
+		look_by(s, heard_at(s, now, m->end_pos - played));
 }
 
 static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
