@@ -27,6 +27,7 @@ int vdc_info(struct vdd *d, FILE *out, bool json);
 int vdc_play(struct vdd *d, const struct vdc_opts *o);
 int vdc_record(struct vdd *d, const struct vdc_opts *o);
 int vdc_check(struct vdd *d, const struct vdc_opts *o);
+int vdc_hold(struct vdd *d, const struct vdc_opts *o);
 
 /* Find a stream of direction dir (the given one if want >= 0): fills the
  * 32-byte pcm_info record. Returns the id or a negative errno/status. */

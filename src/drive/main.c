@@ -27,6 +27,8 @@ static void usage(FILE *out)
 	      "  check [--controls] [--jack-cmd CMD]\n"
 	      "                                    conformance run: PASS/FAIL per clause, exit 1 on\n"
 	      "                                    any FAIL\n"
+	      "  hold --seconds S                  prepare every stream, leave them idle S seconds,\n"
+	      "                                    release them (to measure an idle device)\n"
 	      "\n"
 	      "Options:\n"
 	      "      --controls     negotiate VIRTIO_SND_F_CTLS when offered\n"
@@ -113,6 +115,8 @@ static int parse(int argc, char **argv, struct vdc_opts *o, const char **cmd)
 		return o->file ? 0 : -EINVAL;
 	if (!strcmp(*cmd, "record"))
 		return o->file && o->seconds > 0 ? 0 : -EINVAL;
+	if (!strcmp(*cmd, "hold"))
+		return !o->file && o->seconds > 0 ? 0 : -EINVAL;
 	return -EINVAL;
 }
 
@@ -124,6 +128,8 @@ static int run(struct vdd *d, const char *cmd, const struct vdc_opts *o)
 		return vdc_play(d, o);
 	if (!strcmp(cmd, "check"))
 		return vdc_check(d, o);
+	if (!strcmp(cmd, "hold"))
+		return vdc_hold(d, o);
 	return vdc_record(d, o);
 }
 
