@@ -119,9 +119,9 @@ static void pp_write(pa_stream *s, size_t nbytes, struct pulse_port *pp, bool pr
 {
 	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
 
-	/* Stopped, the stream carries silence, as a sound card would: an
-	 * input left empty lets the sink render far ahead, which stalled
-	 * the first data after a start by 0.5-2 s (module-null-sink). */
+	/* Never left empty: an input without data lets a null sink render
+	 * far ahead, which stalled the first data after a start by 0.5-2 s
+	 * (vsnd__be_rt_play pads with silence when the ring runs short). */
 	while (nbytes >= fb) {
 		size_t len = nbytes;
 		void *data = NULL;
@@ -220,6 +220,23 @@ static void restart_far_sink(struct pulse_port *pp, pa_stream *s)
 		pa_operation_unref(o);
 }
 
+/* Corked while the guest's stream is stopped: the server asks nothing of a
+ * corked stream, so a prepared, idle stream wakes no thread of ours; and
+ * what it holds waits, as a paused stream's buffer should. A corked stream
+ * keeps its latency request on the sink, so the sink stays ready for it. */
+static void pulse_stream_run(struct be_srv *srv, struct be_srv_port *sp, bool running)
+{
+	pa_stream *s = sp->stream;
+	pa_operation *o;
+
+	(void)srv;
+	if (pa_stream_get_state(s) != PA_STREAM_READY)
+		return; /* READY applies the state of the moment */
+	o = pa_stream_cork(s, !running, NULL, NULL);
+	if (o)
+		pa_operation_unref(o);
+}
+
 static void stream_state_cb(pa_stream *s, void *userdata)
 {
 	struct pulse_port *pp = userdata;
@@ -233,6 +250,7 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 		if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
 			pp_write(s, pa_stream_writable_size(s), pp, true);
 		restart_far_sink(pp, s);
+		pulse_stream_run(&pp->pb->srv, &pp->sp, vsnd__be_rt_running(&pp->sp.rt));
 		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
 		break;
 	case PA_STREAM_FAILED:
@@ -249,7 +267,7 @@ static int pulse_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 	struct pulse_port *pp = container_of(sp, struct pulse_port, sp);
 	const struct pulse_cfg *cfg = &srv_pb(srv)->cfg;
 	pa_stream_flags_t flags = PA_STREAM_ADJUST_LATENCY | PA_STREAM_INTERPOLATE_TIMING |
-				  PA_STREAM_AUTO_TIMING_UPDATE;
+				  PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_START_CORKED;
 	pa_channel_map map;
 	pa_stream *s;
 
@@ -366,6 +384,7 @@ static const struct be_srv_ops pulse_srv_ops = {
 	.disconnect = pulse_disconnect,
 	.stream_new = pulse_stream_new,
 	.stream_free = pulse_stream_free,
+	.stream_run = pulse_stream_run,
 	.arm_retry = pulse_arm_retry,
 };
 
@@ -528,8 +547,8 @@ const struct vsnd_backend_ops vsnd__backend_pulse = {
 	.destroy = pulse_destroy,
 	.caps = pulse_caps,
 	.open = pulse_open,
-	.start = vsnd__be_rt_start,
-	.stop = vsnd__be_rt_stop,
+	.start = vsnd__be_srv_port_start,
+	.stop = vsnd__be_srv_port_stop,
 	.tick = vsnd__be_rt_tick,
 	.close = pulse_close,
 	.delay_frames = pulse_delay_frames,

@@ -173,6 +173,7 @@ void vsnd__be_srv_port_free(struct be_srv_port *sp)
 
 void vsnd__be_srv_port_open(struct be_srv *srv, struct vsnd_port *port, struct be_srv_port *sp)
 {
+	sp->srv = srv;
 	port->priv = sp;
 	vsnd__be_srv_add(srv, sp);
 	vsnd__be_rt_report(&sp->rt);
@@ -188,6 +189,36 @@ void vsnd__be_srv_port_close(struct be_srv *srv, struct vsnd_port *port)
 	vsnd__be_srv_remove(srv, sp);
 	vsnd__be_srv_port_free(sp);
 	port->priv = NULL;
+}
+
+static void port_run(struct be_srv_port *sp, bool running)
+{
+	struct be_srv *srv = sp->srv;
+
+	if (!srv->ops->stream_run)
+		return;
+	srv->ops->lock(srv);
+	if (sp->stream && !sp->doomed)
+		srv->ops->stream_run(srv, sp, running);
+	srv->ops->unlock(srv);
+}
+
+int vsnd__be_srv_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	int ret = vsnd__be_rt_start(be, port, now_ns);
+
+	if (ret == 0)
+		port_run(port->priv, true);
+	return ret;
+}
+
+int vsnd__be_srv_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	int ret = vsnd__be_rt_stop(be, port);
+
+	if (ret == 0)
+		port_run(port->priv, false);
+	return ret;
 }
 
 void vsnd__be_srv_stream_name(char *buf, size_t size, const char *vm_name,

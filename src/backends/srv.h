@@ -31,6 +31,7 @@ struct be_srv;
  * vsnd__be_rt_tick find it at port->priv). */
 struct be_srv_port {
 	struct be_rt rt;
+	struct be_srv *srv;          /* the connection it belongs to */
 	struct be_srv_port *next;    /* loop lock */
 	void *stream;                /* the library's stream, NULL if none (loop lock) */
 	bool doomed;                 /* stream failed: free it at the retry (loop lock) */
@@ -48,6 +49,10 @@ struct be_srv_ops {
 	 * outcome arrives as vsnd__be_srv_stream_live / _stream_lost. */
 	int (*stream_new)(struct be_srv *srv, struct be_srv_port *sp);
 	void (*stream_free)(struct be_srv *srv, struct be_srv_port *sp);
+	/* Optional: the guest started (true) or stopped its stream; a stopped
+	 * stream should cost nothing (corked, inactive). Also called by the
+	 * backend itself once a new stream is ready. */
+	void (*stream_run)(struct be_srv *srv, struct be_srv_port *sp, bool running);
 	/* Call vsnd__be_srv_retry on the loop thread in about a second. */
 	void (*arm_retry)(struct be_srv *srv);
 };
@@ -83,6 +88,11 @@ void *vsnd__be_srv_port_new(struct vsnd_backend *be, struct vsnd_port *port, siz
 void vsnd__be_srv_port_open(struct be_srv *srv, struct vsnd_port *port, struct be_srv_port *sp);
 void vsnd__be_srv_port_free(struct be_srv_port *sp);
 void vsnd__be_srv_port_close(struct be_srv *srv, struct vsnd_port *port);
+
+/* vsnd_backend_ops.start and .stop of a server backend: the be_rt's, and
+ * the server stream told (stream_run). Device thread. */
+int vsnd__be_srv_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
+int vsnd__be_srv_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
 
 /* The name a server shows for a guest stream: "vsnd: NAME playback", with
  * the stream's number among its direction's from the second on. */
