@@ -77,6 +77,7 @@ struct pipewire_port {
 	uint64_t cap_ticks;
 	bool cap_valid;
 	atomic_bool cap_resync;
+	bool active;               /* loop lock: we asked for it to run */
 	char stream_name[192];
 };
 _Static_assert(offsetof(struct pipewire_port, sp) == 0 && offsetof(struct be_srv_port, rt) == 0,
@@ -268,8 +269,11 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
 		vsnd__be_srv_stream_lost(&pp->pb->srv, &pp->sp);
 		break;
 	case PW_STREAM_STATE_PAUSED:
-		/* Unlinked (its target went away): the pacer keeps time. */
-		if (old == PW_STREAM_STATE_STREAMING)
+		/* Parked by us (stopped), or unlinked (its target went away:
+		 * the pacer keeps time). */
+		if (old == PW_STREAM_STATE_STREAMING && !pp->active)
+			vsnd__be_rt_set_parked(&pp->sp.rt);
+		else if (old == PW_STREAM_STATE_STREAMING)
 			vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, false);
 		break;
 	default:
@@ -324,6 +328,8 @@ static int pipewire_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 	struct pw_properties *props;
 	struct pw_stream *stream;
 
+	/* a stream made again while the guest plays starts active */
+	pp->active = vsnd__be_rt_running(&sp->rt);
 	props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio",
 				  PW_KEY_MEDIA_CATEGORY, out ? "Playback" : "Capture",
 				  PW_KEY_APP_NAME, "vsnd",
@@ -346,7 +352,24 @@ static int pipewire_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 	params[0] = spa_format_audio_raw_build(&b, SPA_PARAM_EnumFormat, &info);
 	return pw_stream_connect(stream, out ? PW_DIRECTION_OUTPUT : PW_DIRECTION_INPUT,
 				 PW_ID_ANY, PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS |
-				 PW_STREAM_FLAG_RT_PROCESS, params, 1);
+				 PW_STREAM_FLAG_RT_PROCESS |
+				 (pp->active ? 0 : PW_STREAM_FLAG_INACTIVE), params, 1);
+}
+
+/* Inactive while the guest's stream is stopped: the graph does not run an
+ * inactive stream, so a prepared, idle stream wakes no thread of ours. A
+ * start holds the ring (connecting) until the stream streams again. */
+static void pipewire_stream_run(struct be_srv *srv, struct be_srv_port *sp, bool running)
+{
+	struct pipewire_port *pp = container_of(sp, struct pipewire_port, sp);
+
+	(void)srv;
+	if (pp->active == running)
+		return;
+	pp->active = running;
+	if (running && !atomic_load(&sp->rt.live))
+		vsnd__be_rt_set_connecting(&sp->rt, true);
+	pw_stream_set_active(sp->stream, running);
 }
 
 static void pipewire_stream_free(struct be_srv *srv, struct be_srv_port *sp)
@@ -412,6 +435,7 @@ static const struct be_srv_ops pipewire_srv_ops = {
 	.disconnect = pipewire_disconnect,
 	.stream_new = pipewire_stream_new,
 	.stream_free = pipewire_stream_free,
+	.stream_run = pipewire_stream_run,
 	.arm_retry = pipewire_arm_retry,
 };
 
@@ -565,8 +589,8 @@ const struct vsnd_backend_ops vsnd__backend_pipewire = {
 	.destroy = pipewire_destroy,
 	.caps = pipewire_caps,
 	.open = pipewire_open,
-	.start = vsnd__be_rt_start,
-	.stop = vsnd__be_rt_stop,
+	.start = vsnd__be_srv_port_start,
+	.stop = vsnd__be_srv_port_stop,
 	.tick = vsnd__be_rt_tick,
 	.close = pipewire_close,
 	.delay_frames = pipewire_delay_frames,

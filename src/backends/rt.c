@@ -107,15 +107,23 @@ void vsnd__be_rt_set_connecting(struct be_rt *rt, bool connecting)
 void vsnd__be_rt_set_live(struct be_rt *rt, bool live)
 {
 	bool was = atomic_exchange(&rt->live, live);
+	bool parked = atomic_exchange(&rt->parked, false);
 
 	if (live)
 		set_present(rt, 1);
-	if (live && !was)
+	if (live && !was && !parked)
 		vsnd__be_rt_event(rt, BE_RT_EV_CONNECTED);
 	else if (!live && was)
 		vsnd__be_rt_event(rt, BE_RT_EV_LOST);
 	if (live != was)
 		wake(rt->port); /* the pacer starts or stops at the device's next tick */
+}
+
+void vsnd__be_rt_set_parked(struct be_rt *rt)
+{
+	atomic_store(&rt->connecting, true);
+	atomic_store(&rt->parked, true);
+	atomic_store(&rt->live, false);
 }
 
 static void count_xrun(struct be_rt *rt, bool xrun)

@@ -88,6 +88,7 @@ struct be_rt {
 	_Atomic bool running;        /* between start() and stop() */
 	_Atomic bool live;           /* the server stream carries the audio */
 	_Atomic bool connecting;     /* a connection attempt is under way */
+	_Atomic bool parked;         /* not live because the backend parked it */
 	_Atomic int owner;           /* enum be_rt_owner */
 	_Atomic unsigned int events;
 	/* Server side writes, device thread reads (seqlock: odd while writing). */
@@ -111,6 +112,10 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running);
 bool vsnd__be_rt_running(const struct be_rt *rt);
 /* Server side: the stream is (not) live; raises the log event. */
 void vsnd__be_rt_set_live(struct be_rt *rt, bool live);
+/* Server side: the backend parked its server stream (the guest stopped);
+ * not live, with no log event, and connecting: the next start holds the
+ * ring until the server carries it again. */
+void vsnd__be_rt_set_parked(struct be_rt *rt);
 void vsnd__be_rt_event(struct be_rt *rt, unsigned int ev);
 /* A connection attempt begins (true) or ended either way (false); any
  * thread. The device is woken at the end, so the pacer takes over at once

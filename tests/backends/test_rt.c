@@ -179,6 +179,33 @@ static void test_stall(void **state)
 	rt_free(c);
 }
 
+/* A stream the backend parks while the guest is stopped (corked,
+ * inactive) is not live and logs nothing; the next start holds the ring
+ * until the server carries it again, and that logs nothing either. */
+static void test_parked(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS;
+
+	(void)state;
+	vsnd__be_rt_set_live(&c->rt, true);
+	vsnd__be_rt_report(&c->rt);
+	assert_true(bt_log_has(&c->log, "connected"));
+	memset(&c->log, 0, sizeof(c->log)); /* from here on */
+	vsnd__be_rt_set_parked(&c->rt);
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	vsnd__be_rt_tick(&c->be, &c->port, t0);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + 100 * MS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB); /* held */
+	vsnd__be_rt_set_live(&c->rt, true);
+	vsnd__be_rt_set_connecting(&c->rt, false);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 110 * MS), UINT64_MAX);
+	assert_false(bt_log_has(&c->log, "connected"));
+	assert_false(bt_log_has(&c->log, "gone"));
+	rt_free(c);
+}
+
 /*
  * What the server has played, for its latency: data and silence pads are
  * told apart, so the ring frames it holds unplayed are exact (a buffer
@@ -218,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_hold_bounded),
 		cmocka_unit_test(test_live_then_lost),
 		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_parked),
 		cmocka_unit_test(test_unplayed),
 	};
 
