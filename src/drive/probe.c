@@ -232,13 +232,23 @@ static void print_failures(const struct vdc_probe *p, FILE *out)
 		fputs("none", out);
 }
 
+/* Why the probe stopped, as one token, or NULL. */
+static const char *stop_reason(const struct vdc_probe *p)
+{
+	if (!p->broken)
+		return NULL;
+	if (p->broken == -ETIMEDOUT)
+		return "NO_ANSWER";
+	return p->broken == -ENOMEM ? "NO_MEMORY" : "BROKEN_ANSWER";
+}
+
 static void report_text(const struct vdc_probe *p, FILE *out)
 {
 	fprintf(out, "ctl-probe: requests %zu failed %u p50_ms %.3f p99_ms %.3f max_ms %.3f worst %s"
 		" failures ", p->n, failed(p), pct_ms(p, 0.5), pct_ms(p, 0.99),
 		pct_ms(p, 1.0), req_name[worst_req(p)]);
 	print_failures(p, out);
-	fprintf(out, " stopped %s\n", p->broken ? vdd_status_name(p->broken) : "no");
+	fprintf(out, " stopped %s\n", p->broken ? stop_reason(p) : "no");
 }
 
 static void report_json(const struct vdc_probe *p, FILE *out)
@@ -247,7 +257,7 @@ static void report_json(const struct vdc_probe *p, FILE *out)
 		"\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"stopped\": ",
 		p->stream, p->n, failed(p), pct_ms(p, 0.5), pct_ms(p, 0.99), pct_ms(p, 1.0));
 	if (p->broken)
-		fprintf(out, "\"%s\"", vdd_status_name(p->broken));
+		fprintf(out, "\"%s\"", stop_reason(p));
 	else
 		fputs("null", out);
 	fputs(", \"by_request\": {", out);
