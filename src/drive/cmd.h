@@ -18,6 +18,7 @@ struct vdc_opts {
 	const char *jack_cmd;   /* check: "CMD N plug|unplug" changes jack N on the host */
 	bool quiet;             /* no progress line */
 	int stream;             /* -1: the first of the right direction */
+	int ctl_probe;          /* play: the stream the control probe cycles, or -1 */
 	unsigned int period_ms, periods;
 	double seconds;
 	unsigned int rate, channels;

@@ -20,7 +20,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  info [--json]                     config, jacks, streams, channel maps, controls\n"
-	      "  play FILE [--stream N] [--period-ms X] [--periods N]\n"
+	      "  play FILE [--stream N] [--period-ms X] [--periods N] [--ctl-probe N [--json]]\n"
 	      "                                    play a WAV file, paced by the device\n"
 	      "  record FILE --seconds S [--stream N] [--rate HZ] [--channels N]\n"
 	      "                                    capture S seconds of S16 audio into a WAV file\n"
@@ -35,13 +35,16 @@ static void usage(FILE *out)
 	      "      --jack-cmd CMD a shell command that plugs/unplugs a jack on the host,\n"
 	      "                     run as 'CMD N unplug' and 'CMD N plug' (for example\n"
 	      "                     'vsnd-ctl /run/vsnd.ctl jack'); checks the jack events\n"
+	      "      --ctl-probe N  play: every 10 ms, time a PCM_INFO query and a SET_PARAMS,\n"
+	      "                     PREPARE, START, STOP, RELEASE cycle on stream N; print\n"
+	      "                     the round trips (p50/p99/max) and the play's wall time\n"
 	      "  -q, --quiet        no progress line\n"
 	      "  -h, --help         this help\n"
 	      "  -V, --version      print the version\n", out);
 }
 
 enum { OPT_JSON = 256, OPT_CONTROLS, OPT_STREAM, OPT_PERIOD_MS, OPT_PERIODS, OPT_SECONDS,
-       OPT_RATE, OPT_CHANNELS, OPT_JACK_CMD };
+       OPT_RATE, OPT_CHANNELS, OPT_JACK_CMD, OPT_CTL_PROBE };
 
 static int parse_opt(int c, struct vdc_opts *o)
 {
@@ -57,6 +60,11 @@ static int parse_opt(int c, struct vdc_opts *o)
 		if (vsnd__parse_uint(optarg, 0, 1u << 20, &v) < 0)
 			return -EINVAL;
 		o->stream = (int)v;
+		return 0;
+	case OPT_CTL_PROBE:
+		if (vsnd__parse_uint(optarg, 0, 1u << 20, &v) < 0)
+			return -EINVAL;
+		o->ctl_probe = (int)v;
 		return 0;
 	case OPT_PERIOD_MS: return vsnd__parse_uint(optarg, 1, 1000, &o->period_ms);
 	case OPT_PERIODS: return vsnd__parse_uint(optarg, 1, 32, &o->periods);
@@ -83,6 +91,7 @@ static int parse(int argc, char **argv, struct vdc_opts *o, const char **cmd)
 		{ "seconds", required_argument, NULL, OPT_SECONDS },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "channels", required_argument, NULL, OPT_CHANNELS },
+		{ "ctl-probe", required_argument, NULL, OPT_CTL_PROBE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -135,7 +144,7 @@ static int run(struct vdd *d, const char *cmd, const struct vdc_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct vdc_opts o = { .stream = -1, .period_ms = 10, .periods = 4, .rate = 48000,
+	struct vdc_opts o = { .stream = -1, .ctl_probe = -1, .period_ms = 10, .periods = 4, .rate = 48000,
 			      .channels = 2 };
 	const char *cmd = NULL;
 	struct vdd d;

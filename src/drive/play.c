@@ -11,9 +11,13 @@
 #include "wire/virtio_snd.h"
 
 #include "drive/io.h"
+#include "drive/probe.h"
 #include "util/iov.h"
 
 #define IO_TIMEOUT_MS 3000
+/* With --ctl-probe: a stall is what is measured, so outlast it (the test
+ * stops a sound server for 3 s) rather than cut it short. */
+#define PROBE_IO_TIMEOUT_MS 10000
 
 int vdc_find_stream(struct vdd *d, int want, uint8_t dir, uint8_t info[32])
 {
@@ -140,6 +144,14 @@ static int finish_stream(struct vdd *d, uint32_t id, int rc)
 	return rc;
 }
 
+/* A play's I/O: the buffers, the file, its length (s), the probe if any. */
+struct play_io {
+	struct vdc_io *io;
+	SNDFILE *sf;
+	double total;
+	struct vdc_probe *probe;
+};
+
 static int fill(struct vdc_io *io, SNDFILE *sf, unsigned int i, bool *eof)
 {
 	sf_count_t n = *eof ? 0 : sf_read_raw(sf, vdc_io_data(io, i), io->size);
@@ -151,24 +163,56 @@ static int fill(struct vdc_io *io, SNDFILE *sf, unsigned int i, bool *eof)
 	return vdc_io_submit(io, i, (uint32_t)n, false) < 0 ? -EIO : 1;
 }
 
+/* What the play measured, for the --ctl-probe summary. */
+struct play_stats {
+	uint64_t played;                /* bytes completed */
+	uint64_t start_ns, end_ns;      /* START sent, the last completion seen */
+};
+
+/* The next TX completion, running the probe's cycles on time while
+ * waiting for it. */
+static int wait_tx(struct vdc_io *io, struct vdc_probe *probe, struct vdc_done *done)
+{
+	uint64_t timeout_ms = probe ? PROBE_IO_TIMEOUT_MS : IO_TIMEOUT_MS;
+	uint64_t deadline = vdf_now_ns() + timeout_ms * 1000000ull;
+
+	for (;;) {
+		uint64_t now = vdf_now_ns();
+		int ms, rc;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		ms = (int)((deadline - now + 999999) / 1000000);
+		if (probe) {
+			/* a probe that stopped says why in its summary; the play
+			 * goes on so its wall time is still measured */
+			(void)vdc_probe_tick(probe);
+			ms = vdc_probe_wait_ms(probe, ms);
+		}
+		rc = vdc_io_wait(io, ms, done);
+		if (rc != -ETIMEDOUT)
+			return rc;
+	}
+}
+
 static int play_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
-		     struct vdc_io *io, SNDFILE *sf, double total)
+		     struct play_io *p, struct play_stats *st)
 {
 	double rate_bytes = (double)vsnd_pcm_rate_hz((unsigned int)s->rate) * s->frame;
-	uint64_t played = 0;
 	bool eof = false;
 	int rc;
 
-	for (unsigned int i = 0; i < io->n; i++)
-		if ((rc = fill(io, sf, i, &eof)) < 0)
+	for (unsigned int i = 0; i < p->io->n; i++)
+		if ((rc = fill(p->io, p->sf, i, &eof)) < 0)
 			return rc;
+	st->start_ns = st->end_ns = vdf_now_ns();
 	rc = vdd_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
 	if (rc != VIRTIO_SND_S_OK)
 		return rc;
-	while (io->pending) {
+	while (p->io->pending) {
 		struct vdc_done done;
 
-		rc = vdc_io_wait(io, IO_TIMEOUT_MS, &done);
+		rc = wait_tx(p->io, p->probe, &done);
 		if (rc < 0)
 			return rc;
 		if (done.status != VIRTIO_SND_S_OK || done.used_len != 8) {
@@ -176,12 +220,59 @@ static int play_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setu
 				done.status, done.used_len);
 			return -EIO;
 		}
-		played += io->len[done.i];
-		progress(o, "play", (double)played / rate_bytes, total);
-		if ((rc = fill(io, sf, done.i, &eof)) < 0)
+		st->played += p->io->len[done.i];
+		st->end_ns = done.ns;
+		progress(o, "play", (double)st->played / rate_bytes, p->total);
+		if ((rc = fill(p->io, p->sf, done.i, &eof)) < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* The play and probe summary on stdout: two lines, or one JSON object. */
+static void report(const struct vdc_opts *o, const struct stream_setup *s,
+		   const struct play_stats *st, struct vdc_probe *probe)
+{
+	double audio = (double)st->played / s->frame / vsnd_pcm_rate_hz((unsigned int)s->rate);
+	double wall = (double)(st->end_ns - st->start_ns) / 1e9;
+
+	if (o->json) {
+		printf("{\"play\": {\"audio_s\": %.3f, \"wall_s\": %.3f}, ", audio, wall);
+		vdc_probe_report(probe, stdout, true);
+		puts("}");
+	} else {
+		printf("play: audio_s %.3f wall_s %.3f\n", audio, wall);
+		vdc_probe_report(probe, stdout, false);
+	}
+	fflush(stdout);
+}
+
+static int play_probed(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
+		       struct play_io *p)
+{
+	struct play_stats st = { 0 };
+	struct vdc_probe probe;
+	int rc = 0;
+
+	if (o->ctl_probe == s->id) {
+		fprintf(stderr, "vsnd-drive: --ctl-probe needs a stream other than the one played\n");
+		rc = -EINVAL;
+	} else if (o->ctl_probe >= 0) {
+		rc = vdc_probe_init(&probe, d, (uint32_t)o->ctl_probe);
+		p->probe = rc == 0 ? &probe : NULL;
+	}
+	if (rc == 0)
+		rc = play_loop(d, o, s, p, &st);
+	/* A play that failed (no completion in time) took until now: its
+	 * wall time shows the stall. */
+	if (rc != 0 && st.start_ns)
+		st.end_ns = vdf_now_ns();
+	rc = finish_stream(d, (uint32_t)s->id, rc);
+	if (p->probe) {
+		report(o, s, &st, p->probe);
+		vdc_probe_free(p->probe);
+	}
+	return rc;
 }
 
 int vdc_play(struct vdd *d, const struct vdc_opts *o)
@@ -205,8 +296,9 @@ int vdc_play(struct vdd *d, const struct vdc_opts *o)
 		s.fmt = -1;
 	rc = setup_stream(d, o, &s, VSND_DIR_OUTPUT, &io);
 	if (rc == 0) {
-		rc = play_loop(d, o, &s, &io, sf, (double)si.frames / si.samplerate);
-		rc = finish_stream(d, (uint32_t)s.id, rc);
+		struct play_io p = { &io, sf, (double)si.frames / si.samplerate, NULL };
+
+		rc = play_probed(d, o, &s, &p);
 	}
 	if (!o->quiet && isatty(STDERR_FILENO))
 		fputc('\n', stderr);

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The device thread never waits: the control-request round trip, measured
+by vsnd-drive play --ctl-probe (a SET_PARAMS, PREPARE, START, STOP, RELEASE
+cycle and a PCM_INFO query on the input stream every 10 ms while a clip
+plays on the output stream) against the real vsnd, for each server backend
+(pulse and pipewire against a server this test starts; alsa and portaudio
+through alsa-plugins' pulse PCM into the test's PulseAudio), with the
+server absent, starting, live, stopped (SIGSTOP) and killed. In every state:
+no failed request, p99 < 5 ms, worst < 20 ms, and the play's wall time (the
+guest's clock) within 0.5 s of its audio."""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import wave
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import srvlib as S  # noqa: E402
+
+RATE, CH = 48000, 2
+P99_MS, MAX_MS, WALL_SLACK_S = 5.0, 20.0, 0.5
+BACKENDS = ('pulse', 'pipewire', 'alsa', 'portaudio')
+TOOLS = {'pulse': ('pulseaudio', 'pactl', 'parec'),
+         'pipewire': ('pipewire', 'wireplumber', 'pw-cli', 'dbus-daemon')}
+# state: (seconds played, server running when the play starts, what happens
+# to the server when: [(s into the play, action)])
+STATES = {
+    'absent': (4.0, False, []),
+    'starting': (4.0, False, [(1.0, 'start')]),
+    'live': (4.0, True, []),
+    'stopped': (5.0, True, [(1.0, 'pause'), (4.0, 'resume')]),
+    'killed': (4.0, True, [(1.0, 'kill')]),
+}
+
+
+def server_kind(backend):
+    return 'pipewire' if backend == 'pipewire' else 'pulse'
+
+
+def pulse_pcm_found():
+    from test_alsa import PLUGIN_DIRS
+    return any(os.path.exists(os.path.join(d, 'libasound_module_pcm_pulse.so'))
+               for d in PLUGIN_DIRS)
+
+
+def missing(backend):
+    """Why this backend cannot be tested here, or None."""
+    for tool in TOOLS[server_kind(backend)]:
+        if shutil.which(tool) is None:
+            return '%s not installed' % tool
+    if backend in ('alsa', 'portaudio') and not pulse_pcm_found():
+        return 'alsa-plugins pulse PCM (libasound2-plugins) not installed'
+    return None
+
+
+class Server:
+    """The test's sound server, with what the states do to it."""
+
+    def __init__(self, kind, procs, work):
+        if kind == 'pulse':
+            from test_pulse import Pulse
+            self.srv = Pulse(procs, work)
+        else:
+            from test_pipewire import PipeWire
+            self.srv = PipeWire(procs, work)
+        self.kind, self.env, self.running, self.paused = kind, self.srv.env, False, False
+
+    def pid(self):
+        return (self.srv.proc if self.kind == 'pulse' else self.srv.pw).pid
+
+    def start(self):
+        self.srv.start()
+        self.running = True
+
+    def kill(self):
+        self.resume()
+        self.srv.kill()
+        self.running = False
+
+    def pause(self):
+        os.kill(self.pid(), signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        if self.paused:
+            os.kill(self.pid(), signal.SIGCONT)
+            self.paused = False
+
+    def ensure(self, running):
+        if running and not self.running:
+            self.start()
+        elif not running and self.running:
+            self.kill()
+
+
+def alsa_rtt_conf(path, pa, default):
+    """pcm.vsnd_rtt: alsa-plugins' pulse PCM into the test server, playing
+    into its null sink and capturing that sink's monitor (the plugin takes
+    one device name for both directions, and a sink's name is no source:
+    hence asym); no file PCM, only the timing matters here. With default
+    (PortAudio lists only the PCMs it knows), also pcm.!default."""
+    pcm = ('{ type asym'
+           ' playback.pcm { type pulse server "unix:%s" device "vsnd_null" }'
+           ' capture.pcm { type pulse server "unix:%s" device "vsnd_null.monitor" } }'
+           % (pa.sock, pa.sock))
+    with open(path, 'w') as f:
+        f.write('pcm.vsnd_rtt %s\n' % pcm)
+        if default:
+            f.write('pcm.!default %s\n' % pcm)
+
+
+def backend_setup(backend, server, work):
+    """The --backend spec and the environment vsnd runs in."""
+    if backend == 'pulse':
+        return ('pulse,server=unix:%s,sink=vsnd_null,source=vsnd_src.monitor,name=rtt'
+                % server.srv.sock, server.env)
+    if backend == 'pipewire':
+        return 'pipewire,target=vsnd_null,monitor=on,name=rtt', server.env
+    from test_alsa import alsa_env
+    conf = os.path.join(work, 'asound.conf')
+    alsa_rtt_conf(conf, server.srv, backend == 'portaudio')
+    env = alsa_env(server.srv, conf)
+    if backend == 'portaudio' and 'ASAN_OPTIONS' in env:
+        env['ASAN_OPTIONS'] += ':detect_leaks=0'  # see test_alsa.py
+    return ('alsa,device=vsnd_rtt' if backend == 'alsa' else 'portaudio'), env
+
+
+class Daemon:
+    def __init__(self, vsnd, procs, spec, env, work):
+        self.sock = os.path.join(work, 'vsnd.sock')
+        self.logpath = os.path.join(work, 'vsnd.log')
+        with open(self.logpath, 'w') as f:
+            self.proc = procs.start([vsnd, '--socket', self.sock, '--backend', spec], env=env,
+                                    stderr=f)
+        S.wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, 10,
+                   'vsnd to listen')
+        if self.proc.poll() is not None:
+            raise S.Failure('vsnd exited (%d): %s' % (self.proc.returncode, self.log()[-2000:]))
+
+    def log(self):
+        with open(self.logpath, errors='replace') as f:
+            return f.read()
+
+
+def first_streams(drive, sock, env):
+    """The ids of the first output stream (played) and input one (probed)."""
+    import json
+    r = subprocess.run([drive, sock, 'info', '--json'], env=env, capture_output=True, text=True,
+                       timeout=20)
+    if r.returncode != 0:
+        raise S.Failure('vsnd-drive info: %s' % r.stderr.strip())
+    streams = json.loads(r.stdout)['streams']
+    ids = [[s['id'] for s in streams if s['direction'] == d] for d in ('output', 'input')]
+    if not ids[0] or not ids[1]:
+        raise S.Failure('vsnd needs an output and an input stream here')
+    return ids[0][0], ids[1][0]
+
+
+def clip(work, seconds):
+    path = os.path.join(work, 'sine-%g.wav' % seconds)
+    if not os.path.exists(path):
+        with wave.open(path, 'wb') as w:
+            w.setnchannels(CH)
+            w.setsampwidth(2)
+            w.setframerate(RATE)
+            w.writeframes(S.pack_s16(S.sine_s16(seconds, RATE, CH, 1000.0, amp=0.1)))
+    return path
+
+
+def parse_summary(out):
+    """{'play': {...}, 'probe': {...}} from vsnd-drive's two summary lines."""
+    res = {}
+    for line in out.splitlines():
+        for key, tag in (('play', 'play:'), ('probe', 'ctl-probe:')):
+            if line.startswith(tag):
+                toks = line[len(tag):].split()
+                res[key] = {k: S.parse_result('x=' + v)['x'] for k, v in zip(toks[::2],
+                                                                            toks[1::2])}
+    return res
+
+
+def run_timeline(server, events, t0):
+    for at, action in events:
+        time.sleep(max(0.0, t0 + at - time.monotonic()))
+        getattr(server, action)()
+
+
+def play_state(args, server, d, ids, state, env, work):
+    """One play with the probe through what `state` does to the server.
+    Returns (row, problems)."""
+    seconds, running, events = STATES[state]
+    server.ensure(running)
+    log_at = len(d.log())
+    t0 = time.monotonic()
+    p = subprocess.Popen([args.drive, d.sock, 'play', clip(work, seconds), '--ctl-probe',
+                          str(ids[1]), '-q'] + args.drive_arg, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        run_timeline(server, events, t0)
+        out, err = p.communicate(timeout=seconds + 60)
+    finally:
+        server.resume()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    row, problems = judge(p.returncode, out, err, d)
+    # A backend that never reaches the server is paced by the device alone:
+    # every figure would pass without measuring the server side at all.
+    if running and 'stream %d: connected' % ids[0] not in d.log()[log_at:]:
+        problems.append('the played stream never connected to the live server (see the '
+                        'vsnd log)')
+    return row, problems
+
+
+def judge(rc, out, err, d):
+    res = parse_summary(out)
+    play, probe = res.get('play'), res.get('probe')
+    problems = []
+    if rc != 0:
+        problems.append('vsnd-drive exit %d: %s' % (rc, err.strip()[-300:]))
+    if d.proc.poll() is not None:
+        problems.append('vsnd exited (%d)' % d.proc.returncode)
+    if not play or not probe:
+        return None, problems + ['no summary from vsnd-drive: %r' % out[-300:]]
+    if probe['failed'] or probe['stopped'] != 'no':
+        problems.append('%d failed requests (%s), probe stopped: %s'
+                        % (probe['failed'], probe['failures'], probe['stopped']))
+    if probe['p99_ms'] >= P99_MS:
+        problems.append('p99 %.3f ms >= %g ms' % (probe['p99_ms'], P99_MS))
+    if probe['max_ms'] >= MAX_MS:
+        problems.append('max %.3f ms >= %g ms (worst: %s)' % (probe['max_ms'], MAX_MS,
+                                                              probe['worst']))
+    if play['wall_s'] > play['audio_s'] + WALL_SLACK_S:
+        problems.append('wall %.3f s > audio %.3f s + %g s: the guest\'s clock stalled'
+                        % (play['wall_s'], play['audio_s'], WALL_SLACK_S))
+    return dict(probe, **play), problems
+
+
+def run_backend(args, backend, rows, fails):
+    work = S.tmpdir('vsnd-rtt-%s-' % backend)
+    procs = S.Procs()
+    d = None
+    try:
+        server = Server(server_kind(backend), procs, work)
+        spec, env = backend_setup(backend, server, work)
+        # vsnd starts in the first state's server condition (absent, by
+        # default: a backend must find a server that comes later)
+        server.ensure(STATES[args.states[0]][1])
+        d = Daemon(args.vsnd, procs, spec, env, work)
+        ids = first_streams(args.drive, d.sock, env)
+        for state in args.states:
+            S.log('-- %s, server %s: %g s played on stream %d, stream %d probed'
+                  % (backend, state, STATES[state][0], ids[0], ids[1]))
+            row, problems = play_state(args, server, d, ids, state, env, work)
+            rows.append((backend, state, row))
+            for msg in problems:
+                S.log('FAIL %s/%s: %s' % (backend, state, msg))
+                fails.append('%s/%s: %s' % (backend, state, msg))
+            if not problems:
+                S.log('ok   %s/%s' % (backend, state))
+    except S.Failure as e:
+        fails.append('%s: %s' % (backend, e))
+        S.log('FAIL %s: %s' % (backend, e))
+    finally:
+        if d and any(f.startswith(backend + '/') or f.startswith(backend + ':')
+                     for f in fails):
+            S.log('vsnd log (%s), last lines:\n%s' % (backend, d.log()[-2500:]))
+        procs.stop_all()
+        if not args.keep:
+            S.rmtree(work)
+
+
+def print_table(rows):
+    S.log('%-10s %-9s %8s %8s %8s %8s %8s %6s  %s'
+          % ('backend', 'server', 'p50_ms', 'p99_ms', 'max_ms', 'audio_s', 'wall_s', 'failed',
+             'worst'))
+    for backend, state, r in rows:
+        if r is None:
+            S.log('%-10s %-9s %s' % (backend, state, '(no summary)'))
+            continue
+        S.log('%-10s %-9s %8.3f %8.3f %8.3f %8.3f %8.3f %6d  %s'
+              % (backend, state, r['p50_ms'], r['p99_ms'], r['max_ms'], r['audio_s'],
+                 r['wall_s'], r['failed'], r['worst']))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--vsnd', required=True)
+    ap.add_argument('--drive', required=True, help='vsnd-drive')
+    ap.add_argument('--backend', action='append', choices=BACKENDS,
+                    help='a backend to measure (repeatable; default: all)')
+    ap.add_argument('--states', default=','.join(STATES),
+                    help='comma-separated, of: %s' % ', '.join(STATES))
+    ap.add_argument('--drive-arg', action='append', default=[],
+                    help='an extra vsnd-drive play argument (e.g. --periods=8: a guest '
+                    'buffer of 80 ms rather than 40)')
+    ap.add_argument('--keep', action='store_true')
+    args = ap.parse_args()
+    args.vsnd, args.drive = os.path.abspath(args.vsnd), os.path.abspath(args.drive)
+    args.states = args.states.split(',')
+    if any(s not in STATES for s in args.states):
+        ap.error('unknown state in --states')
+    backends = []
+    for b in args.backend or BACKENDS:
+        why = missing(b)
+        if why:
+            S.log('SKIP %s: %s' % (b, why))
+        else:
+            backends.append(b)
+    if not backends:
+        sys.exit(S.SKIP)
+    rows, fails = [], []
+    for b in backends:
+        run_backend(args, b, rows, fails)
+    print_table(rows)
+    if fails:
+        raise S.Failure('%d problem(s):\n  %s' % (len(fails), '\n  '.join(fails)))
+    S.log('control round trips within p99 %g ms, max %g ms, wall within %g s: %s'
+          % (P99_MS, MAX_MS, WALL_SLACK_S, ', '.join(backends)))
+
+
+if __name__ == '__main__':
+    S.main_wrapper(main)
