@@ -289,14 +289,39 @@ static int pulse_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 	return 0;
 }
 
+/* A stream dropped while the server was still making it: libpulse cannot
+ * disconnect it before it is ready, and left alone the server keeps it
+ * (and it captures into our memory for good). It is disconnected, and our
+ * last reference dropped, once it is ready, or dropped if it fails. */
+static void doomed_state_cb(pa_stream *s, void *userdata)
+{
+	(void)userdata;
+	switch (pa_stream_get_state(s)) {
+	case PA_STREAM_READY:
+		pa_stream_disconnect(s);
+		break; /* TERMINATED follows */
+	case PA_STREAM_FAILED:
+	case PA_STREAM_TERMINATED:
+		pa_stream_set_state_callback(s, NULL, NULL);
+		pa_stream_unref(s);
+		break;
+	default:
+		break;
+	}
+}
+
 static void pulse_stream_free(struct be_srv *srv, struct be_srv_port *sp)
 {
 	pa_stream *s = sp->stream;
 
 	(void)srv;
-	pa_stream_set_state_callback(s, NULL, NULL);
 	pa_stream_set_write_callback(s, NULL, NULL);
 	pa_stream_set_read_callback(s, NULL, NULL);
+	if (pa_stream_get_state(s) == PA_STREAM_CREATING) {
+		pa_stream_set_state_callback(s, doomed_state_cb, NULL);
+		return;
+	}
+	pa_stream_set_state_callback(s, NULL, NULL);
 	pa_stream_disconnect(s);
 	pa_stream_unref(s);
 }
