@@ -126,11 +126,15 @@ void vsnd__be_rt_set_parked(struct be_rt *rt)
 	atomic_store(&rt->live, false);
 }
 
-static void count_xrun(struct be_rt *rt, bool xrun)
+/* True when an xrun episode begins. */
+static bool count_xrun(struct be_rt *rt, bool xrun)
 {
-	if (xrun && !rt->in_xrun)
+	bool begins = xrun && !rt->in_xrun;
+
+	if (begins)
 		atomic_fetch_add_explicit(&rt->port->xruns, 1, memory_order_relaxed);
 	rt->in_xrun = xrun;
+	return begins;
 }
 
 /* Server side: bytes went to the server, the first `data` of them from the
@@ -182,7 +186,10 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 
 		got = vsnd_ring_read(&port->ring, dst, have < bytes ? have : bytes);
 		vsnd__be_rt_release(rt);
-		count_xrun(rt, got < bytes);
+		/* a new xrun wakes the device, which owes the guest its event:
+		 * with the server carrying the stream it has no timer of its own */
+		if (count_xrun(rt, got < bytes))
+			wake(port);
 		atomic_fetch_add_explicit(&port->frames, bytes / fb, memory_order_relaxed);
 	}
 	if (got < bytes)

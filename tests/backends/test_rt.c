@@ -179,6 +179,33 @@ static void test_stall(void **state)
 	rt_free(c);
 }
 
+static void count_wake(void *opaque)
+{
+	(*(unsigned int *)opaque)++;
+}
+
+/* The server runs the ring dry: the device is woken once as the xrun
+ * begins (it sends the guest its XRUN event and has no timer of its own
+ * while the server carries the stream), not at every call of the episode. */
+static void test_xrun_wakes(void **state)
+{
+	struct rt_case *c = rt_new();
+	unsigned int wakes = 0;
+
+	(void)state;
+	c->port.wake = count_wake;
+	c->port.wake_opaque = &wakes;
+	vsnd__be_rt_set_live(&c->rt, true);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
+	wakes = 0;
+	server_pulls(c, PERIOD);
+	assert_int_equal(wakes, 1);
+	server_pulls(c, PERIOD);
+	assert_int_equal(wakes, 1);
+	assert_int_equal(atomic_load(&c->port.xruns), 1);
+	rt_free(c);
+}
+
 /* A stream the backend parks while the guest is stopped (corked,
  * inactive) is not live and logs nothing; the next start holds the ring
  * until the server carries it again, and that logs nothing either. */
@@ -246,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_live_then_lost),
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_parked),
+		cmocka_unit_test(test_xrun_wakes),
 		cmocka_unit_test(test_unplayed),
 	};
 
