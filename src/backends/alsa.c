@@ -60,6 +60,7 @@ struct alsa_port {
 	snd_pcm_t *pcm;             /* the ALSA thread's once it runs */
 	snd_pcm_uframes_t period;   /* frames per writei/readi, <= buf_frames */
 	snd_pcm_uframes_t buf_frames;
+	unsigned int latency_us;    /* asked of the PCM */
 	uint8_t *buf;
 	pthread_t thread;
 	bool thread_ok;
@@ -156,7 +157,7 @@ static int alsa_pcm_open(struct alsa_port *ap)
 	if (ret < 0)
 		return ret;
 	ret = snd_pcm_set_params(pcm, alsa_formats[p->format], SND_PCM_ACCESS_RW_INTERLEAVED,
-				 p->channels, p->rate_hz, 1, ap->ab->cfg.latency_ms * 1000u);
+				 p->channels, p->rate_hz, 1, ap->latency_us);
 	if (ret == 0)
 		ret = snd_pcm_get_params(pcm, &buffer, &period);
 	if (ret == 0 && (period == 0 || period > buffer))
@@ -323,8 +324,9 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 		ret = -errno;
 		goto err;
 	}
-	/* The whole requested latency: no period can be longer. */
-	ap->buf_frames = (snd_pcm_uframes_t)ab->cfg.latency_ms * p->rate_hz / 1000u + 1;
+	ap->latency_us = (unsigned int)vsnd__be_rt_latency_us(p, ab->cfg.latency_ms);
+	/* The whole latency: no period can be longer. */
+	ap->buf_frames = (snd_pcm_uframes_t)ap->latency_us * p->rate_hz / 1000000u + 1;
 	ap->buf = malloc(ap->buf_frames * p->frame_bytes);
 	if (!ap->buf) {
 		ret = -ENOMEM;

@@ -65,6 +65,7 @@ struct portaudio_port {
 	PaStream *stream;               /* the worker's */
 	uint64_t retry_at;              /* the worker's */
 	unsigned long frames_per_buffer;
+	uint64_t latency_us;            /* asked of PortAudio */
 	_Atomic uint32_t latency;       /* frames, from the callback's time info */
 };
 _Static_assert(offsetof(struct portaudio_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
@@ -156,7 +157,7 @@ static int pp_open_stream(struct portaudio_port *pp)
 		.device = find_device(pp->pb->cfg.device, out),
 		.channelCount = p->channels,
 		.sampleFormat = pa_formats[p->format],
-		.suggestedLatency = pp->pb->cfg.latency_ms / 1000.0,
+		.suggestedLatency = pp->latency_us / 1e6,
 	};
 	PaError err;
 
@@ -324,7 +325,8 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	}
 	/* Callbacks of a quarter of the latency; the ring keeps the whole
 	 * latency twice over (PortAudio's host buffer fills at once). */
-	latency = (uint64_t)pb->cfg.latency_ms * p->rate_hz / 1000u;
+	pp->latency_us = vsnd__be_rt_latency_us(p, pb->cfg.latency_ms);
+	latency = pp->latency_us * p->rate_hz / 1000000u;
 	pp->frames_per_buffer = latency / 4 ? (unsigned long)(latency / 4) : 1;
 	if (p->direction == VSND_DIR_OUTPUT && 2 * latency * p->frame_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency * p->frame_bytes);

@@ -420,22 +420,6 @@ static void pulse_close(struct vsnd_backend *be, struct vsnd_port *port)
 	vsnd__be_srv_port_close(&container_of(be, struct pulse_be, base)->srv, port);
 }
 
-/* The server's latency target: the option's, but at most half of what the
- * guest's buffer holds beyond a period. A buffer completes only once heard,
- * so the guest has at most its buffer in flight: the server's share must
- * leave the guest time to answer a completion with its next period, or the
- * server plays the silence padding between them. */
-static pa_usec_t pulse_target_usec(const struct pulse_cfg *cfg, const struct vsnd_pcm_params *p)
-{
-	uint64_t fb = p->frame_bytes ? p->frame_bytes : 1;
-	pa_usec_t period = (pa_usec_t)(p->period_bytes / fb) * PA_USEC_PER_SEC / p->rate_hz;
-	pa_usec_t buffer = (pa_usec_t)(p->buffer_bytes / fb) * PA_USEC_PER_SEC / p->rate_hz;
-	pa_usec_t room = (buffer > period ? buffer - period : period) / 2;
-	pa_usec_t want = (pa_usec_t)cfg->latency_ms * 1000;
-
-	return want < room ? want : room;
-}
-
 static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 {
 	const struct vsnd_pcm_params *p = &port->params;
@@ -448,7 +432,8 @@ static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 	};
 	if (!pa_sample_spec_valid(&pp->ss))
 		return -ENOTSUP;
-	target = (uint32_t)pa_usec_to_bytes(pulse_target_usec(&pp->pb->cfg, p), &pp->ss);
+	target = (uint32_t)pa_usec_to_bytes(vsnd__be_rt_latency_us(p, pp->pb->cfg.latency_ms),
+					    &pp->ss);
 	pp->attr = (pa_buffer_attr){
 		.maxlength = (uint32_t)-1,
 		.tlength = p->direction == VSND_DIR_OUTPUT ? target : (uint32_t)-1,

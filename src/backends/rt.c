@@ -67,6 +67,18 @@ void vsnd__be_rt_fini(struct be_rt *rt)
 	rt->scratch = NULL;
 }
 
+uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int latency_ms)
+{
+	uint64_t fb = p->frame_bytes ? p->frame_bytes : 1;
+	uint64_t period = p->period_bytes / fb * 1000000u / p->rate_hz;
+	uint64_t buffer = p->buffer_bytes / fb * 1000000u / p->rate_hz;
+	uint64_t room = (buffer > period ? buffer - period : period) / 2;
+	uint64_t want = (uint64_t)latency_ms * 1000u;
+
+	want = want < room ? want : room;
+	return want > 1000u ? want : 1000u;
+}
+
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 {
 	rt->pacing = false;

@@ -107,6 +107,17 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 /* Free. NULL-safe, idempotent. */
 void vsnd__be_rt_fini(struct be_rt *rt);
 
+/*
+ * The latency a server backend asks of its server or PCM, in us: the
+ * option's (latency_ms), but at most half of what the guest's buffer holds
+ * beyond a period, and at least 1 ms. A TX buffer completes only once
+ * heard, so the guest has at most its buffer in flight: the host's share
+ * must leave the guest time to answer a completion with its next period, or
+ * the host plays the silence padding between them (a fixed 40 ms against a
+ * 40 ms guest buffer ran the guest's clock at 2/3 speed).
+ */
+uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int latency_ms);
+
 /* Device thread (the pacer restarts from scratch at the next run). */
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running);
 bool vsnd__be_rt_running(const struct be_rt *rt);

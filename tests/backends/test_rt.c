@@ -179,6 +179,23 @@ static void test_stall(void **state)
 	rt_free(c);
 }
 
+/* What a server backend asks of its host: the option's latency, capped to
+ * half the guest's buffer beyond a period, at least 1 ms. */
+static void test_latency_us(void **state)
+{
+	struct vsnd_pcm_params p = { .frame_bytes = FB, .rate_hz = RATE };
+
+	(void)state;
+	p.period_bytes = PERIOD * FB;                       /* 10 ms */
+	p.buffer_bytes = 4 * PERIOD * FB;                   /* 40 ms */
+	assert_int_equal(vsnd__be_rt_latency_us(&p, 40), 15000);
+	p.buffer_bytes = 50 * PERIOD * FB;                  /* 500 ms */
+	assert_int_equal(vsnd__be_rt_latency_us(&p, 40), 40000);
+	p.period_bytes = 13 * FB;
+	p.buffer_bytes = 26 * FB;                           /* 2 x 13 frames */
+	assert_int_equal(vsnd__be_rt_latency_us(&p, 40), 1000);
+}
+
 static void count_wake(void *opaque)
 {
 	(*(unsigned int *)opaque)++;
@@ -274,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_parked),
 		cmocka_unit_test(test_xrun_wakes),
+		cmocka_unit_test(test_latency_us),
 		cmocka_unit_test(test_unplayed),
 	};
 
