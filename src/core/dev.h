@@ -61,6 +61,8 @@ struct pcm_stream {
 	int host_present_seen;          /* port.host_present already acted on */
 	uint64_t completed;
 	uint64_t next_deadline;         /* clocked backends: next tick */
+	/* RX: START's time and the bytes completed since, up to a buffer. */
+	uint64_t start_ns, rx_since_start;
 	/* The wrap guard (io.c): the times of the last completions. */
 	uint64_t done_ns[VSND_WRAP_TIMES];
 	/* Controls: volume 0..100 (0.5 dB steps, 100 = 0 dB) and the switch. */

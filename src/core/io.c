@@ -459,6 +459,29 @@ static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint6
 		look_by(s, heard_at(s, now, m->end_pos - played));
 }
 
+/*
+ * A capture buffer of the first buffer's worth after START completes no
+ * sooner than its frames can have been captured since START. A sound
+ * server hands over whole fragments, and a monitor source frames its sink
+ * rendered ahead: the first 10 ms period completed 0.4 ms after START, as if
+ * recorded before it. Later buffers follow the host's clock (holding them
+ * to ours would pile up the drift between the two).
+ */
+static bool rx_early(struct pcm_stream *s, const struct io_msg *m, uint64_t now)
+{
+	const struct vsnd_pcm_params *p = &s->port.params;
+	uint64_t frames, due;
+
+	if (s->rx_since_start >= s->buffer_bytes)
+		return false;
+	frames = (s->rx_since_start + m->data_len) / p->frame_bytes;
+	due = s->start_ns + frames * 1000000000u / p->rate_hz;
+	if (now >= due)
+		return false;
+	look_by(s, due);
+	return true;
+}
+
 static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 {
 	struct vsnd_ring *r = &s->port.ring;
@@ -471,8 +494,9 @@ static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 							m->data_len - m->done);
 		if (!s->gain_unity)
 			rx_gain(dev, s, m, before, m->done);
-		if (m->done < m->data_len || wrap_guard(s, now))
+		if (m->done < m->data_len || rx_early(s, m, now) || wrap_guard(s, now))
 			break;
+		s->rx_since_start += m->data_len;
 		io_complete(dev, s, VIRTIO_SND_S_OK, vsnd__io_latency_bytes(dev, s));
 	}
 }

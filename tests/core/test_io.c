@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/dev.h"
 #include "harness.h"
 #include "util/iov.h"
 
@@ -336,6 +337,38 @@ static void test_rx(void **state)
 	rx_case(VSND_PCM_FMT_U8, 0x80);
 }
 
+/* A host that hands over captured frames ahead of time (a server's whole
+ * fragment, a monitor of a sink that renders ahead): the first buffer's
+ * worth after START still completes no sooner than its frames can have been
+ * captured since START. */
+static void test_rx_not_before_start(void **state)
+{
+	const uint32_t period = 480 * 4;
+	struct harness *h = h_new("null", NULL, false);
+	struct vsnd_ring *ring = &h->dev->streams[1].port.ring;
+	uint8_t early[2 * 480 * 4];
+	struct h_chain *c[2];
+	uint64_t t0;
+
+	(void)state;
+	assert_int_equal(h_set_params(h, 1, 4 * period, period, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
+	memset(early, 0x5a, sizeof(early));
+	assert_int_equal(vsnd_ring_write(ring, early, sizeof(early)), sizeof(early));
+	c[0] = h_rx(h, 1, period, 0);
+	c[1] = h_rx(h, 1, period, 0);
+	t0 = h->now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	h_run_until(h, t0 + 25 * MS);
+	assert_true(c[0]->done && c[1]->done);
+	assert_int_equal(c[0]->done_ns, t0 + 10 * MS);
+	assert_int_equal(c[1]->done_ns, t0 + 20 * MS);
+	assert_int_equal(c[0]->wr_buf[0], 0x5a); /* the early frames, not dropped */
+	h_chain_free(c[0]);
+	h_chain_free(c[1]);
+	h_free(h);
+}
+
 /* The transport stops a queue (GET_VRING_BASE), as for a VM pause: the
  * streams pause, held messages stay held (nothing is pushed to a stopped
  * ring, not even what completes meanwhile), and everything carries on in
@@ -560,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_release_takes_unkicked),
 		cmocka_unit_test(test_stop_keeps_messages),
 		cmocka_unit_test(test_rx),
+		cmocka_unit_test(test_rx_not_before_start),
 		cmocka_unit_test(test_queue_stop_pauses),
 		cmocka_unit_test(test_reset_drops),
 		cmocka_unit_test(test_xrun_event),
