@@ -431,9 +431,13 @@ static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t la
 #define HEARD_SLACK_NS 1000000u
 
 /*
- * When the host that holds a message's last frame unplayed will have played
- * it, at the stream's rate: the next look is due then, not at the host's
- * next callback, which may be a server's whole request size later.
+ * When the host will have played a message's last frame, at the stream's
+ * rate, if it keeps taking frames: the next look is due then, not at the
+ * host's next wake of the device, which may be many of its callbacks later
+ * (a server that takes 256 frames every 5.3 ms woke the device only when
+ * the ring ran low, and two 10 ms buffers completed together). Frames it
+ * has not taken yet count too: a look that finds them still there asks for
+ * another.
  */
 static uint64_t heard_at(const struct pcm_stream *s, uint64_t now, uint64_t bytes)
 {
@@ -455,7 +459,7 @@ static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint6
 	while ((m = s->held.head) && m->copied && m->end_pos <= played && !wrap_guard(s, now))
 		io_complete(dev, s, VIRTIO_SND_S_OK, (uint32_t)delay);
 	m = s->held.head;
-	if (m && m->copied && delay && m->end_pos > played && m->end_pos <= rpos)
+	if (m && m->copied && m->end_pos > played)
 		look_by(s, heard_at(s, now, m->end_pos - played));
 }
 
