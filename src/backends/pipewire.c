@@ -78,6 +78,12 @@ struct pipewire_port {
 	bool cap_valid;
 	atomic_bool cap_resync;
 	bool active;               /* loop lock: we asked for it to run */
+	/* playback: frames given in the last graph cycle (the data thread's
+	 * sum, published with the cycle's time) */
+	int64_t cycle_now;
+	uint64_t cycle_acc;
+	_Atomic int64_t cycle_at;
+	_Atomic uint64_t cycle_frames;
 	char stream_name[192];
 };
 _Static_assert(offsetof(struct pipewire_port, sp) == 0 && offsetof(struct be_srv_port, rt) == 0,
@@ -175,6 +181,23 @@ static void capture_gap(struct pipewire_port *pp, uint64_t frames)
 	pp->cap_valid = true;
 }
 
+/* Data thread: frames given in the graph cycle that began at the stream's
+ * current time report (a cycle may call process more than once). */
+static void note_cycle(struct pipewire_port *pp, uint64_t frames)
+{
+	struct pw_time t = { 0 };
+
+	if (pw_stream_get_time_n(pp_stream(pp), &t, sizeof(t)) < 0)
+		return;
+	if (t.now != pp->cycle_now) {
+		pp->cycle_now = t.now;
+		pp->cycle_acc = 0;
+	}
+	pp->cycle_acc += frames;
+	atomic_store_explicit(&pp->cycle_frames, pp->cycle_acc, memory_order_relaxed);
+	atomic_store_explicit(&pp->cycle_at, t.now, memory_order_release);
+}
+
 static void play_one(struct pipewire_port *pp, struct pw_buffer *b)
 {
 	struct spa_data *d = &b->buffer->datas[0];
@@ -185,6 +208,7 @@ static void play_one(struct pipewire_port *pp, struct pw_buffer *b)
 	if (frames > want)
 		frames = want;
 	vsnd__be_rt_play(&pp->sp.rt, d->data, (size_t)frames * fb);
+	note_cycle(pp, frames);
 	d->chunk->offset = 0;
 	d->chunk->stride = (int32_t)fb;
 	d->chunk->size = (uint32_t)(frames * fb);
@@ -488,6 +512,32 @@ static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
 	return 0;
 }
 
+/*
+ * Frames given to the graph and not yet presented, now. At the cycle's time
+ * (t->now): the delay to the device (graph ticks of rate.num/rate.denom s),
+ * but never less than what this cycle took from us, since a cycle's frames
+ * play over the cycle (a null sink reports a delay of 0, and the two 10 ms
+ * buffers in a 1024-frame cycle completed together, 21 ms apart); less what
+ * has played since.
+ */
+static uint64_t unpresented(struct pipewire_port *pp, const struct pw_time *t)
+{
+	uint32_t hz = pp->sp.rt.port->params.rate_hz;
+	uint64_t ahead = (uint64_t)t->delay * t->rate.num * hz / (t->rate.denom ? t->rate.denom : 1);
+	uint64_t gone = 0, now;
+
+	if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT &&
+	    atomic_load_explicit(&pp->cycle_at, memory_order_acquire) == t->now) {
+		uint64_t cycle = atomic_load_explicit(&pp->cycle_frames, memory_order_relaxed);
+
+		ahead = cycle > ahead ? cycle : ahead;
+	}
+	now = vsnd__be_rt_mono_ns();
+	if (t->now > 0 && now > (uint64_t)t->now)
+		gone = (now - (uint64_t)t->now) * hz / 1000000000u;
+	return ahead > gone ? ahead - gone : 0;
+}
+
 static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	struct pipewire_be *pb = container_of(be, struct pipewire_be, base);
@@ -504,9 +554,7 @@ static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port 
 		    t.rate.denom == 0 || t.delay < 0)
 			t = (struct pw_time){ 0 };
 		pw_thread_loop_unlock(pb->loop);
-		/* delay is in graph ticks of rate.num/rate.denom seconds */
-		frames = (uint64_t)t.delay * t.rate.num * port->params.rate_hz /
-			 (t.rate.denom ? t.rate.denom : 1) + t.buffered;
+		frames = unpresented(pp, &t) + t.buffered;
 	}
 	return vsnd__be_rt_delay(&pp->sp.rt, frames);
 }

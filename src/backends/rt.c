@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "vsnd/pcm.h"
@@ -77,6 +78,14 @@ uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int la
 
 	want = want < room ? want : room;
 	return want > 1000u ? want : 1000u;
+}
+
+uint64_t vsnd__be_rt_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
