@@ -373,6 +373,15 @@ def rmtree(d):
     shutil.rmtree(d, ignore_errors=True)
 
 
+def finish(procs, work, ok, keep):
+    """Stop the test's processes; its files go unless it failed or --keep."""
+    procs.stop_all()
+    if ok and not keep:
+        rmtree(work)
+    else:
+        log('files kept in %s' % work)
+
+
 def server_test_main(kind, tools, make_server, cases, default_env=lambda srv: srv.env):
     """The body of a server test: options, the tools it needs (missing: a
     skip), the server started in a work dir of its own, each case(args, srv,

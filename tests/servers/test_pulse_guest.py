@@ -267,11 +267,7 @@ def guest_main(name, tools, server_cls, recorder_cls, setup):
             S.log('%s vsnd log: "server gone" %d time(s)' % ('PASS' if n == 1 else 'FAIL', n))
             ok = ok and n == 1
     finally:
-        procs.stop_all()
-        if ok and not args.keep:
-            S.rmtree(work)
-        else:
-            S.log('files kept in %s' % work)
+        S.finish(procs, work, ok, args.keep)
     return 0 if ok else 1
 
 

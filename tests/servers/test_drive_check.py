@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""vsnd-drive's conformance run (`check`, src/drive/check.c) against the real
+daemon (sandboxed, its default) with a server backend, against a server this
+test starts: pulse (PulseAudio with its null sinks, test_pulse.py's),
+pipewire (PipeWire and WirePlumber, test_pipewire.py's), alsa and portaudio
+(alsa-plugins' pulse PCM into that PulseAudio, named in a test-local
+alsa-lib configuration: test_alsa_guest.py's). Twice: the plain run, and
+with control elements (--controls); both with host jack events through
+vsnd-ctl. Every clause must pass: the stream state machine, RX held until
+START and its first period completed at the real rate, TX pacing with the
+Linux and the Haiku patterns, XRUN and jack events. Each run's pacing and RX
+lines are printed with their figures."""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import srvlib as S  # noqa: E402
+
+TOOLS = {'pulse': ('pulseaudio', 'pactl', 'parec'),
+         'pipewire': ('pipewire', 'wireplumber', 'pw-cli', 'dbus-daemon')}
+TOOLS['alsa'] = TOOLS['portaudio'] = TOOLS['pulse']
+# Clauses that must have run and passed (a SKIP is not a pass for these).
+MUST_PASS = ('pcm.state', 'pcm.release-flush', 'io.rx-before-start', 'io.rx-status',
+             'io.rx-pacing', 'io.tx-pacing', 'event.xrun', 'event.jack')
+
+
+def start_server(kind, procs, work):
+    """The server, the backend spec and vsnd's environment."""
+    if kind == 'pipewire':
+        from test_pipewire import PipeWire
+        pw = PipeWire(procs, work)
+        pw.start()
+        # capture from the sink's monitor: the graph's clock, as for playback
+        return 'pipewire,target=vsnd_null,monitor=on,name=check', pw.env
+    from test_pulse import Pulse
+    pa = Pulse(procs, work)
+    pa.start()
+    if kind == 'pulse':
+        return ('pulse,server=unix:%s,sink=vsnd_null,source=vsnd_src.monitor,name=check'
+                % pa.sock, pa.env)
+    from test_alsa import alsa_env
+    from test_alsa_guest import write_conf
+    conf = os.path.join(work, 'asound.conf')
+    write_conf(conf, pa, kind)
+    env = alsa_env(pa, conf)
+    return ('alsa,device=vsnd_guest' if kind == 'alsa' else 'portaudio'), env
+
+
+def run_check(args, spec, env, work, controls):
+    """vsnd with the backend, vsnd-drive check against it; returns its lines."""
+    tag = 'controls' if controls else 'plain'
+    sock = os.path.join(work, 'vsnd-%s.sock' % tag)
+    ctl = os.path.join(work, 'vsnd-%s.ctl' % tag)
+    logpath = os.path.join(work, 'vsnd-%s.log' % tag)
+    cmd = [args.vsnd, '--socket', sock, '--backend', spec, '--control', ctl, '-v']
+    with open(logpath, 'w') as f:
+        p = subprocess.Popen(cmd + (['--controls'] if controls else []), env=env, stdout=f,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        S.wait_for(lambda: (os.path.exists(sock) and os.path.exists(ctl)) or
+                   p.poll() is not None, 10, 'vsnd to listen')
+        t0 = time.monotonic()
+        r = subprocess.run([args.drive, sock, 'check', '--jack-cmd', '%s %s jack' % (args.ctl, ctl)]
+                           + (['--controls'] if controls else []), env=env,
+                           capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+    lines = r.stdout.splitlines()
+    fails = [ln for ln in lines if ln.startswith('FAIL')]
+    for ln in lines:
+        if ln.startswith('FAIL') or any(c in ln for c in ('io.tx-pacing', 'io.rx-pacing')):
+            S.log('     ' + ln)
+    S.log('     %s (%.1f s)' % (lines[-1] if lines else r.stderr.strip()[-300:], took))
+    ok = r.returncode == 0 and not fails and bool(lines) and ' 0 failed' in lines[-1]
+    if not ok:
+        with open(logpath, errors='replace') as f:
+            S.log('vsnd log (%s):\n%s' % (logpath, f.read()[-4000:]))
+    S.check(ok, '%s: vsnd-drive check%s passes in full'
+            % (args.server, ' --controls' if controls else ''))
+    S.check(rc == 0, '%s: vsnd exits 0 on SIGTERM (%d)' % (args.server, rc))
+    return lines
+
+
+def check_run(args, spec, env, work, controls):
+    lines = run_check(args, spec, env, work, controls)
+    for clause in MUST_PASS:
+        S.check(any(ln.startswith('PASS') and clause in ln for ln in lines),
+                '%s: clause %s ran and passed' % (args.server, clause))
+    S.check(sum(1 for ln in lines if 'io.tx-pacing' in ln) == 2,
+            '%s: both pacing patterns ran (Linux, Haiku)' % args.server)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--vsnd', required=True)
+    ap.add_argument('--drive', required=True, help='vsnd-drive')
+    ap.add_argument('--ctl', required=True, help='vsnd-ctl')
+    ap.add_argument('--server', choices=('pulse', 'pipewire', 'alsa', 'portaudio'),
+                    default='pulse')
+    ap.add_argument('--keep', action='store_true')
+    args = ap.parse_args()
+    for tool in TOOLS[args.server]:
+        if shutil.which(tool) is None:
+            S.log('SKIP: %s not installed' % tool)
+            sys.exit(S.SKIP)
+    if args.server in ('alsa', 'portaudio'):
+        from test_alsa import pulse_pcm_installed
+        if not pulse_pcm_installed():
+            S.log('SKIP: alsa-plugins pulse PCM (libasound2-plugins) not installed')
+            sys.exit(S.SKIP)
+    args.vsnd, args.drive, args.ctl = (os.path.abspath(a) for a in (args.vsnd, args.drive,
+                                                                     args.ctl))
+    work = S.tmpdir('vsnd-check-%s-' % args.server)
+    procs = S.Procs()
+    ok = False
+    try:
+        spec, env = start_server(args.server, procs, work)
+        S.log('-- vsnd --backend %s' % spec)
+        failed = []
+        for controls in (False, True):
+            try:
+                check_run(args, spec, env, work, controls)
+            except S.Failure as e:
+                failed.append(str(e))  # the other run still says what it sees
+        if failed:
+            raise S.Failure('; '.join(failed))
+        ok = True
+    finally:
+        S.finish(procs, work, ok, args.keep)
+    S.log('all %s check runs passed' % args.server)
+
+
+if __name__ == '__main__':
+    S.main_wrapper(main)
