@@ -325,6 +325,7 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 		goto err;
 	}
 	ap->latency_us = (unsigned int)vsnd__be_rt_latency_us(p, ab->cfg.latency_ms);
+	vsnd__be_rt_set_latency(&ap->rt, ap->latency_us);
 	/* The whole latency: no period can be longer. */
 	ap->buf_frames = (snd_pcm_uframes_t)ap->latency_us * p->rate_hz / 1000000u + 1;
 	ap->buf = malloc(ap->buf_frames * p->frame_bytes);

@@ -81,7 +81,7 @@ struct pipewire_port {
 	/* playback: frames given in the last graph cycle (the data thread's
 	 * sum, published with the cycle's time) */
 	int64_t cycle_now;
-	uint64_t cycle_acc;
+	uint64_t cycle_acc, cycle_max;
 	_Atomic int64_t cycle_at;
 	_Atomic uint64_t cycle_frames;
 	char stream_name[192];
@@ -190,6 +190,12 @@ static void note_cycle(struct pipewire_port *pp, uint64_t frames)
 	if (pw_stream_get_time_n(pp_stream(pp), &t, sizeof(t)) < 0)
 		return;
 	if (t.now != pp->cycle_now) {
+		/* a cycle longer than any before: the graph calls that seldom */
+		if (pp->cycle_acc > pp->cycle_max) {
+			pp->cycle_max = pp->cycle_acc;
+			vsnd__be_rt_set_latency(&pp->sp.rt, pp->cycle_max * 1000000u /
+						pp->sp.rt.port->params.rate_hz);
+		}
 		pp->cycle_now = t.now;
 		pp->cycle_acc = 0;
 	}
@@ -488,6 +494,8 @@ static void pipewire_setup(struct pipewire_port *pp, struct vsnd_port *port)
 	const struct vsnd_pcm_params *p = &port->params;
 
 	pp->quantum_frames = pipewire_quantum(&pp->pb->cfg, p);
+	pp->cycle_max = pp->quantum_frames;
+	vsnd__be_rt_set_latency(&pp->sp.rt, (uint64_t)pp->quantum_frames * 1000000u / p->rate_hz);
 	vsnd__be_srv_stream_name(pp->stream_name, sizeof(pp->stream_name), pp->pb->cfg.name, p);
 	/* A graph quantum may round the latency up to twice it; keep that
 	 * twice over in the ring. */

@@ -326,6 +326,7 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	/* Callbacks of a quarter of the latency; the ring keeps the whole
 	 * latency twice over (PortAudio's host buffer fills at once). */
 	pp->latency_us = vsnd__be_rt_latency_us(p, pb->cfg.latency_ms);
+	vsnd__be_rt_set_latency(&pp->rt, pp->latency_us);
 	latency = pp->latency_us * p->rate_hz / 1000000u;
 	pp->frames_per_buffer = latency / 4 ? (unsigned long)(latency / 4) : 1;
 	if (p->direction == VSND_DIR_OUTPUT && 2 * latency * p->frame_bytes > port->lead_bytes)

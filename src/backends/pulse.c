@@ -237,6 +237,18 @@ static void pulse_stream_run(struct be_srv *srv, struct be_srv_port *sp, bool ru
 		pa_operation_unref(o);
 }
 
+/* The latency the server gave the stream (it may round up what we asked):
+ * it asks for data at least that often. */
+static void note_latency(struct pulse_port *pp, pa_stream *s)
+{
+	const pa_buffer_attr *a = pa_stream_get_buffer_attr(s);
+	bool out = pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT;
+
+	if (a)
+		vsnd__be_rt_set_latency(&pp->sp.rt,
+					pa_bytes_to_usec(out ? a->tlength : a->fragsize, &pp->ss));
+}
+
 static void stream_state_cb(pa_stream *s, void *userdata)
 {
 	struct pulse_port *pp = userdata;
@@ -250,6 +262,7 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 		if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
 			pp_write(s, pa_stream_writable_size(s), pp, true);
 		restart_far_sink(pp, s);
+		note_latency(pp, s);
 		pulse_stream_run(&pp->pb->srv, &pp->sp, vsnd__be_rt_running(&pp->sp.rt));
 		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
 		break;

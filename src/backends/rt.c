@@ -50,9 +50,7 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	}
 	vsnd_pcm_silence(port->params.format, rt->scratch,
 			 (size_t)BE_CHUNK_FRAMES * port->params.frame_bytes);
-	rt->stall_ns = 2 * (uint64_t)rt->clock.period_frames * 1000000000u / rt->clock.rate;
-	if (rt->stall_ns < BE_RT_STALL_NS)
-		rt->stall_ns = BE_RT_STALL_NS;
+	atomic_store(&rt->stall_ns, BE_RT_STALL_DEFAULT_NS);
 	return 0;
 err:
 	vsnd__be_rt_fini(rt);
@@ -66,6 +64,14 @@ void vsnd__be_rt_fini(struct be_rt *rt)
 	vsnd__be_clock_fini(&rt->clock);
 	free(rt->scratch);
 	rt->scratch = NULL;
+}
+
+void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us)
+{
+	uint64_t ns = BE_RT_STALL_CALLS * latency_us * 1000u;
+
+	atomic_store(&rt->stall_ns, ns > BE_RT_STALL_NS ? ns : BE_RT_STALL_NS);
+	atomic_store(&rt->latency_us, latency_us);
 }
 
 uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int latency_ms)
@@ -192,6 +198,32 @@ static void note_played(struct be_rt *rt, uint64_t data, uint64_t frames)
 	atomic_store_explicit(&rt->seq, q + 2, memory_order_release);
 }
 
+/* Server side: would `frames` more of the ring go faster than real time
+ * since the server came back from a stall (BE_RT_CATCHUP_NS)? */
+static bool catching_up(struct be_rt *rt, uint64_t frames)
+{
+	uint64_t now, rate = rt->port->params.rate_hz, lat = atomic_load(&rt->latency_us);
+	uint64_t allowed, taken;
+
+	if (atomic_exchange_explicit(&rt->catchup_armed, false, memory_order_relaxed)) {
+		rt->catchup_t0 = vsnd__be_rt_mono_ns();
+		rt->catchup_ring0 = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
+		rt->catching_up = true;
+	}
+	if (!rt->catching_up)
+		return false;
+	now = vsnd__be_rt_mono_ns();
+	if (now - rt->catchup_t0 >= BE_RT_CATCHUP_NS) {
+		rt->catching_up = false;
+		return false;
+	}
+	if (!lat) /* not said: what the default stall length assumes */
+		lat = BE_RT_STALL_DEFAULT_NS / BE_RT_STALL_CALLS / 1000u;
+	allowed = ((now - rt->catchup_t0) / 1000u + lat) * rate / 1000000u;
+	taken = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed) - rt->catchup_ring0;
+	return taken + frames > allowed;
+}
+
 void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
@@ -201,7 +233,7 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 	bytes -= bytes % fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
-	    vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
+	    !catching_up(rt, bytes / fb) && vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
 		/* Whole frames only, as the clocked backends do. */
 		size_t have = vsnd_ring_fill(&port->ring) / fb * fb;
 
@@ -395,7 +427,7 @@ static bool stall_check(struct be_rt *rt, uint64_t now, uint64_t *deadline)
 		*deadline = UINT64_MAX; /* not armed yet: looked at again at each pass */
 		return false;
 	}
-	*deadline = rt->seen_at + rt->stall_ns;
+	*deadline = rt->seen_at + atomic_load(&rt->stall_ns);
 	return now >= *deadline;
 }
 
@@ -407,10 +439,12 @@ static void say_stalled(struct be_rt *rt, bool stalled)
 		return;
 	rt->stalled = stalled;
 	if (stalled)
+		atomic_store_explicit(&rt->catchup_armed, true, memory_order_relaxed);
+	if (stalled)
 		vsnd_backend_log(rt->be, VSND_LOG_WARN,
 				 "%s: stream %u: server stalled (no call for %llu ms); playing on "
 				 "as silence in real time", rt->who, id,
-				 (unsigned long long)(rt->stall_ns / 1000000u));
+				 (unsigned long long)(atomic_load(&rt->stall_ns) / 1000000u));
 	else
 		vsnd_backend_log(rt->be, VSND_LOG_INFO, "%s: stream %u: server calling again",
 				 rt->who, id);

@@ -12,9 +12,9 @@
  * backend's tick op, and plays the ring out as silence (or captures
  * silence) at the real rate with the clocked backends' be_clock, so the
  * guest's buffers keep completing on time; so it does while a live server
- * has stopped calling back (BE_RT_STALL_NS). No thread of ours wakes while
+ * has stopped calling back (for a few times its latency). No thread of ours wakes while
  * nothing runs, and the device only to look for a stall (at most every
- * BE_RT_STALL_NS) while the server carries the stream. While a connection is
+ * a stall's length) while the server carries the stream. While a connection is
  * being made (connecting) the ring is held, not paced, for up to
  * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame.
  * Exactly one consumer touches the ring at a time: the server's callback and
@@ -51,15 +51,26 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER };
  * waits for it, its ring held, before the pacer takes over. */
 #define BE_RT_HOLD_NS UINT64_C(250000000)
 #define BE_RT_HOLD_POLL_NS UINT64_C(5000000)
-/* A live server that has not called back for this long (or two periods,
- * if longer) is stalled (stopped with SIGSTOP, a stuck graph): the device
- * paces the stream until it calls again, so the guest's clock keeps
- * running. Servers call back every few ms to a few tens of ms once a
- * stream plays, but the first calls after a start may be far apart
- * (PulseAudio's idle null sink first wakes on its old, long timer): the
- * look begins after BE_RT_STALL_ARM calls in the run. */
-#define BE_RT_STALL_NS UINT64_C(250000000)
+/* A live server that has not called back for BE_RT_STALL_CALLS times the
+ * latency the backend asked of it (at least BE_RT_STALL_NS) is stalled
+ * (stopped with SIGSTOP, a stuck graph): the device paces the stream until
+ * it calls again, so the guest's clock keeps running. A server asks for data
+ * at least once per latency while a stream plays (PulseAudio by minreq,
+ * PipeWire by quantum, an ALSA period, a PortAudio buffer), but the first
+ * calls after a start may be far apart (PulseAudio's idle null sink first
+ * wakes on its old, long timer): the look begins after BE_RT_STALL_ARM
+ * calls in the run. Until the backend says its latency (set_latency),
+ * BE_RT_STALL_DEFAULT_NS. */
+#define BE_RT_STALL_NS UINT64_C(100000000)
+#define BE_RT_STALL_DEFAULT_NS UINT64_C(250000000)
+#define BE_RT_STALL_CALLS 4u
 #define BE_RT_STALL_ARM 3u
+/* After a stall a server may run the cycles it missed back to back
+ * (PipeWire's timer-driven null sink after SIGCONT took 250 ms of the
+ * guest's audio in 2 ms): for this long after it calls again it gets no
+ * more of the ring than real time since then allows, plus its latency;
+ * silence fills the rest of a burst. */
+#define BE_RT_CATCHUP_NS UINT64_C(1000000000)
 /* Data runs remembered: a run ends at every pad of silence, and the server's
  * latency never holds more than a few. */
 #define BE_RT_RUNS 32u
@@ -81,7 +92,11 @@ struct be_rt {
 	uint8_t *scratch;            /* server side: BE_CHUNK_FRAMES frames of silence */
 	bool said_absent;            /* device thread: "absent" logged already */
 	bool stalled;                /* device thread: pacing for a stalled server */
-	uint64_t stall_ns;           /* no callback for this long: stalled */
+	_Atomic uint64_t stall_ns;   /* no callback for this long: stalled */
+	_Atomic uint64_t latency_us; /* what the backend asked of the server */
+	_Atomic bool catchup_armed;  /* a stall was seen: watch the next calls */
+	bool catching_up;            /* server side: inside the watch */
+	uint64_t catchup_t0, catchup_ring0; /* server side: its start, ring_frames then */
 	uint64_t seen_beats, seen_at; /* device thread: beats at its last change, when */
 	uint64_t start_beats;        /* device thread: beats at the start (0: not yet seen) */
 	_Atomic uint64_t beats;      /* server callbacks ever made */
@@ -106,6 +121,9 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	       uint64_t formats, const char *who);
 /* Free. NULL-safe, idempotent. */
 void vsnd__be_rt_fini(struct be_rt *rt);
+/* The latency the backend asked of its server (or got), us: sets how long
+ * a silent server may be before it counts as stalled. Any thread. */
+void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us);
 
 /*
  * The latency a server backend asks of its server or PCM, in us: the

@@ -142,7 +142,7 @@ static void test_live_then_lost(void **state)
 }
 
 /* A live server that stops calling back (SIGSTOP) is stalled after
- * BE_RT_STALL_NS: the device paces in real time until it calls again, then
+ * BE_RT_STALL_DEFAULT_NS: the device paces in real time until it calls again, then
  * leaves the stream to it. A server that calls keeps its stream, and so
  * does one slow to make its first calls after the start. */
 static void test_stall(void **state)
@@ -160,19 +160,19 @@ static void test_stall(void **state)
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 1000 * MS), UINT64_MAX);
 	server_pulls(c, PERIOD - (BE_RT_STALL_ARM - 1) * (PERIOD / BE_RT_STALL_ARM));
 	t0 += 1000 * MS;                                           /* armed from this call */
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_NS);
-	t = t0 + BE_RT_STALL_NS - MS;
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_DEFAULT_NS);
+	t = t0 + BE_RT_STALL_DEFAULT_NS - MS;
 	server_pulls(c, 0);                                        /* a call resets the look */
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_STALL_NS);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_STALL_DEFAULT_NS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
-	t += BE_RT_STALL_NS;                                       /* silent since: stalled */
+	t += BE_RT_STALL_DEFAULT_NS;                                       /* silent since: stalled */
 	assert_true(vsnd__be_rt_tick(&c->be, &c->port, t) <= t + 10 * MS);
 	vsnd__be_rt_tick(&c->be, &c->port, t + 10 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 2 * PERIOD * FB); /* paced */
 	assert_true(bt_log_has(&c->log, "server stalled"));
 	server_pulls(c, PERIOD);                                   /* back */
 	t += 15 * MS;
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_STALL_NS);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_STALL_DEFAULT_NS);
 	vsnd__be_rt_tick(&c->be, &c->port, t + 50 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);
 	assert_true(bt_log_has(&c->log, "server calling again"));
@@ -220,6 +220,52 @@ static void test_xrun_wakes(void **state)
 	server_pulls(c, PERIOD);
 	assert_int_equal(wakes, 1);
 	assert_int_equal(atomic_load(&c->port.xruns), 1);
+	rt_free(c);
+}
+
+/* A server back from a stall that runs its missed cycles back to back
+ * gets silence for what would go faster than real time since it came back
+ * (its latency allowed), not the guest's audio. */
+static void test_catchup_burst(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS, t;
+
+	(void)state;
+	vsnd__be_rt_set_live(&c->rt, true);
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	vsnd__be_rt_tick(&c->be, &c->port, t0);
+	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
+		server_pulls(c, 0);
+	t = t0 + BE_RT_STALL_DEFAULT_NS;
+	vsnd__be_rt_tick(&c->be, &c->port, t);
+	vsnd__be_rt_tick(&c->be, &c->port, t + BE_RT_STALL_DEFAULT_NS);   /* stalled */
+	assert_true(bt_log_has(&c->log, "server stalled"));
+	server_pulls(c, 10 * PERIOD);              /* 100 ms at once: a burst */
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB);
+	server_pulls(c, PERIOD);                   /* within its latency: taken */
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
+	rt_free(c);
+}
+
+/* How long a silent server may be: a few of the latency the backend
+ * asked of it, at least BE_RT_STALL_NS. */
+static void test_stall_length(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS;
+
+	(void)state;
+	vsnd__be_rt_set_latency(&c->rt, 10000);                    /* 10 ms */
+	vsnd__be_rt_set_live(&c->rt, true);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX);
+	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
+		server_pulls(c, 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_NS);
+	vsnd__be_rt_set_latency(&c->rt, 50000);                    /* 50 ms */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_CALLS * 50 * MS);
 	rt_free(c);
 }
 
@@ -289,6 +335,8 @@ int main(void)
 		cmocka_unit_test(test_hold_bounded),
 		cmocka_unit_test(test_live_then_lost),
 		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_stall_length),
+		cmocka_unit_test(test_catchup_burst),
 		cmocka_unit_test(test_parked),
 		cmocka_unit_test(test_xrun_wakes),
 		cmocka_unit_test(test_latency_us),
