@@ -64,6 +64,9 @@ class PipeWire:
         self.procs.stop(self.wp, signal.SIGKILL)
         self.procs.stop(self.pw, signal.SIGKILL)
 
+    def signal(self, sig):
+        os.kill(self.pw.pid, sig)
+
     def record(self, path, target):
         return self.procs.start(['pw-record', '--target', target, '-P',
                                  '{ stream.capture.sink=true }', '--rate', str(RATE),

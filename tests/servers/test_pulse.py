@@ -75,6 +75,9 @@ class Pulse:
     def kill(self):
         self.procs.stop(self.proc, signal.SIGKILL)
 
+    def signal(self, sig):
+        os.kill(self.proc.pid, sig)
+
     def record(self, path, device):
         f = open(path, 'wb')
         p = self.procs.start(['parec', '--raw', '--format=s16le', '--rate=%d' % RATE,

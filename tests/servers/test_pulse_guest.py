@@ -6,6 +6,9 @@ vsnd's pulse backend, against a PulseAudio server this test starts:
   - aplay of a longer clip takes its duration in guest time (server-paced);
   - arecord from a null sink's monitor that pacat feeds with a repeating
     pattern: the recording is that pattern, bit-exact;
+  - the server is stopped (SIGSTOP) for 3 s during an 8 s aplay: aplay
+    still succeeds in real time (vsnd paces the stream while the server
+    does not call), and the clip's end is in the recording, bit-exact;
   - the server is killed -9 during an 8 s aplay and restarted: aplay still
     succeeds in real time, the guest driver logs no error, and the clip's
     later part is in the recording made after the restart.
@@ -42,6 +45,7 @@ class Recorder:
 
     def __init__(self, server, work):
         self.server, self.work, self.files, self.proc = server, work, [], None
+        self.marks = {}  # case id: the file that holds what it checks
 
     def start(self):
         path = os.path.join(self.work, 'monitor-%d.%s' % (len(self.files) + 1, self.SUFFIX))
@@ -147,16 +151,21 @@ class LoopCaptureCase(E.Case):
         return msg
 
 
-class KillCase(E.PlaybackCase):
-    """The server dies 2 s into an 8 s aplay and comes back 1 s later."""
+class OutageCase(E.PlaybackCase):
+    """The server goes 2 s into an 8 s aplay: killed and back 1 s later
+    (kill), or stopped with SIGSTOP for 3 s (stop). The guest's clock keeps
+    running either way, and the clip resumes bit-exact once the server is
+    back."""
+    NAMES = {'kill': 'server killed and restarted during aplay',
+             'stop': 'server stopped (SIGSTOP) for 3 s during aplay'}
 
     def __init__(self, ident, clip, rec):
         super().__init__(ident, FMT, clip)
         self.rec = rec
-        self.name = 'server killed and restarted during aplay'
+        self.name = self.NAMES[ident]
 
     def plan(self):
-        return ['wait-host kill 0'] + super().plan()
+        return ['wait-host %s 0' % self.id] + super().plan()
 
     def check(self, ctx):
         f = ctx.step('play', self.id)
@@ -164,23 +173,19 @@ class KillCase(E.PlaybackCase):
         msg = 'aplay succeeded in %.3f s for %.3f s of audio' % (wall, self.seconds)
         if not EXTRA_S[0] < wall - self.seconds < EXTRA_S[1]:
             raise Failure(msg + ': not real time (want +%g to +%g s)' % EXTRA_S)
-        after = self.rec.data(len(self.rec.files) - 1)
-        fb = FMT.frame_bytes
-        # Any 100 ms of what was recorded after the restart, found in the clip.
-        loud = [i for i in range(0, len(after) - fb, fb * 480)
-                if not au.is_silence(after[i:i + 4800 * fb], FMT)]
-        if not loud:
-            raise Failure(msg + '; nothing recorded after the restart')
-        probe = after[loud[len(loud) // 2]:][:4800 * fb]
-        at = self.clip.find(probe)
-        if at < 0 or at % fb:
-            raise Failure(msg + '; the sound after the restart is not the clip')
-        return msg + '; after the restart the clip resumes bit-exact (at %.2f s of it)' % (
-            at / fb / FMT.rate)
+        after = self.rec.data(self.rec.marks.get(self.id, len(self.rec.files) - 1))
+        fb, rate = FMT.frame_bytes, FMT.rate
+        # 100 ms of the clip from 0.6 s before its end (well after the
+        # server came back), bit-exact in what was recorded since.
+        at = int(self.seconds * rate - 0.6 * rate) * fb
+        if after.find(self.clip[at:at + rate // 10 * fb]) < 0:
+            raise Failure(msg + '; the clip after the server came back is not in the recording')
+        return msg + '; the clip at %.2f s, after the server came back, bit-exact' % (
+            at / fb / rate)
 
 
-def kill_hook(server, rec):
-    def outage():
+def outage_hooks(server, rec):
+    def kill():
         time.sleep(2.0)
         rec.stop()
         server.kill()
@@ -188,11 +193,22 @@ def kill_hook(server, rec):
         time.sleep(1.0)
         server.start()
         rec.start()
+        rec.marks['kill'] = len(rec.files) - 1
         S.log('host| server restarted')
 
+    def stop():
+        time.sleep(2.0)
+        rec.marks['stop'] = len(rec.files) - 1
+        server.signal(signal.SIGSTOP)
+        S.log('host| server stopped')
+        time.sleep(3.0)
+        server.signal(signal.SIGCONT)
+        S.log('host| server continued')
+
     def hook(kind, fields):
-        if kind == 'wait' and fields.get('id') == 'kill':
-            threading.Thread(target=outage, daemon=True).start()
+        if kind == 'wait' and fields.get('id') in ('kill', 'stop'):
+            threading.Thread(target=kill if fields['id'] == 'kill' else stop,
+                             daemon=True).start()
     return [hook]
 
 
@@ -256,16 +272,21 @@ def guest_main(name, tools, server_cls, recorder_cls, setup):
         w = Path(work)
         backend, more = setup(server, rec, w, procs)
         cases = playback_cases(w, rec, args) + more + [
-            KillCase('kill', au.sox_make(w / 'kill.raw', FMT, 8, E.SYNTHS[3]), rec)]
+            OutageCase('stop', au.sox_make(w / 'stop.raw', FMT, 8, E.SYNTHS[4] + ' reverse'),
+                       rec),
+            OutageCase('kill', au.sox_make(w / 'kill.raw', FMT, 8, E.SYNTHS[3]), rec)]
         results, _ = E.run_cases(args, qemu, gdir, accel, work, backend, cases,
-                                 opts={'hooks': kill_hook(server, rec)})
+                                 opts={'hooks': outage_hooks(server, rec)})
         ok = E.report(results)
         daemon_log = w / 'vsnd.log'
         if daemon_log.exists():
             text = daemon_log.read_text(errors='replace')
-            n = text.count('server gone')
-            S.log('%s vsnd log: "server gone" %d time(s)' % ('PASS' if n == 1 else 'FAIL', n))
-            ok = ok and n == 1
+            # one kill, one stop: a stall seen anywhere else would have
+            # played a live server's audio out as silence
+            for what in ('server gone', 'server stalled'):
+                n = text.count(what)
+                S.log('%s vsnd log: "%s" %d time(s)' % ('PASS' if n == 1 else 'FAIL', what, n))
+                ok = ok and n == 1
     finally:
         S.finish(procs, work, ok, args.keep)
     return 0 if ok else 1
