@@ -223,6 +223,18 @@ static void test_xrun_wakes(void **state)
 	rt_free(c);
 }
 
+/* Live, four periods queued, started at t0, and past the calls that arm
+ * the stall look. */
+static void start_live_armed(struct rt_case *c, uint64_t t0)
+{
+	vsnd__be_rt_set_live(&c->rt, true);
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX);
+	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
+		server_pulls(c, 0);
+}
+
 /* A server back from a stall that runs its missed cycles back to back
  * gets silence for what would go faster than real time since it came back
  * (its latency allowed), not the guest's audio. */
@@ -232,12 +244,7 @@ static void test_catchup_burst(void **state)
 	uint64_t t0 = 1000 * MS, t;
 
 	(void)state;
-	vsnd__be_rt_set_live(&c->rt, true);
-	feed(c, 4 * PERIOD);
-	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
-	vsnd__be_rt_tick(&c->be, &c->port, t0);
-	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
-		server_pulls(c, 0);
+	start_live_armed(c, t0);
 	t = t0 + BE_RT_STALL_DEFAULT_NS;
 	vsnd__be_rt_tick(&c->be, &c->port, t);
 	vsnd__be_rt_tick(&c->be, &c->port, t + BE_RT_STALL_DEFAULT_NS);   /* stalled */
@@ -258,11 +265,7 @@ static void test_stall_length(void **state)
 
 	(void)state;
 	vsnd__be_rt_set_latency(&c->rt, 10000);                    /* 10 ms */
-	vsnd__be_rt_set_live(&c->rt, true);
-	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX);
-	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
-		server_pulls(c, 0);
+	start_live_armed(c, t0);
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_NS);
 	vsnd__be_rt_set_latency(&c->rt, 50000);                    /* 50 ms */
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_CALLS * 50 * MS);
