@@ -263,14 +263,20 @@ static bool alsa_write(struct alsa_port *ap, snd_pcm_uframes_t frames, unsigned 
 	return true;
 }
 
-static bool alsa_play_period(struct alsa_port *ap)
+/* One period out: the ring's frames, or silence. false when the PCM
+ * failed for good. */
+static bool alsa_play_period(struct alsa_port *ap, bool silence)
 {
+	size_t bytes = ap->period * ap->params.frame_bytes;
 	unsigned int xruns = 0;
 	bool ok;
 
 	if (!port_hold(ap))
 		return true; /* let go: the thread's loop ends */
-	vsnd__be_rt_play(&ap->rt, ap->buf, ap->period * ap->params.frame_bytes);
+	if (silence)
+		vsnd__be_rt_silence(&ap->rt, ap->buf, bytes);
+	else
+		vsnd__be_rt_play(&ap->rt, ap->buf, bytes);
 	port_drop(ap);
 	ok = alsa_write(ap, ap->period, &xruns);
 	add_xruns(ap, xruns);
@@ -292,13 +298,25 @@ static bool alsa_capture_period(struct alsa_port *ap)
 	return true;
 }
 
-/* One period through the PCM. false when the PCM failed for good. */
-static bool alsa_move_period(struct alsa_port *ap)
+/*
+ * One period through the PCM. false when the PCM failed for good.
+ *
+ * Playback that begins on a fresh PCM (opened, or prepared again after a
+ * stop, which gives the pulse PCM a new server stream) writes a period of
+ * silence first, noted as such so TX buffers still complete once heard.
+ * PulseAudio rewinds its sink when a new stream's first data ends the
+ * stream's underrun, and the sink's monitor loses what was rewound: a guest
+ * lost 10-460 frames at the start of every clip, aplay through the same PCM
+ * too, and none with silence in front. A period was enough in every clip
+ * measured; the whole PCM buffer lost none either, but delays the first
+ * frame by that buffer (40 ms by default) rather than a period.
+ */
+static bool alsa_move_period(struct alsa_port *ap, bool fresh)
 {
 	bool ok;
 
 	if (ap->params.direction == VSND_DIR_OUTPUT)
-		ok = alsa_play_period(ap);
+		ok = (!fresh || alsa_play_period(ap, true)) && alsa_play_period(ap, false);
 	else
 		ok = alsa_capture_period(ap);
 	if (ok)
@@ -390,7 +408,7 @@ static void *alsa_main(void *arg)
 			alsa_wait(ap, -1);
 			continue;
 		}
-		if (alsa_move_period(ap)) {
+		if (alsa_move_period(ap, !was_running)) {
 			was_running = true;
 			continue;
 		}
