@@ -14,6 +14,14 @@
  * When the PCM cannot be opened, or fails (a USB card unplugged), the device
  * paces the stream in real time and the thread reopens the PCM every second
  * (said once in the log).
+ *
+ * The device never waits for an ALSA call: a server's PCM may wait for its
+ * server for as long as that is stopped (snd_pcm_open, drain, drop, close).
+ * So close only lets go of the port and returns; the thread, once out of
+ * whatever ALSA call it is in, closes its PCM and frees its state. The port
+ * and its ring are the device's again as soon as close returns, so the
+ * thread touches them (through be_rt) only while it holds the port's lock,
+ * for a ring copy at most, and close takes that lock to let go.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +44,8 @@
 extern const struct vsnd_backend_ops vsnd__backend_alsa;
 
 #define ALSA_RETRY_MS 1000
+/* How long destroy (the daemon's exit) waits for the closed ports' threads. */
+#define ALSA_EXIT_WAIT_S 1
 
 struct alsa_cfg {
 	char *device;
@@ -52,20 +62,25 @@ struct alsa_be {
 	struct vsnd_backend base;
 	struct alsa_cfg cfg;
 	char who[160];
+	pthread_mutex_t lock;       /* threads, abandoned */
+	pthread_cond_t ended;       /* a thread ended */
+	unsigned int threads;       /* ALSA threads not ended yet (they use cfg, who) */
+	bool abandoned;             /* destroy gave up waiting: the last thread frees */
 };
 
 struct alsa_port {
 	struct be_rt rt;
 	struct alsa_be *ab;
+	struct vsnd_pcm_params params; /* the port's, for the thread after close */
 	snd_pcm_t *pcm;             /* the ALSA thread's once it runs */
 	snd_pcm_uframes_t period;   /* frames per writei/readi, <= buf_frames */
 	snd_pcm_uframes_t buf_frames;
 	unsigned int latency_us;    /* asked of the PCM */
 	uint8_t *buf;
-	pthread_t thread;
 	bool thread_ok;
-	int efd;                    /* wakes the ALSA thread: start, stop, quit */
-	_Atomic bool quit;
+	int efd;                    /* wakes the ALSA thread: start, stop, let go */
+	pthread_mutex_t lock;       /* the thread holds it while it uses the port */
+	bool let_go;                /* lock: the device closed the port */
 	_Atomic uint32_t delay;     /* frames, measured by the ALSA thread */
 	_Atomic int open_err;       /* the last failed open's error, for the log */
 };
@@ -121,7 +136,8 @@ static void alsa_caps(struct vsnd_backend *be, uint8_t direction, struct vsnd_ba
 	caps->channels_max = VSND_MAX_CHANNELS < 8 ? VSND_MAX_CHANNELS : 8;
 }
 
-/* The ALSA thread waits for a start, a stop or quit (-1: no limit). */
+/* The ALSA thread waits for a start, a stop or the device letting go (-1:
+ * no limit). */
 static void alsa_wait(struct alsa_port *ap, int ms)
 {
 	struct pollfd p = { .fd = ap->efd, .events = POLLIN };
@@ -142,11 +158,36 @@ static void alsa_kick(struct alsa_port *ap)
 	}
 }
 
+/* ALSA thread: take the port (its ring, counters and wake, all through
+ * be_rt) for a moment, never across an ALSA call, which may wait for a
+ * server; false once the device has let go of it. */
+static bool port_hold(struct alsa_port *ap)
+{
+	pthread_mutex_lock(&ap->lock);
+	if (!ap->let_go)
+		return true;
+	pthread_mutex_unlock(&ap->lock);
+	return false;
+}
+
+static void port_drop(struct alsa_port *ap)
+{
+	pthread_mutex_unlock(&ap->lock);
+}
+
+static bool port_let_go(struct alsa_port *ap)
+{
+	if (!port_hold(ap))
+		return true;
+	port_drop(ap);
+	return false;
+}
+
 /* Open and configure the PCM (blocking mode: the thread waits on the
  * device). 0 or a negative errno; ap->pcm stays NULL on failure. */
 static int alsa_pcm_open(struct alsa_port *ap)
 {
-	const struct vsnd_pcm_params *p = &ap->rt.port->params;
+	const struct vsnd_pcm_params *p = &ap->params;
 	const char *dev = ap->ab->cfg.device ? ap->ab->cfg.device : "default";
 	snd_pcm_uframes_t buffer = 0, period = 0;
 	snd_pcm_t *pcm;
@@ -177,7 +218,10 @@ static void alsa_pcm_lost(struct alsa_port *ap)
 	snd_pcm_close(ap->pcm);
 	ap->pcm = NULL;
 	atomic_store(&ap->delay, 0);
-	vsnd__be_rt_set_live(&ap->rt, false);
+	if (port_hold(ap)) {
+		vsnd__be_rt_set_live(&ap->rt, false);
+		port_drop(ap);
+	}
 }
 
 static void publish_delay(struct alsa_port *ap)
@@ -189,44 +233,101 @@ static void publish_delay(struct alsa_port *ap)
 	atomic_store_explicit(&ap->delay, (uint32_t)d, memory_order_relaxed);
 }
 
-/* One period through the PCM. false when the PCM failed for good. */
-static bool alsa_move_period(struct alsa_port *ap)
+static void add_xruns(struct alsa_port *ap, unsigned int n)
 {
-	struct vsnd_port *port = ap->rt.port;
-	size_t bytes = ap->period * port->params.frame_bytes;
-	snd_pcm_sframes_t n;
-
-	if (port->params.direction == VSND_DIR_OUTPUT) {
-		snd_pcm_uframes_t done = 0;
-
-		vsnd__be_rt_play(&ap->rt, ap->buf, bytes);
-		while (done < ap->period) {
-			n = snd_pcm_writei(ap->pcm, ap->buf + done * port->params.frame_bytes,
-					   ap->period - done);
-			if (n < 0) {
-				atomic_fetch_add_explicit(&port->xruns, 1, memory_order_relaxed);
-				if (snd_pcm_recover(ap->pcm, (int)n, 1) < 0)
-					return false;
-				continue;
-			}
-			done += (snd_pcm_uframes_t)n;
-		}
-	} else {
-		n = snd_pcm_readi(ap->pcm, ap->buf, ap->period);
-		if (n < 0) {
-			atomic_fetch_add_explicit(&port->xruns, 1, memory_order_relaxed);
-			return snd_pcm_recover(ap->pcm, (int)n, 1) == 0;
-		}
-		vsnd__be_rt_capture(&ap->rt, ap->buf, (size_t)n * port->params.frame_bytes);
+	if (n && port_hold(ap)) {
+		atomic_fetch_add_explicit(&ap->rt.port->xruns, n, memory_order_relaxed);
+		port_drop(ap);
 	}
-	publish_delay(ap);
+}
+
+/* ap->buf's first frames to the PCM, through its xruns (counted in
+ * *xruns). false when the PCM failed for good. */
+static bool alsa_write(struct alsa_port *ap, snd_pcm_uframes_t frames, unsigned int *xruns)
+{
+	snd_pcm_uframes_t done = 0;
+
+	while (done < frames) {
+		snd_pcm_sframes_t n = snd_pcm_writei(ap->pcm,
+						     ap->buf + done * ap->params.frame_bytes,
+						     frames - done);
+
+		if (n < 0) {
+			(*xruns)++;
+			if (snd_pcm_recover(ap->pcm, (int)n, 1) < 0)
+				return false;
+			continue;
+		}
+		done += (snd_pcm_uframes_t)n;
+	}
 	return true;
+}
+
+/* One period out: the ring's frames, or silence. false when the PCM
+ * failed for good. */
+static bool alsa_play_period(struct alsa_port *ap, bool silence)
+{
+	size_t bytes = ap->period * ap->params.frame_bytes;
+	unsigned int xruns = 0;
+	bool ok;
+
+	if (!port_hold(ap))
+		return true; /* let go: the thread's loop ends */
+	if (silence)
+		vsnd__be_rt_silence(&ap->rt, ap->buf, bytes);
+	else
+		vsnd__be_rt_play(&ap->rt, ap->buf, bytes);
+	port_drop(ap);
+	ok = alsa_write(ap, ap->period, &xruns);
+	add_xruns(ap, xruns);
+	return ok;
+}
+
+static bool alsa_capture_period(struct alsa_port *ap)
+{
+	snd_pcm_sframes_t n = snd_pcm_readi(ap->pcm, ap->buf, ap->period);
+
+	if (n < 0) {
+		add_xruns(ap, 1);
+		return snd_pcm_recover(ap->pcm, (int)n, 1) == 0;
+	}
+	if (port_hold(ap)) {
+		vsnd__be_rt_capture(&ap->rt, ap->buf, (size_t)n * ap->params.frame_bytes);
+		port_drop(ap);
+	}
+	return true;
+}
+
+/*
+ * One period through the PCM. false when the PCM failed for good.
+ *
+ * Playback that begins on a fresh PCM (opened, or prepared again after a
+ * stop, which gives the pulse PCM a new server stream) writes a period of
+ * silence first, noted as such so TX buffers still complete once heard.
+ * PulseAudio rewinds its sink when a new stream's first data ends the
+ * stream's underrun, and the sink's monitor loses what was rewound: a guest
+ * lost 10-460 frames at the start of every clip, aplay through the same PCM
+ * too, and none with silence in front. A period was enough in every clip
+ * measured; the whole PCM buffer lost none either, but delays the first
+ * frame by that buffer (40 ms by default) rather than a period.
+ */
+static bool alsa_move_period(struct alsa_port *ap, bool fresh)
+{
+	bool ok;
+
+	if (ap->params.direction == VSND_DIR_OUTPUT)
+		ok = (!fresh || alsa_play_period(ap, true)) && alsa_play_period(ap, false);
+	else
+		ok = alsa_capture_period(ap);
+	if (ok)
+		publish_delay(ap);
+	return ok;
 }
 
 /* Stopped: let playback play out what the device holds, drop capture. */
 static void alsa_pause(struct alsa_port *ap)
 {
-	if (ap->rt.port->params.direction == VSND_DIR_OUTPUT)
+	if (ap->params.direction == VSND_DIR_OUTPUT)
 		snd_pcm_drain(ap->pcm);
 	else
 		snd_pcm_drop(ap->pcm);
@@ -234,11 +335,13 @@ static void alsa_pause(struct alsa_port *ap)
 	atomic_store(&ap->delay, 0);
 }
 
-/* No PCM: try to open it, then wait a second or for quit. */
+/* No PCM: try to open it, then wait a second or for the device to let go. */
 static void alsa_try_open(struct alsa_port *ap)
 {
 	int ret = alsa_pcm_open(ap);
 
+	if (!port_hold(ap))
+		return; /* let go meanwhile: the thread closes the PCM */
 	if (ret == 0) {
 		vsnd__be_rt_set_live(&ap->rt, true);
 	} else {
@@ -246,16 +349,54 @@ static void alsa_try_open(struct alsa_port *ap)
 		vsnd__be_rt_event(&ap->rt, BE_RT_EV_ABSENT);
 	}
 	vsnd__be_rt_set_connecting(&ap->rt, false);
+	port_drop(ap);
 	if (ret < 0)
 		alsa_wait(ap, ALSA_RETRY_MS);
+}
+
+/* Free a port's state: the ALSA thread's last act, or close's when no
+ * thread ran. snd_pcm_close may wait for a server. */
+static void alsa_port_free(struct alsa_port *ap)
+{
+	if (ap->pcm)
+		snd_pcm_close(ap->pcm);
+	if (ap->efd >= 0)
+		close(ap->efd);
+	vsnd__be_rt_fini(&ap->rt);
+	pthread_mutex_destroy(&ap->lock);
+	free(ap->buf);
+	free(ap);
+}
+
+static void alsa_be_free(struct alsa_be *ab)
+{
+	vsnd__be_opts_free(alsa_opts, &ab->cfg);
+	pthread_cond_destroy(&ab->ended);
+	pthread_mutex_destroy(&ab->lock);
+	free(ab);
+}
+
+/* A port's thread is done; the last one after destroy gave up waiting
+ * frees the backend. */
+static void alsa_thread_ended(struct alsa_be *ab)
+{
+	bool last;
+
+	pthread_mutex_lock(&ab->lock);
+	last = --ab->threads == 0 && ab->abandoned;
+	pthread_cond_signal(&ab->ended);
+	pthread_mutex_unlock(&ab->lock);
+	if (last)
+		alsa_be_free(ab);
 }
 
 static void *alsa_main(void *arg)
 {
 	struct alsa_port *ap = arg;
+	struct alsa_be *ab = ap->ab;
 	bool was_running = false;
 
-	while (!atomic_load(&ap->quit)) {
+	while (!port_let_go(ap)) {
 		if (!ap->pcm) {
 			alsa_try_open(ap);
 			continue;
@@ -267,14 +408,40 @@ static void *alsa_main(void *arg)
 			alsa_wait(ap, -1);
 			continue;
 		}
-		was_running = true;
-		if (!alsa_move_period(ap)) {
-			alsa_pcm_lost(ap);
-			was_running = false;
-			alsa_wait(ap, ALSA_RETRY_MS);
+		if (alsa_move_period(ap, !was_running)) {
+			was_running = true;
+			continue;
 		}
+		alsa_pcm_lost(ap);
+		was_running = false;
+		alsa_wait(ap, ALSA_RETRY_MS);
 	}
+	alsa_port_free(ap);
+	alsa_thread_ended(ab);
 	return NULL;
+}
+
+/* Start the port's ALSA thread, detached: it ends on its own once the
+ * device lets go of the port. */
+static int alsa_spawn(struct alsa_port *ap)
+{
+	struct alsa_be *ab = ap->ab;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int ret;
+
+	ret = -pthread_attr_init(&attr);
+	if (ret < 0)
+		return ret;
+	ret = -pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&ab->lock);
+	if (ret == 0)
+		ret = -pthread_create(&thread, &attr, alsa_main, ap);
+	if (ret == 0)
+		ab->threads++;
+	pthread_mutex_unlock(&ab->lock);
+	pthread_attr_destroy(&attr);
+	return ret;
 }
 
 static void alsa_close(struct vsnd_backend *be, struct vsnd_port *port)
@@ -283,22 +450,19 @@ static void alsa_close(struct vsnd_backend *be, struct vsnd_port *port)
 
 	if (!ap)
 		return;
-	vsnd__be_rt_set_running(&ap->rt, false);
-	if (ap->thread_ok) {
-		atomic_store(&ap->quit, true);
-		alsa_kick(ap);
-		pthread_join(ap->thread, NULL);
-	}
-	if (ap->pcm) {
-		snd_pcm_drop(ap->pcm);
-		snd_pcm_close(ap->pcm);
-	}
-	if (ap->efd >= 0)
-		close(ap->efd);
-	vsnd__be_rt_fini(&ap->rt);
-	free(ap->buf);
-	free(ap);
 	port->priv = NULL;
+	vsnd__be_rt_set_running(&ap->rt, false);
+	if (!ap->thread_ok) {
+		alsa_port_free(ap); /* no PCM: nothing to wait for */
+		return;
+	}
+	/* Held by the thread for a ring copy at most, never across an ALSA
+	 * call. The kick too is made under it: the thread closes the eventfd
+	 * (and frees ap) only after it has seen let_go. */
+	pthread_mutex_lock(&ap->lock);
+	ap->let_go = true;
+	alsa_kick(ap);
+	pthread_mutex_unlock(&ap->lock);
 }
 
 static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
@@ -314,7 +478,9 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!ap)
 		return -ENOMEM;
 	ap->ab = ab;
+	ap->params = *p;
 	ap->efd = -1;
+	pthread_mutex_init(&ap->lock, NULL);
 	port->priv = ap;
 	ret = vsnd__be_rt_init(&ap->rt, be, port, alsa_format_mask(), ab->who);
 	if (ret < 0)
@@ -339,7 +505,7 @@ static int alsa_open(struct vsnd_backend *be, struct vsnd_port *port)
 	/* The device buffer fills at once when playback starts. */
 	if (p->direction == VSND_DIR_OUTPUT && 2 * latency_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency_bytes);
-	ret = -pthread_create(&ap->thread, NULL, alsa_main, ap);
+	ret = alsa_spawn(ap);
 	if (ret < 0)
 		goto err;
 	ap->thread_ok = true;
@@ -395,6 +561,30 @@ static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *por
 	return vsnd__be_rt_delay(&ap->rt, atomic_load_explicit(&ap->delay, memory_order_relaxed));
 }
 
+/* Wait, at most ALSA_EXIT_WAIT_S, for the closed ports' threads to close
+ * their PCMs (a stopped server keeps them waiting); past that, say so and
+ * leave them to end with the process. true when all have ended. */
+static bool alsa_wait_threads(struct alsa_be *ab)
+{
+	struct timespec until;
+	bool all;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ALSA_EXIT_WAIT_S;
+	pthread_mutex_lock(&ab->lock);
+	while (ab->threads && pthread_cond_timedwait(&ab->ended, &ab->lock, &until) != ETIMEDOUT) {
+		/* an end, or a spurious wake: look again */
+	}
+	all = ab->threads == 0;
+	/* Said under the lock: once it is released, the last thread may free ab. */
+	if (!all)
+		vsnd_backend_log(&ab->base, VSND_LOG_WARN, "%s: %u stream(s) still closing; "
+				 "not waiting for them", ab->who, ab->threads);
+	ab->abandoned = !all;
+	pthread_mutex_unlock(&ab->lock);
+	return all;
+}
+
 static void alsa_destroy(struct vsnd_backend *be)
 {
 	struct alsa_be *ab;
@@ -402,8 +592,26 @@ static void alsa_destroy(struct vsnd_backend *be)
 	if (!be)
 		return;
 	ab = container_of(be, struct alsa_be, base);
-	vsnd__be_opts_free(alsa_opts, &ab->cfg);
-	free(ab);
+	if (alsa_wait_threads(ab))
+		alsa_be_free(ab);
+}
+
+static int alsa_be_init_sync(struct alsa_be *ab)
+{
+	pthread_condattr_t attr;
+	int ret;
+
+	ret = -pthread_condattr_init(&attr);
+	if (ret < 0)
+		return ret;
+	ret = -pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (ret == 0)
+		ret = -pthread_cond_init(&ab->ended, &attr);
+	pthread_condattr_destroy(&attr);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_init(&ab->lock, NULL);
+	return 0;
 }
 
 static int alsa_create(struct vsnd_backend **out, const char *opts,
@@ -416,11 +624,15 @@ static int alsa_create(struct vsnd_backend **out, const char *opts,
 	ab = calloc(1, sizeof(*ab));
 	if (!ab)
 		return -ENOMEM;
+	ret = alsa_be_init_sync(ab);
+	if (ret < 0) {
+		free(ab);
+		return ret;
+	}
 	ab->cfg.latency_ms = 40;
 	ret = vsnd__be_opts_parse("alsa", alsa_opts, opts, &ab->cfg, env);
 	if (ret < 0) {
-		vsnd__be_opts_free(alsa_opts, &ab->cfg);
-		free(ab);
+		alsa_be_free(ab);
 		return ret;
 	}
 	vsnd__be_base_init(&ab->base, &vsnd__backend_alsa, env);

@@ -66,6 +66,7 @@ struct portaudio_port {
 	uint64_t retry_at;              /* the worker's */
 	unsigned long frames_per_buffer;
 	uint64_t latency_us;            /* asked of PortAudio */
+	bool fresh;                     /* the callback's: its stream's first call is next */
 	_Atomic uint32_t latency;       /* frames, from the callback's time info */
 };
 _Static_assert(offsetof(struct portaudio_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
@@ -124,10 +125,17 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	atomic_store_explicit(&pp->latency, lat > 0 && lat < 10 ?
 			      (uint32_t)(lat * pp->rt.port->params.rate_hz) : 0,
 			      memory_order_relaxed);
-	if (output)
+	/* A new stream's first buffer is silence: PulseAudio (through the
+	 * ALSA host API and alsa-plugins' pulse PCM) rewinds its sink when a
+	 * new stream's first data ends its underrun, and the sink's monitor
+	 * loses what was rewound (~450 frames in 6-9 clips of 12). */
+	if (output && pp->fresh)
+		vsnd__be_rt_silence(&pp->rt, output, bytes);
+	else if (output)
 		vsnd__be_rt_play(&pp->rt, output, bytes);
 	else if (input)
 		vsnd__be_rt_capture(&pp->rt, input, bytes);
+	pp->fresh = false;
 	return paContinue;
 }
 
@@ -169,6 +177,7 @@ static int pp_open_stream(struct portaudio_port *pp)
 		pp->stream = NULL;
 		return -EIO;
 	}
+	pp->fresh = true; /* the callback runs from Pa_StartStream on */
 	err = Pa_StartStream(pp->stream);
 	if (err != paNoError) {
 		Pa_CloseStream(pp->stream);
