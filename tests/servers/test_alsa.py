@@ -19,6 +19,11 @@ PLUGIN_DIRS = ['/usr/lib/x86_64-linux-gnu/alsa-lib', '/usr/lib/aarch64-linux-gnu
                '/usr/lib/alsa-lib', '/usr/lib64/alsa-lib']
 
 
+def pulse_pcm_installed():
+    return any(os.path.exists(os.path.join(d, 'libasound_module_pcm_pulse.so'))
+               for d in PLUGIN_DIRS)
+
+
 def alsa_conf(path, pa, out_file, in_file, default=None):
     """vsnd_out / vsnd_in: plug over a file PCM over the pulse PCM. With
     `default` ('out' or 'in'), the default PCM is that file PCM without plug:
@@ -110,8 +115,7 @@ def main():
         if subprocess.run(['which', tool], capture_output=True).returncode != 0:
             S.log('SKIP: %s not installed' % tool)
             sys.exit(S.SKIP)
-    if not any(os.path.exists(os.path.join(d, 'libasound_module_pcm_pulse.so'))
-               for d in PLUGIN_DIRS):
+    if not pulse_pcm_installed():
         S.log('SKIP: alsa-plugins pulse PCM (libasound2-plugins) not installed')
         sys.exit(S.SKIP)
     work = S.tmpdir('vsnd-alsa-')
