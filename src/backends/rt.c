@@ -140,6 +140,8 @@ void vsnd__be_rt_set_live(struct be_rt *rt, bool live)
 		set_present(rt, 1);
 	if (live && !was && !parked)
 		vsnd__be_rt_event(rt, BE_RT_EV_CONNECTED);
+	if (live && !was) /* a new server stream's first calls may be far apart */
+		atomic_store(&rt->rearm, true);
 	else if (!live && was)
 		vsnd__be_rt_event(rt, BE_RT_EV_LOST);
 	if (live != was)
@@ -417,6 +419,8 @@ static bool stall_check(struct be_rt *rt, uint64_t now, uint64_t *deadline)
 {
 	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_relaxed);
 
+	if (atomic_exchange(&rt->rearm, false))
+		rt->seen_at = 0;
 	if (!rt->seen_at)
 		rt->start_beats = beats;
 	if (!rt->seen_at || beats != rt->seen_beats) {

@@ -104,6 +104,7 @@ struct be_rt {
 	_Atomic bool live;           /* the server stream carries the audio */
 	_Atomic bool connecting;     /* a connection attempt is under way */
 	_Atomic bool parked;         /* not live because the backend parked it */
+	_Atomic bool rearm;          /* live again: the stall look starts over */
 	_Atomic int owner;           /* enum be_rt_owner */
 	_Atomic unsigned int events;
 	/* Server side writes, device thread reads (seqlock: odd while writing). */

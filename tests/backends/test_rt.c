@@ -256,6 +256,25 @@ static void test_catchup_burst(void **state)
 	rt_free(c);
 }
 
+/* A stream that is live again after its server came back is as new: its
+ * first calls may be far apart, so the stall look starts over. */
+static void test_rearm_on_reconnect(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS;
+
+	(void)state;
+	start_live_armed(c, t0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_STALL_DEFAULT_NS);
+	vsnd__be_rt_set_live(&c->rt, false);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + 10 * MS);         /* paced meanwhile */
+	vsnd__be_rt_set_live(&c->rt, true);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 20 * MS), UINT64_MAX);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 2000 * MS), UINT64_MAX);
+	assert_false(bt_log_has(&c->log, "server stalled"));
+	rt_free(c);
+}
+
 /* How long a silent server may be: a few of the latency the backend
  * asked of it, at least BE_RT_STALL_NS. */
 static void test_stall_length(void **state)
@@ -340,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_stall_length),
 		cmocka_unit_test(test_catchup_burst),
+		cmocka_unit_test(test_rearm_on_reconnect),
 		cmocka_unit_test(test_parked),
 		cmocka_unit_test(test_xrun_wakes),
 		cmocka_unit_test(test_latency_us),
