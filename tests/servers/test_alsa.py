@@ -122,10 +122,10 @@ def main():
     procs = S.Procs()
     try:
         pa = Pulse(procs, work)
-        pa.start()
         # alsa-plugins' pulse PCM stands in for a sound card here; unlike
         # vsnd's pulse backend it waits out an idle null sink's 2 s block
-        pa.keep_sinks_short()
+        pa.short_sinks = True
+        pa.start()
         conf = os.path.join(work, 'asound.conf')
         env = alsa_env(pa, conf)
         if args.backend == 'portaudio' and 'ASAN_OPTIONS' in env:

@@ -50,12 +50,20 @@ class Pulse:
             env=self.env, stderr=logf)
         logf.close()
         S.wait_for(self.ready, 10, 'pulseaudio to answer')
-        # The unix socket the backend uses in the kill case. Nothing here
-        # asks the null sinks for low latency: left alone they render 2 s
-        # ahead, as a user's would, and vsnd must cope (pulse.c).
+        if self.short_sinks:
+            self.keep_sinks_short()
+        # The unix socket the backend uses in the kill case (after the
+        # sinks are short, if they are to be, so nothing reconnects to a
+        # long block). Unless a test asks, nothing here asks the null sinks
+        # for low latency: left alone they render 2 s ahead, as a user's
+        # would, and vsnd must cope (pulse.c).
         subprocess.run(['pactl', 'load-module', 'module-native-protocol-unix',
                         'socket=%s' % self.sock, 'auth-anonymous=1'], env=self.env, check=True,
                        capture_output=True)
+
+    # Tests whose sound card is another client of this server set this:
+    # every start then keeps the null sinks short (keep_sinks_short).
+    short_sinks = False
 
     def keep_sinks_short(self):
         """Low-latency monitor readers on both null sinks, so they render
