@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <portaudio.h>
@@ -99,14 +98,6 @@ static void portaudio_caps(struct vsnd_backend *be, uint8_t direction,
 	caps->formats = portaudio_format_mask();
 	caps->rates = PORTAUDIO_RATES;
 	caps->channels_max = VSND_MAX_CHANNELS < 8 ? VSND_MAX_CHANNELS : 8;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- PortAudio's callback thread ---- */
@@ -239,7 +230,7 @@ static struct portaudio_port *take_closing(struct portaudio_be *pb)
 
 static void worker_wait(struct portaudio_be *pb, uint64_t until)
 {
-	uint64_t now = mono_ns(), v;
+	uint64_t now = vsnd__be_rt_mono_ns(), v;
 	struct pollfd p = { .fd = pb->efd, .events = POLLIN };
 	int ms = until == UINT64_MAX ? -1
 		 : until <= now ? 0 : (int)((until - now + 999999) / 1000000);
@@ -254,7 +245,7 @@ static void *worker_main(void *arg)
 	struct portaudio_be *pb = arg;
 
 	for (;;) {
-		uint64_t next = UINT64_MAX, now = mono_ns();
+		uint64_t next = UINT64_MAX, now = vsnd__be_rt_mono_ns();
 		struct portaudio_port *done, *head;
 		bool quit;
 
