@@ -81,7 +81,6 @@ struct alsa_port {
 	int efd;                    /* wakes the ALSA thread: start, stop, let go */
 	pthread_mutex_t lock;       /* the thread holds it while it uses the port */
 	bool let_go;                /* lock: the device closed the port */
-	_Atomic uint32_t delay;     /* frames, measured by the ALSA thread */
 	_Atomic int open_err;       /* the last failed open's error, for the log */
 };
 _Static_assert(offsetof(struct alsa_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
@@ -217,20 +216,21 @@ static void alsa_pcm_lost(struct alsa_port *ap)
 {
 	snd_pcm_close(ap->pcm);
 	ap->pcm = NULL;
-	atomic_store(&ap->delay, 0);
 	if (port_hold(ap)) {
 		vsnd__be_rt_set_live(&ap->rt, false);
 		port_drop(ap);
 	}
 }
 
+/* What the PCM holds now; the device runs it on in real time until the
+ * next period's note. */
 static void publish_delay(struct alsa_port *ap)
 {
 	snd_pcm_sframes_t d = 0;
 
 	if (snd_pcm_delay(ap->pcm, &d) < 0 || d < 0)
 		d = 0;
-	atomic_store_explicit(&ap->delay, (uint32_t)d, memory_order_relaxed);
+	vsnd__be_rt_note_delay(&ap->rt, (uint64_t)d, vsnd__be_rt_mono_ns());
 }
 
 static void add_xruns(struct alsa_port *ap, unsigned int n)
@@ -332,7 +332,7 @@ static void alsa_pause(struct alsa_port *ap)
 	else
 		snd_pcm_drop(ap->pcm);
 	snd_pcm_prepare(ap->pcm);
-	atomic_store(&ap->delay, 0);
+	vsnd__be_rt_note_delay(&ap->rt, 0, vsnd__be_rt_mono_ns());
 }
 
 /* No PCM: try to open it, then wait a second or for the device to let go. */
@@ -558,7 +558,7 @@ static uint32_t alsa_delay_frames(struct vsnd_backend *be, struct vsnd_port *por
 	if (!ap)
 		return 0;
 	alsa_report(be, ap);
-	return vsnd__be_rt_delay(&ap->rt, atomic_load_explicit(&ap->delay, memory_order_relaxed));
+	return vsnd__be_rt_delay_frames(be, port);
 }
 
 /* Wait, at most ALSA_EXIT_WAIT_S, for the closed ports' threads to close

@@ -65,6 +65,7 @@ struct pipewire_be {
 	struct pw_core *core;
 	struct spa_hook core_listener;
 	struct spa_source *retry;
+	struct spa_source *kick;
 };
 
 struct pipewire_port {
@@ -78,12 +79,10 @@ struct pipewire_port {
 	bool cap_valid;
 	atomic_bool cap_resync;
 	bool active;               /* loop lock: we asked for it to run */
-	/* playback: frames given in the last graph cycle (the data thread's
-	 * sum, published with the cycle's time) */
+	/* playback, data thread: frames given in the graph cycle that began
+	 * at cycle_now, and in the longest cycle yet */
 	int64_t cycle_now;
 	uint64_t cycle_acc, cycle_max;
-	_Atomic int64_t cycle_at;
-	_Atomic uint64_t cycle_frames;
 	char stream_name[192];
 };
 _Static_assert(offsetof(struct pipewire_port, sp) == 0 && offsetof(struct be_srv_port, rt) == 0,
@@ -149,6 +148,14 @@ static void pw_positions(uint32_t *pos, unsigned int channels)
 
 /* ---- data thread ---- */
 
+/* The graph's delay to the device, in the stream's frames. */
+static uint64_t graph_delay(const struct pw_time *t, uint32_t hz)
+{
+	if (t->delay <= 0 || t->rate.denom == 0 || t->rate.num > 1000)
+		return 0;
+	return (uint64_t)t->delay * t->rate.num * hz / t->rate.denom;
+}
+
 /*
  * Frames the graph moved since the last callback beyond what this one
  * brings: the server dropped them while this process was stalled (it
@@ -159,7 +166,7 @@ static void pw_positions(uint32_t *pos, unsigned int channels)
  */
 static void capture_gap(struct pipewire_port *pp, uint64_t frames)
 {
-	const struct vsnd_pcm_params *p = &pp->sp.rt.port->params;
+	uint32_t hz = pp->sp.rt.rate_hz;
 	struct pw_time t;
 	uint64_t moved;
 
@@ -172,42 +179,52 @@ static void capture_gap(struct pipewire_port *pp, uint64_t frames)
 	/* bounded so the product below cannot overflow */
 	if (pp->cap_valid && t.ticks > pp->cap_ticks && t.ticks - pp->cap_ticks <= UINT32_MAX &&
 	    t.rate.num <= 1000) {
-		moved = (t.ticks - pp->cap_ticks) * t.rate.num * p->rate_hz / t.rate.denom;
+		moved = (t.ticks - pp->cap_ticks) * t.rate.num * hz / t.rate.denom;
 		/* half a quantum of slack: a resampled stream's buffers vary */
-		if (moved > frames + pp->quantum_frames / 2 && moved - frames <= p->rate_hz)
-			vsnd__be_rt_capture_silence(&pp->sp.rt, (moved - frames) * p->frame_bytes);
+		if (moved > frames + pp->quantum_frames / 2 && moved - frames <= hz)
+			vsnd__be_rt_capture_silence(&pp->sp.rt, (moved - frames) * pp->sp.rt.fb);
 	}
 	pp->cap_ticks = t.ticks;
 	pp->cap_valid = true;
+	vsnd__be_rt_note_delay(&pp->sp.rt, graph_delay(&t, hz) + t.buffered,
+			       t.now > 0 ? (uint64_t)t.now : 0);
 }
 
-/* Data thread: frames given in the graph cycle that began at the stream's
- * current time report (a cycle may call process more than once). */
+/*
+ * Data thread: frames given in the graph cycle that began at the stream's
+ * current time report (a cycle may call process more than once), and the
+ * latency then: what the stream buffers, plus the delay to the device, but
+ * never less than what this cycle took from us, since a cycle's frames play
+ * over the cycle (a null sink reports a delay of 0, and the two 10 ms
+ * buffers in a 1024-frame cycle completed together, 21 ms apart).
+ */
 static void note_cycle(struct pipewire_port *pp, uint64_t frames)
 {
 	struct pw_time t = { 0 };
+	uint64_t ahead;
 
-	if (pw_stream_get_time_n(pp_stream(pp), &t, sizeof(t)) < 0)
+	if (pw_stream_get_time_n(pp_stream(pp), &t, sizeof(t)) < 0 || t.now <= 0)
 		return;
 	if (t.now != pp->cycle_now) {
 		/* a cycle longer than any before: the graph calls that seldom */
 		if (pp->cycle_acc > pp->cycle_max) {
 			pp->cycle_max = pp->cycle_acc;
 			vsnd__be_rt_set_latency(&pp->sp.rt, pp->cycle_max * 1000000u /
-						pp->sp.rt.port->params.rate_hz);
+						pp->sp.rt.rate_hz);
 		}
 		pp->cycle_now = t.now;
 		pp->cycle_acc = 0;
 	}
 	pp->cycle_acc += frames;
-	atomic_store_explicit(&pp->cycle_frames, pp->cycle_acc, memory_order_relaxed);
-	atomic_store_explicit(&pp->cycle_at, t.now, memory_order_release);
+	ahead = graph_delay(&t, pp->sp.rt.rate_hz);
+	ahead = pp->cycle_acc > ahead ? pp->cycle_acc : ahead;
+	vsnd__be_rt_note_delay(&pp->sp.rt, ahead + t.buffered, (uint64_t)t.now);
 }
 
 static void play_one(struct pipewire_port *pp, struct pw_buffer *b)
 {
 	struct spa_data *d = &b->buffer->datas[0];
-	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
+	uint32_t fb = pp->sp.rt.fb;
 	uint64_t frames = d->maxsize / fb;
 	uint64_t want = b->requested ? b->requested : pp->quantum_frames;
 
@@ -241,7 +258,7 @@ static void capture_all(struct pipewire_port *pp)
 	struct pw_buffer *bufs[PW_CAP_BATCH];
 	const uint8_t *src[PW_CAP_BATCH];
 	uint32_t size[PW_CAP_BATCH];
-	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
+	uint32_t fb = pp->sp.rt.fb;
 	unsigned int n = 0;
 	uint64_t frames = 0;
 
@@ -264,7 +281,7 @@ static void on_process(void *data)
 	struct pipewire_port *pp = data;
 	struct pw_buffer *b;
 
-	if (pp->sp.rt.port->params.direction != VSND_DIR_OUTPUT) {
+	if (!pp->sp.rt.out) {
 		capture_all(pp);
 		return;
 	}
@@ -448,6 +465,22 @@ static void pipewire_arm_retry(struct be_srv *srv)
 	pw_loop_update_timer(pw_thread_loop_get_loop(pb->loop), pb->retry, &in, &every, false);
 }
 
+static void kick_cb(void *data, int fd, uint32_t mask)
+{
+	(void)fd;
+	(void)mask;
+	vsnd__be_srv_work(&((struct pipewire_be *)data)->srv);
+}
+
+static int pipewire_watch(struct be_srv *srv, int kick_fd)
+{
+	struct pipewire_be *pb = srv_pb(srv);
+
+	pb->kick = pw_loop_add_io(pw_thread_loop_get_loop(pb->loop), kick_fd, SPA_IO_IN, false,
+				  kick_cb, pb);
+	return pb->kick ? 0 : -ENOMEM;
+}
+
 static void pipewire_lock(struct be_srv *srv)
 {
 	pw_thread_loop_lock(srv_pb(srv)->loop);
@@ -467,6 +500,7 @@ static const struct be_srv_ops pipewire_srv_ops = {
 	.stream_free = pipewire_stream_free,
 	.stream_run = pipewire_stream_run,
 	.arm_retry = pipewire_arm_retry,
+	.watch = pipewire_watch,
 };
 
 /* ---- device thread ---- */
@@ -520,53 +554,6 @@ static int pipewire_open(struct vsnd_backend *be, struct vsnd_port *port)
 	return 0;
 }
 
-/*
- * Frames given to the graph and not yet presented, now. At the cycle's time
- * (t->now): the delay to the device (graph ticks of rate.num/rate.denom s),
- * but never less than what this cycle took from us, since a cycle's frames
- * play over the cycle (a null sink reports a delay of 0, and the two 10 ms
- * buffers in a 1024-frame cycle completed together, 21 ms apart); less what
- * has played since.
- */
-static uint64_t unpresented(struct pipewire_port *pp, const struct pw_time *t)
-{
-	uint32_t hz = pp->sp.rt.port->params.rate_hz;
-	uint64_t ahead = (uint64_t)t->delay * t->rate.num * hz / (t->rate.denom ? t->rate.denom : 1);
-	uint64_t gone = 0, now;
-
-	if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT &&
-	    atomic_load_explicit(&pp->cycle_at, memory_order_acquire) == t->now) {
-		uint64_t cycle = atomic_load_explicit(&pp->cycle_frames, memory_order_relaxed);
-
-		ahead = cycle > ahead ? cycle : ahead;
-	}
-	now = vsnd__be_rt_mono_ns();
-	if (t->now > 0 && now > (uint64_t)t->now)
-		gone = (now - (uint64_t)t->now) * hz / 1000000000u;
-	return ahead > gone ? ahead - gone : 0;
-}
-
-static uint32_t pipewire_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
-{
-	struct pipewire_be *pb = container_of(be, struct pipewire_be, base);
-	struct pipewire_port *pp = port->priv;
-	struct pw_time t = { 0 };
-	uint64_t frames = 0;
-
-	if (!pp)
-		return 0;
-	if (atomic_load(&pp->sp.rt.live)) {
-		/* pw_stream_get_time_n reads a snapshot: any thread may call it. */
-		pw_thread_loop_lock(pb->loop);
-		if (!pp_stream(pp) || pw_stream_get_time_n(pp_stream(pp), &t, sizeof(t)) < 0 ||
-		    t.rate.denom == 0 || t.delay < 0)
-			t = (struct pw_time){ 0 };
-		pw_thread_loop_unlock(pb->loop);
-		frames = unpresented(pp, &t) + t.buffered;
-	}
-	return vsnd__be_rt_delay(&pp->sp.rt, frames);
-}
-
 static void pipewire_destroy(struct vsnd_backend *be)
 {
 	struct pipewire_be *pb;
@@ -579,12 +566,15 @@ static void pipewire_destroy(struct vsnd_backend *be)
 		pw_thread_loop_lock(pb->loop);
 		if (pb->retry)
 			pw_loop_destroy_source(pw_thread_loop_get_loop(pb->loop), pb->retry);
+		if (pb->kick)
+			pw_loop_destroy_source(pw_thread_loop_get_loop(pb->loop), pb->kick);
 		pw_thread_loop_unlock(pb->loop);
 		pw_thread_loop_stop(pb->loop);
 		if (pb->context)
 			pw_context_destroy(pb->context);
 		pw_thread_loop_destroy(pb->loop);
 	}
+	vsnd__be_srv_fini(&pb->srv);
 	vsnd__be_opts_free(pipewire_opts, &pb->cfg);
 	free(pb);
 	/* No pw_deinit(): it is once per process, with no PipeWire thread
@@ -606,8 +596,7 @@ static int pipewire_loop_start(struct pipewire_be *pb)
 		return -ENOMEM;
 	if (pw_thread_loop_start(pb->loop) < 0)
 		return -EIO;
-	vsnd__be_srv_start(&pb->srv, &pipewire_srv_ops);
-	return 0;
+	return vsnd__be_srv_start(&pb->srv, &pipewire_srv_ops);
 }
 
 static int pipewire_create(struct vsnd_backend **out, const char *opts,
@@ -649,5 +638,5 @@ const struct vsnd_backend_ops vsnd__backend_pipewire = {
 	.stop = vsnd__be_srv_port_stop,
 	.tick = vsnd__be_rt_tick,
 	.close = pipewire_close,
-	.delay_frames = pipewire_delay_frames,
+	.delay_frames = vsnd__be_rt_delay_frames,
 };

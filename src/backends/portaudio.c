@@ -63,10 +63,10 @@ struct portaudio_port {
 	bool closing;                   /* pb->lock: the device let it go */
 	PaStream *stream;               /* the worker's */
 	uint64_t retry_at;              /* the worker's */
+	struct vsnd_pcm_params params;  /* the port's, for the worker after close */
 	unsigned long frames_per_buffer;
 	uint64_t latency_us;            /* asked of PortAudio */
 	bool fresh;                     /* the callback's: its stream's first call is next */
-	_Atomic uint32_t latency;       /* frames, from the callback's time info */
 };
 _Static_assert(offsetof(struct portaudio_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
@@ -107,15 +107,12 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 		       void *userdata)
 {
 	struct portaudio_port *pp = userdata;
-	size_t bytes = frames * pp->rt.port->params.frame_bytes;
+	size_t bytes = frames * pp->rt.fb;
 
 	/* the stream time: when this buffer is heard (recorded) */
 	double lat = output ? time->outputBufferDacTime - time->currentTime
 			    : time->currentTime - time->inputBufferAdcTime;
 
-	atomic_store_explicit(&pp->latency, lat > 0 && lat < 10 ?
-			      (uint32_t)(lat * pp->rt.port->params.rate_hz) : 0,
-			      memory_order_relaxed);
 	/* A new stream's first buffer is silence: PulseAudio (through the
 	 * ALSA host API and alsa-plugins' pulse PCM) rewinds its sink when a
 	 * new stream's first data ends its underrun, and the sink's monitor
@@ -127,6 +124,8 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	else if (input)
 		vsnd__be_rt_capture(&pp->rt, input, bytes);
 	pp->fresh = false;
+	vsnd__be_rt_note_delay(&pp->rt, lat > 0 && lat < 10 ? (uint64_t)(lat * pp->rt.rate_hz) : 0,
+			       vsnd__be_rt_mono_ns());
 	return paContinue;
 }
 
@@ -150,7 +149,7 @@ static PaDeviceIndex find_device(const char *name, bool out)
 
 static int pp_open_stream(struct portaudio_port *pp)
 {
-	const struct vsnd_pcm_params *p = &pp->rt.port->params;
+	const struct vsnd_pcm_params *p = &pp->params;
 	bool out = p->direction == VSND_DIR_OUTPUT;
 	PaStreamParameters sp = {
 		.device = find_device(pp->pb->cfg.device, out),
@@ -294,9 +293,9 @@ static void portaudio_close(struct vsnd_backend *be, struct vsnd_port *port)
 
 	if (!pp)
 		return;
-	/* From here the callback leaves the ring alone (not running); the
-	 * worker closes the stream and frees the port. */
-	vsnd__be_rt_set_running(&pp->rt, false);
+	/* From here the callback never touches the port; the worker closes
+	 * the stream and frees the port state. */
+	vsnd__be_rt_detach(&pp->rt);
 	pthread_mutex_lock(&pb->lock);
 	pp->closing = true;
 	pthread_mutex_unlock(&pb->lock);
@@ -317,6 +316,7 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	if (!pp)
 		return -ENOMEM;
 	pp->pb = pb;
+	pp->params = *p;
 	ret = vsnd__be_rt_init(&pp->rt, be, port, portaudio_format_mask(), pb->who);
 	if (ret < 0) {
 		vsnd__be_rt_fini(&pp->rt);
@@ -341,15 +341,6 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	worker_kick(pb);
 	vsnd__be_rt_report(&pp->rt);
 	return 0;
-}
-
-static uint32_t portaudio_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
-{
-	struct portaudio_port *pp = port->priv;
-
-	if (!pp)
-		return 0;
-	return vsnd__be_rt_delay(&pp->rt, atomic_load_explicit(&pp->latency, memory_order_relaxed));
 }
 
 /* Stop the worker: it closes and frees every port still listed (the
@@ -438,5 +429,5 @@ const struct vsnd_backend_ops vsnd__backend_portaudio = {
 	.stop = vsnd__be_rt_stop,
 	.tick = vsnd__be_rt_tick,
 	.close = portaudio_close,
-	.delay_frames = portaudio_delay_frames,
+	.delay_frames = vsnd__be_rt_delay_frames,
 };

@@ -56,6 +56,7 @@ struct pulse_be {
 	pa_threaded_mainloop *ml;
 	pa_context *ctx;
 	pa_time_event *retry;
+	pa_io_event *kick;
 };
 
 struct pulse_port {
@@ -108,16 +109,11 @@ static struct pulse_be *srv_pb(struct be_srv *srv)
 	return container_of(srv, struct pulse_be, srv);
 }
 
-static pa_stream *pp_stream(struct pulse_port *pp)
-{
-	return pp->sp.stream;
-}
-
 /* Give the server nbytes: the ring's frames (silence past them), or only
  * silence (prime). */
 static void pp_write(pa_stream *s, size_t nbytes, struct pulse_port *pp, bool prime)
 {
-	uint32_t fb = pp->sp.rt.port->params.frame_bytes;
+	uint32_t fb = pp->sp.rt.fb;
 
 	/* Never left empty: an input without data lets a null sink render
 	 * far ahead, which stalled the first data after a start by 0.5-2 s
@@ -145,9 +141,28 @@ static void pp_write(pa_stream *s, size_t nbytes, struct pulse_port *pp, bool pr
 	}
 }
 
+/* What the server holds now (timing interpolated between its updates),
+ * for the device to run on from. */
+static void note_delay(struct pulse_port *pp, pa_stream *s)
+{
+	pa_usec_t usec;
+	int neg = 0;
+
+	if (pa_stream_get_latency(s, &usec, &neg) < 0 || neg)
+		return;
+	vsnd__be_rt_note_delay(&pp->sp.rt, usec * pp->ss.rate / PA_USEC_PER_SEC,
+			       vsnd__be_rt_mono_ns());
+}
+
+static void latency_cb(pa_stream *s, void *userdata)
+{
+	note_delay(userdata, s);
+}
+
 static void write_cb(pa_stream *s, size_t nbytes, void *userdata)
 {
 	pp_write(s, nbytes, userdata, false);
+	note_delay(userdata, s);
 }
 
 static void read_cb(pa_stream *s, size_t nbytes, void *userdata)
@@ -166,6 +181,7 @@ static void read_cb(pa_stream *s, size_t nbytes, void *userdata)
 			vsnd__be_rt_capture_silence(&pp->sp.rt, n); /* a hole: the server lost data */
 		pa_stream_drop(s);
 	}
+	note_delay(pp, s);
 }
 
 /*
@@ -212,7 +228,7 @@ static void restart_far_sink(struct pulse_port *pp, pa_stream *s)
 
 	if (dev == PA_INVALID_INDEX)
 		return;
-	if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
+	if (pp->sp.rt.out)
 		o = pa_context_get_sink_info_by_index(c, dev, sink_ahead_cb, NULL);
 	else
 		o = pa_context_get_source_info_by_index(c, dev, source_ahead_cb, NULL);
@@ -242,7 +258,7 @@ static void pulse_stream_run(struct be_srv *srv, struct be_srv_port *sp, bool ru
 static void note_latency(struct pulse_port *pp, pa_stream *s)
 {
 	const pa_buffer_attr *a = pa_stream_get_buffer_attr(s);
-	bool out = pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT;
+	bool out = pp->sp.rt.out;
 
 	if (a)
 		vsnd__be_rt_set_latency(&pp->sp.rt,
@@ -259,7 +275,7 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 		 * already would otherwise begin with its first frames, and the
 		 * server skipped up to 3 ms of a new stream's beginning (its
 		 * sink rewinds to let it in). */
-		if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT)
+		if (pp->sp.rt.out)
 			pp_write(s, pa_stream_writable_size(s), pp, true);
 		restart_far_sink(pp, s);
 		note_latency(pp, s);
@@ -290,7 +306,8 @@ static int pulse_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 		return -ENOMEM;
 	sp->stream = s;
 	pa_stream_set_state_callback(s, stream_state_cb, pp);
-	if (pp->sp.rt.port->params.direction == VSND_DIR_OUTPUT) {
+	pa_stream_set_latency_update_callback(s, latency_cb, pp);
+	if (pp->sp.rt.out) {
 		pa_stream_set_write_callback(s, write_cb, pp);
 		if (pa_stream_connect_playback(s, cfg->sink, &pp->attr, flags, NULL, NULL) < 0)
 			return -EIO;
@@ -330,6 +347,7 @@ static void pulse_stream_free(struct be_srv *srv, struct be_srv_port *sp)
 	(void)srv;
 	pa_stream_set_write_callback(s, NULL, NULL);
 	pa_stream_set_read_callback(s, NULL, NULL);
+	pa_stream_set_latency_update_callback(s, NULL, NULL);
 	if (pa_stream_get_state(s) == PA_STREAM_CREATING) {
 		pa_stream_set_state_callback(s, doomed_state_cb, NULL);
 		return;
@@ -405,6 +423,25 @@ static void pulse_arm_retry(struct be_srv *srv)
 	pb->retry = api->time_new(api, &tv, retry_cb, pb);
 }
 
+static void kick_cb(pa_mainloop_api *api, pa_io_event *e, int fd, pa_io_event_flags_t events,
+		    void *userdata)
+{
+	(void)api;
+	(void)e;
+	(void)fd;
+	(void)events;
+	vsnd__be_srv_work(&((struct pulse_be *)userdata)->srv);
+}
+
+static int pulse_watch(struct be_srv *srv, int kick_fd)
+{
+	struct pulse_be *pb = srv_pb(srv);
+	pa_mainloop_api *api = pa_threaded_mainloop_get_api(pb->ml);
+
+	pb->kick = api->io_new(api, kick_fd, PA_IO_EVENT_INPUT, kick_cb, pb);
+	return pb->kick ? 0 : -ENOMEM;
+}
+
 static void pulse_lock(struct be_srv *srv)
 {
 	pa_threaded_mainloop_lock(srv_pb(srv)->ml);
@@ -424,6 +461,7 @@ static const struct be_srv_ops pulse_srv_ops = {
 	.stream_free = pulse_stream_free,
 	.stream_run = pulse_stream_run,
 	.arm_retry = pulse_arm_retry,
+	.watch = pulse_watch,
 };
 
 /* ---- device thread ---- */
@@ -482,24 +520,6 @@ static int pulse_open(struct vsnd_backend *be, struct vsnd_port *port)
 	return 0;
 }
 
-static uint32_t pulse_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
-{
-	struct pulse_be *pb = container_of(be, struct pulse_be, base);
-	struct pulse_port *pp = port->priv;
-	pa_usec_t usec = 0;
-	int neg = 0;
-
-	if (!pp)
-		return 0;
-	if (atomic_load(&pp->sp.rt.live)) {
-		pa_threaded_mainloop_lock(pb->ml);
-		if (!pp_stream(pp) || pa_stream_get_latency(pp_stream(pp), &usec, &neg) < 0 || neg)
-			usec = 0;
-		pa_threaded_mainloop_unlock(pb->ml);
-	}
-	return vsnd__be_rt_delay(&pp->sp.rt, usec * port->params.rate_hz / PA_USEC_PER_SEC);
-}
-
 static void pulse_destroy(struct vsnd_backend *be)
 {
 	struct pulse_be *pb;
@@ -513,10 +533,14 @@ static void pulse_destroy(struct vsnd_backend *be)
 		if (pb->retry)
 			pa_threaded_mainloop_get_api(pb->ml)->time_free(pb->retry);
 		pb->retry = NULL;
+		if (pb->kick)
+			pa_threaded_mainloop_get_api(pb->ml)->io_free(pb->kick);
+		pb->kick = NULL;
 		pa_threaded_mainloop_unlock(pb->ml);
 		pa_threaded_mainloop_stop(pb->ml);
 		pa_threaded_mainloop_free(pb->ml);
 	}
+	vsnd__be_srv_fini(&pb->srv);
 	vsnd__be_opts_free(pulse_opts, &pb->cfg);
 	free(pb);
 }
@@ -533,8 +557,7 @@ static int pulse_loop_start(struct pulse_be *pb)
 		pb->ml = NULL;
 		return -EIO;
 	}
-	vsnd__be_srv_start(&pb->srv, &pulse_srv_ops);
-	return 0;
+	return vsnd__be_srv_start(&pb->srv, &pulse_srv_ops);
 }
 
 static int pulse_create(struct vsnd_backend **out, const char *opts,
@@ -574,5 +597,5 @@ const struct vsnd_backend_ops vsnd__backend_pulse = {
 	.stop = vsnd__be_srv_port_stop,
 	.tick = vsnd__be_rt_tick,
 	.close = pulse_close,
-	.delay_frames = pulse_delay_frames,
+	.delay_frames = vsnd__be_rt_delay_frames,
 };

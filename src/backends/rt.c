@@ -2,6 +2,7 @@
 #include "rt.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +29,31 @@ void vsnd__be_rt_release(struct be_rt *rt)
 	atomic_store_explicit(&rt->owner, BE_RT_NONE, memory_order_release);
 }
 
+/* Take the token as `who`, waiting out the other side's turn (a ring copy
+ * or a counter: microseconds); false once the port is detached. Not for
+ * the server's real-time callback, which only tries. */
+static bool claim_wait(struct be_rt *rt, enum be_rt_owner who)
+{
+	for (;;) {
+		int seen = BE_RT_NONE;
+
+		if (atomic_compare_exchange_weak_explicit(&rt->owner, &seen, (int)who,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+		if (seen == BE_RT_GONE)
+			return false;
+		sched_yield();
+	}
+}
+
+void vsnd__be_rt_detach(struct be_rt *rt)
+{
+	atomic_store(&rt->running, false);
+	if (claim_wait(rt, BE_RT_GONE))
+		atomic_store_explicit(&rt->owner, BE_RT_GONE, memory_order_release);
+}
+
 int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
 	       uint64_t formats, const char *who)
 {
@@ -40,6 +66,10 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	ret = vsnd__be_check_params(be, port, formats);
 	if (ret < 0)
 		return ret;
+	rt->fb = port->params.frame_bytes;
+	rt->rate_hz = port->params.rate_hz;
+	rt->format = port->params.format;
+	rt->out = port->params.direction == VSND_DIR_OUTPUT;
 	ret = vsnd__be_clock_init(&rt->clock, port);
 	if (ret < 0)
 		return ret;
@@ -100,6 +130,8 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	rt->stalled = false;
 	rt->hold_until = 0;
 	rt->seen_at = 0;
+	/* a latency noted before (a corked or parked stream's) is no clock */
+	atomic_store(&rt->heard_stale, true);
 	atomic_store(&rt->running, running);
 }
 
@@ -108,27 +140,33 @@ bool vsnd__be_rt_running(const struct be_rt *rt)
 	return atomic_load(&rt->running);
 }
 
-/* Tell the device whether the server's sink/source is there: it turns a
- * change into a hotplug event on the stream's jack. Atomic store + wake: safe
- * from any thread. */
-static void set_present(struct be_rt *rt, int present)
+/* A server library's thread tells the device something: present (1 or 0;
+ * -1 leaves it) is whether the server's sink/source is there, which the
+ * device turns into a hotplug event on the stream's jack when it changes;
+ * the device is woken then, or anyway if `anyway`. Nothing once detached. */
+static void tell_device(struct be_rt *rt, int present, bool anyway)
 {
-	if (atomic_exchange(&rt->port->host_present, present) != present && rt->port->wake)
-		rt->port->wake(rt->port->wake_opaque);
+	if (!claim_wait(rt, BE_RT_LOOP))
+		return;
+	if (present >= 0 && atomic_exchange(&rt->port->host_present, present) != present)
+		anyway = true;
+	if (anyway)
+		wake(rt->port);
+	vsnd__be_rt_release(rt);
 }
 
 void vsnd__be_rt_event(struct be_rt *rt, unsigned int ev)
 {
 	atomic_fetch_or_explicit(&rt->events, ev, memory_order_relaxed);
 	if (ev & (BE_RT_EV_ABSENT | BE_RT_EV_LOST))
-		set_present(rt, 0);
+		tell_device(rt, 0, false);
 }
 
 void vsnd__be_rt_set_connecting(struct be_rt *rt, bool connecting)
 {
 	atomic_store(&rt->connecting, connecting);
 	if (!connecting)
-		wake(rt->port);
+		tell_device(rt, -1, true);
 }
 
 void vsnd__be_rt_set_live(struct be_rt *rt, bool live)
@@ -136,16 +174,17 @@ void vsnd__be_rt_set_live(struct be_rt *rt, bool live)
 	bool was = atomic_exchange(&rt->live, live);
 	bool parked = atomic_exchange(&rt->parked, false);
 
-	if (live)
-		set_present(rt, 1);
 	if (live && !was && !parked)
 		vsnd__be_rt_event(rt, BE_RT_EV_CONNECTED);
-	if (live && !was) /* a new server stream's first calls may be far apart */
+	if (live && !was) { /* a new server stream's first calls may be far apart */
 		atomic_store(&rt->rearm, true);
-	else if (!live && was)
+		atomic_store(&rt->heard_stale, true);
+	} else if (!live && was) {
 		vsnd__be_rt_event(rt, BE_RT_EV_LOST);
-	if (live != was)
-		wake(rt->port); /* the pacer starts or stops at the device's next tick */
+	}
+	/* the pacer starts or stops at the device's next tick */
+	if (live || live != was)
+		tell_device(rt, live ? 1 : -1, live != was);
 }
 
 void vsnd__be_rt_set_parked(struct be_rt *rt)
@@ -155,7 +194,7 @@ void vsnd__be_rt_set_parked(struct be_rt *rt)
 	atomic_store(&rt->live, false);
 }
 
-/* True when an xrun episode begins. */
+/* True when an xrun episode begins. Under the token. */
 static bool count_xrun(struct be_rt *rt, bool xrun)
 {
 	bool begins = xrun && !rt->in_xrun;
@@ -204,7 +243,7 @@ static void note_played(struct be_rt *rt, uint64_t data, uint64_t frames)
  * since the server came back from a stall (BE_RT_CATCHUP_NS)? */
 static bool catching_up(struct be_rt *rt, uint64_t frames)
 {
-	uint64_t now, rate = rt->port->params.rate_hz, lat = atomic_load(&rt->latency_us);
+	uint64_t now, rate = rt->rate_hz, lat = atomic_load(&rt->latency_us);
 	uint64_t allowed, taken;
 
 	if (atomic_exchange_explicit(&rt->catchup_armed, false, memory_order_relaxed)) {
@@ -226,53 +265,60 @@ static bool catching_up(struct be_rt *rt, uint64_t frames)
 	return taken + frames > allowed;
 }
 
-void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
+/* Server side, under the token: bytes of the ring into dst; wakes the
+ * device as it needs. */
+static size_t play_ring(struct be_rt *rt, void *dst, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
-	uint32_t fb = port->params.frame_bytes;
+	/* Whole frames only, as the clocked backends do. */
+	size_t have = vsnd_ring_fill(&port->ring) / rt->fb * rt->fb;
+	size_t got = vsnd_ring_read(&port->ring, dst, have < bytes ? have : bytes);
+
+	atomic_fetch_add_explicit(&port->frames, bytes / rt->fb, memory_order_relaxed);
+	/* A new xrun wakes the device, which owes the guest its event (with
+	 * the server carrying the stream it has no timer of its own); so does
+	 * a ring run half empty, for a refill. What becomes audible later the
+	 * device completes on its own timer (the core's heard_at): a server
+	 * asking every few ms wakes it only as often as needed. */
+	if (count_xrun(rt, got < bytes) ||
+	    (got && vsnd_ring_fill(&port->ring) < port->lead_bytes / 2))
+		wake(port);
+	return got;
+}
+
+void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
+{
+	uint32_t fb = rt->fb;
 	size_t got = 0;
 
 	bytes -= bytes % fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
 	    !catching_up(rt, bytes / fb) && vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
-		/* Whole frames only, as the clocked backends do. */
-		size_t have = vsnd_ring_fill(&port->ring) / fb * fb;
-
-		got = vsnd_ring_read(&port->ring, dst, have < bytes ? have : bytes);
+		got = play_ring(rt, dst, bytes);
 		vsnd__be_rt_release(rt);
-		/* a new xrun wakes the device, which owes the guest its event:
-		 * with the server carrying the stream it has no timer of its own */
-		if (count_xrun(rt, got < bytes))
-			wake(port);
-		atomic_fetch_add_explicit(&port->frames, bytes / fb, memory_order_relaxed);
 	}
 	if (got < bytes)
-		vsnd_pcm_silence_at(port->params.format, (uint8_t *)dst + got, bytes - got, got);
+		vsnd_pcm_silence_at(rt->format, (uint8_t *)dst + got, bytes - got, got);
 	note_played(rt, got / fb, bytes / fb);
-	/* The device refills the ring when it runs half empty; what becomes
-	 * audible later it completes on its own timer (the core's heard_at):
-	 * a server asking every few ms wakes it only as often as needed. */
-	if (got && vsnd_ring_fill(&port->ring) < port->lead_bytes / 2)
-		wake(port);
 }
 
 void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes)
 {
-	uint32_t fb = rt->port->params.frame_bytes;
+	uint32_t fb = rt->fb;
 
 	bytes -= bytes % fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
-	vsnd_pcm_silence(rt->port->params.format, dst, bytes);
+	vsnd_pcm_silence(rt->format, dst, bytes);
 	note_played(rt, 0, bytes / fb);
 }
 
 /* The first ring frame (in ring_frames' count) not heard yet, once the
- * server has played all but `lat` of the frames it was given; from the runs
- * as read under the seqlock. */
-static uint64_t heard_upto(struct be_rt *rt, uint64_t srv, uint64_t ring, uint64_t n, uint64_t lat)
+ * server has played its stream up to `heard`; from the runs as read under
+ * the seqlock. */
+static uint64_t heard_upto(struct be_rt *rt, uint64_t heard, uint64_t ring, uint64_t n)
 {
-	uint64_t heard = srv > lat ? srv - lat : 0, played = ring;
+	uint64_t played = ring;
 
 	for (uint64_t k = n; k > 0 && n - k < BE_RT_RUNS; k--) {
 		struct be_rt_run_slot *r = &rt->runs[(k - 1) % BE_RT_RUNS];
@@ -287,14 +333,57 @@ static uint64_t heard_upto(struct be_rt *rt, uint64_t srv, uint64_t ring, uint64
 	return played;
 }
 
-static uint32_t unplayed(struct be_rt *rt, uint64_t server_latency_frames)
+/* A server runs on for at most this long past its last note: a stalled
+ * one has stopped anyway (and the product below stays in range). */
+#define BE_RT_RUN_ON_NS UINT64_C(10000000000)
+
+void vsnd__be_rt_note_delay(struct be_rt *rt, uint64_t latency_frames, uint64_t at_ns)
+{
+	uint64_t q, srv;
+
+	if (!rt->out) {
+		atomic_store_explicit(&rt->cap_frames, latency_frames, memory_order_relaxed);
+		atomic_store(&rt->heard_stale, false);
+		return;
+	}
+	q = atomic_load_explicit(&rt->seq, memory_order_relaxed);
+	srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
+	atomic_store_explicit(&rt->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&rt->heard_srv, srv > latency_frames ? srv - latency_frames : 0,
+			      memory_order_relaxed);
+	atomic_store_explicit(&rt->heard_ns, at_ns ? at_ns : 1, memory_order_relaxed);
+	atomic_store_explicit(&rt->seq, q + 2, memory_order_release);
+	atomic_store(&rt->heard_stale, false);
+}
+
+/* The server's stream frame heard by now: as noted, run on at the rate
+ * since (not a note from before a start), never past what it was given;
+ * with no note, all of it (a server that says nothing has no latency). */
+static uint64_t heard_by(struct be_rt *rt, uint64_t srv, uint64_t heard, uint64_t at,
+			 uint64_t now)
+{
+	uint64_t ran;
+
+	if (!at)
+		return srv;
+	if (!atomic_load(&rt->heard_stale) && now > at) {
+		ran = now - at < BE_RT_RUN_ON_NS ? now - at : BE_RT_RUN_ON_NS;
+		heard += ran * rt->rate_hz / 1000000000u;
+	}
+	return heard < srv ? heard : srv;
+}
+
+static uint32_t unplayed(struct be_rt *rt, uint64_t now)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		uint64_t q = atomic_load_explicit(&rt->seq, memory_order_acquire);
 		uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
 		uint64_t ring = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
 		uint64_t n = atomic_load_explicit(&rt->n_runs, memory_order_relaxed);
-		uint64_t upto = heard_upto(rt, srv, ring, n, server_latency_frames);
+		uint64_t heard = atomic_load_explicit(&rt->heard_srv, memory_order_relaxed);
+		uint64_t at = atomic_load_explicit(&rt->heard_ns, memory_order_relaxed);
+		uint64_t upto = heard_upto(rt, heard_by(rt, srv, heard, at, now), ring, n);
 
 		atomic_thread_fence(memory_order_acquire);
 		if (!(q & 1) && atomic_load_explicit(&rt->seq, memory_order_relaxed) == q)
@@ -303,20 +392,29 @@ static uint32_t unplayed(struct be_rt *rt, uint64_t server_latency_frames)
 	return 0; /* the server side kept writing: next time */
 }
 
-uint32_t vsnd__be_rt_delay(struct be_rt *rt, uint64_t server_latency_frames)
+uint32_t vsnd__be_rt_delay_at(struct be_rt *rt, uint64_t now_ns)
 {
+	uint64_t cap;
+
 	vsnd__be_rt_report(rt);
 	if (!atomic_load(&rt->live))
 		return 0;
-	if (rt->port->params.direction == VSND_DIR_OUTPUT)
-		return unplayed(rt, server_latency_frames);
-	return server_latency_frames > UINT32_MAX ? UINT32_MAX : (uint32_t)server_latency_frames;
+	if (rt->out)
+		return unplayed(rt, now_ns);
+	cap = atomic_load_explicit(&rt->cap_frames, memory_order_relaxed);
+	return cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+}
+
+uint32_t vsnd__be_rt_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	(void)be;
+	return port->priv ? vsnd__be_rt_delay_at(port->priv, vsnd__be_rt_mono_ns()) : 0;
 }
 
 void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
-	uint32_t fb = port->params.frame_bytes;
+	uint32_t fb = rt->fb;
 	size_t space, put;
 
 	bytes -= bytes % fb;
@@ -326,15 +424,15 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 		return;
 	space = vsnd_ring_space(&port->ring) / fb * fb;
 	put = vsnd_ring_write(&port->ring, src, space < bytes ? space : bytes);
-	vsnd__be_rt_release(rt);
 	count_xrun(rt, put < bytes);
 	atomic_fetch_add_explicit(&port->frames, bytes / fb, memory_order_relaxed);
 	wake(port);
+	vsnd__be_rt_release(rt);
 }
 
 void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes)
 {
-	size_t chunk = (size_t)BE_CHUNK_FRAMES * rt->port->params.frame_bytes;
+	size_t chunk = (size_t)BE_CHUNK_FRAMES * rt->fb;
 
 	while (bytes) {
 		size_t n = bytes < chunk ? bytes : chunk;
@@ -344,8 +442,11 @@ void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes)
 	}
 	/* Lost before they reached us, but lost: the guest hears of it as of
 	 * any overrun. */
-	if (atomic_load_explicit(&rt->running, memory_order_relaxed))
+	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
+	    vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
 		count_xrun(rt, true);
+		vsnd__be_rt_release(rt);
+	}
 }
 
 void vsnd__be_rt_report(struct be_rt *rt)

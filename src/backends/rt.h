@@ -22,9 +22,18 @@
  *
  * A TX buffer completes when it was played, not when the server took it:
  * vsnd__be_rt_play notes which ring frames went to which place in the
- * server's stream (runs of data between the silence it pads with), and
- * vsnd__be_rt_delay turns the server's latency into the ring frames it
- * has taken and not yet played (the backend's delay_frames).
+ * server's stream (runs of data between the silence it pads with); the
+ * server side notes, whenever it learns it, the server's latency at a
+ * moment (vsnd__be_rt_note_delay), and vsnd__be_rt_delay_frames runs the
+ * server's play position on from there in real time and turns it into the
+ * ring frames taken and not yet played. So the device thread never asks
+ * the server library anything (no lock of the library's), and a server
+ * that reports its latency once a period still completes every buffer on
+ * time.
+ *
+ * A port may be closed while the server's threads still run (they let go
+ * of their stream later): after vsnd__be_rt_detach they never touch the
+ * port again, only the be_rt, which the backend frees once they are done.
  *
  * Log lines about the server coming and going are raised as atomic events by
  * the real-time side and written by vsnd__be_rt_report() on the device thread.
@@ -40,7 +49,10 @@
 #include "clock.h"
 #include "vsnd/backend.h"
 
-enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER };
+/* Who touches the port now: the server's callback, the device's pacer, a
+ * server library's loop thread telling the device something; GONE once
+ * the device closed it (vsnd__be_rt_detach). */
+enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER, BE_RT_LOOP, BE_RT_GONE };
 
 /* Events for the log (bits of be_rt.events). */
 #define BE_RT_EV_LOST      1u  /* the server went away while connected */
@@ -82,7 +94,10 @@ struct be_rt_run_slot {
 };
 
 struct be_rt {
-	struct vsnd_port *port;
+	struct vsnd_port *port;      /* only under the owner token off the device thread */
+	uint32_t fb, rate_hz;        /* the port's, for the server side */
+	uint8_t format;
+	bool out;
 	struct vsnd_backend *be;
 	const char *who;
 	struct be_clock clock;       /* device thread: the pacer's */
@@ -113,6 +128,10 @@ struct be_rt {
 	_Atomic uint64_t ring_frames; /* of those, frames from the ring */
 	_Atomic uint64_t n_runs;      /* runs ever started; the last BE_RT_RUNS kept */
 	struct be_rt_run_slot runs[BE_RT_RUNS];
+	/* the server's latency as last noted: playback, its stream frame
+	 * heard at heard_ns (0: none); capture, the frames it held */
+	_Atomic uint64_t heard_srv, heard_ns, cap_frames;
+	_Atomic bool heard_stale;     /* noted before a start: do not run it on */
 };
 
 /* Check params (formats), set up the pacer clock. port->lead_bytes gets the
@@ -122,6 +141,9 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	       uint64_t formats, const char *who);
 /* Free. NULL-safe, idempotent. */
 void vsnd__be_rt_fini(struct be_rt *rt);
+/* Device thread, at close: from the return on, no other thread touches the
+ * port (waits out a callback's turn in the ring, a copy of microseconds). */
+void vsnd__be_rt_detach(struct be_rt *rt);
 /* The latency the backend asked of its server (or got), us: sets how long
  * a silent server may be before it counts as stalled. Any thread. */
 void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us);
@@ -174,12 +196,19 @@ void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes);
  * the capture keeps real time, counted as an overrun. Server thread. */
 void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes);
 
-/* The backend's delay_frames, from the server's latency (frames given to it
- * and not yet heard, or captured and not yet given to us); logs pending
- * events. Playback: the ring frames the server took and has not played yet,
- * so a TX buffer completes once heard. 0 while the stream is not live: what
- * a lost server held is gone. Device thread. */
-uint32_t vsnd__be_rt_delay(struct be_rt *rt, uint64_t server_latency_frames);
+/* Server side, on the thread that plays or captures: at at_ns
+ * (CLOCK_MONOTONIC) the server held latency_frames it was given and had not
+ * played yet (or had captured and not given us). */
+void vsnd__be_rt_note_delay(struct be_rt *rt, uint64_t latency_frames, uint64_t at_ns);
+
+/* The delay at now_ns, from the last note: playback, the ring frames the
+ * server took and has not played yet (its play position run on in real
+ * time, never past what it was given), so a TX buffer completes once heard;
+ * capture, the frames noted. 0 while the stream is not live: what a lost
+ * server held is gone. Logs pending events. Device thread. */
+uint32_t vsnd__be_rt_delay_at(struct be_rt *rt, uint64_t now_ns);
+/* vsnd_backend_ops.delay_frames of an rt-first port: the above, now. */
+uint32_t vsnd__be_rt_delay_frames(struct vsnd_backend *be, struct vsnd_port *port);
 
 /* Device thread: write the pending events to the log, once per change. */
 void vsnd__be_rt_report(struct be_rt *rt);

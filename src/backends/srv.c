@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 /* ---- loop thread, lock held ---- */
 
@@ -31,6 +33,7 @@ static void port_down(struct be_rt *rt)
 static void stream_make(struct be_srv *srv, struct be_srv_port *sp)
 {
 	vsnd__be_rt_set_connecting(&sp->rt, true);
+	sp->run_told = vsnd__be_rt_running(&sp->rt);
 	if (srv->ops->stream_new(srv, sp) < 0) {
 		stream_drop(srv, sp);
 		port_down(&sp->rt);
@@ -51,7 +54,7 @@ void vsnd__be_srv_connected(struct be_srv *srv)
 {
 	srv->state = BE_SRV_READY;
 	for (struct be_srv_port *sp = srv->ports; sp; sp = sp->next)
-		if (!sp->stream)
+		if (!sp->stream && !atomic_load(&sp->closing))
 			stream_make(srv, sp);
 }
 
@@ -100,14 +103,89 @@ void vsnd__be_srv_retry(struct be_srv *srv)
 	}
 }
 
+/* A port the device opened joins the connection. */
+static void port_join(struct be_srv *srv, struct be_srv_port *sp)
+{
+	sp->next = srv->ports;
+	srv->ports = sp;
+	if (atomic_load(&sp->closing))
+		return; /* closed already: work() frees it next */
+	if (srv->state == BE_SRV_READY)
+		stream_make(srv, sp);
+	else if (srv->state != BE_SRV_CONNECTING)
+		port_down(&sp->rt);
+}
+
+static void port_leave(struct be_srv *srv, struct be_srv_port **link)
+{
+	struct be_srv_port *sp = *link;
+
+	*link = sp->next;
+	stream_drop(srv, sp);
+	vsnd__be_srv_port_free(sp);
+}
+
+/* Tell a stream the guest started or stopped it, once per change. */
+static void port_run(struct be_srv *srv, struct be_srv_port *sp)
+{
+	bool want = atomic_load(&sp->want_run);
+
+	if (!sp->stream || sp->doomed || want == sp->run_told || !srv->ops->stream_run)
+		return;
+	sp->run_told = want;
+	srv->ops->stream_run(srv, sp, want);
+}
+
+void vsnd__be_srv_work(struct be_srv *srv)
+{
+	struct be_srv_port *in = atomic_exchange(&srv->incoming, NULL);
+	struct be_srv_port **link = &srv->ports;
+	uint64_t v;
+
+	if (read(srv->kick_fd, &v, sizeof(v)) < 0) {
+		/* nothing pending: a kick already taken */
+	}
+	while (in) {
+		struct be_srv_port *sp = in;
+
+		in = sp->next_new;
+		port_join(srv, sp);
+	}
+	while (*link) {
+		if (atomic_load(&(*link)->closing)) {
+			port_leave(srv, link);
+			continue;
+		}
+		port_run(srv, *link);
+		link = &(*link)->next;
+	}
+}
+
 /* ---- device thread ---- */
 
-void vsnd__be_srv_start(struct be_srv *srv, const struct be_srv_ops *ops)
+static void kick(struct be_srv *srv)
 {
+	uint64_t one = 1;
+
+	if (write(srv->kick_fd, &one, sizeof(one)) < 0) {
+		/* saturated: a kick is pending anyway */
+	}
+}
+
+int vsnd__be_srv_start(struct be_srv *srv, const struct be_srv_ops *ops)
+{
+	int ret;
+
+	srv->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->kick_fd < 0)
+		return -errno;
 	srv->ops = ops;
 	ops->lock(srv);
-	connect_now(srv);
+	ret = ops->watch(srv, srv->kick_fd);
+	if (ret == 0)
+		connect_now(srv);
 	ops->unlock(srv);
+	return ret;
 }
 
 void vsnd__be_srv_stop(struct be_srv *srv)
@@ -115,6 +193,7 @@ void vsnd__be_srv_stop(struct be_srv *srv)
 	if (!srv->ops)
 		return;
 	srv->ops->lock(srv);
+	vsnd__be_srv_work(srv);
 	for (struct be_srv_port *sp = srv->ports; sp; sp = sp->next)
 		stream_drop(srv, sp);
 	if (srv->state != BE_SRV_IDLE)
@@ -123,31 +202,11 @@ void vsnd__be_srv_stop(struct be_srv *srv)
 	srv->ops->unlock(srv);
 }
 
-void vsnd__be_srv_add(struct be_srv *srv, struct be_srv_port *sp)
+void vsnd__be_srv_fini(struct be_srv *srv)
 {
-	srv->ops->lock(srv);
-	sp->next = srv->ports;
-	srv->ports = sp;
-	if (srv->state == BE_SRV_READY)
-		stream_make(srv, sp);
-	else if (srv->state == BE_SRV_CONNECTING)
-		vsnd__be_rt_set_connecting(&sp->rt, true);
-	else
-		port_down(&sp->rt);
-	srv->ops->unlock(srv);
-}
-
-void vsnd__be_srv_remove(struct be_srv *srv, struct be_srv_port *sp)
-{
-	srv->ops->lock(srv);
-	for (struct be_srv_port **pp = &srv->ports; *pp; pp = &(*pp)->next) {
-		if (*pp == sp) {
-			*pp = sp->next;
-			break;
-		}
-	}
-	stream_drop(srv, sp);
-	srv->ops->unlock(srv);
+	if (srv->ops)
+		close(srv->kick_fd);
+	srv->ops = NULL;
 }
 
 void *vsnd__be_srv_port_new(struct vsnd_backend *be, struct vsnd_port *port, size_t size,
@@ -171,54 +230,53 @@ void vsnd__be_srv_port_free(struct be_srv_port *sp)
 	free(sp);
 }
 
+/* The port is published at once; the loop thread makes its stream. Until
+ * it says otherwise, a start holds the ring for the connection. */
 void vsnd__be_srv_port_open(struct be_srv *srv, struct vsnd_port *port, struct be_srv_port *sp)
 {
 	sp->srv = srv;
 	port->priv = sp;
-	vsnd__be_srv_add(srv, sp);
-	vsnd__be_rt_report(&sp->rt);
+	vsnd__be_rt_set_connecting(&sp->rt, true);
+	sp->next_new = atomic_load(&srv->incoming);
+	while (!atomic_compare_exchange_weak(&srv->incoming, &sp->next_new, sp)) {
+		/* another push won (only the loop takes): try again */
+	}
+	kick(srv);
 }
 
+/* From here no server thread touches the port; the loop thread drops the
+ * stream and frees the port state. */
 void vsnd__be_srv_port_close(struct be_srv *srv, struct vsnd_port *port)
 {
 	struct be_srv_port *sp = port->priv;
 
 	if (!sp)
 		return;
-	vsnd__be_rt_set_running(&sp->rt, false);
-	vsnd__be_srv_remove(srv, sp);
-	vsnd__be_srv_port_free(sp);
+	vsnd__be_rt_detach(&sp->rt);
+	atomic_store(&sp->closing, true);
+	kick(srv);
 	port->priv = NULL;
 }
 
-static void port_run(struct be_srv_port *sp, bool running)
+static int port_want(struct vsnd_port *port, int ret, bool running)
 {
-	struct be_srv *srv = sp->srv;
+	struct be_srv_port *sp = port->priv;
 
-	if (!srv->ops->stream_run)
-		return;
-	srv->ops->lock(srv);
-	if (sp->stream && !sp->doomed)
-		srv->ops->stream_run(srv, sp, running);
-	srv->ops->unlock(srv);
+	if (ret == 0) {
+		atomic_store(&sp->want_run, running);
+		kick(sp->srv);
+	}
+	return ret;
 }
 
 int vsnd__be_srv_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
 {
-	int ret = vsnd__be_rt_start(be, port, now_ns);
-
-	if (ret == 0)
-		port_run(port->priv, true);
-	return ret;
+	return port_want(port, vsnd__be_rt_start(be, port, now_ns), true);
 }
 
 int vsnd__be_srv_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
 {
-	int ret = vsnd__be_rt_stop(be, port);
-
-	if (ret == 0)
-		port_run(port->priv, false);
-	return ret;
+	return port_want(port, vsnd__be_rt_stop(be, port), false);
 }
 
 void vsnd__be_srv_stream_name(char *buf, size_t size, const char *vm_name,

@@ -10,11 +10,17 @@
  * a backend supplies the library calls (struct be_srv_ops) and calls the
  * be_srv_* notifications from its library's callbacks.
  *
- * Threads: the device thread calls vsnd__be_srv_start/stop/add/remove; they
- * take the library's loop lock, briefly, and never wait for the server.
- * Everything else runs on the library's loop thread with that lock held,
- * the ops included (lock/unlock aside). Objects are never freed inside
- * their own callbacks: a lost connection or stream is freed at the retry.
+ * Threads: the device thread never takes the library's loop lock (its loop
+ * thread holds it for as long as the library likes: 15-22 ms while
+ * PipeWire synced its data thread). It posts what changed (a port opened,
+ * started, stopped, closed) and kicks an eventfd the loop watches; the loop
+ * thread then does the library's part (vsnd__be_srv_work). A closed port is
+ * freed by the loop thread once its stream is gone; the device reads the
+ * server's latency from what the server side noted in the be_rt. Only
+ * vsnd__be_srv_start/stop, at the backend's creation and destruction, take
+ * the lock. Everything else runs on the loop thread with the lock held, the
+ * ops included (lock/unlock aside). Objects are never freed inside their
+ * own callbacks: a lost connection or stream is freed at the retry.
  */
 #ifndef VSND_BACKENDS_SRV_H
 #define VSND_BACKENDS_SRV_H
@@ -33,8 +39,12 @@ struct be_srv_port {
 	struct be_rt rt;
 	struct be_srv *srv;          /* the connection it belongs to */
 	struct be_srv_port *next;    /* loop lock */
+	struct be_srv_port *next_new; /* on srv->incoming */
 	void *stream;                /* the library's stream, NULL if none (loop lock) */
 	bool doomed;                 /* stream failed: free it at the retry (loop lock) */
+	bool run_told;               /* loop lock: the running state stream_run was given */
+	_Atomic bool want_run;       /* device thread: the guest's stream runs */
+	_Atomic bool closing;        /* device thread: closed; the loop thread frees it */
 };
 
 struct be_srv_ops {
@@ -55,6 +65,9 @@ struct be_srv_ops {
 	void (*stream_run)(struct be_srv *srv, struct be_srv_port *sp, bool running);
 	/* Call vsnd__be_srv_retry on the loop thread in about a second. */
 	void (*arm_retry)(struct be_srv *srv);
+	/* Watch kick_fd on the loop: vsnd__be_srv_work when readable. 0 or a
+	 * negative errno. */
+	int (*watch)(struct be_srv *srv, int kick_fd);
 };
 
 enum be_srv_state { BE_SRV_IDLE, BE_SRV_CONNECTING, BE_SRV_READY, BE_SRV_DOWN };
@@ -64,16 +77,18 @@ struct be_srv {
 	enum be_srv_state state;     /* loop lock */
 	bool conn_doomed;            /* connection lost: free it at the retry */
 	struct be_srv_port *ports;   /* loop lock */
+	_Atomic(struct be_srv_port *) incoming; /* opened, not yet on ports */
+	int kick_fd;                 /* eventfd: the device posted something */
 };
 
-/* Device thread (the backend's loop runs). Begin connecting. */
-void vsnd__be_srv_start(struct be_srv *srv, const struct be_srv_ops *ops);
-/* Device thread: drop every stream and the connection (the loop is then
- * stopped by the backend). */
+/* Device thread (the backend's loop runs). Begin connecting; watch the
+ * kick. 0 or a negative errno. */
+int vsnd__be_srv_start(struct be_srv *srv, const struct be_srv_ops *ops);
+/* Device thread: drop every stream and the connection, free the closed
+ * ports (the loop is then stopped by the backend). */
 void vsnd__be_srv_stop(struct be_srv *srv);
-/* Device thread: a port opens (its rt is set up) or closes. */
-void vsnd__be_srv_add(struct be_srv *srv, struct be_srv_port *sp);
-void vsnd__be_srv_remove(struct be_srv *srv, struct be_srv_port *sp);
+/* After the loop stopped: close the kick. Idempotent; fine unstarted. */
+void vsnd__be_srv_fini(struct be_srv *srv);
 
 /*
  * The open() and close() of a server backend, around what is its own:
@@ -100,6 +115,8 @@ void vsnd__be_srv_stream_name(char *buf, size_t size, const char *vm_name,
 			      const struct vsnd_pcm_params *p);
 
 /* Loop thread, from the library's callbacks. */
+/* kick_fd is readable: take what the device posted. */
+void vsnd__be_srv_work(struct be_srv *srv);
 void vsnd__be_srv_connected(struct be_srv *srv);
 void vsnd__be_srv_lost(struct be_srv *srv);
 void vsnd__be_srv_stream_live(struct be_srv *srv, struct be_srv_port *sp, bool live);

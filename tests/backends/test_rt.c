@@ -318,6 +318,35 @@ static void test_parked(void **state)
 	rt_free(c);
 }
 
+/* The server says it holds `lat` frames at T; the delay then. */
+#define T (1000 * MS)
+static uint32_t delay_for(struct rt_case *c, uint64_t lat)
+{
+	vsnd__be_rt_note_delay(&c->rt, lat, T);
+	return vsnd__be_rt_delay_at(&c->rt, T);
+}
+
+/* Time for n frames. */
+static uint64_t frames_ns(uint64_t n)
+{
+	return (n * 1000000000ull + RATE - 1) / RATE;
+}
+
+/* Live and started; 200 frames of silence, then 1000 of data and 200 of
+ * silence given to the server. */
+static struct rt_case *rt_given_1400(void)
+{
+	struct rt_case *c = rt_new();
+
+	vsnd__be_rt_set_live(&c->rt, true);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
+	server_pulls(c, 200);                     /* silence: the ring is empty */
+	feed(c, 1000);
+	server_pulls(c, 600);                     /* 600 data */
+	server_pulls(c, 600);                     /* 400 data, then 200 silence */
+	return c;
+}
+
 /*
  * What the server has played, for its latency: data and silence pads are
  * told apart, so the ring frames it holds unplayed are exact (a buffer
@@ -326,27 +355,82 @@ static void test_parked(void **state)
  */
 static void test_unplayed(void **state)
 {
-	struct rt_case *c = rt_new();
+	struct rt_case *c = rt_given_1400();
 
 	(void)state;
+	/* given 1400, all but `latency` played */
+	assert_int_equal(delay_for(c, 1400), 1000);
+	assert_int_equal(delay_for(c, 1200), 1000); /* the first pad */
+	assert_int_equal(delay_for(c, 900), 700);
+	assert_int_equal(delay_for(c, 300), 100);
+	assert_int_equal(delay_for(c, 200), 0);     /* only the last pad */
+	assert_int_equal(delay_for(c, 0), 0);
+	server_pulls(c, 5000);                    /* silence on and on */
+	assert_int_equal(delay_for(c, 1000), 0);
+	assert_int_equal(delay_for(c, 5300), 100);
+	vsnd__be_rt_set_live(&c->rt, false);      /* what a lost server held is gone */
+	assert_int_equal(delay_for(c, 5300), 0);
+	rt_free(c);
+}
+
+/* A server that says its latency once a period (ALSA, PortAudio) or once a
+ * graph cycle: its play position runs on in real time from the note, so a
+ * buffer completes when heard, not at the next note; never past what it
+ * was given. */
+static void test_runs_on(void **state)
+{
+	struct rt_case *c = rt_given_1400();
+
+	(void)state;
+	vsnd__be_rt_note_delay(&c->rt, 1400, T);
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T), 1000);
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + frames_ns(200)), 1000);
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + frames_ns(500)), 700);
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + frames_ns(1100)), 100);
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + 3600 * 1000 * MS), 0);
+	/* A note from before a stop is no clock for the next run: the
+	 * position holds until the server says again. */
+	assert_int_equal(vsnd__be_rt_stop(&c->be, &c->port), 0);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, T), 0);
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + 1000 * MS), 1000);
+	vsnd__be_rt_note_delay(&c->rt, 700, T + 1000 * MS);
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + 1000 * MS), 500);
+	/* never a note: the server holds nothing */
+	rt_free(c);
+	c = rt_given_1400();
+	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T), 0);
+	rt_free(c);
+}
+
+/* Closed while the server still calls back: from the detach on its calls
+ * touch neither the ring nor the port (counters, wake), and its state
+ * changes wake no one; it is handed silence. */
+static void test_detach(void **state)
+{
+	struct rt_case *c = rt_new();
+	unsigned int wakes = 0;
+	uint8_t buf[PERIOD * FB];
+
+	(void)state;
+	c->port.wake = count_wake;
+	c->port.wake_opaque = &wakes;
 	vsnd__be_rt_set_live(&c->rt, true);
 	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
-	server_pulls(c, 200);                     /* silence: the ring is empty */
-	feed(c, 1000);
-	server_pulls(c, 600);                     /* 600 data */
-	server_pulls(c, 600);                     /* 400 data, then 200 silence */
-	/* given 1400, all but `latency` played */
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 1400), 1000);
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 1200), 1000); /* the first pad */
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 900), 700);
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 300), 100);
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 200), 0);     /* only the last pad */
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 0), 0);
-	server_pulls(c, 5000);                    /* silence on and on */
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 1000), 0);
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 5300), 100);
-	vsnd__be_rt_set_live(&c->rt, false);      /* what a lost server held is gone */
-	assert_int_equal(vsnd__be_rt_delay(&c->rt, 5300), 0);
+	feed(c, 4 * PERIOD);
+	vsnd__be_rt_detach(&c->rt);
+	wakes = 0;
+	memset(buf, 0x55, sizeof(buf));
+	vsnd__be_rt_play(&c->rt, buf, sizeof(buf));
+	assert_int_equal(buf[0], 0);
+	vsnd__be_rt_capture_silence(&c->rt, sizeof(buf));
+	vsnd__be_rt_set_live(&c->rt, false);
+	vsnd__be_rt_set_connecting(&c->rt, false);
+	vsnd__be_rt_event(&c->rt, BE_RT_EV_ABSENT);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB);
+	assert_int_equal(atomic_load(&c->port.frames), 0);
+	assert_int_equal(atomic_load(&c->port.xruns), 0);
+	assert_int_equal(atomic_load(&c->port.host_present), 1);
+	assert_int_equal(wakes, 0);
 	rt_free(c);
 }
 
@@ -364,6 +448,8 @@ int main(void)
 		cmocka_unit_test(test_xrun_wakes),
 		cmocka_unit_test(test_latency_us),
 		cmocka_unit_test(test_unplayed),
+		cmocka_unit_test(test_runs_on),
+		cmocka_unit_test(test_detach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
