@@ -223,11 +223,16 @@ static void alsa_pcm_lost(struct alsa_port *ap)
 }
 
 /* What the PCM holds now; the device runs it on in real time until the
- * next period's note. */
+ * next period's note. Playback only once the PCM runs: before, the pulse
+ * PCM says 0 for frames it has not begun to play (the first 540 frames of
+ * a run completed at once). */
 static void publish_delay(struct alsa_port *ap)
 {
 	snd_pcm_sframes_t d = 0;
 
+	if (ap->params.direction == VSND_DIR_OUTPUT &&
+	    snd_pcm_state(ap->pcm) != SND_PCM_STATE_RUNNING)
+		return;
 	if (snd_pcm_delay(ap->pcm, &d) < 0 || d < 0)
 		d = 0;
 	vsnd__be_rt_note_delay(&ap->rt, (uint64_t)d, vsnd__be_rt_mono_ns());

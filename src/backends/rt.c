@@ -337,36 +337,62 @@ static uint64_t heard_upto(struct be_rt *rt, uint64_t heard, uint64_t ring, uint
  * one has stopped anyway (and the product below stays in range). */
 #define BE_RT_RUN_ON_NS UINT64_C(10000000000)
 
+/*
+ * Where the server's play position was at `at`, from a note: a server's
+ * latency is read when its thread runs, not when it plays, and jitters
+ * (through ALSA's pulse PCM, by 1-2 ms a period): the position follows a
+ * note by 1/BE_RT_SMOOTH of its distance from where the last one ran on to.
+ * A distance past BE_RT_STEP_NS is a real step (a server that skipped or
+ * waited), taken at once, as is the first note of a run.
+ */
+#define BE_RT_SMOOTH 4
+#define BE_RT_STEP_NS UINT64_C(20000000)
+
+static uint64_t smoothed(struct be_rt *rt, uint64_t srv, uint64_t m, uint64_t at, bool stale)
+{
+	uint64_t prev = atomic_load_explicit(&rt->heard_srv, memory_order_relaxed);
+	uint64_t pat = atomic_load_explicit(&rt->heard_ns, memory_order_relaxed);
+	uint64_t p, step = BE_RT_STEP_NS * rt->rate_hz / 1000000000u;
+
+	if (stale || !pat || at <= pat || at - pat > BE_RT_RUN_ON_NS)
+		return m;
+	p = prev + (at - pat) * rt->rate_hz / 1000000000u;
+	p = p < srv ? p : srv;
+	if (m > p + step || p > m + step)
+		return m;
+	return m >= p ? p + (m - p) / BE_RT_SMOOTH : p - (p - m) / BE_RT_SMOOTH;
+}
+
 void vsnd__be_rt_note_delay(struct be_rt *rt, uint64_t latency_frames, uint64_t at_ns)
 {
-	uint64_t q, srv;
+	bool stale = atomic_exchange(&rt->heard_stale, false);
+	uint64_t q, srv, heard;
 
 	if (!rt->out) {
 		atomic_store_explicit(&rt->cap_frames, latency_frames, memory_order_relaxed);
-		atomic_store(&rt->heard_stale, false);
 		return;
 	}
+	at_ns = at_ns ? at_ns : 1;
 	q = atomic_load_explicit(&rt->seq, memory_order_relaxed);
 	srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
+	heard = smoothed(rt, srv, srv > latency_frames ? srv - latency_frames : 0, at_ns, stale);
 	atomic_store_explicit(&rt->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&rt->heard_srv, srv > latency_frames ? srv - latency_frames : 0,
-			      memory_order_relaxed);
-	atomic_store_explicit(&rt->heard_ns, at_ns ? at_ns : 1, memory_order_relaxed);
+	atomic_store_explicit(&rt->heard_srv, heard, memory_order_relaxed);
+	atomic_store_explicit(&rt->heard_ns, at_ns, memory_order_relaxed);
 	atomic_store_explicit(&rt->seq, q + 2, memory_order_release);
-	atomic_store(&rt->heard_stale, false);
 }
 
 /* The server's stream frame heard by now: as noted, run on at the rate
  * since (not a note from before a start), never past what it was given;
- * with no note, all of it (a server that says nothing has no latency). */
+ * with no note yet, none (a stream's first buffers wait for its first). */
 static uint64_t heard_by(struct be_rt *rt, uint64_t srv, uint64_t heard, uint64_t at,
 			 uint64_t now)
 {
 	uint64_t ran;
 
 	if (!at)
-		return srv;
+		return 0;
 	if (!atomic_load(&rt->heard_stale) && now > at) {
 		ran = now - at < BE_RT_RUN_ON_NS ? now - at : BE_RT_RUN_ON_NS;
 		heard += ran * rt->rate_hz / 1000000000u;

@@ -203,7 +203,8 @@ void vsnd__be_rt_note_delay(struct be_rt *rt, uint64_t latency_frames, uint64_t 
 
 /* The delay at now_ns, from the last note: playback, the ring frames the
  * server took and has not played yet (its play position run on in real
- * time, never past what it was given), so a TX buffer completes once heard;
+ * time, never past what it was given; before the first note, all), so a
+ * TX buffer completes once heard;
  * capture, the frames noted. 0 while the stream is not live: what a lost
  * server held is gone. Logs pending events. Device thread. */
 uint32_t vsnd__be_rt_delay_at(struct be_rt *rt, uint64_t now_ns);
