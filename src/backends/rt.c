@@ -205,18 +205,35 @@ static bool count_xrun(struct be_rt *rt, bool xrun)
 	return begins;
 }
 
-/* Server side: bytes went to the server, the first `data` of them from the
- * ring. A seqlock, so the device thread reads a consistent picture without
- * the server side ever waiting. */
-static void note_played(struct be_rt *rt, uint64_t data, uint64_t frames)
+/*
+ * The server side's turn is a seqlock write, so the device thread reads a
+ * consistent picture without the server side ever waiting. It covers the
+ * ring read too: a device that saw the ring's read position move before
+ * the frames were noted took them for heard one buffer early (5 ms of
+ * PortAudio's 240-frame callbacks).
+ */
+static uint64_t seq_begin(struct be_rt *rt)
 {
 	uint64_t q = atomic_load_explicit(&rt->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&rt->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	return q;
+}
+
+static void seq_end(struct be_rt *rt, uint64_t q)
+{
+	atomic_store_explicit(&rt->seq, q + 2, memory_order_release);
+}
+
+/* Server side, inside the seqlock: frames went to the server, the first
+ * `data` of them from the ring. */
+static void note_played(struct be_rt *rt, uint64_t data, uint64_t frames)
+{
 	uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
 	uint64_t ring = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
 	uint64_t n = atomic_load_explicit(&rt->n_runs, memory_order_relaxed);
 
-	atomic_store_explicit(&rt->seq, q + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
 	if (data) {
 		struct be_rt_run_slot *last = &rt->runs[(n + BE_RT_RUNS - 1) % BE_RT_RUNS];
 		uint64_t lsrv = atomic_load_explicit(&last->srv, memory_order_relaxed);
@@ -236,7 +253,6 @@ static void note_played(struct be_rt *rt, uint64_t data, uint64_t frames)
 		atomic_store_explicit(&rt->ring_frames, ring + data, memory_order_relaxed);
 	}
 	atomic_store_explicit(&rt->srv_frames, srv + frames, memory_order_relaxed);
-	atomic_store_explicit(&rt->seq, q + 2, memory_order_release);
 }
 
 /* Server side: would `frames` more of the ring go faster than real time
@@ -265,14 +281,11 @@ static bool catching_up(struct be_rt *rt, uint64_t frames)
 	return taken + frames > allowed;
 }
 
-/* Server side, under the token: bytes of the ring into dst; wakes the
- * device as it needs. */
-static size_t play_ring(struct be_rt *rt, void *dst, size_t bytes)
+/* Server side, under the token, after a turn that took `got` of `bytes`
+ * from the ring: count, and wake the device as it needs. */
+static void played_ring(struct be_rt *rt, size_t got, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
-	/* Whole frames only, as the clocked backends do. */
-	size_t have = vsnd_ring_fill(&port->ring) / rt->fb * rt->fb;
-	size_t got = vsnd_ring_read(&port->ring, dst, have < bytes ? have : bytes);
 
 	atomic_fetch_add_explicit(&port->frames, bytes / rt->fb, memory_order_relaxed);
 	/* A new xrun wakes the device, which owes the guest its event (with
@@ -283,34 +296,47 @@ static size_t play_ring(struct be_rt *rt, void *dst, size_t bytes)
 	if (count_xrun(rt, got < bytes) ||
 	    (got && vsnd_ring_fill(&port->ring) < port->lead_bytes / 2))
 		wake(port);
-	return got;
 }
 
 void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 {
 	uint32_t fb = rt->fb;
 	size_t got = 0;
+	bool mine;
+	uint64_t q;
 
 	bytes -= bytes % fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
-	if (atomic_load_explicit(&rt->running, memory_order_relaxed) &&
-	    !catching_up(rt, bytes / fb) && vsnd__be_rt_claim(rt, BE_RT_SERVER)) {
-		got = play_ring(rt, dst, bytes);
-		vsnd__be_rt_release(rt);
+	mine = atomic_load_explicit(&rt->running, memory_order_relaxed) &&
+	       !catching_up(rt, bytes / fb) && vsnd__be_rt_claim(rt, BE_RT_SERVER);
+	q = seq_begin(rt);
+	if (mine) {
+		/* Whole frames only, as the clocked backends do. */
+		size_t have = vsnd_ring_fill(&rt->port->ring) / fb * fb;
+
+		got = vsnd_ring_read(&rt->port->ring, dst, have < bytes ? have : bytes);
 	}
 	if (got < bytes)
 		vsnd_pcm_silence_at(rt->format, (uint8_t *)dst + got, bytes - got, got);
 	note_played(rt, got / fb, bytes / fb);
+	seq_end(rt, q);
+	if (mine) {
+		played_ring(rt, got, bytes);
+		vsnd__be_rt_release(rt);
+	}
 }
 
 void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes)
 {
 	uint32_t fb = rt->fb;
+	uint64_t q;
 
 	bytes -= bytes % fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	vsnd_pcm_silence(rt->format, dst, bytes);
+	q = seq_begin(rt);
 	note_played(rt, 0, bytes / fb);
+	seq_end(rt, q);
 }
 
 /* The first ring frame (in ring_frames' count) not heard yet, once the
@@ -337,50 +363,21 @@ static uint64_t heard_upto(struct be_rt *rt, uint64_t heard, uint64_t ring, uint
  * one has stopped anyway (and the product below stays in range). */
 #define BE_RT_RUN_ON_NS UINT64_C(10000000000)
 
-/*
- * Where the server's play position was at `at`, from a note: a server's
- * latency is read when its thread runs, not when it plays, and jitters
- * (through ALSA's pulse PCM, by 1-2 ms a period): the position follows a
- * note by 1/BE_RT_SMOOTH of its distance from where the last one ran on to.
- * A distance past BE_RT_STEP_NS is a real step (a server that skipped or
- * waited), taken at once, as is the first note of a run.
- */
-#define BE_RT_SMOOTH 4
-#define BE_RT_STEP_NS UINT64_C(20000000)
-
-static uint64_t smoothed(struct be_rt *rt, uint64_t srv, uint64_t m, uint64_t at, bool stale)
-{
-	uint64_t prev = atomic_load_explicit(&rt->heard_srv, memory_order_relaxed);
-	uint64_t pat = atomic_load_explicit(&rt->heard_ns, memory_order_relaxed);
-	uint64_t p, step = BE_RT_STEP_NS * rt->rate_hz / 1000000000u;
-
-	if (stale || !pat || at <= pat || at - pat > BE_RT_RUN_ON_NS)
-		return m;
-	p = prev + (at - pat) * rt->rate_hz / 1000000000u;
-	p = p < srv ? p : srv;
-	if (m > p + step || p > m + step)
-		return m;
-	return m >= p ? p + (m - p) / BE_RT_SMOOTH : p - (p - m) / BE_RT_SMOOTH;
-}
-
 void vsnd__be_rt_note_delay(struct be_rt *rt, uint64_t latency_frames, uint64_t at_ns)
 {
-	bool stale = atomic_exchange(&rt->heard_stale, false);
-	uint64_t q, srv, heard;
+	uint64_t q, srv;
 
+	atomic_store(&rt->heard_stale, false);
 	if (!rt->out) {
 		atomic_store_explicit(&rt->cap_frames, latency_frames, memory_order_relaxed);
 		return;
 	}
-	at_ns = at_ns ? at_ns : 1;
-	q = atomic_load_explicit(&rt->seq, memory_order_relaxed);
+	q = seq_begin(rt);
 	srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
-	heard = smoothed(rt, srv, srv > latency_frames ? srv - latency_frames : 0, at_ns, stale);
-	atomic_store_explicit(&rt->seq, q + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&rt->heard_srv, heard, memory_order_relaxed);
-	atomic_store_explicit(&rt->heard_ns, at_ns, memory_order_relaxed);
-	atomic_store_explicit(&rt->seq, q + 2, memory_order_release);
+	atomic_store_explicit(&rt->heard_srv, srv > latency_frames ? srv - latency_frames : 0,
+			      memory_order_relaxed);
+	atomic_store_explicit(&rt->heard_ns, at_ns ? at_ns : 1, memory_order_relaxed);
+	seq_end(rt, q);
 }
 
 /* The server's stream frame heard by now: as noted, run on at the rate
@@ -400,9 +397,13 @@ static uint64_t heard_by(struct be_rt *rt, uint64_t srv, uint64_t heard, uint64_
 	return heard < srv ? heard : srv;
 }
 
+/* Tries at a consistent read: the server's turn is a copy, but its thread
+ * may be preempted in it. */
+#define BE_RT_READ_TRIES 64
+
 static uint32_t unplayed(struct be_rt *rt, uint64_t now)
 {
-	for (int tries = 0; tries < 8; tries++) {
+	for (int tries = 0; tries < BE_RT_READ_TRIES; tries++) {
 		uint64_t q = atomic_load_explicit(&rt->seq, memory_order_acquire);
 		uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
 		uint64_t ring = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
@@ -412,10 +413,16 @@ static uint32_t unplayed(struct be_rt *rt, uint64_t now)
 		uint64_t upto = heard_upto(rt, heard_by(rt, srv, heard, at, now), ring, n);
 
 		atomic_thread_fence(memory_order_acquire);
-		if (!(q & 1) && atomic_load_explicit(&rt->seq, memory_order_relaxed) == q)
-			return ring - upto > UINT32_MAX ? UINT32_MAX : (uint32_t)(ring - upto);
+		if (!(q & 1) && atomic_load_explicit(&rt->seq, memory_order_relaxed) == q) {
+			rt->unplayed = ring - upto > UINT32_MAX ? UINT32_MAX : (uint32_t)(ring - upto);
+			return rt->unplayed;
+		}
+		if (tries >= 8)
+			sched_yield();
 	}
-	return 0; /* the server side kept writing: next time */
+	/* the server side kept writing: the last answer (its new frames are
+	 * unheard anyway, so no buffer completes early) */
+	return rt->unplayed;
 }
 
 uint32_t vsnd__be_rt_delay_at(struct be_rt *rt, uint64_t now_ns)

@@ -132,6 +132,7 @@ struct be_rt {
 	 * heard at heard_ns (0: none); capture, the frames it held */
 	_Atomic uint64_t heard_srv, heard_ns, cap_frames;
 	_Atomic bool heard_stale;     /* noted before a start: do not run it on */
+	uint32_t unplayed;            /* device thread: the last delay read */
 };
 
 /* Check params (formats), set up the pacer clock. port->lead_bytes gets the

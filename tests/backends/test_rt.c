@@ -395,13 +395,6 @@ static void test_runs_on(void **state)
 	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + 1000 * MS), 1000);
 	vsnd__be_rt_note_delay(&c->rt, 700, T + 1000 * MS);
 	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + 1000 * MS), 500);
-	/* A note's jitter is smoothed: one 40 frames from where the last ran
-	 * on to moves the position by 10; a step of 20 ms is taken whole. */
-	vsnd__be_rt_note_delay(&c->rt, 700 - 100 - 40, T + 1000 * MS + frames_ns(100));
-	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + 1000 * MS + frames_ns(100)), 390);
-	server_pulls(c, 2000);                    /* silence: 3400 given */
-	vsnd__be_rt_note_delay(&c->rt, 3400 - (910 + 1000), T + 1000 * MS + frames_ns(200));
-	assert_int_equal(vsnd__be_rt_delay_at(&c->rt, T + 1000 * MS + frames_ns(200)), 0);
 	/* never a note: nothing is heard yet */
 	rt_free(c);
 	c = rt_given_1400();
