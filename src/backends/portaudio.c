@@ -128,9 +128,6 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	 * ahead then */
 	vsnd__be_rt_note_delay(&pp->rt, (lat > 0 && lat < 10 ? (uint64_t)(lat * pp->rt.rate_hz) : 0) +
 			       (output ? frames : 0), vsnd__be_rt_mono_ns());
-	if (output && getenv("VSND_TRACE"))
-		fprintf(stderr, "NOTE %llu %ld %llu %lu\n", (unsigned long long)vsnd__be_rt_mono_ns(),
-			(long)(lat * 48000), (unsigned long long)atomic_load(&pp->rt.srv_frames), frames);
 	return paContinue;
 }
 
