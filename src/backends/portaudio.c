@@ -30,6 +30,7 @@
 extern const struct vsnd_backend_ops vsnd__backend_portaudio;
 
 #define PORTAUDIO_RETRY_NS UINT64_C(1000000000)
+#define PORTAUDIO_RESCAN_NS (2 * PORTAUDIO_RETRY_NS)
 
 struct portaudio_cfg {
 	char *device;
@@ -54,6 +55,9 @@ struct portaudio_be {
 	pthread_mutex_t lock;           /* the list and each port's `closing` */
 	struct portaudio_port *ports;
 	bool quit;
+	bool pa_ok;                     /* the worker's: PortAudio initialized */
+	bool rescan;                    /* the worker's: a port found no device */
+	uint64_t rescan_at;             /* the worker's: not before */
 };
 
 struct portaudio_port {
@@ -202,8 +206,11 @@ static uint64_t pp_turn(struct portaudio_port *pp, uint64_t now)
 		pp->retry_at = now + PORTAUDIO_RETRY_NS;
 	}
 	if (now >= pp->retry_at) {
+		int ret = pp_open_stream(pp);
+
 		pp->retry_at = now + PORTAUDIO_RETRY_NS;
-		if (pp_open_stream(pp) < 0)
+		pp->pb->rescan |= ret == -ENODEV;
+		if (ret < 0)
 			vsnd__be_rt_event(&pp->rt, BE_RT_EV_ABSENT);
 		vsnd__be_rt_set_connecting(&pp->rt, false);
 	}
@@ -227,6 +234,28 @@ static struct portaudio_port *take_closing(struct portaudio_be *pb)
 		}
 	}
 	return done;
+}
+
+/*
+ * PortAudio lists the devices once, at Pa_Initialize: one that was not
+ * there then (the pulse PCM of a sound server started after vsnd) is only
+ * found by starting PortAudio over, which closes every stream: so only
+ * while none is open, and at most every PORTAUDIO_RESCAN_NS. (PortAudio
+ * counts initializations: with two portaudio backends in one process, the
+ * list is rebuilt only once neither has a stream.)
+ */
+static void rescan(struct portaudio_be *pb, struct portaudio_port *head, uint64_t now)
+{
+	if (!pb->rescan || now < pb->rescan_at)
+		return;
+	for (struct portaudio_port *pp = head; pp; pp = pp->next)
+		if (pp->stream)
+			return;
+	pb->rescan = false;
+	pb->rescan_at = now + PORTAUDIO_RESCAN_NS;
+	if (pb->pa_ok)
+		Pa_Terminate();
+	pb->pa_ok = Pa_Initialize() == paNoError;
 }
 
 static void worker_wait(struct portaudio_be *pb, uint64_t until)
@@ -273,6 +302,7 @@ static void *worker_main(void *arg)
 		}
 		if (quit)
 			return NULL;
+		rescan(pb, head, now);
 		worker_wait(pb, next);
 	}
 }
@@ -373,8 +403,9 @@ static void portaudio_destroy(struct vsnd_backend *be)
 		close(pb->efd);
 	pthread_mutex_destroy(&pb->lock);
 	vsnd__be_opts_free(portaudio_opts, &pb->cfg);
+	if (pb->pa_ok)
+		Pa_Terminate();
 	free(pb);
-	Pa_Terminate();
 }
 
 static int portaudio_create(struct vsnd_backend **out, const char *opts,
@@ -405,6 +436,7 @@ static int portaudio_create(struct vsnd_backend **out, const char *opts,
 		free(pb);
 		return -EIO;
 	}
+	pb->pa_ok = true;
 	vsnd__be_base_init(&pb->base, &vsnd__backend_portaudio, env);
 	snprintf(pb->who, sizeof(pb->who), "portaudio (%s)",
 		 pb->cfg.device ? pb->cfg.device : "default device");
