@@ -375,8 +375,8 @@ static int pipewire_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 	struct pw_properties *props;
 	struct pw_stream *stream;
 
-	/* a stream made again while the guest plays starts active */
-	pp->active = vsnd__be_rt_running(&sp->rt);
+	/* made running (srv.c parks it later if the guest leaves it idle) */
+	pp->active = sp->run_told;
 	props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio",
 				  PW_KEY_MEDIA_CATEGORY, out ? "Playback" : "Capture",
 				  PW_KEY_APP_NAME, "vsnd",

@@ -279,7 +279,7 @@ static void stream_state_cb(pa_stream *s, void *userdata)
 			pp_write(s, pa_stream_writable_size(s), pp, true);
 		restart_far_sink(pp, s);
 		note_latency(pp, s);
-		pulse_stream_run(&pp->pb->srv, &pp->sp, vsnd__be_rt_running(&pp->sp.rt));
+		pulse_stream_run(&pp->pb->srv, &pp->sp, pp->sp.run_told);
 		vsnd__be_srv_stream_live(&pp->pb->srv, &pp->sp, true);
 		break;
 	case PA_STREAM_FAILED:

@@ -10,6 +10,8 @@
 
 /* ---- loop thread, lock held ---- */
 
+static void ports_run(struct be_srv *srv);
+
 static void stream_drop(struct be_srv *srv, struct be_srv_port *sp)
 {
 	if (sp->stream)
@@ -33,7 +35,8 @@ static void port_down(struct be_rt *rt)
 static void stream_make(struct be_srv *srv, struct be_srv_port *sp)
 {
 	vsnd__be_rt_set_connecting(&sp->rt, true);
-	sp->run_told = vsnd__be_rt_running(&sp->rt);
+	sp->run_told = true;
+	sp->idle_since = 0;
 	if (srv->ops->stream_new(srv, sp) < 0) {
 		stream_drop(srv, sp);
 		port_down(&sp->rt);
@@ -101,6 +104,7 @@ void vsnd__be_srv_retry(struct be_srv *srv)
 	} else if (srv->state == BE_SRV_READY) {
 		vsnd__be_srv_connected(srv);
 	}
+	ports_run(srv);
 }
 
 /* A port the device opened joins the connection. */
@@ -125,15 +129,38 @@ static void port_leave(struct be_srv *srv, struct be_srv_port **link)
 	vsnd__be_srv_port_free(sp);
 }
 
-/* Tell a stream the guest started or stopped it, once per change. */
-static void port_run(struct be_srv *srv, struct be_srv_port *sp)
+/* Run a stream the guest started at once; park one it left idle once it
+ * has been for BE_SRV_PARK_NS (the retry timer looks again). */
+static void port_run(struct be_srv *srv, struct be_srv_port *sp, uint64_t now)
 {
 	bool want = atomic_load(&sp->want_run);
 
-	if (!sp->stream || sp->doomed || want == sp->run_told || !srv->ops->stream_run)
+	if (!sp->stream || sp->doomed || !srv->ops->stream_run)
 		return;
-	sp->run_told = want;
-	srv->ops->stream_run(srv, sp, want);
+	if (want || !sp->run_told) {
+		sp->idle_since = 0;
+		if (want != sp->run_told)
+			srv->ops->stream_run(srv, sp, true);
+		sp->run_told = want || sp->run_told;
+		return;
+	}
+	if (!sp->idle_since)
+		sp->idle_since = now;
+	if (now - sp->idle_since < BE_SRV_PARK_NS) {
+		srv->ops->arm_retry(srv);
+		return;
+	}
+	sp->run_told = false;
+	sp->idle_since = 0;
+	srv->ops->stream_run(srv, sp, false);
+}
+
+static void ports_run(struct be_srv *srv)
+{
+	uint64_t now = vsnd__be_rt_mono_ns();
+
+	for (struct be_srv_port *sp = srv->ports; sp; sp = sp->next)
+		port_run(srv, sp, now);
 }
 
 void vsnd__be_srv_work(struct be_srv *srv)
@@ -152,13 +179,12 @@ void vsnd__be_srv_work(struct be_srv *srv)
 		port_join(srv, sp);
 	}
 	while (*link) {
-		if (atomic_load(&(*link)->closing)) {
+		if (atomic_load(&(*link)->closing))
 			port_leave(srv, link);
-			continue;
-		}
-		port_run(srv, *link);
-		link = &(*link)->next;
+		else
+			link = &(*link)->next;
 	}
+	ports_run(srv);
 }
 
 /* ---- device thread ---- */

@@ -42,7 +42,8 @@ struct be_srv_port {
 	struct be_srv_port *next_new; /* on srv->incoming */
 	void *stream;                /* the library's stream, NULL if none (loop lock) */
 	bool doomed;                 /* stream failed: free it at the retry (loop lock) */
-	bool run_told;               /* loop lock: the running state stream_run was given */
+	bool run_told;               /* loop lock: the stream runs (made so, or told) */
+	uint64_t idle_since;         /* loop lock: running, the guest's stream not (0: no) */
 	_Atomic bool want_run;       /* device thread: the guest's stream runs */
 	_Atomic bool closing;        /* device thread: closed; the loop thread frees it */
 };
@@ -59,9 +60,11 @@ struct be_srv_ops {
 	 * outcome arrives as vsnd__be_srv_stream_live / _stream_lost. */
 	int (*stream_new)(struct be_srv *srv, struct be_srv_port *sp);
 	void (*stream_free)(struct be_srv *srv, struct be_srv_port *sp);
-	/* Optional: the guest started (true) or stopped its stream; a stopped
-	 * stream should cost nothing (corked, inactive). Also called by the
-	 * backend itself once a new stream is ready. */
+	/* Optional: the stream should run (true) or be parked; a parked
+	 * stream should cost nothing (corked, inactive). A new stream is made
+	 * running (sp->run_told), and parked once the guest's stream has been
+	 * idle for BE_SRV_PARK_NS. Also called by the backend itself once a
+	 * new stream is ready. */
 	void (*stream_run)(struct be_srv *srv, struct be_srv_port *sp, bool running);
 	/* Call vsnd__be_srv_retry on the loop thread in about a second. */
 	void (*arm_retry)(struct be_srv *srv);
@@ -71,6 +74,12 @@ struct be_srv_ops {
 };
 
 enum be_srv_state { BE_SRV_IDLE, BE_SRV_CONNECTING, BE_SRV_READY, BE_SRV_DOWN };
+
+/* A server stream keeps running this long (at least; up to a retry period
+ * more) after the guest's stream was prepared or stopped, so a START soon
+ * after finds it running: waking a parked PipeWire stream held a guest's
+ * first frames 17 ms. Then it is parked, and costs nothing while idle. */
+#define BE_SRV_PARK_NS UINT64_C(1000000000)
 
 struct be_srv {
 	const struct be_srv_ops *ops;
