@@ -66,6 +66,7 @@ struct pipewire_be {
 	struct spa_hook core_listener;
 	struct spa_source *retry;
 	struct spa_source *kick;
+	struct spa_source *linger;
 };
 
 struct pipewire_port {
@@ -472,6 +473,22 @@ static void kick_cb(void *data, int fd, uint32_t mask)
 	vsnd__be_srv_work(&((struct pipewire_be *)data)->srv);
 }
 
+static void linger_cb(void *data, uint64_t expirations)
+{
+	(void)expirations;
+	vsnd__be_srv_work(&((struct pipewire_be *)data)->srv);
+}
+
+/* The loop's timers are on CLOCK_MONOTONIC: an absolute one is at_ns. */
+static void pipewire_arm_at(struct be_srv *srv, uint64_t at_ns)
+{
+	struct pipewire_be *pb = srv_pb(srv);
+	struct timespec at = { .tv_sec = (time_t)(at_ns / 1000000000u),
+			       .tv_nsec = (long)(at_ns % 1000000000u) };
+
+	pw_loop_update_timer(pw_thread_loop_get_loop(pb->loop), pb->linger, &at, NULL, true);
+}
+
 static int pipewire_watch(struct be_srv *srv, int kick_fd)
 {
 	struct pipewire_be *pb = srv_pb(srv);
@@ -501,6 +518,7 @@ static const struct be_srv_ops pipewire_srv_ops = {
 	.stream_run = pipewire_stream_run,
 	.arm_retry = pipewire_arm_retry,
 	.watch = pipewire_watch,
+	.arm_at = pipewire_arm_at,
 };
 
 /* ---- device thread ---- */
@@ -568,6 +586,8 @@ static void pipewire_destroy(struct vsnd_backend *be)
 			pw_loop_destroy_source(pw_thread_loop_get_loop(pb->loop), pb->retry);
 		if (pb->kick)
 			pw_loop_destroy_source(pw_thread_loop_get_loop(pb->loop), pb->kick);
+		if (pb->linger)
+			pw_loop_destroy_source(pw_thread_loop_get_loop(pb->loop), pb->linger);
 		pw_thread_loop_unlock(pb->loop);
 		pw_thread_loop_stop(pb->loop);
 		if (pb->context)
@@ -592,7 +612,8 @@ static int pipewire_loop_start(struct pipewire_be *pb)
 	if (!pb->context)
 		return -ENOMEM;
 	pb->retry = pw_loop_add_timer(pw_thread_loop_get_loop(pb->loop), retry_cb, pb);
-	if (!pb->retry)
+	pb->linger = pw_loop_add_timer(pw_thread_loop_get_loop(pb->loop), linger_cb, pb);
+	if (!pb->retry || !pb->linger)
 		return -ENOMEM;
 	if (pw_thread_loop_start(pb->loop) < 0)
 		return -EIO;

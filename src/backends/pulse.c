@@ -57,6 +57,7 @@ struct pulse_be {
 	pa_context *ctx;
 	pa_time_event *retry;
 	pa_io_event *kick;
+	pa_time_event *linger;
 };
 
 struct pulse_port {
@@ -433,6 +434,31 @@ static void kick_cb(pa_mainloop_api *api, pa_io_event *e, int fd, pa_io_event_fl
 	vsnd__be_srv_work(&((struct pulse_be *)userdata)->srv);
 }
 
+static void linger_cb(pa_mainloop_api *api, pa_time_event *e, const struct timeval *tv,
+		      void *userdata)
+{
+	(void)api;
+	(void)e;
+	(void)tv;
+	vsnd__be_srv_work(&((struct pulse_be *)userdata)->srv);
+}
+
+/* libpulse's time events are on the wall clock: at_ns from now on it. */
+static void pulse_arm_at(struct be_srv *srv, uint64_t at_ns)
+{
+	struct pulse_be *pb = srv_pb(srv);
+	pa_mainloop_api *api = pa_threaded_mainloop_get_api(pb->ml);
+	uint64_t now = vsnd__be_rt_mono_ns();
+	struct timeval tv;
+
+	pa_gettimeofday(&tv);
+	pa_timeval_add(&tv, at_ns > now ? (at_ns - now + 999) / 1000 : 0);
+	if (pb->linger)
+		api->time_restart(pb->linger, &tv);
+	else
+		pb->linger = api->time_new(api, &tv, linger_cb, pb);
+}
+
 static int pulse_watch(struct be_srv *srv, int kick_fd)
 {
 	struct pulse_be *pb = srv_pb(srv);
@@ -462,6 +488,7 @@ static const struct be_srv_ops pulse_srv_ops = {
 	.stream_run = pulse_stream_run,
 	.arm_retry = pulse_arm_retry,
 	.watch = pulse_watch,
+	.arm_at = pulse_arm_at,
 };
 
 /* ---- device thread ---- */
@@ -536,6 +563,9 @@ static void pulse_destroy(struct vsnd_backend *be)
 		if (pb->kick)
 			pa_threaded_mainloop_get_api(pb->ml)->io_free(pb->kick);
 		pb->kick = NULL;
+		if (pb->linger)
+			pa_threaded_mainloop_get_api(pb->ml)->time_free(pb->linger);
+		pb->linger = NULL;
 		pa_threaded_mainloop_unlock(pb->ml);
 		pa_threaded_mainloop_stop(pb->ml);
 		pa_threaded_mainloop_free(pb->ml);

@@ -68,6 +68,7 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 		return ret;
 	rt->fb = port->params.frame_bytes;
 	rt->rate_hz = port->params.rate_hz;
+	rt->period_frames = port->params.period_bytes / port->params.frame_bytes;
 	rt->format = port->params.format;
 	rt->out = port->params.direction == VSND_DIR_OUTPUT;
 	ret = vsnd__be_clock_init(&rt->clock, port);
@@ -436,6 +437,31 @@ uint32_t vsnd__be_rt_delay_at(struct be_rt *rt, uint64_t now_ns)
 		return unplayed(rt, now_ns);
 	cap = atomic_load_explicit(&rt->cap_frames, memory_order_relaxed);
 	return cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+}
+
+uint64_t vsnd__be_rt_unheard_ns(struct be_rt *rt, uint64_t now_ns)
+{
+	uint64_t bound = atomic_load(&rt->latency_us) * 1000u +
+			 (uint64_t)rt->period_frames * 1000000000u / rt->rate_hz;
+
+	if (!rt->out || !atomic_load(&rt->live))
+		return 0;
+	for (int tries = 0; tries < BE_RT_READ_TRIES; tries++) {
+		uint64_t q = atomic_load_explicit(&rt->seq, memory_order_acquire);
+		uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
+		uint64_t heard = atomic_load_explicit(&rt->heard_srv, memory_order_relaxed);
+		uint64_t at = atomic_load_explicit(&rt->heard_ns, memory_order_relaxed);
+		uint64_t left = srv - heard_by(rt, srv, heard, at, now_ns), ns;
+
+		atomic_thread_fence(memory_order_acquire);
+		if ((q & 1) || atomic_load_explicit(&rt->seq, memory_order_relaxed) != q) {
+			sched_yield();
+			continue;
+		}
+		ns = left < rt->rate_hz * 10u ? left * 1000000000u / rt->rate_hz : bound;
+		return ns < bound ? ns : bound;
+	}
+	return bound;
 }
 
 uint32_t vsnd__be_rt_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)

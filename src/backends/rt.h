@@ -96,6 +96,7 @@ struct be_rt_run_slot {
 struct be_rt {
 	struct vsnd_port *port;      /* only under the owner token off the device thread */
 	uint32_t fb, rate_hz;        /* the port's, for the server side */
+	uint32_t period_frames;
 	uint8_t format;
 	bool out;
 	struct vsnd_backend *be;
@@ -209,6 +210,12 @@ void vsnd__be_rt_note_delay(struct be_rt *rt, uint64_t latency_frames, uint64_t 
  * capture, the frames noted. 0 while the stream is not live: what a lost
  * server held is gone. Logs pending events. Device thread. */
 uint32_t vsnd__be_rt_delay_at(struct be_rt *rt, uint64_t now_ns);
+/* How long the server will take to play what it was given and has not
+ * played, at now_ns (playback, live; 0 otherwise), but at most its latency
+ * and a period: how long a closed stream's server stream plays on, so the
+ * guest's last frames are heard. Any thread. */
+uint64_t vsnd__be_rt_unheard_ns(struct be_rt *rt, uint64_t now_ns);
+
 /* vsnd_backend_ops.delay_frames of an rt-first port: the above, now. */
 uint32_t vsnd__be_rt_delay_frames(struct vsnd_backend *be, struct vsnd_port *port);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- loop thread, lock held ---- */
@@ -160,13 +161,48 @@ static void ports_run(struct be_srv *srv)
 	uint64_t now = vsnd__be_rt_mono_ns();
 
 	for (struct be_srv_port *sp = srv->ports; sp; sp = sp->next)
-		port_run(srv, sp, now);
+		if (!atomic_load(&sp->closing))
+			port_run(srv, sp, now);
+}
+
+/* A closed port's turn: its stream plays on while the server holds the
+ * guest's audio (fed silence: the port is detached), then goes with the
+ * port. Returns when it wants a turn again, or 0 when it is gone. */
+static uint64_t port_reap(struct be_srv *srv, struct be_srv_port **link, uint64_t now)
+{
+	struct be_srv_port *sp = *link;
+
+	if (!sp->linger_until)
+		sp->linger_until = now + (sp->stream && !sp->doomed
+					  ? vsnd__be_rt_unheard_ns(&sp->rt, now) : 0);
+	if (now < sp->linger_until)
+		return sp->linger_until;
+	port_leave(srv, link);
+	return 0;
+}
+
+/* Free the closed ports whose streams have played out; look again when the
+ * next one will have. */
+static void ports_reap(struct be_srv *srv)
+{
+	struct be_srv_port **link = &srv->ports;
+	uint64_t now = vsnd__be_rt_mono_ns(), next = UINT64_MAX;
+
+	while (*link) {
+		uint64_t again = atomic_load(&(*link)->closing) ? port_reap(srv, link, now) : 1;
+
+		if (again > 1 && again < next)
+			next = again;
+		if (again)
+			link = &(*link)->next;
+	}
+	if (next != UINT64_MAX)
+		srv->ops->arm_at(srv, next);
 }
 
 void vsnd__be_srv_work(struct be_srv *srv)
 {
 	struct be_srv_port *in = atomic_exchange(&srv->incoming, NULL);
-	struct be_srv_port **link = &srv->ports;
 	uint64_t v;
 
 	if (read(srv->kick_fd, &v, sizeof(v)) < 0) {
@@ -178,12 +214,7 @@ void vsnd__be_srv_work(struct be_srv *srv)
 		in = sp->next_new;
 		port_join(srv, sp);
 	}
-	while (*link) {
-		if (atomic_load(&(*link)->closing))
-			port_leave(srv, link);
-		else
-			link = &(*link)->next;
-	}
+	ports_reap(srv);
 	ports_run(srv);
 }
 
@@ -214,12 +245,44 @@ int vsnd__be_srv_start(struct be_srv *srv, const struct be_srv_ops *ops)
 	return ret;
 }
 
+/* The latest a closed port's stream plays on till, 0 if none does. */
+static uint64_t linger_last(struct be_srv *srv)
+{
+	uint64_t last = 0;
+
+	for (struct be_srv_port *sp = srv->ports; sp; sp = sp->next)
+		if (atomic_load(&sp->closing) && sp->linger_until > last)
+			last = sp->linger_until;
+	return last;
+}
+
+/* Closed ports' streams play out first (destruction may wait: at most a
+ * server's latency and a period), then everything goes. */
 void vsnd__be_srv_stop(struct be_srv *srv)
 {
+	uint64_t last, now;
+
 	if (!srv->ops)
 		return;
 	srv->ops->lock(srv);
 	vsnd__be_srv_work(srv);
+	last = linger_last(srv);
+	srv->ops->unlock(srv);
+	now = vsnd__be_rt_mono_ns();
+	if (last > now) {
+		uint64_t ns = last - now;
+		struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+				       .tv_nsec = (long)(ns % 1000000000u) };
+
+		nanosleep(&ts, NULL);
+	}
+	srv->ops->lock(srv);
+	for (struct be_srv_port **link = &srv->ports; *link;) {
+		if (atomic_load(&(*link)->closing))
+			port_leave(srv, link);
+		else
+			link = &(*link)->next;
+	}
 	for (struct be_srv_port *sp = srv->ports; sp; sp = sp->next)
 		stream_drop(srv, sp);
 	if (srv->state != BE_SRV_IDLE)

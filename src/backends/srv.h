@@ -15,7 +15,10 @@
  * PipeWire synced its data thread). It posts what changed (a port opened,
  * started, stopped, closed) and kicks an eventfd the loop watches; the loop
  * thread then does the library's part (vsnd__be_srv_work). A closed port is
- * freed by the loop thread once its stream is gone; the device reads the
+ * freed by the loop thread once its stream is gone: a stream that was
+ * playing first plays out what the server holds of the guest's audio (at
+ * most the server's latency and a period), so its last frames are heard
+ * whether or not the guest waited for them. The device reads the
  * server's latency from what the server side noted in the be_rt. Only
  * vsnd__be_srv_start/stop, at the backend's creation and destruction, take
  * the lock. Everything else runs on the loop thread with the lock held, the
@@ -44,6 +47,7 @@ struct be_srv_port {
 	bool doomed;                 /* stream failed: free it at the retry (loop lock) */
 	bool run_told;               /* loop lock: the stream runs (made so, or told) */
 	uint64_t idle_since;         /* loop lock: running, the guest's stream not (0: no) */
+	uint64_t linger_until;       /* loop lock: closed; its stream plays on till then */
 	_Atomic bool want_run;       /* device thread: the guest's stream runs */
 	_Atomic bool closing;        /* device thread: closed; the loop thread frees it */
 };
@@ -71,6 +75,9 @@ struct be_srv_ops {
 	/* Watch kick_fd on the loop: vsnd__be_srv_work when readable. 0 or a
 	 * negative errno. */
 	int (*watch)(struct be_srv *srv, int kick_fd);
+	/* Call vsnd__be_srv_work on the loop thread at at_ns (CLOCK_MONOTONIC),
+	 * replacing an earlier call asked for. */
+	void (*arm_at)(struct be_srv *srv, uint64_t at_ns);
 };
 
 enum be_srv_state { BE_SRV_IDLE, BE_SRV_CONNECTING, BE_SRV_READY, BE_SRV_DOWN };

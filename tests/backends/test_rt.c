@@ -402,6 +402,27 @@ static void test_runs_on(void **state)
 	rt_free(c);
 }
 
+/* What a closed stream's server stream still has to play: from the noted
+ * position run on, at most the server's latency and a period. */
+static void test_unheard(void **state)
+{
+	struct rt_case *c = rt_given_1400();
+
+	(void)state;
+	vsnd__be_rt_set_latency(&c->rt, 20000);   /* bound: 20 ms + 10 ms */
+	vsnd__be_rt_note_delay(&c->rt, 960, T);  /* 20 ms held */
+	assert_int_equal(vsnd__be_rt_unheard_ns(&c->rt, T), 20 * MS);
+	assert_int_equal(vsnd__be_rt_unheard_ns(&c->rt, T + 10 * MS), 10 * MS);
+	assert_int_equal(vsnd__be_rt_unheard_ns(&c->rt, T + 30 * MS), 0);
+	vsnd__be_rt_note_delay(&c->rt, 1400, T);  /* 29.2 ms held */
+	assert_int_equal(vsnd__be_rt_unheard_ns(&c->rt, T), 29166666);
+	server_pulls(c, 4800);                    /* 129 ms held: bounded */
+	assert_int_equal(vsnd__be_rt_unheard_ns(&c->rt, T), 30 * MS);
+	vsnd__be_rt_set_live(&c->rt, false);      /* a lost server holds nothing */
+	assert_int_equal(vsnd__be_rt_unheard_ns(&c->rt, T), 0);
+	rt_free(c);
+}
+
 /* Closed while the server still calls back: from the detach on its calls
  * touch neither the ring nor the port (counters, wake), and its state
  * changes wake no one; it is handed silence. */
@@ -449,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_latency_us),
 		cmocka_unit_test(test_unplayed),
 		cmocka_unit_test(test_runs_on),
+		cmocka_unit_test(test_unheard),
 		cmocka_unit_test(test_detach),
 	};
 
