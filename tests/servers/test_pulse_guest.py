@@ -5,7 +5,8 @@ vsnd's pulse backend, against a PulseAudio server this test starts:
   - aplay of a clip: the clip is in the null sink's monitor recording, bit-exact;
   - aplay of a longer clip takes its duration in guest time (server-paced);
   - arecord from a null sink's monitor that pacat feeds with a repeating
-    pattern: the recording is that pattern, bit-exact;
+    pattern, once and ten times in a row: the recording is that pattern,
+    bit-exact;
   - the server is stopped (SIGSTOP) for 3 s during an 8 s aplay: aplay
     still succeeds in real time (vsnd paces the stream while the server
     does not call), and the clip's end is in the recording, bit-exact;
@@ -299,7 +300,16 @@ def pulse_setup(pa, rec, w, procs):
     procs.start(['sh', '-c', 'while :; do cat "$0"; done | pacat --raw --format=s16le '
                  '--rate=48000 --channels=2 -d vsnd_src', str(w / 'pattern.raw')], env=pa.env)
     backend = 'pulse,server=unix:%s,sink=vsnd_null,source=vsnd_src.monitor,name=e2e' % pa.sock
-    return backend, [LoopCaptureCase('cap', pattern, 2)]
+    return backend, capture_cases(pattern)
+
+
+def capture_cases(pattern):
+    """arecord of the fed pattern: once for 2 s, then ten 1 s recordings in a
+    row, each a new stream, bit-exact after its first 100 ms."""
+    series = [LoopCaptureCase('caprow%d' % i, pattern, 1) for i in range(10)]
+    for c in series:
+        c.name = 'capture %s, %d of 10 in a row' % (FMT, int(c.id[6:]) + 1)
+    return [LoopCaptureCase('cap', pattern, 2)] + series
 
 
 if __name__ == '__main__':
