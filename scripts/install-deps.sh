@@ -65,9 +65,21 @@ need_install() {
   echo "${missing[@]:-}"
 }
 
+# A mirror being synced serves lists that fail their checksums for a while
+# ("Mirror sync in progress?"): try again, then go on with the lists apt
+# has; an install that needs a list it could not get fails below, clearly.
+apt_update() {
+  for i in 1 2 3; do
+    $SUDO apt-get update -qq && return 0
+    echo "install-deps: apt-get update failed (try $i of 3)" >&2
+    [ "$i" = 3 ] || sleep 20
+  done
+  echo "install-deps: going on with the package lists apt already has" >&2
+}
+
 add_backports
 add_i386
-$SUDO apt-get update -qq
+apt_update
 missing=$(need_install "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}" "${GUEST_61_PKGS[@]}" \
   "${SEMU_GUEST_PKGS[@]}")
 if [ -n "$missing" ]; then
