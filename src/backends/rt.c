@@ -402,27 +402,45 @@ static uint64_t heard_by(struct be_rt *rt, uint64_t srv, uint64_t heard, uint64_
  * may be preempted in it. */
 #define BE_RT_READ_TRIES 64
 
-static uint32_t unplayed(struct be_rt *rt, uint64_t now)
+/* What the server side's last turn left, read consistently. */
+struct rt_heard {
+	uint64_t srv;   /* frames given to the server */
+	uint64_t heard; /* of those, heard by now */
+	uint64_t ring;  /* frames taken from the ring */
+	uint64_t upto;  /* of those, the first not heard */
+};
+
+/* Under the seqlock, retried while the server side is mid-turn; false if
+ * it kept writing. Any thread. */
+static bool read_heard(struct be_rt *rt, uint64_t now, struct rt_heard *h)
 {
 	for (int tries = 0; tries < BE_RT_READ_TRIES; tries++) {
 		uint64_t q = atomic_load_explicit(&rt->seq, memory_order_acquire);
-		uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
-		uint64_t ring = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
 		uint64_t n = atomic_load_explicit(&rt->n_runs, memory_order_relaxed);
 		uint64_t heard = atomic_load_explicit(&rt->heard_srv, memory_order_relaxed);
 		uint64_t at = atomic_load_explicit(&rt->heard_ns, memory_order_relaxed);
-		uint64_t upto = heard_upto(rt, heard_by(rt, srv, heard, at, now), ring, n);
 
+		h->srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
+		h->ring = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
+		h->heard = heard_by(rt, h->srv, heard, at, now);
+		h->upto = heard_upto(rt, h->heard, h->ring, n);
 		atomic_thread_fence(memory_order_acquire);
-		if (!(q & 1) && atomic_load_explicit(&rt->seq, memory_order_relaxed) == q) {
-			rt->unplayed = ring - upto > UINT32_MAX ? UINT32_MAX : (uint32_t)(ring - upto);
-			return rt->unplayed;
-		}
+		if (!(q & 1) && atomic_load_explicit(&rt->seq, memory_order_relaxed) == q)
+			return true;
 		if (tries >= 8)
 			sched_yield();
 	}
-	/* the server side kept writing: the last answer (its new frames are
-	 * unheard anyway, so no buffer completes early) */
+	return false;
+}
+
+static uint32_t unplayed(struct be_rt *rt, uint64_t now)
+{
+	struct rt_heard h;
+
+	/* if the server side kept writing: the last answer (its new frames
+	 * are unheard anyway, so no buffer completes early) */
+	if (read_heard(rt, now, &h))
+		rt->unplayed = h.ring - h.upto > UINT32_MAX ? UINT32_MAX : (uint32_t)(h.ring - h.upto);
 	return rt->unplayed;
 }
 
@@ -443,25 +461,16 @@ uint64_t vsnd__be_rt_unheard_ns(struct be_rt *rt, uint64_t now_ns)
 {
 	uint64_t bound = atomic_load(&rt->latency_us) * 1000u +
 			 (uint64_t)rt->period_frames * 1000000000u / rt->rate_hz;
+	struct rt_heard h;
+	uint64_t left, ns;
 
 	if (!rt->out || !atomic_load(&rt->live))
 		return 0;
-	for (int tries = 0; tries < BE_RT_READ_TRIES; tries++) {
-		uint64_t q = atomic_load_explicit(&rt->seq, memory_order_acquire);
-		uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
-		uint64_t heard = atomic_load_explicit(&rt->heard_srv, memory_order_relaxed);
-		uint64_t at = atomic_load_explicit(&rt->heard_ns, memory_order_relaxed);
-		uint64_t left = srv - heard_by(rt, srv, heard, at, now_ns), ns;
-
-		atomic_thread_fence(memory_order_acquire);
-		if ((q & 1) || atomic_load_explicit(&rt->seq, memory_order_relaxed) != q) {
-			sched_yield();
-			continue;
-		}
-		ns = left < rt->rate_hz * 10u ? left * 1000000000u / rt->rate_hz : bound;
-		return ns < bound ? ns : bound;
-	}
-	return bound;
+	if (!read_heard(rt, now_ns, &h))
+		return bound;
+	left = h.srv - h.heard;
+	ns = left < rt->rate_hz * 10u ? left * 1000000000u / rt->rate_hz : bound;
+	return ns < bound ? ns : bound;
 }
 
 uint32_t vsnd__be_rt_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
