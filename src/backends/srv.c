@@ -138,13 +138,15 @@ static void port_run(struct be_srv *srv, struct be_srv_port *sp, uint64_t now)
 
 	if (!sp->stream || sp->doomed || !srv->ops->stream_run)
 		return;
-	if (want || !sp->run_told) {
+	if (want) {
 		sp->idle_since = 0;
-		if (want != sp->run_told)
+		if (!sp->run_told)
 			srv->ops->stream_run(srv, sp, true);
-		sp->run_told = want || sp->run_told;
+		sp->run_told = true;
 		return;
 	}
+	if (!sp->run_told)
+		return; /* parked already */
 	if (!sp->idle_since)
 		sp->idle_since = now;
 	if (now - sp->idle_since < BE_SRV_PARK_NS) {
@@ -189,12 +191,18 @@ static void ports_reap(struct be_srv *srv)
 	uint64_t now = vsnd__be_rt_mono_ns(), next = UINT64_MAX;
 
 	while (*link) {
-		uint64_t again = atomic_load(&(*link)->closing) ? port_reap(srv, link, now) : 1;
+		struct be_srv_port *sp = *link;
+		uint64_t until;
 
-		if (again > 1 && again < next)
-			next = again;
-		if (again)
-			link = &(*link)->next;
+		if (!atomic_load(&sp->closing)) {
+			link = &sp->next;
+			continue;
+		}
+		until = port_reap(srv, link, now);
+		if (!until)
+			continue; /* freed: *link is the next one */
+		next = until < next ? until : next;
+		link = &sp->next;
 	}
 	if (next != UINT64_MAX)
 		srv->ops->arm_at(srv, next);
