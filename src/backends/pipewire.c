@@ -42,6 +42,7 @@ extern const struct vsnd_backend_ops vsnd__backend_pipewire;
 
 struct pipewire_cfg {
 	char *target;
+	char *source;    /* capture streams' target, if not target */
 	char *name;
 	unsigned int latency_ms;
 	bool monitor;
@@ -49,6 +50,7 @@ struct pipewire_cfg {
 
 static const struct be_opt pipewire_opts[] = {
 	{ "target", BE_OPT_STR, offsetof(struct pipewire_cfg, target), 0, 0 },
+	{ "source", BE_OPT_STR, offsetof(struct pipewire_cfg, source), 0, 0 },
 	{ "name", BE_OPT_STR, offsetof(struct pipewire_cfg, name), 0, 0 },
 	{ "latency_ms", BE_OPT_UINT, offsetof(struct pipewire_cfg, latency_ms), 1, 2000 },
 	{ "monitor", BE_OPT_BOOL, offsetof(struct pipewire_cfg, monitor), 0, 0 },
@@ -386,7 +388,9 @@ static int pipewire_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 	if (!props)
 		return -ENOMEM;
 	pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", pp->quantum_frames, p->rate_hz);
-	if (cfg->target)
+	if (!out && cfg->source)
+		pw_properties_set(props, PW_KEY_TARGET_OBJECT, cfg->source);
+	else if (cfg->target)
 		pw_properties_set(props, PW_KEY_TARGET_OBJECT, cfg->target);
 	/* Capture what a sink plays (its monitor) rather than a source. */
 	if (cfg->monitor && !out)
@@ -650,7 +654,7 @@ static int pipewire_create(struct vsnd_backend **out, const char *opts,
 const struct vsnd_backend_ops vsnd__backend_pipewire = {
 	.size = sizeof(struct vsnd_backend_ops),
 	.name = "pipewire",
-	.help = "target=NODE,monitor=on|off,latency_ms=N,name=VMNAME",
+	.help = "target=NODE,source=NODE,monitor=on|off,latency_ms=N,name=VMNAME",
 	.create = pipewire_create,
 	.destroy = pipewire_destroy,
 	.caps = pipewire_caps,

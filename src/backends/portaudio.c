@@ -31,6 +31,8 @@ extern const struct vsnd_backend_ops vsnd__backend_portaudio;
 
 #define PORTAUDIO_RETRY_NS UINT64_C(1000000000)
 #define PORTAUDIO_RESCAN_NS (2 * PORTAUDIO_RETRY_NS)
+/* Silence a new playback stream begins with (pa_callback). */
+#define PORTAUDIO_PRIME_MS 10u
 
 struct portaudio_cfg {
 	char *device;
@@ -70,7 +72,7 @@ struct portaudio_port {
 	struct vsnd_pcm_params params;  /* the port's, for the worker after close */
 	unsigned long frames_per_buffer;
 	uint64_t latency_us;            /* asked of PortAudio */
-	bool fresh;                     /* the callback's: its stream's first call is next */
+	long prime;                     /* the callback's: frames of silence still to begin with */
 };
 _Static_assert(offsetof(struct portaudio_port, rt) == 0, "vsnd__be_rt_start/stop need rt first");
 
@@ -117,17 +119,19 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	double lat = output ? time->outputBufferDacTime - time->currentTime
 			    : time->currentTime - time->inputBufferAdcTime;
 
-	/* A new stream's first buffer is silence: PulseAudio (through the
-	 * ALSA host API and alsa-plugins' pulse PCM) rewinds its sink when a
-	 * new stream's first data ends its underrun, and the sink's monitor
-	 * loses what was rewound (~450 frames in 6-9 clips of 12). */
-	if (output && pp->fresh)
+	/* A new stream's first PORTAUDIO_PRIME_MS are silence, in whole buffers:
+	 * PulseAudio (through the ALSA host API and alsa-plugins' pulse PCM)
+	 * rewinds its sink when a new stream's first data ends its underrun,
+	 * and the sink's monitor loses what was rewound (~450 frames in 6-9
+	 * clips of 12 with no silence; 35-240 with a 1.25 ms buffer of it). */
+	if (output && pp->prime > 0)
 		vsnd__be_rt_silence(&pp->rt, output, bytes);
 	else if (output)
 		vsnd__be_rt_play(&pp->rt, output, bytes);
 	else if (input)
 		vsnd__be_rt_capture(&pp->rt, input, bytes);
-	pp->fresh = false;
+	if (pp->prime > 0)
+		pp->prime = frames < (unsigned long)pp->prime ? pp->prime - (long)frames : 0;
 	/* the DAC time is this buffer's first frame's: all of it is still
 	 * ahead then */
 	vsnd__be_rt_note_delay(&pp->rt, (lat > 0 && lat < 10 ? (uint64_t)(lat * pp->rt.rate_hz) : 0) +
@@ -173,7 +177,8 @@ static int pp_open_stream(struct portaudio_port *pp)
 		pp->stream = NULL;
 		return -EIO;
 	}
-	pp->fresh = true; /* the callback runs from Pa_StartStream on */
+	/* the callback runs from Pa_StartStream on */
+	pp->prime = (long)(pp->rt.rate_hz * PORTAUDIO_PRIME_MS / 1000u);
 	err = Pa_StartStream(pp->stream);
 	if (err != paNoError) {
 		Pa_CloseStream(pp->stream);
