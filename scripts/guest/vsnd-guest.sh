@@ -108,6 +108,29 @@ vsnd_trigger() {
 	done <"$1"
 }
 
+# vsnd_watch_start ID DIR: polls the card's DIR (p or c) substream until it
+# runs (or 20 s pass), then reports its START (trigger_time: the kernel's
+# monotonic timestamp, seconds) and the period and buffer it was given
+# (frames). Its sleeps fork, but only until the START, which the host
+# measures from.
+vsnd_watch_start() {
+	local d="/proc/asound/card$VSND_CARD/pcm$VSND_DEV$2/sub0" i=0 k v period='' buffer=''
+	VSND_TRIGGER=
+	while [ $i -lt 2000 ]; do
+		vsnd_trigger "$d/status"
+		[ -z "$VSND_TRIGGER" ] || break
+		sleep 0.01
+		i=$((i + 1))
+	done
+	while read -r k v; do
+		case "$k" in
+		period_size:) period=$v ;;
+		buffer_size:) buffer=$v ;;
+		esac
+	done <"$d/hw_params"
+	vsnd_mark "start id=$1 trigger=${VSND_TRIGGER:-none} period=${period:-none} buffer=${buffer:-none}"
+}
+
 # vsnd_watch_triggers ID: polls the card's playback and capture substreams until
 # both have started (or 20 s pass) and reports both trigger times; both use the
 # timestamp clock aplay and arecord selected (monotonic), so they compare.

@@ -6,11 +6,9 @@ whose PCM is alsa-plugins' pulse PCM into a PulseAudio server this test
 starts, named in a test-local alsa-lib configuration the daemon inherits
 (ALSA_CONFIG_PATH): playback into the null sink vsnd_null, capture from the
 monitor of vsnd_src that pacat feeds with a pattern. The cases, the parec
-witness of the sink's monitor and the run are test_pulse_guest.py's: a clip,
-ten clips in a row with ALSA's defaults, a longer clip for the guest's wall
-time, the fed pattern recorded bit-exact, and the server stopped (SIGSTOP)
-for 3 s and killed -9 and restarted, each during an 8 s aplay. Exit 77 when QEMU 10, the guest image or
-alsa-plugins' pulse PCM is missing."""
+witness of the sink's monitor and the run are test_pulse_guest.py's (two
+boots: 20 ms buffers, then ALSA's defaults with the outages). Exit 77 when
+QEMU 10, the guest image or alsa-plugins' pulse PCM is missing."""
 import argparse
 import os
 import sys

@@ -1,6 +1,9 @@
 # Runs the steps the host wrote to /in/plan.txt, one per line:
 #   play ID FMT RATE CH FILE            aplay /in/FILE
+#   play-timed ID FMT RATE CH FILE      the same, and report the stream's START
+#                                       time, period and buffer (vsnd_watch_start)
 #   record ID FMT RATE CH FRAMES        arecord FRAMES frames to /out/ID.raw
+#   record-timed ID FMT RATE CH FRAMES  the same, and report its START (as play-timed)
 #   duplex ID FMT RATE CH FILE FRAMES   record ID-rec while playing ID-play, and
 #                                       report both streams' START times
 #   cycle-play ID N FMT RATE CH FILE    N open/play/close cycles
@@ -39,6 +42,20 @@ plan_duplex() {
 	vsnd_play "$id-play" "$fmt" "$rate" "$ch" "/in/$file" || plan_fail
 	wait $pid || plan_fail
 	wait $wpid
+}
+
+# plan_timed DIR CMD ID ARGS...: CMD (vsnd_play or vsnd_record) with the
+# substream's START watched; a watcher still looking once CMD failed goes.
+plan_timed() {
+	local dir=$1 cmd=$2 id=$3 wpid rc
+	shift 2
+	vsnd_watch_start "$id" "$dir" &
+	wpid=$!
+	"$cmd" "$@"
+	rc=$?
+	[ $rc = 0 ] || kill $wpid 2>/dev/null
+	wait $wpid
+	return $rc
 }
 
 plan_play_dev() {
@@ -147,6 +164,8 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	''|'#'*) ;;
 	play) vsnd_play "$a1" "$a2" "$a3" "$a4" "/in/$a5" || plan_fail ;;
 	record) vsnd_record "$a1" "$a2" "$a3" "$a4" "$a5" || plan_fail ;;
+	play-timed) plan_timed p vsnd_play "$a1" "$a2" "$a3" "$a4" "/in/$a5" || plan_fail ;;
+	record-timed) plan_timed c vsnd_record "$a1" "$a2" "$a3" "$a4" "$a5" || plan_fail ;;
 	duplex) plan_duplex "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	cycle-play) plan_cycles play "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
 	cycle-record) plan_cycles record "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" ;;
