@@ -221,6 +221,10 @@ static int parse_key(const char *kv, size_t len, struct stream_spec *st, const c
 		st->d.rates = parse_set(v, vl, rate_item);
 		if (!st->d.rates)
 			return -EINVAL;
+		*what = "rates: a Linux guest can use none of these (it maps 5512 to 192000; "
+			"384000 only recent drivers, 12000 and 24000 none): add one of 5512..192000";
+		if (!(st->d.rates & VIRTIO_SND_PCM_RATES_LINUX))
+			return -EINVAL;
 	} else if (word_eq(kv, kl, "formats")) {
 		*what = "formats: names like s16|s24_3|s32|float, '|'-separated";
 		st->d.formats = parse_set(v, vl, format_item);

@@ -15,6 +15,7 @@
 #include "wire/virtio_snd.h"
 
 #include "drive/io.h"
+#include "drive/rules.h"
 #include "util/iov.h"
 
 /* Pacing limits: mean, 95th percentile and worst deviation of completion
@@ -30,7 +31,7 @@ struct chk {
 	struct vdd *d;
 	const struct vdc_opts *o;
 	FILE *out;
-	unsigned int pass, fail, skip;
+	unsigned int pass, fail, skip, warn;
 };
 
 /* A stream under test and parameters it accepts. */
@@ -67,16 +68,22 @@ static bool result(struct chk *c, bool ok, const char *clause, const char *fmt, 
 	return ok;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void skipped(struct chk *c, const char *clause, const char *fmt, ...)
+/* A line that neither passes nor fails: SKIP (not run), or WARN (not
+ * against the spec, but a guest will not work with it). */
+__attribute__((format(printf, 5, 6)))
+static void tell(struct chk *c, const char *verdict, unsigned int *count, const char *clause,
+		 const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	line(c, "SKIP", clause, fmt, ap);
+	line(c, verdict, clause, fmt, ap);
 	va_end(ap);
-	c->skip++;
+	(*count)++;
 }
+
+#define skipped(c, ...) tell((c), "SKIP", &(c)->skip, __VA_ARGS__)
+#define warned(c, ...) tell((c), "WARN", &(c)->warn, __VA_ARGS__)
 
 static const char *st(int s)
 {
@@ -746,6 +753,8 @@ static void check_elements(struct chk *c)
 			       c->d->controls, VIRTIO_SND_CTL_INFO_SIZE };
 	uint8_t info[VIRTIO_SND_CTL_INFO_SIZE];
 	const uint8_t *p;
+	const char *why;
+	char buf[96];
 	int32_t v;
 	int rc;
 
@@ -760,11 +769,61 @@ static void check_elements(struct chk *c)
 		if (rc != VIRTIO_SND_S_OK)
 			continue;
 		memcpy(info, p + 4, sizeof(info));
+		why = vdd_rules_ctl(info, buf, sizeof(buf));
+		result(c, !why, "ctl.linux-limits", "control %u \"%.44s\": %s", id,
+		       (const char *)(info + 24),
+		       why ? why : "type, count and items within Linux's limits");
 		check_one_control(c, id, info);
 	}
 	rc = ctl_rw(c, VIRTIO_SND_R_CTL_READ, c->d->controls, &v);
 	result(c, rc == VIRTIO_SND_S_BAD_MSG, "ctl.elem-read", "bad control id: %s (want BAD_MSG)",
 	       st(rc));
+}
+
+/* Rates a Linux guest cannot use make its driver reject the stream (and,
+ * at probe, the card): not the spec's concern, so a warning. */
+static void check_linux_rates(struct chk *c)
+{
+	for (uint32_t id = 0; id < c->d->streams; id++) {
+		const uint8_t *p;
+		const char *why;
+
+		if (vdd_query(c->d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p) !=
+		    VIRTIO_SND_S_OK)
+			continue;
+		why = vdd_rules_rates(vsnd_le64(p + 4 + 16));
+		if (why)
+			warned(c, "pcm.linux-rates", "stream %u: %s", id, why);
+		else
+			result(c, true, "pcm.linux-rates", "stream %u: rates a Linux guest maps", id);
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every control request of the run, timed: Linux fails one after 1 s (at
+ * probe, the whole card). */
+static void check_reply_times(struct chk *c)
+{
+	struct vdd *d = c->d;
+	uint32_t n = d->n_rtt < VDD_RTT_KEEP ? (uint32_t)d->n_rtt : VDD_RTT_KEEP;
+	double p50, p99;
+
+	if (!n) {
+		skipped(c, "ctl.reply-time", "no control request answered");
+		return;
+	}
+	qsort(d->rtt_us, n, sizeof(d->rtt_us[0]), cmp_u32);
+	p50 = d->rtt_us[(n - 1) / 2] / 1000.0;
+	p99 = d->rtt_us[(uint32_t)((n - 1) * 0.99)] / 1000.0;
+	result(c, d->rtt_max_ns <= RELEASE_LIMIT_NS, "ctl.reply-time",
+	       "%llu requests: p50 %.2f ms, p99 %.2f ms, max %.2f ms (Linux gives up at 1 s)",
+	       (unsigned long long)d->n_rtt, p50, p99, d->rtt_max_ns / 1e6);
 }
 
 /* ---- the run ---- */
@@ -854,6 +913,7 @@ int vdc_check(struct vdd *d, const struct vdc_opts *o)
 	       "%u jacks, %u streams, %u chmaps, %u controls", d->jacks, d->streams, d->chmaps,
 	       d->controls);
 	check_controls(&c);
+	check_linux_rates(&c);
 	if (stream_pick(&c, VSND_DIR_OUTPUT, &out) < 0) {
 		skipped(&c, "pcm", "no output stream with S16/S32/U8 at 48/44.1 kHz");
 	} else {
@@ -865,6 +925,8 @@ int vdc_check(struct vdd *d, const struct vdc_opts *o)
 	while (vdd_event(d, &code, &data) == 0)
 		result(&c, code == VIRTIO_SND_EVT_PCM_XRUN || code == VIRTIO_SND_EVT_CTL_NOTIFY,
 		       "event.unsolicited", "event 0x%x data %u", code, data);
-	fprintf(c.out, "%u passed, %u failed, %u skipped\n", c.pass, c.fail, c.skip);
+	check_reply_times(&c);
+	fprintf(c.out, "%u passed, %u failed, %u skipped, %u warnings\n", c.pass, c.fail, c.skip,
+		c.warn);
 	return c.fail ? 1 : 0;
 }

@@ -61,10 +61,19 @@ void vdd_close(struct vdd *d)
 		vdf_close(&d->fe);
 }
 
+static void note_rtt(struct vdd *d, uint64_t ns)
+{
+	if (d->n_rtt < VDD_RTT_KEEP)
+		d->rtt_us[d->n_rtt] = (uint32_t)(ns / 1000u < UINT32_MAX ? ns / 1000u : UINT32_MAX);
+	d->n_rtt++;
+	if (ns > d->rtt_max_ns)
+		d->rtt_max_ns = ns;
+}
+
 int vdd_ctl(struct vdd *d, const void *req, uint32_t req_len, uint32_t resp_len,
 	    const uint8_t **resp, uint32_t *used_len)
 {
-	uint64_t deadline = vdf_now_ns() + VDD_TIMEOUT_MS * 1000000ull;
+	uint64_t t0 = vdf_now_ns(), deadline = t0 + VDD_TIMEOUT_MS * 1000000ull;
 	uint32_t id;
 	int head, rc;
 
@@ -90,6 +99,7 @@ int vdd_ctl(struct vdd *d, const void *req, uint32_t req_len, uint32_t resp_len,
 	}
 	if (id != (uint32_t)head)
 		return -EPROTO;
+	note_rtt(d, vdf_now_ns() - t0);
 	*resp = d->fe.mem + d->resp;
 	if (*used_len < VIRTIO_SND_HDR_SIZE || resp_len < VIRTIO_SND_HDR_SIZE)
 		return -EBADMSG;

@@ -16,6 +16,8 @@
 #define VDD_CTL_MAX 4096u      /* largest control request / response we build */
 #define VDD_EVENT_BUFS 16u
 #define VDD_TIMEOUT_MS 2000
+/* Control round trips kept for their percentiles (the first ones). */
+#define VDD_RTT_KEEP 4096u
 
 struct vdd {
 	struct vdf fe;
@@ -24,6 +26,9 @@ struct vdd {
 	size_t req, resp;               /* control request / response buffers */
 	size_t evt[VDD_EVENT_BUFS];     /* event buffers, by slot */
 	int evt_head[VDD_EVENT_BUFS];
+	/* every answered control request's round trip */
+	uint64_t n_rtt, rtt_max_ns;
+	uint32_t rtt_us[VDD_RTT_KEEP];
 };
 
 /* Connect, negotiate (F_CTLS only if controls), read the config, stock the

@@ -18,6 +18,11 @@
 
 #define VIRTIO_ID_SOUND 25
 
+/* The rate bits Linux's virtio_snd maps (5512..192000 Hz): a stream with
+ * none of them is rejected (384 kHz is mapped only by recent drivers, the
+ * VirtIO 1.4 rates 12 and 24 kHz by none). */
+#define VIRTIO_SND_PCM_RATES_LINUX ((UINT64_C(1) << (VSND_PCM_RATE_192000 + 1)) - 1)
+
 enum {
 	/* jack */
 	VIRTIO_SND_R_JACK_INFO = 1,

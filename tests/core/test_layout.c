@@ -102,6 +102,9 @@ static void test_errors(void **state)
 	expect_error("out:3-2", "1..18");
 	expect_error("out:2/nid=300", "nid");
 	expect_error("out:2/rates=47000", "rates");
+	/* rates a Linux guest cannot use: its driver rejects the stream */
+	expect_error("out:2/rates=384000", "a Linux guest can use none");
+	expect_error("in:1/rates=12000|24000", "a Linux guest can use none");
 	expect_error("out:2/formats=s17", "formats");
 	expect_error("out:2/jack=mic", "jack");
 	expect_error("in:2/jack=speaker", "jack");
