@@ -780,6 +780,61 @@ static void check_elements(struct chk *c)
 	       st(rc));
 }
 
+/* Queue n messages of a stream and start it. 0 or a negative errno. */
+static int run_with(struct chk *c, const struct chk_stream *s, struct vdc_io *io, unsigned int n)
+{
+	int rc = goto_state(c, s, ST_PREPARED) == VIRTIO_SND_S_OK ? 0 : -EIO;
+
+	for (unsigned int i = 0; rc == 0 && i < n; i++) {
+		if (s->dir == VSND_DIR_OUTPUT)
+			memset(vdc_io_data(io, i), 0, s->period);
+		rc = vdc_io_submit(io, i, s->period, false);
+	}
+	if (rc == 0 && vdd_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id) != VIRTIO_SND_S_OK)
+		rc = -EIO;
+	return rc;
+}
+
+/* Linux (2026) resets the device before deleting its queues, with I/O
+ * still pending: the device lets go of it (none of it completes on the new
+ * rings) and serves a new session at once, in real time. */
+static void check_reset_pending(struct chk *c, const struct chk_stream *out,
+				const struct chk_stream *in)
+{
+	struct vdc_io tx, rx;
+	struct vdc_done done;
+	unsigned int n = 4, got = 0;
+	uint64_t t0 = 0, first = 0;
+	int rc = vdc_io_init(&tx, c->d, VSND_QUEUE_TX, (uint32_t)out->id, out->period, n);
+
+	if (rc == 0 && in)
+		rc = vdc_io_init(&rx, c->d, VSND_QUEUE_RX, (uint32_t)in->id, in->period, n);
+	if (rc == 0)
+		rc = run_with(c, out, &tx, n);
+	if (rc == 0 && in)
+		rc = run_with(c, in, &rx, n);
+	if (rc == 0)
+		rc = vdd_reset(c->d);
+	vdc_io_forget(&tx);
+	if (rc == 0) {
+		t0 = vdf_now_ns();
+		rc = run_with(c, out, &tx, n);
+	}
+	while (rc == 0 && got < n && vdc_io_wait(&tx, 1000, &done) == 0)
+		if (got++ == 0)
+			first = done.ns - t0;
+	/* a stale message would come back at once, and one too many */
+	result(c, rc == 0 && got == n && first * 2 >= (uint64_t)out->period * 1000000000u /
+						     (out->frame * out->hz) &&
+	       vdc_io_wait(&tx, 0, &done) != 0, "pcm.reset-pending",
+	       "reset with %u TX%s messages pending, then a new session: %s, %u of %u TX back, "
+	       "the first after %.1f ms", n, in ? " and RX" : "", rc ? strerror(-rc) : "ok", got,
+	       n, first / 1e6);
+	goto_state(c, out, ST_RELEASED);
+	while (tx.pending && vdc_io_wait(&tx, 1000, &done) == 0)
+		;
+}
+
 /* Rates a Linux guest cannot use make its driver reject the stream (and,
  * at probe, the card): not the spec's concern, so a warning. */
 static void check_linux_rates(struct chk *c)
@@ -849,6 +904,7 @@ static void check_streams(struct chk *c, struct chk_stream *out, struct chk_stre
 	check_pacing(c, out, "Linux pattern, 4 x 10 ms", out->period, 4, 60);
 	check_pacing(c, out, "Haiku pattern, 2 x 16384 frames", 16384 * out->frame, 2, 8);
 	check_xrun_event(c, out);
+	check_reset_pending(c, out, in);
 }
 
 /* Wait up to 1 s for a jack event (code, jack); other events are dropped. */

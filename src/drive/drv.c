@@ -55,6 +55,15 @@ err:
 	return rc;
 }
 
+int vdd_reset(struct vdd *d)
+{
+	int rc = vdf_reset(&d->fe);
+
+	for (unsigned int i = 0; rc == 0 && i < VDD_EVENT_BUFS; i++)
+		rc = stock_event(d, i);
+	return rc;
+}
+
 void vdd_close(struct vdd *d)
 {
 	if (d)

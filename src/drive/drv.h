@@ -35,6 +35,9 @@ struct vdd {
  * event queue. Returns 0 or a negative errno. */
 int vdd_open(struct vdd *d, const char *path, bool controls);
 void vdd_close(struct vdd *d);
+/* Reset the device as a driver does (vdf_reset) and stock the event queue
+ * again. Returns 0 or a negative errno. */
+int vdd_reset(struct vdd *d);
 
 /*
  * One control request: req_len bytes of req, resp_len writable bytes. On

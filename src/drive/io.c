@@ -31,6 +31,13 @@ int vdc_io_init(struct vdc_io *io, struct vdd *d, unsigned int q, uint32_t strea
 	return 0;
 }
 
+void vdc_io_forget(struct vdc_io *io)
+{
+	for (unsigned int i = 0; i < io->n; i++)
+		io->head[i] = -1;
+	io->pending = 0;
+}
+
 uint8_t *vdc_io_data(struct vdc_io *io, unsigned int i)
 {
 	return io->d->fe.mem + (io->q == VSND_QUEUE_TX ? io->hdr[i] + 4 : io->tail[i]);

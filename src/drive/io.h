@@ -31,6 +31,8 @@ struct vdc_io {
 /* n buffers of size data bytes for stream on queue q (TX or RX). */
 int vdc_io_init(struct vdc_io *io, struct vdd *d, unsigned int q, uint32_t stream,
 		uint32_t size, unsigned int n);
+/* The device was reset: nothing is in flight any more. */
+void vdc_io_forget(struct vdc_io *io);
 /* Where buffer i's data lives (write TX data here before submitting). */
 uint8_t *vdc_io_data(struct vdc_io *io, unsigned int i);
 /* Post buffer i with len data bytes (len <= size); kick unless no_kick. */

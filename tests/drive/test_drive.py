@@ -189,7 +189,8 @@ def run_check(tmp, controls, streams=None):
 def test_check(tmp):
     lines = run_check(tmp, False)
     for clause in ("pcm.state", "pcm.release-flush", "io.rx-before-start", "io.rx-status",
-                   "io.tx-pacing", "ctl.pcm-info", "event.xrun", "event.jack"):
+                   "io.tx-pacing", "ctl.pcm-info", "event.xrun", "event.jack",
+                   "pcm.reset-pending"):
         check(any(l.startswith("PASS") and clause in l for l in lines),
               "check ran clause " + clause)
     check(sum(1 for l in lines if "io.tx-pacing" in l) == 2, "both pacing patterns ran")
