@@ -133,8 +133,6 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	rt->seen_at = 0;
 	/* a latency noted before (a corked or parked stream's) is no clock */
 	atomic_store(&rt->heard_stale, true);
-	if (running)
-		rt->run_fed = atomic_load(&rt->fed);
 	atomic_store(&rt->running, running);
 }
 
@@ -489,10 +487,8 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 
 	bytes -= bytes % fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
-	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed))
-		return;
-	atomic_fetch_add_explicit(&rt->fed, 1, memory_order_relaxed);
-	if (!vsnd__be_rt_claim(rt, BE_RT_SERVER))
+	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
+	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
 	space = vsnd_ring_space(&port->ring) / fb * fb;
 	put = vsnd_ring_write(&port->ring, src, space < bytes ? space : bytes);
@@ -653,13 +649,6 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 		rt->pacing = false;
 		return UINT64_MAX;
 	}
-	/* A capture's clock runs from its START: until the server's first
-	 * frames since, the device records silence in real time. A new
-	 * PipeWire stream brings them 30-80 ms after it (its first calls may
-	 * bring none), and the guest's first periods would complete that late
-	 * (its clock running slow). */
-	if (!rt->out && atomic_load(&rt->fed) == rt->run_fed)
-		return pace(rt, now_ns);
 	if (atomic_load(&rt->live))
 		return live_tick(rt, now_ns);
 	if (atomic_load(&rt->connecting) && !rt->pacing) {

@@ -15,10 +15,8 @@
  * has stopped calling back (for a few times its latency). No thread of ours wakes while
  * nothing runs, and the device only to look for a stall (at most every
  * a stall's length) while the server carries the stream. While a connection is
- * being made (connecting) a playback's ring is held, not paced, for up to
- * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame. A
- * capture is paced from its start until the server brings frames: nothing
- * is held back, and the guest's clock runs from its START.
+ * being made (connecting) the ring is held, not paced, for up to
+ * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame.
  * Exactly one consumer touches the ring at a time: the server's callback and
  * the pacer each take an atomic owner token (try-only, never waited for).
  *
@@ -117,9 +115,7 @@ struct be_rt {
 	uint64_t catchup_t0, catchup_ring0; /* server side: its start, ring_frames then */
 	uint64_t seen_beats, seen_at; /* device thread: beats at its last change, when */
 	uint64_t start_beats;        /* device thread: beats at the start (0: not yet seen) */
-	uint64_t run_fed;            /* device thread: fed when the guest started it */
 	_Atomic uint64_t beats;      /* server callbacks ever made */
-	_Atomic uint64_t fed;        /* capture callbacks that brought frames while running */
 	_Atomic bool running;        /* between start() and stop() */
 	_Atomic bool live;           /* the server stream carries the audio */
 	_Atomic bool connecting;     /* a connection attempt is under way */
