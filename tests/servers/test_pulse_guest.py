@@ -14,8 +14,8 @@ Every clip is in the null sink's monitor recording, bit-exact (with a 20 ms
 buffer an underrun may leave a gap or drop a few frames mid-clip: then its
 first 10 ms and its last frame must be there, and the damage is reported);
 every recording is the fed source, bit-exact. The guest's time, from its stream's START to aplay's or
-arecord's exit, must not run fast nor 0.3 s late, and is reported against
-the bound of 2 % of the audio plus one period (check_wall).
+arecord's exit, must not run fast nor 0.25 s past the bound of 2 % of the
+audio plus one period, and is reported against that bound (check_wall).
 Exit 77 when QEMU 10 or the guest image is missing (as tests/e2e)."""
 import argparse
 import os
@@ -60,8 +60,10 @@ def guest_wall(ctx, kind, ident, seconds):
 
 # The issue's bound (check_wall), per stream: (id, ms over it or 0).
 WALLS = []
-# What fails a case: a guest clock that runs fast, or 0.3 s late (a stall).
-LATE_S = 0.3
+# What fails a case: a guest clock that runs fast, or LATE_S past the bound (a
+# stall): for the 6 s clip +0.495 s from START, within the +0.5 s it had from
+# aplay's launch.
+LATE_S = 0.25
 
 
 def check_wall(ctx, kind, ident, seconds):
@@ -74,7 +76,7 @@ def check_wall(ctx, kind, ident, seconds):
     some backends and clips and not for others (20 ms of a 1 s clip, while
     the null backend alone takes 5-15 ms to exit and a server holds 5-40 ms),
     so the bound is reported (WALLS, a WARN line), and a case fails only when
-    the guest's clock ran fast or LATE_S late."""
+    the guest's clock ran fast or LATE_S past the bound."""
     wall, run, period = guest_wall(ctx, kind, ident, seconds)
     limit = 0.02 * seconds + period / FMT.rate
     over = max(0.0, run - seconds - limit)
