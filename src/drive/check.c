@@ -854,13 +854,6 @@ static void check_linux_rates(struct chk *c)
 	}
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Every control request of the run, timed: Linux fails one after 1 s (at
  * probe, the whole card). */
 static void check_reply_times(struct chk *c)
@@ -873,9 +866,9 @@ static void check_reply_times(struct chk *c)
 		skipped(c, "ctl.reply-time", "no control request answered");
 		return;
 	}
-	qsort(d->rtt_us, n, sizeof(d->rtt_us[0]), cmp_u32);
-	p50 = d->rtt_us[(n - 1) / 2] / 1000.0;
-	p99 = d->rtt_us[(uint32_t)((n - 1) * 0.99)] / 1000.0;
+	vdd_sort_u32(d->rtt_us, n);
+	p50 = vdd_rank(d->rtt_us, n, 0.50) / 1000.0;
+	p99 = vdd_rank(d->rtt_us, n, 0.99) / 1000.0;
 	result(c, d->rtt_max_ns <= RELEASE_LIMIT_NS, "ctl.reply-time",
 	       "%llu requests: p50 %.2f ms, p99 %.2f ms, max %.2f ms (Linux gives up at 1 s)",
 	       (unsigned long long)d->n_rtt, p50, p99, d->rtt_max_ns / 1e6);

@@ -2,6 +2,7 @@
 #include "drive/drv.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wire/virtio_snd.h"
@@ -68,6 +69,26 @@ void vdd_close(struct vdd *d)
 {
 	if (d)
 		vdf_close(&d->fe);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void vdd_sort_u32(uint32_t *v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_u32);
+}
+
+uint32_t vdd_rank(const uint32_t *sorted, size_t n, double q)
+{
+	size_t k = (size_t)(q * (double)n + 0.999999);
+
+	return n ? sorted[k ? k - 1 : 0] : 0;
 }
 
 static void note_rtt(struct vdd *d, uint64_t ns)

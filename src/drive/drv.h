@@ -35,6 +35,10 @@ struct vdd {
  * event queue. Returns 0 or a negative errno. */
 int vdd_open(struct vdd *d, const char *path, bool controls);
 void vdd_close(struct vdd *d);
+/* Samples (round trips, any unit): sort them, then read the q-quantile
+ * (0..1) by nearest rank; 0 when there are none. */
+void vdd_sort_u32(uint32_t *v, size_t n);
+uint32_t vdd_rank(const uint32_t *sorted, size_t n, double q);
 /* Reset the device as a driver does (vdf_reset) and stock the event queue
  * again. Returns 0 or a negative errno. */
 int vdd_reset(struct vdd *d);

@@ -179,21 +179,10 @@ int vdc_probe_tick(struct vdc_probe *p)
 	return p->broken;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Nearest rank of the sorted samples, in ms. */
 static double pct_ms(const struct vdc_probe *p, double q)
 {
-	size_t k = (size_t)(q * (double)p->n + 0.999999);
-
-	if (p->n == 0)
-		return 0;
-	return p->rtt_ns[k ? k - 1 : 0] / 1e6;
+	return vdd_rank(p->rtt_ns, p->n, q) / 1e6;
 }
 
 static uint32_t failed(const struct vdc_probe *p)
@@ -274,8 +263,7 @@ static void report_json(const struct vdc_probe *p, FILE *out)
 
 void vdc_probe_report(struct vdc_probe *p, FILE *out, bool json)
 {
-	if (p->n)
-		qsort(p->rtt_ns, p->n, sizeof(*p->rtt_ns), cmp_u32);
+	vdd_sort_u32(p->rtt_ns, p->n);
 	if (json)
 		report_json(p, out);
 	else
