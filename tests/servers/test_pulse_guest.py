@@ -45,7 +45,7 @@ Failure = E.Failure
 EXTRA_S = (-0.1, 0.5)
 
 
-def guest_wall(ctx, kind, ident, seconds):
+def guest_wall(ctx, kind, ident):
     """(aplay's or arecord's wall time, the time from its stream's START to
     its exit, the stream's period in frames): the second is what the device
     sets. A first aplay in a TCG guest spends 0.1-0.25 s being loaded before
@@ -79,7 +79,7 @@ def check_wall(ctx, kind, ident, seconds):
     the null backend alone takes 5-15 ms to exit and a server holds 5-40 ms),
     so the bound is reported (WALLS, a WARN line), and a case fails only when
     the guest's clock ran fast or LATE_S past the bound."""
-    wall, run, period = guest_wall(ctx, kind, ident, seconds)
+    wall, run, period = guest_wall(ctx, kind, ident)
     limit = 0.02 * seconds + period / FMT.rate
     over = max(0.0, run - seconds - limit)
     msg = ('%s %.3f s, %.3f s from its START, for %.3f s of audio (period %.0f ms, '
@@ -134,6 +134,12 @@ class Recorder:
 SMALL_BUFS = (480, 960)  # a 20 ms buffer of 10 ms periods (frames)
 
 
+def with_bufs(bufs, steps):
+    """Plan steps run with ALSA asked for bufs (period, buffer frames), or
+    with its defaults when bufs is None."""
+    return ['bufs %d %d' % bufs] + steps + ['bufs 0 0'] if bufs else steps
+
+
 class PlayCase(E.PlaybackCase):
     """aplay of a clip (ALSA's defaults, or BUFS = (period, buffer) frames):
     every frame in the witness recording, bit-exact, and the guest's time
@@ -148,7 +154,7 @@ class PlayCase(E.PlaybackCase):
 
     def plan(self):
         step = ['play-timed ' + super().plan()[0].split(' ', 1)[1]]
-        return ['bufs %d %d' % self.bufs] + step + ['bufs 0 0'] if self.bufs else step
+        return with_bufs(self.bufs, step)
 
     def check(self, ctx):
         ctx.step('play', self.id)
@@ -244,7 +250,7 @@ class LoopCaptureCase(E.Case):
     def plan(self):
         step = ['record-timed %s %s %d %d %d' % (self.id, FMT.alsa, FMT.rate, FMT.channels,
                                                  self.frames)]
-        return ['bufs %d %d' % self.bufs] + step + ['bufs 0 0'] if self.bufs else step
+        return with_bufs(self.bufs, step)
 
     WHAT = 'pattern'
 
@@ -308,7 +314,7 @@ class OutageCase(E.PlaybackCase):
         return ['wait-host %s 0' % self.id, 'play-timed ' + super().plan()[0].split(' ', 1)[1]]
 
     def check(self, ctx):
-        wall, run, _ = guest_wall(ctx, 'play', self.id, self.seconds)
+        wall, run, _ = guest_wall(ctx, 'play', self.id)
         msg = 'aplay succeeded in %.3f s, %.3f s from its START, for %.3f s of audio' % (
             wall, run, self.seconds)
         if not EXTRA_S[0] < run - self.seconds < EXTRA_S[1]:
