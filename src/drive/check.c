@@ -41,6 +41,7 @@ struct chk_stream {
 	uint8_t info[32];
 	uint8_t fmt, rate, channels;
 	uint32_t frame, period, hz;
+	unsigned int periods;           /* of the buffer SET_PARAMS gives */
 };
 
 __attribute__((format(printf, 4, 0)))
@@ -250,6 +251,7 @@ static int stream_pick(struct chk *c, uint8_t dir, struct chk_stream *s)
 	s->hz = vsnd_pcm_rate_hz(s->rate);
 	s->frame = vdd_sample_bytes(s->fmt) * s->channels;
 	s->period = s->hz / 100 * s->frame; /* 10 ms */
+	s->periods = 4;
 	return 0;
 }
 
@@ -281,7 +283,7 @@ static const bool allowed[ST_COUNT][CMD_COUNT] = {
 static int send_cmd(struct chk *c, const struct chk_stream *s, unsigned int cmd)
 {
 	if (cmd == CMD_SET_PARAMS)
-		return set_params(c, s, s->period, 4, 0);
+		return set_params(c, s, s->period, s->periods, 0);
 	return vdd_pcm(c->d, cmd_codes[cmd], (uint32_t)s->id);
 }
 
@@ -835,6 +837,60 @@ static void check_reset_pending(struct chk *c, const struct chk_stream *out,
 		;
 }
 
+/* Completions of a stream's messages, submitted as buffers 0..n-1. */
+struct fill_tally {
+	unsigned int got, order, bad; /* back; out of order; bad status or length */
+};
+
+/* Wait for n completions. 0, or the error of the first that did not come
+ * (-EPROTO: one the device gave back twice or never had). */
+static int tally(struct vdc_io *io, unsigned int n, uint32_t want_len, struct fill_tally *t)
+{
+	struct vdc_done done;
+	int rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	while (t->got < n && (rc = vdc_io_wait(io, 1000, &done)) == 0) {
+		t->order += done.i != t->got;
+		t->bad += done.status != VIRTIO_SND_S_OK || done.used_len != want_len;
+		t->got++;
+	}
+	return rc;
+}
+
+/* As many one-period messages of one stream as vsnd-drive's ring takes,
+ * then START: a device that dropped one when the ring was full, or served
+ * one twice, shows here. Each comes back once, in order, with its status,
+ * and nothing after. */
+static void check_ring_fill(struct chk *c, const struct chk_stream *s)
+{
+	unsigned int q = s->dir == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
+	unsigned int n = c->d->fe.r[q].num / 2 - vdf_in_flight(&c->d->fe, q);
+	struct chk_stream full = *s;
+	struct fill_tally t = { 0 };
+	struct vdc_io io;
+	struct vdc_done done;
+	bool quiet = false;
+	int rc = vdc_io_init(&io, c->d, q, (uint32_t)s->id, s->period, n);
+
+	full.periods = n; /* a buffer of as many periods, as a driver would */
+	if (rc == 0)
+		rc = run_with(c, &full, &io, n);
+	if (rc == 0)
+		rc = tally(&io, n, q == VSND_QUEUE_TX ? 8 : s->period + 8, &t);
+	if (rc == 0)
+		quiet = stays_held(&io);
+	result(c, rc == 0 && t.got == n && !t.order && !t.bad && quiet, "pcm.ring-capacity",
+	       "%s stream %d: %u one-period messages fill vsnd-drive's ring (%u entries, 2 kept "
+	       "per message), then START: %s, %u back, %u out of order, %u with a bad status "
+	       "or length, %s", q == VSND_QUEUE_TX ? "TX" : "RX", s->id, n, c->d->fe.r[q].num,
+	       rc ? strerror(-rc) : "ok", t.got, t.order, t.bad,
+	       quiet ? "none after" : "more after (stale or twice)");
+	goto_state(c, s, ST_RELEASED);
+	while (io.pending && vdc_io_wait(&io, 1000, &done) == 0)
+		;
+}
+
 /* Rates a Linux guest cannot use make its driver reject the stream (and,
  * at probe, the card): not the spec's concern, so a warning. */
 static void check_linux_rates(struct chk *c)
@@ -851,6 +907,71 @@ static void check_linux_rates(struct chk *c)
 			warned(c, "pcm.linux-rates", "stream %u: %s", id, why);
 		else
 			result(c, true, "pcm.linux-rates", "stream %u: rates a Linux guest maps", id);
+	}
+}
+
+/* What a Linux guest may queue on the TX and RX queues at once: a message
+ * per period, every period of each stream's buffer (virtsnd_pcm_msg_send),
+ * the streams of a direction on one queue. */
+struct ring_need {
+	unsigned int streams, msgs, most; /* most: periods of the largest stream */
+};
+
+static void ring_needs(struct chk *c, struct ring_need need[2])
+{
+	memset(need, 0, 2 * sizeof(*need));
+	for (uint32_t id = 0; id < c->d->streams; id++) {
+		const uint8_t *p;
+		unsigned int n;
+		struct ring_need *r;
+
+		if (vdd_query(c->d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p) !=
+		    VIRTIO_SND_S_OK)
+			continue;
+		n = vdd_rules_periods(&vdd_linux_pcm_defaults, p + 4);
+		if (!n)
+			continue; /* Linux refuses the stream: it queues nothing */
+		r = &need[p[4 + 24]];
+		r->streams++;
+		r->msgs += n;
+		r->most = n > r->most ? n : r->most;
+	}
+}
+
+/* A queue that cannot hold them makes Linux drop a message ("failed to
+ * send I/O message") and the stream stall. The frontend picks the ring
+ * size, not the device: a WARN. Judged on QEMU's ring (what a Linux guest
+ * gets) and vsnd-drive's own, each named in the line. */
+static void check_ring_capacity(struct chk *c)
+{
+	static const unsigned int queue[2] = { VSND_QUEUE_TX, VSND_QUEUE_RX };
+	bool ind = c->d->fe.indirect;
+	unsigned int qemu = vdd_rules_ring_msgs(VDD_QEMU_VQ_SIZE, ind);
+	struct ring_need need[2];
+	char buf[320];
+
+	ring_needs(c, need);
+	for (unsigned int d = 0; d < 2; d++) {
+		unsigned int own = c->d->fe.r[queue[d]].num, mine = vdd_rules_ring_msgs(own, ind);
+		unsigned int holds = qemu < mine ? qemu : mine;
+		const char *q = d ? "RX" : "TX";
+
+		if (!need[d].streams) {
+			skipped(c, "pcm.ring-capacity", "%s: no stream a Linux guest uses", q);
+			continue;
+		}
+		snprintf(buf, sizeof(buf), "%s: a Linux guest may queue %u messages (%u stream%s, "
+			 "up to %u periods each), %s: QEMU's %u-entry ring holds %s%u "
+			 "(vsnd-drive's %u-entry ring: %u)", q, need[d].msgs, need[d].streams,
+			 need[d].streams == 1 ? "" : "s", need[d].most,
+			 ind ? "1 ring entry each (INDIRECT_DESC)"
+			     : "at least 3 ring entries each (no INDIRECT_DESC)",
+			 VDD_QEMU_VQ_SIZE, ind ? "" : "at most ", qemu, own, mine);
+		if (need[d].msgs <= holds)
+			result(c, true, "pcm.ring-capacity", "%s", buf);
+		else
+			warned(c, "pcm.ring-capacity", "%s; Linux drops the %u past %u (\"failed to "
+			       "send I/O message\")", buf, need[d].msgs - holds, holds);
 	}
 }
 
@@ -897,6 +1018,11 @@ static void check_streams(struct chk *c, struct chk_stream *out, struct chk_stre
 	check_pacing(c, out, "Linux pattern, 4 x 10 ms", out->period, 4, 60);
 	check_pacing(c, out, "Haiku pattern, 2 x 16384 frames", 16384 * out->frame, 2, 8);
 	check_xrun_event(c, out);
+	check_ring_fill(c, out);
+	if (in)
+		check_ring_fill(c, in);
+	else
+		skipped(c, "pcm.ring-capacity", "RX fill: no input stream");
 	check_reset_pending(c, out, in);
 }
 
@@ -963,6 +1089,7 @@ int vdc_check(struct vdd *d, const struct vdc_opts *o)
 	       d->controls);
 	check_controls(&c);
 	check_linux_rates(&c);
+	check_ring_capacity(&c);
 	if (stream_pick(&c, VSND_DIR_OUTPUT, &out) < 0) {
 		skipped(&c, "pcm", "no output stream with S16/S32/U8 at 48/44.1 kHz");
 	} else {

@@ -12,7 +12,8 @@
 
 #include "drive/drv.h"
 
-#define VDC_IO_MAX 32u
+/* As many messages as one of vsnd-drive's rings takes. */
+#define VDC_IO_MAX (VDF_RING_NUM / 2u)
 
 struct vdc_io {
 	struct vdd *d;

@@ -194,13 +194,16 @@ def test_check(tmp):
         check(any(l.startswith("PASS") and clause in l for l in lines),
               "check ran clause " + clause)
     check(sum(1 for l in lines if "io.tx-pacing" in l) == 2, "both pacing patterns ran")
+    # the TX and RX rings against what Linux may queue, then each filled
+    check(sum(1 for l in lines if l.startswith("PASS") and "pcm.ring-capacity" in l) == 4,
+          "ring capacity judged and filled for TX and RX")
     lines = run_check(tmp, True)
     check(sum(1 for l in lines if l.startswith("PASS") and "ctl.elem-write" in l) >= 4,
           "check --controls wrote and read back the controls")
     # Linux's rules (CVE-2026-64490's control limits, the rates it maps,
     # its 1 s per control request), with every stream of a large layout
     lines = run_check(tmp, True, "car")
-    for clause in ("ctl.linux-limits", "pcm.linux-rates", "ctl.reply-time"):
+    for clause in ("ctl.linux-limits", "pcm.linux-rates", "ctl.reply-time", "pcm.ring-capacity"):
         check(any(l.startswith("PASS") and clause in l for l in lines),
               "check ran clause " + clause)
 
