@@ -257,6 +257,24 @@ typedef void (*vsnd_trace_fn)(void *opaque, unsigned int stream_id, uint64_t now
 			      uint32_t bytes, uint32_t latency_bytes);
 void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque);
 
+/*
+ * Optional per-stream hook on the samples, for host tools that record a
+ * playback stream or put sound into a capture stream at run time (the
+ * daemon's `vsnd-ctl tap` and `inject`). Called on the device thread with
+ * whole frames in the stream's negotiated format (params, from
+ * <vsnd/backend.h>), in stream order:
+ *  - playback: the frames as they go to the backend, after volume and mute;
+ *  - capture: the frames the backend captured, before volume and mute; the
+ *    hook may change them in place, and the guest receives what it leaves.
+ * It must not block: it runs inside vsnd_dev_process(). A stream without a
+ * hook costs nothing. fn NULL removes it. Returns 0, or -ENOENT (bad id).
+ */
+struct vsnd_pcm_params;
+typedef void (*vsnd_pcm_hook_fn)(void *opaque, const struct vsnd_pcm_params *params,
+				 uint8_t *frames, size_t bytes);
+int vsnd_dev_set_pcm_hook(struct vsnd_dev *dev, unsigned int stream, vsnd_pcm_hook_fn fn,
+			  void *opaque);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,6 +70,8 @@ struct pcm_stream {
 	bool muted;
 	bool gain_unity, gain_silent;
 	double gain;
+	vsnd_pcm_hook_fn hook;          /* vsnd_dev_set_pcm_hook(); NULL: none */
+	void *hook_opaque;
 };
 
 struct event_backlog {

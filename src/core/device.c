@@ -267,6 +267,16 @@ void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque)
 	dev->trace_opaque = opaque;
 }
 
+int vsnd_dev_set_pcm_hook(struct vsnd_dev *dev, unsigned int stream, vsnd_pcm_hook_fn fn,
+			  void *opaque)
+{
+	if (stream >= dev->layout.n_streams)
+		return -ENOENT;
+	dev->streams[stream].hook = fn;
+	dev->streams[stream].hook_opaque = fn ? opaque : NULL;
+	return 0;
+}
+
 /* ---- queues ---- */
 
 static void control_pop(struct vsnd_dev *dev)

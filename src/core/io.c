@@ -332,7 +332,8 @@ void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 /* ---- moving frames ---- */
 
 /* Copy n bytes of a TX message into the ring, through the stream's gain
- * when it is not unity (a bounce buffer then: guest memory is read-only). */
+ * when it is not unity and past its hook when it has one (a bounce buffer
+ * then: guest memory is read-only). */
 static size_t tx_copy(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m, size_t n)
 {
 	struct vsnd_ring *r = &s->port.ring;
@@ -342,7 +343,7 @@ static size_t tx_copy(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg 
 	size_t chunk = sizeof(dev->bscratch) / frame * frame;
 	size_t space = vsnd_ring_space(r), done = 0;
 
-	if (s->gain_unity)
+	if (s->gain_unity && !s->hook)
 		return vsnd_ring_write_iov(r, c->rd, c->n_rd, off, n);
 	if (n > space)
 		n = space - space % frame;
@@ -353,13 +354,16 @@ static size_t tx_copy(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg 
 		if (k == 0)
 			break;
 		vsnd__ctl_apply_gain(dev, s, dev->bscratch, k, 0);
+		if (s->hook)
+			s->hook(s->hook_opaque, &s->port.params, dev->bscratch, k);
 		done += vsnd_ring_write(r, dev->bscratch, k);
 	}
 	return done;
 }
 
-/* Scale captured bytes [from, to) of an RX message in place. */
-static void rx_gain(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m, size_t from,
+/* Captured bytes [from, to) of an RX message, in place: past the stream's
+ * hook (which may change them), then through its gain. */
+static void rx_post(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m, size_t from,
 		    size_t to)
 {
 	const struct vsnd_chain *c = m->chain;
@@ -370,6 +374,8 @@ static void rx_gain(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m
 		size_t k = to - from < chunk ? to - from : chunk;
 
 		vsnd__iov_to_buf(c->wr, c->n_wr, from, dev->bscratch, k);
+		if (s->hook)
+			s->hook(s->hook_opaque, &s->port.params, dev->bscratch, k);
 		vsnd__ctl_apply_gain(dev, s, dev->bscratch, k, 0);
 		vsnd__iov_from_buf(c->wr, c->n_wr, from, dev->bscratch, k);
 		from += k;
@@ -496,8 +502,8 @@ static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 
 		m->done += (uint32_t)vsnd_ring_read_iov(r, m->chain->wr, m->chain->n_wr, m->done,
 							m->data_len - m->done);
-		if (!s->gain_unity)
-			rx_gain(dev, s, m, before, m->done);
+		if (!s->gain_unity || s->hook)
+			rx_post(dev, s, m, before, m->done);
 		if (m->done < m->data_len || rx_early(s, m, now) || wrap_guard(s, now))
 			break;
 		s->rx_since_start += m->data_len;

@@ -252,12 +252,126 @@ static void test_loopback(void **state)
 	free(rec);
 }
 
+
+/* Hooks (vsnd_dev_set_pcm_hook): stream 0's sees exactly what reaches the
+ * backend, after volume; stream 1's replaces what was captured, and the
+ * guest receives what it wrote, through the capture volume. */
+#define HOOK_PERIODS 12
+
+struct hook_log {
+	uint8_t *buf;
+	size_t len, cap;
+	unsigned int calls;
+	uint8_t format;
+};
+
+static void hook_record(void *opaque, const struct vsnd_pcm_params *p, uint8_t *frames,
+			size_t bytes)
+{
+	struct hook_log *l = opaque;
+
+	assert_int_equal(bytes % p->frame_bytes, 0);
+	l->format = p->format;
+	l->calls++;
+	if (l->len + bytes <= l->cap)
+		memcpy(l->buf + l->len, frames, bytes);
+	l->len += bytes;
+}
+
+static void hook_replace(void *opaque, const struct vsnd_pcm_params *p, uint8_t *frames,
+			 size_t bytes)
+{
+	struct hook_log *l = opaque;
+
+	(void)p;
+	l->calls++;
+	if (l->len + bytes <= l->cap)
+		memcpy(frames, l->buf + l->len, bytes);
+	l->len += bytes;
+}
+
+static void hook_run(struct harness *h, const uint8_t *src, uint8_t *rec, uint32_t period,
+		     int periods)
+{
+	struct h_chain *tx[HOOK_PERIODS], *rx[HOOK_PERIODS];
+
+	assert_true(periods <= HOOK_PERIODS);
+
+	for (uint32_t s = 0; s < 2; s++) {
+		assert_int_equal(h_set_params(h, s, 4 * period, period, 2, VSND_PCM_FMT_S16,
+					      VSND_PCM_RATE_48000, 0), VIRTIO_SND_S_OK);
+		assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, s), VIRTIO_SND_S_OK);
+	}
+	for (int i = 0; i < periods; i++) {
+		rx[i] = h_rx(h, 1, period, 0);
+		tx[i] = h_tx(h, 0, src + (size_t)i * period, period, 7);
+	}
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->now + (uint64_t)(periods + 2) * 10 * MS);
+	for (int i = 0; i < periods; i++) {
+		assert_true(rx[i]->done && tx[i]->done);
+		memcpy(rec + (size_t)i * period, rx[i]->wr_buf, period);
+		h_chain_free(rx[i]);
+		h_chain_free(tx[i]);
+	}
+	for (uint32_t s = 0; s < 2; s++) {
+		assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_STOP, s), VIRTIO_SND_S_OK);
+		assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, s), VIRTIO_SND_S_OK);
+	}
+}
+
+static void test_pcm_hooks(void **state)
+{
+	const uint32_t period = 1920;
+	const int periods = HOOK_PERIODS;
+	size_t total = (size_t)period * periods;
+	uint8_t *src = malloc(total), *rec = malloc(total), *fake = malloc(2 * total);
+	struct hook_log out = { .buf = malloc(2 * total), .cap = 2 * total };
+	struct hook_log in = { .buf = fake, .cap = 2 * total };
+	struct harness *h = h_new("loopback", NULL, true);
+
+	(void)state;
+	pattern(src, total, 9);
+	pattern(fake, 2 * total, 11);
+	assert_int_equal(vsnd_dev_set_pcm_hook(h->dev, 2, hook_record, &out), -ENOENT);
+	assert_int_equal(vsnd_dev_set_pcm_hook(h->dev, 0, hook_record, &out), 0);
+	assert_int_equal(vsnd_dev_set_pcm_hook(h->dev, 1, hook_replace, &in), 0);
+	hook_run(h, src, rec, period, periods);
+	/* playback at unity: the hook saw the guest's bytes, in order */
+	assert_true(out.len >= total && out.format == VSND_PCM_FMT_S16);
+	assert_memory_equal(out.buf, src, total);
+	/* capture: the guest got the hook's bytes from the first on */
+	assert_memory_equal(rec, fake, total);
+
+	/* Muted capture stays silent whatever the hook wrote; a playback
+	 * volume shows in what the hook sees; without hooks nothing calls. */
+	assert_int_equal(vsnd_dev_mute_set(h->dev, 1, true), 0);
+	assert_int_equal(vsnd_dev_volume_set(h->dev, 0, 40), 0);
+	out.len = in.len = 0;
+	hook_run(h, src, rec, period, periods);
+	for (size_t i = 0; i < total; i++)
+		assert_int_equal(rec[i], 0);
+	assert_memory_not_equal(out.buf, src, total);
+	assert_int_equal(vsnd_dev_set_pcm_hook(h->dev, 0, NULL, &out), 0);
+	assert_int_equal(vsnd_dev_set_pcm_hook(h->dev, 1, NULL, NULL), 0);
+	out.calls = in.calls = 0;
+	hook_run(h, src, rec, period, periods);
+	assert_int_equal(out.calls + in.calls, 0);
+	h_free(h);
+	free(src);
+	free(rec);
+	free(fake);
+	free(out.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_playback_bitexact),
 		cmocka_unit_test(test_file_capture_bitexact),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_pcm_hooks),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
