@@ -242,6 +242,10 @@ struct vsnd_stream_status {
 	uint64_t completed;    /* I/O messages completed since PREPARE */
 	int volume;            /* 0..100, 100 = 0 dB */
 	bool muted;
+	/* Since 1.1: how many times the stream entered each state (indexed by
+	 * enum vsnd_stream_state) since vsnd_dev_new(), wrapping. A tool that
+	 * waits for a START sees one that came and went between two looks. */
+	uint32_t entered[VSND_STATE_RELEASED + 1];
 };
 unsigned int vsnd_dev_stream_count(const struct vsnd_dev *dev);
 /* Fill *st (st->size set by the caller; a smaller, older struct gets its own
@@ -264,6 +268,8 @@ void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque);
  * whole frames in the stream's negotiated format (params, from
  * <vsnd/backend.h>), in stream order:
  *  - playback: the frames as they go to the backend, after volume and mute;
+ *    a new hook is first called (from this function) with the frames the
+ *    backend has not taken yet, so it sees the stream from what plays next;
  *  - capture: the frames the backend captured, before volume and mute; the
  *    hook may change them in place, and the guest receives what it leaves.
  * It must not block: it runs inside vsnd_dev_process(). A stream without a

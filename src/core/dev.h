@@ -70,6 +70,7 @@ struct pcm_stream {
 	bool muted;
 	bool gain_unity, gain_silent;
 	double gain;
+	uint32_t entered[VSND_STATE_RELEASED + 1]; /* vsnd_stream_status.entered */
 	vsnd_pcm_hook_fn hook;          /* vsnd_dev_set_pcm_hook(); NULL: none */
 	void *hook_opaque;
 };

@@ -267,13 +267,43 @@ void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque)
 	dev->trace_opaque = opaque;
 }
 
+/*
+ * A new playback hook first gets what the backend has not taken from the
+ * ring yet: "from now on" is from the frame the host plays next, not from
+ * the next the device copies (it copies ahead of the host, by a period or
+ * more). Reading behind the consumer is safe: only this thread writes.
+ */
+static void hook_unplayed(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	const struct vsnd_ring *r = &s->port.ring;
+	uint32_t frame = s->port.params.frame_bytes;
+	size_t chunk = sizeof(dev->bscratch) / frame * frame;
+	uint64_t w = vsnd_ring_wpos(r), at = vsnd_ring_rpos(r);
+
+	at += (frame - at % frame) % frame;
+	while (at < w && s->hook) {
+		size_t k = w - at < chunk ? (size_t)(w - at) : chunk;
+		size_t off = (size_t)(at & (r->cap - 1)), first = r->cap - off < k ? r->cap - off : k;
+
+		memcpy(dev->bscratch, r->buf + off, first);
+		memcpy(dev->bscratch + first, r->buf, k - first);
+		s->hook(s->hook_opaque, &s->port.params, dev->bscratch, k);
+		at += k;
+	}
+}
+
 int vsnd_dev_set_pcm_hook(struct vsnd_dev *dev, unsigned int stream, vsnd_pcm_hook_fn fn,
 			  void *opaque)
 {
+	struct pcm_stream *s;
+
 	if (stream >= dev->layout.n_streams)
 		return -ENOENT;
-	dev->streams[stream].hook = fn;
-	dev->streams[stream].hook_opaque = fn ? opaque : NULL;
+	s = &dev->streams[stream];
+	s->hook = fn;
+	s->hook_opaque = fn ? opaque : NULL;
+	if (fn && s->open && s->desc.direction == VSND_DIR_OUTPUT)
+		hook_unplayed(dev, s);
 	return 0;
 }
 

@@ -79,6 +79,7 @@ void vsnd__pcm_reset_all(struct vsnd_dev *dev)
 
 		stream_close(dev, s, false);
 		s->state = VSND_STATE_INITIAL;
+		s->entered[VSND_STATE_INITIAL]++;
 	}
 }
 
@@ -157,6 +158,7 @@ uint32_t vsnd__pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t l
 	s->format = p.format;
 	s->rate = p.rate;
 	s->state = VSND_STATE_PARAMS;
+	s->entered[VSND_STATE_PARAMS]++;
 	return VIRTIO_SND_S_OK;
 }
 
@@ -302,6 +304,7 @@ uint32_t vsnd__pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uin
 	if (err)
 		return vsnd__status_from_errno(err);
 	s->state = next;
+	s->entered[next]++;
 	return VIRTIO_SND_S_OK;
 }
 
@@ -334,6 +337,7 @@ static void st_fill(const struct vsnd_dev *dev, const struct pcm_stream *s,
 	st->volume = s->volume;
 	st->muted = s->muted;
 	st->completed = s->completed;
+	memcpy(st->entered, s->entered, sizeof(st->entered));
 }
 
 int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st)

@@ -2,6 +2,7 @@
 #include "daemon/control.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/intercept.h"
 #include "daemon/listen.h"
 #include "daemon/log.h"
 #include "util/num.h"
 
-#define CTL_LINE_MAX 256
-#define CTL_REPLY_MAX 8192
+/* A line holds a command and a path (inject, tap). */
+#define CTL_LINE_MAX (PATH_MAX + 64)
+#define CTL_REPLY_MAX 32768
+/* Options after a path (inject N PATH --mix --loop). */
+#define CTL_OPTS_MAX 4
 /* Clients part-way through their line at once; one more evicts the oldest. */
 #define CTL_CLIENTS 8
 
@@ -135,7 +140,22 @@ static const char *fmt_name(unsigned int f)
 	return f < VSND_PCM_FMT_COUNT ? names[f] : "?";
 }
 
-size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size)
+static void status_intercept(struct sbuf *b, struct vd_intercept *ic, unsigned int id, bool tap)
+{
+	struct vd_intercept_state st;
+
+	if (!ic)
+		return;
+	vd_intercept_get(ic, id, tap, &st);
+	if (!st.path)
+		return;
+	sb_printf(b, "  %s %s%s%s %s %llu frames%s%s\n", tap ? "tap" : "inject", st.path,
+		  tap ? "" : (st.mix ? " mix" : " replace"), !tap && st.loop ? " loop" : "",
+		  st.active ? "active" : st.done ? "done" : "stopped", (unsigned long long)st.frames,
+		  st.error ? ": " : "", st.error ? st.error : "");
+}
+
+size_t vd_status_format(struct vsnd_dev *dev, struct vd_intercept *ic, char *buf, size_t size)
 {
 	struct sbuf b = { buf, size, 0 };
 	unsigned int n = vsnd_dev_stream_count(dev);
@@ -155,6 +175,7 @@ size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size)
 		sb_printf(&b, " frames %llu xruns %llu held %u latency %uB volume %d%s\n",
 			  (unsigned long long)st.frames, (unsigned long long)st.xruns, st.held,
 			  st.latency_bytes, st.volume, st.muted ? " muted" : "");
+		status_intercept(&b, ic, i, st.direction == VSND_DIR_OUTPUT);
 	}
 	for (unsigned int j = 0; j < vsnd_dev_jack_count(dev); j++) {
 		bool on = false;
@@ -162,6 +183,95 @@ size_t vd_status_format(struct vsnd_dev *dev, char *buf, size_t size)
 		vsnd_dev_jack_get(dev, j, &on);
 		sb_printf(&b, "jack %u %s\n", j, on ? "plugged" : "unplugged");
 	}
+	return b.len;
+}
+
+/* ---- status --json (schema: man/vsnd-ctl.1.scd) ---- */
+
+static void json_str(struct sbuf *b, const char *s)
+{
+	if (!s) {
+		sb_printf(b, "null");
+		return;
+	}
+	sb_printf(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			sb_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			sb_printf(b, "\\u%04x", *p);
+		else
+			sb_printf(b, "%c", *p);
+	}
+	sb_printf(b, "\"");
+}
+
+static void json_intercept(struct sbuf *b, struct vd_intercept *ic, unsigned int id, bool tap)
+{
+	struct vd_intercept_state st = { 0 };
+
+	if (ic)
+		vd_intercept_get(ic, id, tap, &st);
+	sb_printf(b, ",\"%s\":", tap ? "tap" : "inject");
+	if (!st.path) {
+		sb_printf(b, "null");
+		return;
+	}
+	sb_printf(b, "{\"path\":");
+	json_str(b, st.path);
+	sb_printf(b, ",\"state\":\"%s\",\"frames\":%llu,\"error\":",
+		  st.active ? "active" : st.done ? "done" : "stopped", (unsigned long long)st.frames);
+	json_str(b, st.error);
+	if (!tap)
+		sb_printf(b, ",\"mode\":\"%s\",\"loop\":%s", st.mix ? "mix" : "replace",
+			  st.loop ? "true" : "false");
+	sb_printf(b, "}");
+}
+
+static void json_stream(struct sbuf *b, const struct vsnd_stream_status *st, struct vd_intercept *ic)
+{
+	sb_printf(b, "{\"id\":%u,\"direction\":\"%s\",\"state\":\"%s\",", st->id,
+		  st->direction == VSND_DIR_OUTPUT ? "output" : "input",
+		  vsnd_stream_state_name(st->state));
+	if (st->rate_hz)
+		sb_printf(b, "\"format\":\"%s\",\"channels\":%u,\"rate\":%u,", fmt_name(st->format),
+			  st->channels, st->rate_hz);
+	else
+		sb_printf(b, "\"format\":null,\"channels\":null,\"rate\":null,");
+	sb_printf(b, "\"buffer_bytes\":%u,\"period_bytes\":%u,\"frames\":%llu,\"xruns\":%llu,"
+		  "\"held\":%u,\"latency_bytes\":%u,\"completed\":%llu,\"volume\":%d,\"muted\":%s,"
+		  "\"entered\":{", st->buffer_bytes, st->period_bytes,
+		  (unsigned long long)st->frames, (unsigned long long)st->xruns, st->held,
+		  st->latency_bytes, (unsigned long long)st->completed, st->volume,
+		  st->muted ? "true" : "false");
+	for (unsigned int k = 0; k <= VSND_STATE_RELEASED; k++)
+		sb_printf(b, "%s\"%s\":%u", k ? "," : "", vsnd_stream_state_name(k), st->entered[k]);
+	sb_printf(b, "}");
+	json_intercept(b, ic, st->id, st->direction == VSND_DIR_OUTPUT);
+	sb_printf(b, "}");
+}
+
+static size_t status_json(struct vsnd_dev *dev, struct vd_intercept *ic, char *buf, size_t size)
+{
+	struct sbuf b = { buf, size, 0 };
+
+	sb_printf(&b, "{\"version\":1,\"streams\":[");
+	for (unsigned int i = 0; i < vsnd_dev_stream_count(dev); i++) {
+		struct vsnd_stream_status st = { .size = sizeof(st) };
+
+		if (vsnd_dev_stream_status(dev, i, &st) == 0) {
+			sb_printf(&b, "%s", i ? "," : "");
+			json_stream(&b, &st, ic);
+		}
+	}
+	sb_printf(&b, "],\"jacks\":[");
+	for (unsigned int j = 0; j < vsnd_dev_jack_count(dev); j++) {
+		bool on = false;
+
+		vsnd_dev_jack_get(dev, j, &on);
+		sb_printf(&b, "%s{\"id\":%u,\"plugged\":%s}", j ? "," : "", j, on ? "true" : "false");
+	}
+	sb_printf(&b, "]}\n");
 	return b.len;
 }
 
@@ -223,7 +333,133 @@ static int run_mute(struct vsnd_dev *dev, char **arg, struct sbuf *b)
 	return 0;
 }
 
-int vd_control_run(struct vsnd_dev *dev, const char *line, char *buf, size_t size)
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * "CMD N PATH [--opt[=VALUE]]...": the path is everything between N and
+ * the options, spaces included (a path with spaces needs no quoting).
+ * Splits rest (modified) into the path and up to CTL_OPTS_MAX options.
+ */
+static int split_path(char *rest, char **path, char **opt, unsigned int *n_opt)
+{
+	char *end = rest + strlen(rest);
+
+	*n_opt = 0;
+	for (;;) {
+		char *w;
+
+		while (end > rest && is_space(end[-1]))
+			*--end = 0;
+		w = end;
+		while (w > rest && !is_space(w[-1]))
+			w--;
+		if (w == end || strncmp(w, "--", 2) != 0)
+			break;
+		if (*n_opt == CTL_OPTS_MAX)
+			return -EINVAL;
+		opt[(*n_opt)++] = w;
+		end = w;
+	}
+	while (is_space(*rest))
+		rest++;
+	*path = rest;
+	return 0;
+}
+
+/* The words after "CMD N " in line (copied into buf): the path and options. */
+static char *after_two_words(const char *line, char *buf, size_t size)
+{
+	const char *p = line;
+
+	for (int w = 0; w < 2; w++) {
+		while (is_space(*p))
+			p++;
+		while (*p && !is_space(*p))
+			p++;
+	}
+	snprintf(buf, size, "%s", p);
+	return buf;
+}
+
+static const char inject_usage[] =
+	"error: usage: inject N FILE [--mix|--replace] [--loop] | inject N --stop\n";
+static const char tap_usage[] = "error: usage: tap N FILE [--seconds=S] | tap N --stop\n";
+
+struct path_cmd {
+	unsigned int id;
+	char *path;            /* "" with --stop */
+	bool stop, mix, loop;
+	double seconds;
+};
+
+static int parse_opt(struct path_cmd *pc, const char *o, bool tap)
+{
+	char *end;
+
+	if (strcmp(o, "--stop") == 0)
+		pc->stop = true;
+	else if (!tap && (strcmp(o, "--mix") == 0 || strcmp(o, "--replace") == 0))
+		pc->mix = o[2] == 'm';
+	else if (!tap && strcmp(o, "--loop") == 0)
+		pc->loop = true;
+	else if (tap && strncmp(o, "--seconds=", 10) == 0) {
+		pc->seconds = strtod(o + 10, &end);
+		if (end == o + 10 || *end || !(pc->seconds > 0))
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_path_cmd(const char *line, char **arg, bool tap, char *buf, size_t size,
+			  struct path_cmd *pc)
+{
+	char *opt[CTL_OPTS_MAX];
+	unsigned int n_opt;
+
+	*pc = (struct path_cmd){ 0 };
+	if (parse_index(arg[1], &pc->id) ||
+	    split_path(after_two_words(line, buf, size), &pc->path, opt, &n_opt) < 0)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n_opt; i++)
+		if (parse_opt(pc, opt[i], tap) < 0)
+			return -EINVAL;
+	/* exactly one of a path and --stop */
+	return (*pc->path != 0) != pc->stop ? 0 : -EINVAL;
+}
+
+/* inject (tap false) or tap, with a path or --stop. */
+static int run_path_cmd(struct vd_intercept *ic, const char *line, char **arg, bool tap,
+			struct sbuf *b)
+{
+	char buf[CTL_LINE_MAX], why[512];
+	struct path_cmd pc;
+	int rc;
+
+	if (parse_path_cmd(line, arg, tap, buf, sizeof(buf), &pc) < 0) {
+		sb_printf(b, "%s", tap ? tap_usage : inject_usage);
+		return -EINVAL;
+	}
+	if (tap)
+		rc = pc.stop ? vd_intercept_tap_stop(ic, pc.id, why, sizeof(why)) :
+			       vd_intercept_tap(ic, pc.id, pc.path, pc.seconds, why, sizeof(why));
+	else
+		rc = pc.stop ? vd_intercept_inject_stop(ic, pc.id, why, sizeof(why)) :
+			       vd_intercept_inject(ic, pc.id, pc.path, pc.mix, pc.loop, why,
+						   sizeof(why));
+	if (rc < 0)
+		sb_printf(b, "error: %s\n", why);
+	return rc;
+}
+
+#define CTL_COMMANDS "status [--json], jack, volume, mute, inject, tap"
+
+int vd_control_run(struct vsnd_dev *dev, struct vd_intercept *ic, const char *line, char *buf,
+		   size_t size)
 {
 	struct sbuf b = { buf, size, 0 };
 	char copy[CTL_LINE_MAX], *arg[5] = { 0 }, *save = NULL;
@@ -235,15 +471,18 @@ int vd_control_run(struct vsnd_dev *dev, const char *line, char *buf, size_t siz
 	for (char *t = strtok_r(copy, " \t\r\n", &save); t && n < 4; t = strtok_r(NULL, " \t\r\n", &save))
 		arg[n++] = t;
 	if (n == 0) {
-		sb_printf(&b, "error: empty command (status, jack, volume, mute)\n");
+		sb_printf(&b, "error: empty command (" CTL_COMMANDS ")\n");
 		return -EINVAL;
 	}
 	if (!dev) {
 		sb_printf(&b, "error: no frontend connected\n");
 		return -ENODEV;
 	}
-	if (strcmp(arg[0], "status") == 0) {
-		b.len = vd_status_format(dev, buf, size);
+	if (strcmp(arg[0], "status") == 0 && arg[1] && strcmp(arg[1], "--json") == 0) {
+		b.len = status_json(dev, ic, buf, size);
+		return 0; /* the JSON is the whole answer */
+	} else if (strcmp(arg[0], "status") == 0) {
+		b.len = vd_status_format(dev, ic, buf, size);
 		rc = 0;
 	} else if (strcmp(arg[0], "jack") == 0) {
 		rc = run_jack(dev, arg, &b);
@@ -251,8 +490,10 @@ int vd_control_run(struct vsnd_dev *dev, const char *line, char *buf, size_t siz
 		rc = run_volume(dev, arg, &b);
 	} else if (strcmp(arg[0], "mute") == 0) {
 		rc = run_mute(dev, arg, &b);
+	} else if ((strcmp(arg[0], "inject") == 0 || strcmp(arg[0], "tap") == 0) && ic) {
+		rc = run_path_cmd(ic, line, arg, arg[0][0] == 't', &b);
 	} else {
-		sb_printf(&b, "error: unknown command '%s' (status, jack, volume, mute)\n", arg[0]);
+		sb_printf(&b, "error: unknown command '%s' (" CTL_COMMANDS ")\n", arg[0]);
 		return -EINVAL;
 	}
 	if (rc == 0)
@@ -262,12 +503,12 @@ int vd_control_run(struct vsnd_dev *dev, const char *line, char *buf, size_t siz
 
 /* Answer the line read so far and hang up. A short local answer: a client
  * that does not read it loses it. */
-static void client_answer(struct ctl_client *cl, struct vsnd_dev *dev)
+static void client_answer(struct ctl_client *cl, struct vsnd_dev *dev, struct vd_intercept *ic)
 {
-	char reply[CTL_REPLY_MAX];
+	static char reply[CTL_REPLY_MAX]; /* the loop thread's only */
 
 	cl->line[cl->len] = 0;
-	vd_control_run(dev, cl->line, reply, sizeof(reply));
+	vd_control_run(dev, ic, cl->line, reply, sizeof(reply));
 	if (send(cl->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		vd_log(VSND_LOG_DEBUG, "control: reply not sent: %s", strerror(errno));
 	client_close(cl);
@@ -275,7 +516,7 @@ static void client_answer(struct ctl_client *cl, struct vsnd_dev *dev)
 
 /* Take what the client sent; answer at the end of its line, at a full
  * buffer, or when it shuts its side with a partial line. */
-static void client_read(struct ctl_client *cl, struct vsnd_dev *dev)
+static void client_read(struct ctl_client *cl, struct vsnd_dev *dev, struct vd_intercept *ic)
 {
 	ssize_t r = recv(cl->fd, cl->line + cl->len, sizeof(cl->line) - 1 - cl->len, MSG_DONTWAIT);
 
@@ -283,14 +524,14 @@ static void client_read(struct ctl_client *cl, struct vsnd_dev *dev)
 		return;
 	if (r <= 0) {
 		if (cl->len)
-			client_answer(cl, dev);
+			client_answer(cl, dev, ic);
 		else
 			client_close(cl);
 		return;
 	}
 	if (memchr(cl->line + cl->len, '\n', (size_t)r) || cl->len + (size_t)r + 1 >= sizeof(cl->line)) {
 		cl->len += (size_t)r;
-		client_answer(cl, dev);
+		client_answer(cl, dev, ic);
 		return;
 	}
 	cl->len += (size_t)r;
@@ -328,7 +569,7 @@ static void client_accept(struct vd_control *c)
 	*cl = (struct ctl_client){ .fd = fd, .seq = ++c->seq };
 }
 
-void vd_control_handle(struct vd_control *c, struct vsnd_dev *dev)
+void vd_control_handle(struct vd_control *c, struct vsnd_dev *dev, struct vd_intercept *ic)
 {
 	struct epoll_event ev[CTL_CLIENTS + 1];
 	int n = epoll_wait(c->epfd, ev, CTL_CLIENTS + 1, 0);
@@ -339,6 +580,6 @@ void vd_control_handle(struct vd_control *c, struct vsnd_dev *dev)
 		if (tag == CTL_CLIENTS)
 			client_accept(c);
 		else if (c->client[tag].fd >= 0)
-			client_read(&c->client[tag], dev);
+			client_read(&c->client[tag], dev, ic);
 	}
 }

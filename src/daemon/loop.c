@@ -265,7 +265,8 @@ static bool dispatch(struct vd_loop *l, const struct epoll_event *ev)
 		on_signal(l);
 		return false;
 	case TAG_CONTROL:
-		vd_control_handle(l->control, l->session ? vd_session_dev(l->session) : NULL);
+		vd_control_handle(l->control, l->session ? vd_session_dev(l->session) : NULL,
+				  l->session ? vd_session_intercept(l->session) : NULL);
 		return false;
 	default:
 		return false;

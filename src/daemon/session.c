@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon/control.h"
+#include "daemon/intercept.h"
 #include "daemon/log.h"
 #include "util/iov.h"
 #include "vhost-user/vhost-user.h"
@@ -16,6 +17,7 @@
 struct vd_session {
 	struct vhu_dev *vhu;
 	struct vsnd_dev *dev;
+	struct vd_intercept *ic;        /* vsnd-ctl inject and tap */
 	struct vsnd_vqset vqs;
 	struct vd_session_config cfg;
 	uint64_t features;              /* acked by the driver (no bit 30) */
@@ -203,6 +205,9 @@ int vd_session_new(struct vd_session **out, int sock, const struct vd_session_co
 		vd_log(VSND_LOG_ERROR, "cannot create the sound device: %s", strerror(-rc));
 		goto err;
 	}
+	rc = vd_intercept_new(&s->ic, s->dev);
+	if (rc < 0)
+		goto err;
 	*out = s;
 	return 0;
 err:
@@ -214,7 +219,9 @@ void vd_session_free(struct vd_session *s)
 {
 	if (!s)
 		return;
-	/* device first: it may still reference chains in the rings and memory */
+	/* taps finalized and hooks gone while the device lives; then the
+	 * device: it may still reference chains in the rings and memory */
+	vd_intercept_free(s->ic);
 	vsnd_dev_free(s->dev);
 	vsnd__vqset_fini(&s->vqs);
 	vhu_dev_free(s->vhu);
@@ -260,12 +267,17 @@ struct vsnd_dev *vd_session_dev(const struct vd_session *s)
 	return s->dev;
 }
 
+struct vd_intercept *vd_session_intercept(const struct vd_session *s)
+{
+	return s->ic;
+}
+
 void vd_session_log_status(const struct vd_session *s)
 {
 	char text[8192], *save = NULL;
 
 	/* The same text vsnd-ctl status shows, a log line per stream and jack. */
-	vd_status_format(s->dev, text, sizeof(text));
+	vd_status_format(s->dev, s->ic, text, sizeof(text));
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		vd_log(VSND_LOG_INFO, "%s", line);
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {

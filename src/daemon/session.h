@@ -44,6 +44,8 @@ void vd_session_handle_kick(struct vd_session *s, unsigned int q);
 void vd_session_process(struct vd_session *s);
 /* The device, for status displays and tests. */
 struct vsnd_dev *vd_session_dev(const struct vd_session *s);
+/* Its run-time inject and tap (vsnd-ctl). */
+struct vd_intercept *vd_session_intercept(const struct vd_session *s);
 /* Log one status line per stream and per queue (SIGUSR1). */
 void vd_session_log_status(const struct vd_session *s);
 

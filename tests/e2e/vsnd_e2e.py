@@ -857,12 +857,182 @@ def suite_selftest(workdir, args, streams=None):
             {'daemon_args': opts, 'controls': True})
 
 
+# --- inject and tap at run time (issue 20) ----------------------------------------------
+
+class HostAction:
+    """On the guest's 'wait id=ARM' the host runs, in a thread: vsnd-ctl wait for
+    the stream's START (t_start), sleep `after` s, run the command (t_cmd, both
+    host monotonic), then the `then` commands in order."""
+
+    def __init__(self, ctl, sock, arm, stream, after, cmd, then=()):
+        self.ctl, self.sock, self.arm, self.stream = ctl, sock, arm, stream
+        self.after, self.cmd, self.then = after, cmd, then
+        self.t_start = self.t_cmd = None
+        self.errors = []
+
+    def ctl_run(self, *words):
+        import subprocess
+        r = subprocess.run([str(self.ctl), str(self.sock)] + [str(w) for w in words],
+                           capture_output=True, text=True, timeout=60)
+        log(f'host| vsnd-ctl {" ".join(map(str, words))}: {(r.stdout + r.stderr).strip()}')
+        if r.returncode != 0:
+            self.errors.append(f'vsnd-ctl {" ".join(map(str, words))}: {r.stderr.strip()}')
+        return r.returncode
+
+    def run(self):
+        import time
+        if self.ctl_run('wait', self.stream, 'started', '--timeout', 60) != 0:
+            return
+        self.t_start = time.monotonic()
+        time.sleep(self.after)
+        self.t_cmd = time.monotonic()
+        self.ctl_run(*self.cmd)
+        for words in self.then:
+            self.ctl_run(*words)
+
+    def hook(self, kind, fields):
+        import threading
+        if kind == 'wait' and fields.get('id') == self.arm:
+            self.thread = threading.Thread(target=self.run, daemon=True)
+            self.thread.start()
+
+    def wait(self):
+        if getattr(self, 'thread', None):
+            self.thread.join(60)
+        if self.errors:
+            raise Failure('; '.join(self.errors))
+        if self.t_cmd is None:
+            raise Failure('the host never saw the stream start')
+        return (self.t_cmd - self.t_start)
+
+
+def predicted_note(frames_at, found, period, fmt):
+    return (f'predicted frame {frames_at:.0f} from the host\'s clock, found at {found} '
+            f'({(found - frames_at) / fmt.rate * 1000:+.1f} ms; one period is '
+            f'{period / fmt.rate * 1000:.1f} ms)')
+
+
+# vsnd-ctl wait looks every 5 ms; the START it reports may be that late.
+WAIT_POLL_FRAMES = 48000 * 5 // 1000
+
+
+class InjectCase(Case):
+    """The guest runs arecord (ALSA's defaults) on the null backend's silence;
+    1 s after its START the host runs vsnd-ctl inject with a 1 s clip: the
+    recording holds the clip bit-exact, within one period of where the host's
+    clock puts it, and silence around it."""
+
+    def __init__(self, fmt, workdir, action):
+        self.id, self.name, self.fmt, self.action = 'inj', 'inject into a recording', fmt, action
+        self.frames = 4 * fmt.rate
+        self.clip = au.sox_make(Path(workdir) / 'inj.raw', fmt, 1.0, SYNTHS[3])
+        write_wav(Path(workdir) / 'inj.wav', self.clip, fmt)
+
+    def plan(self):
+        f = self.fmt
+        return [f'wait-host {self.action.arm} 0.1',
+                f'record-timed {self.id} {f.alsa} {f.rate} {f.channels} {self.frames}']
+
+    def out_bytes(self):
+        return self.frames * self.fmt.frame_bytes
+
+    def duration(self):
+        return 4
+
+    def check(self, ctx):
+        f, fb = self.fmt, self.fmt.frame_bytes
+        ctx.step('record', self.id)
+        start = ctx.console.find('start', self.id) or {}
+        period = int(start.get('period', '0') or 0)
+        rec = (ctx.gout / f'{self.id}.raw').read_bytes()
+        dt = self.action.wait()
+        at = rec.find(self.clip)
+        while at >= 0 and at % fb:
+            at = rec.find(self.clip, at + 1)
+        if at < 0:
+            raise Failure(f'the injected clip is not in the recording bit-exact '
+                          f'({len(rec) // fb} frames recorded)')
+        found, want = at // fb, dt * f.rate
+        note = predicted_note(want, found, period, f)
+        if abs(found - want) > period + WAIT_POLL_FRAMES:
+            raise Failure(note)
+        if any(rec[:at]) or any(rec[at + len(self.clip):]):
+            raise Failure('the recording is not silence around the clip; ' + note)
+        return f'{len(self.clip) // fb} frames bit-exact; ' + note
+
+
+class TapCase(Case):
+    """The guest plays a 3 s clip (aplay, ALSA's defaults); 1 s after its START
+    the host runs vsnd-ctl tap, and stops it once the guest released the
+    stream: the tap holds exactly the rest of the clip (then at most the
+    drain's silence), starting within one period of where the host's clock
+    puts it."""
+
+    def __init__(self, fmt, workdir, action):
+        self.id, self.name, self.fmt, self.action = 'tap', 'tap a playback', fmt, action
+        self.clip = au.sox_make(Path(workdir) / 'tap.raw', fmt, 3.0, SYNTHS[5])
+        self.path = Path(workdir) / 'tap.wav'
+
+    def plan(self):
+        f = self.fmt
+        return [f'wait-host {self.action.arm} 0.1',
+                f'play-timed {self.id} {f.alsa} {f.rate} {f.channels} tap.raw']
+
+    def files(self):
+        return {'tap.raw': self.clip}
+
+    def duration(self):
+        return 3
+
+    def check(self, ctx):
+        f, fb = self.fmt, self.fmt.frame_bytes
+        ctx.step('play', self.id)
+        start = ctx.console.find('start', self.id) or {}
+        period = int(start.get('period', '0') or 0)
+        dt = self.action.wait()
+        tap = au.read_wav(self.path).data
+        head = tap[:fb * 256]
+        at = self.clip.find(head)
+        while at >= 0 and at % fb:
+            at = self.clip.find(head, at + 1)
+        if at < 0:
+            raise Failure(f'the tap ({len(tap) // fb} frames) does not begin with frames of the clip')
+        rest = self.clip[at:]
+        if tap[:len(rest)] != rest:
+            same = au.common_prefix(tap, rest) // fb
+            raise Failure(f'the tap differs from the clip\'s rest at its frame {same} '
+                          f'of {len(rest) // fb}')
+        trail = tap[len(rest):]
+        if any(trail) or len(trail) > 2 * period * fb:
+            raise Failure(f'after the clip the tap holds {len(trail) // fb} frames, '
+                          f'{"not " if any(trail) else ""}silence')
+        note = predicted_note(dt * f.rate, at // fb, period, f)
+        if abs(at // fb - dt * f.rate) > period + WAIT_POLL_FRAMES:
+            raise Failure(note)
+        return (f'the rest of the clip, {len(rest) // fb} frames, bit-exact, then '
+                f'{len(trail) // fb} frames of silence; ' + note)
+
+
+def suite_intercept(workdir, args):
+    """vsnd-ctl inject and tap with the real guest (null backend)."""
+    w = Path(workdir)
+    ctl = Path(args.vsnd).parent / 'src' / 'ctl' / 'vsnd-ctl'
+    sock = w / 'control.sock'
+    inj = HostAction(ctl, sock, 'injarm', 1, 1.0, ['inject', 1, w / 'inj.wav'])
+    tap = HostAction(ctl, sock, 'taparm', 0, 1.0, ['tap', 0, w / 'tap.wav'],
+                     then=[['wait', 0, 'released', '--timeout', 30], ['tap', 0, '--stop']])
+    cases = [InjectCase(S16_48K_2, w, inj), TapCase(S16_48K_2, w, tap)]
+    return 'null', cases, {'daemon_args': ['--control', str(sock)],
+                           'hooks': [inj.hook, tap.hook]}
+
+
+
 SUITES = {'selftest': suite_selftest,
           'selftest-5.1': lambda w, a: suite_selftest(w, a, '5.1'),
           'selftest-car': lambda w, a: suite_selftest(w, a, 'car'),
           'file': suite_file, 'file-controls': suite_file_controls, 'loopback': suite_loopback,
           'layout': suite_layout, 'zones': suite_zones, 'pause': suite_pause,
-          'shortbuf': suite_shortbuf}
+          'shortbuf': suite_shortbuf, 'intercept': suite_intercept}
 
 
 def write_wav(path, data, fmt):
