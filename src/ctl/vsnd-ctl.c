@@ -240,6 +240,33 @@ static int run_wait(const char *sock, int argc, char **argv)
 	}
 }
 
+/* tap N --stop: the WAV is complete once the tap says "done" (vsnd's
+ * file thread writes out what it still holds, then finalizes it). */
+static int tap_finished(const char *sock, const char *stream)
+{
+	static char reply[REPLY_MAX];
+	char key[64];
+	double t0 = now_s();
+
+	while (now_s() - t0 < 10) {
+		const char *p;
+
+		if (ask(sock, "status --json\n", reply, sizeof(reply)) < 0)
+			return 2;
+		snprintf(key, sizeof(key), "{\"id\":%s,", stream);
+		p = strstr(reply, key);
+		p = p ? strstr(p, "\"tap\":") : NULL;
+		if (!p || strncmp(p, "\"tap\":null", 10) == 0)
+			return 0;
+		p = strstr(p, "\"state\":\"");
+		if (!p || strncmp(p + 9, "done\"", 5) == 0)
+			return 0;
+		nanosleep(&(struct timespec){ 0, WAIT_POLL_NS }, NULL);
+	}
+	fprintf(stderr, "vsnd-ctl: the tap of stream %s did not finish in 10 s\n", stream);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static char line[LINE_MAX_LEN], reply[REPLY_MAX];
@@ -266,5 +293,9 @@ int main(int argc, char **argv)
 	if (ask(argv[1], line, reply, sizeof(reply)) < 0)
 		return 2;
 	fputs(reply, strncmp(reply, "error:", 6) == 0 ? stderr : stdout);
-	return strncmp(reply, "error:", 6) == 0 ? 1 : 0;
+	if (strncmp(reply, "error:", 6) == 0)
+		return 1;
+	if (strcmp(argv[2], "tap") == 0 && argc == 5 && strcmp(argv[4], "--stop") == 0)
+		return tap_finished(argv[1], argv[3]);
+	return 0;
 }

@@ -140,6 +140,11 @@ static const char *fmt_name(unsigned int f)
 	return f < VSND_PCM_FMT_COUNT ? names[f] : "?";
 }
 
+static const char *intercept_state(const struct vd_intercept_state *st)
+{
+	return st->active ? "active" : st->done ? "done" : "finishing";
+}
+
 static void status_intercept(struct sbuf *b, struct vd_intercept *ic, unsigned int id, bool tap)
 {
 	struct vd_intercept_state st;
@@ -149,10 +154,12 @@ static void status_intercept(struct sbuf *b, struct vd_intercept *ic, unsigned i
 	vd_intercept_get(ic, id, tap, &st);
 	if (!st.path)
 		return;
-	sb_printf(b, "  %s %s%s%s %s %llu frames%s%s\n", tap ? "tap" : "inject", st.path,
+	sb_printf(b, "  %s %s%s%s %s %llu frames", tap ? "tap" : "inject", st.path,
 		  tap ? "" : (st.mix ? " mix" : " replace"), !tap && st.loop ? " loop" : "",
-		  st.active ? "active" : st.done ? "done" : "stopped", (unsigned long long)st.frames,
-		  st.error ? ": " : "", st.error ? st.error : "");
+		  intercept_state(&st), (unsigned long long)st.frames);
+	if (st.lost)
+		sb_printf(b, " (%llu lost)", (unsigned long long)st.lost);
+	sb_printf(b, "%s%s\n", st.error ? ": " : "", st.error ? st.error : "");
 }
 
 size_t vd_status_format(struct vsnd_dev *dev, struct vd_intercept *ic, char *buf, size_t size)
@@ -219,8 +226,8 @@ static void json_intercept(struct sbuf *b, struct vd_intercept *ic, unsigned int
 	}
 	sb_printf(b, "{\"path\":");
 	json_str(b, st.path);
-	sb_printf(b, ",\"state\":\"%s\",\"frames\":%llu,\"error\":",
-		  st.active ? "active" : st.done ? "done" : "stopped", (unsigned long long)st.frames);
+	sb_printf(b, ",\"state\":\"%s\",\"frames\":%llu,\"lost\":%llu,\"error\":",
+		  intercept_state(&st), (unsigned long long)st.frames, (unsigned long long)st.lost);
 	json_str(b, st.error);
 	if (!tap)
 		sb_printf(b, ",\"mode\":\"%s\",\"loop\":%s", st.mix ? "mix" : "replace",

@@ -15,9 +15,10 @@
  * parameters carries on from the same place in the file.
  * tap: from now on, the frames the guest plays on the stream (after volume
  * and mute) are also written to a WAV in the stream's format, bit-exact,
- * for max_frames at most (0: until stopped). A change of the stream's
- * format ends it. The WAV is finalized at stop, at its length, when the
- * frontend goes, and at exit.
+ * for max_seconds at most (0: until stopped). A change of the stream's
+ * format ends it. The WAV is finalized soon after the stop (status says
+ * done), at its length, and when the frontend goes (vd_intercept_free
+ * waits for it).
  *
  * Threading: the daemon's loop thread (the device thread) only.
  */
@@ -47,16 +48,17 @@ int vd_intercept_tap(struct vd_intercept *ic, unsigned int stream, const char *p
 		     double max_seconds, char *why, size_t why_len);
 int vd_intercept_tap_stop(struct vd_intercept *ic, unsigned int stream, char *why, size_t why_len);
 
-/* What a stream's injection or tap is doing, for status. */
+/* What a stream's latest injection or tap is doing, for status. */
 struct vd_intercept_state {
 	bool active;        /* injecting / tapping now */
-	bool done;          /* ended on its own (file over, length reached, format changed) */
+	bool done;          /* ended, and its file closed (a tap's WAV finalized) */
 	bool mix, loop;     /* inject */
 	uint64_t frames;    /* frames injected / tapped so far */
+	uint64_t lost;      /* frames the file thread was too late for (should be 0) */
 	const char *path;   /* NULL: none since the session began */
 	const char *error;  /* NULL, or why it ended early */
 };
-void vd_intercept_get(const struct vd_intercept *ic, unsigned int stream, bool tap,
+void vd_intercept_get(struct vd_intercept *ic, unsigned int stream, bool tap,
 		      struct vd_intercept_state *st);
 
 #endif

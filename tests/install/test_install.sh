@@ -74,8 +74,11 @@ check "vsnd/virtio_snd.h not installed (it clashes with <linux/virtio_snd.h>)" \
 	test ! -e "$D$INCLUDEDIR/vsnd/virtio_snd.h"
 headers=$(cd "$D$INCLUDEDIR/vsnd" 2>/dev/null && export LC_ALL=C && echo *)
 check "only the public headers in $INCLUDEDIR/vsnd ($headers)" test "$headers" = "$PUBLIC_HEADERS"
+# the version nodes the map declares (VSND_1, VSND_1.1, ...)
+nodes=$(sed -n 's/^\(VSND_[0-9.]*\) {.*/--version-node \1/p' "$SRC/src/libvsnd.map")
+# shellcheck disable=SC2086 # one word per option
 if python3 "$SRC/tests/abi/check_symbols.py" "$D$LIBDIR/libvsnd.so" "$D$LIBDIR/libvsnd.a" \
-	"$D$INCLUDEDIR" "$CC" >"$TMP/symbols.log" 2>&1; then
+	"$D$INCLUDEDIR" "$CC" $nodes >"$TMP/symbols.log" 2>&1; then
 	pass "the installed libvsnd exports what the installed headers declare ($(tail -n 1 "$TMP/symbols.log" | sed "s/^ok: //"))"
 else
 	# the findings without the names (meson test --suite abi lists them)
