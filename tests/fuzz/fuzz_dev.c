@@ -37,6 +37,7 @@ struct fdev {
 	bool broken[VSND_NUM_QUEUES];
 	struct fd_chain *all[FD_MAX_CHAINS];
 	unsigned int n_all;
+	unsigned int wakeups;   /* timer firings so far in this input */
 };
 
 static void fd_fail(const char *what)
@@ -179,15 +180,21 @@ static void fd_post(struct fdev *f, unsigned int q, struct fd_chain *c)
  * daemon's loop does (one-shot: a fired timer is disarmed). A device that
  * re-arms a deadline it already reached would spin a real daemon: that is a
  * finding. A deadline that does advance, however little, is legal (a guest
- * may ask for one-frame periods at 384 kHz); past FD_MAX_WAKEUPS the clock
- * just jumps, to keep executions fast. */
+ * may ask for one-frame periods at 384 kHz).
+ * Firing every deadline of a long stretch repeats the same states: an input
+ * simulated seconds of 1 ms ticks (25,000 firings), and ran 60 a second.
+ * So an input fires at most FD_WAKEUP_BUDGET timers; after that each tick
+ * jumps to its end in one late firing, as a host that fell behind would (a
+ * path of its own), and within a tick past FD_MAX_WAKEUPS likewise. */
 #define FD_MAX_WAKEUPS 20000
+#define FD_WAKEUP_BUDGET 1000
 static void fd_tick(struct fdev *f, uint64_t dt)
 {
 	uint64_t end = f->now + dt;
 	unsigned int stuck = 0;
 
-	for (unsigned int n = 0; f->timer <= end && n < FD_MAX_WAKEUPS; n++) {
+	for (unsigned int n = 0; f->timer <= end && n < FD_MAX_WAKEUPS &&
+				 f->wakeups < FD_WAKEUP_BUDGET; n++, f->wakeups++) {
 		if (f->timer > f->now) {
 			f->now = f->timer;
 			stuck = 0;
