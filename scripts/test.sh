@@ -66,7 +66,7 @@ CC=clang build build-tsan -Dwerror=true -De2e=disabled -Db_sanitize=thread -Db_l
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   meson test -C build-tsan --print-errorlogs --num-processes 2 \
   vhost_user vsnd_daemon vsnd_cli backends_clock backends_file backends_loopback \
-  backends_rt_threads core_stack core_audio vsnd_intercept
+  backends_rt_threads core_stack core_audio vsnd_intercept util_ring
 
 if [ "$e2e" = enabled ]; then
   stage "ASan + UBSan daemon: end-to-end guest tests (file suite, driver reloads)"
