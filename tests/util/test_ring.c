@@ -99,22 +99,31 @@ struct stress {
 	uint64_t bad;   /* consumer: bytes out of sequence */
 };
 
+/* The byte at stream position pos, and chunk lengths 1..max (an LCG). */
+static uint8_t stress_byte(uint64_t pos)
+{
+	return (uint8_t)(pos * 2654435761u >> 24);
+}
+
+static size_t chunk_len(unsigned int *k, size_t max)
+{
+	*k = *k * 1103515245u + 12345u;
+	return 1 + *k % max;
+}
+
 static void *producer(void *arg)
 {
 	struct stress *s = arg;
 	uint8_t buf[777];
-	uint64_t sent = 0;
 	unsigned int k = 1;
 
-	while (sent < STRESS_BYTES) {
-		size_t n = 1 + (k = k * 1103515245u + 12345u) % sizeof(buf), w;
+	for (uint64_t sent = 0; sent < STRESS_BYTES;) {
+		size_t n = chunk_len(&k, sizeof(buf));
 
-		if (n > STRESS_BYTES - sent)
-			n = (size_t)(STRESS_BYTES - sent);
+		n = n < STRESS_BYTES - sent ? n : (size_t)(STRESS_BYTES - sent);
 		for (size_t i = 0; i < n; i++)
-			buf[i] = (uint8_t)((sent + i) * 2654435761u >> 24);
-		w = vsnd_ring_write(&s->r, buf, n);
-		sent += w;
+			buf[i] = stress_byte(sent + i);
+		sent += vsnd_ring_write(&s->r, buf, n);
 	}
 	return NULL;
 }
@@ -123,15 +132,13 @@ static void *consumer(void *arg)
 {
 	struct stress *s = arg;
 	uint8_t buf[1000];
-	uint64_t got = 0;
 	unsigned int k = 7;
 
-	while (got < STRESS_BYTES) {
-		size_t n = 1 + (k = k * 1103515245u + 12345u) % sizeof(buf);
-		size_t r = vsnd_ring_read(&s->r, buf, n);
+	for (uint64_t got = 0; got < STRESS_BYTES;) {
+		size_t r = vsnd_ring_read(&s->r, buf, chunk_len(&k, sizeof(buf)));
 
 		for (size_t i = 0; i < r; i++)
-			s->bad += buf[i] != (uint8_t)((got + i) * 2654435761u >> 24);
+			s->bad += buf[i] != stress_byte(got + i);
 		got += r;
 	}
 	return NULL;
