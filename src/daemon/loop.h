@@ -3,8 +3,8 @@
  * The daemon's one thread: an epoll loop over the listening socket, the
  * connection, the four kick eventfds, a timerfd (the device's timer), an
  * eventfd (backend wake-ups) and a signalfd. Every handler is non-blocking,
- * so config reads are served while queues run and a ring stop completes
- * held buffers without any lock. One frontend at a time: while connected,
+ * so config reads are served while queues run, and a ring stop parks the
+ * held buffers without any lock (docs/rings.md). One frontend at a time: while connected,
  * the listening socket is not watched.
  */
 #ifndef VSND_DAEMON_LOOP_H

@@ -72,9 +72,9 @@ static int s_get_config(void *opaque, uint32_t off, void *buf, uint32_t len)
 }
 
 /*
- * B.7: a control ring coming back fresh (next avail 0, used index 0 in
- * memory) means the driver reset the device; anything else is a resume
- * after a pause and keeps the stream states.
+ * A control ring coming back fresh (next avail 0, used index 0 in memory)
+ * means the driver reset the device; anything else is a resume after a
+ * pause and keeps the stream states (docs/rings.md).
  */
 static void detect_reset(struct vd_session *s, unsigned int q, const struct vhu_vring_info *info)
 {

@@ -71,8 +71,9 @@ struct vhu_ops {
 	 * pointers stay valid until queue_stop(q) (memory-table changes keep
 	 * retired mappings alive until every ring has stopped). */
 	int (*queue_start)(void *opaque, unsigned int q, const struct vhu_vring_info *info);
-	/* GET_VRING_BASE: stop using ring q (complete or drop what is held,
-	 * while the memory is still there) and return the next avail index. */
+	/* GET_VRING_BASE: stop using ring q and return the next avail index.
+	 * What the device holds it may keep (a pause) until the ring starts
+	 * again; the memory stays mapped meanwhile. */
 	uint16_t (*queue_stop)(void *opaque, unsigned int q);
 	/* The frontend kicked started, enabled ring q. */
 	void (*queue_kick)(void *opaque, unsigned int q);

@@ -8,9 +8,9 @@
  *
  * Each started queue owns one chain slot per ring entry, allocated at start:
  * the data path never allocates. Popped chains live in those slots until they
- * are pushed. Stopping a queue with chains still held drops them (the caller
- * should have completed them first, see vsnd_dev_queue_stop()); a late push
- * of such a stale chain is recognised and ignored.
+ * are pushed. Stopping a queue parks the chains still held (see
+ * vsnd__vqset_stop() and docs/rings.md); a push of a chain dropped since is
+ * recognised and ignored.
  *
  * Threading: every function runs on the device thread, or while the device
  * thread is quiesced (a vhost-user GET_VRING_BASE, SET_MEM_TABLE ...).

@@ -2,8 +2,8 @@
 /*
  * The daemon's event loop, session glue and the real device, driven by the
  * test frontend over a socketpair: control requests through real rings in
- * memfd memory, reply bytes checked; held TX buffers completed by
- * GET_VRING_BASE before its reply; device-reset detection; config reads.
+ * memfd memory, reply bytes checked; held TX buffers kept across
+ * GET_VRING_BASE (a pause); device-reset detection; config reads.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -117,7 +117,7 @@ static uint64_t get_u64(struct t *t, uint32_t req)
 	return v;
 }
 
-/* B.5 steps 1-15 with 64-entry rings. */
+/* QEMU 10's bring-up (docs/vhost-user.md) with 64-entry rings. */
 static void bring_up(struct t *t)
 {
 	uint64_t offered;
