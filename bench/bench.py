@@ -182,6 +182,7 @@ class Bench:
         self.vsnd = self.build / 'vsnd'
         self.drive = self.build / 'src' / 'drive' / 'vsnd-drive'
         self.ctl = self.build / 'src' / 'ctl' / 'vsnd-ctl'
+        self.floor = self.build / 'bench' / 'vsnd-bench-floor'
         self.out = Path(args.out).resolve()
         self.work = Path(tempfile.mkdtemp(prefix='vsnd-bench-'))
         self.md = []          # result sections (markdown lines)
@@ -256,6 +257,33 @@ class Bench:
             res.append(self.drive_run(**kw))
         return res
 
+    def floor_run(self, n, seconds, period_ms=10):
+        """The floor (bench/floor.c) with N processes for the same time: each
+        wakes on absolute timerfd deadlines at the period and makes the device
+        path's system calls. Lateness against the ideal deadline, ms."""
+        w = self.work / f'floor-{n}'
+        shutil.rmtree(w, ignore_errors=True)
+        w.mkdir(parents=True)
+        r = subprocess.run([str(self.floor), '--procs', str(n), '--period-ms', str(period_ms),
+                            '--seconds', str(seconds), '--out', str(w)],
+                           capture_output=True, text=True, timeout=seconds + 60)
+        if r.returncode != 0:
+            raise Failure(f'vsnd-bench-floor failed: {r.stderr.strip()}')
+        f = dict(zip(r.stdout.split()[::2], (float(x) for x in r.stdout.split()[1::2])))
+        late = [int(x) / 1e6 for p in w.glob('floor-*.txt') for x in p.read_text().split()]
+        shutil.rmtree(w, ignore_errors=True)
+        return {'cpu_pct': 100 * f['cpu_s'] / f['wall_s'], 'p99': pct(late, 99),
+                'mean': statistics.mean(late), 'max': max(late)}
+
+    def repeat_with_floor(self, runs, n, seconds):
+        """vsnd and the floor interleaved, run by run, so both meet the same machine."""
+        vs, fl = [], []
+        for k in range(runs):
+            log(f'  run {k + 1}/{runs}: {n} streams, vsnd then the floor')
+            vs.append(self.drive_run(n=n, seconds=seconds))
+            fl.append(self.floor_run(n, seconds))
+        return vs, fl
+
     def scale(self):
         a = self.args
         ns = [1] if a.smoke else [1, 8, 32, 64]
@@ -272,20 +300,31 @@ class Bench:
               'vsnd-drive. CPU % is the sum over the N vsnd processes (100 % = one core); '
               'p99/max is the completion deviation from the ideal period schedule over all '
               f'streams. {runs} runs each. The N vsnd-drive processes (the drivers) share the '
-              'same 2 cores, so at high N a late driver shows up as an xrun too. ', '',
+              'same 2 cores, so at high N a late driver shows up as an xrun too. '
+              'The floor (bench/floor.c) runs right after each vsnd run: N processes waking '
+              'on absolute timerfd deadlines at 10 ms with the device path\'s system calls '
+              '(timer read and re-arm, an eventfd write and read), its lateness against the '
+              'ideal deadline; the ratios compare run with run.', '',
               '| streams | vsnd CPU % | vsnd CPU s / audio min | xruns | failed plays | '
-              'p99 deviation (ms) | max deviation (ms) |',
-              '|---|---|---|---|---|---|---|']
+              'p99 deviation (ms) | max deviation (ms) | floor CPU % | floor p99 lateness (ms) | '
+              'CPU vsnd / floor | p99 vsnd / floor |',
+              '|---|---|---|---|---|---|---|---|---|---|---|']
         rows = []
         for n in ns:
-            r = self.repeat(runs, n=n, seconds=secs)
+            r, fl = self.repeat_with_floor(runs, n, secs)
+            ratio_cpu = [v['cpu_pct'] / max(f['cpu_pct'], 1e-9) for v, f in zip(r, fl)]
+            ratio_p99 = [v['p99'] / max(f['p99'], 1e-9) for v, f in zip(r, fl)]
             md.append(f'| {n} | {spread([x["cpu_pct"] for x in r], "{:.2f}")} | '
                       f'{spread([x["cpu_s_per_audio_min"] for x in r])} | '
                       f'{sum(x["xruns"] for x in r)} | {sum(x["fails"] for x in r)} | '
-                      f'{spread([x["p99"] for x in r])} | {spread([x["max"] for x in r])} |')
+                      f'{spread([x["p99"] for x in r])} | {spread([x["max"] for x in r])} | '
+                      f'{spread([x["cpu_pct"] for x in fl], "{:.2f}")} | '
+                      f'{spread([x["p99"] for x in fl])} | {spread(ratio_cpu, "{:.1f}")} | '
+                      f'{spread(ratio_p99, "{:.1f}")} |')
             c = [x['cpu_pct'] for x in r]
             rows.append((n, statistics.mean(c), min(c), max(c)))
             self.headline[f'scale{n}'] = r
+            self.headline[f'floor{n}'] = fl
         if len(rows) > 1 and plot_xy(rows, self.out, 'scale-cpu',
                                      'vsnd CPU for N concurrent 48 kHz stereo streams',
                                      'streams', 'vsnd CPU % (sum, 100 = one core)', logx=True):
@@ -582,10 +621,14 @@ class Bench:
         for n in (1, 8, 32, 64):
             r = h.get(f'scale{n}')
             if r:
+                fl = h.get(f'floor{n}') or []
+                floor = (f'; the floor in the same run: CPU '
+                         f'{spread([x["cpu_pct"] for x in fl], "{:.2f}")} %, p99 lateness '
+                         f'{spread([x["p99"] for x in fl])} ms' if fl else '')
                 out.append(f'- {n} stream{"s" if n > 1 else ""} without a VM: vsnd CPU '
                            f'{spread([x["cpu_pct"] for x in r], "{:.2f}")} %, xruns '
                            f'{sum(x["xruns"] for x in r)}, p99 deviation '
-                           f'{spread([x["p99"] for x in r])} ms')
+                           f'{spread([x["p99"] for x in r])} ms{floor}')
         if h.get('loop'):
             out.append(f'- loopback round trip in the guest: {spread(h["loop"], "{:.1f}")} ms')
         if (self.out / 'pacing.png').exists() and not self.args.smoke:

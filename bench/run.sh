@@ -28,7 +28,7 @@ fi
 if [ ! -d build-bench ]; then
   meson setup build-bench --buildtype=release
 fi
-ninja -C build-bench -j2 vsnd src/drive/vsnd-drive src/ctl/vsnd-ctl
+ninja -C build-bench -j2 vsnd src/drive/vsnd-drive src/ctl/vsnd-ctl bench/vsnd-bench-floor
 
 if [ $smoke = 1 ]; then
   out=build-bench/bench-smoke

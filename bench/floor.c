@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsnd-bench-floor: the timing and CPU floor any timer-driven device meets on
+ * this machine, measured in the same run as vsnd (issue 19).
+ *
+ * N processes (as N vsnd daemons, one stream each) wake on absolute timerfd
+ * deadlines at the stream's period, t0 + k * period on CLOCK_MONOTONIC, and
+ * per period make the system calls the device path makes: the timer's read
+ * and re-arm, and an eventfd write and read (a backend's wake of the loop).
+ * Each records how late every wake was; nothing else runs. What vsnd adds
+ * on top of this is what vsnd costs.
+ *
+ *   vsnd-bench-floor --procs N --period-ms P --seconds S --out DIR
+ *
+ * Writes DIR/floor-I.txt (one lateness in ns per line, per process I) and
+ * prints one line: "cpu_s C wall_s W wakes K" (C: the children's user +
+ * system time, from wait4).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int arm(int tfd, uint64_t deadline)
+{
+	struct itimerspec it = { .it_value = { (time_t)(deadline / 1000000000u),
+					       (long)(deadline % 1000000000u) } };
+
+	return timerfd_settime(tfd, TFD_TIMER_ABSTIME, &it, NULL);
+}
+
+/* One stream: wake at every deadline, note the lateness, write it out. */
+static int stream(unsigned int id, uint64_t period, uint64_t wakes, const char *dir)
+{
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t *late = calloc(wakes, sizeof(*late)), t0 = now_ns() + period, v, one = 1;
+	char path[4096];
+	FILE *out;
+
+	if (tfd < 0 || efd < 0 || !late)
+		return 1;
+	for (uint64_t k = 0; k < wakes; k++) {
+		uint64_t deadline = t0 + k * period;
+
+		if (arm(tfd, deadline) < 0 || read(tfd, &v, sizeof(v)) < 0)
+			return 1;
+		late[k] = now_ns() - deadline;
+		if (write(efd, &one, sizeof(one)) < 0 || read(efd, &v, sizeof(v)) < 0)
+			return 1;
+	}
+	snprintf(path, sizeof(path), "%s/floor-%u.txt", dir, id);
+	out = fopen(path, "w");
+	if (!out)
+		return 1;
+	for (uint64_t k = 0; k < wakes; k++)
+		fprintf(out, "%llu\n", (unsigned long long)late[k]);
+	free(late);
+	return fclose(out) == 0 ? 0 : 1;
+}
+
+static int usage(void)
+{
+	fputs("usage: vsnd-bench-floor --procs N --period-ms P --seconds S --out DIR\n", stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int procs = 1, bad = 0;
+	double period_ms = 10, seconds = 10;
+	const char *dir = NULL;
+	struct rusage ru;
+	uint64_t t0, wakes;
+	double cpu = 0;
+	int status;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--procs") == 0)
+			procs = (unsigned int)strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--period-ms") == 0)
+			period_ms = strtod(argv[i + 1], NULL);
+		else if (strcmp(argv[i], "--seconds") == 0)
+			seconds = strtod(argv[i + 1], NULL);
+		else if (strcmp(argv[i], "--out") == 0)
+			dir = argv[i + 1];
+		else
+			return usage();
+	}
+	if (argc % 2 == 0 || !dir || procs < 1 || procs > 1024 || !(period_ms > 0.01) ||
+	    !(seconds > 0))
+		return usage();
+	wakes = (uint64_t)(seconds * 1000 / period_ms);
+	t0 = now_ns();
+	for (unsigned int i = 0; i < procs; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0)
+			_exit(stream(i, (uint64_t)(period_ms * 1e6), wakes, dir));
+	}
+	for (unsigned int i = 0; i < procs; i++) {
+		if (wait4(-1, &status, 0, &ru) < 0)
+			return 1;
+		bad += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		cpu += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+		       ru.ru_stime.tv_usec / 1e6;
+	}
+	printf("cpu_s %.6f wall_s %.3f wakes %llu\n", cpu, (now_ns() - t0) / 1e9,
+	       (unsigned long long)wakes);
+	return bad ? 1 : 0;
+}
