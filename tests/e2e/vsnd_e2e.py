@@ -916,7 +916,21 @@ def predicted_note(frames_at, found, period, fmt):
 WAIT_POLL_FRAMES = 48000 * 5 // 1000
 
 
-class InjectCase(Case):
+class HostTimedCase(Case):
+    """A guest step (`step`, on stream `self.id`) during which the host acts
+    (`self.action`, a HostAction armed just before it)."""
+
+    def plan(self):
+        return [f'wait-host {self.action.arm} 0.1', self.step]
+
+    def timing(self, ctx, kind):
+        """The guest's period (frames) and the host's START-to-command time (s)."""
+        ctx.step(kind, self.id)
+        start = ctx.console.find('start', self.id) or {}
+        return int(start.get('period', '0') or 0), self.action.wait()
+
+
+class InjectCase(HostTimedCase):
     """The guest runs arecord (ALSA's defaults) on the null backend's silence;
     1 s after its START the host runs vsnd-ctl inject with a 1 s clip: the
     recording holds the clip bit-exact, within one period of where the host's
@@ -927,11 +941,7 @@ class InjectCase(Case):
         self.frames = 4 * fmt.rate
         self.clip = au.sox_make(Path(workdir) / 'inj.raw', fmt, 1.0, SYNTHS[3])
         write_wav(Path(workdir) / 'inj.wav', self.clip, fmt)
-
-    def plan(self):
-        f = self.fmt
-        return [f'wait-host {self.action.arm} 0.1',
-                f'record-timed {self.id} {f.alsa} {f.rate} {f.channels} {self.frames}']
+        self.step = f'record-timed {self.id} {fmt.alsa} {fmt.rate} {fmt.channels} {self.frames}'
 
     def out_bytes(self):
         return self.frames * self.fmt.frame_bytes
@@ -941,11 +951,8 @@ class InjectCase(Case):
 
     def check(self, ctx):
         f, fb = self.fmt, self.fmt.frame_bytes
-        ctx.step('record', self.id)
-        start = ctx.console.find('start', self.id) or {}
-        period = int(start.get('period', '0') or 0)
+        period, dt = self.timing(ctx, 'record')
         rec = (ctx.gout / f'{self.id}.raw').read_bytes()
-        dt = self.action.wait()
         at = rec.find(self.clip)
         while at >= 0 and at % fb:
             at = rec.find(self.clip, at + 1)
@@ -961,7 +968,7 @@ class InjectCase(Case):
         return f'{len(self.clip) // fb} frames bit-exact; ' + note
 
 
-class TapCase(Case):
+class TapCase(HostTimedCase):
     """The guest plays a 3 s clip (aplay, ALSA's defaults); 1 s after its START
     the host runs vsnd-ctl tap, and stops it once the guest released the
     stream: the tap holds exactly the rest of the clip (then at most the
@@ -972,11 +979,7 @@ class TapCase(Case):
         self.id, self.name, self.fmt, self.action = 'tap', 'tap a playback', fmt, action
         self.clip = au.sox_make(Path(workdir) / 'tap.raw', fmt, 3.0, SYNTHS[5])
         self.path = Path(workdir) / 'tap.wav'
-
-    def plan(self):
-        f = self.fmt
-        return [f'wait-host {self.action.arm} 0.1',
-                f'play-timed {self.id} {f.alsa} {f.rate} {f.channels} tap.raw']
+        self.step = f'play-timed {self.id} {fmt.alsa} {fmt.rate} {fmt.channels} tap.raw'
 
     def files(self):
         return {'tap.raw': self.clip}
@@ -986,10 +989,7 @@ class TapCase(Case):
 
     def check(self, ctx):
         f, fb = self.fmt, self.fmt.frame_bytes
-        ctx.step('play', self.id)
-        start = ctx.console.find('start', self.id) or {}
-        period = int(start.get('period', '0') or 0)
-        dt = self.action.wait()
+        period, dt = self.timing(ctx, 'play')
         tap = au.read_wav(self.path).data
         head = tap[:fb * 256]
         at = self.clip.find(head)
