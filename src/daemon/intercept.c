@@ -374,11 +374,11 @@ static void graves_sweep(struct vd_intercept *ic)
 	}
 }
 
-static void job_bury(struct vd_intercept *ic, struct ic_job *j)
+static void job_bury(struct vd_intercept *ic, struct ic_job *j, const char *why)
 {
 	if (!j)
 		return;
-	job_stop(ic, j, "replaced");
+	job_stop(ic, j, why);
 	j->grave = ic->grave;
 	ic->grave = j;
 }
@@ -526,7 +526,7 @@ static int job_start(struct vd_intercept *ic, struct ic_job *j, struct ic_job **
 	int rc;
 
 	graves_sweep(ic);
-	job_bury(ic, *slot);
+	job_bury(ic, *slot, "replaced by a new one");
 	*slot = NULL;
 	rc = io_submit(ic, j, why, why_len);
 	if (rc < 0) {
@@ -652,8 +652,8 @@ void vd_intercept_free(struct vd_intercept *ic)
 	if (!ic)
 		return;
 	for (unsigned int i = 0; ic->s && i < ic->n; i++) {
-		job_bury(ic, ic->s[i].inj);
-		job_bury(ic, ic->s[i].tap);
+		job_bury(ic, ic->s[i].inj, NULL);
+		job_bury(ic, ic->s[i].tap, NULL);
 	}
 	if (ic->running) {
 		/* the io thread writes out the taps, closes every file, and ends */
