@@ -391,9 +391,10 @@ void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 		return;
 	/*
 	 * The frontend cannot tell a VM pause from a reset. Completing every
-	 * held buffer now breaks a paused aplay (docs/rings.md): on resume ALSA sees the whole buffer elapse at once and fails
-	 * with EIO. So pause like a sound card does, and keep the buffers; a
-	 * reset is detected when the rings come back fresh.
+	 * held buffer now breaks a paused aplay: on resume ALSA sees the whole
+	 * buffer elapse at once and fails with EIO. So pause like a sound card
+	 * does, and keep the buffers; a reset is detected when the rings come
+	 * back fresh (docs/rings.md).
 	 */
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];

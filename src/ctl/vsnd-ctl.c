@@ -179,25 +179,41 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* From status --json: stream id's state and how often it entered `want`. */
-static bool stream_look(const char *json, unsigned int id, const char *want, bool *in_state,
+/* In status --json: stream id's object, or NULL. Its members come in the
+ * schema's order, so a name looked up from here is the stream's own (its
+ * entered counts and state come before its tap or inject, whose path is
+ * escaped and cannot hold a bare quote). */
+static const char *stream_json(const char *json, const char *id)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "{\"id\":%s,", id);
+	return strstr(json, key);
+}
+
+/* The text right after member "name": at or after p, or NULL. */
+static const char *member(const char *p, const char *name)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	p = p ? strstr(p, key) : NULL;
+	return p ? p + strlen(key) : NULL;
+}
+
+/* From status --json: is stream id in state want, and how often it entered it. */
+static bool stream_look(const char *json, const char *id, const char *want, bool *in_state,
 			unsigned long *entered)
 {
-	char key[64], *p;
+	const char *st = stream_json(json, id), *state = member(st, "state");
+	const char *n = member(member(st, "entered"), want);
+	char quoted[32];
 
-	snprintf(key, sizeof(key), "{\"id\":%u,", id);
-	p = strstr(json, key);
-	if (!p)
+	if (!state || !n)
 		return false;
-	snprintf(key, sizeof(key), "\"state\":\"%s\"", want);
-	*in_state = strncmp(strstr(p, "\"state\":") ? strstr(p, "\"state\":") : "", key,
-			    strlen(key)) == 0;
-	p = strstr(p, "\"entered\":{");
-	snprintf(key, sizeof(key), "\"%s\":", want);
-	p = p ? strstr(p, key) : NULL;
-	if (!p)
-		return false;
-	*entered = strtoul(p + strlen(key), NULL, 10);
+	snprintf(quoted, sizeof(quoted), "\"%s\"", want);
+	*in_state = strncmp(state, quoted, strlen(quoted)) == 0;
+	*entered = strtoul(n, NULL, 10);
 	return true;
 }
 
@@ -209,7 +225,7 @@ static int run_wait(const char *sock, int argc, char **argv)
 	unsigned long first = 0, entered;
 	bool seen = false, in_state;
 	unsigned int id;
-	char *end;
+	char *end, ids[16];
 
 	id = (unsigned int)strtoul(argc > 3 ? argv[3] : "", &end, 10);
 	if (argc < 5 || *end || end == argv[3] ||
@@ -219,10 +235,11 @@ static int run_wait(const char *sock, int argc, char **argv)
 		fputs("vsnd-ctl: usage: wait N started|stopped|released [--timeout S]\n", stderr);
 		return 2;
 	}
+	snprintf(ids, sizeof(ids), "%u", id);
 	for (;;) {
 		if (ask(sock, "status --json\n", reply, sizeof(reply)) < 0)
 			return 2;
-		if (stream_look(reply, id, want, &in_state, &entered)) {
+		if (stream_look(reply, ids, want, &in_state, &entered)) {
 			if (in_state || (seen && entered != first))
 				return printf("ok\n") < 0;
 			if (!seen)
@@ -245,21 +262,16 @@ static int run_wait(const char *sock, int argc, char **argv)
 static int tap_finished(const char *sock, const char *stream)
 {
 	static char reply[REPLY_MAX];
-	char key[64];
 	double t0 = now_s();
 
 	while (now_s() - t0 < 10) {
-		const char *p;
+		const char *tap, *state;
 
 		if (ask(sock, "status --json\n", reply, sizeof(reply)) < 0)
 			return 2;
-		snprintf(key, sizeof(key), "{\"id\":%s,", stream);
-		p = strstr(reply, key);
-		p = p ? strstr(p, "\"tap\":") : NULL;
-		if (!p || strncmp(p, "\"tap\":null", 10) == 0)
-			return 0;
-		p = strstr(p, "\"state\":\"");
-		if (!p || strncmp(p + 9, "done\"", 5) == 0)
+		tap = member(stream_json(reply, stream), "tap");
+		state = tap && strncmp(tap, "null", 4) != 0 ? member(tap, "state") : NULL;
+		if (!state || strncmp(state, "\"done\"", 6) == 0)
 			return 0;
 		nanosleep(&(struct timespec){ 0, WAIT_POLL_NS }, NULL);
 	}
