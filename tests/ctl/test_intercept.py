@@ -14,37 +14,30 @@ with a --control socket, vsnd-drive as the frontend and the guest's driver.
 Usage: test_intercept.py VSND VSND_CTL VSND_DRIVE. python3 standard library only.
 """
 import json
-import os
 import random
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-import wave
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'support'))
+import vsndtest as T  # noqa: E402
 
 VSND, CTL, DRIVE = sys.argv[1:4]
-failures = []
+TALLY = T.Tally()
+check = TALLY.check
 
 
-def check(ok, msg):
-    print(('ok: ' if ok else 'FAIL: ') + msg)
-    if not ok:
-        failures.append(msg)
-
-
-def write_wav(path, frames, rate=48000, channels=2):
-    with wave.open(path, 'wb') as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(struct.pack(f'<{len(frames)}h', *frames))
+def write_wav(path, samples, rate=48000, channels=2):
+    T.write_wav(path, samples, channels, rate)
 
 
 def read_wav(path):
-    with wave.open(path) as w:
-        raw = w.readframes(w.getnframes())
-        return list(struct.unpack(f'<{len(raw) // 2}h', raw)), w.getframerate(), w.getnchannels()
+    """(samples, rate, channels) of an S16 WAV."""
+    w = T.read_wav(path)
+    return w.s16(), w.rate, w.channels
 
 
 def noise(n, seed, amp=20000):
@@ -55,14 +48,6 @@ def noise(n, seed, amp=20000):
 def ctl(sock, *words, timeout=30):
     return subprocess.run([CTL, sock] + [str(w) for w in words], capture_output=True,
                           text=True, timeout=timeout)
-
-
-def wait_socket(path):
-    for _ in range(100):
-        if os.path.exists(path):
-            return
-        time.sleep(0.05)
-    raise SystemExit(f'{path} never appeared')
 
 
 def find(hay, needle):
@@ -175,22 +160,21 @@ def main():
         write_wav(f'{d}/noise.wav', noise(48000 * 2 * 4, 1, 16000))
         with open(f'{d}/notes.txt', 'w') as f:
             f.write('not audio\n')
-        vs, sock = f'{d}/s.sock', f'{d}/c.sock'
-        log = open(f'{d}/vsnd.log', 'w')
-        daemon = subprocess.Popen([VSND, '--socket', vs, '--control', sock, '--backend',
-                                   f'file,out={d}/out-%u-%n.wav,in={d}/noise.wav,loop=on'],
-                                  stderr=log)
+        sock = f'{d}/c.sock'
+        daemon = T.Daemon(VSND, d, args=['--control', sock, '--backend',
+                                         f'file,out={d}/out-%u-%n.wav,in={d}/noise.wav,loop=on'])
+        vs = str(daemon.sock)
         try:
-            wait_socket(sock)
+            T.wait_for(lambda: T.listening(sock), 5, 'the control socket')
             wait_case(d, sock, vs)
             mix_case(d, sock, vs)
             convert_case(d, sock, vs)
             tap_case(d, sock, vs)
         finally:
-            daemon.terminate()
-            check(daemon.wait(10) == 0, 'vsnd exits 0')
-    print(f'{len(failures)} failure(s)' if failures else 'inject, tap, wait: all checks passed')
-    return 1 if failures else 0
+            check(not daemon.stop() and daemon.rc == 0, 'vsnd exits 0')
+    if not TALLY.failed:
+        print('inject, tap, wait: all checks passed')
+    return TALLY.exit_status()
 
 
 if __name__ == '__main__':

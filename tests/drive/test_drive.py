@@ -9,60 +9,27 @@ Usage: test_drive.py VSND VSND_DRIVE [info|play|record|check...]
 """
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import wave
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+import vsndtest as T  # noqa: E402
 
 VSND, DRIVE = sys.argv[1], sys.argv[2]
-FAILS = []
+TALLY = T.Tally()
+check = TALLY.check
+daemons = 0
 
 
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def listening(path):
-    """Is a socket bound at path listening yet? (/proc/net/unix: flag
-    __SO_ACCEPTCON; vsnd binds before it listens, and a stale socket file
-    from an earlier daemon may still be there.)"""
-    try:
-        with open("/proc/net/unix") as f:
-            for line in f:
-                cols = line.split()
-                if len(cols) >= 8 and cols[7] == path and int(cols[3], 16) & 0x10000:
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-class Daemon:
-    count = 0
-
-    def __init__(self, tmp, *args):
-        Daemon.count += 1
-        self.sock = os.path.join(tmp, "vsnd-%d.sock" % Daemon.count)
-        self.log = open(os.path.join(tmp, "vsnd.log"), "ab")
-        self.p = subprocess.Popen([VSND, "--socket", self.sock, "-q", *args],
-                                  stdout=self.log, stderr=self.log)
-        for _ in range(500):
-            if listening(self.sock):
-                return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.01)
-        raise RuntimeError("vsnd did not listen on its socket")
-
-    def stop(self):
-        self.p.terminate()
-        self.p.wait(timeout=10)
-        self.log.close()
+def daemon(tmp, *args):
+    """A vsnd of its own (a socket and log per daemon) in tmp."""
+    global daemons
+    daemons += 1
+    return T.Daemon(VSND, tmp, args=list(args) + ["-q"], name="vsnd-%d" % daemons)
 
 
 def drive(*args, timeout=30):
@@ -70,32 +37,21 @@ def drive(*args, timeout=30):
 
 
 def write_wav(path, frames, channels=2, rate=48000, width=2, seed=1):
-    rnd = random.Random(seed)
-    data = bytes(rnd.getrandbits(8) for _ in range(frames * channels * width))
-    with wave.open(path, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(data)
-    return data
-
-
-def read_wav(path):
-    with wave.open(path, "rb") as w:
-        return w.getparams(), w.readframes(w.getnframes())
+    data = T.noise_bytes(frames * channels * width, seed)
+    return T.write_wav(path, data, channels, rate, width)
 
 
 def test_info(tmp):
-    d = Daemon(tmp, "--backend", "null")
+    d = daemon(tmp, "--backend", "null")
     try:
-        r = drive(d.sock, "info")
+        r = drive(str(d.sock), "info")
         check(r.returncode == 0, "info exits 0")
         check("config: 2 jacks, 2 streams, 2 chmaps, 0 controls" in r.stdout,
               "info prints the config")
         check("stream 0: output" in r.stdout and "stream 1: input" in r.stdout,
               "info prints both streams")
         check("chmap 0: output, nid 0: FL FR" in r.stdout, "info prints the channel map")
-        r = drive(d.sock, "info", "--json")
+        r = drive(str(d.sock), "info", "--json")
         info = json.loads(r.stdout)
         check(info["config"] == {"jacks": 2, "streams": 2, "chmaps": 2, "controls": 0},
               "json config")
@@ -106,7 +62,7 @@ def test_info(tmp):
               "json stream 0 formats and rates")
         check([j["connected"] for j in info["jacks"]] == [True, True], "json jacks connected")
         check(info["chmaps"][1]["positions"] == ["FL", "FR"], "json chmap positions")
-        r = drive(d.sock, "nonsense")
+        r = drive(str(d.sock), "nonsense")
         check(r.returncode == 2, "an unknown command is a usage error")
     finally:
         d.stop()
@@ -118,19 +74,20 @@ def test_play(tmp):
     src = os.path.join(tmp, "clip.wav")
     rate, seconds = 44100, 2
     data = write_wav(src, rate * seconds, channels=2, rate=rate, seed=7)
-    d = Daemon(tmp, "--backend", "file,out=" + os.path.join(tmp, "out-%u.wav"))
+    d = daemon(tmp, "--backend", "file,out=" + os.path.join(tmp, "out-%u.wav"))
     try:
         t0 = time.monotonic()
         # 80 ms queued: with meson running two tests at once on two cores, a
         # 40 ms buffer underran now and then (the silence then lands in the
         # file, as it would on a sound card)
-        r = drive(d.sock, "play", src, "--period-ms", "10", "--periods", "8")
+        r = drive(str(d.sock), "play", src, "--period-ms", "10", "--periods", "8")
         wall = time.monotonic() - t0
     finally:
         d.stop()
     check(r.returncode == 0, "play exits 0 (%s)" % r.stderr.strip())
-    params, out = read_wav(os.path.join(tmp, "out-0.wav"))
-    check((params.nchannels, params.sampwidth, params.framerate) == (2, 2, rate),
+    w = T.read_wav(os.path.join(tmp, "out-0.wav"))
+    out = w.data
+    check((w.channels, w.bits, w.rate) == (2, 16, rate),
           "the device was set to the file's format, rate and channels")
     check(out[:len(data)] == data, "played audio is bit-exact (%d bytes)" % len(data))
     # after the last buffer the device plays silence until STOP arrives
@@ -146,28 +103,29 @@ def test_record(tmp):
     rate = 48000
     data = write_wav(src, rate * 2, channels=2, rate=rate, seed=3)
     dst = os.path.join(tmp, "rec.wav")
-    d = Daemon(tmp, "--backend", "file,in=" + src)
+    d = daemon(tmp, "--backend", "file,in=" + src)
     try:
         t0 = time.monotonic()
-        r = drive(d.sock, "record", dst, "--seconds", "1", "--rate", str(rate))
+        r = drive(str(d.sock), "record", dst, "--seconds", "1", "--rate", str(rate))
         wall = time.monotonic() - t0
     finally:
         d.stop()
     check(r.returncode == 0, "record exits 0 (%s)" % r.stderr.strip())
-    params, got = read_wav(dst)
-    check((params.nchannels, params.framerate, params.nframes) == (2, rate, rate),
+    w = T.read_wav(dst)
+    got = w.data
+    check((w.channels, w.rate, len(got) // 4) == (2, rate, rate),
           "recorded exactly 1 s of stereo at %d Hz" % rate)
     check(got == data[:len(got)], "recorded audio is bit-exact")
     check(0.9 <= wall <= 1.3, "record was paced by the device (%.3f s)" % wall)
 
 
 def run_check(tmp, controls, streams=None):
-    ctl = os.path.join(tmp, "control-%d.sock" % (Daemon.count + 1))
-    d = Daemon(tmp, "--backend", "null", "--control", ctl, *(["--controls"] if controls else []),
+    ctl = os.path.join(tmp, "control-%d.sock" % (daemons + 1))
+    d = daemon(tmp, "--backend", "null", "--control", ctl, *(["--controls"] if controls else []),
                *(["--streams", streams] if streams else []))
     vsnd_ctl = os.path.join(os.path.dirname(VSND), "src", "ctl", "vsnd-ctl")
     try:
-        r = drive(d.sock, "check", *(["--controls"] if controls else []),
+        r = drive(str(d.sock), "check", *(["--controls"] if controls else []),
                   "--jack-cmd", "%s %s jack" % (vsnd_ctl, ctl), timeout=60)
     finally:
         d.stop()
@@ -221,10 +179,7 @@ def main():
             t(sub)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if FAILS:
-        print("%d failure(s)" % len(FAILS))
-        return 1
-    return 0
+    return TALLY.exit_status()
 
 
 if __name__ == "__main__":

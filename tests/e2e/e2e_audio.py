@@ -6,8 +6,12 @@ found byte for byte, frame-aligned, inside what came out at the other end.
 
 import dataclasses
 import os
-import struct
 import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'support'))
+from vsndtest import Wav, read_wav  # noqa: E402,F401  (the WAV reader every test shares)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,47 +69,6 @@ def sox_make(path, fmt, seconds, synth, raw=True):
     with open(path, 'rb') as f:
         data = f.read()
     return data if raw else read_wav(path).data
-
-
-@dataclasses.dataclass
-class Wav:
-    format_tag: int
-    channels: int
-    rate: int
-    bits: int
-    data: bytes
-    note: str = ''
-
-
-def read_wav(path):
-    """Parses a RIFF/WAVE file: format and sample data.
-
-    Tolerates a header left unfinalised by a writer that did not close (data size 0
-    or 0xffffffff): then the data is the rest of the file, and note says so.
-    """
-    with open(path, 'rb') as f:
-        raw = f.read()
-    if len(raw) < 12 or raw[0:4] != b'RIFF' or raw[8:12] != b'WAVE':
-        raise ValueError(f'{path}: not a RIFF/WAVE file')
-    pos, fmt, note = 12, None, ''
-    while pos + 8 <= len(raw):
-        cid, size = raw[pos:pos + 4], struct.unpack_from('<I', raw, pos + 4)[0]
-        body = pos + 8
-        if cid == b'fmt ':
-            tag, ch, rate, _, _, bits = struct.unpack_from('<HHIIHH', raw, body)
-            if tag == 0xFFFE and size >= 40:   # WAVE_FORMAT_EXTENSIBLE: real tag in the GUID
-                tag = struct.unpack_from('<H', raw, body + 24)[0]
-            fmt = (tag, ch, rate, bits)
-        elif cid == b'data':
-            if fmt is None:
-                raise ValueError(f'{path}: data before fmt')
-            end = body + size
-            if size in (0, 0xFFFFFFFF) or end > len(raw):
-                note = f'data size field {size} but {len(raw) - body} bytes follow'
-                end = len(raw)
-            return Wav(*fmt, raw[body:end], note)
-        pos = body + size + (size & 1)
-    raise ValueError(f'{path}: no data chunk')
 
 
 def common_prefix(a, b):

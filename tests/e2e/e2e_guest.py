@@ -4,13 +4,16 @@ the vsnd daemon, the serial console and the two data disks (python3 stdlib only)
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'support'))
+import vsndtest as T  # noqa: E402
+from vsndtest import Failure, Skip, log  # noqa: E402,F401  (the e2e modules' own names)
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_GUEST = ROOT / 'scripts' / 'guest' / 'build-guest.sh'
@@ -20,18 +23,6 @@ GUEST_MEM = '512M'
 # 32-bit guest gets the 32-bit machine, as a 32-bit host would run it.
 GUESTS = {'6.12': 'qemu-system-x86_64', '6.1': 'qemu-system-x86_64', 'i386': 'qemu-system-i386'}
 BOOT_TIMEOUT = 90    # seconds; the guest reaches /init in about 3 s under TCG
-
-
-class Skip(Exception):
-    """A prerequisite is missing: the test is skipped (exit 77) unless required."""
-
-
-class Failure(Exception):
-    pass
-
-
-def log(msg=''):
-    print(msg, flush=True)
 
 
 def add_guest_option(ap):
@@ -69,72 +60,17 @@ def build_guest(guest):
     return gdir
 
 
-class Daemon:
-    """build/vsnd on a socket in workdir, stopped with SIGTERM."""
+class Daemon(T.Daemon):
+    """build/vsnd on a socket in workdir, verbose (-v), stopped with SIGTERM;
+    backend None: its own default. Started with start()."""
 
     def __init__(self, exe, workdir, backend, extra=()):
-        self.exe, self.workdir, self.backend = exe, Path(workdir), backend
-        self.extra = list(extra)
-        self.sock = self.workdir / 'vsnd.sock'
-        self.logpath = self.workdir / 'vsnd.log'
-        self.proc = None
-        self.rc = None
+        args = (['--backend', backend] if backend is not None else []) + list(extra) + ['-v']
+        super().__init__(exe, workdir, args=args, start=False)
 
-    def start(self):
-        cmd = [str(self.exe), '--socket', str(self.sock)]
-        if self.backend is not None:
-            cmd += ['--backend', self.backend]
-        cmd += self.extra
-        cmd.append('-v')
-        log(f'$ (cd {self.workdir} && {" ".join(cmd)})')
-        self.logf = open(self.logpath, 'wb')
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while not self.sock.exists():
-            if self.proc.poll() is not None:
-                raise Failure(f'vsnd exited with {self.proc.returncode} before listening\n'
-                              + self.log_tail())
-            if time.monotonic() > deadline:
-                raise Failure('vsnd did not create its socket within 10 s\n' + self.log_tail())
-            time.sleep(0.05)
-
-    def stop(self):
-        """SIGTERM; returns an error string or '' when it exited cleanly."""
-        if self.proc is None:
-            return ''
-        if self.proc.poll() is not None:
-            self.rc = self.proc.returncode
-            return f'vsnd died during the test (exit status {self.rc})'
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.rc = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.rc = self.proc.wait()
-            return 'vsnd did not exit within 10 s of SIGTERM'
-        finally:
-            self.logf.close()
-        if self.rc not in (0, -signal.SIGTERM):
-            return f'vsnd exited with status {self.rc} on SIGTERM'
-        return ''
-
-    def fds(self):
-        return len(os.listdir(f'/proc/{self.proc.pid}/fd'))
-
-    def rss_kib(self):
-        with open(f'/proc/{self.proc.pid}/status') as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1])
-        return 0
-
-    def log_tail(self, n=40):
-        try:
-            lines = self.logpath.read_text(errors='replace').splitlines()
-        except OSError:
-            return ''
-        return '\n'.join('vsnd| ' + line for line in lines[-n:])
+    def start(self, timeout=10):
+        log(f'$ (cd {self.workdir} && {" ".join(self.command())})')
+        super().start(timeout)
 
 
 class Console:

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e2e_audio as au  # noqa: E402
 from e2e_guest import Daemon, Failure, add_guest_option, log, prepare, run_guest  # noqa: E402
+import vsndtest as T  # noqa: E402  (on the path e2e_guest set)
 
 # Silence around a played clip in vsnd's output must stay under one buffer (aplay's
 # default buffer time is 500 ms): aplay pads its last period, and the guest driver
@@ -1037,12 +1038,7 @@ SUITES = {'selftest': suite_selftest,
 
 def write_wav(path, data, fmt):
     """A plain PCM WAV (integer formats) so a newcomer can play the recording."""
-    import wave
-    with wave.open(str(path), 'wb') as wv:
-        wv.setnchannels(fmt.channels)
-        wv.setsampwidth(fmt.sample_bytes)
-        wv.setframerate(fmt.rate)
-        wv.writeframes(data)
+    T.write_wav(path, data, fmt.channels, fmt.rate, fmt.sample_bytes)
 
 
 def run_demo(args, qemu, gdir, accel):

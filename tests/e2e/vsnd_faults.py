@@ -22,7 +22,6 @@ Exit status: 0 passed, 1 failed, 77 skipped (prerequisite missing; with
 """
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -36,40 +35,6 @@ from vsnd_e2e import (S16_48K_2, SYNTHS, Ctx, PlaybackCase, check_dmesg,  # noqa
                       device_args)
 
 RSS_GROWTH_KIB = 1024
-
-
-class Proc:
-    """What /proc says about the daemon."""
-
-    def __init__(self, daemon):
-        self.d = daemon
-
-    def log_count(self, text):
-        return self.d.logpath.read_text(errors='replace').count(text)
-
-    def wait_log(self, text, count, timeout=5.0):
-        """Until the daemon's log holds text count times; the seconds it took."""
-        t0 = time.monotonic()
-        while self.log_count(text) < count:
-            if self.d.proc.poll() is not None:
-                raise Failure(f'vsnd died (exit status {self.d.proc.returncode})\n'
-                              + self.d.log_tail())
-            if time.monotonic() - t0 > timeout:
-                raise Failure(f'vsnd did not log "{text}" within {timeout} s\n'
-                              + self.d.log_tail())
-            time.sleep(0.01)
-        return time.monotonic() - t0
-
-    def settled_fds(self):
-        """The fd count once it holds still (a session's fds close after its log line)."""
-        last, deadline = -1, time.monotonic() + 3
-        while time.monotonic() < deadline:
-            n = self.d.fds()
-            if n == last:
-                return n
-            last = n
-            time.sleep(0.2)
-        return last
 
 
 class Results:
@@ -129,7 +94,7 @@ def check_prefix(path, clip, fmt):
 
 
 def kill_cycle(env, k, res, stats):
-    w, proc, clip = env['w'], env['proc'], env['clip']
+    w, d, clip = env['w'], env['daemon'], env['clip']
     before = set(w.glob('vsnd-out-*.wav'))
     g = Guest(env['qemu'], env['gdir'], env['accel'], w, 'plan', env['dev'],
               ['play kill S16_LE 48000 2 long.raw'], {'long.raw': clip}, quiet=True)
@@ -153,7 +118,7 @@ def kill_cycle(env, k, res, stats):
         phase = 'playing'
     t_kill = time.monotonic()
     g.kill()
-    proc.wait_log('frontend disconnected', k + 1)
+    d.wait_log('frontend disconnected', k + 1)
     stats['disc'].append(time.monotonic() - t_kill)
     stats['phase'][phase] = stats['phase'].get(phase, 0) + 1
     if not mid:
@@ -170,9 +135,9 @@ def suite_qemu_kill(env, args, res):
     env['clip'] = clip
     d = Daemon(args.vsnd, w, f'file,out={w}/vsnd-out-%u-%n.wav')
     d.start()
-    proc = env['proc'] = Proc(d)
+    env['daemon'] = d
     try:
-        fds0 = proc.settled_fds()
+        fds0 = d.settled_fds(step=0.2)
         stats = {'disc': [], 'frames': [], 'phase': {}}
         rss10 = None
         t0 = time.monotonic()
@@ -183,7 +148,7 @@ def suite_qemu_kill(env, args, res):
                 res.add(f'kill {k + 1}', False, str(e))
                 return
             if k == 9:
-                proc.settled_fds()
+                d.settled_fds(step=0.2)
                 rss10 = d.rss_kib()
         dt = time.monotonic() - t0
         res.add('QEMU killed', True,
@@ -196,7 +161,7 @@ def suite_qemu_kill(env, args, res):
                     f'{len(stats["frames"])} mid-playback kills: each WAV valid and a '
                     f'bit-exact prefix of the clip ({min(stats["frames"])}..'
                     f'{max(stats["frames"])} frames)')
-        fds1, rss1 = proc.settled_fds(), d.rss_kib()
+        fds1, rss1 = d.settled_fds(step=0.2), d.rss_kib()
         res.add('fds', fds1 == fds0, f'daemon fds before the first QEMU {fds0}, after the '
                                      f'last {fds1}')
         if rss10 is not None and not args.no_rss:
@@ -237,10 +202,9 @@ def suite_reload(env, args, res):
     clip = au.sox_make(w / 'long.raw', S16_48K_2, 20, SYNTHS[1])
     d = Daemon(args.vsnd, w, f'file,out={w}/vsnd-out-%u-%n.wav')
     d.start()
-    proc = Proc(d)
     try:
-        fds0, rss0 = proc.settled_fds(), d.rss_kib()
-        resets0 = proc.log_count('device reset')
+        fds0, rss0 = d.settled_fds(step=0.2), d.rss_kib()
+        resets0 = d.log().count('device reset')
         t0 = time.monotonic()
         console = final_playback(env, res, f'after {args.reloads} reloads',
                                  [f'reload rl {args.reloads} S16_LE 48000 2 long.raw'],
@@ -254,11 +218,11 @@ def suite_reload(env, args, res):
                 f'{len(cycles)} of {args.reloads} reloads with aplay and arecord running, '
                 f'{done.get("fails") if done else "?"} failed, in {dt:.0f} s (guest run); '
                 f'slowest unbind {worst / 1000:.0f} ms (guest clock)')
-        resets = proc.log_count('device reset') - resets0
+        resets = d.log().count('device reset') - resets0
         res.add('device resets seen', resets >= args.reloads,
                 f'vsnd detected {resets} driver resets (want >= {args.reloads})')
-        proc.wait_log('frontend disconnected', 1)
-        fds1, rss1 = proc.settled_fds(), d.rss_kib()
+        d.wait_log('frontend disconnected', 1)
+        fds1, rss1 = d.settled_fds(step=0.2), d.rss_kib()
         res.add('fds', fds1 == fds0, f'daemon fds before the guest {fds0}, after {fds1}')
         if not args.no_rss:
             res.add('memory', rss1 - rss0 <= RSS_GROWTH_KIB,

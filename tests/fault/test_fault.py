@@ -20,104 +20,55 @@ Usage: test_fault.py VSND VSND_DRIVE [--cycles N]
 import argparse
 import math
 import os
-import signal
 import struct
 import subprocess
 import sys
 import tempfile
 import time
 import wave
+from pathlib import Path
 
-FAILS = []
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'support'))
+import vsndtest as T  # noqa: E402
 
-
-def check(ok, what):
-    print(('ok: ' if ok else 'FAIL: ') + what, flush=True)
-    if not ok:
-        FAILS.append(what)
+TALLY = T.Tally()
+check = TALLY.check
 
 
 def write_clip(path, seconds):
     frames = int(48000 * seconds)
-    with wave.open(path, 'wb') as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(48000)
-        w.writeframes(b''.join(struct.pack('<hh', v, -v) for v in
+    T.write_wav(path, b''.join(struct.pack('<hh', v, -v) for v in
                                (int(8000 * math.sin(i / 7)) for i in range(frames))))
     return frames
 
 
-class Daemon:
+class Daemon(T.Daemon):
+    """vsnd, and how many frontends this test has sent it (settle)."""
+
     def __init__(self, exe, workdir, backend):
-        self.sock = os.path.join(workdir, 'vsnd.sock')
-        self.logpath = os.path.join(workdir, 'vsnd.log')
-        self.log = open(self.logpath, 'wb')
         env = dict(os.environ)
         # An ASan build holds freed memory in quarantine: RSS would grow
         # with every connection without any leak. Ignored by other builds.
         env['ASAN_OPTIONS'] = ':'.join(o for o in [os.environ.get('ASAN_OPTIONS', ''),
                                                    'quarantine_size_mb=0'] if o)
-        self.proc = subprocess.Popen([exe, '--socket', self.sock, '--backend', backend],
-                                     cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=env)
+        super().__init__(exe, workdir, args=['--backend', backend], env=env)
         self.connections = 0
-        deadline = time.monotonic() + 5
-        while not os.path.exists(self.sock):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit('vsnd did not start:\n' + self.text())
-            time.sleep(0.02)
-
-    def text(self):
-        with open(self.logpath, errors='replace') as f:
-            return f.read()
 
     def settle(self):
         """Wait until vsnd has seen every frontend we started go away."""
-        deadline = time.monotonic() + 5
-        while self.text().count('frontend disconnected') < self.connections:
-            if time.monotonic() > deadline:
-                raise SystemExit('vsnd did not notice a frontend leaving:\n' + self.text())
-            time.sleep(0.01)
-        # The log line comes before the session's fds are closed: wait until
-        # the count holds still, so "before" and "after" compare idle states.
-        last, deadline = -1, time.monotonic() + 2
-        while time.monotonic() < deadline:
-            n = self.fds()
-            if n == last:
-                break
-            last = n
-            time.sleep(0.1)
+        T.wait_for(lambda: self.log().count('frontend disconnected') >= self.connections, 5,
+                   'vsnd to notice a frontend leaving', step=0.01)
+        # "before" and "after" compare idle states
+        self.settled_fds(step=0.1, timeout=2)
 
-    def alive(self):
-        return self.proc.poll() is None
-
-    def fds(self):
-        return len(os.listdir(f'/proc/{self.proc.pid}/fd'))
-
-    def rss_kib(self):
-        with open(f'/proc/{self.proc.pid}/status') as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1])
-        return 0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return -1
-        self.log.close()
-        return self.proc.returncode
+    def stopped_cleanly(self):
+        """SIGTERM: did it exit 0 (a leak under ASan exits otherwise)?"""
+        return not self.stop() and self.rc == 0
 
 
 def drive(args, d, *cmd, timeout=30):
     d.connections += 1
-    return subprocess.run([args.drive, d.sock] + list(cmd), capture_output=True,
+    return subprocess.run([args.drive, str(d.sock)] + list(cmd), capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -147,7 +98,7 @@ def frontend_killed(args, work):
         r = drive(args, d, 'info')
         check(r.returncode == 0 and d.alive(), 'the next frontend is served (info)')
     finally:
-        check(d.stop() == 0, 'vsnd exits 0 on SIGTERM after the killed frontend')
+        check(d.stopped_cleanly(), 'vsnd exits 0 on SIGTERM after the killed frontend')
 
 
 def cycles(args, work):
@@ -174,7 +125,7 @@ def cycles(args, work):
         check(rss1 - rss0 <= 256, f'RSS before {rss0} KiB, after {rss1} KiB '
               f'(growth {rss1 - rss0} KiB, limit 256)')
     finally:
-        check(d.stop() == 0, 'vsnd exits 0 on SIGTERM after the cycles')
+        check(d.stopped_cleanly(), 'vsnd exits 0 on SIGTERM after the cycles')
 
 
 def readonly_dir(work):
@@ -204,11 +155,11 @@ def backend_failure(args, work):
             check(r.returncode != 0 and 'IO_ERR' in r.stderr and dt < 1.0,
                   f'output on a {kind}, attempt {attempt + 1}: the driver got IO_ERR in '
                   f'{dt * 1000:.0f} ms ({r.stderr.strip()})')
-        check('could not open' in d.text(), 'vsnd logged the backend failure')
+        check('could not open' in d.log(), 'vsnd logged the backend failure')
         r = drive(args, d, 'info')
         check(r.returncode == 0 and d.alive(), 'vsnd keeps serving after the failures')
     finally:
-        check(d.stop() == 0, 'vsnd exits 0 on SIGTERM after the backend failures')
+        check(d.stopped_cleanly(), 'vsnd exits 0 on SIGTERM after the backend failures')
         undo()
 
 
@@ -243,7 +194,7 @@ def full_filesystem(args, work):
               f'filesystem full after ~0.3 s of a 2 s stream: play rc {r.returncode} in '
               f'{dt:.2f} s, paced in real time ({r.stderr.strip()})')
         d.settle()
-        fails = d.text().count('file: writing')
+        fails = d.log().count('file: writing')
         check(fails == 1, f'the write failure logged once ({fails} times)')
         out = os.path.join(full, 'out-0.wav')
         try:
@@ -269,7 +220,7 @@ def full_filesystem(args, work):
         check(r.returncode == 0 and ok, 'with room again, the next stream is written whole '
                                         '(bit-exact, then under 20 ms of silence)')
     finally:
-        check(d.stop() == 0, 'vsnd exits 0 on SIGTERM after the full filesystem')
+        check(d.stopped_cleanly(), 'vsnd exits 0 on SIGTERM after the full filesystem')
         subprocess.run(['umount', full])
 
 
@@ -289,10 +240,7 @@ def main():
             sub = os.path.join(work, fn.__name__)
             os.mkdir(sub)
             fn(args, sub)
-    if FAILS:
-        print(f'{len(FAILS)} failure(s)')
-        return 1
-    return 0
+    return TALLY.exit_status()
 
 
 if __name__ == '__main__':

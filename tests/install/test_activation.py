@@ -19,21 +19,16 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), '..', 'support'))
+import vsndtest as T  # noqa: E402
 
 GET_FEATURES = 1
 FLAG_VERSION, FLAG_REPLY = 0x1, 0x4
 F_PROTOCOL_FEATURES, F_VERSION_1 = 1 << 30, 1 << 32
 
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(('ok: ' if cond else 'FAIL: ') + what, flush=True)
-    if not cond:
-        failures += 1
-    return cond
+TALLY = T.Tally()
+check = TALLY.check
 
 
 def recv_exact(s, n):
@@ -87,13 +82,14 @@ def stop(p, what):
 
 
 def wait_log(log, text, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    def seen():
         with open(log) as f:
-            if text in f.read():
-                return True
-        time.sleep(0.05)
-    return False
+            return text in f.read()
+    try:
+        T.wait_for(seen, timeout, text)
+        return True
+    except T.Failure:
+        return False
 
 
 def socket_activation(vsnd, tmp):
@@ -108,9 +104,7 @@ def socket_activation(vsnd, tmp):
         p = subprocess.Popen([tool, '-l', sock] + env_args + [vsnd, '--backend', 'null'],
                              stdout=lf, stderr=lf)
     try:
-        end = time.monotonic() + 5
-        while not os.path.exists(sock) and time.monotonic() < end:
-            time.sleep(0.02)
+        T.wait_for(lambda: T.listening(sock), 5, 'vsnd to listen')
         # the tool starts vsnd on the first connection, as systemd does
         answers(sock, 'socket activation')
         check(wait_log(log, '(socket activation)'), 'vsnd says it runs socket-activated')
@@ -189,9 +183,7 @@ def messages(vsnd, tmp):
     sock = os.path.join(tmp, 'busy.sock')
     p = subprocess.Popen([vsnd, '--socket', sock, '--backend', 'null'], stderr=subprocess.DEVNULL)
     try:
-        end = time.monotonic() + 5
-        while not os.path.exists(sock) and time.monotonic() < end:
-            time.sleep(0.02)
+        T.wait_for(lambda: T.listening(sock), 5, 'vsnd to listen')
         expect(vsnd, ['--socket', sock, '--backend', 'null'], 1, f'{sock} is in use',
                'a busy socket names its path')
         expect(vsnd, ['--socket', sock, '--backend', 'null'], 1, 'another --socket',
@@ -220,8 +212,7 @@ def main():
             connected_fd(vsnd)
             errors(vsnd, tmp)
             messages(vsnd, tmp)
-    print(f'{"FAILED" if failures else "passed"}: {failures} failure(s)')
-    return 1 if failures else 0
+    return TALLY.exit_status()
 
 
 if __name__ == '__main__':

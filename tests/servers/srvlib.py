@@ -1,58 +1,24 @@
 # SPDX-License-Identifier: MIT
-"""Helpers for the sound-server tests: signals, alignment, measurements,
-processes started and always stopped. Pure python (no numpy)."""
+"""Helpers for the sound-server tests: alignment, measurements, the
+servers' own runs and checks. Pure python (no numpy)."""
 import argparse
 import math
 import os
-import random
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-SKIP = 77
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'support'))
 
-
-def log(msg):
-    print(msg, flush=True)
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    log(('ok   ' if cond else 'FAIL ') + msg)
-    if not cond:
-        raise Failure(msg)
-
-
-def noise_s16(seconds, rate, channels, seed, amp=0.25):
-    """Reproducible white noise (a sharp correlation peak for alignment)."""
-    rnd = random.Random(seed)
-    n = int(seconds * rate) * channels
-    peak = int(32767 * amp)
-    return [rnd.randint(-peak, peak) for _ in range(n)]
-
-
-def sine_s16(seconds, rate, channels, freq, amp=0.25):
-    out = []
-    for i in range(int(seconds * rate)):
-        v = int(round(32767 * amp * math.sin(2 * math.pi * freq * i / rate)))
-        out.extend([v] * channels)
-    return out
-
-
-def pack_s16(samples):
-    return struct.pack('<%dh' % len(samples), *samples)
-
-
-def unpack_s16(data):
-    n = len(data) // 2
-    return list(struct.unpack('<%dh' % n, data[:2 * n]))
+# What every Python test shares (reporting, processes, S16 signals) comes
+# from tests/support/vsndtest.py; the server tests reach it as S.name too.
+from vsndtest import (SKIP, Daemon, Failure, Procs, check, listening, log,  # noqa: E402,F401
+                      noise_s16, pack_s16, recorded_data, recorded_s16, sine_s16,
+                      unpack_s16, wait_for, write_wav)
 
 
 def rms(x):
@@ -243,44 +209,6 @@ def parse_result(line):
         except ValueError:
             out[k] = v
     return out
-
-
-class Procs:
-    """Processes of one test, all stopped at the end (also on failure)."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, args, env=None, stdout=None, stderr=None):
-        p = subprocess.Popen(args, env=env, stdout=stdout or subprocess.DEVNULL,
-                             stderr=stderr or subprocess.DEVNULL, start_new_session=True)
-        self.procs.append(p)
-        return p
-
-    def stop(self, p, sig=signal.SIGTERM, timeout=5):
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-
-    def stop_all(self):
-        for p in reversed(self.procs):
-            self.stop(p)
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise Failure('timed out waiting for ' + what)
 
 
 def run_drive(drive, args, env, timeout=60):

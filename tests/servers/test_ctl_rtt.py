@@ -150,23 +150,6 @@ def backend_setup(backend, server, work):
     return ('alsa,device=vsnd_rtt' if backend == 'alsa' else 'portaudio'), env
 
 
-class Daemon:
-    def __init__(self, vsnd, procs, spec, env, work):
-        self.sock = os.path.join(work, 'vsnd.sock')
-        self.logpath = os.path.join(work, 'vsnd.log')
-        with open(self.logpath, 'w') as f:
-            self.proc = procs.start([vsnd, '--socket', self.sock, '--backend', spec], env=env,
-                                    stderr=f)
-        S.wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, 10,
-                   'vsnd to listen')
-        if self.proc.poll() is not None:
-            raise S.Failure('vsnd exited (%d): %s' % (self.proc.returncode, self.log()[-2000:]))
-
-    def log(self):
-        with open(self.logpath, errors='replace') as f:
-            return f.read()
-
-
 def first_streams(drive, sock, env):
     """The ids of the first output stream (played) and input one (probed)."""
     import json
@@ -285,7 +268,7 @@ def run_backend(args, backend, rows, fails):
         # vsnd starts in the first state's server condition (absent, by
         # default: a backend must find a server that comes later)
         server.ensure(STATES[args.states[0]][1])
-        d = Daemon(args.vsnd, procs, spec, env, work)
+        d = S.Daemon(args.vsnd, work, args=['--backend', spec], env=env, procs=procs)
         ids = first_streams(args.drive, d.sock, env)
         for state in args.states:
             S.log('-- %s, server %s: %g s played on stream %d, stream %d probed'

@@ -14,7 +14,6 @@ lines are printed with their figures."""
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -60,29 +59,20 @@ def start_server(kind, procs, work):
 def run_check(args, spec, env, work, controls):
     """vsnd with the backend, vsnd-drive check against it; returns its lines."""
     tag = 'controls' if controls else 'plain'
-    sock = os.path.join(work, 'vsnd-%s.sock' % tag)
     ctl = os.path.join(work, 'vsnd-%s.ctl' % tag)
-    logpath = os.path.join(work, 'vsnd-%s.log' % tag)
-    cmd = [args.vsnd, '--socket', sock, '--backend', spec, '--control', ctl, '-v']
-    with open(logpath, 'w') as f:
-        p = subprocess.Popen(cmd + (['--controls'] if controls else []), env=env, stdout=f,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+    d = S.Daemon(args.vsnd, work, name='vsnd-' + tag, env=env,
+                 args=['--backend', spec, '--control', ctl, '-v']
+                 + (['--controls'] if controls else []))
     try:
-        S.wait_for(lambda: (os.path.exists(sock) and os.path.exists(ctl)) or
-                   p.poll() is not None, 10, 'vsnd to listen')
+        S.wait_for(lambda: S.listening(ctl) or not d.alive(), 10, 'vsnd to listen')
         t0 = time.monotonic()
-        r = subprocess.run([args.drive, sock, 'check', '--jack-cmd', '%s %s jack' % (args.ctl, ctl)]
+        r = subprocess.run([args.drive, str(d.sock), 'check', '--jack-cmd',
+                            '%s %s jack' % (args.ctl, ctl)]
                            + (['--controls'] if controls else []), env=env,
                            capture_output=True, text=True, timeout=120)
         took = time.monotonic() - t0
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-        try:
-            rc = p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            rc = p.wait()
+        stop_err = d.stop()
     lines = r.stdout.splitlines()
     fails = [ln for ln in lines if ln.startswith('FAIL')]
     for ln in lines:
@@ -91,11 +81,11 @@ def run_check(args, spec, env, work, controls):
     S.log('     %s (%.1f s)' % (lines[-1] if lines else r.stderr.strip()[-300:], took))
     ok = r.returncode == 0 and not fails and bool(lines) and ' 0 failed' in lines[-1]
     if not ok:
-        with open(logpath, errors='replace') as f:
-            S.log('vsnd log (%s):\n%s' % (logpath, f.read()[-4000:]))
+        S.log('vsnd log (%s):\n%s' % (d.logpath, d.log()[-4000:]))
     S.check(ok, '%s: vsnd-drive check%s passes in full'
             % (args.server, ' --controls' if controls else ''))
-    S.check(rc == 0, '%s: vsnd exits 0 on SIGTERM (%d)' % (args.server, rc))
+    S.check(not stop_err and d.rc == 0, '%s: vsnd exits 0 on SIGTERM (%s)'
+            % (args.server, stop_err or d.rc))
     return lines
 
 

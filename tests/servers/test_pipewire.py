@@ -77,18 +77,11 @@ class PipeWire:
         return self.procs.start(['pw-play', '--target', target, path], env=self.env)
 
 
-def read_wav_s16(path):
-    """Samples of a WAV written by a process that may not have fixed its
-    header (killed): everything after the data chunk's header."""
-    with open(path, 'rb') as f:
-        d = f.read()
-    i = d.find(b'data')
-    return S.unpack_s16(d[i + 8:]) if i >= 0 else []
+read_wav_s16 = S.recorded_s16
 
 
 def write_wav_s16(path, samples):
-    subprocess.run(['sox', '-t', 'raw', '-e', 'signed', '-b', '16', '-c', str(CH), '-r',
-                    str(RATE), '-', path], input=S.pack_s16(samples), check=True)
+    S.write_wav(path, samples, CH, RATE)
 
 
 def case_playback(args, pw, work):

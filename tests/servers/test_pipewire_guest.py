@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import srvlib as S  # noqa: E402
 import test_pulse_guest as G  # noqa: E402
 from test_pipewire import PipeWire  # noqa: E402
 
@@ -20,8 +21,7 @@ class WavRecorder(G.Recorder):
     SUFFIX, TARGET = 'wav', 'vsnd_null'
 
     def samples(self, raw):
-        i = raw.find(b'data')
-        return raw[i + 8:] if i >= 0 else b''
+        return S.recorded_data(raw)
 
 
 class SourceWitness(WavRecorder):

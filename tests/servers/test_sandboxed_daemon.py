@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import srvlib as S  # noqa: E402
@@ -23,11 +22,7 @@ RATE, CH = 48000, 2
 
 
 def write_wav(path, samples):
-    with wave.open(path, 'wb') as w:
-        w.setnchannels(CH)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(S.pack_s16(samples))
+    S.write_wav(path, samples, CH, RATE)
 
 
 class Server:
@@ -59,36 +54,24 @@ class Server:
         return self.srv.record(path, 'vsnd_null'), path
 
     def read(self, path):
-        with open(path, 'rb') as f:
-            data = f.read()
         if self.kind == 'pipewire':
-            # pw-record's header is not final when it is stopped
-            at = data.find(b'data')
-            data = data[at + 8:] if at >= 0 else b''
-        return S.unpack_s16(data)
+            return S.recorded_s16(path)  # pw-record's header is not final when it is stopped
+        with open(path, 'rb') as f:
+            return S.unpack_s16(f.read())
 
 
-class Daemon:
+class Daemon(S.Daemon):
+    """vsnd on the test's server; want: what /proc must say of its
+    seccomp mode (2: filtering)."""
+
     def __init__(self, vsnd, server, work, extra):
-        self.sock = os.path.join(work, 'vsnd.sock')
-        self.logpath = os.path.join(work, 'vsnd.log')
-        self.want = '0' if '--sandbox=off' in extra else '2'  # Seccomp: in /proc
-        with open(self.logpath, 'w') as f:
-            self.proc = server.procs.start([vsnd, '--socket', self.sock, '--backend',
-                                            server.spec()] + extra, env=server.env, stderr=f)
-        S.wait_for(lambda: 'sandbox: ' in self.log() or self.proc.poll() is not None, 10,
-                   'vsnd to start')
-
-    def log(self):
-        with open(self.logpath, errors='replace') as f:
-            return f.read()
+        self.want = '0' if '--sandbox=off' in extra else '2'
+        super().__init__(vsnd, work, args=['--backend', server.spec()] + extra, env=server.env,
+                         procs=server.procs)
+        S.wait_for(lambda: 'sandbox: ' in self.log() or not self.alive(), 10, 'vsnd to start')
 
     def seccomp(self):
-        try:
-            with open('/proc/%d/status' % self.proc.pid) as f:
-                return [ln.split()[1] for ln in f if ln.startswith('Seccomp:')][0]
-        except OSError:
-            return 'gone'
+        return self.status('Seccomp') or 'gone'
 
 
 def play(drive, sock, clip, env):
