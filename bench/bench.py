@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.dont_write_bytecode = True   # no __pycache__ in tests/e2e
 sys.path.insert(0, str(ROOT / 'tests' / 'e2e'))
+sys.path.insert(0, str(ROOT / 'tests' / 'support'))
+import vsndtest as T  # noqa: E402
 import e2e_audio as au  # noqa: E402
 import vsnd_e2e as e2e  # noqa: E402
 from e2e_guest import (GUEST_MEM, Daemon, Failure, Skip, build_guest, find_qemu, log,  # noqa: E402
@@ -126,6 +128,34 @@ def dev_stats(devs):
     if not a:
         return None
     return {'mean': statistics.mean(a), 'p99': pct(a, 99), 'max': max(a)}
+
+
+def drift_ppm(events, byte_rate):
+    """The stream's rate error against CLOCK_MONOTONIC, in ppm, from a
+    least-squares fit of completion time against the bytes completed by
+    then (+: the device's frames take longer than the nominal rate says),
+    and the p99 residual from that fit (ms). Only the first segment (one
+    START) counts, from its second second on: drift is the long-run rate,
+    and a first period's start-up (a millisecond late) would read as 1.7
+    ppm over 10 minutes."""
+    segs, cum, prev = [], 0, None
+    for t, b, _ in events:
+        if prev is not None and t - prev > 10 * max(b * 1e9 / byte_rate, 1e6):
+            break
+        cum += b
+        if t - events[0][0] >= 1e9:
+            segs.append((cum, t / 1e9))
+        prev = t
+    if len(segs) < 3:
+        return None
+    n = len(segs)
+    mx = sum(x for x, _ in segs) / n
+    my = sum(y for _, y in segs) / n
+    sxx = sum((x - mx) ** 2 for x, _ in segs)
+    slope = sum((x - mx) * (y - my) for x, y in segs) / sxx
+    resid = [abs(y - (my + slope * (x - mx))) * 1e3 for x, y in segs]
+    return {'ppm': (slope * byte_rate - 1) * 1e6, 'p99_resid': pct(resid, 99),
+            'seconds': segs[-1][1] - segs[0][1], 'n': n}
 
 
 # --- gnuplot --------------------------------------------------------------------------------
@@ -329,6 +359,65 @@ class Bench:
                                      'vsnd CPU for N concurrent 48 kHz stereo streams',
                                      'streams', 'vsnd CPU % (sum, 100 = one core)', logx=True):
             md += ['', '![vsnd CPU against streams](scale-cpu.png)']
+        self.md += md + ['']
+
+    # (backend spec, vsnd-drive command): the clocked backends, each its own
+    # daemon, all at once (drift is a rate, not a latency: they do not
+    # disturb each other's).
+    DRIFT_RUNS = (('null', 'play'), ('file,out={w}/out-%u.wav', 'play'), ('loopback', 'play'),
+                  ('null', 'record'))
+
+    def drift(self):
+        a = self.args
+        secs = 3 if a.smoke else a.drift_seconds
+        log(f'=== drift: {len(self.DRIFT_RUNS)} streams for {secs:g} s')
+        w = self.work / 'drift'
+        shutil.rmtree(w, ignore_errors=True)
+        w.mkdir(parents=True)
+        clip = w / 'clip.wav'
+        subprocess.run(['sox', '-R', '-D', '-n', '-r', '48000', '-c', '2', '-b', '16', str(clip),
+                        'synth', str(secs), 'sine', '440', 'gain', '-3'],
+                       check=True, capture_output=True)
+        daemons, drives = [], []
+        try:
+            for i, (spec, cmd) in enumerate(self.DRIFT_RUNS):
+                daemons.append(T.Daemon(self.vsnd, w, name=f'd{i}', args=[
+                    '--backend', spec.format(w=w), '--trace', str(w / f'trace{i}.txt'), '-q']))
+                what = ([str(clip), '--period-ms', '10'] if cmd == 'play'
+                        else [str(w / f'rec{i}.wav'), '--seconds', str(secs)])
+                drives.append(subprocess.Popen([str(self.drive), str(daemons[-1].sock), cmd] + what
+                                               + ['-q'], stdin=subprocess.DEVNULL,
+                                               stdout=subprocess.DEVNULL,
+                                               stderr=open(w / f'drive{i}.log', 'wb')))
+            fails = sum(1 for d in drives if d.wait(secs + 60) != 0)
+        finally:
+            for d in daemons:
+                d.stop()
+        rows = []
+        for i, (spec, cmd) in enumerate(self.DRIFT_RUNS):
+            tr = read_trace(w / f'trace{i}.txt')
+            events = max(tr.values(), key=len) if tr else []
+            rows.append((spec.split(',')[0], cmd, drift_ppm(events, 48000 * 4)))
+        shutil.rmtree(w, ignore_errors=True)
+        self.commands.append(f'drift: per row `vsnd --socket dI.sock --backend B --trace traceI.txt '
+                             f'-q` + `vsnd-drive dI.sock play clip.wav --period-ms 10 -q` (or '
+                             f'`record recI.wav --seconds S`), {secs:g} s, all rows at once')
+        md = ['## Drift (clocked backends, no VM)', '',
+              f'One {secs:g} s stream per row, 48 kHz S16 stereo, 10 ms periods, all rows at '
+              'once. Rate error: a least-squares fit of each completion\'s CLOCK_MONOTONIC time '
+              '(vsnd --trace) against the frames completed by then, in ppm of the nominal rate; '
+              'residual: how far completions stray from that fitted line. Goal: within 1 ppm.',
+              '', '| backend | direction | seconds fitted | completions | rate error (ppm) | '
+              'p99 residual (ms) | goal |', '|---|---|---|---|---|---|---|']
+        for name, cmd, f in rows:
+            if not f:
+                md.append(f'| {name} | {cmd} | - | - | - | - | MISS (no completions) |')
+                continue
+            md.append(f'| {name} | {cmd} | {f["seconds"]:.1f} | {f["n"]} | {f["ppm"]:+.3f} | '
+                      f'{f["p99_resid"]:.3f} | {"PASS" if abs(f["ppm"]) <= 1 else "MISS"} |')
+        if fails:
+            md += ['', f'{fails} of {len(drives)} vsnd-drive runs failed.']
+        self.headline['drift'] = rows
         self.md += md + ['']
 
     def sweeps(self):
@@ -629,6 +718,12 @@ class Bench:
                            f'{spread([x["cpu_pct"] for x in r], "{:.2f}")} %, xruns '
                            f'{sum(x["xruns"] for x in r)}, p99 deviation '
                            f'{spread([x["p99"] for x in r])} ms{floor}')
+        if h.get('drift'):
+            worst = max((abs(f['ppm']) for _, _, f in h['drift'] if f), default=float('nan'))
+            out.append('- drift, clocked backends: ' + ', '.join(
+                f'{n} {c} {f["ppm"]:+.3f} ppm' if f else f'{n} {c} n/a'
+                for n, c, f in h['drift']) + f' ({"PASS" if worst <= 1 else "MISS"}: goal '
+                'within 1 ppm)')
         if h.get('loop'):
             out.append(f'- loopback round trip in the guest: {spread(h["loop"], "{:.1f}")} ms')
         if (self.out / 'pacing.png').exists() and not self.args.smoke:
@@ -647,17 +742,18 @@ def main():
     ap.add_argument('--idle-seconds', type=float, default=10)
     ap.add_argument('--scale-seconds', type=float, default=10)
     ap.add_argument('--sweep-seconds', type=float, default=5)
-    ap.add_argument('--only', default='guest,loopback,scale,sweeps',
-                    help='comma-separated subset: guest,loopback,scale,sweeps')
+    ap.add_argument('--drift-seconds', type=float, default=600)
+    ap.add_argument('--only', default='guest,loopback,scale,sweeps,drift',
+                    help='comma-separated subset: guest,loopback,scale,sweeps,drift')
     ap.add_argument('--noisy', action='store_true',
                     help='say in the report that the machine was shared')
     a = ap.parse_args()
     started = time.monotonic()
     b = Bench(a)
-    parts = ['scale'] if a.smoke else a.only.split(',')
+    parts = ['scale', 'drift'] if a.smoke else a.only.split(',')
     rc = 0
     try:
-        for part in ('guest', 'loopback', 'scale', 'sweeps'):
+        for part in ('guest', 'loopback', 'scale', 'sweeps', 'drift'):
             if part not in parts:
                 continue
             try:
