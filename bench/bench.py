@@ -749,6 +749,7 @@ def main():
                     help='say in the report that the machine was shared')
     a = ap.parse_args()
     started = time.monotonic()
+    Path(a.out).mkdir(parents=True, exist_ok=True)
     b = Bench(a)
     parts = ['scale', 'drift'] if a.smoke else a.only.split(',')
     rc = 0
@@ -768,6 +769,10 @@ def main():
                 b.md += [f'## {part}: failed', '', str(e), '']
                 rc = 1
         b.write(started)
+        if a.smoke and not (b.headline.get('scale1') and b.headline.get('drift') and
+                            all(f for _, _, f in b.headline['drift'])):
+            log('FAIL smoke: a measurement gave no figures')
+            rc = 1
     finally:
         shutil.rmtree(b.work, ignore_errors=True)
     return rc
