@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Runs every vsnd test: the one command the README gives for it, and what CI
 # runs. Installs missing dependencies, then:
-#   1. gcc, -Werror: build, unit tests, libvsnd's ABI checks (exports,
-#      headers, abidiff), the install tests (meson install into a temporary
-#      DESTDIR, the installed vsnd also against the guest), the end-to-end
-#      guest tests, and semu with libvsnd booting its RV32 Linux;
-#   2. clang, -Werror: build and unit tests;
-#   3. gcc with ASan + UBSan: unit tests;
-#   4. clang with TSan: the unit tests that run threads;
+#   1. gcc, -Werror: build, every suite: unit, integration and servers
+#      tests, libvsnd's ABI checks (exports, headers, abidiff), the install
+#      tests (meson install into a temporary DESTDIR, the installed vsnd also
+#      against the guest), the end-to-end guest tests, and semu with libvsnd
+#      booting its RV32 Linux;
+#   2. clang, -Werror: build, unit, integration and servers tests;
+#   3. gcc with ASan + UBSan: the same tests;
+#   4. clang with TSan: the tests that run threads;
 #   5. the end-to-end guest tests (file suite, driver reloads) against the
 #      ASan + UBSan daemon;
 #   6. every libFuzzer target for VSND_FUZZ_SECONDS (default 60) each.
 # Exits non-zero if any build or test fails.
+# Stages 2 and 3 leave out suite timing (wall-clock limits: stage 1 has them).
+# The suites are described in tests/meson.build.
 # Options: --quick  only stage 1 without the guest tests
 #          --no-e2e skip the guest tests
 set -euo pipefail
@@ -23,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1; e2e=disabled ;;
     --no-e2e) e2e=disabled ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -44,23 +47,26 @@ build() {
   meson compile -C "$dir"
 }
 
-stage "gcc -Werror: build, unit and end-to-end tests"
+# What stages 2 and 3 run: no guest, no ABI or install checks.
+no_guest=(--suite unit --suite integration --suite servers --no-suite timing)
+
+stage "gcc -Werror: build, every suite"
 CC=gcc build build-test -Dwerror=true -De2e=$e2e
 meson test -C build-test --print-errorlogs --num-processes 2
 
 [ "$quick" = 1 ] && exit 0
 
-stage "clang -Werror: build and unit tests"
+stage "clang -Werror: build, unit, integration and servers tests"
 CC=clang build build-clang -Dwerror=true -De2e=disabled
-meson test -C build-clang --print-errorlogs --suite unit --num-processes 2
+meson test -C build-clang --print-errorlogs "${no_guest[@]}" --num-processes 2
 
-stage "ASan + UBSan: unit tests"
+stage "ASan + UBSan: unit, integration and servers tests"
 CC=gcc build build-asan -Dwerror=true -De2e=disabled -Db_sanitize=address,undefined \
   -Db_lundef=false -Dbuildtype=debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --print-errorlogs --suite unit --num-processes 2
+  meson test -C build-asan --print-errorlogs "${no_guest[@]}" --num-processes 2
 
-stage "TSan: unit tests with threads (device, backend real-time threads, daemon loop)"
+stage "TSan: tests with threads (device, backend real-time threads, daemon loop, daemon)"
 CC=clang build build-tsan -Dwerror=true -De2e=disabled -Db_sanitize=thread -Db_lundef=false \
   -Dbuildtype=debug
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
