@@ -455,9 +455,9 @@ class Bench:
     # --- guest runs -------------------------------------------------------------------------
 
     def guest_setup(self):
-        self.qemu = find_qemu('vhost-user-snd-pci')
-        find_qemu('virtio-sound-pci')
-        self.gdir = build_guest()
+        self.qemu = find_qemu('vhost-user-snd-pci', '6.12')
+        find_qemu('virtio-sound-pci', '6.12')
+        self.gdir = build_guest('6.12')
         self.accel = probe_accel(self.qemu, self.gdir)
 
     def guest_play(self, device, clip, idle_s):
@@ -646,6 +646,148 @@ class Bench:
         self.headline['loop'] = delays
         self.md += md
 
+    # (buffer, period) in frames at 48 kHz: 20/10, 40/10, 100/25 ms and what
+    # aplay asks by default (500/125 ms). (alsabat's own choice, without -B,
+    # is a search from 13-frame periods that fails on its retries.)
+    RT_BUFS = ((960, 480), (1920, 480), (4800, 1200), (24000, 6000))
+
+    def latency_boot(self, tag, qemu_args, daemon_spec=None, env=None):
+        """One boot running alsabat's round trip for each of RT_BUFS:
+        {bufs: (ms or None, what went wrong or '')}."""
+        w = Path(tempfile.mkdtemp(prefix=f'rt-{tag}-', dir=self.work))
+        daemon = None
+        if daemon_spec:
+            daemon = T.Daemon(self.vsnd, w, args=['--backend', daemon_spec, '-q'], env=env)
+        plan = [f'latency {tag}-{b}-{p} {b} {p}' for b, p in self.RT_BUFS]
+        try:
+            console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan',
+                                      qemu_args(w), plan, {}, 1 << 20, 300)
+        finally:
+            err = daemon.stop() if daemon else ''
+        if err:
+            raise Failure(err)
+        res = {}
+        for b, p in self.RT_BUFS:
+            f = console.find('latency', f'{tag}-{b}-{p}') or {}
+            out = Path(gout) / f'{tag}-{b}-{p}.txt'
+            text = out.read_text(errors='replace') if out.exists() else ''
+            # After an xrun alsabat starts again with a larger period: a
+            # result is the asked size's only if its last try had that size.
+            got = re.findall(r'Get period size: (\d+)\s+buffer size: (\d+)', text)
+            asked = not got or got[-1] == (str(p), str(b))
+            if f.get('rc') == '0' and f.get('ms', '').isdigit() and asked:
+                res[(b, p)] = (int(f['ms']), '')
+                continue
+            why = self.rt_failure(text) if text else f'no alsabat output ({f})'
+            if f.get('rc') == '0' and not asked:
+                why = (f'xruns at the asked size; alsabat grew it to {got[-1][1]}/{got[-1][0]} '
+                       f'frames and measured {f.get("ms")} ms there')
+            res[(b, p)] = (None, why)
+            log(f'  {tag} {b}/{p}: {why}')
+        return res
+
+    @staticmethod
+    def rt_failure(text):
+        """What alsabat's log says went wrong, in a few words."""
+        tests = re.findall(r'Test\d+, round trip latency (\d+)ms', text)
+        xruns = text.count('Underrun') + text.count('Overrun')
+        errs = [ln.strip() for ln in text.splitlines()
+                if re.search(r'error|Could not|Cannot', ln)]
+        bits = [f'{len(tests)} of 5 tests ({", ".join(tests)} ms)' if tests else 'no test done']
+        if xruns:
+            bits.append(f'{xruns} xruns')
+        if errs:
+            bits.append(errs[-1].rstrip('.'))
+        return '; '.join(bits)
+
+    def roundtrip(self):
+        """What an application in the guest hears back: alsabat plays a sine and
+        counts the captured frames until it returns, both buffers included."""
+        runs = self.args.guest_runs
+        log(f'=== round trip as an application hears it (alsabat in the guest), {runs} boots '
+            'per path')
+        vu = ['-chardev', 'socket,id=snd0,path={w}/vsnd.sock',
+              '-device', 'vhost-user-snd-pci,chardev=snd0']
+        paths = [('vsnd, loopback backend', 'lb', lambda w: [a.format(w=w) for a in vu],
+                  'loopback', None)]
+        procs = T.Procs()
+        try:
+            paths += self.pulse_paths(procs, vu)
+            rows = [(name, [self.latency_boot(tag, args, spec, env) for _ in range(runs)])
+                    for name, tag, args, spec, env in paths]
+        finally:
+            procs.stop_all()
+            os.environ.pop('ALSA_CONFIG_PATH', None)
+        md = ['## Round trip as an application hears it (in the guest)', '',
+              '`alsabat --roundtriplatency` in the guest (alsa-utils; S16_LE 48 kHz stereo, '
+              'one process playing and capturing on the card): a sine starts on the output '
+              'and it counts the captured frames until the sine comes back, five times; its '
+              f'mean in whole ms, over {runs} boots per path. Both the playback and the '
+              'capture buffer are in it. The PulseAudio is the one tests/servers start (null '
+              'sinks kept at 10 ms, as a sink on hardware runs): the guest\'s output goes to '
+              'its sink, its capture reads that sink\'s monitor. Goals: loopback at most the '
+              'buffer plus one period; vsnd at or under QEMU\'s built-in device.', '',
+              '| path | ' + ' | '.join(self.rt_label(b) for b in self.RT_BUFS) + ' |',
+              '|---|' + '---|' * len(self.RT_BUFS)]
+        notes = []
+        for name, boots in rows:
+            cells = []
+            for bufs in self.RT_BUFS:
+                ms = [r[bufs][0] for r in boots if r[bufs][0] is not None]
+                bad = [r[bufs][1] for r in boots if r[bufs][0] is None]
+                cells.append((spread(ms, '{:.0f}') + ' ms' if ms else 'failed') +
+                             (f' ({len(bad)} of {len(boots)} failed)' if bad and ms else ''))
+                notes += [f'- {name}, {self.rt_label(bufs)}: {b}' for b in bad]
+            md.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+        md += ['', 'Goals:']
+        lb = rows[0][1]
+        for b, p in self.RT_BUFS:
+            ms = [r[(b, p)][0] for r in lb if r[(b, p)][0] is not None]
+            bound = (b + p) / 48
+            md.append(f'- loopback {self.rt_label((b, p))}: worst '
+                      f'{max(ms) if ms else "n/a"} ms, bound {bound:g} ms: '
+                      f'{"PASS" if ms and len(ms) == len(lb) and max(ms) <= bound else "MISS"}')
+        if notes:
+            md += ['', 'Runs that failed, as alsabat said:'] + notes
+        self.headline['roundtrip'] = rows
+        self.commands.append('round trip: `alsabat -D hw:CARD,DEV --roundtriplatency -f S16_LE '
+                             '-r 48000 -c 2 -B BUFFER -E PERIOD` in the guest '
+                             '(scripts/guest/tests/plan.sh, step latency)')
+        self.md += md + ['']
+
+    def pulse_paths(self, procs, vu):
+        """The paths through a PulseAudio this bench starts (tests/servers'), its
+        null sink's monitor routed back into the guest's capture: vsnd's pulse
+        backend, and QEMU's built-in device with its ALSA audiodev on
+        alsa-plugins' pulse PCM (this QEMU has no pa or pipewire audiodev
+        without qemu-system-gui). QEMU finds the PCMs through
+        ALSA_CONFIG_PATH, which roundtrip() takes away again."""
+        sys.path.insert(0, str(ROOT / 'tests' / 'servers'))
+        from test_pulse import Pulse
+        if not shutil.which('pulseaudio'):
+            log('no pulseaudio: the round trip through a sound server is left out')
+            return []
+        w = self.work / 'pulse'
+        w.mkdir(exist_ok=True)
+        pa = Pulse(procs, str(w))
+        pa.short_sinks = True
+        pa.start()
+        conf = w / 'asound.conf'
+        conf.write_text(''.join(
+            f'pcm.rt_{n} {{ type pulse server "unix:{pa.sock}" device "{dev}" }}\n'
+            for n, dev in (('out', 'vsnd_null'), ('in', 'vsnd_null.monitor'))))
+        os.environ['ALSA_CONFIG_PATH'] = f'/usr/share/alsa/alsa.conf:{conf}'
+        return [('vsnd, pulse backend', 'pa', lambda d: [a.format(w=d) for a in vu],
+                 f'pulse,server=unix:{pa.sock},sink=vsnd_null,source=vsnd_null.monitor', pa.env),
+                ('QEMU built-in virtio-sound, alsa audiodev on the pulse PCM', 'qb',
+                 lambda d: ['-device', 'virtio-sound-pci,audiodev=snd0', '-audiodev',
+                            'alsa,id=snd0,out.dev=rt_out,in.dev=rt_in'], None, None)]
+
+    @staticmethod
+    def rt_label(bufs):
+        b, p = bufs
+        return f'{b / 48:g}/{p / 48:g} ms'
+
     # --- report -------------------------------------------------------------------------------
 
     def machine(self):
@@ -724,6 +866,13 @@ class Bench:
                 f'{n} {c} {f["ppm"]:+.3f} ppm' if f else f'{n} {c} n/a'
                 for n, c, f in h['drift']) + f' ({"PASS" if worst <= 1 else "MISS"}: goal '
                 'within 1 ppm)')
+        for name, boots in h.get('roundtrip', []):
+            cells = []
+            for bufs in self.RT_BUFS:
+                ms = [r[bufs][0] for r in boots if r[bufs][0] is not None]
+                cells.append(f'{self.rt_label(bufs)} ' +
+                             (f'{statistics.mean(ms):.0f} ms' if ms else 'failed'))
+            out.append(f'- round trip an application hears, {name}: ' + ', '.join(cells))
         if h.get('loop'):
             out.append(f'- loopback round trip in the guest: {spread(h["loop"], "{:.1f}")} ms')
         if (self.out / 'pacing.png').exists() and not self.args.smoke:
@@ -743,8 +892,8 @@ def main():
     ap.add_argument('--scale-seconds', type=float, default=10)
     ap.add_argument('--sweep-seconds', type=float, default=5)
     ap.add_argument('--drift-seconds', type=float, default=600)
-    ap.add_argument('--only', default='guest,loopback,scale,sweeps,drift',
-                    help='comma-separated subset: guest,loopback,scale,sweeps,drift')
+    ap.add_argument('--only', default='guest,loopback,roundtrip,scale,sweeps,drift',
+                    help='comma-separated subset: guest,loopback,roundtrip,scale,sweeps,drift')
     ap.add_argument('--noisy', action='store_true',
                     help='say in the report that the machine was shared')
     a = ap.parse_args()
@@ -754,11 +903,11 @@ def main():
     parts = ['scale', 'drift'] if a.smoke else a.only.split(',')
     rc = 0
     try:
-        for part in ('guest', 'loopback', 'scale', 'sweeps', 'drift'):
+        for part in ('guest', 'loopback', 'roundtrip', 'scale', 'sweeps', 'drift'):
             if part not in parts:
                 continue
             try:
-                if part == 'loopback' and not hasattr(b, 'qemu'):
+                if part in ('loopback', 'roundtrip') and not hasattr(b, 'qemu'):
                     b.guest_setup()
                 getattr(b, part)()
             except Skip as e:

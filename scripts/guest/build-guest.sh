@@ -34,6 +34,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # need is found with modinfo and loaded first.
 WANT_MODULES=(soundcore snd snd-timer snd-pcm virtio_snd virtio_blk)
 TOOLS=(/usr/bin/aplay /usr/bin/arecord /usr/bin/amixer /usr/bin/speaker-test)
+# alsabat measures the round trip an application hears (bench/); not in the
+# i386 image, whose user space would need its FFT library too.
+NATIVE_TOOLS=(/usr/bin/alsabat)
 # Debian's 6.12 kernel source: the kernel's ALSA selftests are built from its
 # folder, and the i386 kernel from all of it.
 LINUX_612_TAR=/usr/src/linux-source-6.12.tar.xz
@@ -87,7 +90,7 @@ check_prereqs() {
     command -v "$t" >/dev/null || missing "$t (run scripts/install-deps.sh)"
   done
   [ -x "$MODINFO" ] || missing "modinfo (package kmod)"
-  for t in "${TOOLS[@]}"; do
+  for t in "${TOOLS[@]}" "${NATIVE_TOOLS[@]}"; do
     [ -x "$t" ] || missing "$t (package alsa-utils)"
   done
   BUSYBOX=$(command -v busybox || true)
@@ -382,6 +385,13 @@ build_initramfs() {
     [ "$t" = busybox ] || ln -sf busybox "$root/bin/$t"
   done
   for t in "${TOOLS[@]}"; do copy_with_libs "$t" "$root"; done
+  if [ -z "$SYSROOT" ]; then
+    for t in "${NATIVE_TOOLS[@]}"; do copy_with_libs "$t" "$root"; done
+    # alsabat's threads end with pthread_exit, which loads libgcc_s at run time.
+    t=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ { print $NF; exit }')
+    [ -n "$t" ] || missing "libgcc_s.so.1 (package libgcc-s1)"
+    install -D -m 0644 "$(readlink -f "$t")" "$root$t"
+  fi
   [ "$SELFTESTS_WANTED" = 0 ] || build_selftests "$root"
   mkdir -p "$root/usr/share"
   cp -a /usr/share/alsa "$root/usr/share/alsa"

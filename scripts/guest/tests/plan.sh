@@ -19,6 +19,10 @@
 #   wait-host ID SECONDS                say "wait id=ID" and sleep: the host acts meanwhile
 #   reload ID N FMT RATE CH FILE        N driver reloads while aplay plays FILE and
 #                                       arecord records (see plan_reload)
+#   latency ID BUFFER PERIOD            alsabat's round trip (a sine played, heard on
+#                                       the capture), S16_LE 48 kHz stereo, BUFFER and
+#                                       PERIOD frames (0 0: alsabat's search); its log
+#                                       to /out/ID.txt
 # Each step reports on the console; a failed step fails the script but the rest run.
 plan_rc=0
 plan_fail() { plan_rc=1; }
@@ -148,6 +152,24 @@ plan_reload_once() {
 	vsnd_mark "reload-cycle id=$id k=$k unbind_us=$((t1 - t0)) card=$VSND_CARD"
 }
 
+# alsabat plays and captures in one process: what an application hears back,
+# both buffers included. It prints whole milliseconds per test and a mean.
+plan_latency() {
+	local id=$1 bufs= rc ms
+	[ "$2" = 0 ] || bufs="-B $2 -E $3"
+	if ! command -v alsabat >/dev/null; then
+		vsnd_mark "latency id=$id rc=77 (no alsabat in this guest image)"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	alsabat -D "$VSND_PCM" --roundtriplatency -f S16_LE -r 48000 -c 2 $bufs \
+		>"/out/$id.txt" 2>&1
+	rc=$?
+	ms=$(sed -n 's/^Final round trip latency: \([0-9]*\)ms.*/\1/p' "/out/$id.txt")
+	vsnd_mark "latency id=$id rc=$rc ms=${ms:-none} tests=$(grep -c 'round trip latency' "/out/$id.txt")"
+	return $rc
+}
+
 plan_reload() {
 	local id=$1 n=$2 k=1 fails=0
 	shift 2
@@ -176,6 +198,7 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	amixer) plan_amixer "$a1" $a2 $a3 $a4 $a5 || plan_fail ;;
 	contents) plan_contents "$a1" ;;
 	reload) plan_reload "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
+	latency) plan_latency "$a1" "$a2" "$a3" || plan_fail ;;
 	wait-host) vsnd_mark "wait id=$a1"; sleep "$a2"; vsnd_mark "waited id=$a1 rc=0" ;;
 	*) vsnd_mark "error unknown plan step $step"; plan_fail ;;
 	esac
