@@ -87,6 +87,7 @@
 
 #include "drive/drv.h"
 #include "drive/io.h"
+#include "drive/req.h"
 #include "util/iov.h"
 #include "vhost-user/mem.h"
 #include "vhost-user/proto.h"
@@ -419,10 +420,7 @@ static size_t query(uint32_t code, uint32_t start, uint32_t count, uint32_t size
 {
 	size_t q = scratch(VIRTIO_SND_QUERY_INFO_SIZE);
 
-	vsnd_put_le32(mem(q), code);
-	vsnd_put_le32(mem(q) + 4, start);
-	vsnd_put_le32(mem(q) + 8, count);
-	vsnd_put_le32(mem(q) + 12, size);
+	vdq_query(mem(q), code, start, count, size);
 	return q;
 }
 
@@ -1108,8 +1106,7 @@ static size_t ctl_req(uint32_t code, uint32_t id)
 {
 	size_t q = scratch(VIRTIO_SND_CTL_HDR_SIZE);
 
-	vsnd_put_le32(mem(q), code);
-	vsnd_put_le32(mem(q) + 4, id);
+	vdq_hdr(mem(q), code, id);
 	return q;
 }
 

@@ -24,6 +24,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/session.h"
+#include "drive/req.h"
 #include "frontend.h"
 #include "util/iov.h"
 #include "vhost-user/proto.h"
@@ -185,10 +186,7 @@ static void test_pcm_info(void **state)
 
 	bring_up(t);
 	assert_false(t->features & (1ull << VSND_F_CTLS));
-	vsnd_put_le32(q, VIRTIO_SND_R_PCM_INFO);
-	vsnd_put_le32(q + 4, 0);
-	vsnd_put_le32(q + 8, 2);
-	vsnd_put_le32(q + 12, 32);
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);
 	assert_int_equal(control(t, q, sizeof(q), 4 + 2 * 32, &resp), 4 + 2 * 32);
 	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
 	for (unsigned int i = 0; i < 2; i++) {
@@ -258,24 +256,20 @@ static void pcm_simple(struct t *t, uint32_t code, uint32_t stream)
 	uint8_t q[8];
 	size_t resp;
 
-	vsnd_put_le32(q, code);
-	vsnd_put_le32(q + 4, stream);
+	vdq_hdr(q, code, stream);
 	assert_int_equal(control(t, q, sizeof(q), 4, &resp), 4);
 	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
 }
 
 static void set_params(struct t *t, uint32_t stream)
 {
-	uint8_t q[24] = { 0 };
+	const struct vdq_params p = { .stream = stream, .buffer_bytes = 4 * PERIOD,
+				      .period_bytes = PERIOD, .channels = 2,
+				      .format = VSND_PCM_FMT_S16, .rate = VSND_PCM_RATE_48000 };
+	uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE];
 	size_t resp;
 
-	vsnd_put_le32(q, VIRTIO_SND_R_PCM_SET_PARAMS);
-	vsnd_put_le32(q + 4, stream);
-	vsnd_put_le32(q + 8, 4 * PERIOD);
-	vsnd_put_le32(q + 12, PERIOD);
-	q[20] = 2;
-	q[21] = VSND_PCM_FMT_S16;
-	q[22] = VSND_PCM_RATE_48000;
+	vdq_set_params(q, &p);
 	assert_int_equal(control(t, q, sizeof(q), 4, &resp), 4);
 	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
 }
