@@ -69,7 +69,6 @@
  *
  * Usage: test_malformed VSND   (MALFORMED_KEEP_LOG=1 keeps vsnd's log on success)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -142,24 +141,6 @@ static void msleep(unsigned int ms)
 }
 
 /* ---- the daemon ---- */
-
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* Is a socket listening at path? (/proc/net/unix flag __SO_ACCEPTCON:
  * vsnd binds before it listens.) */
@@ -1053,11 +1034,11 @@ static void i_remap_parked(void)
 	 * finds the retired list crowded, with no ring running. */
 	for (unsigned int i = 0; ok && i < VHU_MAX_RETIRED - VHU_MEMTABLE_MAX_REGIONS; i++)
 		ok = vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE + (i % 2 ? 0 : 1ull << 32),
-				       VDF_MEM_SIZE) == 0;
+				       VDF_MEM_SIZE, vdf_acked(&H.d.fe)) == 0;
 	/* The last table is larger (the guest's memory grew): its mapping
 	 * cannot land exactly where the first one was. */
 	ok = ok && ftruncate(H.d.fe.memfd, 2 * VDF_MEM_SIZE) == 0 &&
-	     vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE, 2 * VDF_MEM_SIZE) == 0;
+	     vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE, 2 * VDF_MEM_SIZE, vdf_acked(&H.d.fe)) == 0;
 	ok = ok && vdf_resume(&H.d.fe) == 0;
 	if (!check(ok, "memory tables while paused: refused")) {
 		vdd_close(&H.d);
@@ -1259,7 +1240,7 @@ static void run_case(const struct tcase *c)
 		return;
 	info_serves(c->name);
 	playback_serves(c->name);
-	fds = count_fds(H.pid);
+	fds = vdf_count_fds(H.pid);
 	check(fds == H.fds_session, "%s: daemon fds %d, %d before", c->name, fds, H.fds_session);
 	printf("%s: %s\n", H.failures == before ? "ok" : "FAIL", c->name);
 	fflush(stdout);
@@ -1271,7 +1252,7 @@ static int settle_fds(int want)
 	int fds = -1;
 
 	for (int i = 0; i < 500; i++) {
-		fds = count_fds(H.pid);
+		fds = vdf_count_fds(H.pid);
 		if (fds == want)
 			break;
 		msleep(10);
@@ -1312,13 +1293,13 @@ static unsigned int run_daemon(const struct tcase *list, size_t n)
 	rc = daemon_start();
 	if (!check(rc == 0, "vsnd did not start: %s (log: %s)", strerror(-rc), H.log))
 		return 1;
-	fds_idle = count_fds(H.pid);
+	fds_idle = vdf_count_fds(H.pid);
 	rc = vdd_open(&H.d, H.sock, true);
 	if (rc == 0)
 		rc = baseline();
 	if (!check(rc == 0, "session setup: %s", strerror(-rc)))
 		n = 0;
-	H.fds_session = count_fds(H.pid);
+	H.fds_session = vdf_count_fds(H.pid);
 	for (size_t i = 0; i < n && daemon_alive(); i++)
 		run_case(&list[i]);
 	vdd_close(&H.d);
