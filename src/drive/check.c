@@ -852,7 +852,7 @@ static int tally(struct vdc_io *io, unsigned int n, uint32_t want_len, struct fi
 static void check_ring_fill(struct chk *c, const struct chk_stream *s)
 {
 	unsigned int q = s->dir == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
-	unsigned int n = c->d->fe.r[q].num / 2 - vdf_in_flight(&c->d->fe, q);
+	unsigned int n = c->d->fe.r[q].ring.num / 2 - vdf_in_flight(&c->d->fe, q);
 	struct chk_stream full = *s;
 	struct fill_tally t = { 0 };
 	struct vdc_io io;
@@ -870,7 +870,7 @@ static void check_ring_fill(struct chk *c, const struct chk_stream *s)
 	result(c, rc == 0 && t.got == n && !t.order && !t.bad && quiet, "pcm.ring-capacity",
 	       "%s stream %d: %u one-period messages fill vsnd-drive's ring (%u entries, 2 kept "
 	       "per message), then START: %s, %u back, %u out of order, %u with a bad status "
-	       "or length, %s", q == VSND_QUEUE_TX ? "TX" : "RX", s->id, n, c->d->fe.r[q].num,
+	       "or length, %s", q == VSND_QUEUE_TX ? "TX" : "RX", s->id, n, c->d->fe.r[q].ring.num,
 	       rc ? strerror(-rc) : "ok", t.got, t.order, t.bad,
 	       quiet ? "none after" : "more after (stale or twice)");
 	goto_state(c, s, ST_RELEASED);
@@ -939,7 +939,7 @@ static void check_ring_capacity(struct chk *c)
 
 	ring_needs(c, need);
 	for (unsigned int d = 0; d < 2; d++) {
-		unsigned int own = c->d->fe.r[queue[d]].num, mine = vdd_rules_ring_msgs(own, ind);
+		unsigned int own = c->d->fe.r[queue[d]].ring.num, mine = vdd_rules_ring_msgs(own, ind);
 		unsigned int holds = qemu < mine ? qemu : mine;
 		const char *q = d ? "RX" : "TX";
 

@@ -250,35 +250,26 @@ size_t vdf_alloc(struct vdf *f, size_t len, size_t align)
 	return off;
 }
 
-/* Driver side of ring r: empty, every slot free. */
-static void ring_reset(struct vdf_ring *r)
-{
-	r->avail_idx = r->last_used = 0;
-	memset(r->busy, 0, sizeof(r->busy));
-	r->n_free = r->num / 2;
-	for (unsigned int i = 0; i < r->n_free; i++)
-		r->free[i] = (uint16_t)(r->n_free - 1 - i);
-}
-
 int vdf_ring_init(struct vdf *f, unsigned int q, unsigned int num)
 {
 	struct vdf_ring *r = &f->r[q];
 
 	if (q >= VSND_NUM_QUEUES || num < 2 || num > VDF_RING_NUM || (num & (num - 1)))
 		return -EINVAL;
-	r->num = num;
-	r->desc = vdf_alloc(f, 16u * r->num, 16);
-	r->avail = vdf_alloc(f, 6u + 2u * r->num, 2);
-	r->used = vdf_alloc(f, 6u + 8u * r->num, 4);
-	r->tables = vdf_alloc(f, 32u * (r->num / 2), 16);
+	vdr_fini(&r->ring);
+	r->in_flight = 0;
+	r->desc = vdf_alloc(f, 16u * num, 16);
+	r->avail = vdf_alloc(f, 6u + 2u * num, 2);
+	r->used = vdf_alloc(f, 6u + 8u * num, 4);
+	r->tables = vdf_alloc(f, 32u * num, 16);
 	if (r->kick < 0)
 		r->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->call < 0)
 		r->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!r->desc || !r->avail || !r->used || !r->tables || r->kick < 0 || r->call < 0)
 		return -ENOMEM;
-	ring_reset(r);
-	return 0;
+	return vdr_init(&r->ring, num, f->mem + r->desc, f->mem + r->avail, f->mem + r->used,
+			f->event_idx);
 }
 
 /* Tell the back-end where ring q is, from which index, and hand it the
@@ -289,7 +280,7 @@ static int ring_send(struct vdf *f, unsigned int q)
 	bool ack = vdf_acked(f);
 	uint8_t a[VHU_ADDR_SIZE] = { 0 };
 	uint8_t p[8];
-	int rc = vdf_set_state(f, VHU_REQ_SET_VRING_NUM, q, r->num, ack);
+	int rc = vdf_set_state(f, VHU_REQ_SET_VRING_NUM, q, r->ring.num, ack);
 
 	if (rc == 0)
 		rc = vdf_set_state(f, VHU_REQ_SET_VRING_BASE, q, r->base, ack);
@@ -312,8 +303,8 @@ int vdf_ring_start(struct vdf *f, unsigned int q, uint16_t base)
 	struct vdf_ring *r = &f->r[q];
 
 	/* the driver's side first: the back-end may look as soon as it starts */
-	r->avail_idx = r->last_used = r->base = base;
-	vsnd_put_le16(f->mem + r->avail + 2, base);
+	vdr_set_avail_idx(&r->ring, base);
+	r->ring.last_used = r->base = base;
 	return ring_send(f, q);
 }
 
@@ -331,10 +322,11 @@ void vdf_ring_clear(struct vdf *f, unsigned int q)
 {
 	struct vdf_ring *r = &f->r[q];
 
-	memset(f->mem + r->desc, 0, 16u * r->num);
-	memset(f->mem + r->avail, 0, 6u + 2u * r->num);
-	memset(f->mem + r->used, 0, 6u + 8u * r->num);
-	ring_reset(r);
+	memset(f->mem + r->desc, 0, 16u * r->ring.num);
+	memset(f->mem + r->avail, 0, 6u + 2u * r->ring.num);
+	memset(f->mem + r->used, 0, 6u + 8u * r->ring.num);
+	vdr_reset(&r->ring);
+	r->in_flight = 0;
 }
 
 int vdf_pause(struct vdf *f)
@@ -510,6 +502,7 @@ void vdf_close(struct vdf *f)
 	if (!f)
 		return;
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
+		vdr_fini(&f->r[q].ring);
 		if (f->r[q].kick >= 0)
 			close(f->r[q].kick);
 		if (f->r[q].call >= 0)
@@ -561,47 +554,32 @@ int vdf_get_vring_base(struct vdf *f, unsigned int q)
 	return rc == 8 && vhu_rd32(p) == q ? (int)vhu_rd32(p + 4) : -EPROTO;
 }
 
-static void put_desc(struct vdf *f, size_t table, unsigned int i, size_t off, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	uint8_t *d = f->mem + table + 16u * i;
-
-	vsnd_put_le64(d, vdf_gpa(off));
-	vsnd_put_le32(d + 8, len);
-	vsnd_put_le16(d + 12, flags);
-	vsnd_put_le16(d + 14, next);
-}
-
 int vdf_add(struct vdf *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_t wr_off,
 	    uint32_t wr_len, bool no_kick)
 {
 	struct vdf_ring *r = &f->r[q];
-	uint8_t *avail = f->mem + r->avail;
-	uint16_t slot, head;
+	struct vdr_seg segs[2];
+	unsigned int n = 0;
+	int head;
 
-	if (!r->n_free)
+	if (r->in_flight >= r->ring.num / 2)
 		return -ENOSPC;
-	slot = r->free[--r->n_free];
-	r->busy[slot] = true;
-	head = (uint16_t)(2 * slot);
-	if (rd_len && wr_len && f->indirect) {
-		size_t table = r->tables + 32u * slot;
+	if (rd_len)
+		segs[n++] = (struct vdr_seg){ vdf_gpa(rd_off), rd_len, false };
+	if (wr_len)
+		segs[n++] = (struct vdr_seg){ vdf_gpa(wr_off), wr_len, true };
+	if (n == 2 && f->indirect) {
+		size_t table = r->tables + 32u * vdr_next_head(&r->ring);
+		struct vdr_table t = { f->mem + table, vdf_gpa(table) };
 
-		put_desc(f, table, 0, rd_off, rd_len, VIRTQ_DESC_F_NEXT, 1);
-		put_desc(f, table, 1, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
-		put_desc(f, r->desc, head, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	} else if (rd_len && wr_len) {
-		put_desc(f, r->desc, head, rd_off, rd_len, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
-		put_desc(f, r->desc, head + 1u, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
+		head = vdr_add(&r->ring, segs, n, &t);
 	} else {
-		put_desc(f, r->desc, head, rd_len ? rd_off : wr_off, rd_len ? rd_len : wr_len,
-			 rd_len ? 0 : VIRTQ_DESC_F_WRITE, 0);
+		head = vdr_add(&r->ring, segs, n, NULL);
 	}
-	vsnd_put_le16(avail + 4 + 2u * (r->avail_idx % r->num), head);
-	r->avail_idx++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	vsnd_put_le16(avail + 2, r->avail_idx);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (head < 0)
+		return head;
+	r->in_flight++;
+	vdr_flush(&r->ring);
 	if (!no_kick)
 		vdf_kick(f, q);
 	return head;
@@ -618,32 +596,18 @@ void vdf_kick(struct vdf *f, unsigned int q)
 int vdf_used(struct vdf *f, unsigned int q, uint32_t *id, uint32_t *len)
 {
 	struct vdf_ring *r = &f->r[q];
-	const uint8_t *used = f->mem + r->used;
-	const uint8_t *e;
-	uint32_t slot;
+	int rc = vdr_get_used(&r->ring, id, len);
 
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (vsnd_le16(used + 2) == r->last_used)
-		return -EAGAIN;
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	e = used + 4 + 8u * (r->last_used % r->num);
-	*id = vsnd_le32(e);
-	*len = vsnd_le32(e + 4);
-	r->last_used++;
-	if (f->event_idx) /* used_event: interrupt us for the very next entry */
-		vsnd_put_le16(f->mem + r->avail + 4 + 2u * r->num, r->last_used);
-	slot = *id / 2;
-	if ((*id & 1) || slot >= r->num / 2 || !r->busy[slot])
-		return -EPROTO;
-	r->busy[slot] = false;
-	r->free[r->n_free++] = (uint16_t)slot;
-	return 0;
+	if (rc == 0)
+		r->in_flight--;
+	return rc;
 }
 
-static bool used_ready(const struct vdf *f, const struct vdf_ring *r)
+static bool used_ready(const struct vdf_ring *r)
 {
+	/* after our used_event store, before the device's used index */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return vsnd_le16(f->mem + r->used + 2) != r->last_used;
+	return vdr_used_pending(&r->ring) != 0;
 }
 
 /* The back-end runs in our thread: run it until it used something. */
@@ -652,7 +616,7 @@ static int pump_used(struct vdf *f, const struct vdf_ring *r, int rounds)
 	for (int i = 0; i < rounds && !f->closed; i++) {
 		if (f->pump(f->pump_opaque) < 0)
 			f->closed = true;
-		if (used_ready(f, r))
+		if (used_ready(r))
 			return 1;
 	}
 	return 0;
@@ -663,7 +627,7 @@ int vdf_wait(struct vdf *f, unsigned int q, int timeout_ms)
 	struct vdf_ring *r = &f->r[q];
 	uint64_t v;
 
-	if (used_ready(f, r))
+	if (used_ready(r))
 		return 1;
 	if (f->pump)
 		return pump_used(f, r, timeout_ms);
@@ -671,12 +635,12 @@ int vdf_wait(struct vdf *f, unsigned int q, int timeout_ms)
 		(void)!read(r->call, &v, sizeof(v)); /* consume the signal */
 		return 1;
 	}
-	return used_ready(f, r);
+	return used_ready(r);
 }
 
 unsigned int vdf_in_flight(const struct vdf *f, unsigned int q)
 {
-	return f->r[q].num / 2 - f->r[q].n_free;
+	return f->r[q].in_flight;
 }
 
 bool vdf_called(struct vdf *f, unsigned int q)

@@ -25,23 +25,23 @@
 
 #include <vsnd/vsnd.h>
 
+#include "drive/ring.h"
+
 #define VDF_GPA_BASE 0x80000000ull
 #define VDF_UVA_BASE 0x7e0000000000ull
 #define VDF_MEM_SIZE (16u << 20)
 #define VDF_RING_NUM 128u
 
-/* Driver side of one split ring. Chains take two consecutive descriptors
- * (slot k = descriptors 2k, 2k+1), so at most num/2 are in flight. */
+/* One of the four rings: the driver's side (src/drive/ring.c) over the
+ * memory, where it lies, and its eventfds. At most num/2 chains are in
+ * flight, as a driver sending [readable][writable] pairs fills the ring. */
 struct vdf_ring {
-	unsigned int num;
+	struct vdr ring;
 	size_t desc, avail, used;       /* offsets into the memory */
-	size_t tables;                  /* per slot: a 2-entry indirect table */
-	uint16_t avail_idx, last_used;
+	size_t tables;                  /* per head: a 2-entry indirect table */
 	uint16_t base;                  /* next avail index the back-end had at a pause */
+	unsigned int in_flight;         /* chains added, not yet used */
 	int kick, call;                 /* eventfds */
-	uint16_t free[VDF_RING_NUM / 2]; /* stack of free slots */
-	unsigned int n_free;
-	bool busy[VDF_RING_NUM / 2];
 };
 
 struct vdf {

@@ -125,6 +125,13 @@ static uint16_t seg_flags(const struct vdr_seg *segs, unsigned int i, unsigned i
 			  (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
 }
 
+void vdr_put_chain(uint8_t *at, uint16_t first, const struct vdr_seg *segs, unsigned int n)
+{
+	for (unsigned int k = 0; k < n; k++)
+		vdr_put_desc(at + (size_t)k * VDR_DESC_SIZE, segs[k].gpa, segs[k].len,
+			     seg_flags(segs, k, n), (uint16_t)(first + k + 1));
+}
+
 static uint16_t add_direct(struct vdr *r, const struct vdr_seg *segs, unsigned int n)
 {
 	uint16_t head = take_descs(r, n), i = head;
@@ -142,9 +149,7 @@ static uint16_t add_indirect(struct vdr *r, const struct vdr_seg *segs, unsigned
 {
 	uint16_t head = take_descs(r, 1);
 
-	for (unsigned int k = 0; k < n; k++)
-		vdr_put_desc(t->host + (size_t)k * VDR_DESC_SIZE, segs[k].gpa, segs[k].len,
-			     seg_flags(segs, k, n), (uint16_t)(k + 1));
+	vdr_put_chain(t->host, 0, segs, n);
 	vdr_set_desc(r, head, t->gpa, (uint32_t)(VDR_DESC_SIZE * n), VIRTQ_DESC_F_INDIRECT, 0);
 	r->chain_n[head] = 1;
 	return head;

@@ -59,6 +59,10 @@ void vdr_reset(struct vdr *r);
 
 /* The 16 bytes of one descriptor at host address at. */
 void vdr_put_desc(uint8_t *at, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next);
+/* segs as n consecutive descriptors at host address at, each linked to the
+ * next as index first + i + 1 (a table's are numbered from 0, the ring's
+ * from where they sit). */
+void vdr_put_chain(uint8_t *at, uint16_t first, const struct vdr_seg *segs, unsigned int n);
 /* Descriptor i of the ring (raw access, for corrupt rings). */
 void vdr_set_desc(struct vdr *r, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
 		  uint16_t next);

@@ -131,7 +131,7 @@ static void bring_up(struct t *t)
 	assert_int_equal(vdf_set_u64(&t->fe, VHU_REQ_SET_FEATURES, offered, true), 0);
 	assert_int_equal(vdf_set_mem_table(&t->fe, VDF_UVA_BASE, t->fe.mem_size, true), 0);
 	for (unsigned int q = 0; q < NQ; q++) {
-		if (!t->fe.r[q].num)
+		if (!t->fe.r[q].ring.num)
 			assert_int_equal(vdf_ring_init(&t->fe, q, 64), 0);
 		assert_int_equal(vdf_ring_start(&t->fe, q, 0), 0);
 	}

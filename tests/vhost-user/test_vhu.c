@@ -294,7 +294,7 @@ static void start_ring(struct fake *f, unsigned int q, uint16_t base)
 	assert_int_equal(vdf_ring_start(&f->fe, q, base), 0);
 	assert_true(vdf_quiet(&f->fe));
 	assert_int_equal(f->starts[q], starts + 1);
-	assert_int_equal(f->started[q].num, f->fe.r[q].num);
+	assert_int_equal(f->started[q].num, f->fe.r[q].ring.num);
 	assert_int_equal(f->started[q].last_avail, base);
 	assert_true(f->watch[q] >= 0);
 }
