@@ -15,6 +15,7 @@
 #include "wire/virtio_snd.h"
 
 #include "drive/io.h"
+#include "drive/req.h"
 #include "drive/rules.h"
 #include "util/iov.h"
 
@@ -102,14 +103,6 @@ static bool expect(struct chk *c, const char *clause, const char *what, const vo
 	return result(c, got == want, clause, "%s: %s (want %s)", what, st(got), st(want));
 }
 
-static void put_query(uint8_t q[16], uint32_t code, uint32_t start, uint32_t count,
-		      uint32_t size)
-{
-	vsnd_put_le32(q, code);
-	vsnd_put_le32(q + 4, start);
-	vsnd_put_le32(q + 8, count);
-	vsnd_put_le32(q + 12, size);
-}
 
 /* ---- control requests ---- */
 
@@ -141,7 +134,7 @@ static void check_info_kind(struct chk *c, const struct info_kind *k)
 		skipped(c, clause, "%u items", k->total);
 		return;
 	}
-	put_query(q, k->code, 0, k->total, k->size);
+	vdq_query(q, k->code, 0, k->total, k->size);
 	s = vdd_ctl(c->d, q, 16, want_len, &resp, &used);
 	for (uint32_t i = 0; s == VIRTIO_SND_S_OK && i < k->total; i++)
 		pad &= zero(resp + 4 + i * k->size + k->pad_off, k->size - k->pad_off);
@@ -149,18 +142,18 @@ static void check_info_kind(struct chk *c, const struct info_kind *k)
 	       "all %u records: %s, used len %u (want %u)", k->total, st(s), used, want_len);
 	result(c, pad, clause, "padding and reserved bytes are zero");
 	/* a bigger stride than the device knows: records copied, rest zeroed */
-	put_query(q, k->code, 0, 1, k->size + 16);
+	vdq_query(q, k->code, 0, 1, k->size + 16);
 	s = vdd_ctl(c->d, q, 16, 4 + k->size + 16, &resp, &used);
 	result(c, s == VIRTIO_SND_S_OK && zero(resp + 4 + k->size, 16), clause,
 	       "stride of %u bytes: %s, tail zeroed", k->size + 16, st(s));
-	put_query(q, k->code, k->total, 1, k->size);
+	vdq_query(q, k->code, k->total, 1, k->size);
 	expect(c, clause, "start past the end", q, 16, 4 + k->size, VIRTIO_SND_S_BAD_MSG);
-	put_query(q, k->code, 1, UINT32_MAX, k->size);
+	vdq_query(q, k->code, 1, UINT32_MAX, k->size);
 	expect(c, clause, "start + count overflows", q, 16, 4 + k->size, VIRTIO_SND_S_BAD_MSG);
-	put_query(q, k->code, 0, k->total, k->size);
+	vdq_query(q, k->code, 0, k->total, k->size);
 	expect(c, clause, "response one byte short", q, 16, want_len - 1, VIRTIO_SND_S_BAD_MSG);
 	expect(c, clause, "request of 12 bytes", q, 12, want_len, VIRTIO_SND_S_BAD_MSG);
-	put_query(q, k->code, 0, 1, 0);
+	vdq_query(q, k->code, 0, 1, 0);
 	expect(c, clause, "record size 0", q, 16, 4 + k->size, VIRTIO_SND_S_BAD_MSG);
 }
 
@@ -180,7 +173,7 @@ static void check_generic(struct chk *c)
 	result(c, s == -EBADMSG && used == 0, "ctl.no-room",
 	       "no writable bytes: given back with used len %u", used);
 	if (!c->d->ctls) {
-		put_query(q, VIRTIO_SND_R_CTL_INFO, 0, 1, VIRTIO_SND_CTL_INFO_SIZE);
+		vdq_query(q, VIRTIO_SND_R_CTL_INFO, 0, 1, VIRTIO_SND_CTL_INFO_SIZE);
 		expect(c, "ctl.ctls-not-negotiated", "CTL_INFO without F_CTLS", q, 16,
 		       4 + VIRTIO_SND_CTL_INFO_SIZE, VIRTIO_SND_S_NOT_SUPP);
 	}
@@ -196,8 +189,7 @@ static void check_jack_remap(struct chk *c)
 		skipped(c, "ctl.jack-remap", "no jacks");
 		return;
 	}
-	vsnd_put_le32(q, VIRTIO_SND_R_JACK_REMAP);
-	vsnd_put_le32(q + 4, c->d->jacks);
+	vdq_hdr(q, VIRTIO_SND_R_JACK_REMAP, c->d->jacks);
 	expect(c, "ctl.jack-remap", "bad jack id", q, sizeof(q), 4, VIRTIO_SND_S_BAD_MSG);
 	s = vdd_query(c->d, VIRTIO_SND_R_JACK_INFO, 0, 1, VIRTIO_SND_JACK_INFO_SIZE, &info);
 	if (s == VIRTIO_SND_S_OK && !(vsnd_le32(info + 4 + 4) & (1u << VIRTIO_SND_JACK_F_REMAP))) {
@@ -347,24 +339,20 @@ static void check_transitions(struct chk *c, const struct chk_stream *s)
 
 static void check_pcm_malformed(struct chk *c, const struct chk_stream *s)
 {
+	const struct vdq_params p = { .stream = c->d->streams, .buffer_bytes = s->period * 4,
+				      .period_bytes = s->period, .channels = s->channels,
+				      .format = s->fmt, .rate = s->rate };
 	uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE] = { 0 };
 	const uint8_t *resp;
 	uint32_t used;
 	int rc;
 
 	for (unsigned int cmd = CMD_PREPARE; cmd < CMD_COUNT; cmd++) {
-		vsnd_put_le32(q, cmd_codes[cmd]);
-		vsnd_put_le32(q + 4, c->d->streams);
+		vdq_hdr(q, cmd_codes[cmd], c->d->streams);
 		expect(c, "pcm.bad-id", cmd_names[cmd], q, 8, 4, VIRTIO_SND_S_BAD_MSG);
 		expect(c, "pcm.short", cmd_names[cmd], q, 4, 4, VIRTIO_SND_S_BAD_MSG);
 	}
-	vsnd_put_le32(q, VIRTIO_SND_R_PCM_SET_PARAMS);
-	vsnd_put_le32(q + 4, c->d->streams);
-	vsnd_put_le32(q + 8, s->period * 4);
-	vsnd_put_le32(q + 12, s->period);
-	q[20] = s->channels;
-	q[21] = s->fmt;
-	q[22] = s->rate;
+	vdq_set_params(q, &p);
 	expect(c, "pcm.bad-id", "SET_PARAMS", q, sizeof(q), 4, VIRTIO_SND_S_BAD_MSG);
 	vsnd_put_le32(q + 4, (uint32_t)s->id);
 	expect(c, "pcm.set-params", "request of 20 bytes", q, 20, 4, VIRTIO_SND_S_BAD_MSG);
@@ -705,8 +693,7 @@ static int ctl_rw(struct chk *c, uint32_t code, uint32_t id, int32_t *value)
 	uint32_t used;
 	int rc;
 
-	vsnd_put_le32(q, code);
-	vsnd_put_le32(q + 4, id);
+	vdq_hdr(q, code, id);
 	if (code == VIRTIO_SND_R_CTL_WRITE) {
 		vsnd_put_le32(q + 8, (uint32_t)*value);
 		return vdd_ctl(c->d, q, sizeof(q), 4, &resp, &used);
@@ -865,7 +852,7 @@ static int tally(struct vdc_io *io, unsigned int n, uint32_t want_len, struct fi
 static void check_ring_fill(struct chk *c, const struct chk_stream *s)
 {
 	unsigned int q = s->dir == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
-	unsigned int n = c->d->fe.r[q].num / 2 - vdf_in_flight(&c->d->fe, q);
+	unsigned int n = c->d->fe.r[q].ring.num / 2 - vdf_in_flight(&c->d->fe, q);
 	struct chk_stream full = *s;
 	struct fill_tally t = { 0 };
 	struct vdc_io io;
@@ -883,7 +870,7 @@ static void check_ring_fill(struct chk *c, const struct chk_stream *s)
 	result(c, rc == 0 && t.got == n && !t.order && !t.bad && quiet, "pcm.ring-capacity",
 	       "%s stream %d: %u one-period messages fill vsnd-drive's ring (%u entries, 2 kept "
 	       "per message), then START: %s, %u back, %u out of order, %u with a bad status "
-	       "or length, %s", q == VSND_QUEUE_TX ? "TX" : "RX", s->id, n, c->d->fe.r[q].num,
+	       "or length, %s", q == VSND_QUEUE_TX ? "TX" : "RX", s->id, n, c->d->fe.r[q].ring.num,
 	       rc ? strerror(-rc) : "ok", t.got, t.order, t.bad,
 	       quiet ? "none after" : "more after (stale or twice)");
 	goto_state(c, s, ST_RELEASED);
@@ -952,7 +939,7 @@ static void check_ring_capacity(struct chk *c)
 
 	ring_needs(c, need);
 	for (unsigned int d = 0; d < 2; d++) {
-		unsigned int own = c->d->fe.r[queue[d]].num, mine = vdd_rules_ring_msgs(own, ind);
+		unsigned int own = c->d->fe.r[queue[d]].ring.num, mine = vdd_rules_ring_msgs(own, ind);
 		unsigned int holds = qemu < mine ? qemu : mine;
 		const char *q = d ? "RX" : "TX";
 

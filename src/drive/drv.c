@@ -7,6 +7,7 @@
 
 #include "wire/virtio_snd.h"
 
+#include "drive/req.h"
 #include "util/iov.h"
 
 static int stock_event(struct vdd *d, unsigned int i)
@@ -145,10 +146,7 @@ int vdd_query(struct vdd *d, uint32_t code, uint32_t start, uint32_t count, uint
 
 	if (want > VDD_CTL_MAX)
 		return -E2BIG;
-	vsnd_put_le32(q, code);
-	vsnd_put_le32(q + 4, start);
-	vsnd_put_le32(q + 8, count);
-	vsnd_put_le32(q + 12, size);
+	vdq_query(q, code, start, count, size);
 	return vdd_ctl(d, q, sizeof(q), (uint32_t)want, resp, &len);
 }
 
@@ -158,26 +156,20 @@ int vdd_pcm(struct vdd *d, uint32_t code, uint32_t stream)
 	const uint8_t *resp;
 	uint32_t len;
 
-	vsnd_put_le32(q, code);
-	vsnd_put_le32(q + 4, stream);
+	vdq_hdr(q, code, stream);
 	return vdd_ctl(d, q, sizeof(q), VIRTIO_SND_HDR_SIZE, &resp, &len);
 }
 
 int vdd_set_params(struct vdd *d, uint32_t stream, uint32_t buffer_bytes, uint32_t period_bytes,
 		   uint32_t features, uint8_t channels, uint8_t format, uint8_t rate)
 {
-	uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE] = { 0 };
+	const struct vdq_params p = { stream, buffer_bytes, period_bytes, features, channels,
+				      format, rate };
+	uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE];
 	const uint8_t *resp;
 	uint32_t len;
 
-	vsnd_put_le32(q, VIRTIO_SND_R_PCM_SET_PARAMS);
-	vsnd_put_le32(q + 4, stream);
-	vsnd_put_le32(q + 8, buffer_bytes);
-	vsnd_put_le32(q + 12, period_bytes);
-	vsnd_put_le32(q + 16, features);
-	q[20] = channels;
-	q[21] = format;
-	q[22] = rate;
+	vdq_set_params(q, &p);
 	return vdd_ctl(d, q, sizeof(q), VIRTIO_SND_HDR_SIZE, &resp, &len);
 }
 

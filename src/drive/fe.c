@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "drive/fe.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -28,57 +30,115 @@ uint64_t vdf_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int send_msg(struct vdf *f, uint32_t req, uint32_t flags, const void *payload,
-		    uint32_t size, int fd)
+/* How long vdf_quiet() waits (ms, or pump rounds). */
+#define VDF_QUIET_MS 3
+
+static int send_iov(struct vdf *f, struct iovec *iov, int n_iov, size_t len, const int *fds,
+		    unsigned int nfds)
 {
-	uint8_t hdr[VHU_HDR_SIZE];
-	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, size } };
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(VDF_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n_iov };
 	ssize_t n;
 
-	vhu_wr32(hdr, req);
-	vhu_wr32(hdr + 4, VHU_VERSION | flags);
-	vhu_wr32(hdr + 8, size);
-	if (fd >= 0) {
+	if (nfds > VDF_MAX_FDS)
+		return -EINVAL;
+	if (nfds) {
 		struct cmsghdr *c;
 
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		c = CMSG_FIRSTHDR(&mh);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
 	do
 		n = sendmsg(f->sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return n == (ssize_t)(sizeof(hdr) + size) ? 0 : -EIO;
+	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+int vdf_send_bytes(struct vdf *f, const void *buf, size_t len, const int *fds, unsigned int nfds)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	return send_iov(f, &iov, 1, len, fds, nfds);
+}
+
+int vdf_send_raw(struct vdf *f, uint32_t req, uint32_t flags, uint32_t size, const void *payload,
+		 size_t payload_len, const int *fds, unsigned int nfds)
+{
+	uint8_t hdr[VHU_HDR_SIZE];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, payload_len } };
+
+	vhu_wr32(hdr, req);
+	vhu_wr32(hdr + 4, flags);
+	vhu_wr32(hdr + 8, size);
+	return send_iov(f, iov, payload_len ? 2 : 1, sizeof(hdr) + payload_len, fds, nfds);
+}
+
+int vdf_send(struct vdf *f, uint32_t req, uint32_t extra_flags, const void *payload,
+	     uint32_t size, const int *fds, unsigned int nfds)
+{
+	return vdf_send_raw(f, req, VHU_VERSION | extra_flags, size, payload, size, fds, nfds);
+}
+
+static int send_msg(struct vdf *f, uint32_t req, uint32_t flags, const void *payload,
+		    uint32_t size, int fd)
+{
+	return vdf_send(f, req, flags, payload, size, &fd, fd >= 0);
+}
+
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc;
+
+	do
+		rc = poll(&p, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	return rc == 1;
+}
+
+/* Wait until the socket has something to read (a message or EOF): 1, 0 on
+ * timeout, -EPIPE once the pump saw the back-end go. With a pump, the
+ * timeout counts its rounds. */
+static int wait_sock(struct vdf *f, int timeout_ms)
+{
+	if (!f->pump)
+		return readable(f->sock, timeout_ms);
+	for (int i = 0; i < timeout_ms; i++) {
+		if (readable(f->sock, 0))
+			return 1;
+		if (f->closed)
+			return -EPIPE;
+		if (f->pump(f->pump_opaque) < 0)
+			f->closed = true;
+	}
+	return readable(f->sock, 0);
+}
+
+static int read_full(struct vdf *f, void *buf, size_t len)
 {
 	size_t got = 0;
 
 	while (got < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
-		int rc = poll(&p, 1, VDF_REPLY_TIMEOUT_MS);
+		int rc = wait_sock(f, VDF_REPLY_TIMEOUT_MS);
 
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc == 0)
-			return -ETIMEDOUT;
-		n = recv(fd, (uint8_t *)buf + got, len - got, 0);
+		if (rc <= 0)
+			return rc < 0 ? rc : -ETIMEDOUT;
+		n = recv(f->sock, (uint8_t *)buf + got, len - got, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* Closing with unread data makes the peer's recv() see a reset. */
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return -EPIPE;
 		if (n < 0)
@@ -88,23 +148,40 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* Read the reply to req into payload (at most max bytes); returns its size. */
-static int recv_reply(struct vdf *f, uint32_t req, void *payload, uint32_t max)
+int vdf_recv(struct vdf *f, uint32_t *req, uint32_t *flags, void *payload, size_t max)
 {
 	uint8_t hdr[VHU_HDR_SIZE];
 	uint32_t size;
-	int rc = read_full(f->sock, hdr, sizeof(hdr));
+	int rc = read_full(f, hdr, sizeof(hdr));
 
 	if (rc < 0)
 		return rc;
+	*req = vhu_rd32(hdr);
+	*flags = vhu_rd32(hdr + 4);
 	size = vhu_rd32(hdr + 8);
-	if (vhu_rd32(hdr) != req || vhu_rd32(hdr + 4) != VHU_REPLY_FLAGS || size > max)
-		return -EPROTO;
-	rc = read_full(f->sock, payload, size);
+	if (size > max)
+		return -EMSGSIZE;
+	rc = read_full(f, payload, size);
 	return rc < 0 ? rc : (int)size;
 }
 
-static int get_u64(struct vdf *f, uint32_t req, uint64_t *v)
+bool vdf_quiet(struct vdf *f)
+{
+	return wait_sock(f, VDF_QUIET_MS) == 0 && !f->closed;
+}
+
+/* Read the reply to req into payload (at most max bytes); returns its size. */
+static int recv_reply(struct vdf *f, uint32_t req, void *payload, uint32_t max)
+{
+	uint32_t rreq, rflags;
+	int rc = vdf_recv(f, &rreq, &rflags, payload, max);
+
+	if (rc < 0)
+		return rc == -EMSGSIZE ? -EPROTO : rc;
+	return rreq == req && rflags == VHU_REPLY_FLAGS ? rc : -EPROTO;
+}
+
+int vdf_get_u64(struct vdf *f, uint32_t req, uint64_t *v)
 {
 	uint8_t p[8];
 	int rc = send_msg(f, req, 0, NULL, 0, -1);
@@ -119,16 +196,11 @@ static int get_u64(struct vdf *f, uint32_t req, uint64_t *v)
 	return 0;
 }
 
-/* Send req; with REPLY_ACK negotiated, ask for and check the ack. */
-static int send_acked(struct vdf *f, uint32_t req, const void *payload, uint32_t size, int fd)
+int vdf_ack(struct vdf *f, uint32_t req)
 {
-	bool ack = f->protocol & (1ull << VHU_PF_REPLY_ACK);
 	uint8_t p[8];
-	int rc = send_msg(f, req, ack ? VHU_FLAG_NEED_REPLY : 0, payload, size, fd);
+	int rc = recv_reply(f, req, p, sizeof(p));
 
-	if (rc < 0 || !ack)
-		return rc;
-	rc = recv_reply(f, req, p, sizeof(p));
 	if (rc < 0)
 		return rc;
 	if (rc != 8)
@@ -136,21 +208,35 @@ static int send_acked(struct vdf *f, uint32_t req, const void *payload, uint32_t
 	return vhu_rd64(p) ? -EREMOTEIO : 0;
 }
 
-static int set_u64(struct vdf *f, uint32_t req, uint64_t v)
+bool vdf_acked(const struct vdf *f)
+{
+	return f->protocol & (1ull << VHU_PF_REPLY_ACK);
+}
+
+/* Send req; with need_reply, ask for and check the ack. */
+static int send_acked(struct vdf *f, uint32_t req, bool need_reply, const void *payload,
+		      uint32_t size, int fd)
+{
+	int rc = send_msg(f, req, need_reply ? VHU_FLAG_NEED_REPLY : 0, payload, size, fd);
+
+	return rc < 0 || !need_reply ? rc : vdf_ack(f, req);
+}
+
+int vdf_set_u64(struct vdf *f, uint32_t req, uint64_t v, bool need_reply)
 {
 	uint8_t p[8];
 
 	vhu_wr64(p, v);
-	return send_acked(f, req, p, 8, -1);
+	return send_acked(f, req, need_reply, p, 8, -1);
 }
 
-static int set_state(struct vdf *f, uint32_t req, uint32_t index, uint32_t num)
+int vdf_set_state(struct vdf *f, uint32_t req, uint32_t index, uint32_t num, bool need_reply)
 {
 	uint8_t p[8];
 
 	vhu_wr32(p, index);
 	vhu_wr32(p + 4, num);
-	return send_acked(f, req, p, 8, -1);
+	return send_acked(f, req, need_reply, p, 8, -1);
 }
 
 size_t vdf_alloc(struct vdf *f, size_t len, size_t align)
@@ -164,21 +250,26 @@ size_t vdf_alloc(struct vdf *f, size_t len, size_t align)
 	return off;
 }
 
-static int ring_init(struct vdf *f, struct vdf_ring *r)
+int vdf_ring_init(struct vdf *f, unsigned int q, unsigned int num)
 {
-	r->num = VDF_RING_NUM;
-	r->desc = vdf_alloc(f, 16u * r->num, 16);
-	r->avail = vdf_alloc(f, 6u + 2u * r->num, 2);
-	r->used = vdf_alloc(f, 6u + 8u * r->num, 4);
-	r->tables = vdf_alloc(f, 32u * (r->num / 2), 16);
-	r->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	r->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct vdf_ring *r = &f->r[q];
+
+	if (q >= VSND_NUM_QUEUES || num < 2 || num > VDF_RING_NUM || (num & (num - 1)))
+		return -EINVAL;
+	vdr_fini(&r->ring);
+	r->in_flight = 0;
+	r->desc = vdf_alloc(f, 16u * num, 16);
+	r->avail = vdf_alloc(f, 6u + 2u * num, 2);
+	r->used = vdf_alloc(f, 6u + 8u * num, 4);
+	r->tables = vdf_alloc(f, 32u * num, 16);
+	if (r->kick < 0)
+		r->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->call < 0)
+		r->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!r->desc || !r->avail || !r->used || !r->tables || r->kick < 0 || r->call < 0)
 		return -ENOMEM;
-	r->n_free = r->num / 2;
-	for (unsigned int i = 0; i < r->n_free; i++)
-		r->free[i] = (uint16_t)(r->n_free - 1 - i);
-	return 0;
+	return vdr_init(&r->ring, num, f->mem + r->desc, f->mem + r->avail, f->mem + r->used,
+			f->event_idx);
 }
 
 /* Tell the back-end where ring q is, from which index, and hand it the
@@ -186,31 +277,35 @@ static int ring_init(struct vdf *f, struct vdf_ring *r)
 static int ring_send(struct vdf *f, unsigned int q)
 {
 	struct vdf_ring *r = &f->r[q];
+	bool ack = vdf_acked(f);
 	uint8_t a[VHU_ADDR_SIZE] = { 0 };
 	uint8_t p[8];
-	int rc = set_state(f, VHU_REQ_SET_VRING_NUM, q, r->num);
+	int rc = vdf_set_state(f, VHU_REQ_SET_VRING_NUM, q, r->ring.num, ack);
 
 	if (rc == 0)
-		rc = set_state(f, VHU_REQ_SET_VRING_BASE, q, r->base);
+		rc = vdf_set_state(f, VHU_REQ_SET_VRING_BASE, q, r->base, ack);
 	vhu_wr32(a + VHU_ADDR_INDEX, q);
-	vhu_wr64(a + VHU_ADDR_DESC, VDF_UVA_BASE + r->desc);
-	vhu_wr64(a + VHU_ADDR_USED, VDF_UVA_BASE + r->used);
-	vhu_wr64(a + VHU_ADDR_AVAIL, VDF_UVA_BASE + r->avail);
+	vhu_wr64(a + VHU_ADDR_DESC, vdf_uva(r->desc));
+	vhu_wr64(a + VHU_ADDR_USED, vdf_uva(r->used));
+	vhu_wr64(a + VHU_ADDR_AVAIL, vdf_uva(r->avail));
 	if (rc == 0)
-		rc = send_acked(f, VHU_REQ_SET_VRING_ADDR, a, sizeof(a), -1);
+		rc = send_acked(f, VHU_REQ_SET_VRING_ADDR, ack, a, sizeof(a), -1);
 	vhu_wr64(p, q);
 	if (rc == 0)
-		rc = send_acked(f, VHU_REQ_SET_VRING_KICK, p, 8, r->kick);
+		rc = send_acked(f, VHU_REQ_SET_VRING_KICK, ack, p, 8, r->kick);
 	if (rc == 0)
-		rc = send_acked(f, VHU_REQ_SET_VRING_CALL, p, 8, r->call);
+		rc = send_acked(f, VHU_REQ_SET_VRING_CALL, ack, p, 8, r->call);
 	return rc;
 }
 
-static int ring_setup(struct vdf *f, unsigned int q)
+int vdf_ring_start(struct vdf *f, unsigned int q, uint16_t base)
 {
-	int rc = ring_init(f, &f->r[q]);
+	struct vdf_ring *r = &f->r[q];
 
-	return rc < 0 ? rc : ring_send(f, q);
+	/* the driver's side first: the back-end may look as soon as it starts */
+	vdr_set_avail_idx(&r->ring, base);
+	r->ring.last_used = r->base = base;
+	return ring_send(f, q);
 }
 
 static int enable_rings(struct vdf *f)
@@ -219,21 +314,19 @@ static int enable_rings(struct vdf *f)
 
 	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
 		if (f->protocol)
-			rc = set_state(f, VHU_REQ_SET_VRING_ENABLE, q, 1);
+			rc = vdf_set_state(f, VHU_REQ_SET_VRING_ENABLE, q, 1, vdf_acked(f));
 	return rc;
 }
 
-/* Forget ring q on the driver side: empty rings, every slot free. */
-static void ring_clear(struct vdf *f, struct vdf_ring *r)
+void vdf_ring_clear(struct vdf *f, unsigned int q)
 {
-	memset(f->mem + r->desc, 0, 16u * r->num);
-	memset(f->mem + r->avail, 0, 6u + 2u * r->num);
-	memset(f->mem + r->used, 0, 6u + 8u * r->num);
-	r->avail_idx = r->last_used = 0;
-	memset(r->busy, 0, sizeof(r->busy));
-	r->n_free = r->num / 2;
-	for (unsigned int i = 0; i < r->n_free; i++)
-		r->free[i] = (uint16_t)(r->n_free - 1 - i);
+	struct vdf_ring *r = &f->r[q];
+
+	memset(f->mem + r->desc, 0, 16u * r->ring.num);
+	memset(f->mem + r->avail, 0, 6u + 2u * r->ring.num);
+	memset(f->mem + r->used, 0, 6u + 8u * r->ring.num);
+	vdr_reset(&r->ring);
+	r->in_flight = 0;
 }
 
 int vdf_pause(struct vdf *f)
@@ -265,7 +358,7 @@ int vdf_reset(struct vdf *f)
 	 * back-end sees next avail 0 and used index 0 (how it tells a reset
 	 * from a pause). */
 	for (unsigned int q = 0; rc >= 0 && q < VSND_NUM_QUEUES; q++) {
-		ring_clear(f, &f->r[q]);
+		vdf_ring_clear(f, q);
 		f->r[q].base = 0;
 	}
 	return rc < 0 ? rc : vdf_resume(f);
@@ -291,19 +384,19 @@ static int connect_path(const char *path)
 	return fd;
 }
 
-static int map_memory(struct vdf *f)
+static int map_memory(struct vdf *f, size_t size)
 {
 	f->memfd = memfd_create("vsnd-drive-guest-ram", MFD_CLOEXEC);
 	if (f->memfd < 0)
 		return -errno;
-	if (ftruncate(f->memfd, VDF_MEM_SIZE) < 0)
+	if (ftruncate(f->memfd, (off_t)size) < 0)
 		return -errno;
-	f->mem = mmap(NULL, VDF_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	f->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
 	if (f->mem == MAP_FAILED) {
 		f->mem = NULL;
 		return -errno;
 	}
-	f->mem_size = VDF_MEM_SIZE;
+	f->mem_size = size;
 	f->brk = 4096; /* gpa 0 of the region stays unused: 0 means "full" */
 	return 0;
 }
@@ -311,19 +404,19 @@ static int map_memory(struct vdf *f)
 static int negotiate(struct vdf *f, uint64_t want_mask)
 {
 	uint64_t pf = 0, nq = 0;
-	int rc = get_u64(f, VHU_REQ_GET_FEATURES, &f->offered);
+	int rc = vdf_get_u64(f, VHU_REQ_GET_FEATURES, &f->offered);
 
 	if (rc < 0)
 		return rc;
 	if (f->offered & F_PROTOCOL) {
-		rc = get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES, &pf);
+		rc = vdf_get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES, &pf);
 		if (rc == 0)
-			rc = set_u64(f, VHU_REQ_SET_PROTOCOL_FEATURES, pf & VDF_PROTOCOL);
+			rc = vdf_set_u64(f, VHU_REQ_SET_PROTOCOL_FEATURES, pf & VDF_PROTOCOL, false);
 		if (rc < 0)
 			return rc;
 		f->protocol = pf & VDF_PROTOCOL;
 		if ((f->protocol & (1ull << VHU_PF_MQ)) &&
-		    (get_u64(f, VHU_REQ_GET_QUEUE_NUM, &nq) < 0 || nq < VSND_NUM_QUEUES))
+		    (vdf_get_u64(f, VHU_REQ_GET_QUEUE_NUM, &nq) < 0 || nq < VSND_NUM_QUEUES))
 			return -EPROTO;
 	}
 	rc = send_msg(f, VHU_REQ_SET_OWNER, 0, NULL, 0, -1);
@@ -332,10 +425,10 @@ static int negotiate(struct vdf *f, uint64_t want_mask)
 	f->features = f->offered & (want_mask | F_PROTOCOL);
 	f->event_idx = f->features & (1ull << VSND_VIRTIO_F_EVENT_IDX);
 	f->indirect = f->features & (1ull << VSND_VIRTIO_F_INDIRECT_DESC);
-	return set_u64(f, VHU_REQ_SET_FEATURES, f->features);
+	return vdf_set_u64(f, VHU_REQ_SET_FEATURES, f->features, vdf_acked(f));
 }
 
-int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size)
+int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size, bool need_reply)
 {
 	uint8_t p[VHU_MEMTABLE_HDR + VHU_REGION_SIZE] = { 0 };
 
@@ -344,29 +437,56 @@ int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size)
 	vhu_wr64(p + 16, size);
 	vhu_wr64(p + 24, uva);
 	vhu_wr64(p + 32, 0);
-	return send_acked(f, VHU_REQ_SET_MEM_TABLE, p, sizeof(p), f->memfd);
+	return send_acked(f, VHU_REQ_SET_MEM_TABLE, need_reply, p, sizeof(p), f->memfd);
+}
+
+static void init_empty(struct vdf *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->sock = f->memfd = -1;
+	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++)
+		f->r[q].kick = f->r[q].call = -1;
+}
+
+int vdf_pair(struct vdf *f, size_t mem_size, int *peer)
+{
+	int sv[2], rc;
+
+	init_empty(f);
+	*peer = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	f->sock = sv[0];
+	rc = map_memory(f, mem_size);
+	if (rc < 0) {
+		close(sv[1]);
+		vdf_close(f);
+		return rc;
+	}
+	*peer = sv[1];
+	return 0;
 }
 
 int vdf_open(struct vdf *f, const char *path, uint64_t want_mask)
 {
 	int rc;
 
-	memset(f, 0, sizeof(*f));
-	f->memfd = -1;
-	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++)
-		f->r[q].kick = f->r[q].call = -1;
+	init_empty(f);
 	f->sock = connect_path(path);
 	if (f->sock < 0) {
 		rc = f->sock;
 		goto err;
 	}
-	rc = map_memory(f);
+	rc = map_memory(f, VDF_MEM_SIZE);
 	if (rc == 0)
 		rc = negotiate(f, want_mask);
 	if (rc == 0)
-		rc = vdf_set_mem_table(f, VDF_UVA_BASE, f->mem_size);
-	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
-		rc = ring_setup(f, q);
+		rc = vdf_set_mem_table(f, VDF_UVA_BASE, f->mem_size, vdf_acked(f));
+	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++) {
+		rc = vdf_ring_init(f, q, VDF_RING_NUM);
+		if (rc == 0)
+			rc = vdf_ring_start(f, q, 0);
+	}
 	if (rc == 0)
 		rc = enable_rings(f);
 	if (rc < 0)
@@ -382,6 +502,7 @@ void vdf_close(struct vdf *f)
 	if (!f)
 		return;
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
+		vdr_fini(&f->r[q].ring);
 		if (f->r[q].kick >= 0)
 			close(f->r[q].kick);
 		if (f->r[q].call >= 0)
@@ -430,50 +551,35 @@ int vdf_get_vring_base(struct vdf *f, unsigned int q)
 		rc = recv_reply(f, VHU_REQ_GET_VRING_BASE, p, sizeof(p));
 	if (rc < 0)
 		return rc;
-	return rc == 8 ? (int)vhu_rd32(p + 4) : -EPROTO;
-}
-
-static void put_desc(struct vdf *f, size_t table, unsigned int i, size_t off, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	uint8_t *d = f->mem + table + 16u * i;
-
-	vsnd_put_le64(d, vdf_gpa(off));
-	vsnd_put_le32(d + 8, len);
-	vsnd_put_le16(d + 12, flags);
-	vsnd_put_le16(d + 14, next);
+	return rc == 8 && vhu_rd32(p) == q ? (int)vhu_rd32(p + 4) : -EPROTO;
 }
 
 int vdf_add(struct vdf *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_t wr_off,
 	    uint32_t wr_len, bool no_kick)
 {
 	struct vdf_ring *r = &f->r[q];
-	uint8_t *avail = f->mem + r->avail;
-	uint16_t slot, head;
+	struct vdr_seg segs[2];
+	unsigned int n = 0;
+	int head;
 
-	if (!r->n_free)
+	if (r->in_flight >= r->ring.num / 2)
 		return -ENOSPC;
-	slot = r->free[--r->n_free];
-	r->busy[slot] = true;
-	head = (uint16_t)(2 * slot);
-	if (rd_len && wr_len && f->indirect) {
-		size_t table = r->tables + 32u * slot;
+	if (rd_len)
+		segs[n++] = (struct vdr_seg){ vdf_gpa(rd_off), rd_len, false };
+	if (wr_len)
+		segs[n++] = (struct vdr_seg){ vdf_gpa(wr_off), wr_len, true };
+	if (n == 2 && f->indirect) {
+		size_t table = r->tables + 32u * vdr_next_head(&r->ring);
+		struct vdr_table t = { f->mem + table, vdf_gpa(table) };
 
-		put_desc(f, table, 0, rd_off, rd_len, VIRTQ_DESC_F_NEXT, 1);
-		put_desc(f, table, 1, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
-		put_desc(f, r->desc, head, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	} else if (rd_len && wr_len) {
-		put_desc(f, r->desc, head, rd_off, rd_len, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
-		put_desc(f, r->desc, head + 1u, wr_off, wr_len, VIRTQ_DESC_F_WRITE, 0);
+		head = vdr_add(&r->ring, segs, n, &t);
 	} else {
-		put_desc(f, r->desc, head, rd_len ? rd_off : wr_off, rd_len ? rd_len : wr_len,
-			 rd_len ? 0 : VIRTQ_DESC_F_WRITE, 0);
+		head = vdr_add(&r->ring, segs, n, NULL);
 	}
-	vsnd_put_le16(avail + 4 + 2u * (r->avail_idx % r->num), head);
-	r->avail_idx++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	vsnd_put_le16(avail + 2, r->avail_idx);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (head < 0)
+		return head;
+	r->in_flight++;
+	vdr_flush(&r->ring);
 	if (!no_kick)
 		vdf_kick(f, q);
 	return head;
@@ -490,50 +596,77 @@ void vdf_kick(struct vdf *f, unsigned int q)
 int vdf_used(struct vdf *f, unsigned int q, uint32_t *id, uint32_t *len)
 {
 	struct vdf_ring *r = &f->r[q];
-	const uint8_t *used = f->mem + r->used;
-	const uint8_t *e;
-	uint32_t slot;
+	int rc = vdr_get_used(&r->ring, id, len);
 
+	if (rc == 0)
+		r->in_flight--;
+	return rc;
+}
+
+static bool used_ready(const struct vdf_ring *r)
+{
+	/* after our used_event store, before the device's used index */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (vsnd_le16(used + 2) == r->last_used)
-		return -EAGAIN;
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	e = used + 4 + 8u * (r->last_used % r->num);
-	*id = vsnd_le32(e);
-	*len = vsnd_le32(e + 4);
-	r->last_used++;
-	if (f->event_idx) /* used_event: interrupt us for the very next entry */
-		vsnd_put_le16(f->mem + r->avail + 4 + 2u * r->num, r->last_used);
-	slot = *id / 2;
-	if ((*id & 1) || slot >= r->num / 2 || !r->busy[slot])
-		return -EPROTO;
-	r->busy[slot] = false;
-	r->free[r->n_free++] = (uint16_t)slot;
+	return vdr_used_pending(&r->ring) != 0;
+}
+
+/* The back-end runs in our thread: run it until it used something. */
+static int pump_used(struct vdf *f, const struct vdf_ring *r, int rounds)
+{
+	for (int i = 0; i < rounds && !f->closed; i++) {
+		if (f->pump(f->pump_opaque) < 0)
+			f->closed = true;
+		if (used_ready(r))
+			return 1;
+	}
 	return 0;
 }
 
 int vdf_wait(struct vdf *f, unsigned int q, int timeout_ms)
 {
 	struct vdf_ring *r = &f->r[q];
-	struct pollfd p = { .fd = r->call, .events = POLLIN };
 	uint64_t v;
-	int rc;
 
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (vsnd_le16(f->mem + r->used + 2) != r->last_used)
+	if (used_ready(r))
 		return 1;
-	do
-		rc = poll(&p, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc == 1 && read(r->call, &v, sizeof(v)) != sizeof(v))
+	if (f->pump)
+		return pump_used(f, r, timeout_ms);
+	if (readable(r->call, timeout_ms)) {
+		(void)!read(r->call, &v, sizeof(v)); /* consume the signal */
 		return 1;
-	if (rc == 1)
-		return 1;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return vsnd_le16(f->mem + r->used + 2) != r->last_used;
+	}
+	return used_ready(r);
 }
 
 unsigned int vdf_in_flight(const struct vdf *f, unsigned int q)
 {
-	return f->r[q].num / 2 - f->r[q].n_free;
+	return f->r[q].in_flight;
+}
+
+bool vdf_called(struct vdf *f, unsigned int q)
+{
+	uint64_t v;
+
+	return read(f->r[q].call, &v, sizeof(v)) == sizeof(v);
+}
+
+int vdf_count_fds(pid_t pid)
+{
+	char path[64];
+	DIR *dir;
+	struct dirent *e;
+	int n = 0;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/fd");
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return pid ? n : n - 1; /* our own look holds one */
 }

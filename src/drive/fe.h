@@ -3,8 +3,14 @@
  * A vhost-user frontend that is also the guest: it connects to a back-end's
  * Unix socket, shares memfd "guest memory" with SET_MEM_TABLE, negotiates
  * features, lays out the four split rings in that memory and drives them
- * from the driver's side. Used by vsnd-drive; one thread, blocking I/O with
- * timeouts (a back-end that hangs makes calls fail with -ETIMEDOUT).
+ * from the driver's side. One thread, blocking I/O with timeouts (a
+ * back-end that hangs makes calls fail with -ETIMEDOUT).
+ *
+ * The one frontend of the project: vsnd-drive brings a device up with
+ * vdf_open(); the unit tests, the fault tests and the fuzzer take a
+ * socketpair with vdf_pair() and send every message themselves (vdf_send,
+ * vdf_send_raw and vdf_send_bytes for malformed traffic), with a pump in
+ * place of the wait when the back-end runs in the same thread.
  *
  * The back-end is hostile too: used ids and lengths it publishes are checked
  * before they are trusted.
@@ -15,30 +21,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <vsnd/vsnd.h>
+
+#include "drive/ring.h"
 
 #define VDF_GPA_BASE 0x80000000ull
 #define VDF_UVA_BASE 0x7e0000000000ull
 #define VDF_MEM_SIZE (16u << 20)
 #define VDF_RING_NUM 128u
 
-/* Driver side of one split ring. Chains take two consecutive descriptors
- * (slot k = descriptors 2k, 2k+1), so at most num/2 are in flight. */
+/* One of the four rings: the driver's side (src/drive/ring.c) over the
+ * memory, where it lies, and its eventfds. At most num/2 chains are in
+ * flight, as a driver sending [readable][writable] pairs fills the ring. */
 struct vdf_ring {
-	unsigned int num;
+	struct vdr ring;
 	size_t desc, avail, used;       /* offsets into the memory */
-	size_t tables;                  /* per slot: a 2-entry indirect table */
-	uint16_t avail_idx, last_used;
+	size_t tables;                  /* per head: a 2-entry indirect table */
 	uint16_t base;                  /* next avail index the back-end had at a pause */
+	unsigned int in_flight;         /* chains added, not yet used */
 	int kick, call;                 /* eventfds */
-	uint16_t free[VDF_RING_NUM / 2]; /* stack of free slots */
-	unsigned int n_free;
-	bool busy[VDF_RING_NUM / 2];
 };
 
 struct vdf {
 	int sock;
+	/* The wait for the back-end: NULL polls the socket; otherwise it runs
+	 * the back-end once (a back-end in the same thread) and returns < 0
+	 * once it closed the connection. */
+	int (*pump)(void *opaque);
+	void *pump_opaque;
+	bool closed;                    /* the pump saw the back-end go */
 	int memfd;
 	uint8_t *mem;
 	size_t mem_size, brk;
@@ -54,6 +67,10 @@ struct vdf {
  * protocol features, owner, memory table, four rings, enable). Features
  * outside want_mask are refused. Returns 0 or a negative errno. */
 int vdf_open(struct vdf *f, const char *path, uint64_t want_mask);
+/* A frontend over a fresh socketpair, with mem_size bytes of guest memory
+ * and nothing sent: *peer is the back-end's end (the caller hands it over).
+ * Returns 0 or a negative errno. */
+int vdf_pair(struct vdf *f, size_t mem_size, int *peer);
 /* Close the connection and free everything. NULL-safe, idempotent. */
 void vdf_close(struct vdf *f);
 
@@ -69,18 +86,65 @@ int vdf_resume(struct vdf *f);
 int vdf_reset(struct vdf *f);
 /* (Re)send the memory table: the one region of the memfd, size bytes from
  * VDF_GPA_BASE, with the frontend's own address of it given as uva (ring
- * addresses are sent at VDF_UVA_BASE; the frontend keeps using its first
- * VDF_MEM_SIZE bytes). Returns 0 or a negative errno. */
-int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size);
+ * addresses are sent at VDF_UVA_BASE; the frontend keeps using the bytes
+ * it mapped). With need_reply, the ack as vdf_ack() returns it. Returns 0
+ * or a negative errno. */
+int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size, bool need_reply);
+
+/* Messages, for a caller that drives the protocol itself. vdf_send_bytes
+ * sends len bytes as they are (partial messages, garbage) with nfds fds
+ * (at most VDF_MAX_FDS); vdf_send_raw a header with any flags and claimed
+ * size and payload_len bytes of payload; vdf_send a well-formed request
+ * (version 1 | extra_flags). Each returns 0 or a negative errno. */
+#define VDF_MAX_FDS 16u
+int vdf_send_bytes(struct vdf *f, const void *buf, size_t len, const int *fds,
+		   unsigned int nfds);
+int vdf_send_raw(struct vdf *f, uint32_t req, uint32_t flags, uint32_t size, const void *payload,
+		 size_t payload_len, const int *fds, unsigned int nfds);
+int vdf_send(struct vdf *f, uint32_t req, uint32_t extra_flags, const void *payload,
+	     uint32_t size, const int *fds, unsigned int nfds);
+/* Wait for the next message from the back-end and read it: its payload
+ * size, or -EPIPE (the back-end closed), -ETIMEDOUT, -EMSGSIZE (over max). */
+int vdf_recv(struct vdf *f, uint32_t *req, uint32_t *flags, void *payload, size_t max);
+/* Wait briefly: true if the back-end is still there and sent nothing. */
+bool vdf_quiet(struct vdf *f);
+/* Read the REPLY_ACK of req: 0, -EREMOTEIO (the back-end failed it), or a
+ * negative errno (-EPROTO: not an ack of req). */
+int vdf_ack(struct vdf *f, uint32_t req);
+/* GET_* of a u64: 0 with *v, or a negative errno. */
+int vdf_get_u64(struct vdf *f, uint32_t req, uint64_t *v);
+/* A u64 / a vring state {index, num} request; with need_reply, its ack as
+ * vdf_ack() returns it. */
+int vdf_set_u64(struct vdf *f, uint32_t req, uint64_t v, bool need_reply);
+int vdf_set_state(struct vdf *f, uint32_t req, uint32_t index, uint32_t num, bool need_reply);
+/* Does the connection ask for acks (REPLY_ACK negotiated by vdf_open)? */
+bool vdf_acked(const struct vdf *f);
 
 /* GET_CONFIG of len bytes at offset 0. Returns 0 or a negative errno. */
 int vdf_get_config(struct vdf *f, uint8_t *buf, uint32_t len);
-/* GET_VRING_BASE of queue q (stops the ring). Returns it or a negative errno. */
+/* GET_VRING_BASE of queue q (stops the ring). Returns it or a negative
+ * errno (-EPROTO: the reply is not for q). */
 int vdf_get_vring_base(struct vdf *f, unsigned int q);
 
 /* Allocate len zeroed bytes of guest memory; returns the offset or 0 when full. */
 size_t vdf_alloc(struct vdf *f, size_t len, size_t align);
 static inline uint64_t vdf_gpa(size_t off) { return VDF_GPA_BASE + off; }
+/* The frontend's "virtual" address of an offset, as ring addresses are sent. */
+static inline uint64_t vdf_uva(size_t off) { return VDF_UVA_BASE + off; }
+
+/* Lay out ring q with num entries (a power of two up to VDF_RING_NUM) in
+ * the memory, with its kick and call eventfds; nothing is sent. Returns 0
+ * or a negative errno. */
+int vdf_ring_init(struct vdf *f, unsigned int q, unsigned int num);
+/* Start ring q from index base on both sides, the QEMU order:
+ * SET_VRING_NUM, _BASE, _ADDR, _KICK, _CALL (acked if vdf_acked()).
+ * Returns 0 or a negative errno. */
+int vdf_ring_start(struct vdf *f, unsigned int q, uint16_t base);
+/* Empty ring q on the driver's side (a driver re-init): chains in flight
+ * are forgotten. */
+void vdf_ring_clear(struct vdf *f, unsigned int q);
+/* Did the back-end signal q's call eventfd since the last look (consumes it)? */
+bool vdf_called(struct vdf *f, unsigned int q);
 
 /* Add [rd_len readable at rd_off][wr_len writable at wr_off] (either may be
  * 0) to queue q and publish it; kick unless no_kick. With INDIRECT_DESC
@@ -94,12 +158,16 @@ void vdf_kick(struct vdf *f, unsigned int q);
  * device published an id that is not an in-flight head. */
 int vdf_used(struct vdf *f, unsigned int q, uint32_t *id, uint32_t *len);
 /* Wait up to timeout_ms for queue q's call eventfd (or a used entry already
- * there). Returns 1 if something may be ready, 0 on timeout. */
+ * there); with a pump, run the back-end up to timeout_ms rounds until it
+ * used something. Returns 1 if something may be ready, 0 on timeout. */
 int vdf_wait(struct vdf *f, unsigned int q, int timeout_ms);
 /* Chains of q still in flight. */
 unsigned int vdf_in_flight(const struct vdf *f, unsigned int q);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t vdf_now_ns(void);
+/* Open fds of process pid (0: this one, not counting the look itself), to
+ * check a back-end keeps none it was handed; a negative errno if unknown. */
+int vdf_count_fds(pid_t pid);
 
 #endif

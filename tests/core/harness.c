@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drive/req.h"
 #include "util/iov.h"
 
 static void h_log(void *opaque, enum vsnd_log_level level, const char *msg)
@@ -206,16 +207,11 @@ uint32_t h_set_params(struct harness *h, uint32_t stream, uint32_t buffer_bytes,
 		      uint32_t period_bytes, uint8_t channels, uint8_t format, uint8_t rate,
 		      uint32_t features)
 {
-	uint8_t req[VIRTIO_SND_PCM_SET_PARAMS_SIZE] = { 0 };
+	const struct vdq_params p = { stream, buffer_bytes, period_bytes, features, channels,
+				      format, rate };
+	uint8_t req[VIRTIO_SND_PCM_SET_PARAMS_SIZE];
 
-	vsnd_put_le32(req, VIRTIO_SND_R_PCM_SET_PARAMS);
-	vsnd_put_le32(req + 4, stream);
-	vsnd_put_le32(req + 8, buffer_bytes);
-	vsnd_put_le32(req + 12, period_bytes);
-	vsnd_put_le32(req + 16, features);
-	req[20] = channels;
-	req[21] = format;
-	req[22] = rate;
+	vdq_set_params(req, &p);
 	return h_ctl(h, req, sizeof(req), NULL, 0, 0);
 }
 
@@ -223,8 +219,7 @@ uint32_t h_pcm(struct harness *h, uint32_t code, uint32_t stream)
 {
 	uint8_t req[VIRTIO_SND_PCM_HDR_SIZE];
 
-	vsnd_put_le32(req, code);
-	vsnd_put_le32(req + 4, stream);
+	vdq_hdr(req, code, stream);
 	return h_ctl(h, req, sizeof(req), NULL, 0, 0);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "drive/req.h"
 #include "harness.h"
 #include "util/iov.h"
 
@@ -62,20 +63,12 @@ static void test_features(void **state)
 	h_free(hc);
 }
 
-static void query(uint8_t *q, uint32_t code, uint32_t start, uint32_t count, uint32_t size)
-{
-	vsnd_put_le32(q, code);
-	vsnd_put_le32(q + 4, start);
-	vsnd_put_le32(q + 8, count);
-	vsnd_put_le32(q + 12, size);
-}
-
 static void test_jack_info(void **state)
 {
 	struct harness *h = *state;
 	uint8_t q[16], r[2 * 24];
 
-	query(q, VIRTIO_SND_R_JACK_INFO, 0, 2, 24);
+	vdq_query(q, VIRTIO_SND_R_JACK_INFO, 0, 2, 24);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 0), VIRTIO_SND_S_OK);
 	/* jack 0: line out, green, presence detect + output capable */
 	assert_int_equal(vsnd_le32(r + 0), 0);
@@ -95,7 +88,7 @@ static void test_pcm_info(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[2 * 32];
 
-	query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);
 	/* split every byte: the device must not care where descriptors end */
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 1), VIRTIO_SND_S_OK);
 	for (int s = 0; s < 2; s++) {
@@ -124,7 +117,7 @@ static void test_chmap_info(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[24];
 
-	query(q, VIRTIO_SND_R_CHMAP_INFO, 1, 1, 24);
+	vdq_query(q, VIRTIO_SND_R_CHMAP_INFO, 1, 1, 24);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 3), VIRTIO_SND_S_OK);
 	assert_int_equal(r[4], VSND_DIR_INPUT);
 	assert_int_equal(r[5], 2);
@@ -141,14 +134,14 @@ static void test_info_record_size(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[2 * 40];
 
-	query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 40);
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 40);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 7), VIRTIO_SND_S_OK);
 	assert_int_equal(r[40 + 24], VSND_DIR_INPUT);
 	for (int i = 32; i < 40; i++) {
 		assert_int_equal(r[i], 0);
 		assert_int_equal(r[40 + i], 0);
 	}
-	query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 8);
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 8);
 	memset(r, 0xee, sizeof(r));
 	assert_int_equal(h_ctl(h, q, 16, r, 16, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(vsnd_le32(r + 4), 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
@@ -160,21 +153,21 @@ static void test_info_bad(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[256];
 
-	query(q, VIRTIO_SND_R_JACK_INFO, 1, 2, 24);  /* past the end */
+	vdq_query(q, VIRTIO_SND_R_JACK_INFO, 1, 2, 24);  /* past the end */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	query(q, VIRTIO_SND_R_JACK_INFO, 3, 0, 24);  /* start past the end */
+	vdq_query(q, VIRTIO_SND_R_JACK_INFO, 3, 0, 24);  /* start past the end */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	query(q, VIRTIO_SND_R_JACK_INFO, UINT32_MAX, 2, 24);  /* wraps */
+	vdq_query(q, VIRTIO_SND_R_JACK_INFO, UINT32_MAX, 2, 24);  /* wraps */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);   /* room for 1.5 records */
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);   /* room for 1.5 records */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 0);    /* zero stride */
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 0);    /* zero stride */
 	assert_int_equal(h_ctl(h, q, 16, r, 64, 0), VIRTIO_SND_S_BAD_MSG);
-	query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 1u << 31);  /* absurd stride */
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 1u << 31);  /* absurd stride */
 	assert_int_equal(h_ctl(h, q, 16, r, 64, 0), VIRTIO_SND_S_BAD_MSG);
-	query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 32);   /* short request */
+	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 32);   /* short request */
 	assert_int_equal(h_ctl(h, q, 12, r, 64, 0), VIRTIO_SND_S_BAD_MSG);
-	query(q, VIRTIO_SND_R_CHMAP_INFO, 0, 0, 24);  /* nothing asked: fine */
+	vdq_query(q, VIRTIO_SND_R_CHMAP_INFO, 0, 0, 24);  /* nothing asked: fine */
 	assert_int_equal(h_ctl(h, q, 16, r, 0, 0), VIRTIO_SND_S_OK);
 }
 
@@ -244,7 +237,7 @@ static void test_ctl_info(void **state)
 
 	(void)state;
 	vsnd_dev_set_features(h->dev, vsnd_dev_features(h->dev));
-	query(q, VIRTIO_SND_R_CTL_INFO, 0, 4, 96);
+	vdq_query(q, VIRTIO_SND_R_CTL_INFO, 0, 4, 96);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 5), VIRTIO_SND_S_OK);
 	/* control 0: output volume, INTEGER 0..100 step 0 (as ALSA's drivers),
 	 * R/W/TLV_READ */
@@ -265,13 +258,13 @@ static void test_ctl_info(void **state)
 	assert_string_equal((const char *)r + 288 + 24, "Capture Switch");
 	assert_int_equal(vsnd_le32(r + 288 + 4), VIRTIO_SND_CTL_ROLE_MUTE << 1 | VSND_DIR_INPUT);
 	/* a 32-bit x86 guest's 92-byte record: the value union sits at 68 */
-	query(q, VIRTIO_SND_R_CTL_INFO, 0, 2, 92);
+	vdq_query(q, VIRTIO_SND_R_CTL_INFO, 0, 2, 92);
 	assert_int_equal(h_ctl(h, q, 16, r, 2 * 92, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(vsnd_le32(r + 68), 0);
 	assert_int_equal(vsnd_le32(r + 72), 100);
 	assert_int_equal(vsnd_le32(r + 76), 0);
 	assert_int_equal(vsnd_le32(r + 92 + 8), VIRTIO_SND_CTL_TYPE_BOOLEAN);
-	query(q, VIRTIO_SND_R_CTL_INFO, 2, 3, 96);
+	vdq_query(q, VIRTIO_SND_R_CTL_INFO, 2, 3, 96);
 	assert_int_equal(h_ctl(h, q, 16, r, 3 * 96, 0), VIRTIO_SND_S_BAD_MSG);
 	h_free(h);
 }

@@ -69,7 +69,6 @@
  *
  * Usage: test_malformed VSND   (MALFORMED_KEEP_LOG=1 keeps vsnd's log on success)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -87,6 +86,7 @@
 
 #include "drive/drv.h"
 #include "drive/io.h"
+#include "drive/req.h"
 #include "util/iov.h"
 #include "vhost-user/mem.h"
 #include "vhost-user/proto.h"
@@ -141,24 +141,6 @@ static void msleep(unsigned int ms)
 }
 
 /* ---- the daemon ---- */
-
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* Is a socket listening at path? (/proc/net/unix flag __SO_ACCEPTCON:
  * vsnd binds before it listens.) */
@@ -263,12 +245,6 @@ static bool control(const char *line)
 
 /* ---- raw descriptors and ring entries ---- */
 
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool wr;
-};
-
 static size_t scratch(size_t len)
 {
 	size_t off = H.arena + H.arena_used;
@@ -286,29 +262,21 @@ static uint8_t *mem(size_t off)
 	return H.d.fe.mem + off;
 }
 
-static struct seg rd(size_t off, uint32_t len)
+static struct vdr_seg rd(size_t off, uint32_t len)
 {
-	return (struct seg){ vdf_gpa(off), len, false };
+	return (struct vdr_seg){ vdf_gpa(off), len, false };
 }
 
-static struct seg wr(size_t off, uint32_t len)
+static struct vdr_seg wr(size_t off, uint32_t len)
 {
-	return (struct seg){ vdf_gpa(off), len, true };
-}
-
-static void put_desc(uint8_t *d, uint64_t gpa, uint32_t len, uint16_t flags, uint16_t next)
-{
-	vsnd_put_le64(d, gpa);
-	vsnd_put_le32(d + 8, len);
-	vsnd_put_le16(d + 12, flags);
-	vsnd_put_le16(d + 14, next);
+	return (struct vdr_seg){ vdf_gpa(off), len, true };
 }
 
 /* Descriptor i of queue q's table. */
 static void desc(unsigned int q, unsigned int i, uint64_t gpa, uint32_t len, uint16_t flags,
 		 uint16_t next)
 {
-	put_desc(mem(H.d.fe.r[q].desc + 16u * i), gpa, len, flags, next);
+	vdr_put_desc(mem(H.d.fe.r[q].desc + 16u * i), gpa, len, flags, next);
 }
 
 /* Where descriptor i of queue q points. */
@@ -318,25 +286,19 @@ static uint64_t desc_gpa(unsigned int q, unsigned int i)
 }
 
 /* Segments as a chain in descriptors base, base+1, ... of queue q. */
-static uint16_t chain(unsigned int q, unsigned int base, const struct seg *s, unsigned int n)
+static uint16_t chain(unsigned int q, unsigned int base, const struct vdr_seg *s, unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++)
-		desc(q, base + i, s[i].gpa, s[i].len,
-		     (uint16_t)((s[i].wr ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-		     (uint16_t)(base + i + 1));
+	vdr_put_chain(mem(H.d.fe.r[q].desc + 16u * base), (uint16_t)base, s, n);
 	return (uint16_t)base;
 }
 
 /* Segments in an indirect table, pointed at by descriptor head of q. */
-static uint16_t indirect(unsigned int q, unsigned int head, const struct seg *s, unsigned int n)
+static uint16_t indirect(unsigned int q, unsigned int head, const struct vdr_seg *s,
+			 unsigned int n)
 {
 	size_t table = scratch(16u * n);
 
-	for (unsigned int i = 0; i < n; i++)
-		put_desc(mem(table + 16u * i), s[i].gpa, s[i].len,
-			 (uint16_t)((s[i].wr ? VIRTQ_DESC_F_WRITE : 0) |
-				    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			 (uint16_t)(i + 1));
+	vdr_put_chain(mem(table), 0, s, n);
 	desc(q, head, vdf_gpa(table), 16u * n, VIRTQ_DESC_F_INDIRECT, 0);
 	return (uint16_t)head;
 }
@@ -344,14 +306,10 @@ static uint16_t indirect(unsigned int q, unsigned int head, const struct seg *s,
 /* Make head available on q, without a kick. */
 static void offer(unsigned int q, uint16_t head)
 {
-	struct vdf_ring *r = &H.d.fe.r[q];
-	uint8_t *avail = mem(r->avail);
+	struct vdr *r = &H.d.fe.r[q].ring;
 
-	vsnd_put_le16(avail + 4 + 2u * (r->avail_idx % r->num), head);
-	r->avail_idx++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	vsnd_put_le16(avail + 2, r->avail_idx);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vdr_publish(r, head);
+	vdr_flush(r);
 }
 
 /* Make head available on q and kick, as a driver does. */
@@ -362,26 +320,17 @@ static void publish(unsigned int q, uint16_t head)
 }
 
 /* Next used entry of q within timeout_ms: 0, or -ETIMEDOUT. The frontend's
- * own bookkeeping (slots) is bypassed: these chains are ours. */
+ * own bookkeeping (chains in flight) is bypassed: these chains are ours. */
 static int used(unsigned int q, int timeout_ms, uint32_t *id, uint32_t *len)
 {
-	struct vdf_ring *r = &H.d.fe.r[q];
 	uint64_t deadline = vdf_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	for (;;) {
 		uint64_t now;
 
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (vsnd_le16(mem(r->used) + 2) != r->last_used) {
-			const uint8_t *e = mem(r->used) + 4 + 8u * (r->last_used % r->num);
-
-			*id = vsnd_le32(e);
-			*len = vsnd_le32(e + 4);
-			r->last_used++;
-			/* EVENT_IDX: interrupt us for the very next entry */
-			vsnd_put_le16(mem(r->avail) + 4 + 2u * r->num, r->last_used);
+		if (vdr_take_used(&H.d.fe.r[q].ring, id, len) == 0)
 			return 0;
-		}
 		now = vdf_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -419,10 +368,7 @@ static size_t query(uint32_t code, uint32_t start, uint32_t count, uint32_t size
 {
 	size_t q = scratch(VIRTIO_SND_QUERY_INFO_SIZE);
 
-	vsnd_put_le32(mem(q), code);
-	vsnd_put_le32(mem(q) + 4, start);
-	vsnd_put_le32(mem(q) + 8, count);
-	vsnd_put_le32(mem(q) + 12, size);
+	vdq_query(mem(q), code, start, count, size);
 	return q;
 }
 
@@ -519,7 +465,7 @@ static bool playback_serves(const char *what)
 
 static void c_no_writable(void)
 {
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
 
 	expect(0, chain(0, 0, s, 1), 0, "no writable part");
 }
@@ -527,7 +473,7 @@ static void c_no_writable(void)
 static void c_resp_readable(void)
 {
 	size_t r = response(36);
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), rd(r, 36) };
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), rd(r, 36) };
 
 	expect(0, chain(0, 0, s, 2), 0, "response readable");
 	check(mem(r)[0] == 0xa5, "response readable: the device wrote into it");
@@ -536,7 +482,7 @@ static void c_resp_readable(void)
 static void c_resp_small(void)
 {
 	size_t r = response(3);
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(r, 3) };
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(r, 3) };
 
 	expect(0, chain(0, 0, s, 2), 0, "3-byte response");
 	check(mem(r)[0] == 0xa5 && mem(r)[2] == 0xa5, "3-byte response: written");
@@ -545,7 +491,7 @@ static void c_resp_small(void)
 static void c_req_short(void)
 {
 	size_t r = response(4);
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 2), wr(r, 4) };
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 2), wr(r, 4) };
 
 	if (expect(0, chain(0, 0, s, 2), 4, "2-byte request"))
 		check(status_at(r) == VIRTIO_SND_S_BAD_MSG, "2-byte request: 0x%x", status_at(r));
@@ -554,7 +500,7 @@ static void c_req_short(void)
 static void c_req_empty(void)
 {
 	size_t r = response(4);
-	struct seg s[] = { wr(r, 4) };
+	struct vdr_seg s[] = { wr(r, 4) };
 
 	if (expect(0, chain(0, 0, s, 1), 4, "no request"))
 		check(status_at(r) == VIRTIO_SND_S_BAD_MSG, "no request: 0x%x", status_at(r));
@@ -563,7 +509,7 @@ static void c_req_empty(void)
 static void c_zero_len(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(info_len());
-	struct seg s[] = { rd(q, 0), rd(q, 16), rd(q, 0), wr(r, 0), wr(r, info_len()), wr(r, 0) };
+	struct vdr_seg s[] = { rd(q, 0), rd(q, 16), rd(q, 0), wr(r, 0), wr(r, info_len()), wr(r, 0) };
 
 	if (expect(0, chain(0, 0, s, 6), info_len(), "zero-length descriptors around"))
 		same_info(r, "zero-length descriptors around");
@@ -572,13 +518,13 @@ static void c_zero_len(void)
 static void c_all_zero(void)
 {
 	size_t r = response(4);
-	struct seg s[] = { rd(r, 0), wr(r, 0) };
+	struct vdr_seg s[] = { rd(r, 0), wr(r, 0) };
 
 	expect(0, chain(0, 0, s, 2), 0, "only zero-length descriptors");
 }
 
 /* The request and n_wr response bytes, one byte per descriptor. */
-static unsigned int bytewise(size_t q, size_t r, unsigned int n_wr, struct seg *s)
+static unsigned int bytewise(size_t q, size_t r, unsigned int n_wr, struct vdr_seg *s)
 {
 	unsigned int n = 0;
 
@@ -592,7 +538,7 @@ static unsigned int bytewise(size_t q, size_t r, unsigned int n_wr, struct seg *
 static void c_bytewise_direct(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(info_len());
-	struct seg s[128];
+	struct vdr_seg s[128];
 	unsigned int n = bytewise(q, r, info_len(), s);
 
 	if (!check(n <= 128, "test bug: %u descriptors", n))
@@ -604,7 +550,7 @@ static void c_bytewise_direct(void)
 static void c_desc_512(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(496);
-	static struct seg s[VIRTQ_MAX_IOV];
+	static struct vdr_seg s[VIRTQ_MAX_IOV];
 	unsigned int n = bytewise(q, r, VIRTQ_MAX_IOV - 16, s);
 
 	if (expect(0, indirect(0, 0, s, n), info_len(), "512 descriptors"))
@@ -614,7 +560,7 @@ static void c_desc_512(void)
 static void c_desc_600(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(584);
-	static struct seg s[600];
+	static struct vdr_seg s[600];
 	unsigned int n = bytewise(q, r, 600 - 16, s);
 
 	expect(0, indirect(0, 0, s, n), 0, "600 descriptors");
@@ -624,14 +570,14 @@ static void c_desc_600(void)
 /* A request whose response buffer sits at gpa (len bytes): len 0 back. */
 static void bad_buffer(uint64_t gpa, uint32_t len, const char *what)
 {
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), { gpa, len, true } };
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), { gpa, len, true } };
 
 	expect(0, chain(0, 0, s, 2), 0, what);
 }
 
 static void c_addr_outside(void)
 {
-	struct seg s[] = { { 0x1000, 16, false }, wr(response(36), 36) };
+	struct vdr_seg s[] = { { 0x1000, 16, false }, wr(response(36), 36) };
 
 	expect(0, chain(0, 0, s, 2), 0, "request below guest memory");
 	bad_buffer(VDF_GPA_BASE + VDF_MEM_SIZE, 36, "response above guest memory");
@@ -651,7 +597,7 @@ static void c_indirect_outside(void)
  * than the 2^32 bytes a chain may carry (2.7.4.2). */
 static void c_over_4g(void)
 {
-	static struct seg s[301];
+	static struct vdr_seg s[301];
 
 	for (unsigned int i = 0; i < 300; i++)
 		s[i] = rd(4096, 15u << 20);
@@ -663,13 +609,13 @@ static void c_over_4g(void)
  * mixed, each answered in order. */
 static void c_full_ring(void)
 {
-	unsigned int n = H.d.fe.r[0].num / 2;
+	unsigned int n = H.d.fe.r[0].ring.num / 2;
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32);
 	static const uint32_t want_len[4] = { 36, 0, 0, 4 };
 	size_t resp[64];
 
 	for (unsigned int k = 0; k < n && k < 64; k++) {
-		struct seg s[2] = { rd(q, k % 4 == 3 ? 2 : 16), wr(resp[k] = response(36), 36) };
+		struct vdr_seg s[2] = { rd(q, k % 4 == 3 ? 2 : 16), wr(resp[k] = response(36), 36) };
 
 		if (k % 4 == 1)
 			s[1].gpa = VDF_GPA_BASE + VDF_MEM_SIZE;
@@ -698,7 +644,7 @@ static void c_full_ring(void)
 static void broken_then_reset(const char *what)
 {
 	size_t r = response(info_len());
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), 16),
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), 16),
 			   wr(r, info_len()) };
 
 	expect_silence(0, chain(0, 8, s, 2), what);
@@ -728,7 +674,7 @@ static void r_loop(void)
 
 static void r_indirect_len(void)
 {
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
 
 	indirect(0, 0, s, 2);
 	desc(0, 0, desc_gpa(0, 0), 24, VIRTQ_DESC_F_INDIRECT, 0);
@@ -743,10 +689,10 @@ static void r_indirect_nested(void)
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), inner = scratch(32), outer = scratch(32);
 
 	/* A valid table, referenced from inside another one. */
-	put_desc(mem(inner), vdf_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
-	put_desc(mem(inner) + 16, vdf_gpa(response(36)), 36, VIRTQ_DESC_F_WRITE, 0);
-	put_desc(mem(outer), vdf_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
-	put_desc(mem(outer) + 16, vdf_gpa(inner), 32, VIRTQ_DESC_F_INDIRECT, 0);
+	vdr_put_desc(mem(inner), vdf_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
+	vdr_put_desc(mem(inner) + 16, vdf_gpa(response(36)), 36, VIRTQ_DESC_F_WRITE, 0);
+	vdr_put_desc(mem(outer), vdf_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
+	vdr_put_desc(mem(outer) + 16, vdf_gpa(inner), 32, VIRTQ_DESC_F_INDIRECT, 0);
 	desc(0, 0, vdf_gpa(outer), 32, VIRTQ_DESC_F_INDIRECT, 0);
 	corrupt(0, "nested indirect");
 }
@@ -755,15 +701,15 @@ static void r_indirect_loop(void)
 {
 	size_t table = scratch(32), q = query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32);
 
-	put_desc(mem(table), vdf_gpa(q), 8, VIRTQ_DESC_F_NEXT, 1);
-	put_desc(mem(table) + 16, vdf_gpa(q) + 8, 8, VIRTQ_DESC_F_NEXT, 0);
+	vdr_put_desc(mem(table), vdf_gpa(q), 8, VIRTQ_DESC_F_NEXT, 1);
+	vdr_put_desc(mem(table) + 16, vdf_gpa(q) + 8, 8, VIRTQ_DESC_F_NEXT, 0);
 	desc(0, 0, vdf_gpa(table), 32, VIRTQ_DESC_F_INDIRECT, 0);
 	corrupt(0, "loop in an indirect table");
 }
 
 static void r_indirect_next(void)
 {
-	struct seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
+	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
 
 	indirect(0, 0, s, 2);
 	desc(0, 0, desc_gpa(0, 0), 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
@@ -778,14 +724,14 @@ static void r_head_oob(void)
 
 static void r_read_after_write(void)
 {
-	struct seg s[] = { wr(response(36), 36), rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
+	struct vdr_seg s[] = { wr(response(36), 36), rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
 
 	corrupt(chain(0, 0, s, 2), "readable after writable");
 }
 
 static void r_avail_jump(void)
 {
-	struct vdf_ring *r = &H.d.fe.r[0];
+	struct vdr *r = &H.d.fe.r[0].ring;
 
 	/* Nothing new in the ring, but an index num+1 ahead. */
 	r->avail_idx = (uint16_t)(r->avail_idx + r->num);
@@ -795,7 +741,7 @@ static void r_avail_jump(void)
 
 static void r_avail_back(void)
 {
-	struct vdf_ring *r = &H.d.fe.r[0];
+	struct vdr *r = &H.d.fe.r[0].ring;
 
 	/* The index moves back by one: 65535 "new" chains. */
 	r->avail_idx = (uint16_t)(r->avail_idx - 2);
@@ -839,7 +785,7 @@ static void io_err(unsigned int q, uint16_t head, size_t status, uint32_t len, c
 static void tx_bad(uint32_t id, uint32_t data, const char *what)
 {
 	size_t st = response(8);
-	struct seg s[] = { rd(xfer(id, data), 4 + data), wr(st, 8) };
+	struct vdr_seg s[] = { rd(xfer(id, data), 4 + data), wr(st, 8) };
 
 	io_err(VSND_QUEUE_TX, chain(VSND_QUEUE_TX, 0, s, 2), st, 8, what);
 }
@@ -847,10 +793,10 @@ static void tx_bad(uint32_t id, uint32_t data, const char *what)
 static void i_tx_layout(void)
 {
 	size_t st = response(8), data = response(PERIOD);
-	struct seg hdr_only[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD) };
-	struct seg small[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(response(4), 4) };
-	struct seg short_hdr[] = { rd(xfer(H.out, 0), 2), wr(st, 8) };
-	struct seg data_wr[] = { rd(xfer(H.out, 0), 4), wr(data, PERIOD), wr(st, 8) };
+	struct vdr_seg hdr_only[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD) };
+	struct vdr_seg small[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(response(4), 4) };
+	struct vdr_seg short_hdr[] = { rd(xfer(H.out, 0), 2), wr(st, 8) };
+	struct vdr_seg data_wr[] = { rd(xfer(H.out, 0), 4), wr(data, PERIOD), wr(st, 8) };
 
 	if (!stream_to(H.out, 2))
 		return;
@@ -882,7 +828,7 @@ static void i_tx_stream(void)
 static void rx_bad(uint32_t id, uint32_t rd_data, uint32_t wr_len, const char *what)
 {
 	size_t tail = response(wr_len);
-	struct seg s[] = { rd(xfer(id, rd_data), 4 + rd_data), wr(tail, wr_len) };
+	struct vdr_seg s[] = { rd(xfer(id, rd_data), 4 + rd_data), wr(tail, wr_len) };
 	uint16_t head = chain(VSND_QUEUE_RX, 0, s, 2);
 
 	if (wr_len < 8)
@@ -927,7 +873,7 @@ static void i_tx_states(void)
 static void tx_held(int st, const char *what)
 {
 	size_t status = response(8);
-	struct seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
+	struct vdr_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
 	uint32_t id = 0, len = 0;
 
 	if (!stream_to(H.out, st))
@@ -951,7 +897,7 @@ static void i_tx_held(void)
  * any other, played from while started, given back OK at RELEASE. */
 static void i_tx_huge(void)
 {
-	static struct seg s[257];
+	static struct vdr_seg s[257];
 	size_t status = response(8);
 	uint32_t id = 0, len = 0;
 
@@ -981,8 +927,8 @@ static void i_reset_held(void)
 	if (!stream_to(H.out, 3) || !stream_to(H.in, 3))
 		return;
 	for (unsigned int k = 0; k < 8; k++) {
-		struct seg t[] = { rd(xfer(H.out, 16 * PERIOD), 4 + 16 * PERIOD), wr(response(8), 8) };
-		struct seg r[] = { rd(xfer(H.in, 0), 4), wr(response(16 * PERIOD + 8), 16 * PERIOD + 8) };
+		struct vdr_seg t[] = { rd(xfer(H.out, 16 * PERIOD), 4 + 16 * PERIOD), wr(response(8), 8) };
+		struct vdr_seg r[] = { rd(xfer(H.in, 0), 4), wr(response(16 * PERIOD + 8), 16 * PERIOD + 8) };
 
 		publish(VSND_QUEUE_TX, chain(VSND_QUEUE_TX, 2 * k, t, 2));
 		publish(VSND_QUEUE_RX, chain(VSND_QUEUE_RX, 2 * k, r, 2));
@@ -1001,8 +947,8 @@ static void i_reset_held(void)
 static void i_empty(void)
 {
 	size_t ts = response(8), rs = response(8);
-	struct seg t[] = { rd(xfer(H.out, 0), 4), wr(ts, 8) };
-	struct seg r[] = { rd(xfer(H.in, 0), 4), wr(rs, 8) };
+	struct vdr_seg t[] = { rd(xfer(H.out, 0), 4), wr(ts, 8) };
+	struct vdr_seg r[] = { rd(xfer(H.in, 0), 4), wr(rs, 8) };
 
 	if (!stream_to(H.out, 3) || !stream_to(H.in, 3))
 		return;
@@ -1019,7 +965,7 @@ static void i_empty(void)
 static void i_same_head(void)
 {
 	size_t status = response(8);
-	struct seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
+	struct vdr_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
 	uint32_t id = 0, len = 0;
 	unsigned int n = 0;
 
@@ -1042,7 +988,7 @@ static void i_same_head(void)
 static void i_remap_parked(void)
 {
 	size_t status = response(8);
-	struct seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
+	struct vdr_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
 	uint32_t id = 0, len = 0;
 	bool ok;
 
@@ -1055,11 +1001,11 @@ static void i_remap_parked(void)
 	 * finds the retired list crowded, with no ring running. */
 	for (unsigned int i = 0; ok && i < VHU_MAX_RETIRED - VHU_MEMTABLE_MAX_REGIONS; i++)
 		ok = vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE + (i % 2 ? 0 : 1ull << 32),
-				       VDF_MEM_SIZE) == 0;
+				       VDF_MEM_SIZE, vdf_acked(&H.d.fe)) == 0;
 	/* The last table is larger (the guest's memory grew): its mapping
 	 * cannot land exactly where the first one was. */
 	ok = ok && ftruncate(H.d.fe.memfd, 2 * VDF_MEM_SIZE) == 0 &&
-	     vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE, 2 * VDF_MEM_SIZE) == 0;
+	     vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE, 2 * VDF_MEM_SIZE, vdf_acked(&H.d.fe)) == 0;
 	ok = ok && vdf_resume(&H.d.fe) == 0;
 	if (!check(ok, "memory tables while paused: refused")) {
 		vdd_close(&H.d);
@@ -1081,7 +1027,7 @@ static void bad_request(size_t q, uint32_t q_len, uint32_t want, const char *wha
 {
 	uint32_t room = VIRTIO_SND_HDR_SIZE + VIRTIO_SND_CTL_VALUE_SIZE; /* CTL_READ's */
 	size_t r = response(room);
-	struct seg s[] = { rd(q, q_len), wr(r, room) };
+	struct vdr_seg s[] = { rd(q, q_len), wr(r, room) };
 
 	if (expect(0, chain(0, 0, s, 2), 4, what))
 		check(status_at(r) == want, "%s: status 0x%x, want 0x%x", what, status_at(r), want);
@@ -1108,8 +1054,7 @@ static size_t ctl_req(uint32_t code, uint32_t id)
 {
 	size_t q = scratch(VIRTIO_SND_CTL_HDR_SIZE);
 
-	vsnd_put_le32(mem(q), code);
-	vsnd_put_le32(mem(q) + 4, id);
+	vdq_hdr(mem(q), code, id);
 	return q;
 }
 
@@ -1262,7 +1207,7 @@ static void run_case(const struct tcase *c)
 		return;
 	info_serves(c->name);
 	playback_serves(c->name);
-	fds = count_fds(H.pid);
+	fds = vdf_count_fds(H.pid);
 	check(fds == H.fds_session, "%s: daemon fds %d, %d before", c->name, fds, H.fds_session);
 	printf("%s: %s\n", H.failures == before ? "ok" : "FAIL", c->name);
 	fflush(stdout);
@@ -1274,7 +1219,7 @@ static int settle_fds(int want)
 	int fds = -1;
 
 	for (int i = 0; i < 500; i++) {
-		fds = count_fds(H.pid);
+		fds = vdf_count_fds(H.pid);
 		if (fds == want)
 			break;
 		msleep(10);
@@ -1315,13 +1260,13 @@ static unsigned int run_daemon(const struct tcase *list, size_t n)
 	rc = daemon_start();
 	if (!check(rc == 0, "vsnd did not start: %s (log: %s)", strerror(-rc), H.log))
 		return 1;
-	fds_idle = count_fds(H.pid);
+	fds_idle = vdf_count_fds(H.pid);
 	rc = vdd_open(&H.d, H.sock, true);
 	if (rc == 0)
 		rc = baseline();
 	if (!check(rc == 0, "session setup: %s", strerror(-rc)))
 		n = 0;
-	H.fds_session = count_fds(H.pid);
+	H.fds_session = vdf_count_fds(H.pid);
 	for (size_t i = 0; i < n && daemon_alive(); i++)
 		run_case(&list[i]);
 	vdd_close(&H.d);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drive/req.h"
 #include "fuzz_input.h"
 #include "util/iov.h"
 #include "vsnd/backend.h"
@@ -242,19 +243,22 @@ static void fd_ctl_pcm(struct fdev *f, struct fz *in)
 	uint32_t code = VIRTIO_SND_R_PCM_SET_PARAMS + fz_u8(in) % 5;
 	size_t len = VIRTIO_SND_PCM_HDR_SIZE;
 
-	vsnd_put_le32(req, code);
-	vsnd_put_le32(req + 4, fz_u8(in) % 3);
+	uint32_t stream = fz_u8(in) % 3;
+
+	vdq_hdr(req, code, stream);
 	if (code == VIRTIO_SND_R_PCM_SET_PARAMS) {
+		struct vdq_params p = { .stream = stream };
 		uint8_t pick = fz_u8(in);
-		/* mostly sane sizes so streams really run; sometimes anything */
-		uint32_t buffer = pick & 1 ? fz_u32(in) : 4u * (1 + fz_u16(in) % 4096);
-		uint32_t period = pick & 2 ? fz_u32(in) : buffer / (1 + fz_u8(in) % 8);
-		vsnd_put_le32(req + 8, buffer);
-		vsnd_put_le32(req + 12, period);
-		vsnd_put_le32(req + 16, pick & 4 ? fz_u32(in) : 0);
-		req[20] = pick & 8 ? fz_u8(in) : 1 + (fz_u8(in) & 1);
-		req[21] = pick & 16 ? fz_u8(in) : VSND_PCM_FMT_S16 + fz_u8(in) % 4;
-		req[22] = pick & 32 ? fz_u8(in) : fz_u8(in) % VSND_PCM_RATE_COUNT;
+
+		/* mostly sane sizes so streams really run; sometimes anything;
+		 * the input is read in the order of the fields */
+		p.buffer_bytes = pick & 1 ? fz_u32(in) : 4u * (1 + fz_u16(in) % 4096);
+		p.period_bytes = pick & 2 ? fz_u32(in) : p.buffer_bytes / (1 + fz_u8(in) % 8);
+		p.features = pick & 4 ? fz_u32(in) : 0;
+		p.channels = pick & 8 ? fz_u8(in) : (uint8_t)(1 + (fz_u8(in) & 1));
+		p.format = pick & 16 ? fz_u8(in) : (uint8_t)(VSND_PCM_FMT_S16 + fz_u8(in) % 4);
+		p.rate = pick & 32 ? fz_u8(in) : (uint8_t)(fz_u8(in) % VSND_PCM_RATE_COUNT);
+		vdq_set_params(req, &p);
 		len = sizeof(req);
 	}
 	fd_post(f, VSND_QUEUE_CONTROL, fd_chain(f, in, req, len, VIRTIO_SND_HDR_SIZE));

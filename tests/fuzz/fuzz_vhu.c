@@ -8,19 +8,18 @@
  * and clock ticks. After every input the process must hold exactly the fds
  * it held before: every fd received is closed, every mapping released.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
 #include "daemon/session.h"
+#include "drive/fe.h"
 #include "fuzz_input.h"
 #include "vsnd/backend.h"
 
@@ -30,9 +29,8 @@
 
 struct vu {
 	struct vd_session *s;
-	int sock;               /* our (frontend) end, non-blocking */
-	int memfd;
-	uint8_t *mem;           /* our view of the guest memory */
+	struct vdf fe;          /* the frontend: its socket non-blocking, and
+	                         * the guest memory */
 	int kept[VU_KEPT];      /* our copies of eventfds sent as kick fds */
 	unsigned int n_kept;
 	uint64_t now, timer;
@@ -48,14 +46,10 @@ static void vu_fail(const char *what)
 
 static int vu_count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
+	int n = vdf_count_fds(0);
 
-	if (!d)
+	if (n < 0)
 		vu_fail("cannot list /proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
 	return n;
 }
 
@@ -100,7 +94,7 @@ static int vu_make_fd(struct vu *v, uint8_t kind)
 
 	switch (kind % 3) {
 	case 0:
-		return dup(v->memfd);
+		return dup(v->fe.memfd);
 	case 1:
 		fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (fd >= 0 && v->n_kept < VU_KEPT)
@@ -111,37 +105,11 @@ static int vu_make_fd(struct vu *v, uint8_t kind)
 	}
 }
 
-static void vu_sendmsg(struct vu *v, const uint8_t *buf, size_t len, const int *fds,
-		       unsigned int nfds)
-{
-	union {
-		char buf[CMSG_SPACE(10 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (nfds) {
-		struct cmsghdr *c;
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.buf;
-		m.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	/* A full socket buffer just drops the message: the back-end then sees
-	 * a truncated stream, which is one more malformed input. */
-	(void)sendmsg(v->sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
 static void vu_drain(struct vu *v)
 {
 	uint8_t buf[4096];
 
-	while (recv(v->sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+	while (recv(v->fe.sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 		;
 }
 
@@ -156,7 +124,7 @@ static bool vu_serve(struct vu *v)
 
 static bool vu_message(struct vu *v, struct fz *in)
 {
-	uint8_t msg[12 + VU_MAX_PAYLOAD];
+	uint8_t payload[VU_MAX_PAYLOAD];
 	int fds[10];
 	uint8_t b = fz_u8(in), fl = fz_u8(in);
 	uint32_t req = b < 0xf0 ? b % 41u : fz_u32(in);
@@ -166,10 +134,7 @@ static bool vu_message(struct vu *v, struct fz *in)
 	unsigned int nfds, made = 0;
 	uint8_t nb;
 
-	memcpy(msg, &req, 4);
-	memcpy(msg + 4, &flags, 4);
-	memcpy(msg + 8, &size, 4);
-	fz_bytes(in, msg + 12, plen);
+	fz_bytes(in, payload, plen);
 	nb = fz_u8(in);
 	nfds = nb & 0x80 ? (nb & 0x7fu) % 10u : nb % 3u;
 	for (unsigned int i = 0; i < nfds; i++) {
@@ -177,7 +142,9 @@ static bool vu_message(struct vu *v, struct fz *in)
 		if (fd >= 0)
 			fds[made++] = fd;
 	}
-	vu_sendmsg(v, msg, 12 + plen, fds, made);
+	/* A full socket buffer just drops the message: the back-end then sees
+	 * a truncated stream, which is one more malformed input. */
+	(void)vdf_send_raw(&v->fe, req, flags, size, payload, plen, fds, made);
 	for (unsigned int i = 0; i < made; i++)
 		close(fds[i]);
 	return vu_serve(v);
@@ -205,7 +172,7 @@ static bool vu_step(struct vu *v, struct fz *in)
 		len = fz_u8(in);
 		if (len > VU_MEM_SIZE - off)
 			len = VU_MEM_SIZE - off;
-		fz_bytes(in, v->mem + off, len);
+		fz_bytes(in, v->fe.mem + off, len);
 		return true;
 	}
 	case 6:
@@ -215,32 +182,28 @@ static bool vu_step(struct vu *v, struct fz *in)
 	default: /* raw bytes: partial messages, garbage between messages */
 		len = fz_u8(in);
 		fz_bytes(in, buf, len);
-		vu_sendmsg(v, buf, len, NULL, 0);
+		(void)vdf_send_bytes(&v->fe, buf, len, NULL, 0);
 		return vu_serve(v);
 	}
 }
 
 static void vu_run(struct vsnd_backend *be, struct fz *in)
 {
-	struct vu v = { .sock = -1, .memfd = -1, .now = 1000000000ull, .timer = UINT64_MAX };
+	struct vu v = { .now = 1000000000ull, .timer = UINT64_MAX };
 	struct vd_session_config cfg = {
 		.backend = be, .controls = true, .host = &vu_host, .host_opaque = &v,
 		.watch_kick = vu_watch,
 	};
-	int sv[2];
+	int peer;
 
 	cfg.controls = fz_u8(in) & 1;
-	v.memfd = memfd_create("fuzz-guest", MFD_CLOEXEC);
-	if (v.memfd < 0 || ftruncate(v.memfd, VU_MEM_SIZE) < 0)
-		vu_fail("memfd");
-	v.mem = mmap(NULL, VU_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, v.memfd, 0);
-	if (v.mem == MAP_FAILED)
-		vu_fail("mmap");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		vu_fail("socketpair");
-	v.sock = sv[0];
+	if (vdf_pair(&v.fe, VU_MEM_SIZE, &peer) != 0)
+		vu_fail("frontend");
+	/* never block on a full socket: the session is served between steps */
+	if (fcntl(v.fe.sock, F_SETFL, O_NONBLOCK) < 0)
+		vu_fail("O_NONBLOCK");
 	cfg.host_opaque = &v;
-	if (vd_session_new(&v.s, sv[1], &cfg) != 0)
+	if (vd_session_new(&v.s, peer, &cfg) != 0)
 		vu_fail("vd_session_new");
 	for (unsigned int steps = 0; in->n && steps < 256; steps++)
 		if (!vu_step(&v, in))
@@ -249,9 +212,7 @@ static void vu_run(struct vsnd_backend *be, struct fz *in)
 	for (unsigned int i = 0; i < v.n_kept; i++)
 		if (v.kept[i] >= 0)
 			close(v.kept[i]);
-	close(v.sock);
-	munmap(v.mem, VU_MEM_SIZE);
-	close(v.memfd);
+	vdf_close(&v.fe);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

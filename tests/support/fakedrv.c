@@ -1,19 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "fakedrv.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/iov.h"
 
-/* Ring layout (VirtIO 1.3, 2.7), in bytes. */
-#define DESC_SIZE 16
-#define AVAIL_IDX 2
-#define AVAIL_RING 4
-#define USED_IDX 2
-#define USED_RING 4
+#define DESC_SIZE VDR_DESC_SIZE
 
 /* ---- guest memory ---------------------------------------------------- */
 
@@ -184,26 +178,18 @@ int fakedrv_fill(struct fakedrv *d, uint64_t gpa, int c, size_t len)
 	return for_each_piece(d, gpa, len, piece_fill, &c);
 }
 
-static void put_desc(uint8_t *b, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-	vsnd_put_le64(b, addr);
-	vsnd_put_le32(b + 8, len);
-	vsnd_put_le16(b + 12, flags);
-	vsnd_put_le16(b + 14, next);
-}
-
 int fakedrv_write_desc(struct fakedrv *d, uint64_t table_gpa, unsigned int i, uint64_t addr,
 		       uint32_t len, uint16_t flags, uint16_t next)
 {
 	uint8_t b[DESC_SIZE];
 
-	put_desc(b, addr, len, flags, next);
+	vdr_put_desc(b, addr, len, flags, next);
 	return fakedrv_write(d, table_gpa + (uint64_t)i * DESC_SIZE, b, sizeof(b));
 }
 
 /* ---- descriptor lists ------------------------------------------------- */
 
-int fakedrv_cut(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_cut(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		const size_t *cuts, unsigned int n_cuts, bool write)
 {
 	size_t start = 0;
@@ -215,14 +201,14 @@ int fakedrv_cut(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gpa,
 			continue;
 		if (n < 0 || (unsigned int)n >= max)
 			return -ENOSPC;
-		segs[n++] = (struct fakedrv_seg){ .gpa = gpa + start, .len = (uint32_t)(end - start),
+		segs[n++] = (struct vdr_seg){ .gpa = gpa + start, .len = (uint32_t)(end - start),
 						  .write = write };
 		start = end;
 	}
 	return n;
 }
 
-int fakedrv_split(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_split(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		  uint32_t chunk, bool write)
 {
 	size_t pos = 0;
@@ -232,7 +218,7 @@ int fakedrv_split(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gp
 
 		if (n < 0 || (unsigned int)n >= max)
 			return -ENOSPC;
-		segs[n++] = (struct fakedrv_seg){ .gpa = gpa + pos, .len = (uint32_t)l, .write = write };
+		segs[n++] = (struct vdr_seg){ .gpa = gpa + pos, .len = (uint32_t)l, .write = write };
 		pos += l;
 	} while (pos < len);
 	return n;
@@ -240,41 +226,13 @@ int fakedrv_split(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gp
 
 /* ---- the driver's ring ------------------------------------------------ */
 
-static uint16_t *u16_at(uint8_t *base, size_t off)
+static int ring_arrays(struct fakedrv_ring *r, unsigned int num)
 {
-	return (uint16_t *)(base + off);
-}
-
-static void ring_st16(uint8_t *base, size_t off, uint16_t v)
-{
-	__atomic_store_n(u16_at(base, off), htole16(v), __ATOMIC_RELAXED);
-}
-
-static uint16_t ring_ld16(uint8_t *base, size_t off)
-{
-	return le16toh(__atomic_load_n(u16_at(base, off), __ATOMIC_RELAXED));
-}
-
-static size_t used_event_off(const struct fakedrv_ring *r)
-{
-	return AVAIL_RING + 2 * (size_t)r->num;
-}
-
-static size_t avail_event_off(const struct fakedrv_ring *r)
-{
-	return USED_RING + 8 * (size_t)r->num;
-}
-
-static int ring_arrays(struct fakedrv_ring *r)
-{
-	r->next_free = calloc(r->num, sizeof(*r->next_free));
-	r->chain_n = calloc(r->num, sizeof(*r->chain_n));
-	r->table_gpa = calloc(r->num, sizeof(*r->table_gpa));
-	r->table_cap = calloc(r->num, sizeof(*r->table_cap));
-	r->data_gpa = calloc(r->num, sizeof(*r->data_gpa));
-	r->data_cap = calloc(r->num, sizeof(*r->data_cap));
-	if (!r->next_free || !r->chain_n || !r->table_gpa || !r->table_cap || !r->data_gpa ||
-	    !r->data_cap)
+	r->table_gpa = calloc(num, sizeof(*r->table_gpa));
+	r->table_cap = calloc(num, sizeof(*r->table_cap));
+	r->data_gpa = calloc(num, sizeof(*r->data_gpa));
+	r->data_cap = calloc(num, sizeof(*r->data_cap));
+	if (!r->table_gpa || !r->table_cap || !r->data_gpa || !r->data_cap)
 		return -ENOMEM;
 	return 0;
 }
@@ -284,7 +242,7 @@ int fakedrv_ring_init(struct fakedrv_ring *r, struct fakedrv *d, unsigned int nu
 {
 	int ret;
 
-	*r = (struct fakedrv_ring){ .d = d, .num = num, .event_idx = event_idx };
+	*r = (struct fakedrv_ring){ .d = d };
 	if (!num || num > VIRTQ_MAX_SIZE || (num & (num - 1)))
 		return -EINVAL;
 	r->desc_gpa = fakedrv_alloc_in(d, 0, DESC_SIZE * (size_t)num, 4096);
@@ -293,15 +251,12 @@ int fakedrv_ring_init(struct fakedrv_ring *r, struct fakedrv *d, unsigned int nu
 	ret = -ENOMEM;
 	if (!r->desc_gpa || !r->avail_gpa || !r->used_gpa)
 		goto err;
-	r->desc = fakedrv_host(d, r->desc_gpa, 1);
-	r->avail = fakedrv_host(d, r->avail_gpa, 1);
-	r->used = fakedrv_host(d, r->used_gpa, 1);
-	ret = ring_arrays(r);
+	ret = vdr_init(&r->ring, num, fakedrv_host(d, r->desc_gpa, 1),
+		       fakedrv_host(d, r->avail_gpa, 1), fakedrv_host(d, r->used_gpa, 1), event_idx);
+	if (!ret)
+		ret = ring_arrays(r, num);
 	if (ret)
 		goto err;
-	for (unsigned int i = 0; i < num; i++)
-		r->next_free[i] = (uint16_t)(i + 1 < num ? i + 1 : 0);
-	r->n_free = num;
 	return 0;
 err:
 	fakedrv_ring_fini(r);
@@ -312,208 +267,77 @@ void fakedrv_ring_fini(struct fakedrv_ring *r)
 {
 	if (!r)
 		return;
-	free(r->next_free);
-	free(r->chain_n);
+	vdr_fini(&r->ring);
 	free(r->table_gpa);
 	free(r->table_cap);
 	free(r->data_gpa);
 	free(r->data_cap);
-	*r = (struct fakedrv_ring){ .num = 0 };
+	*r = (struct fakedrv_ring){ .d = NULL };
 }
 
 int fakedrv_ring_virtq(struct fakedrv_ring *r, struct virtq *vq, bool indirect)
 {
-	return vsnd__virtq_init(vq, r->num, r->desc, r->avail, r->used, &r->d->mem, r->event_idx,
-			  indirect, r->start_idx);
+	return vsnd__virtq_init(vq, r->ring.num, r->ring.desc, r->ring.avail, r->ring.used,
+				&r->d->mem, r->ring.event_idx, indirect, r->start_idx);
 }
 
 int fakedrv_ring_start(struct fakedrv_ring *r, struct vsnd_vqset *s, unsigned int q,
 		       bool indirect)
 {
-	int ret = vsnd__vqset_start(s, q, r->num, r->desc, r->avail, r->used, &r->d->mem,
-				   r->event_idx, indirect, r->start_idx);
+	int ret = vsnd__vqset_start(s, q, r->ring.num, r->ring.desc, r->ring.avail, r->ring.used,
+				   &r->d->mem, r->ring.event_idx, indirect, r->start_idx);
 
 	if (!ret)
 		vsnd__vqset_enable(s, q, true);
 	return ret;
 }
 
-/* Take n descriptors off the free list; they stay linked by next_free. */
-static uint16_t take_descs(struct fakedrv_ring *r, unsigned int n)
+/* The reusable indirect table of the next head, n entries at least. */
+static int next_table(struct fakedrv_ring *r, unsigned int n, struct vdr_table *t)
 {
-	uint16_t head = r->free_head, last = head;
+	uint16_t head = vdr_next_head(&r->ring);
 
-	for (unsigned int i = 1; i < n; i++)
-		last = r->next_free[last];
-	r->free_head = r->next_free[last];
-	r->n_free -= n;
-	return head;
-}
-
-static void give_descs(struct fakedrv_ring *r, uint16_t head, unsigned int n)
-{
-	uint16_t last = head;
-
-	for (unsigned int i = 1; i < n; i++)
-		last = r->next_free[last];
-	r->next_free[last] = r->free_head;
-	r->free_head = head;
-	r->n_free += n;
-}
-
-static uint16_t seg_flags(const struct fakedrv_seg *segs, unsigned int i, unsigned int n)
-{
-	return (uint16_t)((segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-			  (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
-}
-
-static int add_direct(struct fakedrv_ring *r, const struct fakedrv_seg *segs, unsigned int n)
-{
-	uint16_t head = take_descs(r, n), i = head;
-
-	for (unsigned int k = 0; k < n; k++) {
-		fakedrv_ring_set_desc(r, i, segs[k].gpa, segs[k].len, seg_flags(segs, k, n),
-				      r->next_free[i]);
-		i = r->next_free[i];
-	}
-	r->chain_n[head] = (uint16_t)n;
-	return head;
-}
-
-static int add_indirect(struct fakedrv_ring *r, const struct fakedrv_seg *segs, unsigned int n)
-{
-	uint16_t head = r->free_head;
-
-	if (n > VIRTQ_MAX_SIZE)
-		return -EINVAL;
 	if (r->table_cap[head] < n) {
 		r->table_gpa[head] = fakedrv_alloc(r->d, DESC_SIZE * (size_t)n, DESC_SIZE);
 		if (!r->table_gpa[head])
 			return -ENOMEM;
 		r->table_cap[head] = n;
 	}
-	for (unsigned int k = 0; k < n; k++)
-		fakedrv_write_desc(r->d, r->table_gpa[head], k, segs[k].gpa, segs[k].len,
-				   seg_flags(segs, k, n), (uint16_t)(k + 1));
-	take_descs(r, 1);
-	fakedrv_ring_set_desc(r, head, r->table_gpa[head], (uint32_t)(DESC_SIZE * n),
-			      VIRTQ_DESC_F_INDIRECT, 0);
-	r->chain_n[head] = 1;
-	return head;
+	t->gpa = r->table_gpa[head];
+	/* the allocator keeps a table inside one region */
+	t->host = fakedrv_host(r->d, t->gpa, DESC_SIZE * (size_t)n);
+	return t->host ? 0 : -EFAULT;
 }
 
-int fakedrv_ring_add(struct fakedrv_ring *r, const struct fakedrv_seg *segs, unsigned int n,
+int fakedrv_ring_add(struct fakedrv_ring *r, const struct vdr_seg *segs, unsigned int n,
 		     bool indirect)
 {
-	int head;
+	struct vdr_table t;
+	int ret;
 
 	if (!n)
 		return -EINVAL;
-	if (r->n_free < (indirect ? 1 : n))
+	if (r->ring.n_free < (indirect ? 1 : n))
 		return -ENOSPC;
-	head = indirect ? add_indirect(r, segs, n) : add_direct(r, segs, n);
-	if (head >= 0)
-		fakedrv_ring_publish(r, (uint16_t)head);
-	return head;
-}
-
-bool fakedrv_ring_kick(struct fakedrv_ring *r)
-{
-	uint16_t old = r->kicked_idx, new_idx = r->avail_idx;
-
-	/* Release: ring entries and descriptors before the index. */
-	__atomic_store_n(u16_at(r->avail, AVAIL_IDX), htole16(new_idx), __ATOMIC_RELEASE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	r->kicked_idx = new_idx;
-	if (r->event_idx) {
-		uint16_t ev = ring_ld16(r->used, avail_event_off(r));
-
-		return (uint16_t)(new_idx - ev - 1) < (uint16_t)(new_idx - old);
-	}
-	return !(ring_ld16(r->used, 0) & VIRTQ_USED_F_NO_NOTIFY);
-}
-
-uint16_t fakedrv_ring_used_idx(const struct fakedrv_ring *r)
-{
-	return le16toh(__atomic_load_n(u16_at(r->used, USED_IDX), __ATOMIC_ACQUIRE));
-}
-
-unsigned int fakedrv_ring_used_pending(const struct fakedrv_ring *r)
-{
-	return (uint16_t)(fakedrv_ring_used_idx(r) - r->last_used);
-}
-
-void fakedrv_ring_used_entry(const struct fakedrv_ring *r, uint16_t idx, uint32_t *id,
-			     uint32_t *len)
-{
-	const uint8_t *e = r->used + USED_RING + 8 * (size_t)(idx & (r->num - 1));
-
-	*id = vsnd_le32(e);
-	*len = vsnd_le32(e + 4);
+	if (!indirect)
+		return vdr_add(&r->ring, segs, n, NULL);
+	if (n > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	ret = next_table(r, n, &t);
+	return ret < 0 ? ret : vdr_add(&r->ring, segs, n, &t);
 }
 
 int fakedrv_ring_get_used(struct fakedrv_ring *r, uint32_t *id, uint32_t *len)
 {
-	if (fakedrv_ring_used_pending(r) == 0)
-		return -EAGAIN;
-	fakedrv_ring_used_entry(r, r->last_used, id, len);
-	r->last_used++;
-	if (*id < r->num && r->chain_n[*id]) {
-		give_descs(r, (uint16_t)*id, r->chain_n[*id]);
-		r->chain_n[*id] = 0;
-	}
-	if (r->event_idx && !r->manual_used_event) {
-		ring_st16(r->avail, used_event_off(r), r->last_used);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	}
-	return 0;
-}
+	int ret = vdr_get_used(&r->ring, id, len);
 
-void fakedrv_ring_set_desc(struct fakedrv_ring *r, unsigned int i, uint64_t addr, uint32_t len,
-			   uint16_t flags, uint16_t next)
-{
-	put_desc(r->desc + (size_t)(i & (r->num - 1)) * DESC_SIZE, addr, len, flags, next);
-}
-
-void fakedrv_ring_publish(struct fakedrv_ring *r, uint16_t head)
-{
-	ring_st16(r->avail, AVAIL_RING + 2 * (size_t)(r->avail_idx & (r->num - 1)), head);
-	r->avail_idx++;
-}
-
-void fakedrv_ring_set_avail_idx(struct fakedrv_ring *r, uint16_t idx)
-{
-	r->avail_idx = r->kicked_idx = idx;
-	__atomic_store_n(u16_at(r->avail, AVAIL_IDX), htole16(idx), __ATOMIC_RELEASE);
+	return ret == -EPROTO ? 0 : ret;
 }
 
 void fakedrv_ring_set_indices(struct fakedrv_ring *r, uint16_t avail_idx, uint16_t used_idx)
 {
-	fakedrv_ring_set_avail_idx(r, avail_idx);
+	vdr_set_indices(&r->ring, avail_idx, used_idx);
 	r->start_idx = avail_idx;
-	ring_st16(r->used, USED_IDX, used_idx);
-	r->last_used = used_idx;
-}
-
-void fakedrv_ring_set_avail_flags(struct fakedrv_ring *r, uint16_t flags)
-{
-	ring_st16(r->avail, 0, flags);
-}
-
-void fakedrv_ring_set_used_event(struct fakedrv_ring *r, uint16_t v)
-{
-	r->manual_used_event = true;
-	ring_st16(r->avail, used_event_off(r), v);
-}
-
-uint16_t fakedrv_ring_used_flags(const struct fakedrv_ring *r)
-{
-	return ring_ld16(r->used, 0);
-}
-
-uint16_t fakedrv_ring_avail_event(const struct fakedrv_ring *r)
-{
-	return ring_ld16(r->used, avail_event_off(r));
 }
 
 /* ---- generic request chains ------------------------------------------ */
@@ -529,7 +353,7 @@ static size_t parts_max(size_t rd_len, size_t wr_len, uint32_t chunk)
  * next 8-byte boundary. */
 static uint64_t request_area(struct fakedrv_ring *r, size_t need)
 {
-	uint16_t head = r->free_head;
+	uint16_t head = vdr_next_head(&r->ring);
 
 	if (r->data_cap[head] < need) {
 		r->data_gpa[head] = fakedrv_alloc(r->d, need, 8);
@@ -540,7 +364,7 @@ static uint64_t request_area(struct fakedrv_ring *r, size_t need)
 	return r->data_gpa[head];
 }
 
-static int request_segs(struct fakedrv_seg *segs, unsigned int max, const struct fakedrv_req *q,
+static int request_segs(struct vdr_seg *segs, unsigned int max, const struct fakedrv_req *q,
 			uint32_t chunk)
 {
 	int n = 0;
@@ -558,14 +382,14 @@ int fakedrv_add_request(struct fakedrv_ring *r, const void *rd, size_t rd_len, s
 	struct fakedrv_req_opts o = opts ? *opts : (struct fakedrv_req_opts){ 0 };
 	struct fakedrv_req q = { .head = -1, .rd_len = rd_len, .wr_len = wr_len };
 	size_t max = parts_max(rd_len, wr_len, o.split);
-	struct fakedrv_seg *segs = NULL;
+	struct vdr_seg *segs = NULL;
 	int n, ret;
 
 	ret = -EINVAL;
 	if (!rd_len && !wr_len)
 		goto out;
 	ret = -ENOSPC;
-	if (!r->n_free)
+	if (!r->ring.n_free)
 		goto out;
 	ret = -ENOMEM;
 	q.rd_gpa = request_area(r, ((rd_len + 7) & ~(size_t)7) + wr_len);

@@ -16,7 +16,7 @@
  *   fakedrv_ring_init(&r, &d, 64, true);
  *   fakedrv_ring_start(&r, &vqset, VSND_QUEUE_CONTROL, true);
  *   fakedrv_add_request(&r, query, 16, 4 + 32, NULL, &req);
- *   fakedrv_ring_kick(&r);  ...device runs...
+ *   vdr_flush(&r.ring);  ...device runs...
  *   fakedrv_ring_get_used(&r, &id, &len);  fakedrv_read(&d, req.wr_gpa, buf, len);
  *
  * Functions returning int answer 0 (or a head index) or a negative errno;
@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drive/ring.h"
 #include "virtq/virtq.h"
 #include "virtq/vqset.h"
 
@@ -86,41 +87,26 @@ void *fakedrv_host(const struct fakedrv *d, uint64_t gpa, size_t len);
 int fakedrv_write_desc(struct fakedrv *d, uint64_t table_gpa, unsigned int i, uint64_t addr,
 		       uint32_t len, uint16_t flags, uint16_t next);
 
-/* One descriptor's worth of buffer. */
-struct fakedrv_seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
 /*
  * Append [gpa, gpa+len) to segs[n..] as descriptors of at most chunk bytes
  * (chunk 0: one descriptor; len 0: one empty descriptor). Returns the new
  * count, or -ENOSPC if it would exceed max.
  */
-int fakedrv_split(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_split(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		  uint32_t chunk, bool write);
 /* Same, cutting at the given increasing offsets into the buffer (cuts at 0,
  * at or past len are ignored). */
-int fakedrv_cut(struct fakedrv_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_cut(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		const size_t *cuts, unsigned int n_cuts, bool write);
 
-/* The driver side of one split ring, living in the arena (region 0). */
+/* The driver side of one split ring, living in the arena (region 0): the
+ * project's driver-side ring (src/drive/ring.c) over fake memory, plus the
+ * guest memory its chains need. */
 struct fakedrv_ring {
 	struct fakedrv *d;
-	unsigned int num;
-	bool event_idx;         /* driver negotiated EVENT_IDX */
+	struct vdr ring;        /* num, host views desc/avail/used, indices, free list */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	uint8_t *desc, *avail, *used;   /* host views of the three parts */
-	uint16_t avail_idx;     /* next avail index (published by kick) */
-	uint16_t kicked_idx;    /* avail index at the last kick */
-	uint16_t last_used;     /* next used entry to read */
-	bool manual_used_event; /* a test set used_event: stop updating it */
 	uint16_t start_idx;     /* avail index the device starts from */
-	uint16_t free_head;     /* descriptor free list, like Linux */
-	unsigned int n_free;
-	uint16_t *next_free;    /* free-list and chain links, kept host-side */
-	uint16_t *chain_n;      /* per head: ring descriptors it took, 0 = none */
 	uint64_t *table_gpa;    /* per head: reusable indirect table */
 	unsigned int *table_cap;
 	uint64_t *data_gpa;     /* per head: reusable fakedrv_add_request() buffer */
@@ -143,48 +129,26 @@ int fakedrv_ring_start(struct fakedrv_ring *r, struct vsnd_vqset *s, unsigned in
 
 /*
  * Add a chain made of segs (readable ones first, as a driver must) to the
- * avail ring, without publishing it. Direct: n descriptors from the free
- * list. Indirect: one ring descriptor pointing at a table of n entries.
+ * avail ring, without publishing it (vdr_flush(&r->ring) does, and says
+ * whether to notify). Direct: n descriptors from the free list. Indirect:
+ * one ring descriptor pointing at a table of n entries in the arena.
  * Returns the head, or -ENOSPC (not enough free descriptors), -EINVAL, -ENOMEM.
  */
-int fakedrv_ring_add(struct fakedrv_ring *r, const struct fakedrv_seg *segs, unsigned int n,
+int fakedrv_ring_add(struct fakedrv_ring *r, const struct vdr_seg *segs, unsigned int n,
 		     bool indirect);
 
 /*
- * Publish what was added (release store of avail->idx) and decide, like
- * Linux's virtqueue_kick_prepare(), whether to notify the device: with
- * EVENT_IDX iff avail_event lies in the newly published range, else unless
- * used->flags has NO_NOTIFY. Returns that decision.
- */
-bool fakedrv_ring_kick(struct fakedrv_ring *r);
-
-/*
- * Read the next used entry. Returns 0 with *id and *len, or -EAGAIN when the
- * device has not published one. Frees the descriptors of chains added with
- * fakedrv_ring_add(). With EVENT_IDX, then writes used_event = next used
- * index as Linux does (unless the test set used_event by hand).
+ * Read the next used entry (vdr_get_used()), also when its id is no chain
+ * this driver added (a head published by hand): 0 with *id and *len, or
+ * -EAGAIN when the device has not published one.
  */
 int fakedrv_ring_get_used(struct fakedrv_ring *r, uint32_t *id, uint32_t *len);
-/* Used entries the device published and we have not read. */
-unsigned int fakedrv_ring_used_pending(const struct fakedrv_ring *r);
-/* Peek at used->ring[idx % num] without consuming it. */
-void fakedrv_ring_used_entry(const struct fakedrv_ring *r, uint16_t idx, uint32_t *id,
-			     uint32_t *len);
-
-/* Raw access, for corrupt rings and index arithmetic tests. */
-void fakedrv_ring_set_desc(struct fakedrv_ring *r, unsigned int i, uint64_t addr, uint32_t len,
-			   uint16_t flags, uint16_t next);
-/* Put head into the next avail slot (not published until kick). */
-void fakedrv_ring_publish(struct fakedrv_ring *r, uint16_t head);
-/* Store avail->idx directly (and the driver's shadow). */
-void fakedrv_ring_set_avail_idx(struct fakedrv_ring *r, uint16_t idx);
-/* Before the device starts: make both rings begin at the given indices. */
+/* Before the device starts: make both rings begin at the given indices
+ * (vdr_set_indices()), and the device from that avail index. */
 void fakedrv_ring_set_indices(struct fakedrv_ring *r, uint16_t avail_idx, uint16_t used_idx);
-void fakedrv_ring_set_avail_flags(struct fakedrv_ring *r, uint16_t flags);
-void fakedrv_ring_set_used_event(struct fakedrv_ring *r, uint16_t v);
-uint16_t fakedrv_ring_used_idx(const struct fakedrv_ring *r);
-uint16_t fakedrv_ring_used_flags(const struct fakedrv_ring *r);
-uint16_t fakedrv_ring_avail_event(const struct fakedrv_ring *r);
+
+/* The rest of the ring (publish, flush and the kick decision, used entries,
+ * raw descriptors and indices) is the ring module's: vdr_*(&r->ring, ...). */
 
 /* Options of fakedrv_add_request(); NULL means all zero. */
 struct fakedrv_req_opts {
