@@ -218,9 +218,9 @@ uint32_t vsnd__ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, co
 	return (uint32_t)(VIRTIO_SND_HDR_SIZE + n);
 }
 
-/* ---- host side ---- */
+/* ---- host side: changes the top-level dispatch delivers (device.c) ---- */
 
-int vsnd_dev_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume)
+int vsnd__ctl_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume)
 {
 	struct pcm_stream *s;
 
@@ -229,25 +229,23 @@ int vsnd_dev_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume)
 	if (volume < 0 || volume > VOL_MAX)
 		return -ERANGE;
 	s = &dev->streams[stream];
-	if (s->volume == volume)
-		return 0;
-	s->volume = volume;
-	ctl_changed(dev, 2 * stream);
-	vsnd_dev_process(dev);
+	if (s->volume != volume) {
+		s->volume = volume;
+		ctl_changed(dev, 2 * stream);
+	}
 	return 0;
 }
 
-int vsnd_dev_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted)
+int vsnd__ctl_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted)
 {
 	struct pcm_stream *s;
 
 	if (stream >= dev->layout.n_streams)
 		return -ENOENT;
 	s = &dev->streams[stream];
-	if (s->muted == muted)
-		return 0;
-	s->muted = muted;
-	ctl_changed(dev, 2 * stream + 1);
-	vsnd_dev_process(dev);
+	if (s->muted != muted) {
+		s->muted = muted;
+		ctl_changed(dev, 2 * stream + 1);
+	}
 	return 0;
 }

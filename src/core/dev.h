@@ -1,5 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal structures of the device model. */
+/*
+ * Internal structures of the device model, and its files' internal calls.
+ *
+ * Calls go one way, down this list; no file calls one above it:
+ *   device.c    the public vsnd_dev_* entry points and the top-level dispatch
+ *   ctl.c       control requests: dispatch, item information
+ *   pcm.c       the stream state machine (PCM requests), stream status
+ *   io.c        held TX/RX messages: arrival, moving frames, completion
+ *   ctl_elem.c  control elements: values, gain; jack.c  jack states
+ *   event.c     the event queue and its backlog
+ *   host.c      services: log, clock, push and notify, mark broken, status
+ * layout.c stands apart (layouts, parsed and default). Work below device.c
+ * only queues events and pushes chains; device.c delivers the events and
+ * notifies the driver at the end of each dispatch. tests/core/layers.py
+ * checks the order.
+ */
 #ifndef VSND_CORE_DEV_H
 #define VSND_CORE_DEV_H
 
@@ -108,15 +123,6 @@ struct vsnd_dev {
 	void *trace_opaque;
 };
 
-/* device.c */
-void vsnd__dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* A warning the guest can trigger: rate-limited. */
-void vsnd__dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-uint64_t vsnd__dev_now(struct vsnd_dev *dev);
-void vsnd__dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len);
-void vsnd__dev_mark_broken(struct vsnd_dev *dev, unsigned int q);
-
 /* ctl.c: one control request; returns the bytes written to the response. */
 uint32_t vsnd__ctl_handle(struct vsnd_dev *dev, const struct vsnd_chain *chain);
 
@@ -125,11 +131,15 @@ uint32_t vsnd__pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t l
 uint32_t vsnd__pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uint8_t *req, size_t len);
 void vsnd__pcm_close(struct vsnd_dev *dev, struct pcm_stream *s);
 void vsnd__pcm_reset_all(struct vsnd_dev *dev);
+void vsnd__pcm_status(const struct vsnd_dev *dev, const struct pcm_stream *s,
+		      struct vsnd_stream_status *st);
 
 /* io.c */
 int vsnd__io_pool_init(struct vsnd_dev *dev);
 void vsnd__io_pool_fini(struct vsnd_dev *dev);
 void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q);
+/* Data queue q stopped: pause its started streams, keep what they hold. */
+void vsnd__io_pause(struct vsnd_dev *dev, unsigned int q);
 /* The data queue of a stream's direction. */
 unsigned int vsnd__io_queue(const struct pcm_stream *s);
 void vsnd__io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now);
@@ -137,6 +147,8 @@ void vsnd__io_flush(struct vsnd_dev *dev, struct pcm_stream *s);
 void vsnd__io_drop(struct vsnd_dev *dev, struct pcm_stream *s);
 uint32_t vsnd__io_latency_bytes(const struct vsnd_dev *dev, const struct pcm_stream *s);
 void vsnd__io_prefill(struct vsnd_dev *dev, struct pcm_stream *s);
+void vsnd__io_hook_set(struct vsnd_dev *dev, struct pcm_stream *s, vsnd_pcm_hook_fn fn,
+		       void *opaque);
 
 /* ctl_elem.c */
 unsigned int vsnd__ctl_count(const struct vsnd_dev *dev);
@@ -150,11 +162,31 @@ uint32_t vsnd__ctl_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const 
 uint32_t vsnd__ctl_write(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req, size_t len);
 uint32_t vsnd__ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, const uint8_t *req,
 		      size_t len, uint32_t *status);
+/* Host-side changes: 0, -ENOENT (bad stream), -ERANGE (bad volume). */
+int vsnd__ctl_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume);
+int vsnd__ctl_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted);
+
+/* jack.c: a change queues its event. -ENOENT for a bad id. */
+int vsnd__jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected);
+/* The sink or source stream s plays to appeared or went away: its jack follows. */
+void vsnd__jack_follow(struct vsnd_dev *dev, const struct pcm_stream *s, bool present);
 
 /* event.c */
 void vsnd__event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data);
 void vsnd__event_flush(struct vsnd_dev *dev);
+void vsnd__event_reset(struct vsnd_dev *dev);
 
+/* host.c */
+void vsnd__dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A warning the guest can trigger: rate-limited. */
+void vsnd__dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t vsnd__dev_now(struct vsnd_dev *dev);
+/* Give a chain back with its used length; the notify comes later. */
+void vsnd__dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len);
+/* Notify every queue pushed to since the last notify. */
+void vsnd__dev_notify(struct vsnd_dev *dev);
+void vsnd__dev_mark_broken(struct vsnd_dev *dev, unsigned int q);
 /* Status codes as virtio wants them, from a negative errno. */
 uint32_t vsnd__status_from_errno(int err);
 

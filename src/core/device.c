@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Device lifecycle, features, config space, and the queue dispatchers. */
+/*
+ * The public entry points of the device (every vsnd_dev_* of <vsnd/vsnd.h>)
+ * and the top-level dispatch they share: a kick or a timer runs the queue's
+ * handler, services the streams, then delivers the events that work queued
+ * and notifies the driver once per queue. Each entry point is a thin shell
+ * over the layer that does the work; nothing below calls back up here.
+ */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,91 +14,6 @@
 #include "util/abi.h"
 #include "util/iov.h"
 #include "vsnd/pcm.h"
-
-#define WARN_BURST 10
-#define WARN_WINDOW_NS 1000000000ull
-
-static void dev_vlog(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-
-static void dev_vlog(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	if (!dev->host->log)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	dev->host->log(dev->host_opaque, level, msg);
-}
-
-void vsnd__dev_log(struct vsnd_dev *dev, enum vsnd_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	dev_vlog(dev, level, fmt, ap);
-	va_end(ap);
-}
-
-void vsnd__dev_warn_guest(struct vsnd_dev *dev, const char *fmt, ...)
-{
-	va_list ap;
-	uint64_t now = vsnd__dev_now(dev);
-
-	/* A guest can send bad requests in a loop; keep the log readable. */
-	if (now - dev->warn_window_start > WARN_WINDOW_NS) {
-		dev->warn_window_start = now;
-		dev->warn_count = 0;
-	}
-	va_start(ap, fmt);
-	dev_vlog(dev, ++dev->warn_count > WARN_BURST ? VSND_LOG_DEBUG : VSND_LOG_WARN, fmt, ap);
-	va_end(ap);
-}
-
-uint64_t vsnd__dev_now(struct vsnd_dev *dev)
-{
-	return dev->host->now_ns(dev->host_opaque);
-}
-
-void vsnd__dev_push(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *chain, uint32_t len)
-{
-	dev->tops->push(dev->topaque, q, chain, len);
-	dev->pushed[q] = true;
-}
-
-void vsnd__dev_mark_broken(struct vsnd_dev *dev, unsigned int q)
-{
-	if (!dev->broken)
-		vsnd__dev_log(dev, VSND_LOG_ERROR, "queue %u: corrupt ring, device stopped", q);
-	dev->broken = true;
-}
-
-uint32_t vsnd__status_from_errno(int err)
-{
-	switch (err) {
-	case 0:
-		return VIRTIO_SND_S_OK;
-	case -EINVAL:
-	case -ENOENT:
-	case -EPROTO:
-		return VIRTIO_SND_S_BAD_MSG;
-	case -ENOTSUP:
-	case -ERANGE:
-		return VIRTIO_SND_S_NOT_SUPP;
-	default:
-		return VIRTIO_SND_S_IO_ERR;
-	}
-}
-
-static void notify_pushed(struct vsnd_dev *dev)
-{
-	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
-		if (dev->pushed[q]) {
-			dev->pushed[q] = false;
-			dev->tops->notify(dev->topaque, q);
-		}
-	}
-}
 
 /* ---- layout ---- */
 
@@ -267,43 +187,12 @@ void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque)
 	dev->trace_opaque = opaque;
 }
 
-/*
- * A new playback hook first gets what the backend has not taken from the
- * ring yet: "from now on" is from the frame the host plays next, not from
- * the next the device copies (it copies ahead of the host, by a period or
- * more). Reading behind the consumer is safe: only this thread writes.
- */
-static void hook_unplayed(struct vsnd_dev *dev, struct pcm_stream *s)
-{
-	const struct vsnd_ring *r = &s->port.ring;
-	uint32_t frame = s->port.params.frame_bytes;
-	size_t chunk = sizeof(dev->bscratch) / frame * frame;
-	uint64_t w = vsnd_ring_wpos(r), at = vsnd_ring_rpos(r);
-
-	at += (frame - at % frame) % frame;
-	while (at < w && s->hook) {
-		size_t k = w - at < chunk ? (size_t)(w - at) : chunk;
-		size_t off = (size_t)(at & (r->cap - 1)), first = r->cap - off < k ? r->cap - off : k;
-
-		memcpy(dev->bscratch, r->buf + off, first);
-		memcpy(dev->bscratch + first, r->buf, k - first);
-		s->hook(s->hook_opaque, &s->port.params, dev->bscratch, k);
-		at += k;
-	}
-}
-
 int vsnd_dev_set_pcm_hook(struct vsnd_dev *dev, unsigned int stream, vsnd_pcm_hook_fn fn,
 			  void *opaque)
 {
-	struct pcm_stream *s;
-
 	if (stream >= dev->layout.n_streams)
 		return -ENOENT;
-	s = &dev->streams[stream];
-	s->hook = fn;
-	s->hook_opaque = fn ? opaque : NULL;
-	if (fn && s->open && s->desc.direction == VSND_DIR_OUTPUT)
-		hook_unplayed(dev, s);
+	vsnd__io_hook_set(dev, &dev->streams[stream], fn, opaque);
 	return 0;
 }
 
@@ -344,13 +233,20 @@ static void service_streams(struct vsnd_dev *dev)
 	dev->host->set_timer(dev->host_opaque, deadline);
 }
 
+/* Events queued by the work just done (jacks, xruns, controls) go out after
+ * it, never in the middle of it; then one notify per queue. */
+static void dev_deliver(struct vsnd_dev *dev)
+{
+	vsnd__event_flush(dev);
+	vsnd__dev_notify(dev);
+}
+
 static void dev_run(struct vsnd_dev *dev)
 {
 	if (dev->broken)
 		return;
 	service_streams(dev);
-	vsnd__event_flush(dev);
-	notify_pushed(dev);
+	dev_deliver(dev);
 }
 
 void vsnd_dev_kick(struct vsnd_dev *dev, unsigned int q)
@@ -380,39 +276,19 @@ void vsnd_dev_process(struct vsnd_dev *dev)
 
 void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 {
-	uint8_t dir = q == VSND_QUEUE_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT;
-
 	if (q >= VSND_NUM_QUEUES)
 		return;
 	/* Whatever was pushed before the stop must reach the driver now. */
-	notify_pushed(dev);
+	vsnd__dev_notify(dev);
 	dev->qstopped[q] = true;
-	if (q != VSND_QUEUE_TX && q != VSND_QUEUE_RX)
-		return;
-	/*
-	 * The frontend cannot tell a VM pause from a reset. Completing every
-	 * held buffer now breaks a paused aplay: on resume ALSA sees the whole
-	 * buffer elapse at once and fails with EIO. So pause like a sound card
-	 * does, and keep the buffers; a reset is detected when the rings come
-	 * back fresh (docs/rings.md).
-	 */
-	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
-		struct pcm_stream *s = &dev->streams[i];
-
-		if (s->desc.direction != dir || !s->open)
-			continue;
-		if (s->state == VSND_STATE_STARTED && !s->transport_paused) {
-			dev->backend->ops->stop(dev->backend, &s->port);
-			s->transport_paused = true;
-		}
-	}
+	if (q == VSND_QUEUE_TX || q == VSND_QUEUE_RX)
+		vsnd__io_pause(dev, q);
 }
 
 void vsnd_dev_reset(struct vsnd_dev *dev)
 {
 	vsnd__pcm_reset_all(dev);
-	dev->events.count = 0;
-	dev->events.head = 0;
+	vsnd__event_reset(dev);
 	memset(dev->pushed, 0, sizeof(dev->pushed));
 	memset(dev->qstopped, 0, sizeof(dev->qstopped));
 	dev->features = 0;
@@ -435,14 +311,51 @@ int vsnd_dev_jack_get(const struct vsnd_dev *dev, unsigned int jack_id, bool *co
 
 int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected)
 {
-	if (jack_id >= dev->layout.n_jacks)
+	int err = vsnd__jack_set(dev, jack_id, connected);
+
+	if (err)
+		return err;
+	dev_deliver(dev);
+	return 0;
+}
+
+/* ---- controls and status ---- */
+
+/* A host-side control change that succeeded: run due work, which delivers
+ * its event (as a kick would). */
+static int run_if_ok(struct vsnd_dev *dev, int err)
+{
+	if (!err)
+		dev_run(dev);
+	return err;
+}
+
+int vsnd_dev_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume)
+{
+	return run_if_ok(dev, vsnd__ctl_volume_set(dev, stream, volume));
+}
+
+int vsnd_dev_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted)
+{
+	return run_if_ok(dev, vsnd__ctl_mute_set(dev, stream, muted));
+}
+
+unsigned int vsnd_dev_stream_count(const struct vsnd_dev *dev)
+{
+	return dev->layout.n_streams;
+}
+
+int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st)
+{
+	struct vsnd_stream_status all = { .size = sizeof(all) };
+
+	if (id >= dev->layout.n_streams)
 		return -ENOENT;
-	if (dev->jack_connected[jack_id] == connected)
-		return 0;
-	dev->jack_connected[jack_id] = connected;
-	vsnd__event_queue(dev, connected ? VIRTIO_SND_EVT_JACK_CONNECTED : VIRTIO_SND_EVT_JACK_DISCONNECTED,
-		    jack_id);
-	vsnd__event_flush(dev);
-	notify_pushed(dev);
+	if (!st || st->size < VSND__SIZE1_STREAM_STATUS)
+		return -EINVAL;
+	vsnd__pcm_status(dev, &dev->streams[id], &all);
+	/* an older caller gets the members its struct has */
+	memcpy((char *)st + sizeof(st->size), (char *)&all + sizeof(all.size),
+	       vsnd__abi_len(st, sizeof(all)) - sizeof(all.size));
 	return 0;
 }

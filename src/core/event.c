@@ -54,3 +54,9 @@ void vsnd__event_flush(struct vsnd_dev *dev)
 		b->count--;
 	}
 }
+
+void vsnd__event_reset(struct vsnd_dev *dev)
+{
+	dev->events.count = 0;
+	dev->events.head = 0;
+}

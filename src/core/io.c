@@ -294,6 +294,30 @@ static void io_accept(struct vsnd_dev *dev, unsigned int q, struct vsnd_chain *c
 	fifo_push(&s->held, m);
 }
 
+/* Data queue q is stopping under its streams. */
+void vsnd__io_pause(struct vsnd_dev *dev, unsigned int q)
+{
+	uint8_t dir = q == VSND_QUEUE_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT;
+
+	/*
+	 * The frontend cannot tell a VM pause from a reset. Completing every
+	 * held buffer now breaks a paused aplay: on resume ALSA sees the whole
+	 * buffer elapse at once and fails with EIO. So pause like a sound card
+	 * does, and keep the buffers; a reset is detected when the rings come
+	 * back fresh (docs/rings.md).
+	 */
+	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
+		struct pcm_stream *s = &dev->streams[i];
+
+		if (s->desc.direction != dir || !s->open)
+			continue;
+		if (s->state == VSND_STATE_STARTED && !s->transport_paused) {
+			dev->backend->ops->stop(dev->backend, &s->port);
+			s->transport_paused = true;
+		}
+	}
+}
+
 /* A queue that was stopped under running streams has started again. */
 static void io_resume(struct vsnd_dev *dev, uint8_t dir)
 {
@@ -380,6 +404,39 @@ static void rx_post(struct vsnd_dev *dev, struct pcm_stream *s, struct io_msg *m
 		vsnd__iov_from_buf(c->wr, c->n_wr, from, dev->bscratch, k);
 		from += k;
 	}
+}
+
+/*
+ * A new playback hook first gets what the backend has not taken from the
+ * ring yet: "from now on" is from the frame the host plays next, not from
+ * the next the device copies (it copies ahead of the host, by a period or
+ * more). Reading behind the consumer is safe: only this thread writes.
+ */
+static void hook_unplayed(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	const struct vsnd_ring *r = &s->port.ring;
+	uint32_t frame = s->port.params.frame_bytes;
+	size_t chunk = sizeof(dev->bscratch) / frame * frame;
+	uint64_t w = vsnd_ring_wpos(r), at = vsnd_ring_rpos(r);
+
+	at += (frame - at % frame) % frame;
+	while (at < w && s->hook) {
+		size_t k = w - at < chunk ? (size_t)(w - at) : chunk;
+		size_t off = (size_t)(at & (r->cap - 1)), first = r->cap - off < k ? r->cap - off : k;
+
+		memcpy(dev->bscratch, r->buf + off, first);
+		memcpy(dev->bscratch + first, r->buf, k - first);
+		s->hook(s->hook_opaque, &s->port.params, dev->bscratch, k);
+		at += k;
+	}
+}
+
+void vsnd__io_hook_set(struct vsnd_dev *dev, struct pcm_stream *s, vsnd_pcm_hook_fn fn, void *opaque)
+{
+	s->hook = fn;
+	s->hook_opaque = fn ? opaque : NULL;
+	if (fn && s->open && s->desc.direction == VSND_DIR_OUTPUT)
+		hook_unplayed(dev, s);
 }
 
 /* Copy held TX audio into the ring until it holds target bytes. */
@@ -522,33 +579,15 @@ static void xrun_check(struct vsnd_dev *dev, struct pcm_stream *s)
 		vsnd__event_queue(dev, VIRTIO_SND_EVT_PCM_XRUN, s->id);
 }
 
-/* The jack of a stream: same function group, same direction (from the pin's
- * default-device field: 0x8 and up are inputs). -1 if it has none. */
-static int stream_jack(const struct vsnd_dev *dev, const struct pcm_stream *s)
-{
-	for (unsigned int j = 0; j < dev->layout.n_jacks; j++) {
-		const struct vsnd_jack_desc *jd = &dev->layout.jacks[j];
-		uint8_t dir = (jd->hda_reg_defconf >> 20 & 0xf) >= 8 ? VSND_DIR_INPUT
-									: VSND_DIR_OUTPUT;
-
-		if (jd->hda_fn_nid == s->desc.hda_fn_nid && dir == s->desc.direction)
-			return (int)j;
-	}
-	return -1;
-}
-
 /* A sink or source the backend plays to appeared or went away. */
 static void host_presence_check(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	int p = atomic_load(&s->port.host_present);
-	int j;
 
 	if (p == s->host_present_seen || p < 0)
 		return;
 	s->host_present_seen = p;
-	j = stream_jack(dev, s);
-	if (j >= 0)
-		vsnd_dev_jack_set(dev, (unsigned int)j, p != 0);
+	vsnd__jack_follow(dev, s, p != 0);
 }
 
 void vsnd__io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)

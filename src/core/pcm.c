@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "dev.h"
-#include "util/abi.h"
 #include "util/iov.h"
 #include "vsnd/pcm.h"
 
@@ -310,13 +309,8 @@ uint32_t vsnd__pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uin
 
 /* ---- status ---- */
 
-unsigned int vsnd_dev_stream_count(const struct vsnd_dev *dev)
-{
-	return dev->layout.n_streams;
-}
-
-static void st_fill(const struct vsnd_dev *dev, const struct pcm_stream *s,
-		    struct vsnd_stream_status *st)
+void vsnd__pcm_status(const struct vsnd_dev *dev, const struct pcm_stream *s,
+		      struct vsnd_stream_status *st)
 {
 	st->id = s->id;
 	st->direction = s->desc.direction;
@@ -338,21 +332,4 @@ static void st_fill(const struct vsnd_dev *dev, const struct pcm_stream *s,
 	st->muted = s->muted;
 	st->completed = s->completed;
 	memcpy(st->entered, s->entered, sizeof(st->entered));
-}
-
-int vsnd_dev_stream_status(const struct vsnd_dev *dev, unsigned int id, struct vsnd_stream_status *st)
-{
-	struct vsnd_stream_status all = { .size = sizeof(all) };
-	const struct pcm_stream *s;
-
-	if (id >= dev->layout.n_streams)
-		return -ENOENT;
-	if (!st || st->size < VSND__SIZE1_STREAM_STATUS)
-		return -EINVAL;
-	s = &dev->streams[id];
-	st_fill(dev, s, &all);
-	/* an older caller gets the members its struct has */
-	memcpy((char *)st + sizeof(st->size), (char *)&all + sizeof(all.size),
-	       vsnd__abi_len(st, sizeof(all)) - sizeof(all.size));
-	return 0;
 }

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 #include "daemon/intercept.h"
 #include "daemon/listen.h"
 #include "daemon/log.h"
+#include "daemon/sbuf.h"
+#include "daemon/status.h"
 #include "util/num.h"
 
 /* A line holds a command and a path (inject, tap). */
@@ -41,27 +42,6 @@ struct vd_control {
 	unsigned long seq;
 	struct ctl_client client[CTL_CLIENTS];
 };
-
-struct sbuf {
-	char *p;
-	size_t size, len;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->len + 1 >= b->size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len = b->len + (size_t)n < b->size ? b->len + (size_t)n : b->size - 1;
-}
 
 /* Watch fd in the control's epoll set; the slot index is the tag, and
  * CTL_CLIENTS the listener's. */
@@ -129,212 +109,59 @@ const struct vd_listener *vd_control_listener(const struct vd_control *c)
 	return &c->l;
 }
 
-static const char *fmt_name(unsigned int f)
-{
-	static const char *const names[VSND_PCM_FMT_COUNT] = {
-		"IMA_ADPCM", "MU_LAW", "A_LAW", "S8", "U8", "S16_LE", "U16_LE", "S18_3LE",
-		"U18_3LE", "S20_3LE", "U20_3LE", "S24_3LE", "U24_3LE", "S20_LE", "U20_LE",
-		"S24_LE", "U24_LE", "S32_LE", "U32_LE", "FLOAT_LE", "FLOAT64_LE", "DSD_U8",
-		"DSD_U16_LE", "DSD_U32_LE", "IEC958_SUBFRAME_LE",
-	};
-	return f < VSND_PCM_FMT_COUNT ? names[f] : "?";
-}
-
-static const char *intercept_state(const struct vd_intercept_state *st)
-{
-	return st->active ? "active" : st->done ? "done" : "finishing";
-}
-
-static void status_intercept(struct sbuf *b, struct vd_intercept *ic, unsigned int id, bool tap)
-{
-	struct vd_intercept_state st;
-
-	if (!ic)
-		return;
-	vd_intercept_get(ic, id, tap, &st);
-	if (!st.path)
-		return;
-	sb_printf(b, "  %s %s%s%s %s %llu frames", tap ? "tap" : "inject", st.path,
-		  tap ? "" : (st.mix ? " mix" : " replace"), !tap && st.loop ? " loop" : "",
-		  intercept_state(&st), (unsigned long long)st.frames);
-	if (st.lost)
-		sb_printf(b, " (%llu lost)", (unsigned long long)st.lost);
-	sb_printf(b, "%s%s\n", st.error ? ": " : "", st.error ? st.error : "");
-}
-
-size_t vd_status_format(struct vsnd_dev *dev, struct vd_intercept *ic, char *buf, size_t size)
-{
-	struct sbuf b = { buf, size, 0 };
-	unsigned int n = vsnd_dev_stream_count(dev);
-
-	if (size)
-		buf[0] = 0;
-	for (unsigned int i = 0; i < n; i++) {
-		struct vsnd_stream_status st = { .size = sizeof(st) };
-
-		if (vsnd_dev_stream_status(dev, i, &st) < 0)
-			continue;
-		sb_printf(&b, "stream %u %s %s", st.id, st.direction ? "in " : "out",
-			  vsnd_stream_state_name(st.state));
-		if (st.rate_hz)
-			sb_printf(&b, " %s %uch %uHz buffer %uB period %uB", fmt_name(st.format),
-				  st.channels, st.rate_hz, st.buffer_bytes, st.period_bytes);
-		sb_printf(&b, " frames %llu xruns %llu held %u latency %uB volume %d%s\n",
-			  (unsigned long long)st.frames, (unsigned long long)st.xruns, st.held,
-			  st.latency_bytes, st.volume, st.muted ? " muted" : "");
-		status_intercept(&b, ic, i, st.direction == VSND_DIR_OUTPUT);
-	}
-	for (unsigned int j = 0; j < vsnd_dev_jack_count(dev); j++) {
-		bool on = false;
-
-		vsnd_dev_jack_get(dev, j, &on);
-		sb_printf(&b, "jack %u %s\n", j, on ? "plugged" : "unplugged");
-	}
-	return b.len;
-}
-
-/* ---- status --json (schema: man/vsnd-ctl.1.scd) ---- */
-
-static void json_str(struct sbuf *b, const char *s)
-{
-	if (!s) {
-		sb_printf(b, "null");
-		return;
-	}
-	sb_printf(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sb_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			sb_printf(b, "\\u%04x", *p);
-		else
-			sb_printf(b, "%c", *p);
-	}
-	sb_printf(b, "\"");
-}
-
-static void json_intercept(struct sbuf *b, struct vd_intercept *ic, unsigned int id, bool tap)
-{
-	struct vd_intercept_state st = { 0 };
-
-	if (ic)
-		vd_intercept_get(ic, id, tap, &st);
-	sb_printf(b, ",\"%s\":", tap ? "tap" : "inject");
-	if (!st.path) {
-		sb_printf(b, "null");
-		return;
-	}
-	sb_printf(b, "{\"path\":");
-	json_str(b, st.path);
-	sb_printf(b, ",\"state\":\"%s\",\"frames\":%llu,\"lost\":%llu,\"error\":",
-		  intercept_state(&st), (unsigned long long)st.frames, (unsigned long long)st.lost);
-	json_str(b, st.error);
-	if (!tap)
-		sb_printf(b, ",\"mode\":\"%s\",\"loop\":%s", st.mix ? "mix" : "replace",
-			  st.loop ? "true" : "false");
-	sb_printf(b, "}");
-}
-
-static void json_stream(struct sbuf *b, const struct vsnd_stream_status *st, struct vd_intercept *ic)
-{
-	sb_printf(b, "{\"id\":%u,\"direction\":\"%s\",\"state\":\"%s\",", st->id,
-		  st->direction == VSND_DIR_OUTPUT ? "output" : "input",
-		  vsnd_stream_state_name(st->state));
-	if (st->rate_hz)
-		sb_printf(b, "\"format\":\"%s\",\"channels\":%u,\"rate\":%u,", fmt_name(st->format),
-			  st->channels, st->rate_hz);
-	else
-		sb_printf(b, "\"format\":null,\"channels\":null,\"rate\":null,");
-	sb_printf(b, "\"buffer_bytes\":%u,\"period_bytes\":%u,\"frames\":%llu,\"xruns\":%llu,"
-		  "\"held\":%u,\"latency_bytes\":%u,\"completed\":%llu,\"volume\":%d,\"muted\":%s,"
-		  "\"entered\":{", st->buffer_bytes, st->period_bytes,
-		  (unsigned long long)st->frames, (unsigned long long)st->xruns, st->held,
-		  st->latency_bytes, (unsigned long long)st->completed, st->volume,
-		  st->muted ? "true" : "false");
-	for (unsigned int k = 0; k <= VSND_STATE_RELEASED; k++)
-		sb_printf(b, "%s\"%s\":%u", k ? "," : "", vsnd_stream_state_name(k), st->entered[k]);
-	sb_printf(b, "}");
-	json_intercept(b, ic, st->id, st->direction == VSND_DIR_OUTPUT);
-	sb_printf(b, "}");
-}
-
-static size_t status_json(struct vsnd_dev *dev, struct vd_intercept *ic, char *buf, size_t size)
-{
-	struct sbuf b = { buf, size, 0 };
-
-	sb_printf(&b, "{\"version\":1,\"streams\":[");
-	for (unsigned int i = 0; i < vsnd_dev_stream_count(dev); i++) {
-		struct vsnd_stream_status st = { .size = sizeof(st) };
-
-		if (vsnd_dev_stream_status(dev, i, &st) == 0) {
-			sb_printf(&b, "%s", i ? "," : "");
-			json_stream(&b, &st, ic);
-		}
-	}
-	sb_printf(&b, "],\"jacks\":[");
-	for (unsigned int j = 0; j < vsnd_dev_jack_count(dev); j++) {
-		bool on = false;
-
-		vsnd_dev_jack_get(dev, j, &on);
-		sb_printf(&b, "%s{\"id\":%u,\"plugged\":%s}", j ? "," : "", j, on ? "true" : "false");
-	}
-	sb_printf(&b, "]}\n");
-	return b.len;
-}
-
 static int parse_index(const char *s, unsigned int *out)
 {
 	return s ? vsnd__parse_uint(s, 0, 1000, out) : -EINVAL;
 }
 
 /* The commands, apart from parsing; each answers into b. */
-static int run_jack(struct vsnd_dev *dev, char **arg, struct sbuf *b)
+static int run_jack(struct vsnd_dev *dev, char **arg, struct vd_sbuf *b)
 {
 	unsigned int id;
 	bool plug;
 
 	if (parse_index(arg[1], &id) || !arg[2] ||
 	    (strcmp(arg[2], "plug") != 0 && strcmp(arg[2], "unplug") != 0)) {
-		sb_printf(b, "error: usage: jack N plug|unplug\n");
+		vd_sbuf_printf(b, "error: usage: jack N plug|unplug\n");
 		return -EINVAL;
 	}
 	plug = strcmp(arg[2], "plug") == 0;
 	if (vsnd_dev_jack_set(dev, id, plug) < 0) {
-		sb_printf(b, "error: no jack %u (the device has %u)\n", id, vsnd_dev_jack_count(dev));
+		vd_sbuf_printf(b, "error: no jack %u (the device has %u)\n", id, vsnd_dev_jack_count(dev));
 		return -ENOENT;
 	}
 	vd_log(VSND_LOG_INFO, "control: jack %u %s", id, plug ? "plugged" : "unplugged");
 	return 0;
 }
 
-static int run_volume(struct vsnd_dev *dev, char **arg, struct sbuf *b)
+static int run_volume(struct vsnd_dev *dev, char **arg, struct vd_sbuf *b)
 {
 	unsigned int id, vol;
 	int rc;
 
 	if (parse_index(arg[1], &id) || parse_index(arg[2], &vol)) {
-		sb_printf(b, "error: usage: volume N 0..100\n");
+		vd_sbuf_printf(b, "error: usage: volume N 0..100\n");
 		return -EINVAL;
 	}
 	rc = vsnd_dev_volume_set(dev, id, (int)vol);
 	if (rc == -ENOENT)
-		sb_printf(b, "error: no stream %u\n", id);
+		vd_sbuf_printf(b, "error: no stream %u\n", id);
 	else if (rc)
-		sb_printf(b, "error: volume is 0..100 (0.5 dB steps, 100 = 0 dB)\n");
+		vd_sbuf_printf(b, "error: volume is 0..100 (0.5 dB steps, 100 = 0 dB)\n");
 	return rc;
 }
 
-static int run_mute(struct vsnd_dev *dev, char **arg, struct sbuf *b)
+static int run_mute(struct vsnd_dev *dev, char **arg, struct vd_sbuf *b)
 {
 	unsigned int id;
 
 	if (parse_index(arg[1], &id) || !arg[2] ||
 	    (strcmp(arg[2], "on") != 0 && strcmp(arg[2], "off") != 0)) {
-		sb_printf(b, "error: usage: mute N on|off\n");
+		vd_sbuf_printf(b, "error: usage: mute N on|off\n");
 		return -EINVAL;
 	}
 	if (vsnd_dev_mute_set(dev, id, strcmp(arg[2], "on") == 0) < 0) {
-		sb_printf(b, "error: no stream %u\n", id);
+		vd_sbuf_printf(b, "error: no stream %u\n", id);
 		return -ENOENT;
 	}
 	return 0;
@@ -441,14 +268,14 @@ static int parse_path_cmd(const char *line, char **arg, bool tap, char *buf, siz
 
 /* inject (tap false) or tap, with a path or --stop. */
 static int run_path_cmd(struct vd_intercept *ic, const char *line, char **arg, bool tap,
-			struct sbuf *b)
+			struct vd_sbuf *b)
 {
 	char buf[CTL_LINE_MAX], why[512];
 	struct path_cmd pc;
 	int rc;
 
 	if (parse_path_cmd(line, arg, tap, buf, sizeof(buf), &pc) < 0) {
-		sb_printf(b, "%s", tap ? tap_usage : inject_usage);
+		vd_sbuf_printf(b, "%s", tap ? tap_usage : inject_usage);
 		return -EINVAL;
 	}
 	if (tap)
@@ -459,7 +286,7 @@ static int run_path_cmd(struct vd_intercept *ic, const char *line, char **arg, b
 			       vd_intercept_inject(ic, pc.id, pc.path, pc.mix, pc.loop, why,
 						   sizeof(why));
 	if (rc < 0)
-		sb_printf(b, "error: %s\n", why);
+		vd_sbuf_printf(b, "error: %s\n", why);
 	return rc;
 }
 
@@ -468,7 +295,7 @@ static int run_path_cmd(struct vd_intercept *ic, const char *line, char **arg, b
 int vd_control_run(struct vsnd_dev *dev, struct vd_intercept *ic, const char *line, char *buf,
 		   size_t size)
 {
-	struct sbuf b = { buf, size, 0 };
+	struct vd_sbuf b = { buf, size, 0 };
 	char copy[CTL_LINE_MAX], *arg[5] = { 0 }, *save = NULL;
 	int n = 0, rc;
 
@@ -478,15 +305,15 @@ int vd_control_run(struct vsnd_dev *dev, struct vd_intercept *ic, const char *li
 	for (char *t = strtok_r(copy, " \t\r\n", &save); t && n < 4; t = strtok_r(NULL, " \t\r\n", &save))
 		arg[n++] = t;
 	if (n == 0) {
-		sb_printf(&b, "error: empty command (" CTL_COMMANDS ")\n");
+		vd_sbuf_printf(&b, "error: empty command (" CTL_COMMANDS ")\n");
 		return -EINVAL;
 	}
 	if (!dev) {
-		sb_printf(&b, "error: no frontend connected\n");
+		vd_sbuf_printf(&b, "error: no frontend connected\n");
 		return -ENODEV;
 	}
 	if (strcmp(arg[0], "status") == 0 && arg[1] && strcmp(arg[1], "--json") == 0) {
-		b.len = status_json(dev, ic, buf, size);
+		b.len = vd_status_json(dev, ic, buf, size);
 		return 0; /* the JSON is the whole answer */
 	} else if (strcmp(arg[0], "status") == 0) {
 		b.len = vd_status_format(dev, ic, buf, size);
@@ -500,11 +327,11 @@ int vd_control_run(struct vsnd_dev *dev, struct vd_intercept *ic, const char *li
 	} else if ((strcmp(arg[0], "inject") == 0 || strcmp(arg[0], "tap") == 0) && ic) {
 		rc = run_path_cmd(ic, line, arg, arg[0][0] == 't', &b);
 	} else {
-		sb_printf(&b, "error: unknown command '%s' (" CTL_COMMANDS ")\n", arg[0]);
+		vd_sbuf_printf(&b, "error: unknown command '%s' (" CTL_COMMANDS ")\n", arg[0]);
 		return -EINVAL;
 	}
 	if (rc == 0)
-		sb_printf(&b, "ok\n");
+		vd_sbuf_printf(&b, "ok\n");
 	return rc;
 }
 

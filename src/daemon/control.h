@@ -35,9 +35,6 @@ const struct vd_listener *vd_control_listener(const struct vd_control *c);
 int vd_control_fd(const struct vd_control *c);
 void vd_control_handle(struct vd_control *c, struct vsnd_dev *dev, struct vd_intercept *ic);
 
-/* Write the status text of dev (streams, jacks, controls) into buf; returns
- * the length (the text is cut to fit, NUL-terminated). */
-size_t vd_status_format(struct vsnd_dev *dev, struct vd_intercept *ic, char *buf, size_t size);
 /* Run one command line against dev (NULL: no frontend); the answer goes to
  * buf. Returns 0 if it succeeded. */
 int vd_control_run(struct vsnd_dev *dev, struct vd_intercept *ic, const char *line, char *buf,

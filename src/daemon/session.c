@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/control.h"
 #include "daemon/intercept.h"
 #include "daemon/log.h"
+#include "daemon/status.h"
 #include "util/iov.h"
 #include "vhost-user/vhost-user.h"
 #include "virtq/vqset.h"
