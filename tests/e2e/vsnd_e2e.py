@@ -351,6 +351,42 @@ class LoopbackCase(Case):
         return f'frames lost: 0 of {total}, {delay}'
 
 
+class RoundTripCase(Case):
+    """What an application hears back through the loopback backend: alsabat
+    plays a sine and captures until it returns (one process, 40 ms buffers
+    of 10 ms periods). It must come back within the playback buffer plus a
+    capture period, and no sooner than a capture period (a device that
+    handed out capture data before its frames were played would)."""
+
+    BUFFER, PERIOD, RATE = 1920, 480, 48000
+
+    def __init__(self, ident):
+        self.name, self.id = 'round trip an application hears (alsabat, 40/10 ms)', ident
+
+    def plan(self):
+        return [f'latency {self.id} {self.BUFFER} {self.PERIOD}']
+
+    def out_bytes(self):
+        return 1 << 16
+
+    def duration(self):
+        return 15.0
+
+    def check(self, ctx):
+        f = ctx.console.find('latency', self.id) or {}
+        text = ctx.gout / f'{self.id}.txt'
+        if f.get('rc') != '0' or not f.get('ms', '').isdigit():
+            raise Failure(f'alsabat failed ({f}): '
+                          + (text.read_text(errors='replace')[-600:] if text.exists() else ''))
+        ms = int(f['ms'])
+        lo = self.PERIOD * 1000 // self.RATE
+        hi = (self.BUFFER + self.PERIOD) * 1000 // self.RATE
+        msg = f'{ms} ms, mean of 5 (bounds {lo}..{hi} ms: a capture period, the buffer plus one)'
+        if not lo <= ms <= hi:
+            raise Failure(msg)
+        return msg
+
+
 DMESG_BAD = re.compile(r'virtio_snd|virtio-snd|snd_pcm|timeout|timed out|fail|error|'
                        r'BUG|WARNING|Oops|Call Trace', re.I)
 # Not the device's: the 6.1 guest's virtio_snd is built out of tree, and
@@ -407,7 +443,10 @@ def suite_file_controls(workdir, args):
 
 
 def suite_loopback(workdir, args):
-    return 'loopback', [LoopbackCase('lb', S16_48K_2, 3, workdir)]
+    cases = [LoopbackCase('lb', S16_48K_2, 3, workdir)]
+    if getattr(args, 'guest', '6.12') != 'i386':  # the i386 image has no alsabat
+        cases.append(RoundTripCase('rt'))
+    return 'loopback', cases
 
 
 # --- layouts, controls, jacks (issue 6) -------------------------------------------------
