@@ -44,8 +44,6 @@
 extern const struct vsnd_backend_ops vsnd__backend_alsa;
 
 #define ALSA_RETRY_MS 1000
-/* Silence a new playback PCM begins with (alsa_move_period). */
-#define ALSA_PRIME_MS 10u
 /* How long destroy (the daemon's exit) waits for the closed ports' threads. */
 #define ALSA_EXIT_WAIT_S 1
 
@@ -309,22 +307,17 @@ static bool alsa_capture_period(struct alsa_port *ap)
  * One period through the PCM. false when the PCM failed for good.
  *
  * Playback that begins on a fresh PCM (opened, or prepared again after a
- * stop, which gives the pulse PCM a new server stream) writes a period of
- * silence first, noted as such so TX buffers still complete once heard.
- * PulseAudio rewinds its sink when a new stream's first data ends the
- * stream's underrun, and the sink's monitor loses what was rewound: a guest
- * lost 10-460 frames at the start of every clip, aplay through the same PCM
- * too, and none with silence in front. The rewind reaches ~10 ms back: a
- * period (10 ms at the default latency) was enough in every clip measured,
- * but a guest with a 20 ms buffer gets a 1.25 ms period and still lost
- * 35-240 frames; so at least ALSA_PRIME_MS of silence, in whole periods.
+ * stop, which gives the pulse PCM a new server stream) writes at least
+ * BE_RT_PRIME_MS of silence first, in whole periods, noted as such so TX
+ * buffers still complete once heard (aplay through the same PCM lost
+ * frames at the start of every clip without it).
  */
 static bool alsa_move_period(struct alsa_port *ap, bool fresh)
 {
 	bool ok = true;
 
 	if (ap->params.direction == VSND_DIR_OUTPUT) {
-		uint64_t prime = (uint64_t)ap->params.rate_hz * ALSA_PRIME_MS / 1000u;
+		uint64_t prime = (uint64_t)ap->params.rate_hz * BE_RT_PRIME_MS / 1000u;
 
 		for (uint64_t done = 0; fresh && ok && done < prime; done += ap->period)
 			ok = alsa_play_period(ap, true);

@@ -31,8 +31,6 @@ extern const struct vsnd_backend_ops vsnd__backend_portaudio;
 
 #define PORTAUDIO_RETRY_NS UINT64_C(1000000000)
 #define PORTAUDIO_RESCAN_NS (2 * PORTAUDIO_RETRY_NS)
-/* Silence a new playback stream begins with (pa_callback). */
-#define PORTAUDIO_PRIME_MS 10u
 
 struct portaudio_cfg {
 	char *device;
@@ -119,11 +117,9 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	double lat = output ? time->outputBufferDacTime - time->currentTime
 			    : time->currentTime - time->inputBufferAdcTime;
 
-	/* A new stream's first PORTAUDIO_PRIME_MS are silence, in whole buffers:
-	 * PulseAudio (through the ALSA host API and alsa-plugins' pulse PCM)
-	 * rewinds its sink when a new stream's first data ends its underrun,
-	 * and the sink's monitor loses what was rewound (~450 frames in 6-9
-	 * clips of 12 with no silence; 35-240 with a 1.25 ms buffer of it). */
+	/* A new stream's first BE_RT_PRIME_MS are silence, in whole buffers
+	 * (PulseAudio, through the ALSA host API and alsa-plugins' pulse PCM,
+	 * lost ~450 frames at the start of 6-9 clips of 12 without it). */
 	if (output && pp->prime > 0)
 		vsnd__be_rt_silence(&pp->rt, output, bytes);
 	else if (output)
@@ -178,7 +174,7 @@ static int pp_open_stream(struct portaudio_port *pp)
 		return -EIO;
 	}
 	/* the callback runs from Pa_StartStream on */
-	pp->prime = (long)(pp->rt.rate_hz * PORTAUDIO_PRIME_MS / 1000u);
+	pp->prime = (long)(pp->rt.rate_hz * BE_RT_PRIME_MS / 1000u);
 	err = Pa_StartStream(pp->stream);
 	if (err != paNoError) {
 		Pa_CloseStream(pp->stream);

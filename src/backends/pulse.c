@@ -266,18 +266,26 @@ static void note_latency(struct pulse_port *pp, pa_stream *s)
 					pa_bytes_to_usec(out ? a->tlength : a->fragsize, &pp->ss));
 }
 
+static size_t prime_bytes(const struct pulse_port *pp, size_t writable)
+{
+	size_t min = (size_t)pp->ss.rate * BE_RT_PRIME_MS / 1000u * pp->sp.rt.fb;
+
+	return writable > min ? writable : min;
+}
+
 static void stream_state_cb(pa_stream *s, void *userdata)
 {
 	struct pulse_port *pp = userdata;
 
 	switch (pa_stream_get_state(s)) {
 	case PA_STREAM_READY:
-		/* The first fill is silence: a stream the guest has started
-		 * already would otherwise begin with its first frames, and the
-		 * server skipped up to 3 ms of a new stream's beginning (its
-		 * sink rewinds to let it in). */
+		/* The first fill is silence, what the server asks and at
+		 * least BE_RT_PRIME_MS: a stream the guest has started
+		 * already would otherwise begin with its first frames, which
+		 * the sink's rewind to let the stream in can take (a 20 ms
+		 * guest buffer's 5 ms fill lost 32 frames 5 ms in). */
 		if (pp->sp.rt.out)
-			pp_write(s, pa_stream_writable_size(s), pp, true);
+			pp_write(s, prime_bytes(pp, pa_stream_writable_size(s)), pp, true);
 		restart_far_sink(pp, s);
 		note_latency(pp, s);
 		pulse_stream_run(&pp->pb->srv, &pp->sp, pp->sp.run_told);

@@ -54,6 +54,14 @@
  * the device closed it (vsnd__be_rt_detach). */
 enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER, BE_RT_LOOP, BE_RT_GONE };
 
+/* Silence a new playback stream on a server begins with. PulseAudio rewinds
+ * its sink when a new stream's first data ends the stream's underrun, and
+ * the sink's monitor loses what was rewound; the rewind reaches about 10 ms
+ * back. Without silence in front a guest lost 10-460 frames at the start of
+ * a clip, and with less than 10 ms of it (a 20 ms guest buffer gives a
+ * 5 ms server buffer, or a 1.25 ms ALSA period) 32-240. */
+#define BE_RT_PRIME_MS 10u
+
 /* Events for the log (bits of be_rt.events). */
 #define BE_RT_EV_LOST      1u  /* the server went away while connected */
 #define BE_RT_EV_CONNECTED 2u  /* the stream is live on the server */
