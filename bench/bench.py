@@ -158,6 +158,31 @@ def drift_ppm(events, byte_rate):
             'seconds': segs[-1][1] - segs[0][1], 'n': n}
 
 
+def missing_blocks(rec, clip, fb, block):
+    """How many of the clip's blocks (block frames each) the recording does
+    not hold bit-exact, in order, of how many, and the first one missing.
+    Each block is looked for right after the last one found, then within a
+    second after it: a glitch costs the blocks it touched, not the rest."""
+    size = block * fb
+    n = len(clip) // size
+    pos, missing, first = rec.find(clip[:size]), 0, None
+    for i in range(n):
+        want = clip[i * size:(i + 1) * size]
+        if pos >= 0 and rec[pos:pos + size] == want:
+            pos += size
+            continue
+        at = rec.find(want, max(pos, 0), max(pos, 0) + 48000 * fb + size) if pos >= 0 \
+            else rec.find(want)
+        while at >= 0 and at % fb:
+            at = rec.find(want, at + 1)
+        if at >= 0:
+            pos = at + size
+            continue
+        missing += 1
+        first = i if first is None else first
+    return missing * block, n * block, first or 0
+
+
 # --- gnuplot --------------------------------------------------------------------------------
 
 def gnuplot(script, outdir):
@@ -788,6 +813,91 @@ class Bench:
         b, p = bufs
         return f'{b / 48:g}/{p / 48:g} ms'
 
+    # Periods (frames at 48 kHz) of the low-latency runs, 4 to a buffer:
+    # 2.5 and 5 ms.
+    LL_PERIODS = (120, 240)
+
+    def lowlat_boot(self, tag, period, qemu_args, spec, env, seconds):
+        """One boot: the guest plays a clip while recording (duplex), both with
+        4 periods of `period` frames. ALSA's xrun reports and how much of the
+        clip came back bit-exact in the recording."""
+        w = Path(tempfile.mkdtemp(prefix=f'll-{tag}-', dir=self.work))
+        clip = au.sox_make(w / 'll.raw', S16_48K_2, seconds, e2e.SYNTHS[3])
+        frames = int((seconds + 2) * 48000)
+        daemon = T.Daemon(self.vsnd, w, args=['--backend', spec, '-q'], env=env)
+        plan = [f'bufs {period} {4 * period}', f'duplex {tag} S16_LE 48000 2 ll.raw {frames}']
+        try:
+            console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan', qemu_args(w),
+                                      plan, {'ll.raw': clip}, frames * 4, int(120 + 3 * seconds))
+        finally:
+            err = daemon.stop()
+        if err:
+            raise Failure(err)
+        errs = [rest for f, rest in console.all('stderr') if f.get('id', '').startswith(tag)]
+        rec = gout / f'{tag}-rec.raw'
+        missing, total, first = missing_blocks(rec.read_bytes() if rec.exists() else b'', clip,
+                                               S16_48K_2.frame_bytes, 480)
+        steps = {k: console.find(k, f'{tag}-{i}') or {}
+                 for k, i in (('play', 'play'), ('record', 'rec'))}
+        return {'xruns': sum(1 for e in errs if 'underrun' in e or 'overrun' in e),
+                'failed': [f'{k}: rc {f.get("rc")}' for k, f in steps.items()
+                           if f.get('rc') != '0'],
+                'lost': missing, 'total': total,
+                'where': f'first at {first * 10} ms' if missing else ''}
+
+    def lowlat(self):
+        """The guest at 2.5 and 5 ms periods, 4 of them: through the loopback
+        backend, and through a PipeWire whose graph runs at quantum 128."""
+        secs = self.args.lowlat_seconds
+        log(f'=== low latency: {secs:g} s duplex at {self.LL_PERIODS} frame periods')
+        vu = ['-chardev', 'socket,id=snd0,path={w}/vsnd.sock',
+              '-device', 'vhost-user-snd-pci,chardev=snd0']
+        qargs = lambda w: [a.format(w=w) for a in vu]  # noqa: E731
+        rows = [(f'loopback, {p / 48:g} ms', self.lowlat_boot(f'lb{p}', p, qargs, 'loopback',
+                                                               None, secs))
+                for p in self.LL_PERIODS]
+        procs = T.Procs()
+        try:
+            pw = self.pipewire_at(procs, 128)
+            if pw:
+                rows += [(f'pipewire at quantum 128, {p / 48:g} ms',
+                          self.lowlat_boot(f'pw{p}', p, qargs,
+                                           'pipewire,target=vsnd_null,monitor=on', pw.env, secs))
+                         for p in self.LL_PERIODS]
+        finally:
+            procs.stop_all()
+        md = ['## Low latency (in the guest)', '',
+              f'The guest plays a {secs:g} s clip while recording it back (aplay + arecord on '
+              'the card, `--period-size P --buffer-size 4P`): the xruns ALSA reported in the '
+              'guest, and the clip\'s frames missing from the recording (in 10 ms blocks: '
+              'a block counts as lost unless the recording holds it bit-exact, in order). '
+              'PipeWire: the one tests/servers start, its graph forced to a '
+              '128-frame quantum (`clock.force-quantum`), the guest recording the null sink\'s '
+              'monitor.', '', '| path | xruns | frames lost of the clip | notes |',
+              '|---|---|---|---|']
+        for name, r in rows:
+            note = '; '.join(r['failed'] + ([r['where']] if r['lost'] else []))
+            md.append(f'| {name} | {r["xruns"]} | {r["lost"]} of {r["total"]} | {note} |')
+        self.headline['lowlat'] = rows
+        self.commands.append('low latency: guest plan `bufs P 4P` + `duplex` (aplay and arecord '
+                             'on hw:CARD,DEV), P = 120 and 240 frames')
+        self.md += md + ['']
+
+    def pipewire_at(self, procs, quantum):
+        """A PipeWire (tests/servers') with its graph at `quantum` frames, or None."""
+        sys.path.insert(0, str(ROOT / 'tests' / 'servers'))
+        from test_pipewire import PipeWire
+        if not shutil.which('pipewire') or not shutil.which('wireplumber'):
+            log('no pipewire: its low-latency rows are left out')
+            return None
+        w = self.work / 'pipewire'
+        w.mkdir(exist_ok=True)
+        pw = PipeWire(procs, str(w))
+        pw.start()
+        subprocess.run(['pw-metadata', '-n', 'settings', '0', 'clock.force-quantum',
+                        str(quantum)], env=pw.env, check=True, capture_output=True)
+        return pw
+
     # --- report -------------------------------------------------------------------------------
 
     def machine(self):
@@ -873,6 +983,9 @@ class Bench:
                 cells.append(f'{self.rt_label(bufs)} ' +
                              (f'{statistics.mean(ms):.0f} ms' if ms else 'failed'))
             out.append(f'- round trip an application hears, {name}: ' + ', '.join(cells))
+        for name, r in h.get('lowlat', []):
+            out.append(f'- low latency, {name} periods: {r["xruns"]} xruns, {r["lost"]} of '
+                       f'{r["total"]} frames lost')
         if h.get('loop'):
             out.append(f'- loopback round trip in the guest: {spread(h["loop"], "{:.1f}")} ms')
         if (self.out / 'pacing.png').exists() and not self.args.smoke:
@@ -892,8 +1005,10 @@ def main():
     ap.add_argument('--scale-seconds', type=float, default=10)
     ap.add_argument('--sweep-seconds', type=float, default=5)
     ap.add_argument('--drift-seconds', type=float, default=600)
-    ap.add_argument('--only', default='guest,loopback,roundtrip,scale,sweeps,drift',
-                    help='comma-separated subset: guest,loopback,roundtrip,scale,sweeps,drift')
+    ap.add_argument('--lowlat-seconds', type=float, default=60)
+    ap.add_argument('--only', default='guest,loopback,roundtrip,lowlat,scale,sweeps,drift',
+                    help='comma-separated subset: guest,loopback,roundtrip,lowlat,scale,sweeps,'
+                         'drift')
     ap.add_argument('--noisy', action='store_true',
                     help='say in the report that the machine was shared')
     a = ap.parse_args()
@@ -903,11 +1018,11 @@ def main():
     parts = ['scale', 'drift'] if a.smoke else a.only.split(',')
     rc = 0
     try:
-        for part in ('guest', 'loopback', 'roundtrip', 'scale', 'sweeps', 'drift'):
+        for part in ('guest', 'loopback', 'roundtrip', 'lowlat', 'scale', 'sweeps', 'drift'):
             if part not in parts:
                 continue
             try:
-                if part in ('loopback', 'roundtrip') and not hasattr(b, 'qemu'):
+                if part in ('loopback', 'roundtrip', 'lowlat') and not hasattr(b, 'qemu'):
                     b.guest_setup()
                 getattr(b, part)()
             except Skip as e:
