@@ -37,7 +37,7 @@
 #include <alsa/asoundlib.h>
 
 #include "common.h"
-#include "opts.h"
+#include "be_opts.h"
 #include "rt.h"
 #include "vsnd/backend.h"
 

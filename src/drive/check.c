@@ -14,7 +14,7 @@
 
 #include "wire/virtio_snd.h"
 
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 #include "drive/req.h"
 #include "drive/rules.h"
 #include "util/iov.h"

@@ -25,14 +25,14 @@
 
 #include <vsnd/vsnd.h>
 
-#include "drive/ring.h"
+#include "drive/vring.h"
 
 #define VDF_GPA_BASE 0x80000000ull
 #define VDF_UVA_BASE 0x7e0000000000ull
 #define VDF_MEM_SIZE (16u << 20)
 #define VDF_RING_NUM 128u
 
-/* One of the four rings: the driver's side (src/drive/ring.c) over the
+/* One of the four rings: the driver's side (src/drive/vring.c) over the
  * memory, where it lies, and its eventfds. At most num/2 chains are in
  * flight, as a driver sending [readable][writable] pairs fills the ring. */
 struct vdf_ring {

@@ -10,7 +10,7 @@
 #include <sndfile.h>
 #include "wire/virtio_snd.h"
 
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 #include "drive/probe.h"
 #include "util/iov.h"
 

@@ -85,7 +85,7 @@
 #include "wire/virtio_snd.h"
 
 #include "drive/drv.h"
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 #include "drive/req.h"
 #include "util/iov.h"
 #include "vhost-user/mem.h"

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "drive/ring.h"
+#include "drive/vring.h"
 #include "virtq/virtq.h"
 #include "virtq/vqset.h"
 
@@ -100,7 +100,7 @@ int fakedrv_cut(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, siz
 		const size_t *cuts, unsigned int n_cuts, bool write);
 
 /* The driver side of one split ring, living in the arena (region 0): the
- * project's driver-side ring (src/drive/ring.c) over fake memory, plus the
+ * project's driver-side ring (src/drive/vring.c) over fake memory, plus the
  * guest memory its chains need. */
 struct fakedrv_ring {
 	struct fakedrv *d;

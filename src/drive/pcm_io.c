@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 
 #include <errno.h>
 #include <string.h>

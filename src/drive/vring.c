@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "drive/ring.h"
+#include "drive/vring.h"
 
 #include <endian.h>
 #include <errno.h>

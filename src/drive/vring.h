@@ -11,8 +11,8 @@
  *
  * Functions returning int answer a head, 0 or a negative errno. One thread.
  */
-#ifndef VSND_DRIVE_RING_H
-#define VSND_DRIVE_RING_H
+#ifndef VSND_DRIVE_VRING_H
+#define VSND_DRIVE_VRING_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,8 +4,8 @@
  * out once in guest memory. TX: [xfer | data] readable, [status] writable.
  * RX: [xfer] readable, [data | status] writable (status = last 8 bytes).
  */
-#ifndef VSND_DRIVE_IO_H
-#define VSND_DRIVE_IO_H
+#ifndef VSND_DRIVE_PCM_IO_H
+#define VSND_DRIVE_PCM_IO_H
 
 #include <stdbool.h>
 #include <stdint.h>
