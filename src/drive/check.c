@@ -106,7 +106,7 @@ static bool expect(struct chk *c, const char *clause, const char *what, const vo
 
 /* ---- control requests ---- */
 
-static bool zero(const uint8_t *p, size_t n)
+static bool all_zero(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (p[i])
@@ -137,14 +137,14 @@ static void check_info_kind(struct chk *c, const struct info_kind *k)
 	req_query(q, k->code, 0, k->total, k->size);
 	s = drv_ctl(c->d, q, 16, want_len, &resp, &used);
 	for (uint32_t i = 0; s == VIRTIO_SND_S_OK && i < k->total; i++)
-		pad &= zero(resp + 4 + i * k->size + k->pad_off, k->size - k->pad_off);
+		pad &= all_zero(resp + 4 + i * k->size + k->pad_off, k->size - k->pad_off);
 	result(c, s == VIRTIO_SND_S_OK && used == want_len, clause,
 	       "all %u records: %s, used len %u (want %u)", k->total, st(s), used, want_len);
 	result(c, pad, clause, "padding and reserved bytes are zero");
 	/* a bigger stride than the device knows: records copied, rest zeroed */
 	req_query(q, k->code, 0, 1, k->size + 16);
 	s = drv_ctl(c->d, q, 16, 4 + k->size + 16, &resp, &used);
-	result(c, s == VIRTIO_SND_S_OK && zero(resp + 4 + k->size, 16), clause,
+	result(c, s == VIRTIO_SND_S_OK && all_zero(resp + 4 + k->size, 16), clause,
 	       "stride of %u bytes: %s, tail zeroed", k->size + 16, st(s));
 	req_query(q, k->code, k->total, 1, k->size);
 	expect(c, clause, "start past the end", q, 16, 4 + k->size, VIRTIO_SND_S_BAD_MSG);
