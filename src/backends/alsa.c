@@ -37,7 +37,7 @@
 #include <alsa/asoundlib.h>
 
 #include "common.h"
-#include "opts.h"
+#include "be_opts.h"
 #include "rt.h"
 #include "vsnd/backend.h"
 
@@ -174,7 +174,7 @@ static void port_drop(struct alsa_port *ap)
 	pthread_mutex_unlock(&ap->lock);
 }
 
-static bool port_let_go(struct alsa_port *ap)
+static bool port_closed(struct alsa_port *ap)
 {
 	if (!port_hold(ap))
 		return true;
@@ -401,7 +401,7 @@ static void *alsa_main(void *arg)
 	struct alsa_be *ab = ap->ab;
 	bool was_running = false;
 
-	while (!port_let_go(ap)) {
+	while (!port_closed(ap)) {
 		if (!ap->pcm) {
 			alsa_try_open(ap);
 			continue;

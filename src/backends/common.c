@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "opts.h"
+#include "be_opts.h"
 #include "util/abi.h"
 #include "vsnd/pcm.h"
 

@@ -26,7 +26,7 @@
 
 #include "clock.h"
 #include "common.h"
-#include "opts.h"
+#include "be_opts.h"
 #include "sfio.h"
 #include "vsnd/pcm.h"
 

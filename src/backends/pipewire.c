@@ -33,7 +33,7 @@
 #pragma GCC diagnostic pop
 
 #include "common.h"
-#include "opts.h"
+#include "be_opts.h"
 #include "rt.h"
 #include "srv.h"
 #include "vsnd/backend.h"

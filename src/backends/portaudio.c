@@ -23,7 +23,7 @@
 #include <portaudio.h>
 
 #include "common.h"
-#include "opts.h"
+#include "be_opts.h"
 #include "rt.h"
 #include "vsnd/backend.h"
 

@@ -22,7 +22,7 @@
 #include <pulse/pulseaudio.h>
 
 #include "common.h"
-#include "opts.h"
+#include "be_opts.h"
 #include "rt.h"
 #include "srv.h"
 #include "vsnd/backend.h"

@@ -584,7 +584,7 @@ static uint64_t pace(struct be_rt *rt, uint64_t now)
 
 /* The server has not called back since stall_ns before now: the beats
  * counter has not moved since the device last saw it change. */
-static bool stall_check(struct be_rt *rt, uint64_t now, uint64_t *deadline)
+static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
 {
 	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_relaxed);
 
@@ -628,7 +628,7 @@ static void say_stalled(struct be_rt *rt, bool stalled)
 static uint64_t live_tick(struct be_rt *rt, uint64_t now)
 {
 	uint64_t deadline;
-	bool stalled = stall_check(rt, now, &deadline);
+	bool stalled = server_stalled(rt, now, &deadline);
 
 	say_stalled(rt, stalled);
 	if (stalled)

@@ -17,7 +17,7 @@
  *   S20, S24 (4-byte containers) -> PCM_24 (shifted left by 4 / 0),
  *   U18_3, U20_3, U24_3, U20, U24 -> as their signed twin after a sign flip,
  *   U32 -> S32 (sign flip).
- * Every one of these is the integer scaling of pcm_convert.c (v / 2^(b-1)
+ * Every one of these is the integer scaling of util/sample_convert.c (v / 2^(b-1)
  * into a wider container), exact both ways, so reading such a file back in
  * the same stream format gives the original bytes.
  * Not carried: IMA_ADPCM (no whole-byte samples), DSD_U8/U16/U32 and

@@ -141,7 +141,7 @@ void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q);
 /* Data queue q stopped: pause its started streams, keep what they hold. */
 void vsnd__io_pause(struct vsnd_dev *dev, unsigned int q);
 /* The data queue of a stream's direction. */
-unsigned int vsnd__io_queue(const struct pcm_stream *s);
+unsigned int vsnd__io_queue_index(const struct pcm_stream *s);
 void vsnd__io_service(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now);
 void vsnd__io_flush(struct vsnd_dev *dev, struct pcm_stream *s);
 void vsnd__io_drop(struct vsnd_dev *dev, struct pcm_stream *s);

@@ -223,7 +223,7 @@ static void service_streams(struct vsnd_dev *dev)
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];
 
-		if (!s->open || dev->qstopped[vsnd__io_queue(s)])
+		if (!s->open || dev->qstopped[vsnd__io_queue_index(s)])
 			continue;
 		vsnd__io_service(dev, s, now);
 		if (s->state == VSND_STATE_STARTED && !s->transport_paused &&

@@ -21,9 +21,9 @@
 #include "util/iov.h"
 
 /* How long after a completion the guest has surely looked at its position
- * (see wrap_guard): a work item's latency, with room to spare on an emulated
- * guest under load (5 ms was too little there). Periods at least this long
- * never wait. */
+ * (see wrap_guard_holds): a work item's latency, with room to spare on an
+ * emulated guest under load (5 ms was too little there). Periods at least
+ * this long never wait. */
 #define WRAP_GAP_NS (20 * 1000000ull)
 
 static unsigned int qidx(uint8_t direction)
@@ -180,7 +180,7 @@ static void look_by(struct pcm_stream *s, uint64_t due)
 /* The guard holds the next completion now: the stream looks again when it
  * ends (a server backend's stream may have no other wake: its last message
  * waited for the stall look, 250 ms). */
-static bool wrap_guard(struct pcm_stream *s, uint64_t now)
+static bool wrap_guard_holds(struct pcm_stream *s, uint64_t now)
 {
 	uint64_t until = wrap_guard_until(s);
 
@@ -211,7 +211,7 @@ void vsnd__io_flush(struct vsnd_dev *dev, struct pcm_stream *s)
 {
 	/* A stopped ring is not ours to write: its chains stay parked with the
 	 * transport (dropped at the reset that usually follows). */
-	if (dev->qstopped[vsnd__io_queue(s)]) {
+	if (dev->qstopped[vsnd__io_queue_index(s)]) {
 		vsnd__io_drop(dev, s);
 		return;
 	}
@@ -332,7 +332,7 @@ static void io_resume(struct vsnd_dev *dev, uint8_t dir)
 	}
 }
 
-unsigned int vsnd__io_queue(const struct pcm_stream *s)
+unsigned int vsnd__io_queue_index(const struct pcm_stream *s)
 {
 	return s->desc.direction == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
 }
@@ -519,7 +519,7 @@ static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint6
 	uint64_t played = rpos - (delay < rpos ? delay : rpos);
 	struct io_msg *m;
 
-	while ((m = s->held.head) && m->copied && m->end_pos <= played && !wrap_guard(s, now))
+	while ((m = s->held.head) && m->copied && m->end_pos <= played && !wrap_guard_holds(s, now))
 		io_complete(dev, s, VIRTIO_SND_S_OK, (uint32_t)delay);
 	m = s->held.head;
 	if (m && m->copied && m->end_pos > played)
@@ -561,7 +561,7 @@ static void rx_fill(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t now)
 							m->data_len - m->done);
 		if (!s->gain_unity || s->hook)
 			rx_post(dev, s, m, before, m->done);
-		if (m->done < m->data_len || rx_early(s, m, now) || wrap_guard(s, now))
+		if (m->done < m->data_len || rx_early(s, m, now) || wrap_guard_holds(s, now))
 			break;
 		s->rx_since_start += m->data_len;
 		io_complete(dev, s, VIRTIO_SND_S_OK, vsnd__io_latency_bytes(dev, s));

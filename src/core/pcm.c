@@ -264,8 +264,8 @@ static int do_transition(struct vsnd_dev *dev, struct pcm_stream *s, enum pcm_re
 		 * even if their queue's kick has not been handled yet (queues
 		 * are served in any order): take them now, so all come back
 		 * before the RELEASE answer (5.14.6.6.5). */
-		if (!dev->qstopped[vsnd__io_queue(s)])
-			vsnd__io_pop_queue(dev, vsnd__io_queue(s));
+		if (!dev->qstopped[vsnd__io_queue_index(s)])
+			vsnd__io_pop_queue(dev, vsnd__io_queue_index(s));
 		stream_close(dev, s, true);
 		return 0;
 	case REQ_START:

@@ -14,7 +14,7 @@
 
 #include "wire/virtio_snd.h"
 
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 #include "drive/req.h"
 #include "drive/rules.h"
 #include "util/iov.h"
@@ -29,8 +29,8 @@
 #define RELEASE_LIMIT_NS 1000000000ull
 
 struct chk {
-	struct vdd *d;
-	const struct vdc_opts *o;
+	struct drv *d;
+	const struct cmd_opts *o;
 	FILE *out;
 	unsigned int pass, fail, skip, warn;
 };
@@ -89,7 +89,7 @@ static void tell(struct chk *c, const char *verdict, unsigned int *count, const 
 
 static const char *st(int s)
 {
-	return vdd_status_name(s);
+	return drv_status_name(s);
 }
 
 /* A request whose answer must be exactly want. */
@@ -98,7 +98,7 @@ static bool expect(struct chk *c, const char *clause, const char *what, const vo
 {
 	const uint8_t *resp;
 	uint32_t used = 0;
-	int got = vdd_ctl(c->d, req, req_len, resp_len, &resp, &used);
+	int got = drv_ctl(c->d, req, req_len, resp_len, &resp, &used);
 
 	return result(c, got == want, clause, "%s: %s (want %s)", what, st(got), st(want));
 }
@@ -106,7 +106,7 @@ static bool expect(struct chk *c, const char *clause, const char *what, const vo
 
 /* ---- control requests ---- */
 
-static bool zero(const uint8_t *p, size_t n)
+static bool all_zero(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (p[i])
@@ -130,30 +130,30 @@ static void check_info_kind(struct chk *c, const struct info_kind *k)
 	int s;
 
 	snprintf(clause, sizeof(clause), "ctl.%s", k->name);
-	if (k->total == 0 || want_len > VDD_CTL_MAX) {
+	if (k->total == 0 || want_len > DRV_CTL_MAX) {
 		skipped(c, clause, "%u items", k->total);
 		return;
 	}
-	vdq_query(q, k->code, 0, k->total, k->size);
-	s = vdd_ctl(c->d, q, 16, want_len, &resp, &used);
+	req_query(q, k->code, 0, k->total, k->size);
+	s = drv_ctl(c->d, q, 16, want_len, &resp, &used);
 	for (uint32_t i = 0; s == VIRTIO_SND_S_OK && i < k->total; i++)
-		pad &= zero(resp + 4 + i * k->size + k->pad_off, k->size - k->pad_off);
+		pad &= all_zero(resp + 4 + i * k->size + k->pad_off, k->size - k->pad_off);
 	result(c, s == VIRTIO_SND_S_OK && used == want_len, clause,
 	       "all %u records: %s, used len %u (want %u)", k->total, st(s), used, want_len);
 	result(c, pad, clause, "padding and reserved bytes are zero");
 	/* a bigger stride than the device knows: records copied, rest zeroed */
-	vdq_query(q, k->code, 0, 1, k->size + 16);
-	s = vdd_ctl(c->d, q, 16, 4 + k->size + 16, &resp, &used);
-	result(c, s == VIRTIO_SND_S_OK && zero(resp + 4 + k->size, 16), clause,
+	req_query(q, k->code, 0, 1, k->size + 16);
+	s = drv_ctl(c->d, q, 16, 4 + k->size + 16, &resp, &used);
+	result(c, s == VIRTIO_SND_S_OK && all_zero(resp + 4 + k->size, 16), clause,
 	       "stride of %u bytes: %s, tail zeroed", k->size + 16, st(s));
-	vdq_query(q, k->code, k->total, 1, k->size);
+	req_query(q, k->code, k->total, 1, k->size);
 	expect(c, clause, "start past the end", q, 16, 4 + k->size, VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, k->code, 1, UINT32_MAX, k->size);
+	req_query(q, k->code, 1, UINT32_MAX, k->size);
 	expect(c, clause, "start + count overflows", q, 16, 4 + k->size, VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, k->code, 0, k->total, k->size);
+	req_query(q, k->code, 0, k->total, k->size);
 	expect(c, clause, "response one byte short", q, 16, want_len - 1, VIRTIO_SND_S_BAD_MSG);
 	expect(c, clause, "request of 12 bytes", q, 12, want_len, VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, k->code, 0, 1, 0);
+	req_query(q, k->code, 0, 1, 0);
 	expect(c, clause, "record size 0", q, 16, 4 + k->size, VIRTIO_SND_S_BAD_MSG);
 }
 
@@ -169,11 +169,11 @@ static void check_generic(struct chk *c)
 	vsnd_put_le32(q, 0xdead);
 	expect(c, "ctl.unknown", "request code 0xdead", q, 16, 64, VIRTIO_SND_S_NOT_SUPP);
 	vsnd_put_le32(q, VIRTIO_SND_R_PCM_INFO);
-	s = vdd_ctl(c->d, q, 16, 0, &resp, &used);
+	s = drv_ctl(c->d, q, 16, 0, &resp, &used);
 	result(c, s == -EBADMSG && used == 0, "ctl.no-room",
 	       "no writable bytes: given back with used len %u", used);
 	if (!c->d->ctls) {
-		vdq_query(q, VIRTIO_SND_R_CTL_INFO, 0, 1, VIRTIO_SND_CTL_INFO_SIZE);
+		req_query(q, VIRTIO_SND_R_CTL_INFO, 0, 1, VIRTIO_SND_CTL_INFO_SIZE);
 		expect(c, "ctl.ctls-not-negotiated", "CTL_INFO without F_CTLS", q, 16,
 		       4 + VIRTIO_SND_CTL_INFO_SIZE, VIRTIO_SND_S_NOT_SUPP);
 	}
@@ -189,9 +189,9 @@ static void check_jack_remap(struct chk *c)
 		skipped(c, "ctl.jack-remap", "no jacks");
 		return;
 	}
-	vdq_hdr(q, VIRTIO_SND_R_JACK_REMAP, c->d->jacks);
+	req_hdr(q, VIRTIO_SND_R_JACK_REMAP, c->d->jacks);
 	expect(c, "ctl.jack-remap", "bad jack id", q, sizeof(q), 4, VIRTIO_SND_S_BAD_MSG);
-	s = vdd_query(c->d, VIRTIO_SND_R_JACK_INFO, 0, 1, VIRTIO_SND_JACK_INFO_SIZE, &info);
+	s = drv_query(c->d, VIRTIO_SND_R_JACK_INFO, 0, 1, VIRTIO_SND_JACK_INFO_SIZE, &info);
 	if (s == VIRTIO_SND_S_OK && !(vsnd_le32(info + 4 + 4) & (1u << VIRTIO_SND_JACK_F_REMAP))) {
 		vsnd_put_le32(q + 4, 0);
 		expect(c, "ctl.jack-remap", "jack without F_REMAP", q, sizeof(q), 4,
@@ -224,7 +224,7 @@ static int stream_pick(struct chk *c, uint8_t dir, struct chk_stream *s)
 
 	memset(s, 0, sizeof(*s));
 	s->dir = dir;
-	s->id = vdc_find_stream(c->d, -1, dir, s->info);
+	s->id = cmd_find_stream(c->d, -1, dir, s->info);
 	if (s->id < 0)
 		return s->id;
 	f = vsnd_le64(s->info + 8);
@@ -241,7 +241,7 @@ static int stream_pick(struct chk *c, uint8_t dir, struct chk_stream *s)
 		return -ENOTSUP;
 	s->channels = s->info[25] <= 2 && s->info[26] >= 2 ? 2 : s->info[25];
 	s->hz = vsnd_pcm_rate_hz(s->rate);
-	s->frame = vdd_sample_bytes(s->fmt) * s->channels;
+	s->frame = drv_sample_bytes(s->fmt) * s->channels;
 	s->period = s->hz / 100 * s->frame; /* 10 ms */
 	s->periods = 4;
 	return 0;
@@ -250,7 +250,7 @@ static int stream_pick(struct chk *c, uint8_t dir, struct chk_stream *s)
 static int set_params(struct chk *c, const struct chk_stream *s, uint32_t period,
 		      unsigned int periods, uint32_t features)
 {
-	return vdd_set_params(c->d, (uint32_t)s->id, period * periods, period, features,
+	return drv_set_params(c->d, (uint32_t)s->id, period * periods, period, features,
 			      s->channels, s->fmt, s->rate);
 }
 
@@ -276,7 +276,7 @@ static int send_cmd(struct chk *c, const struct chk_stream *s, unsigned int cmd)
 {
 	if (cmd == CMD_SET_PARAMS)
 		return set_params(c, s, s->period, s->periods, 0);
-	return vdd_pcm(c->d, cmd_codes[cmd], (uint32_t)s->id);
+	return drv_pcm(c->d, cmd_codes[cmd], (uint32_t)s->id);
 }
 
 /* Bring the stream into state st from wherever it is. */
@@ -291,8 +291,8 @@ static int goto_state(struct chk *c, const struct chk_stream *s, unsigned int ta
 	};
 	static const unsigned int len[ST_COUNT] = { 1, 2, 3, 4, 3 };
 
-	vdd_pcm(c->d, VIRTIO_SND_R_PCM_STOP, (uint32_t)s->id);
-	vdd_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
+	drv_pcm(c->d, VIRTIO_SND_R_PCM_STOP, (uint32_t)s->id);
+	drv_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
 	for (unsigned int i = 0; i < len[target]; i++) {
 		int rc = send_cmd(c, s, path[target][i]);
 
@@ -339,7 +339,7 @@ static void check_transitions(struct chk *c, const struct chk_stream *s)
 
 static void check_pcm_malformed(struct chk *c, const struct chk_stream *s)
 {
-	const struct vdq_params p = { .stream = c->d->streams, .buffer_bytes = s->period * 4,
+	const struct req_params p = { .stream = c->d->streams, .buffer_bytes = s->period * 4,
 				      .period_bytes = s->period, .channels = s->channels,
 				      .format = s->fmt, .rate = s->rate };
 	uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE] = { 0 };
@@ -348,11 +348,11 @@ static void check_pcm_malformed(struct chk *c, const struct chk_stream *s)
 	int rc;
 
 	for (unsigned int cmd = CMD_PREPARE; cmd < CMD_COUNT; cmd++) {
-		vdq_hdr(q, cmd_codes[cmd], c->d->streams);
+		req_hdr(q, cmd_codes[cmd], c->d->streams);
 		expect(c, "pcm.bad-id", cmd_names[cmd], q, 8, 4, VIRTIO_SND_S_BAD_MSG);
 		expect(c, "pcm.short", cmd_names[cmd], q, 4, 4, VIRTIO_SND_S_BAD_MSG);
 	}
-	vdq_set_params(q, &p);
+	req_set_params(q, &p);
 	expect(c, "pcm.bad-id", "SET_PARAMS", q, sizeof(q), 4, VIRTIO_SND_S_BAD_MSG);
 	vsnd_put_le32(q + 4, (uint32_t)s->id);
 	expect(c, "pcm.set-params", "request of 20 bytes", q, 20, 4, VIRTIO_SND_S_BAD_MSG);
@@ -380,7 +380,7 @@ static void check_pcm_malformed(struct chk *c, const struct chk_stream *s)
 			q[22] = 200;
 		else
 			vsnd_put_le32(q + 16, 1u << VIRTIO_SND_PCM_F_SHMEM_HOST);
-		rc = vdd_ctl(c->d, q, sizeof(q), 4, &resp, &used);
+		rc = drv_ctl(c->d, q, sizeof(q), 4, &resp, &used);
 		result(c, rc == VIRTIO_SND_S_NOT_SUPP || rc == VIRTIO_SND_S_BAD_MSG,
 		       "pcm.set-params", "%s: %s (want NOT_SUPP or BAD_MSG)", what[i], st(rc));
 		memcpy(q, saved, sizeof(q));
@@ -391,14 +391,14 @@ static void check_pcm_malformed(struct chk *c, const struct chk_stream *s)
 
 /* Queue one message on the stream's queue with the given header id and
  * expect an immediate IO_ERR. */
-static void check_reject(struct chk *c, struct vdc_io *io, uint32_t id, const char *what)
+static void check_reject(struct chk *c, struct pcm_io *io, uint32_t id, const char *what)
 {
-	struct vdc_done done;
+	struct pcm_io_done done;
 	uint32_t wr_len = io->q == VSND_QUEUE_TX ? 8 : io->size + 8;
-	int rc = vdc_io_submit_as(io, 0, io->size, id, false);
+	int rc = pcm_io_submit_as(io, 0, io->size, id, false);
 
 	if (rc == 0)
-		rc = vdc_io_wait(io, 500, &done);
+		rc = pcm_io_wait(io, 500, &done);
 	result(c, rc == 0 && done.status == VIRTIO_SND_S_IO_ERR &&
 	       (done.used_len == 8 || done.used_len == wr_len), "io.reject",
 	       "%s: %s, status 0x%x, used len %u", what, rc ? strerror(-rc) : "completed",
@@ -407,10 +407,10 @@ static void check_reject(struct chk *c, struct vdc_io *io, uint32_t id, const ch
 
 static void check_rejects(struct chk *c, const struct chk_stream *out, const struct chk_stream *in)
 {
-	struct vdc_io tx, rx;
+	struct pcm_io tx, rx;
 
-	if (vdc_io_init(&tx, c->d, VSND_QUEUE_TX, (uint32_t)out->id, out->period, 1) < 0 ||
-	    vdc_io_init(&rx, c->d, VSND_QUEUE_RX, in ? (uint32_t)in->id : 0, out->period, 1) < 0)
+	if (pcm_io_init(&tx, c->d, VSND_QUEUE_TX, (uint32_t)out->id, out->period, 1) < 0 ||
+	    pcm_io_init(&rx, c->d, VSND_QUEUE_RX, in ? (uint32_t)in->id : 0, out->period, 1) < 0)
 		return;
 	goto_state(c, out, ST_PARAMS);
 	check_reject(c, &tx, (uint32_t)out->id, "TX to a stream with only parameters");
@@ -426,46 +426,46 @@ static void check_rejects(struct chk *c, const struct chk_stream *out, const str
 }
 
 /* Nothing completes for HOLD_MS: the device holds what it was given. */
-static bool stays_held(struct vdc_io *io)
+static bool stays_held(struct pcm_io *io)
 {
-	struct vdc_done done;
+	struct pcm_io_done done;
 
-	return vdc_io_wait(io, HOLD_MS, &done) == -ETIMEDOUT;
+	return pcm_io_wait(io, HOLD_MS, &done) == -ETIMEDOUT;
 }
 
 /* RELEASE with n messages pending (5.14.6.6.5): every one comes back
  * before the RELEASE answer, and the answer well within the 1 s a driver
  * waits. Messages published after the answer are counted apart. */
-static void check_release_flush(struct chk *c, const struct chk_stream *s, struct vdc_io *io,
+static void check_release_flush(struct chk *c, const struct chk_stream *s, struct pcm_io *io,
 				const char *what)
 {
-	uint64_t t0 = vdf_now_ns(), dt;
+	uint64_t t0 = fe_now_ns(), dt;
 	unsigned int n = io->pending, before = 0, late = 0;
-	int rc = vdd_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
-	struct vdc_done done;
+	int rc = drv_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
+	struct pcm_io_done done;
 
-	dt = vdf_now_ns() - t0;
-	while (vdc_io_wait(io, 0, &done) == 0)
+	dt = fe_now_ns() - t0;
+	while (pcm_io_wait(io, 0, &done) == 0)
 		before++;
-	while (io->pending && vdc_io_wait(io, 100, &done) == 0)
+	while (io->pending && pcm_io_wait(io, 100, &done) == 0)
 		late++;
 	result(c, rc == VIRTIO_SND_S_OK && before == n && dt < RELEASE_LIMIT_NS,
 	       "pcm.release-flush", "%s: RELEASE %s after %.1f ms with %u of %u messages back "
 	       "(%u more after the answer)", what, st(rc), (double)dt / 1e6, before, n, late);
-	while (io->pending && vdc_io_wait(io, 1000, &done) == 0)
+	while (io->pending && pcm_io_wait(io, 1000, &done) == 0)
 		;
 }
 
 static void check_tx_hold(struct chk *c, const struct chk_stream *s)
 {
-	struct vdc_io io;
-	int rc = vdc_io_init(&io, c->d, VSND_QUEUE_TX, (uint32_t)s->id, s->period, 3);
+	struct pcm_io io;
+	int rc = pcm_io_init(&io, c->d, VSND_QUEUE_TX, (uint32_t)s->id, s->period, 3);
 
 	if (rc == 0)
 		rc = goto_state(c, s, ST_PREPARED) == VIRTIO_SND_S_OK ? 0 : -EIO;
 	for (unsigned int i = 0; rc == 0 && i < 3; i++) {
-		memset(vdc_io_data(&io, i), 0, s->period);
-		rc = vdc_io_submit(&io, i, s->period, false);
+		memset(pcm_io_data(&io, i), 0, s->period);
+		rc = pcm_io_submit(&io, i, s->period, false);
 	}
 	if (rc < 0) {
 		result(c, false, "io.tx-prebuffer", "setup failed: %s", strerror(-rc));
@@ -481,23 +481,23 @@ static void check_tx_hold(struct chk *c, const struct chk_stream *s)
 static void check_release_race(struct chk *c, const struct chk_stream *s)
 {
 	unsigned int rounds = 20, n = 2, bad = 0;
-	struct vdc_io io;
-	int rc = vdc_io_init(&io, c->d, VSND_QUEUE_TX, (uint32_t)s->id, s->period, n);
+	struct pcm_io io;
+	int rc = pcm_io_init(&io, c->d, VSND_QUEUE_TX, (uint32_t)s->id, s->period, n);
 
 	for (unsigned int r = 0; rc == 0 && r < rounds; r++) {
-		struct vdc_done done;
+		struct pcm_io_done done;
 		unsigned int before = 0;
 
 		rc = goto_state(c, s, ST_PREPARED) == VIRTIO_SND_S_OK ? 0 : -EIO;
 		for (unsigned int i = 0; rc == 0 && i < n; i++)
-			rc = vdc_io_submit(&io, i, s->period, false);
-		if (rc == 0 && vdd_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id) !=
+			rc = pcm_io_submit(&io, i, s->period, false);
+		if (rc == 0 && drv_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id) !=
 		    VIRTIO_SND_S_OK)
 			rc = -EIO;
-		while (vdc_io_wait(&io, 0, &done) == 0)
+		while (pcm_io_wait(&io, 0, &done) == 0)
 			before++;
 		bad += before != n;
-		while (io.pending && vdc_io_wait(&io, 1000, &done) == 0)
+		while (io.pending && pcm_io_wait(&io, 1000, &done) == 0)
 			;
 	}
 	result(c, rc == 0 && bad == 0, "pcm.release-flush", "messages kicked just before RELEASE: "
@@ -507,24 +507,24 @@ static void check_release_race(struct chk *c, const struct chk_stream *s)
 
 static void check_rx(struct chk *c, const struct chk_stream *s)
 {
-	struct vdc_io io;
-	struct vdc_done done;
+	struct pcm_io io;
+	struct pcm_io_done done;
 	uint64_t t0;
-	int rc = vdc_io_init(&io, c->d, VSND_QUEUE_RX, (uint32_t)s->id, s->period, 3);
+	int rc = pcm_io_init(&io, c->d, VSND_QUEUE_RX, (uint32_t)s->id, s->period, 3);
 
 	if (rc == 0)
 		rc = goto_state(c, s, ST_PREPARED) == VIRTIO_SND_S_OK ? 0 : -EIO;
 	for (unsigned int i = 0; rc == 0 && i < 3; i++)
-		rc = vdc_io_submit(&io, i, s->period, false);
+		rc = pcm_io_submit(&io, i, s->period, false);
 	if (rc < 0) {
 		result(c, false, "io.rx", "setup failed: %s", strerror(-rc));
 		return;
 	}
 	result(c, stays_held(&io), "io.rx-before-start", "RX held in PREPARED until START");
-	t0 = vdf_now_ns();
-	rc = vdd_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
+	t0 = fe_now_ns();
+	rc = drv_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
 	if (rc == VIRTIO_SND_S_OK)
-		rc = vdc_io_wait(&io, 1000, &done);
+		rc = pcm_io_wait(&io, 1000, &done);
 	else
 		rc = -EIO;
 	result(c, rc == 0 && done.used_len == s->period + 8, "io.rx-status",
@@ -534,12 +534,12 @@ static void check_rx(struct chk *c, const struct chk_stream *s)
 	result(c, rc == 0 && done.ns - t0 >= (uint64_t)s->period * 1000000000ull / s->frame / s->hz / 2,
 	       "io.rx-pacing", "first period completed after %.1f ms (a period is 10 ms)",
 	       rc ? 0.0 : (double)(done.ns - t0) / 1e6);
-	rc = vdd_pcm(c->d, VIRTIO_SND_R_PCM_STOP, (uint32_t)s->id);
+	rc = drv_pcm(c->d, VIRTIO_SND_R_PCM_STOP, (uint32_t)s->id);
 	result(c, rc == VIRTIO_SND_S_OK, "io.rx-stop", "STOP: %s", st(rc));
 	/* refill what completed so something is surely pending at RELEASE */
 	for (unsigned int i = 0; i < io.n; i++)
 		if (io.head[i] < 0)
-			vdc_io_submit(&io, i, s->period, false);
+			pcm_io_submit(&io, i, s->period, false);
 	check_release_flush(c, s, &io, "stopped capture");
 }
 
@@ -581,20 +581,20 @@ static bool pacing_ok(const struct pace *p)
 	return p->mean <= PACE_MEAN_NS && p->p95 <= PACE_P95_NS && p->worst <= PACE_MAX_NS;
 }
 
-static int pacing_start(struct chk *c, const struct chk_stream *s, struct vdc_io *io,
+static int pacing_start(struct chk *c, const struct chk_stream *s, struct pcm_io *io,
 			uint32_t period, unsigned int n)
 {
-	int rc = vdc_io_init(io, c->d, VSND_QUEUE_TX, (uint32_t)s->id, period, n);
+	int rc = pcm_io_init(io, c->d, VSND_QUEUE_TX, (uint32_t)s->id, period, n);
 
-	if (rc == 0 && (vdd_set_params(c->d, (uint32_t)s->id, period * n, period, 0, s->channels,
+	if (rc == 0 && (drv_set_params(c->d, (uint32_t)s->id, period * n, period, 0, s->channels,
 				       s->fmt, s->rate) != VIRTIO_SND_S_OK ||
-			vdd_pcm(c->d, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)s->id) != VIRTIO_SND_S_OK))
+			drv_pcm(c->d, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)s->id) != VIRTIO_SND_S_OK))
 		rc = -EIO;
 	for (unsigned int i = 0; rc == 0 && i < n; i++) {
-		memset(vdc_io_data(io, i), 0, period);
-		rc = vdc_io_submit(io, i, period, false);
+		memset(pcm_io_data(io, i), 0, period);
+		rc = pcm_io_submit(io, i, period, false);
 	}
-	if (rc == 0 && vdd_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id) != VIRTIO_SND_S_OK)
+	if (rc == 0 && drv_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id) != VIRTIO_SND_S_OK)
 		rc = -EIO;
 	return rc;
 }
@@ -605,22 +605,22 @@ static int pacing_run(struct chk *c, const struct chk_stream *s, uint32_t period
 		      unsigned int completions, uint64_t *t)
 {
 	double period_ns = (double)period / s->frame * 1e9 / s->hz;
-	struct vdc_io io;
-	struct vdc_done done;
+	struct pcm_io io;
+	struct pcm_io_done done;
 	int rc = pacing_start(c, s, &io, period, n);
 
 	for (unsigned int k = 0; rc == 0 && k < completions; k++) {
-		rc = vdc_io_wait(&io, (int)(period_ns * 3 / 1e6) + 500, &done);
+		rc = pcm_io_wait(&io, (int)(period_ns * 3 / 1e6) + 500, &done);
 		if (rc == 0 && done.status != VIRTIO_SND_S_OK)
 			rc = -EIO;
 		if (rc < 0)
 			break;
 		t[k] = done.ns;
-		rc = vdc_io_submit(&io, done.i, period, false);
+		rc = pcm_io_submit(&io, done.i, period, false);
 	}
-	vdd_pcm(c->d, VIRTIO_SND_R_PCM_STOP, (uint32_t)s->id);
-	vdd_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
-	while (io.pending && vdc_io_wait(&io, 1000, &done) == 0)
+	drv_pcm(c->d, VIRTIO_SND_R_PCM_STOP, (uint32_t)s->id);
+	drv_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
+	while (io.pending && pcm_io_wait(&io, 1000, &done) == 0)
 		;
 	return rc;
 }
@@ -666,18 +666,18 @@ static void check_xrun_event(struct chk *c, const struct chk_stream *s)
 		skipped(c, "event.xrun", "stream %d does not offer EVT_XRUNS", s->id);
 		return;
 	}
-	while (vdd_event(c->d, &code, &data) == 0)
+	while (drv_event(c->d, &code, &data) == 0)
 		; /* earlier events are not this clause's business */
 	if (set_params(c, s, s->period, 4, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS) != VIRTIO_SND_S_OK ||
-	    vdd_pcm(c->d, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)s->id) != VIRTIO_SND_S_OK ||
-	    vdd_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id) != VIRTIO_SND_S_OK) {
+	    drv_pcm(c->d, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)s->id) != VIRTIO_SND_S_OK ||
+	    drv_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id) != VIRTIO_SND_S_OK) {
 		result(c, false, "event.xrun", "could not start stream %d", s->id);
 		return;
 	}
-	deadline = vdf_now_ns() + 500000000ull;
-	while (!seen && vdf_now_ns() < deadline) {
-		vdf_wait(&c->d->fe, VSND_QUEUE_EVENT, 20);
-		while (vdd_event(c->d, &code, &data) == 0)
+	deadline = fe_now_ns() + 500000000ull;
+	while (!seen && fe_now_ns() < deadline) {
+		fe_wait(&c->d->fe, VSND_QUEUE_EVENT, 20);
+		while (drv_event(c->d, &code, &data) == 0)
 			seen |= code == VIRTIO_SND_EVT_PCM_XRUN && data == (uint32_t)s->id;
 	}
 	goto_state(c, s, ST_RELEASED);
@@ -693,12 +693,12 @@ static int ctl_rw(struct chk *c, uint32_t code, uint32_t id, int32_t *value)
 	uint32_t used;
 	int rc;
 
-	vdq_hdr(q, code, id);
+	req_hdr(q, code, id);
 	if (code == VIRTIO_SND_R_CTL_WRITE) {
 		vsnd_put_le32(q + 8, (uint32_t)*value);
-		return vdd_ctl(c->d, q, sizeof(q), 4, &resp, &used);
+		return drv_ctl(c->d, q, sizeof(q), 4, &resp, &used);
 	}
-	rc = vdd_ctl(c->d, q, 8, 4 + VIRTIO_SND_CTL_VALUE_SIZE, &resp, &used);
+	rc = drv_ctl(c->d, q, 8, 4 + VIRTIO_SND_CTL_VALUE_SIZE, &resp, &used);
 	if (rc == VIRTIO_SND_S_OK)
 		*value = (int32_t)vsnd_le32(resp + 4);
 	return rc;
@@ -754,11 +754,11 @@ static void check_elements(struct chk *c)
 	}
 	check_info_kind(c, &k);
 	for (uint32_t id = 0; id < c->d->controls; id++) {
-		rc = vdd_query(c->d, VIRTIO_SND_R_CTL_INFO, id, 1, VIRTIO_SND_CTL_INFO_SIZE, &p);
+		rc = drv_query(c->d, VIRTIO_SND_R_CTL_INFO, id, 1, VIRTIO_SND_CTL_INFO_SIZE, &p);
 		if (rc != VIRTIO_SND_S_OK)
 			continue;
 		memcpy(info, p + 4, sizeof(info));
-		why = vdd_rules_ctl(info, buf, sizeof(buf));
+		why = rules_ctl(info, buf, sizeof(buf));
 		result(c, !why, "ctl.linux-limits", "control %u \"%.44s\": %s", id,
 		       (const char *)(info + 24),
 		       why ? why : "type, count and items within Linux's limits");
@@ -770,16 +770,16 @@ static void check_elements(struct chk *c)
 }
 
 /* Queue n messages of a stream and start it. 0 or a negative errno. */
-static int run_with(struct chk *c, const struct chk_stream *s, struct vdc_io *io, unsigned int n)
+static int run_with(struct chk *c, const struct chk_stream *s, struct pcm_io *io, unsigned int n)
 {
 	int rc = goto_state(c, s, ST_PREPARED) == VIRTIO_SND_S_OK ? 0 : -EIO;
 
 	for (unsigned int i = 0; rc == 0 && i < n; i++) {
 		if (s->dir == VSND_DIR_OUTPUT)
-			memset(vdc_io_data(io, i), 0, s->period);
-		rc = vdc_io_submit(io, i, s->period, false);
+			memset(pcm_io_data(io, i), 0, s->period);
+		rc = pcm_io_submit(io, i, s->period, false);
 	}
-	if (rc == 0 && vdd_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id) != VIRTIO_SND_S_OK)
+	if (rc == 0 && drv_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id) != VIRTIO_SND_S_OK)
 		rc = -EIO;
 	return rc;
 }
@@ -790,37 +790,37 @@ static int run_with(struct chk *c, const struct chk_stream *s, struct vdc_io *io
 static void check_reset_pending(struct chk *c, const struct chk_stream *out,
 				const struct chk_stream *in)
 {
-	struct vdc_io tx, rx;
-	struct vdc_done done;
+	struct pcm_io tx, rx;
+	struct pcm_io_done done;
 	unsigned int n = 4, got = 0;
 	uint64_t t0 = 0, first = 0;
-	int rc = vdc_io_init(&tx, c->d, VSND_QUEUE_TX, (uint32_t)out->id, out->period, n);
+	int rc = pcm_io_init(&tx, c->d, VSND_QUEUE_TX, (uint32_t)out->id, out->period, n);
 
 	if (rc == 0 && in)
-		rc = vdc_io_init(&rx, c->d, VSND_QUEUE_RX, (uint32_t)in->id, in->period, n);
+		rc = pcm_io_init(&rx, c->d, VSND_QUEUE_RX, (uint32_t)in->id, in->period, n);
 	if (rc == 0)
 		rc = run_with(c, out, &tx, n);
 	if (rc == 0 && in)
 		rc = run_with(c, in, &rx, n);
 	if (rc == 0)
-		rc = vdd_reset(c->d);
-	vdc_io_forget(&tx);
+		rc = drv_reset(c->d);
+	pcm_io_forget(&tx);
 	if (rc == 0) {
-		t0 = vdf_now_ns();
+		t0 = fe_now_ns();
 		rc = run_with(c, out, &tx, n);
 	}
-	while (rc == 0 && got < n && vdc_io_wait(&tx, 1000, &done) == 0)
+	while (rc == 0 && got < n && pcm_io_wait(&tx, 1000, &done) == 0)
 		if (got++ == 0)
 			first = done.ns - t0;
 	/* a stale message would come back at once, and one too many */
 	result(c, rc == 0 && got == n && first * 2 >= (uint64_t)out->period * 1000000000u /
 						     (out->frame * out->hz) &&
-	       vdc_io_wait(&tx, 0, &done) != 0, "pcm.reset-pending",
+	       pcm_io_wait(&tx, 0, &done) != 0, "pcm.reset-pending",
 	       "reset with %u TX%s messages pending, then a new session: %s, %u of %u TX back, "
 	       "the first after %.1f ms", n, in ? " and RX" : "", rc ? strerror(-rc) : "ok", got,
 	       n, first / 1e6);
 	goto_state(c, out, ST_RELEASED);
-	while (tx.pending && vdc_io_wait(&tx, 1000, &done) == 0)
+	while (tx.pending && pcm_io_wait(&tx, 1000, &done) == 0)
 		;
 }
 
@@ -831,13 +831,13 @@ struct fill_tally {
 
 /* Wait for n completions. 0, or the error of the first that did not come
  * (-EPROTO: one the device gave back twice or never had). */
-static int tally(struct vdc_io *io, unsigned int n, uint32_t want_len, struct fill_tally *t)
+static int tally(struct pcm_io *io, unsigned int n, uint32_t want_len, struct fill_tally *t)
 {
-	struct vdc_done done;
+	struct pcm_io_done done;
 	int rc = 0;
 
 	memset(t, 0, sizeof(*t));
-	while (t->got < n && (rc = vdc_io_wait(io, 1000, &done)) == 0) {
+	while (t->got < n && (rc = pcm_io_wait(io, 1000, &done)) == 0) {
 		t->order += done.i != t->got;
 		t->bad += done.status != VIRTIO_SND_S_OK || done.used_len != want_len;
 		t->got++;
@@ -852,13 +852,13 @@ static int tally(struct vdc_io *io, unsigned int n, uint32_t want_len, struct fi
 static void check_ring_fill(struct chk *c, const struct chk_stream *s)
 {
 	unsigned int q = s->dir == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
-	unsigned int n = c->d->fe.r[q].ring.num / 2 - vdf_in_flight(&c->d->fe, q);
+	unsigned int n = c->d->fe.r[q].ring.num / 2 - fe_in_flight(&c->d->fe, q);
 	struct chk_stream full = *s;
 	struct fill_tally t = { 0 };
-	struct vdc_io io;
-	struct vdc_done done;
+	struct pcm_io io;
+	struct pcm_io_done done;
 	bool quiet = false;
-	int rc = vdc_io_init(&io, c->d, q, (uint32_t)s->id, s->period, n);
+	int rc = pcm_io_init(&io, c->d, q, (uint32_t)s->id, s->period, n);
 
 	full.periods = n; /* a buffer of as many periods, as a driver would */
 	if (rc == 0)
@@ -874,7 +874,7 @@ static void check_ring_fill(struct chk *c, const struct chk_stream *s)
 	       rc ? strerror(-rc) : "ok", t.got, t.order, t.bad,
 	       quiet ? "none after" : "more after (stale or twice)");
 	goto_state(c, s, ST_RELEASED);
-	while (io.pending && vdc_io_wait(&io, 1000, &done) == 0)
+	while (io.pending && pcm_io_wait(&io, 1000, &done) == 0)
 		;
 }
 
@@ -886,10 +886,10 @@ static void check_linux_rates(struct chk *c)
 		const uint8_t *p;
 		const char *why;
 
-		if (vdd_query(c->d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p) !=
+		if (drv_query(c->d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p) !=
 		    VIRTIO_SND_S_OK)
 			continue;
-		why = vdd_rules_rates(vsnd_le64(p + 4 + 16));
+		why = rules_rates(vsnd_le64(p + 4 + 16));
 		if (why)
 			warned(c, "pcm.linux-rates", "stream %u: %s", id, why);
 		else
@@ -912,10 +912,10 @@ static void ring_needs(struct chk *c, struct ring_need need[2])
 		unsigned int n;
 		struct ring_need *r;
 
-		if (vdd_query(c->d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p) !=
+		if (drv_query(c->d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p) !=
 		    VIRTIO_SND_S_OK)
 			continue;
-		n = vdd_rules_periods(&vdd_linux_pcm_defaults, p + 4);
+		n = rules_periods(&rules_linux_pcm_defaults, p + 4);
 		if (!n)
 			continue; /* Linux refuses the stream: it queues nothing */
 		r = &need[p[4 + 24]];
@@ -933,13 +933,13 @@ static void check_ring_capacity(struct chk *c)
 {
 	static const unsigned int queue[2] = { VSND_QUEUE_TX, VSND_QUEUE_RX };
 	bool ind = c->d->fe.indirect;
-	unsigned int qemu = vdd_rules_ring_msgs(VDD_QEMU_VQ_SIZE, ind);
+	unsigned int qemu = rules_ring_msgs(RULES_QEMU_VQ_SIZE, ind);
 	struct ring_need need[2];
 	char buf[320];
 
 	ring_needs(c, need);
 	for (unsigned int d = 0; d < 2; d++) {
-		unsigned int own = c->d->fe.r[queue[d]].ring.num, mine = vdd_rules_ring_msgs(own, ind);
+		unsigned int own = c->d->fe.r[queue[d]].ring.num, mine = rules_ring_msgs(own, ind);
 		unsigned int holds = qemu < mine ? qemu : mine;
 		const char *q = d ? "RX" : "TX";
 
@@ -953,7 +953,7 @@ static void check_ring_capacity(struct chk *c)
 			 need[d].streams == 1 ? "" : "s", need[d].most,
 			 ind ? "1 ring entry each (INDIRECT_DESC)"
 			     : "at least 3 ring entries each (no INDIRECT_DESC)",
-			 VDD_QEMU_VQ_SIZE, ind ? "" : "at most ", qemu, own, mine);
+			 RULES_QEMU_VQ_SIZE, ind ? "" : "at most ", qemu, own, mine);
 		if (need[d].msgs <= holds)
 			result(c, true, "pcm.ring-capacity", "%s", buf);
 		else
@@ -966,17 +966,17 @@ static void check_ring_capacity(struct chk *c)
  * probe, the whole card). */
 static void check_reply_times(struct chk *c)
 {
-	struct vdd *d = c->d;
-	uint32_t n = d->n_rtt < VDD_RTT_KEEP ? (uint32_t)d->n_rtt : VDD_RTT_KEEP;
+	struct drv *d = c->d;
+	uint32_t n = d->n_rtt < DRV_RTT_KEEP ? (uint32_t)d->n_rtt : DRV_RTT_KEEP;
 	double p50, p99;
 
 	if (!n) {
 		skipped(c, "ctl.reply-time", "no control request answered");
 		return;
 	}
-	vdd_sort_u32(d->rtt_us, n);
-	p50 = vdd_rank(d->rtt_us, n, 0.50) / 1000.0;
-	p99 = vdd_rank(d->rtt_us, n, 0.99) / 1000.0;
+	drv_sort_u32(d->rtt_us, n);
+	p50 = drv_rank(d->rtt_us, n, 0.50) / 1000.0;
+	p99 = drv_rank(d->rtt_us, n, 0.99) / 1000.0;
 	result(c, d->rtt_max_ns <= RELEASE_LIMIT_NS, "ctl.reply-time",
 	       "%llu requests: p50 %.2f ms, p99 %.2f ms, max %.2f ms (Linux gives up at 1 s)",
 	       (unsigned long long)d->n_rtt, p50, p99, d->rtt_max_ns / 1e6);
@@ -1016,12 +1016,12 @@ static void check_streams(struct chk *c, struct chk_stream *out, struct chk_stre
 /* Wait up to 1 s for a jack event (code, jack); other events are dropped. */
 static bool wait_jack_event(struct chk *c, uint32_t want, uint32_t jack)
 {
-	uint64_t deadline = vdf_now_ns() + 1000000000ull;
+	uint64_t deadline = fe_now_ns() + 1000000000ull;
 	uint32_t code, data;
 
-	while (vdf_now_ns() < deadline) {
-		vdf_wait(&c->d->fe, VSND_QUEUE_EVENT, 20);
-		while (vdd_event(c->d, &code, &data) == 0)
+	while (fe_now_ns() < deadline) {
+		fe_wait(&c->d->fe, VSND_QUEUE_EVENT, 20);
+		while (drv_event(c->d, &code, &data) == 0)
 			if (code == want && data == jack)
 				return true;
 	}
@@ -1031,7 +1031,7 @@ static bool wait_jack_event(struct chk *c, uint32_t want, uint32_t jack)
 static int jack_connected(struct chk *c, uint32_t jack)
 {
 	const uint8_t *info;
-	int s = vdd_query(c->d, VIRTIO_SND_R_JACK_INFO, jack, 1, VIRTIO_SND_JACK_INFO_SIZE, &info);
+	int s = drv_query(c->d, VIRTIO_SND_R_JACK_INFO, jack, 1, VIRTIO_SND_JACK_INFO_SIZE, &info);
 
 	return s == VIRTIO_SND_S_OK ? info[4 + 16] : -1;
 }
@@ -1064,7 +1064,7 @@ static void check_jack_events(struct chk *c)
 	}
 }
 
-int vdc_check(struct vdd *d, const struct vdc_opts *o)
+int cmd_check(struct drv *d, const struct cmd_opts *o)
 {
 	struct chk c = { .d = d, .o = o, .out = stdout };
 	struct chk_stream out, in;
@@ -1085,7 +1085,7 @@ int vdc_check(struct vdd *d, const struct vdc_opts *o)
 	}
 	check_elements(&c);
 	check_jack_events(&c);
-	while (vdd_event(d, &code, &data) == 0)
+	while (drv_event(d, &code, &data) == 0)
 		result(&c, code == VIRTIO_SND_EVT_PCM_XRUN || code == VIRTIO_SND_EVT_CTL_NOTIFY,
 		       "event.unsolicited", "event 0x%x data %u", code, data);
 	check_reply_times(&c);

@@ -10,7 +10,7 @@
 
 #include "drive/drv.h"
 
-struct vdc_opts {
+struct cmd_opts {
 	const char *socket;
 	const char *file;
 	bool json;
@@ -24,14 +24,14 @@ struct vdc_opts {
 	unsigned int rate, channels;
 };
 
-int vdc_info(struct vdd *d, FILE *out, bool json);
-int vdc_play(struct vdd *d, const struct vdc_opts *o);
-int vdc_record(struct vdd *d, const struct vdc_opts *o);
-int vdc_check(struct vdd *d, const struct vdc_opts *o);
-int vdc_hold(struct vdd *d, const struct vdc_opts *o);
+int cmd_info(struct drv *d, FILE *out, bool json);
+int cmd_play(struct drv *d, const struct cmd_opts *o);
+int cmd_record(struct drv *d, const struct cmd_opts *o);
+int cmd_check(struct drv *d, const struct cmd_opts *o);
+int cmd_hold(struct drv *d, const struct cmd_opts *o);
 
 /* Find a stream of direction dir (the given one if want >= 0): fills the
  * 32-byte pcm_info record. Returns the id or a negative errno/status. */
-int vdc_find_stream(struct vdd *d, int want, uint8_t dir, uint8_t info[32]);
+int cmd_find_stream(struct drv *d, int want, uint8_t dir, uint8_t info[32]);
 
 #endif

@@ -10,15 +10,15 @@
 #include "drive/req.h"
 #include "util/iov.h"
 
-static int stock_event(struct vdd *d, unsigned int i)
+static int stock_event(struct drv *d, unsigned int i)
 {
-	int head = vdf_add(&d->fe, VSND_QUEUE_EVENT, 0, 0, d->evt[i], VIRTIO_SND_EVENT_SIZE, false);
+	int head = fe_add(&d->fe, VSND_QUEUE_EVENT, 0, 0, d->evt[i], VIRTIO_SND_EVENT_SIZE, false);
 
 	d->evt_head[i] = head;
 	return head < 0 ? head : 0;
 }
 
-int vdd_open(struct vdd *d, const char *path, bool controls)
+int drv_open(struct drv *d, const char *path, bool controls)
 {
 	uint64_t want = (1ull << VSND_VIRTIO_F_VERSION_1) | (1ull << VSND_VIRTIO_F_EVENT_IDX) |
 			(1ull << VSND_VIRTIO_F_INDIRECT_DESC);
@@ -28,11 +28,11 @@ int vdd_open(struct vdd *d, const char *path, bool controls)
 	memset(d, 0, sizeof(*d));
 	if (controls)
 		want |= 1ull << VSND_F_CTLS;
-	rc = vdf_open(&d->fe, path, want);
+	rc = fe_open(&d->fe, path, want);
 	if (rc < 0)
 		return rc;
 	d->ctls = d->fe.features & (1ull << VSND_F_CTLS);
-	rc = vdf_get_config(&d->fe, cfg, d->ctls ? VIRTIO_SND_CONFIG_SIZE_CTLS
+	rc = fe_get_config(&d->fe, cfg, d->ctls ? VIRTIO_SND_CONFIG_SIZE_CTLS
 						   : VIRTIO_SND_CONFIG_SIZE);
 	if (rc < 0)
 		goto err;
@@ -40,36 +40,36 @@ int vdd_open(struct vdd *d, const char *path, bool controls)
 	d->streams = vsnd_le32(cfg + 4);
 	d->chmaps = vsnd_le32(cfg + 8);
 	d->controls = d->ctls ? vsnd_le32(cfg + 12) : 0;
-	d->req = vdf_alloc(&d->fe, VDD_CTL_MAX, 8);
-	d->resp = vdf_alloc(&d->fe, VDD_CTL_MAX, 8);
+	d->req = fe_alloc(&d->fe, DRV_CTL_MAX, 8);
+	d->resp = fe_alloc(&d->fe, DRV_CTL_MAX, 8);
 	rc = -ENOMEM;
 	if (!d->req || !d->resp)
 		goto err;
-	for (unsigned int i = 0; i < VDD_EVENT_BUFS; i++) {
-		d->evt[i] = vdf_alloc(&d->fe, VIRTIO_SND_EVENT_SIZE, 8);
+	for (unsigned int i = 0; i < DRV_EVENT_BUFS; i++) {
+		d->evt[i] = fe_alloc(&d->fe, VIRTIO_SND_EVENT_SIZE, 8);
 		rc = d->evt[i] ? stock_event(d, i) : -ENOMEM;
 		if (rc < 0)
 			goto err;
 	}
 	return 0;
 err:
-	vdd_close(d);
+	drv_close(d);
 	return rc;
 }
 
-int vdd_reset(struct vdd *d)
+int drv_reset(struct drv *d)
 {
-	int rc = vdf_reset(&d->fe);
+	int rc = fe_reset(&d->fe);
 
-	for (unsigned int i = 0; rc == 0 && i < VDD_EVENT_BUFS; i++)
+	for (unsigned int i = 0; rc == 0 && i < DRV_EVENT_BUFS; i++)
 		rc = stock_event(d, i);
 	return rc;
 }
 
-void vdd_close(struct vdd *d)
+void drv_close(struct drv *d)
 {
 	if (d)
-		vdf_close(&d->fe);
+		fe_close(&d->fe);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -79,108 +79,108 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-void vdd_sort_u32(uint32_t *v, size_t n)
+void drv_sort_u32(uint32_t *v, size_t n)
 {
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_u32);
 }
 
-uint32_t vdd_rank(const uint32_t *sorted, size_t n, double q)
+uint32_t drv_rank(const uint32_t *sorted, size_t n, double q)
 {
 	size_t k = (size_t)(q * (double)n + 0.999999);
 
 	return n ? sorted[k ? k - 1 : 0] : 0;
 }
 
-static void note_rtt(struct vdd *d, uint64_t ns)
+static void note_rtt(struct drv *d, uint64_t ns)
 {
-	if (d->n_rtt < VDD_RTT_KEEP)
+	if (d->n_rtt < DRV_RTT_KEEP)
 		d->rtt_us[d->n_rtt] = (uint32_t)(ns / 1000u < UINT32_MAX ? ns / 1000u : UINT32_MAX);
 	d->n_rtt++;
 	if (ns > d->rtt_max_ns)
 		d->rtt_max_ns = ns;
 }
 
-int vdd_ctl(struct vdd *d, const void *req, uint32_t req_len, uint32_t resp_len,
+int drv_ctl(struct drv *d, const void *req, uint32_t req_len, uint32_t resp_len,
 	    const uint8_t **resp, uint32_t *used_len)
 {
-	uint64_t t0 = vdf_now_ns(), deadline = t0 + VDD_TIMEOUT_MS * 1000000ull;
+	uint64_t t0 = fe_now_ns(), deadline = t0 + DRV_TIMEOUT_MS * 1000000ull;
 	uint32_t id;
 	int head, rc;
 
-	if (req_len > VDD_CTL_MAX || resp_len > VDD_CTL_MAX)
+	if (req_len > DRV_CTL_MAX || resp_len > DRV_CTL_MAX)
 		return -EINVAL;
 	memcpy(d->fe.mem + d->req, req, req_len);
 	/* a pattern the device must overwrite: a stale status cannot pass */
 	memset(d->fe.mem + d->resp, 0xa5, resp_len);
-	head = vdf_add(&d->fe, VSND_QUEUE_CONTROL, d->req, req_len, d->resp, resp_len, false);
+	head = fe_add(&d->fe, VSND_QUEUE_CONTROL, d->req, req_len, d->resp, resp_len, false);
 	if (head < 0)
 		return head;
 	for (;;) {
-		uint64_t now = vdf_now_ns();
+		uint64_t now = fe_now_ns();
 
-		rc = vdf_used(&d->fe, VSND_QUEUE_CONTROL, &id, used_len);
+		rc = fe_used(&d->fe, VSND_QUEUE_CONTROL, &id, used_len);
 		if (rc == 0)
 			break;
 		if (rc != -EAGAIN)
 			return rc;
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		vdf_wait(&d->fe, VSND_QUEUE_CONTROL, (int)((deadline - now) / 1000000) + 1);
+		fe_wait(&d->fe, VSND_QUEUE_CONTROL, (int)((deadline - now) / 1000000) + 1);
 	}
 	if (id != (uint32_t)head)
 		return -EPROTO;
-	note_rtt(d, vdf_now_ns() - t0);
+	note_rtt(d, fe_now_ns() - t0);
 	*resp = d->fe.mem + d->resp;
 	if (*used_len < VIRTIO_SND_HDR_SIZE || resp_len < VIRTIO_SND_HDR_SIZE)
 		return -EBADMSG;
 	return (int)vsnd_le32(*resp);
 }
 
-int vdd_query(struct vdd *d, uint32_t code, uint32_t start, uint32_t count, uint32_t size,
+int drv_query(struct drv *d, uint32_t code, uint32_t start, uint32_t count, uint32_t size,
 	      const uint8_t **resp)
 {
 	uint8_t q[VIRTIO_SND_QUERY_INFO_SIZE];
 	uint32_t len;
 	uint64_t want = 4 + (uint64_t)count * size;
 
-	if (want > VDD_CTL_MAX)
+	if (want > DRV_CTL_MAX)
 		return -E2BIG;
-	vdq_query(q, code, start, count, size);
-	return vdd_ctl(d, q, sizeof(q), (uint32_t)want, resp, &len);
+	req_query(q, code, start, count, size);
+	return drv_ctl(d, q, sizeof(q), (uint32_t)want, resp, &len);
 }
 
-int vdd_pcm(struct vdd *d, uint32_t code, uint32_t stream)
+int drv_pcm(struct drv *d, uint32_t code, uint32_t stream)
 {
 	uint8_t q[VIRTIO_SND_PCM_HDR_SIZE];
 	const uint8_t *resp;
 	uint32_t len;
 
-	vdq_hdr(q, code, stream);
-	return vdd_ctl(d, q, sizeof(q), VIRTIO_SND_HDR_SIZE, &resp, &len);
+	req_hdr(q, code, stream);
+	return drv_ctl(d, q, sizeof(q), VIRTIO_SND_HDR_SIZE, &resp, &len);
 }
 
-int vdd_set_params(struct vdd *d, uint32_t stream, uint32_t buffer_bytes, uint32_t period_bytes,
+int drv_set_params(struct drv *d, uint32_t stream, uint32_t buffer_bytes, uint32_t period_bytes,
 		   uint32_t features, uint8_t channels, uint8_t format, uint8_t rate)
 {
-	const struct vdq_params p = { stream, buffer_bytes, period_bytes, features, channels,
+	const struct req_params p = { stream, buffer_bytes, period_bytes, features, channels,
 				      format, rate };
 	uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE];
 	const uint8_t *resp;
 	uint32_t len;
 
-	vdq_set_params(q, &p);
-	return vdd_ctl(d, q, sizeof(q), VIRTIO_SND_HDR_SIZE, &resp, &len);
+	req_set_params(q, &p);
+	return drv_ctl(d, q, sizeof(q), VIRTIO_SND_HDR_SIZE, &resp, &len);
 }
 
-int vdd_event(struct vdd *d, uint32_t *code, uint32_t *data)
+int drv_event(struct drv *d, uint32_t *code, uint32_t *data)
 {
 	uint32_t id, len;
-	int rc = vdf_used(&d->fe, VSND_QUEUE_EVENT, &id, &len);
+	int rc = fe_used(&d->fe, VSND_QUEUE_EVENT, &id, &len);
 
 	if (rc < 0)
 		return rc;
-	for (unsigned int i = 0; i < VDD_EVENT_BUFS; i++) {
+	for (unsigned int i = 0; i < DRV_EVENT_BUFS; i++) {
 		if (d->evt_head[i] != (int)id)
 			continue;
 		*code = vsnd_le32(d->fe.mem + d->evt[i]);
@@ -191,7 +191,7 @@ int vdd_event(struct vdd *d, uint32_t *code, uint32_t *data)
 	return -EPROTO;
 }
 
-unsigned int vdd_sample_bytes(uint8_t format)
+unsigned int drv_sample_bytes(uint8_t format)
 {
 	switch (format) {
 	case VSND_PCM_FMT_MU_LAW: case VSND_PCM_FMT_A_LAW:
@@ -215,7 +215,7 @@ unsigned int vdd_sample_bytes(uint8_t format)
 	}
 }
 
-int vdd_rate_enum(uint32_t hz)
+int drv_rate_enum(uint32_t hz)
 {
 	for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++)
 		if (vsnd_pcm_rate_hz(r) == hz)
@@ -223,7 +223,7 @@ int vdd_rate_enum(uint32_t hz)
 	return -1;
 }
 
-const char *vdd_status_name(int status)
+const char *drv_status_name(int status)
 {
 	switch (status) {
 	case VIRTIO_SND_S_OK: return "OK";
@@ -235,7 +235,7 @@ const char *vdd_status_name(int status)
 	}
 }
 
-const char *vdd_format_name(unsigned int fmt)
+const char *drv_format_name(unsigned int fmt)
 {
 	static const char *const names[VSND_PCM_FMT_COUNT] = {
 		"IMA_ADPCM", "MU_LAW", "A_LAW", "S8", "U8", "S16", "U16", "S18_3", "U18_3",
@@ -245,7 +245,7 @@ const char *vdd_format_name(unsigned int fmt)
 	return fmt < VSND_PCM_FMT_COUNT ? names[fmt] : "?";
 }
 
-const char *vdd_position_name(unsigned int pos)
+const char *drv_position_name(unsigned int pos)
 {
 	static const char *const names[VIRTIO_SND_CHMAP_COUNT] = {
 		"NONE", "NA", "MONO", "FL", "FR", "RL", "RR", "FC", "LFE", "SL", "SR", "RC",

@@ -19,10 +19,10 @@
 
 #define F_PROTOCOL (1ull << 30)
 /* Protocol features we speak: MQ, REPLY_ACK, CONFIG. */
-#define VDF_PROTOCOL ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG))
-#define VDF_REPLY_TIMEOUT_MS 3000
+#define FE_PROTOCOL ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG))
+#define FE_REPLY_TIMEOUT_MS 3000
 
-uint64_t vdf_now_ns(void)
+uint64_t fe_now_ns(void)
 {
 	struct timespec ts;
 
@@ -30,20 +30,20 @@ uint64_t vdf_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* How long vdf_quiet() waits (ms, or pump rounds). */
-#define VDF_QUIET_MS 3
+/* How long fe_quiet() waits (ms, or pump rounds). */
+#define FE_QUIET_MS 3
 
-static int send_iov(struct vdf *f, struct iovec *iov, int n_iov, size_t len, const int *fds,
+static int send_iov(struct fe *f, struct iovec *iov, int n_iov, size_t len, const int *fds,
 		    unsigned int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(VDF_MAX_FDS * sizeof(int))];
+		char buf[CMSG_SPACE(FE_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n_iov };
 	ssize_t n;
 
-	if (nfds > VDF_MAX_FDS)
+	if (nfds > FE_MAX_FDS)
 		return -EINVAL;
 	if (nfds) {
 		struct cmsghdr *c;
@@ -65,15 +65,15 @@ static int send_iov(struct vdf *f, struct iovec *iov, int n_iov, size_t len, con
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-int vdf_send_bytes(struct vdf *f, const void *buf, size_t len, const int *fds, unsigned int nfds)
+int fe_send_bytes(struct fe *f, const void *buf, size_t len, const int *fds, unsigned int nfds)
 {
 	struct iovec iov = { (void *)buf, len };
 
 	return send_iov(f, &iov, 1, len, fds, nfds);
 }
 
-int vdf_send_raw(struct vdf *f, uint32_t req, uint32_t flags, uint32_t size, const void *payload,
-		 size_t payload_len, const int *fds, unsigned int nfds)
+int fe_send_raw(struct fe *f, uint32_t req, uint32_t flags, uint32_t size, const void *payload,
+		size_t payload_len, const int *fds, unsigned int nfds)
 {
 	uint8_t hdr[VHU_HDR_SIZE];
 	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, payload_len } };
@@ -84,16 +84,16 @@ int vdf_send_raw(struct vdf *f, uint32_t req, uint32_t flags, uint32_t size, con
 	return send_iov(f, iov, payload_len ? 2 : 1, sizeof(hdr) + payload_len, fds, nfds);
 }
 
-int vdf_send(struct vdf *f, uint32_t req, uint32_t extra_flags, const void *payload,
-	     uint32_t size, const int *fds, unsigned int nfds)
+int fe_send(struct fe *f, uint32_t req, uint32_t extra_flags, const void *payload,
+	    uint32_t size, const int *fds, unsigned int nfds)
 {
-	return vdf_send_raw(f, req, VHU_VERSION | extra_flags, size, payload, size, fds, nfds);
+	return fe_send_raw(f, req, VHU_VERSION | extra_flags, size, payload, size, fds, nfds);
 }
 
-static int send_msg(struct vdf *f, uint32_t req, uint32_t flags, const void *payload,
+static int send_msg(struct fe *f, uint32_t req, uint32_t flags, const void *payload,
 		    uint32_t size, int fd)
 {
-	return vdf_send(f, req, flags, payload, size, &fd, fd >= 0);
+	return fe_send(f, req, flags, payload, size, &fd, fd >= 0);
 }
 
 static bool readable(int fd, int timeout_ms)
@@ -110,7 +110,7 @@ static bool readable(int fd, int timeout_ms)
 /* Wait until the socket has something to read (a message or EOF): 1, 0 on
  * timeout, -EPIPE once the pump saw the back-end go. With a pump, the
  * timeout counts its rounds. */
-static int wait_sock(struct vdf *f, int timeout_ms)
+static int wait_sock(struct fe *f, int timeout_ms)
 {
 	if (!f->pump)
 		return readable(f->sock, timeout_ms);
@@ -125,13 +125,13 @@ static int wait_sock(struct vdf *f, int timeout_ms)
 	return readable(f->sock, 0);
 }
 
-static int read_full(struct vdf *f, void *buf, size_t len)
+static int read_full(struct fe *f, void *buf, size_t len)
 {
 	size_t got = 0;
 
 	while (got < len) {
 		ssize_t n;
-		int rc = wait_sock(f, VDF_REPLY_TIMEOUT_MS);
+		int rc = wait_sock(f, FE_REPLY_TIMEOUT_MS);
 
 		if (rc <= 0)
 			return rc < 0 ? rc : -ETIMEDOUT;
@@ -148,7 +148,7 @@ static int read_full(struct vdf *f, void *buf, size_t len)
 	return 0;
 }
 
-int vdf_recv(struct vdf *f, uint32_t *req, uint32_t *flags, void *payload, size_t max)
+int fe_recv(struct fe *f, uint32_t *req, uint32_t *flags, void *payload, size_t max)
 {
 	uint8_t hdr[VHU_HDR_SIZE];
 	uint32_t size;
@@ -165,23 +165,23 @@ int vdf_recv(struct vdf *f, uint32_t *req, uint32_t *flags, void *payload, size_
 	return rc < 0 ? rc : (int)size;
 }
 
-bool vdf_quiet(struct vdf *f)
+bool fe_quiet(struct fe *f)
 {
-	return wait_sock(f, VDF_QUIET_MS) == 0 && !f->closed;
+	return wait_sock(f, FE_QUIET_MS) == 0 && !f->closed;
 }
 
 /* Read the reply to req into payload (at most max bytes); returns its size. */
-static int recv_reply(struct vdf *f, uint32_t req, void *payload, uint32_t max)
+static int recv_reply(struct fe *f, uint32_t req, void *payload, uint32_t max)
 {
 	uint32_t rreq, rflags;
-	int rc = vdf_recv(f, &rreq, &rflags, payload, max);
+	int rc = fe_recv(f, &rreq, &rflags, payload, max);
 
 	if (rc < 0)
 		return rc == -EMSGSIZE ? -EPROTO : rc;
 	return rreq == req && rflags == VHU_REPLY_FLAGS ? rc : -EPROTO;
 }
 
-int vdf_get_u64(struct vdf *f, uint32_t req, uint64_t *v)
+int fe_get_u64(struct fe *f, uint32_t req, uint64_t *v)
 {
 	uint8_t p[8];
 	int rc = send_msg(f, req, 0, NULL, 0, -1);
@@ -196,7 +196,7 @@ int vdf_get_u64(struct vdf *f, uint32_t req, uint64_t *v)
 	return 0;
 }
 
-int vdf_ack(struct vdf *f, uint32_t req)
+int fe_ack(struct fe *f, uint32_t req)
 {
 	uint8_t p[8];
 	int rc = recv_reply(f, req, p, sizeof(p));
@@ -208,21 +208,21 @@ int vdf_ack(struct vdf *f, uint32_t req)
 	return vhu_rd64(p) ? -EREMOTEIO : 0;
 }
 
-bool vdf_acked(const struct vdf *f)
+bool fe_acked(const struct fe *f)
 {
 	return f->protocol & (1ull << VHU_PF_REPLY_ACK);
 }
 
 /* Send req; with need_reply, ask for and check the ack. */
-static int send_acked(struct vdf *f, uint32_t req, bool need_reply, const void *payload,
+static int send_acked(struct fe *f, uint32_t req, bool need_reply, const void *payload,
 		      uint32_t size, int fd)
 {
 	int rc = send_msg(f, req, need_reply ? VHU_FLAG_NEED_REPLY : 0, payload, size, fd);
 
-	return rc < 0 || !need_reply ? rc : vdf_ack(f, req);
+	return rc < 0 || !need_reply ? rc : fe_ack(f, req);
 }
 
-int vdf_set_u64(struct vdf *f, uint32_t req, uint64_t v, bool need_reply)
+int fe_set_u64(struct fe *f, uint32_t req, uint64_t v, bool need_reply)
 {
 	uint8_t p[8];
 
@@ -230,7 +230,7 @@ int vdf_set_u64(struct vdf *f, uint32_t req, uint64_t v, bool need_reply)
 	return send_acked(f, req, need_reply, p, 8, -1);
 }
 
-int vdf_set_state(struct vdf *f, uint32_t req, uint32_t index, uint32_t num, bool need_reply)
+int fe_set_state(struct fe *f, uint32_t req, uint32_t index, uint32_t num, bool need_reply)
 {
 	uint8_t p[8];
 
@@ -239,7 +239,7 @@ int vdf_set_state(struct vdf *f, uint32_t req, uint32_t index, uint32_t num, boo
 	return send_acked(f, req, need_reply, p, 8, -1);
 }
 
-size_t vdf_alloc(struct vdf *f, size_t len, size_t align)
+size_t fe_alloc(struct fe *f, size_t len, size_t align)
 {
 	size_t off = (f->brk + align - 1) & ~(align - 1);
 
@@ -250,44 +250,44 @@ size_t vdf_alloc(struct vdf *f, size_t len, size_t align)
 	return off;
 }
 
-int vdf_ring_init(struct vdf *f, unsigned int q, unsigned int num)
+int fe_ring_init(struct fe *f, unsigned int q, unsigned int num)
 {
-	struct vdf_ring *r = &f->r[q];
+	struct fe_ring *r = &f->r[q];
 
-	if (q >= VSND_NUM_QUEUES || num < 2 || num > VDF_RING_NUM || (num & (num - 1)))
+	if (q >= VSND_NUM_QUEUES || num < 2 || num > FE_RING_NUM || (num & (num - 1)))
 		return -EINVAL;
-	vdr_fini(&r->ring);
+	vring_fini(&r->ring);
 	r->in_flight = 0;
-	r->desc = vdf_alloc(f, 16u * num, 16);
-	r->avail = vdf_alloc(f, 6u + 2u * num, 2);
-	r->used = vdf_alloc(f, 6u + 8u * num, 4);
-	r->tables = vdf_alloc(f, 32u * num, 16);
+	r->desc = fe_alloc(f, 16u * num, 16);
+	r->avail = fe_alloc(f, 6u + 2u * num, 2);
+	r->used = fe_alloc(f, 6u + 8u * num, 4);
+	r->tables = fe_alloc(f, 32u * num, 16);
 	if (r->kick < 0)
 		r->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->call < 0)
 		r->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!r->desc || !r->avail || !r->used || !r->tables || r->kick < 0 || r->call < 0)
 		return -ENOMEM;
-	return vdr_init(&r->ring, num, f->mem + r->desc, f->mem + r->avail, f->mem + r->used,
-			f->event_idx);
+	return vring_init(&r->ring, num, f->mem + r->desc, f->mem + r->avail, f->mem + r->used,
+			  f->event_idx);
 }
 
 /* Tell the back-end where ring q is, from which index, and hand it the
  * eventfds. */
-static int ring_send(struct vdf *f, unsigned int q)
+static int ring_send(struct fe *f, unsigned int q)
 {
-	struct vdf_ring *r = &f->r[q];
-	bool ack = vdf_acked(f);
+	struct fe_ring *r = &f->r[q];
+	bool ack = fe_acked(f);
 	uint8_t a[VHU_ADDR_SIZE] = { 0 };
 	uint8_t p[8];
-	int rc = vdf_set_state(f, VHU_REQ_SET_VRING_NUM, q, r->ring.num, ack);
+	int rc = fe_set_state(f, VHU_REQ_SET_VRING_NUM, q, r->ring.num, ack);
 
 	if (rc == 0)
-		rc = vdf_set_state(f, VHU_REQ_SET_VRING_BASE, q, r->base, ack);
+		rc = fe_set_state(f, VHU_REQ_SET_VRING_BASE, q, r->base, ack);
 	vhu_wr32(a + VHU_ADDR_INDEX, q);
-	vhu_wr64(a + VHU_ADDR_DESC, vdf_uva(r->desc));
-	vhu_wr64(a + VHU_ADDR_USED, vdf_uva(r->used));
-	vhu_wr64(a + VHU_ADDR_AVAIL, vdf_uva(r->avail));
+	vhu_wr64(a + VHU_ADDR_DESC, fe_uva(r->desc));
+	vhu_wr64(a + VHU_ADDR_USED, fe_uva(r->used));
+	vhu_wr64(a + VHU_ADDR_AVAIL, fe_uva(r->avail));
 	if (rc == 0)
 		rc = send_acked(f, VHU_REQ_SET_VRING_ADDR, ack, a, sizeof(a), -1);
 	vhu_wr64(p, q);
@@ -298,41 +298,41 @@ static int ring_send(struct vdf *f, unsigned int q)
 	return rc;
 }
 
-int vdf_ring_start(struct vdf *f, unsigned int q, uint16_t base)
+int fe_ring_start(struct fe *f, unsigned int q, uint16_t base)
 {
-	struct vdf_ring *r = &f->r[q];
+	struct fe_ring *r = &f->r[q];
 
 	/* the driver's side first: the back-end may look as soon as it starts */
-	vdr_set_avail_idx(&r->ring, base);
+	vring_set_avail_idx(&r->ring, base);
 	r->ring.last_used = r->base = base;
 	return ring_send(f, q);
 }
 
-static int enable_rings(struct vdf *f)
+static int enable_rings(struct fe *f)
 {
 	int rc = 0;
 
 	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++)
 		if (f->protocol)
-			rc = vdf_set_state(f, VHU_REQ_SET_VRING_ENABLE, q, 1, vdf_acked(f));
+			rc = fe_set_state(f, VHU_REQ_SET_VRING_ENABLE, q, 1, fe_acked(f));
 	return rc;
 }
 
-void vdf_ring_clear(struct vdf *f, unsigned int q)
+void fe_ring_clear(struct fe *f, unsigned int q)
 {
-	struct vdf_ring *r = &f->r[q];
+	struct fe_ring *r = &f->r[q];
 
 	memset(f->mem + r->desc, 0, 16u * r->ring.num);
 	memset(f->mem + r->avail, 0, 6u + 2u * r->ring.num);
 	memset(f->mem + r->used, 0, 6u + 8u * r->ring.num);
-	vdr_reset(&r->ring);
+	vring_reset(&r->ring);
 	r->in_flight = 0;
 }
 
-int vdf_pause(struct vdf *f)
+int fe_pause(struct fe *f)
 {
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
-		int rc = vdf_get_vring_base(f, q);
+		int rc = fe_get_vring_base(f, q);
 
 		if (rc < 0)
 			return rc;
@@ -341,7 +341,7 @@ int vdf_pause(struct vdf *f)
 	return 0;
 }
 
-int vdf_resume(struct vdf *f)
+int fe_resume(struct fe *f)
 {
 	int rc = 0;
 
@@ -350,18 +350,18 @@ int vdf_resume(struct vdf *f)
 	return rc < 0 ? rc : enable_rings(f);
 }
 
-int vdf_reset(struct vdf *f)
+int fe_reset(struct fe *f)
 {
-	int rc = vdf_pause(f);
+	int rc = fe_pause(f);
 
 	/* The driver re-initialises: fresh rings at the same places, so the
 	 * back-end sees next avail 0 and used index 0 (how it tells a reset
 	 * from a pause). */
 	for (unsigned int q = 0; rc >= 0 && q < VSND_NUM_QUEUES; q++) {
-		vdf_ring_clear(f, q);
+		fe_ring_clear(f, q);
 		f->r[q].base = 0;
 	}
-	return rc < 0 ? rc : vdf_resume(f);
+	return rc < 0 ? rc : fe_resume(f);
 }
 
 static int connect_path(const char *path)
@@ -384,7 +384,7 @@ static int connect_path(const char *path)
 	return fd;
 }
 
-static int map_memory(struct vdf *f, size_t size)
+static int map_memory(struct fe *f, size_t size)
 {
 	f->memfd = memfd_create("vsnd-drive-guest-ram", MFD_CLOEXEC);
 	if (f->memfd < 0)
@@ -401,22 +401,22 @@ static int map_memory(struct vdf *f, size_t size)
 	return 0;
 }
 
-static int negotiate(struct vdf *f, uint64_t want_mask)
+static int negotiate(struct fe *f, uint64_t want_mask)
 {
 	uint64_t pf = 0, nq = 0;
-	int rc = vdf_get_u64(f, VHU_REQ_GET_FEATURES, &f->offered);
+	int rc = fe_get_u64(f, VHU_REQ_GET_FEATURES, &f->offered);
 
 	if (rc < 0)
 		return rc;
 	if (f->offered & F_PROTOCOL) {
-		rc = vdf_get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES, &pf);
+		rc = fe_get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES, &pf);
 		if (rc == 0)
-			rc = vdf_set_u64(f, VHU_REQ_SET_PROTOCOL_FEATURES, pf & VDF_PROTOCOL, false);
+			rc = fe_set_u64(f, VHU_REQ_SET_PROTOCOL_FEATURES, pf & FE_PROTOCOL, false);
 		if (rc < 0)
 			return rc;
-		f->protocol = pf & VDF_PROTOCOL;
+		f->protocol = pf & FE_PROTOCOL;
 		if ((f->protocol & (1ull << VHU_PF_MQ)) &&
-		    (vdf_get_u64(f, VHU_REQ_GET_QUEUE_NUM, &nq) < 0 || nq < VSND_NUM_QUEUES))
+		    (fe_get_u64(f, VHU_REQ_GET_QUEUE_NUM, &nq) < 0 || nq < VSND_NUM_QUEUES))
 			return -EPROTO;
 	}
 	rc = send_msg(f, VHU_REQ_SET_OWNER, 0, NULL, 0, -1);
@@ -425,22 +425,22 @@ static int negotiate(struct vdf *f, uint64_t want_mask)
 	f->features = f->offered & (want_mask | F_PROTOCOL);
 	f->event_idx = f->features & (1ull << VSND_VIRTIO_F_EVENT_IDX);
 	f->indirect = f->features & (1ull << VSND_VIRTIO_F_INDIRECT_DESC);
-	return vdf_set_u64(f, VHU_REQ_SET_FEATURES, f->features, vdf_acked(f));
+	return fe_set_u64(f, VHU_REQ_SET_FEATURES, f->features, fe_acked(f));
 }
 
-int vdf_set_mem_table(struct vdf *f, uint64_t uva, uint64_t size, bool need_reply)
+int fe_set_mem_table(struct fe *f, uint64_t uva, uint64_t size, bool need_reply)
 {
 	uint8_t p[VHU_MEMTABLE_HDR + VHU_REGION_SIZE] = { 0 };
 
 	vhu_wr32(p, 1);
-	vhu_wr64(p + 8, VDF_GPA_BASE);
+	vhu_wr64(p + 8, FE_GPA_BASE);
 	vhu_wr64(p + 16, size);
 	vhu_wr64(p + 24, uva);
 	vhu_wr64(p + 32, 0);
 	return send_acked(f, VHU_REQ_SET_MEM_TABLE, need_reply, p, sizeof(p), f->memfd);
 }
 
-static void init_empty(struct vdf *f)
+static void init_empty(struct fe *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->sock = f->memfd = -1;
@@ -448,7 +448,7 @@ static void init_empty(struct vdf *f)
 		f->r[q].kick = f->r[q].call = -1;
 }
 
-int vdf_pair(struct vdf *f, size_t mem_size, int *peer)
+int fe_pair(struct fe *f, size_t mem_size, int *peer)
 {
 	int sv[2], rc;
 
@@ -460,14 +460,14 @@ int vdf_pair(struct vdf *f, size_t mem_size, int *peer)
 	rc = map_memory(f, mem_size);
 	if (rc < 0) {
 		close(sv[1]);
-		vdf_close(f);
+		fe_close(f);
 		return rc;
 	}
 	*peer = sv[1];
 	return 0;
 }
 
-int vdf_open(struct vdf *f, const char *path, uint64_t want_mask)
+int fe_open(struct fe *f, const char *path, uint64_t want_mask)
 {
 	int rc;
 
@@ -477,15 +477,15 @@ int vdf_open(struct vdf *f, const char *path, uint64_t want_mask)
 		rc = f->sock;
 		goto err;
 	}
-	rc = map_memory(f, VDF_MEM_SIZE);
+	rc = map_memory(f, FE_MEM_SIZE);
 	if (rc == 0)
 		rc = negotiate(f, want_mask);
 	if (rc == 0)
-		rc = vdf_set_mem_table(f, VDF_UVA_BASE, f->mem_size, vdf_acked(f));
+		rc = fe_set_mem_table(f, FE_UVA_BASE, f->mem_size, fe_acked(f));
 	for (unsigned int q = 0; rc == 0 && q < VSND_NUM_QUEUES; q++) {
-		rc = vdf_ring_init(f, q, VDF_RING_NUM);
+		rc = fe_ring_init(f, q, FE_RING_NUM);
 		if (rc == 0)
-			rc = vdf_ring_start(f, q, 0);
+			rc = fe_ring_start(f, q, 0);
 	}
 	if (rc == 0)
 		rc = enable_rings(f);
@@ -493,16 +493,16 @@ int vdf_open(struct vdf *f, const char *path, uint64_t want_mask)
 		goto err;
 	return 0;
 err:
-	vdf_close(f);
+	fe_close(f);
 	return rc;
 }
 
-void vdf_close(struct vdf *f)
+void fe_close(struct fe *f)
 {
 	if (!f)
 		return;
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
-		vdr_fini(&f->r[q].ring);
+		vring_fini(&f->r[q].ring);
 		if (f->r[q].kick >= 0)
 			close(f->r[q].kick);
 		if (f->r[q].call >= 0)
@@ -519,7 +519,7 @@ void vdf_close(struct vdf *f)
 	f->mem = NULL;
 }
 
-int vdf_get_config(struct vdf *f, uint8_t *buf, uint32_t len)
+int fe_get_config(struct fe *f, uint8_t *buf, uint32_t len)
 {
 	uint8_t p[VHU_CONFIG_HDR + 256] = { 0 };
 	int rc;
@@ -539,7 +539,7 @@ int vdf_get_config(struct vdf *f, uint8_t *buf, uint32_t len)
 	return 0;
 }
 
-int vdf_get_vring_base(struct vdf *f, unsigned int q)
+int fe_get_vring_base(struct fe *f, unsigned int q)
 {
 	uint8_t p[8];
 	int rc;
@@ -554,38 +554,38 @@ int vdf_get_vring_base(struct vdf *f, unsigned int q)
 	return rc == 8 && vhu_rd32(p) == q ? (int)vhu_rd32(p + 4) : -EPROTO;
 }
 
-int vdf_add(struct vdf *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_t wr_off,
-	    uint32_t wr_len, bool no_kick)
+int fe_add(struct fe *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_t wr_off,
+	   uint32_t wr_len, bool no_kick)
 {
-	struct vdf_ring *r = &f->r[q];
-	struct vdr_seg segs[2];
+	struct fe_ring *r = &f->r[q];
+	struct vring_seg segs[2];
 	unsigned int n = 0;
 	int head;
 
 	if (r->in_flight >= r->ring.num / 2)
 		return -ENOSPC;
 	if (rd_len)
-		segs[n++] = (struct vdr_seg){ vdf_gpa(rd_off), rd_len, false };
+		segs[n++] = (struct vring_seg){ fe_gpa(rd_off), rd_len, false };
 	if (wr_len)
-		segs[n++] = (struct vdr_seg){ vdf_gpa(wr_off), wr_len, true };
+		segs[n++] = (struct vring_seg){ fe_gpa(wr_off), wr_len, true };
 	if (n == 2 && f->indirect) {
-		size_t table = r->tables + 32u * vdr_next_head(&r->ring);
-		struct vdr_table t = { f->mem + table, vdf_gpa(table) };
+		size_t table = r->tables + 32u * vring_next_head(&r->ring);
+		struct vring_table t = { f->mem + table, fe_gpa(table) };
 
-		head = vdr_add(&r->ring, segs, n, &t);
+		head = vring_add(&r->ring, segs, n, &t);
 	} else {
-		head = vdr_add(&r->ring, segs, n, NULL);
+		head = vring_add(&r->ring, segs, n, NULL);
 	}
 	if (head < 0)
 		return head;
 	r->in_flight++;
-	vdr_flush(&r->ring);
+	vring_flush(&r->ring);
 	if (!no_kick)
-		vdf_kick(f, q);
+		fe_kick(f, q);
 	return head;
 }
 
-void vdf_kick(struct vdf *f, unsigned int q)
+void fe_kick(struct fe *f, unsigned int q)
 {
 	uint64_t one = 1;
 
@@ -593,25 +593,25 @@ void vdf_kick(struct vdf *f, unsigned int q)
 		return; /* the counter is saturated: the back-end will see a kick anyway */
 }
 
-int vdf_used(struct vdf *f, unsigned int q, uint32_t *id, uint32_t *len)
+int fe_used(struct fe *f, unsigned int q, uint32_t *id, uint32_t *len)
 {
-	struct vdf_ring *r = &f->r[q];
-	int rc = vdr_get_used(&r->ring, id, len);
+	struct fe_ring *r = &f->r[q];
+	int rc = vring_get_used(&r->ring, id, len);
 
 	if (rc == 0)
 		r->in_flight--;
 	return rc;
 }
 
-static bool used_ready(const struct vdf_ring *r)
+static bool used_ready(const struct fe_ring *r)
 {
 	/* after our used_event store, before the device's used index */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return vdr_used_pending(&r->ring) != 0;
+	return vring_used_pending(&r->ring) != 0;
 }
 
 /* The back-end runs in our thread: run it until it used something. */
-static int pump_used(struct vdf *f, const struct vdf_ring *r, int rounds)
+static int pump_used(struct fe *f, const struct fe_ring *r, int rounds)
 {
 	for (int i = 0; i < rounds && !f->closed; i++) {
 		if (f->pump(f->pump_opaque) < 0)
@@ -622,9 +622,9 @@ static int pump_used(struct vdf *f, const struct vdf_ring *r, int rounds)
 	return 0;
 }
 
-int vdf_wait(struct vdf *f, unsigned int q, int timeout_ms)
+int fe_wait(struct fe *f, unsigned int q, int timeout_ms)
 {
-	struct vdf_ring *r = &f->r[q];
+	struct fe_ring *r = &f->r[q];
 	uint64_t v;
 
 	if (used_ready(r))
@@ -638,19 +638,19 @@ int vdf_wait(struct vdf *f, unsigned int q, int timeout_ms)
 	return used_ready(r);
 }
 
-unsigned int vdf_in_flight(const struct vdf *f, unsigned int q)
+unsigned int fe_in_flight(const struct fe *f, unsigned int q)
 {
 	return f->r[q].in_flight;
 }
 
-bool vdf_called(struct vdf *f, unsigned int q)
+bool fe_called(struct fe *f, unsigned int q)
 {
 	uint64_t v;
 
 	return read(f->r[q].call, &v, sizeof(v)) == sizeof(v);
 }
 
-int vdf_count_fds(pid_t pid)
+int fe_count_fds(pid_t pid)
 {
 	char path[64];
 	DIR *dir;

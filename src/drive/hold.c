@@ -30,11 +30,11 @@ static int lowest(uint64_t mask)
 
 /* Pick S16 / 48 kHz / 2 channels where the stream takes them, else the
  * lowest format, rate and channel count it offers; set up and prepare it. */
-static int prepare_one(struct vdd *d, uint32_t id)
+static int prepare_one(struct drv *d, uint32_t id)
 {
 	const uint8_t *p, *info;
 	uint64_t formats, rates;
-	int fmt, rate, rc = vdd_query(d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p);
+	int fmt, rate, rc = drv_query(d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p);
 	unsigned int ch, period;
 
 	if (rc != VIRTIO_SND_S_OK)
@@ -45,18 +45,18 @@ static int prepare_one(struct vdd *d, uint32_t id)
 	fmt = formats & (UINT64_C(1) << VSND_PCM_FMT_S16) ? VSND_PCM_FMT_S16 : lowest(formats);
 	rate = rates & (UINT64_C(1) << VSND_PCM_RATE_48000) ? VSND_PCM_RATE_48000 : lowest(rates);
 	ch = info[25] <= 2 && info[26] >= 2 ? 2 : info[25];
-	if (fmt < 0 || rate < 0 || !vdd_sample_bytes((uint8_t)fmt))
+	if (fmt < 0 || rate < 0 || !drv_sample_bytes((uint8_t)fmt))
 		return -ENOTSUP;
 	period = vsnd_pcm_rate_hz((unsigned int)rate) * HOLD_PERIOD_MS / 1000 *
-		 vdd_sample_bytes((uint8_t)fmt) * ch;
-	rc = vdd_set_params(d, id, period * HOLD_PERIODS, period, 0, (uint8_t)ch, (uint8_t)fmt,
+		 drv_sample_bytes((uint8_t)fmt) * ch;
+	rc = drv_set_params(d, id, period * HOLD_PERIODS, period, 0, (uint8_t)ch, (uint8_t)fmt,
 			    (uint8_t)rate);
 	if (rc == VIRTIO_SND_S_OK)
-		rc = vdd_pcm(d, VIRTIO_SND_R_PCM_PREPARE, id);
+		rc = drv_pcm(d, VIRTIO_SND_R_PCM_PREPARE, id);
 	return rc == VIRTIO_SND_S_OK ? 0 : rc;
 }
 
-int vdc_hold(struct vdd *d, const struct vdc_opts *o)
+int cmd_hold(struct drv *d, const struct cmd_opts *o)
 {
 	struct timespec ts = { .tv_sec = (time_t)o->seconds,
 			       .tv_nsec = (long)((o->seconds - (double)(time_t)o->seconds) * 1e9) };
@@ -72,7 +72,7 @@ int vdc_hold(struct vdd *d, const struct vdc_opts *o)
 			;
 	}
 	for (uint32_t id = 0; id < n; id++) {
-		int rel = vdd_pcm(d, VIRTIO_SND_R_PCM_RELEASE, id);
+		int rel = drv_pcm(d, VIRTIO_SND_R_PCM_RELEASE, id);
 
 		if (rc == 0 && rel != VIRTIO_SND_S_OK)
 			rc = rel;

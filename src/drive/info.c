@@ -11,7 +11,7 @@
 
 /* One item's record, fetched in batches that fit a control buffer. */
 struct info_walk {
-	struct vdd *d;
+	struct drv *d;
 	uint32_t code, size, total;
 	uint32_t start, count;  /* current batch */
 	const uint8_t *batch;
@@ -21,11 +21,11 @@ struct info_walk {
 static const uint8_t *info_item(struct info_walk *w, uint32_t i)
 {
 	if (i < w->start || i >= w->start + w->count) {
-		uint32_t per = (VDD_CTL_MAX - 4) / w->size;
+		uint32_t per = (DRV_CTL_MAX - 4) / w->size;
 
 		w->start = i;
 		w->count = w->total - i < per ? w->total - i : per;
-		w->status = vdd_query(w->d, w->code, w->start, w->count, w->size, &w->batch);
+		w->status = drv_query(w->d, w->code, w->start, w->count, w->size, &w->batch);
 		if (w->status != VIRTIO_SND_S_OK) {
 			w->count = 0;
 			return NULL;
@@ -61,11 +61,11 @@ static void print_bits(FILE *out, uint64_t bits, unsigned int n, bool json, bool
 		if (rates)
 			fprintf(out, "%u", vsnd_pcm_rate_hz(b));
 		else
-			fprintf(out, json ? "\"%s\"" : "%s", vdd_format_name(b));
+			fprintf(out, json ? "\"%s\"" : "%s", drv_format_name(b));
 	}
 }
 
-static int print_jacks(struct vdd *d, FILE *out, bool json)
+static int print_jacks(struct drv *d, FILE *out, bool json)
 {
 	struct info_walk w = { .d = d, .code = VIRTIO_SND_R_JACK_INFO, .size = VIRTIO_SND_JACK_INFO_SIZE, .total = d->jacks };
 
@@ -90,7 +90,7 @@ static int print_jacks(struct vdd *d, FILE *out, bool json)
 	return 0;
 }
 
-static int print_streams(struct vdd *d, FILE *out, bool json)
+static int print_streams(struct drv *d, FILE *out, bool json)
 {
 	struct info_walk w = { .d = d, .code = VIRTIO_SND_R_PCM_INFO, .size = VIRTIO_SND_PCM_INFO_SIZE, .total = d->streams };
 
@@ -119,7 +119,7 @@ static int print_streams(struct vdd *d, FILE *out, bool json)
 	return 0;
 }
 
-static int print_chmaps(struct vdd *d, FILE *out, bool json)
+static int print_chmaps(struct drv *d, FILE *out, bool json)
 {
 	struct info_walk w = { .d = d, .code = VIRTIO_SND_R_CHMAP_INFO, .size = VIRTIO_SND_CHMAP_INFO_SIZE, .total = d->chmaps };
 
@@ -140,7 +140,7 @@ static int print_chmaps(struct vdd *d, FILE *out, bool json)
 				vsnd_le32(p));
 		for (unsigned int c = 0; c < n; c++)
 			fprintf(out, json ? "%s\"%s\"" : "%s%s", json && c ? ", " : " ",
-				vdd_position_name(p[6 + c]));
+				drv_position_name(p[6 + c]));
 		fputs(json ? "]}" : "\n", out);
 	}
 	fputs(json ? (d->chmaps ? "\n  ],\n" : "],\n") : "", out);
@@ -154,7 +154,7 @@ static const char *ctl_type_name(uint32_t type)
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
-static int print_controls(struct vdd *d, FILE *out, bool json)
+static int print_controls(struct drv *d, FILE *out, bool json)
 {
 	struct info_walk w = { .d = d, .code = VIRTIO_SND_R_CTL_INFO, .size = VIRTIO_SND_CTL_INFO_SIZE, .total = d->controls };
 
@@ -187,7 +187,7 @@ static int print_controls(struct vdd *d, FILE *out, bool json)
 	return 0;
 }
 
-int vdc_info(struct vdd *d, FILE *out, bool json)
+int cmd_info(struct drv *d, FILE *out, bool json)
 {
 	int rc;
 

@@ -46,7 +46,7 @@ static void usage(FILE *out)
 enum { OPT_JSON = 256, OPT_CONTROLS, OPT_STREAM, OPT_PERIOD_MS, OPT_PERIODS, OPT_SECONDS,
        OPT_RATE, OPT_CHANNELS, OPT_JACK_CMD, OPT_CTL_PROBE };
 
-static int parse_opt(int c, struct vdc_opts *o)
+static int parse_opt(int c, struct cmd_opts *o)
 {
 	unsigned int v;
 	char *end;
@@ -78,7 +78,7 @@ static int parse_opt(int c, struct vdc_opts *o)
 	}
 }
 
-static int parse(int argc, char **argv, struct vdc_opts *o, const char **cmd)
+static int parse(int argc, char **argv, struct cmd_opts *o, const char **cmd)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -129,25 +129,25 @@ static int parse(int argc, char **argv, struct vdc_opts *o, const char **cmd)
 	return -EINVAL;
 }
 
-static int run(struct vdd *d, const char *cmd, const struct vdc_opts *o)
+static int run(struct drv *d, const char *cmd, const struct cmd_opts *o)
 {
 	if (!strcmp(cmd, "info"))
-		return vdc_info(d, stdout, o->json);
+		return cmd_info(d, stdout, o->json);
 	if (!strcmp(cmd, "play"))
-		return vdc_play(d, o);
+		return cmd_play(d, o);
 	if (!strcmp(cmd, "check"))
-		return vdc_check(d, o);
+		return cmd_check(d, o);
 	if (!strcmp(cmd, "hold"))
-		return vdc_hold(d, o);
-	return vdc_record(d, o);
+		return cmd_hold(d, o);
+	return cmd_record(d, o);
 }
 
 int main(int argc, char **argv)
 {
-	struct vdc_opts o = { .stream = -1, .ctl_probe = -1, .period_ms = 10, .periods = 4, .rate = 48000,
+	struct cmd_opts o = { .stream = -1, .ctl_probe = -1, .period_ms = 10, .periods = 4, .rate = 48000,
 			      .channels = 2 };
 	const char *cmd = NULL;
-	struct vdd d;
+	struct drv d;
 	int rc;
 
 	if (parse(argc, argv, &o, &cmd) < 0) {
@@ -155,16 +155,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	rc = vdd_open(&d, o.socket, o.controls);
+	rc = drv_open(&d, o.socket, o.controls);
 	if (rc < 0) {
 		fprintf(stderr, "vsnd-drive: %s: %s\n", o.socket, strerror(-rc));
 		return 1;
 	}
 	rc = run(&d, cmd, &o);
-	vdd_close(&d);
+	drv_close(&d);
 	if (rc < 0)
 		fprintf(stderr, "vsnd-drive: %s: %s\n", cmd, strerror(-rc));
 	else if (rc > 1)
-		fprintf(stderr, "vsnd-drive: %s: device answered %s\n", cmd, vdd_status_name(rc));
+		fprintf(stderr, "vsnd-drive: %s: device answered %s\n", cmd, drv_status_name(rc));
 	return rc == 0 ? 0 : 1;
 }

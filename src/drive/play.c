@@ -10,16 +10,16 @@
 #include <sndfile.h>
 #include "wire/virtio_snd.h"
 
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 #include "drive/probe.h"
 #include "util/iov.h"
 
 #define IO_TIMEOUT_MS 3000
 /* With --ctl-probe: a stall is what is measured, so outlast it (the test
  * stops a sound server for 3 s) rather than cut it short. */
-#define PROBE_IO_TIMEOUT_MS 10000
+#define IO_TIMEOUT_PROBED_MS 10000
 
-int vdc_find_stream(struct vdd *d, int want, uint8_t dir, uint8_t info[32])
+int cmd_find_stream(struct drv *d, int want, uint8_t dir, uint8_t info[32])
 {
 	for (uint32_t id = 0; id < d->streams; id++) {
 		const uint8_t *p;
@@ -27,7 +27,7 @@ int vdc_find_stream(struct vdd *d, int want, uint8_t dir, uint8_t info[32])
 
 		if (want >= 0 && id != (uint32_t)want)
 			continue;
-		rc = vdd_query(d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p);
+		rc = drv_query(d, VIRTIO_SND_R_PCM_INFO, id, 1, VIRTIO_SND_PCM_INFO_SIZE, &p);
 		if (rc != VIRTIO_SND_S_OK)
 			return rc;
 		if (p[4 + 24] != dir)
@@ -85,7 +85,7 @@ static int check_params(const uint8_t info[32], int fmt, int rate, unsigned int 
 	return 0;
 }
 
-static void progress(const struct vdc_opts *o, const char *what, double done, double total)
+static void progress(const struct cmd_opts *o, const char *what, double done, double total)
 {
 	if (o->quiet || !isatty(STDERR_FILENO))
 		return;
@@ -103,39 +103,39 @@ struct stream_setup {
 	uint32_t frame, period;
 };
 
-static int setup_stream(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
-			uint8_t dir, struct vdc_io *io)
+static int setup_stream(struct drv *d, const struct cmd_opts *o, struct stream_setup *s,
+			uint8_t dir, struct pcm_io *io)
 {
 	uint8_t info[32];
 	uint32_t hz = vsnd_pcm_rate_hz((unsigned int)s->rate);
 	uint32_t frames;
 	int rc;
 
-	s->id = vdc_find_stream(d, o->stream, dir, info);
+	s->id = cmd_find_stream(d, o->stream, dir, info);
 	if (s->id < 0)
 		return s->id;
 	rc = check_params(info, s->fmt, s->rate, s->channels);
 	if (rc < 0)
 		return rc;
-	s->frame = vdd_sample_bytes((uint8_t)s->fmt) * s->channels;
+	s->frame = drv_sample_bytes((uint8_t)s->fmt) * s->channels;
 	frames = hz * o->period_ms / 1000;
 	s->period = (frames ? frames : 1) * s->frame;
-	rc = vdc_io_init(io, d, dir ? VSND_QUEUE_RX : VSND_QUEUE_TX, (uint32_t)s->id, s->period,
+	rc = pcm_io_init(io, d, dir ? VSND_QUEUE_RX : VSND_QUEUE_TX, (uint32_t)s->id, s->period,
 			 o->periods);
 	if (rc < 0)
 		return rc;
-	rc = vdd_set_params(d, (uint32_t)s->id, s->period * o->periods, s->period, 0,
+	rc = drv_set_params(d, (uint32_t)s->id, s->period * o->periods, s->period, 0,
 			    (uint8_t)s->channels, (uint8_t)s->fmt, (uint8_t)s->rate);
 	if (rc == VIRTIO_SND_S_OK)
-		rc = vdd_pcm(d, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)s->id);
+		rc = drv_pcm(d, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)s->id);
 	return rc == VIRTIO_SND_S_OK ? 0 : rc;
 }
 
 /* STOP then RELEASE; the first failure wins. */
-static int finish_stream(struct vdd *d, uint32_t id, int rc)
+static int finish_stream(struct drv *d, uint32_t id, int rc)
 {
-	int stop = vdd_pcm(d, VIRTIO_SND_R_PCM_STOP, id);
-	int rel = vdd_pcm(d, VIRTIO_SND_R_PCM_RELEASE, id);
+	int stop = drv_pcm(d, VIRTIO_SND_R_PCM_STOP, id);
+	int rel = drv_pcm(d, VIRTIO_SND_R_PCM_RELEASE, id);
 
 	if (rc == 0 && stop != VIRTIO_SND_S_OK)
 		rc = stop;
@@ -146,21 +146,21 @@ static int finish_stream(struct vdd *d, uint32_t id, int rc)
 
 /* A play's I/O: the buffers, the file, its length (s), the probe if any. */
 struct play_io {
-	struct vdc_io *io;
+	struct pcm_io *io;
 	SNDFILE *sf;
 	double total;
-	struct vdc_probe *probe;
+	struct probe *probe;
 };
 
-static int fill(struct vdc_io *io, SNDFILE *sf, unsigned int i, bool *eof)
+static int fill(struct pcm_io *io, SNDFILE *sf, unsigned int i, bool *eof)
 {
-	sf_count_t n = *eof ? 0 : sf_read_raw(sf, vdc_io_data(io, i), io->size);
+	sf_count_t n = *eof ? 0 : sf_read_raw(sf, pcm_io_data(io, i), io->size);
 
 	if (n <= 0) {
 		*eof = true;
 		return 0;
 	}
-	return vdc_io_submit(io, i, (uint32_t)n, false) < 0 ? -EIO : 1;
+	return pcm_io_submit(io, i, (uint32_t)n, false) < 0 ? -EIO : 1;
 }
 
 /* What the play measured, for the --ctl-probe summary. */
@@ -171,13 +171,13 @@ struct play_stats {
 
 /* The next TX completion, running the probe's cycles on time while
  * waiting for it. */
-static int wait_tx(struct vdc_io *io, struct vdc_probe *probe, struct vdc_done *done)
+static int wait_tx(struct pcm_io *io, struct probe *probe, struct pcm_io_done *done)
 {
-	uint64_t timeout_ms = probe ? PROBE_IO_TIMEOUT_MS : IO_TIMEOUT_MS;
-	uint64_t deadline = vdf_now_ns() + timeout_ms * 1000000ull;
+	uint64_t timeout_ms = probe ? IO_TIMEOUT_PROBED_MS : IO_TIMEOUT_MS;
+	uint64_t deadline = fe_now_ns() + timeout_ms * 1000000ull;
 
 	for (;;) {
-		uint64_t now = vdf_now_ns();
+		uint64_t now = fe_now_ns();
 		int ms, rc;
 
 		if (now >= deadline)
@@ -186,16 +186,16 @@ static int wait_tx(struct vdc_io *io, struct vdc_probe *probe, struct vdc_done *
 		if (probe) {
 			/* a probe that stopped says why in its summary; the play
 			 * goes on so its wall time is still measured */
-			(void)vdc_probe_tick(probe);
-			ms = vdc_probe_wait_ms(probe, ms);
+			(void)probe_tick(probe);
+			ms = probe_wait_ms(probe, ms);
 		}
-		rc = vdc_io_wait(io, ms, done);
+		rc = pcm_io_wait(io, ms, done);
 		if (rc != -ETIMEDOUT)
 			return rc;
 	}
 }
 
-static int play_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
+static int play_loop(struct drv *d, const struct cmd_opts *o, struct stream_setup *s,
 		     struct play_io *p, struct play_stats *st)
 {
 	double rate_bytes = (double)vsnd_pcm_rate_hz((unsigned int)s->rate) * s->frame;
@@ -205,12 +205,12 @@ static int play_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setu
 	for (unsigned int i = 0; i < p->io->n; i++)
 		if ((rc = fill(p->io, p->sf, i, &eof)) < 0)
 			return rc;
-	st->start_ns = st->end_ns = vdf_now_ns();
-	rc = vdd_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
+	st->start_ns = st->end_ns = fe_now_ns();
+	rc = drv_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
 	if (rc != VIRTIO_SND_S_OK)
 		return rc;
 	while (p->io->pending) {
-		struct vdc_done done;
+		struct pcm_io_done done;
 
 		rc = wait_tx(p->io, p->probe, &done);
 		if (rc < 0)
@@ -230,35 +230,35 @@ static int play_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setu
 }
 
 /* The play and probe summary on stdout: two lines, or one JSON object. */
-static void report(const struct vdc_opts *o, const struct stream_setup *s,
-		   const struct play_stats *st, struct vdc_probe *probe)
+static void report(const struct cmd_opts *o, const struct stream_setup *s,
+		   const struct play_stats *st, struct probe *probe)
 {
 	double audio = (double)st->played / s->frame / vsnd_pcm_rate_hz((unsigned int)s->rate);
 	double wall = (double)(st->end_ns - st->start_ns) / 1e9;
 
 	if (o->json) {
 		printf("{\"play\": {\"audio_s\": %.3f, \"wall_s\": %.3f}, ", audio, wall);
-		vdc_probe_report(probe, stdout, true);
+		probe_report(probe, stdout, true);
 		puts("}");
 	} else {
 		printf("play: audio_s %.3f wall_s %.3f\n", audio, wall);
-		vdc_probe_report(probe, stdout, false);
+		probe_report(probe, stdout, false);
 	}
 	fflush(stdout);
 }
 
-static int play_probed(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
+static int play_probed(struct drv *d, const struct cmd_opts *o, struct stream_setup *s,
 		       struct play_io *p)
 {
 	struct play_stats st = { 0 };
-	struct vdc_probe probe;
+	struct probe probe;
 	int rc = 0;
 
 	if (o->ctl_probe == s->id) {
 		fprintf(stderr, "vsnd-drive: --ctl-probe needs a stream other than the one played\n");
 		rc = -EINVAL;
 	} else if (o->ctl_probe >= 0) {
-		rc = vdc_probe_init(&probe, d, (uint32_t)o->ctl_probe);
+		rc = probe_init(&probe, d, (uint32_t)o->ctl_probe);
 		p->probe = rc == 0 ? &probe : NULL;
 	}
 	if (rc == 0)
@@ -266,19 +266,19 @@ static int play_probed(struct vdd *d, const struct vdc_opts *o, struct stream_se
 	/* A play that failed (no completion in time) took until now: its
 	 * wall time shows the stall. */
 	if (rc != 0 && st.start_ns)
-		st.end_ns = vdf_now_ns();
+		st.end_ns = fe_now_ns();
 	rc = finish_stream(d, (uint32_t)s->id, rc);
 	if (p->probe) {
 		report(o, s, &st, p->probe);
-		vdc_probe_free(p->probe);
+		probe_free(p->probe);
 	}
 	return rc;
 }
 
-int vdc_play(struct vdd *d, const struct vdc_opts *o)
+int cmd_play(struct drv *d, const struct cmd_opts *o)
 {
 	struct stream_setup s = { 0 };
-	struct vdc_io io;
+	struct pcm_io io;
 	SF_INFO si = { 0 };
 	SNDFILE *sf = sf_open(o->file, SFM_READ, &si);
 	int rc;
@@ -288,7 +288,7 @@ int vdc_play(struct vdd *d, const struct vdc_opts *o)
 		return -ENOENT;
 	}
 	s.fmt = wav_format(si.format);
-	s.rate = vdd_rate_enum((uint32_t)si.samplerate);
+	s.rate = drv_rate_enum((uint32_t)si.samplerate);
 	s.channels = (unsigned int)si.channels;
 	/* sf_read_raw hands over the file's bytes: only little-endian data is
 	 * the virtio wire format as is */
@@ -306,8 +306,8 @@ int vdc_play(struct vdd *d, const struct vdc_opts *o)
 	return rc;
 }
 
-static int record_loop(struct vdd *d, const struct vdc_opts *o, struct stream_setup *s,
-		       struct vdc_io *io, SNDFILE *sf)
+static int record_loop(struct drv *d, const struct cmd_opts *o, struct stream_setup *s,
+		       struct pcm_io *io, SNDFILE *sf)
 {
 	uint64_t total = (uint64_t)(o->seconds * vsnd_pcm_rate_hz((unsigned int)s->rate)) * s->frame;
 	uint64_t posted = 0, got = 0;
@@ -316,18 +316,18 @@ static int record_loop(struct vdd *d, const struct vdc_opts *o, struct stream_se
 	for (unsigned int i = 0; i < io->n && posted < total; i++) {
 		uint32_t len = total - posted < io->size ? (uint32_t)(total - posted) : io->size;
 
-		if (vdc_io_submit(io, i, len, false) < 0)
+		if (pcm_io_submit(io, i, len, false) < 0)
 			return -EIO;
 		posted += len;
 	}
-	rc = vdd_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
+	rc = drv_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
 	if (rc != VIRTIO_SND_S_OK)
 		return rc;
 	while (io->pending) {
-		struct vdc_done done;
+		struct pcm_io_done done;
 		uint32_t len;
 
-		rc = vdc_io_wait(io, IO_TIMEOUT_MS, &done);
+		rc = pcm_io_wait(io, IO_TIMEOUT_MS, &done);
 		if (rc < 0)
 			return rc;
 		if (done.status != VIRTIO_SND_S_OK || done.data % s->frame) {
@@ -335,7 +335,7 @@ static int record_loop(struct vdd *d, const struct vdc_opts *o, struct stream_se
 				done.status, done.used_len);
 			return -EIO;
 		}
-		if (sf_write_raw(sf, vdc_io_data(io, done.i), done.data) != done.data)
+		if (sf_write_raw(sf, pcm_io_data(io, done.i), done.data) != done.data)
 			return -EIO;
 		got += done.data;
 		progress(o, "record", (double)got / s->frame / vsnd_pcm_rate_hz((unsigned int)s->rate),
@@ -343,23 +343,23 @@ static int record_loop(struct vdd *d, const struct vdc_opts *o, struct stream_se
 		if (posted >= total)
 			continue;
 		len = total - posted < io->size ? (uint32_t)(total - posted) : io->size;
-		if (vdc_io_submit(io, done.i, len, false) < 0)
+		if (pcm_io_submit(io, done.i, len, false) < 0)
 			return -EIO;
 		posted += len;
 	}
 	return 0;
 }
 
-int vdc_record(struct vdd *d, const struct vdc_opts *o)
+int cmd_record(struct drv *d, const struct cmd_opts *o)
 {
 	struct stream_setup s = { 0 };
-	struct vdc_io io;
+	struct pcm_io io;
 	SF_INFO si = { 0 };
 	SNDFILE *sf;
 	int rc;
 
 	s.fmt = VSND_PCM_FMT_S16;
-	s.rate = vdd_rate_enum(o->rate);
+	s.rate = drv_rate_enum(o->rate);
 	s.channels = o->channels;
 	si.samplerate = (int)o->rate;
 	si.channels = (int)o->channels;

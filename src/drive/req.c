@@ -5,7 +5,7 @@
 
 #include "util/iov.h"
 
-void vdq_query(uint8_t q[VIRTIO_SND_QUERY_INFO_SIZE], uint32_t code, uint32_t start,
+void req_query(uint8_t q[VIRTIO_SND_QUERY_INFO_SIZE], uint32_t code, uint32_t start,
 	       uint32_t count, uint32_t size)
 {
 	vsnd_put_le32(q, code);
@@ -14,16 +14,16 @@ void vdq_query(uint8_t q[VIRTIO_SND_QUERY_INFO_SIZE], uint32_t code, uint32_t st
 	vsnd_put_le32(q + 12, size);
 }
 
-void vdq_hdr(uint8_t q[VIRTIO_SND_PCM_HDR_SIZE], uint32_t code, uint32_t id)
+void req_hdr(uint8_t q[VIRTIO_SND_PCM_HDR_SIZE], uint32_t code, uint32_t id)
 {
 	vsnd_put_le32(q, code);
 	vsnd_put_le32(q + 4, id);
 }
 
-void vdq_set_params(uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE], const struct vdq_params *p)
+void req_set_params(uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE], const struct req_params *p)
 {
 	memset(q, 0, VIRTIO_SND_PCM_SET_PARAMS_SIZE);
-	vdq_hdr(q, VIRTIO_SND_R_PCM_SET_PARAMS, p->stream);
+	req_hdr(q, VIRTIO_SND_R_PCM_SET_PARAMS, p->stream);
 	vsnd_put_le32(q + 8, p->buffer_bytes);
 	vsnd_put_le32(q + 12, p->period_bytes);
 	vsnd_put_le32(q + 16, p->features);

@@ -14,7 +14,7 @@
 #include "wire/virtio_snd.h"
 
 /* The fields of a PCM_SET_PARAMS request, host order. */
-struct vdq_params {
+struct req_params {
 	uint32_t stream;
 	uint32_t buffer_bytes, period_bytes;
 	uint32_t features;
@@ -22,12 +22,12 @@ struct vdq_params {
 };
 
 /* virtio_snd_query_info: a *_INFO query of count records of size bytes. */
-void vdq_query(uint8_t q[VIRTIO_SND_QUERY_INFO_SIZE], uint32_t code, uint32_t start,
+void req_query(uint8_t q[VIRTIO_SND_QUERY_INFO_SIZE], uint32_t code, uint32_t start,
 	       uint32_t count, uint32_t size);
 /* A request code and an id: virtio_snd_pcm_hdr (PREPARE, START, STOP,
  * RELEASE) and virtio_snd_ctl_hdr share this layout. */
-void vdq_hdr(uint8_t q[VIRTIO_SND_PCM_HDR_SIZE], uint32_t code, uint32_t id);
+void req_hdr(uint8_t q[VIRTIO_SND_PCM_HDR_SIZE], uint32_t code, uint32_t id);
 /* virtio_snd_pcm_set_params, padding zeroed. */
-void vdq_set_params(uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE], const struct vdq_params *p);
+void req_set_params(uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE], const struct req_params *p);
 
 #endif

@@ -16,7 +16,7 @@ static const uint32_t max_count[] = {
 	[VIRTIO_SND_CTL_TYPE_IEC958] = 1,
 };
 
-const char *vdd_rules_ctl(const uint8_t *info, char *buf, size_t len)
+const char *rules_ctl(const uint8_t *info, char *buf, size_t len)
 {
 	uint32_t type = vsnd_le32(info + 8), count = vsnd_le32(info + 16);
 	uint32_t ntypes = sizeof(max_count) / sizeof(max_count[0]);
@@ -41,7 +41,7 @@ const char *vdd_rules_ctl(const uint8_t *info, char *buf, size_t len)
 	return NULL;
 }
 
-const char *vdd_rules_rates(uint64_t rates)
+const char *rules_rates(uint64_t rates)
 {
 	if (rates & VIRTIO_SND_PCM_RATES_LINUX)
 		return NULL;
@@ -54,7 +54,7 @@ const char *vdd_rules_rates(uint64_t rates)
 /* Linux 6.1 and 6.12 (and mainline) alike, sound/virtio/virtio_pcm.c:
  * pcm_buffer_ms = 160 (line 11), pcm_periods_max = 16 (line 19),
  * pcm_period_ms_min = 10 (line 23); pages of 4 KiB (x86). */
-const struct vdd_linux_pcm vdd_linux_pcm_defaults = { 160, 16, 10, 4096 };
+const struct rules_linux_pcm rules_linux_pcm_defaults = { 160, 16, 10, 4096 };
 
 /* A message without an indirect table: the xfer header, at least one
  * chunk of the period's pages, the status (virtio_pcm_msg.c: sg_num + 2). */
@@ -96,7 +96,7 @@ static void rate_range(uint64_t rates, unsigned int *min_k, unsigned int *max_k)
 /* ALSA keeps buffer_bytes <= buffer_bytes_max and period_bytes >=
  * period_bytes_min (virtsnd_pcm_build_hw), so the periods are at most
  * their quotient, and at most periods_max. */
-unsigned int vdd_rules_periods(const struct vdd_linux_pcm *lp, const uint8_t *info)
+unsigned int rules_periods(const struct rules_linux_pcm *lp, const uint8_t *info)
 {
 	uint64_t formats = vsnd_le64(info + 8), rates = vsnd_le64(info + 16);
 	unsigned int smin, smax, rmin, rmax, cmin = info[25], cmax = info[26];
@@ -116,7 +116,7 @@ unsigned int vdd_rules_periods(const struct vdd_linux_pcm *lp, const uint8_t *in
 	return lp->periods_max;
 }
 
-unsigned int vdd_rules_ring_msgs(unsigned int entries, bool indirect)
+unsigned int rules_ring_msgs(unsigned int entries, bool indirect)
 {
 	return indirect ? entries : entries / LINUX_MSG_DESCS;
 }

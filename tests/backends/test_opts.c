@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/opts.h"
+#include "backends/be_opts.h"
 #include "be_test.h"
 #include "vsnd/pcm.h"
 #include "wire/virtio_snd.h"

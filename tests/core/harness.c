@@ -207,11 +207,11 @@ uint32_t h_set_params(struct harness *h, uint32_t stream, uint32_t buffer_bytes,
 		      uint32_t period_bytes, uint8_t channels, uint8_t format, uint8_t rate,
 		      uint32_t features)
 {
-	const struct vdq_params p = { stream, buffer_bytes, period_bytes, features, channels,
+	const struct req_params p = { stream, buffer_bytes, period_bytes, features, channels,
 				      format, rate };
 	uint8_t req[VIRTIO_SND_PCM_SET_PARAMS_SIZE];
 
-	vdq_set_params(req, &p);
+	req_set_params(req, &p);
 	return h_ctl(h, req, sizeof(req), NULL, 0, 0);
 }
 
@@ -219,7 +219,7 @@ uint32_t h_pcm(struct harness *h, uint32_t code, uint32_t stream)
 {
 	uint8_t req[VIRTIO_SND_PCM_HDR_SIZE];
 
-	vdq_hdr(req, code, stream);
+	req_hdr(req, code, stream);
 	return h_ctl(h, req, sizeof(req), NULL, 0, 0);
 }
 

@@ -68,7 +68,7 @@ static void test_jack_info(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[2 * 24];
 
-	vdq_query(q, VIRTIO_SND_R_JACK_INFO, 0, 2, 24);
+	req_query(q, VIRTIO_SND_R_JACK_INFO, 0, 2, 24);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 0), VIRTIO_SND_S_OK);
 	/* jack 0: line out, green, presence detect + output capable */
 	assert_int_equal(vsnd_le32(r + 0), 0);
@@ -88,7 +88,7 @@ static void test_pcm_info(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[2 * 32];
 
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);
 	/* split every byte: the device must not care where descriptors end */
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 1), VIRTIO_SND_S_OK);
 	for (int s = 0; s < 2; s++) {
@@ -117,7 +117,7 @@ static void test_chmap_info(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[24];
 
-	vdq_query(q, VIRTIO_SND_R_CHMAP_INFO, 1, 1, 24);
+	req_query(q, VIRTIO_SND_R_CHMAP_INFO, 1, 1, 24);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 3), VIRTIO_SND_S_OK);
 	assert_int_equal(r[4], VSND_DIR_INPUT);
 	assert_int_equal(r[5], 2);
@@ -134,14 +134,14 @@ static void test_info_record_size(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[2 * 40];
 
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 40);
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 40);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 7), VIRTIO_SND_S_OK);
 	assert_int_equal(r[40 + 24], VSND_DIR_INPUT);
 	for (int i = 32; i < 40; i++) {
 		assert_int_equal(r[i], 0);
 		assert_int_equal(r[40 + i], 0);
 	}
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 8);
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 8);
 	memset(r, 0xee, sizeof(r));
 	assert_int_equal(h_ctl(h, q, 16, r, 16, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(vsnd_le32(r + 4), 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
@@ -153,21 +153,21 @@ static void test_info_bad(void **state)
 	struct harness *h = *state;
 	uint8_t q[16], r[256];
 
-	vdq_query(q, VIRTIO_SND_R_JACK_INFO, 1, 2, 24);  /* past the end */
+	req_query(q, VIRTIO_SND_R_JACK_INFO, 1, 2, 24);  /* past the end */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, VIRTIO_SND_R_JACK_INFO, 3, 0, 24);  /* start past the end */
+	req_query(q, VIRTIO_SND_R_JACK_INFO, 3, 0, 24);  /* start past the end */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, VIRTIO_SND_R_JACK_INFO, UINT32_MAX, 2, 24);  /* wraps */
+	req_query(q, VIRTIO_SND_R_JACK_INFO, UINT32_MAX, 2, 24);  /* wraps */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);   /* room for 1.5 records */
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);   /* room for 1.5 records */
 	assert_int_equal(h_ctl(h, q, 16, r, 48, 0), VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 0);    /* zero stride */
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 0);    /* zero stride */
 	assert_int_equal(h_ctl(h, q, 16, r, 64, 0), VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 1u << 31);  /* absurd stride */
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 1u << 31);  /* absurd stride */
 	assert_int_equal(h_ctl(h, q, 16, r, 64, 0), VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 32);   /* short request */
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 1, 32);   /* short request */
 	assert_int_equal(h_ctl(h, q, 12, r, 64, 0), VIRTIO_SND_S_BAD_MSG);
-	vdq_query(q, VIRTIO_SND_R_CHMAP_INFO, 0, 0, 24);  /* nothing asked: fine */
+	req_query(q, VIRTIO_SND_R_CHMAP_INFO, 0, 0, 24);  /* nothing asked: fine */
 	assert_int_equal(h_ctl(h, q, 16, r, 0, 0), VIRTIO_SND_S_OK);
 }
 
@@ -237,7 +237,7 @@ static void test_ctl_info(void **state)
 
 	(void)state;
 	vsnd_dev_set_features(h->dev, vsnd_dev_features(h->dev));
-	vdq_query(q, VIRTIO_SND_R_CTL_INFO, 0, 4, 96);
+	req_query(q, VIRTIO_SND_R_CTL_INFO, 0, 4, 96);
 	assert_int_equal(h_ctl(h, q, 16, r, sizeof(r), 5), VIRTIO_SND_S_OK);
 	/* control 0: output volume, INTEGER 0..100 step 0 (as ALSA's drivers),
 	 * R/W/TLV_READ */
@@ -258,13 +258,13 @@ static void test_ctl_info(void **state)
 	assert_string_equal((const char *)r + 288 + 24, "Capture Switch");
 	assert_int_equal(vsnd_le32(r + 288 + 4), VIRTIO_SND_CTL_ROLE_MUTE << 1 | VSND_DIR_INPUT);
 	/* a 32-bit x86 guest's 92-byte record: the value union sits at 68 */
-	vdq_query(q, VIRTIO_SND_R_CTL_INFO, 0, 2, 92);
+	req_query(q, VIRTIO_SND_R_CTL_INFO, 0, 2, 92);
 	assert_int_equal(h_ctl(h, q, 16, r, 2 * 92, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(vsnd_le32(r + 68), 0);
 	assert_int_equal(vsnd_le32(r + 72), 100);
 	assert_int_equal(vsnd_le32(r + 76), 0);
 	assert_int_equal(vsnd_le32(r + 92 + 8), VIRTIO_SND_CTL_TYPE_BOOLEAN);
-	vdq_query(q, VIRTIO_SND_R_CTL_INFO, 2, 3, 96);
+	req_query(q, VIRTIO_SND_R_CTL_INFO, 2, 3, 96);
 	assert_int_equal(h_ctl(h, q, 16, r, 3 * 96, 0), VIRTIO_SND_S_BAD_MSG);
 	h_free(h);
 }

@@ -102,7 +102,7 @@ static uint32_t stack_ctl(struct stack *s, const void *req, size_t len, void *re
 	uint8_t hdr[4];
 
 	assert_true(fakedrv_add_request(&s->ring[0], req, len, 4 + resp_len, &o, &r) >= 0);
-	vdr_flush(&s->ring[0].ring);
+	vring_flush(&s->ring[0].ring);
 	vsnd_dev_kick(s->dev, VSND_QUEUE_CONTROL);
 	assert_int_equal(fakedrv_ring_get_used(&s->ring[0], &id, &used), 0);
 	assert_int_equal(id, (uint32_t)r.head);
@@ -123,7 +123,7 @@ static void test_probe_queries(void **state)
 		struct fakedrv_req_opts o = { 0 };
 		assert_true(fakedrv_add_request(&s->ring[1], NULL, 0, 8, &o, NULL) >= 0);
 	}
-	vdr_flush(&s->ring[1].ring);
+	vring_flush(&s->ring[1].ring);
 	vsnd_put_le32(q, VIRTIO_SND_R_PCM_INFO);
 	vsnd_put_le32(q + 4, 0);
 	vsnd_put_le32(q + 8, 2);
@@ -133,7 +133,7 @@ static void test_probe_queries(void **state)
 	assert_int_equal(r[32 + 24], VSND_DIR_INPUT);
 	/* a jack event reaches a buffer that was never kicked */
 	assert_int_equal(vsnd_dev_jack_set(s->dev, 1, false), 0);
-	assert_int_equal(vdr_used_pending(&s->ring[1].ring), 1);
+	assert_int_equal(vring_used_pending(&s->ring[1].ring), 1);
 	assert_true(s->irqs[1] >= 1);
 	stack_free(s);
 }
@@ -171,7 +171,7 @@ static void queue_period(struct stack *s, const uint8_t *audio, int k)
 	vsnd_put_le32(msg, 0);
 	memcpy(msg + 4, audio + (size_t)k * PERIOD, PERIOD);
 	assert_true(fakedrv_add_request(&s->ring[2], msg, sizeof(msg), 8, &o, NULL) >= 0);
-	if (vdr_flush(&s->ring[2].ring))
+	if (vring_flush(&s->ring[2].ring))
 		vsnd_dev_kick(s->dev, VSND_QUEUE_TX);
 }
 

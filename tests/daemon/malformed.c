@@ -85,7 +85,7 @@
 #include "wire/virtio_snd.h"
 
 #include "drive/drv.h"
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 #include "drive/req.h"
 #include "util/iov.h"
 #include "vhost-user/mem.h"
@@ -102,9 +102,9 @@ struct h {
 	const char *vsnd;
 	pid_t pid;
 	char dir[64], sock[128], ctl[128], log[128];
-	struct vdd d;
+	struct drv d;
 	size_t arena, arena_used;       /* scratch guest memory, reset per case */
-	struct vdc_io play;
+	struct pcm_io play;
 	uint8_t info[MAX_STREAMS * VIRTIO_SND_PCM_INFO_SIZE]; /* baseline PCM_INFO */
 	uint32_t out, in;               /* an output and an input stream */
 	int fds_session;
@@ -262,21 +262,21 @@ static uint8_t *mem(size_t off)
 	return H.d.fe.mem + off;
 }
 
-static struct vdr_seg rd(size_t off, uint32_t len)
+static struct vring_seg rd(size_t off, uint32_t len)
 {
-	return (struct vdr_seg){ vdf_gpa(off), len, false };
+	return (struct vring_seg){ fe_gpa(off), len, false };
 }
 
-static struct vdr_seg wr(size_t off, uint32_t len)
+static struct vring_seg wr(size_t off, uint32_t len)
 {
-	return (struct vdr_seg){ vdf_gpa(off), len, true };
+	return (struct vring_seg){ fe_gpa(off), len, true };
 }
 
 /* Descriptor i of queue q's table. */
 static void desc(unsigned int q, unsigned int i, uint64_t gpa, uint32_t len, uint16_t flags,
 		 uint16_t next)
 {
-	vdr_put_desc(mem(H.d.fe.r[q].desc + 16u * i), gpa, len, flags, next);
+	vring_put_desc(mem(H.d.fe.r[q].desc + 16u * i), gpa, len, flags, next);
 }
 
 /* Where descriptor i of queue q points. */
@@ -286,55 +286,55 @@ static uint64_t desc_gpa(unsigned int q, unsigned int i)
 }
 
 /* Segments as a chain in descriptors base, base+1, ... of queue q. */
-static uint16_t chain(unsigned int q, unsigned int base, const struct vdr_seg *s, unsigned int n)
+static uint16_t chain(unsigned int q, unsigned int base, const struct vring_seg *s, unsigned int n)
 {
-	vdr_put_chain(mem(H.d.fe.r[q].desc + 16u * base), (uint16_t)base, s, n);
+	vring_put_chain(mem(H.d.fe.r[q].desc + 16u * base), (uint16_t)base, s, n);
 	return (uint16_t)base;
 }
 
 /* Segments in an indirect table, pointed at by descriptor head of q. */
-static uint16_t indirect(unsigned int q, unsigned int head, const struct vdr_seg *s,
+static uint16_t indirect(unsigned int q, unsigned int head, const struct vring_seg *s,
 			 unsigned int n)
 {
 	size_t table = scratch(16u * n);
 
-	vdr_put_chain(mem(table), 0, s, n);
-	desc(q, head, vdf_gpa(table), 16u * n, VIRTQ_DESC_F_INDIRECT, 0);
+	vring_put_chain(mem(table), 0, s, n);
+	desc(q, head, fe_gpa(table), 16u * n, VIRTQ_DESC_F_INDIRECT, 0);
 	return (uint16_t)head;
 }
 
 /* Make head available on q, without a kick. */
 static void offer(unsigned int q, uint16_t head)
 {
-	struct vdr *r = &H.d.fe.r[q].ring;
+	struct vring *r = &H.d.fe.r[q].ring;
 
-	vdr_publish(r, head);
-	vdr_flush(r);
+	vring_publish(r, head);
+	vring_flush(r);
 }
 
 /* Make head available on q and kick, as a driver does. */
 static void publish(unsigned int q, uint16_t head)
 {
 	offer(q, head);
-	vdf_kick(&H.d.fe, q);
+	fe_kick(&H.d.fe, q);
 }
 
 /* Next used entry of q within timeout_ms: 0, or -ETIMEDOUT. The frontend's
  * own bookkeeping (chains in flight) is bypassed: these chains are ours. */
 static int used(unsigned int q, int timeout_ms, uint32_t *id, uint32_t *len)
 {
-	uint64_t deadline = vdf_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = fe_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	for (;;) {
 		uint64_t now;
 
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (vdr_take_used(&H.d.fe.r[q].ring, id, len) == 0)
+		if (vring_take_used(&H.d.fe.r[q].ring, id, len) == 0)
 			return 0;
-		now = vdf_now_ns();
+		now = fe_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		vdf_wait(&H.d.fe, q, (int)((deadline - now) / 1000000u) + 1);
+		fe_wait(&H.d.fe, q, (int)((deadline - now) / 1000000u) + 1);
 	}
 }
 
@@ -368,7 +368,7 @@ static size_t query(uint32_t code, uint32_t start, uint32_t count, uint32_t size
 {
 	size_t q = scratch(VIRTIO_SND_QUERY_INFO_SIZE);
 
-	vdq_query(mem(q), code, start, count, size);
+	req_query(mem(q), code, start, count, size);
 	return q;
 }
 
@@ -398,15 +398,15 @@ static bool same_info(size_t resp, const char *what)
 		     "%s: PCM_INFO answer differs (status 0x%x)", what, status_at(resp));
 }
 
-/* A well-formed control request through vdd; the status. */
+/* A well-formed control request through the driver (drv_ctl); the status. */
 static int pcm(uint32_t code, uint32_t stream)
 {
-	return vdd_pcm(&H.d, code, stream);
+	return drv_pcm(&H.d, code, stream);
 }
 
 static int params(uint32_t stream)
 {
-	return vdd_set_params(&H.d, stream, 4 * PERIOD, PERIOD, 0, 2, VSND_PCM_FMT_S16,
+	return drv_set_params(&H.d, stream, 4 * PERIOD, PERIOD, 0, 2, VSND_PCM_FMT_S16,
 			      VSND_PCM_RATE_48000);
 }
 
@@ -434,29 +434,29 @@ static void stream_release(uint32_t id)
 static bool info_serves(const char *what)
 {
 	const uint8_t *resp;
-	int st = vdd_query(&H.d, VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, VIRTIO_SND_PCM_INFO_SIZE,
+	int st = drv_query(&H.d, VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, VIRTIO_SND_PCM_INFO_SIZE,
 			   &resp);
 
 	return check(st == VIRTIO_SND_S_OK && memcmp(resp + 4, H.info, info_len() - 4) == 0,
-		     "%s: PCM_INFO after the case: %s", what, vdd_status_name(st));
+		     "%s: PCM_INFO after the case: %s", what, drv_status_name(st));
 }
 
 /* 4 periods through the output stream, each completing OK. */
 static bool playback_serves(const char *what)
 {
-	struct vdc_done done;
+	struct pcm_io_done done;
 	bool ok = stream_to(H.out, 2);
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; ok && i < 4; i++)
-		ok = vdc_io_submit(&H.play, i, PERIOD, false) == 0;
+		ok = pcm_io_submit(&H.play, i, PERIOD, false) == 0;
 	ok = ok && pcm(VIRTIO_SND_R_PCM_START, H.out) == VIRTIO_SND_S_OK;
-	while (ok && n < 4 && vdc_io_wait(&H.play, ANSWER_MS, &done) == 0 &&
+	while (ok && n < 4 && pcm_io_wait(&H.play, ANSWER_MS, &done) == 0 &&
 	       done.status == VIRTIO_SND_S_OK && done.used_len == 8)
 		n++;
 	stream_release(H.out);
 	/* Whatever did not complete came back at RELEASE. */
-	while (H.play.pending && vdc_io_wait(&H.play, 100, &done) == 0)
+	while (H.play.pending && pcm_io_wait(&H.play, 100, &done) == 0)
 		;
 	return check(ok && n == 4, "%s: playback after the case: %u of 4 periods", what, n);
 }
@@ -465,7 +465,7 @@ static bool playback_serves(const char *what)
 
 static void c_no_writable(void)
 {
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
 
 	expect(0, chain(0, 0, s, 1), 0, "no writable part");
 }
@@ -473,7 +473,7 @@ static void c_no_writable(void)
 static void c_resp_readable(void)
 {
 	size_t r = response(36);
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), rd(r, 36) };
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), rd(r, 36) };
 
 	expect(0, chain(0, 0, s, 2), 0, "response readable");
 	check(mem(r)[0] == 0xa5, "response readable: the device wrote into it");
@@ -482,7 +482,7 @@ static void c_resp_readable(void)
 static void c_resp_small(void)
 {
 	size_t r = response(3);
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(r, 3) };
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(r, 3) };
 
 	expect(0, chain(0, 0, s, 2), 0, "3-byte response");
 	check(mem(r)[0] == 0xa5 && mem(r)[2] == 0xa5, "3-byte response: written");
@@ -491,7 +491,7 @@ static void c_resp_small(void)
 static void c_req_short(void)
 {
 	size_t r = response(4);
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 2), wr(r, 4) };
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 2), wr(r, 4) };
 
 	if (expect(0, chain(0, 0, s, 2), 4, "2-byte request"))
 		check(status_at(r) == VIRTIO_SND_S_BAD_MSG, "2-byte request: 0x%x", status_at(r));
@@ -500,7 +500,7 @@ static void c_req_short(void)
 static void c_req_empty(void)
 {
 	size_t r = response(4);
-	struct vdr_seg s[] = { wr(r, 4) };
+	struct vring_seg s[] = { wr(r, 4) };
 
 	if (expect(0, chain(0, 0, s, 1), 4, "no request"))
 		check(status_at(r) == VIRTIO_SND_S_BAD_MSG, "no request: 0x%x", status_at(r));
@@ -509,7 +509,7 @@ static void c_req_empty(void)
 static void c_zero_len(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(info_len());
-	struct vdr_seg s[] = { rd(q, 0), rd(q, 16), rd(q, 0), wr(r, 0), wr(r, info_len()), wr(r, 0) };
+	struct vring_seg s[] = { rd(q, 0), rd(q, 16), rd(q, 0), wr(r, 0), wr(r, info_len()), wr(r, 0) };
 
 	if (expect(0, chain(0, 0, s, 6), info_len(), "zero-length descriptors around"))
 		same_info(r, "zero-length descriptors around");
@@ -518,13 +518,13 @@ static void c_zero_len(void)
 static void c_all_zero(void)
 {
 	size_t r = response(4);
-	struct vdr_seg s[] = { rd(r, 0), wr(r, 0) };
+	struct vring_seg s[] = { rd(r, 0), wr(r, 0) };
 
 	expect(0, chain(0, 0, s, 2), 0, "only zero-length descriptors");
 }
 
 /* The request and n_wr response bytes, one byte per descriptor. */
-static unsigned int bytewise(size_t q, size_t r, unsigned int n_wr, struct vdr_seg *s)
+static unsigned int bytewise(size_t q, size_t r, unsigned int n_wr, struct vring_seg *s)
 {
 	unsigned int n = 0;
 
@@ -538,7 +538,7 @@ static unsigned int bytewise(size_t q, size_t r, unsigned int n_wr, struct vdr_s
 static void c_bytewise_direct(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(info_len());
-	struct vdr_seg s[128];
+	struct vring_seg s[128];
 	unsigned int n = bytewise(q, r, info_len(), s);
 
 	if (!check(n <= 128, "test bug: %u descriptors", n))
@@ -550,7 +550,7 @@ static void c_bytewise_direct(void)
 static void c_desc_512(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(496);
-	static struct vdr_seg s[VIRTQ_MAX_IOV];
+	static struct vring_seg s[VIRTQ_MAX_IOV];
 	unsigned int n = bytewise(q, r, VIRTQ_MAX_IOV - 16, s);
 
 	if (expect(0, indirect(0, 0, s, n), info_len(), "512 descriptors"))
@@ -560,7 +560,7 @@ static void c_desc_512(void)
 static void c_desc_600(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), r = response(584);
-	static struct vdr_seg s[600];
+	static struct vring_seg s[600];
 	unsigned int n = bytewise(q, r, 600 - 16, s);
 
 	expect(0, indirect(0, 0, s, n), 0, "600 descriptors");
@@ -570,24 +570,25 @@ static void c_desc_600(void)
 /* A request whose response buffer sits at gpa (len bytes): len 0 back. */
 static void bad_buffer(uint64_t gpa, uint32_t len, const char *what)
 {
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), { gpa, len, true } };
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16),
+				 { gpa, len, true } };
 
 	expect(0, chain(0, 0, s, 2), 0, what);
 }
 
 static void c_addr_outside(void)
 {
-	struct vdr_seg s[] = { { 0x1000, 16, false }, wr(response(36), 36) };
+	struct vring_seg s[] = { { 0x1000, 16, false }, wr(response(36), 36) };
 
 	expect(0, chain(0, 0, s, 2), 0, "request below guest memory");
-	bad_buffer(VDF_GPA_BASE + VDF_MEM_SIZE, 36, "response above guest memory");
-	bad_buffer(VDF_GPA_BASE + VDF_MEM_SIZE - 8, 36, "response past the end of memory");
+	bad_buffer(FE_GPA_BASE + FE_MEM_SIZE, 36, "response above guest memory");
+	bad_buffer(FE_GPA_BASE + FE_MEM_SIZE - 8, 36, "response past the end of memory");
 	bad_buffer(UINT64_MAX - 7, 36, "response wrapping 2^64");
 }
 
 static void c_indirect_outside(void)
 {
-	desc(0, 0, VDF_GPA_BASE + VDF_MEM_SIZE, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	desc(0, 0, FE_GPA_BASE + FE_MEM_SIZE, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	expect(0, 0, 0, "indirect table outside memory");
 	desc(0, 0, UINT64_MAX - 15, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	expect(0, 0, 0, "indirect table wrapping 2^64");
@@ -597,7 +598,7 @@ static void c_indirect_outside(void)
  * than the 2^32 bytes a chain may carry (2.7.4.2). */
 static void c_over_4g(void)
 {
-	static struct vdr_seg s[301];
+	static struct vring_seg s[301];
 
 	for (unsigned int i = 0; i < 300; i++)
 		s[i] = rd(4096, 15u << 20);
@@ -615,15 +616,15 @@ static void c_full_ring(void)
 	size_t resp[64];
 
 	for (unsigned int k = 0; k < n && k < 64; k++) {
-		struct vdr_seg s[2] = { rd(q, k % 4 == 3 ? 2 : 16), wr(resp[k] = response(36), 36) };
+		struct vring_seg s[2] = { rd(q, k % 4 == 3 ? 2 : 16), wr(resp[k] = response(36), 36) };
 
 		if (k % 4 == 1)
-			s[1].gpa = VDF_GPA_BASE + VDF_MEM_SIZE;
+			s[1].gpa = FE_GPA_BASE + FE_MEM_SIZE;
 		else if (k % 4 == 2)
 			s[1].len = 3;
 		offer(0, chain(0, 2 * k, s, 2));
 	}
-	vdf_kick(&H.d.fe, 0);
+	fe_kick(&H.d.fe, 0);
 	for (unsigned int k = 0; k < n && k < 64; k++) {
 		uint32_t id = 0, len = 0;
 
@@ -644,11 +645,11 @@ static void c_full_ring(void)
 static void broken_then_reset(const char *what)
 {
 	size_t r = response(info_len());
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), 16),
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, 32), 16),
 			   wr(r, info_len()) };
 
 	expect_silence(0, chain(0, 8, s, 2), what);
-	check(vdf_reset(&H.d.fe) == 0, "%s: reset failed", what);
+	check(fe_reset(&H.d.fe) == 0, "%s: reset failed", what);
 }
 
 static void corrupt(uint16_t head, const char *what)
@@ -659,7 +660,7 @@ static void corrupt(uint16_t head, const char *what)
 
 static void r_next_oob(void)
 {
-	desc(0, 0, vdf_gpa(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32)), 16, VIRTQ_DESC_F_NEXT, 200);
+	desc(0, 0, fe_gpa(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32)), 16, VIRTQ_DESC_F_NEXT, 200);
 	corrupt(0, "next out of range");
 }
 
@@ -667,14 +668,14 @@ static void r_loop(void)
 {
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32);
 
-	desc(0, 0, vdf_gpa(q), 8, VIRTQ_DESC_F_NEXT, 1);
-	desc(0, 1, vdf_gpa(q) + 8, 8, VIRTQ_DESC_F_NEXT, 0);
+	desc(0, 0, fe_gpa(q), 8, VIRTQ_DESC_F_NEXT, 1);
+	desc(0, 1, fe_gpa(q) + 8, 8, VIRTQ_DESC_F_NEXT, 0);
 	corrupt(0, "descriptor loop");
 }
 
 static void r_indirect_len(void)
 {
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
 
 	indirect(0, 0, s, 2);
 	desc(0, 0, desc_gpa(0, 0), 24, VIRTQ_DESC_F_INDIRECT, 0);
@@ -689,11 +690,11 @@ static void r_indirect_nested(void)
 	size_t q = query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), inner = scratch(32), outer = scratch(32);
 
 	/* A valid table, referenced from inside another one. */
-	vdr_put_desc(mem(inner), vdf_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
-	vdr_put_desc(mem(inner) + 16, vdf_gpa(response(36)), 36, VIRTQ_DESC_F_WRITE, 0);
-	vdr_put_desc(mem(outer), vdf_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
-	vdr_put_desc(mem(outer) + 16, vdf_gpa(inner), 32, VIRTQ_DESC_F_INDIRECT, 0);
-	desc(0, 0, vdf_gpa(outer), 32, VIRTQ_DESC_F_INDIRECT, 0);
+	vring_put_desc(mem(inner), fe_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
+	vring_put_desc(mem(inner) + 16, fe_gpa(response(36)), 36, VIRTQ_DESC_F_WRITE, 0);
+	vring_put_desc(mem(outer), fe_gpa(q), 16, VIRTQ_DESC_F_NEXT, 1);
+	vring_put_desc(mem(outer) + 16, fe_gpa(inner), 32, VIRTQ_DESC_F_INDIRECT, 0);
+	desc(0, 0, fe_gpa(outer), 32, VIRTQ_DESC_F_INDIRECT, 0);
 	corrupt(0, "nested indirect");
 }
 
@@ -701,19 +702,19 @@ static void r_indirect_loop(void)
 {
 	size_t table = scratch(32), q = query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32);
 
-	vdr_put_desc(mem(table), vdf_gpa(q), 8, VIRTQ_DESC_F_NEXT, 1);
-	vdr_put_desc(mem(table) + 16, vdf_gpa(q) + 8, 8, VIRTQ_DESC_F_NEXT, 0);
-	desc(0, 0, vdf_gpa(table), 32, VIRTQ_DESC_F_INDIRECT, 0);
+	vring_put_desc(mem(table), fe_gpa(q), 8, VIRTQ_DESC_F_NEXT, 1);
+	vring_put_desc(mem(table) + 16, fe_gpa(q) + 8, 8, VIRTQ_DESC_F_NEXT, 0);
+	desc(0, 0, fe_gpa(table), 32, VIRTQ_DESC_F_INDIRECT, 0);
 	corrupt(0, "loop in an indirect table");
 }
 
 static void r_indirect_next(void)
 {
-	struct vdr_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
+	struct vring_seg s[] = { rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16), wr(response(36), 36) };
 
 	indirect(0, 0, s, 2);
 	desc(0, 0, desc_gpa(0, 0), 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
-	desc(0, 1, vdf_gpa(response(8)), 8, VIRTQ_DESC_F_WRITE, 0);
+	desc(0, 1, fe_gpa(response(8)), 8, VIRTQ_DESC_F_WRITE, 0);
 	corrupt(0, "indirect with NEXT");
 }
 
@@ -724,14 +725,14 @@ static void r_head_oob(void)
 
 static void r_read_after_write(void)
 {
-	struct vdr_seg s[] = { wr(response(36), 36), rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
+	struct vring_seg s[] = { wr(response(36), 36), rd(query(VIRTIO_SND_R_PCM_INFO, 0, 1, 32), 16) };
 
 	corrupt(chain(0, 0, s, 2), "readable after writable");
 }
 
 static void r_avail_jump(void)
 {
-	struct vdr *r = &H.d.fe.r[0].ring;
+	struct vring *r = &H.d.fe.r[0].ring;
 
 	/* Nothing new in the ring, but an index num+1 ahead. */
 	r->avail_idx = (uint16_t)(r->avail_idx + r->num);
@@ -741,7 +742,7 @@ static void r_avail_jump(void)
 
 static void r_avail_back(void)
 {
-	struct vdr *r = &H.d.fe.r[0].ring;
+	struct vring *r = &H.d.fe.r[0].ring;
 
 	/* The index moves back by one: 65535 "new" chains. */
 	r->avail_idx = (uint16_t)(r->avail_idx - 2);
@@ -757,8 +758,8 @@ static void r_tx_loop(void)
 	if (!stream_to(H.out, 3))
 		return;
 	vsnd_put_le32(mem(x), H.out);
-	desc(VSND_QUEUE_TX, 100, vdf_gpa(x), 4, VIRTQ_DESC_F_NEXT, 101);
-	desc(VSND_QUEUE_TX, 101, vdf_gpa(x), 0, VIRTQ_DESC_F_NEXT, 100);
+	desc(VSND_QUEUE_TX, 100, fe_gpa(x), 4, VIRTQ_DESC_F_NEXT, 101);
+	desc(VSND_QUEUE_TX, 101, fe_gpa(x), 0, VIRTQ_DESC_F_NEXT, 100);
 	expect_silence(VSND_QUEUE_TX, 100, "loop on the TX queue");
 	broken_then_reset("loop on the TX queue");
 }
@@ -785,7 +786,7 @@ static void io_err(unsigned int q, uint16_t head, size_t status, uint32_t len, c
 static void tx_bad(uint32_t id, uint32_t data, const char *what)
 {
 	size_t st = response(8);
-	struct vdr_seg s[] = { rd(xfer(id, data), 4 + data), wr(st, 8) };
+	struct vring_seg s[] = { rd(xfer(id, data), 4 + data), wr(st, 8) };
 
 	io_err(VSND_QUEUE_TX, chain(VSND_QUEUE_TX, 0, s, 2), st, 8, what);
 }
@@ -793,10 +794,10 @@ static void tx_bad(uint32_t id, uint32_t data, const char *what)
 static void i_tx_layout(void)
 {
 	size_t st = response(8), data = response(PERIOD);
-	struct vdr_seg hdr_only[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD) };
-	struct vdr_seg small[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(response(4), 4) };
-	struct vdr_seg short_hdr[] = { rd(xfer(H.out, 0), 2), wr(st, 8) };
-	struct vdr_seg data_wr[] = { rd(xfer(H.out, 0), 4), wr(data, PERIOD), wr(st, 8) };
+	struct vring_seg hdr_only[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD) };
+	struct vring_seg small[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(response(4), 4) };
+	struct vring_seg short_hdr[] = { rd(xfer(H.out, 0), 2), wr(st, 8) };
+	struct vring_seg data_wr[] = { rd(xfer(H.out, 0), 4), wr(data, PERIOD), wr(st, 8) };
 
 	if (!stream_to(H.out, 2))
 		return;
@@ -828,7 +829,7 @@ static void i_tx_stream(void)
 static void rx_bad(uint32_t id, uint32_t rd_data, uint32_t wr_len, const char *what)
 {
 	size_t tail = response(wr_len);
-	struct vdr_seg s[] = { rd(xfer(id, rd_data), 4 + rd_data), wr(tail, wr_len) };
+	struct vring_seg s[] = { rd(xfer(id, rd_data), 4 + rd_data), wr(tail, wr_len) };
 	uint16_t head = chain(VSND_QUEUE_RX, 0, s, 2);
 
 	if (wr_len < 8)
@@ -855,7 +856,7 @@ static void i_tx_states(void)
 	static const int states[] = { 0, 1, 5 };
 
 	/* Only a reset brings a stream back to INITIAL. */
-	if (!check(vdf_reset(&H.d.fe) == 0, "TX states: reset"))
+	if (!check(fe_reset(&H.d.fe) == 0, "TX states: reset"))
 		return;
 	for (unsigned int i = 0; i < 3; i++) {
 		char what[48];
@@ -873,7 +874,7 @@ static void i_tx_states(void)
 static void tx_held(int st, const char *what)
 {
 	size_t status = response(8);
-	struct vdr_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
+	struct vring_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
 	uint32_t id = 0, len = 0;
 
 	if (!stream_to(H.out, st))
@@ -897,7 +898,7 @@ static void i_tx_held(void)
  * any other, played from while started, given back OK at RELEASE. */
 static void i_tx_huge(void)
 {
-	static struct vdr_seg s[257];
+	static struct vring_seg s[257];
 	size_t status = response(8);
 	uint32_t id = 0, len = 0;
 
@@ -905,7 +906,7 @@ static void i_tx_huge(void)
 		return;
 	s[0] = rd(xfer(H.out, 0), 4);
 	for (unsigned int i = 1; i < 256; i++)
-		s[i] = rd(4096, VDF_MEM_SIZE - 4096);
+		s[i] = rd(4096, FE_MEM_SIZE - 4096);
 	s[256] = wr(status, 8);
 	publish(VSND_QUEUE_TX, indirect(VSND_QUEUE_TX, 0, s, 257));
 	check(used(VSND_QUEUE_TX, 100, &id, &len) == -ETIMEDOUT, "4 GiB TX: answered at once");
@@ -927,14 +928,14 @@ static void i_reset_held(void)
 	if (!stream_to(H.out, 3) || !stream_to(H.in, 3))
 		return;
 	for (unsigned int k = 0; k < 8; k++) {
-		struct vdr_seg t[] = { rd(xfer(H.out, 16 * PERIOD), 4 + 16 * PERIOD), wr(response(8), 8) };
-		struct vdr_seg r[] = { rd(xfer(H.in, 0), 4), wr(response(16 * PERIOD + 8), 16 * PERIOD + 8) };
+		struct vring_seg t[] = { rd(xfer(H.out, 16 * PERIOD), 4 + 16 * PERIOD), wr(response(8), 8) };
+		struct vring_seg r[] = { rd(xfer(H.in, 0), 4), wr(response(16 * PERIOD + 8), 16 * PERIOD + 8) };
 
 		publish(VSND_QUEUE_TX, chain(VSND_QUEUE_TX, 2 * k, t, 2));
 		publish(VSND_QUEUE_RX, chain(VSND_QUEUE_RX, 2 * k, r, 2));
 	}
 	msleep(30);
-	if (!check(vdf_reset(&H.d.fe) == 0, "reset with held messages: reset"))
+	if (!check(fe_reset(&H.d.fe) == 0, "reset with held messages: reset"))
 		return;
 	msleep(100);
 	check(used(VSND_QUEUE_TX, 0, &id, &len) == -ETIMEDOUT &&
@@ -947,8 +948,8 @@ static void i_reset_held(void)
 static void i_empty(void)
 {
 	size_t ts = response(8), rs = response(8);
-	struct vdr_seg t[] = { rd(xfer(H.out, 0), 4), wr(ts, 8) };
-	struct vdr_seg r[] = { rd(xfer(H.in, 0), 4), wr(rs, 8) };
+	struct vring_seg t[] = { rd(xfer(H.out, 0), 4), wr(ts, 8) };
+	struct vring_seg r[] = { rd(xfer(H.in, 0), 4), wr(rs, 8) };
 
 	if (!stream_to(H.out, 3) || !stream_to(H.in, 3))
 		return;
@@ -965,7 +966,7 @@ static void i_empty(void)
 static void i_same_head(void)
 {
 	size_t status = response(8);
-	struct vdr_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
+	struct vring_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
 	uint32_t id = 0, len = 0;
 	unsigned int n = 0;
 
@@ -988,7 +989,7 @@ static void i_same_head(void)
 static void i_remap_parked(void)
 {
 	size_t status = response(8);
-	struct vdr_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
+	struct vring_seg s[] = { rd(xfer(H.out, PERIOD), 4 + PERIOD), wr(status, 8) };
 	uint32_t id = 0, len = 0;
 	bool ok;
 
@@ -996,20 +997,20 @@ static void i_remap_parked(void)
 		return;
 	publish(VSND_QUEUE_TX, chain(VSND_QUEUE_TX, 0, s, 2));
 	msleep(20); /* popped and held before the rings stop */
-	ok = vdf_pause(&H.d.fe) == 0;
+	ok = fe_pause(&H.d.fe) == 0;
 	/* Each table retires the mapping before it; the next one after these
 	 * finds the retired list crowded, with no ring running. */
 	for (unsigned int i = 0; ok && i < VHU_MAX_RETIRED - VHU_MEMTABLE_MAX_REGIONS; i++)
-		ok = vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE + (i % 2 ? 0 : 1ull << 32),
-				       VDF_MEM_SIZE, vdf_acked(&H.d.fe)) == 0;
+		ok = fe_set_mem_table(&H.d.fe, FE_UVA_BASE + (i % 2 ? 0 : 1ull << 32),
+				      FE_MEM_SIZE, fe_acked(&H.d.fe)) == 0;
 	/* The last table is larger (the guest's memory grew): its mapping
 	 * cannot land exactly where the first one was. */
-	ok = ok && ftruncate(H.d.fe.memfd, 2 * VDF_MEM_SIZE) == 0 &&
-	     vdf_set_mem_table(&H.d.fe, VDF_UVA_BASE, 2 * VDF_MEM_SIZE, vdf_acked(&H.d.fe)) == 0;
-	ok = ok && vdf_resume(&H.d.fe) == 0;
+	ok = ok && ftruncate(H.d.fe.memfd, 2 * FE_MEM_SIZE) == 0 &&
+	     fe_set_mem_table(&H.d.fe, FE_UVA_BASE, 2 * FE_MEM_SIZE, fe_acked(&H.d.fe)) == 0;
+	ok = ok && fe_resume(&H.d.fe) == 0;
 	if (!check(ok, "memory tables while paused: refused")) {
-		vdd_close(&H.d);
-		check(vdd_open(&H.d, H.sock, true) == 0 && baseline() == 0,
+		drv_close(&H.d);
+		check(drv_open(&H.d, H.sock, true) == 0 && baseline() == 0,
 		      "memory tables refused: no new session");
 		return;
 	}
@@ -1027,7 +1028,7 @@ static void bad_request(size_t q, uint32_t q_len, uint32_t want, const char *wha
 {
 	uint32_t room = VIRTIO_SND_HDR_SIZE + VIRTIO_SND_CTL_VALUE_SIZE; /* CTL_READ's */
 	size_t r = response(room);
-	struct vdr_seg s[] = { rd(q, q_len), wr(r, room) };
+	struct vring_seg s[] = { rd(q, q_len), wr(r, room) };
 
 	if (expect(0, chain(0, 0, s, 2), 4, what))
 		check(status_at(r) == want, "%s: status 0x%x, want 0x%x", what, status_at(r), want);
@@ -1054,7 +1055,7 @@ static size_t ctl_req(uint32_t code, uint32_t id)
 {
 	size_t q = scratch(VIRTIO_SND_CTL_HDR_SIZE);
 
-	vdq_hdr(mem(q), code, id);
+	req_hdr(mem(q), code, id);
 	return q;
 }
 
@@ -1080,12 +1081,12 @@ static void e_bad_buffers(void)
 	size_t rdbuf = response(8), small = response(4), good = response(8);
 	uint32_t id = 0, len = 0;
 
-	/* Start with an empty event queue (vdd stocked it at open). */
-	if (!check(vdf_reset(&H.d.fe) == 0, "event queue: reset"))
+	/* Start with an empty event queue (drv_open stocked it). */
+	if (!check(fe_reset(&H.d.fe) == 0, "event queue: reset"))
 		return;
-	desc(VSND_QUEUE_EVENT, 0, vdf_gpa(rdbuf), 8, 0, 0);
-	desc(VSND_QUEUE_EVENT, 1, vdf_gpa(small), 4, VIRTQ_DESC_F_WRITE, 0);
-	desc(VSND_QUEUE_EVENT, 2, vdf_gpa(good), 8, VIRTQ_DESC_F_WRITE, 0);
+	desc(VSND_QUEUE_EVENT, 0, fe_gpa(rdbuf), 8, 0, 0);
+	desc(VSND_QUEUE_EVENT, 1, fe_gpa(small), 4, VIRTQ_DESC_F_WRITE, 0);
+	desc(VSND_QUEUE_EVENT, 2, fe_gpa(good), 8, VIRTQ_DESC_F_WRITE, 0);
 	publish(VSND_QUEUE_EVENT, 0);
 	publish(VSND_QUEUE_EVENT, 1);
 	publish(VSND_QUEUE_EVENT, 2);
@@ -1112,10 +1113,10 @@ static void r_event_loop(void)
 {
 	size_t b = response(8);
 
-	if (!check(vdf_reset(&H.d.fe) == 0, "event loop: reset"))
+	if (!check(fe_reset(&H.d.fe) == 0, "event loop: reset"))
 		return;
-	desc(VSND_QUEUE_EVENT, 0, vdf_gpa(b), 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
-	desc(VSND_QUEUE_EVENT, 1, vdf_gpa(b), 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
+	desc(VSND_QUEUE_EVENT, 0, fe_gpa(b), 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	desc(VSND_QUEUE_EVENT, 1, fe_gpa(b), 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
 	publish(VSND_QUEUE_EVENT, 0);
 	check(control("jack 0 unplug\n"), "event loop: jack 0 unplug refused");
 	broken_then_reset("loop on the event queue");
@@ -1180,7 +1181,7 @@ static int baseline(void)
 
 	if (H.d.streams == 0 || H.d.streams > MAX_STREAMS)
 		return -ERANGE;
-	st = vdd_query(&H.d, VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, VIRTIO_SND_PCM_INFO_SIZE, &resp);
+	st = drv_query(&H.d, VIRTIO_SND_R_PCM_INFO, 0, H.d.streams, VIRTIO_SND_PCM_INFO_SIZE, &resp);
 	if (st != VIRTIO_SND_S_OK)
 		return -EPROTO;
 	memcpy(H.info, resp + 4, info_len() - 4);
@@ -1189,10 +1190,10 @@ static int baseline(void)
 		*(H.info[i * 32 + 24] == VSND_DIR_OUTPUT ? &H.out : &H.in) = i;
 	if (H.out == UINT32_MAX || H.in == UINT32_MAX)
 		return -ENOENT;
-	H.arena = vdf_alloc(&H.d.fe, ARENA_SIZE, 16);
+	H.arena = fe_alloc(&H.d.fe, ARENA_SIZE, 16);
 	if (!H.arena)
 		return -ENOMEM;
-	return vdc_io_init(&H.play, &H.d, VSND_QUEUE_TX, H.out, PERIOD, 4);
+	return pcm_io_init(&H.play, &H.d, VSND_QUEUE_TX, H.out, PERIOD, 4);
 }
 
 static void run_case(const struct tcase *c)
@@ -1207,7 +1208,7 @@ static void run_case(const struct tcase *c)
 		return;
 	info_serves(c->name);
 	playback_serves(c->name);
-	fds = vdf_count_fds(H.pid);
+	fds = fe_count_fds(H.pid);
 	check(fds == H.fds_session, "%s: daemon fds %d, %d before", c->name, fds, H.fds_session);
 	printf("%s: %s\n", H.failures == before ? "ok" : "FAIL", c->name);
 	fflush(stdout);
@@ -1219,7 +1220,7 @@ static int settle_fds(int want)
 	int fds = -1;
 
 	for (int i = 0; i < 500; i++) {
-		fds = vdf_count_fds(H.pid);
+		fds = fe_count_fds(H.pid);
 		if (fds == want)
 			break;
 		msleep(10);
@@ -1260,16 +1261,16 @@ static unsigned int run_daemon(const struct tcase *list, size_t n)
 	rc = daemon_start();
 	if (!check(rc == 0, "vsnd did not start: %s (log: %s)", strerror(-rc), H.log))
 		return 1;
-	fds_idle = vdf_count_fds(H.pid);
-	rc = vdd_open(&H.d, H.sock, true);
+	fds_idle = fe_count_fds(H.pid);
+	rc = drv_open(&H.d, H.sock, true);
 	if (rc == 0)
 		rc = baseline();
 	if (!check(rc == 0, "session setup: %s", strerror(-rc)))
 		n = 0;
-	H.fds_session = vdf_count_fds(H.pid);
+	H.fds_session = fe_count_fds(H.pid);
 	for (size_t i = 0; i < n && daemon_alive(); i++)
 		run_case(&list[i]);
-	vdd_close(&H.d);
+	drv_close(&H.d);
 	fds_end = settle_fds(fds_idle);
 	check(fds_end == fds_idle, "daemon fds after the session %d, idle %d", fds_end, fds_idle);
 	code = daemon_alive() ? daemon_stop() : -1;

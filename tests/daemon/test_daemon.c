@@ -35,7 +35,7 @@
 #define PERIOD 1920u /* 10 ms of 48 kHz stereo S16 */
 
 struct t {
-	struct vdf fe;
+	struct fe fe;
 	struct vd_loop loop;
 	struct vsnd_backend *backend;
 	uint64_t features;
@@ -60,11 +60,11 @@ static int setup_spec(void **state, bool controls, const char *spec)
 	assert_non_null(t);
 	if (!getenv("VHU_TEST_VERBOSE"))
 		vd_log_set_level(VSND_LOG_ERROR);
-	t->fds_before = vdf_count_fds(0);
+	t->fds_before = fe_count_fds(0);
 	assert_int_equal(vsnd_backend_create(spec, &env, &t->backend), 0);
 	cfg.backend = t->backend;
 	assert_int_equal(vd_loop_init(&t->loop, &cfg), 0);
-	assert_int_equal(vdf_pair(&t->fe, MEM_SIZE, &peer), 0);
+	assert_int_equal(fe_pair(&t->fe, MEM_SIZE, &peer), 0);
 	assert_int_equal(vd_loop_adopt(&t->loop, peer), 0);
 	t->fe.pump = pump;
 	t->fe.pump_opaque = t;
@@ -101,9 +101,9 @@ static int teardown(void **state)
 
 	vd_loop_fini(&t->loop);
 	vsnd_backend_destroy(t->backend);
-	vdf_close(&t->fe);
+	fe_close(&t->fe);
 	free(t);
-	assert_int_equal(vdf_count_fds(0), before);
+	assert_int_equal(fe_count_fds(0), before);
 	return 0;
 }
 
@@ -111,7 +111,7 @@ static uint64_t get_u64(struct t *t, uint32_t req)
 {
 	uint64_t v = 0;
 
-	assert_int_equal(vdf_get_u64(&t->fe, req, &v), 0);
+	assert_int_equal(fe_get_u64(&t->fe, req, &v), 0);
 	return v;
 }
 
@@ -124,25 +124,25 @@ static void bring_up(struct t *t)
 	assert_true(offered & F_PROTOCOL);
 	assert_true(offered & (1ull << VSND_VIRTIO_F_VERSION_1));
 	assert_int_equal(get_u64(t, VHU_REQ_GET_PROTOCOL_FEATURES), 0x8209);
-	assert_int_equal(vdf_set_u64(&t->fe, VHU_REQ_SET_PROTOCOL_FEATURES, 0x8209, false), 0);
+	assert_int_equal(fe_set_u64(&t->fe, VHU_REQ_SET_PROTOCOL_FEATURES, 0x8209, false), 0);
 	assert_int_equal(get_u64(t, VHU_REQ_GET_QUEUE_NUM), NQ);
-	assert_int_equal(vdf_send(&t->fe, VHU_REQ_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fe_send(&t->fe, VHU_REQ_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
 	t->features = offered & ~F_PROTOCOL;
-	assert_int_equal(vdf_set_u64(&t->fe, VHU_REQ_SET_FEATURES, offered, true), 0);
-	assert_int_equal(vdf_set_mem_table(&t->fe, VDF_UVA_BASE, t->fe.mem_size, true), 0);
+	assert_int_equal(fe_set_u64(&t->fe, VHU_REQ_SET_FEATURES, offered, true), 0);
+	assert_int_equal(fe_set_mem_table(&t->fe, FE_UVA_BASE, t->fe.mem_size, true), 0);
 	for (unsigned int q = 0; q < NQ; q++) {
 		if (!t->fe.r[q].ring.num)
-			assert_int_equal(vdf_ring_init(&t->fe, q, 64), 0);
-		assert_int_equal(vdf_ring_start(&t->fe, q, 0), 0);
+			assert_int_equal(fe_ring_init(&t->fe, q, 64), 0);
+		assert_int_equal(fe_ring_start(&t->fe, q, 0), 0);
 	}
 	for (unsigned int q = 0; q < NQ; q++)
-		assert_int_equal(vdf_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, q, 1, true), 0);
+		assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, q, 1, true), 0);
 }
 
 /* Wait (pumping the loop) for the next used entry of ring q. */
 static void wait_used(struct t *t, unsigned int q, uint32_t *id, uint32_t *len)
 {
-	if (!vdf_wait(&t->fe, q, 3000) || vdf_used(&t->fe, q, id, len) != 0)
+	if (!fe_wait(&t->fe, q, 3000) || fe_used(&t->fe, q, id, len) != 0)
 		fail_msg("no used entry on queue %u", q);
 }
 
@@ -151,14 +151,14 @@ static void wait_used(struct t *t, unsigned int q, uint32_t *id, uint32_t *len)
 static uint32_t control(struct t *t, const void *req, uint32_t req_len, uint32_t resp_len,
 			size_t *resp)
 {
-	size_t rq = vdf_alloc(&t->fe, req_len, 8);
+	size_t rq = fe_alloc(&t->fe, req_len, 8);
 	uint32_t id, len;
 	int head;
 
-	*resp = vdf_alloc(&t->fe, resp_len, 8);
+	*resp = fe_alloc(&t->fe, resp_len, 8);
 	memcpy(t->fe.mem + rq, req, req_len);
 	memset(t->fe.mem + *resp, 0xee, resp_len);
-	head = vdf_add(&t->fe, 0, rq, req_len, *resp, resp_len, false);
+	head = fe_add(&t->fe, 0, rq, req_len, *resp, resp_len, false);
 	wait_used(t, 0, &id, &len);
 	assert_int_equal(id, head);
 	return len;
@@ -178,7 +178,7 @@ static void test_pcm_info(void **state)
 
 	bring_up(t);
 	assert_false(t->features & (1ull << VSND_F_CTLS));
-	vdq_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);
+	req_query(q, VIRTIO_SND_R_PCM_INFO, 0, 2, 32);
 	assert_int_equal(control(t, q, sizeof(q), 4 + 2 * 32, &resp), 4 + 2 * 32);
 	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
 	for (unsigned int i = 0; i < 2; i++) {
@@ -193,7 +193,7 @@ static void test_pcm_info(void **state)
 			assert_int_equal(info[k], 0);                 /* padding */
 	}
 	/* the guest's call eventfd was signalled */
-	assert_true(vdf_called(&t->fe, 0));
+	assert_true(fe_called(&t->fe, 0));
 	/* a bad query (count past the streams) is answered BAD_MSG, not dropped */
 	vsnd_put_le32(q + 8, 3);
 	assert_int_equal(control(t, q, sizeof(q), 4 + 3 * 32, &resp) >= 4, 1);
@@ -206,9 +206,9 @@ static void get_config(struct t *t, uint32_t len, uint8_t *out)
 	uint32_t req, flags;
 
 	vhu_wr32(p + 4, len);
-	assert_int_equal(vdf_send(&t->fe, VHU_REQ_GET_CONFIG, 0, p, VHU_CONFIG_HDR + len, NULL, 0),
+	assert_int_equal(fe_send(&t->fe, VHU_REQ_GET_CONFIG, 0, p, VHU_CONFIG_HDR + len, NULL, 0),
 			 0);
-	assert_int_equal(vdf_recv(&t->fe, &req, &flags, p, sizeof(p)), (int)(VHU_CONFIG_HDR + len));
+	assert_int_equal(fe_recv(&t->fe, &req, &flags, p, sizeof(p)), (int)(VHU_CONFIG_HDR + len));
 	assert_int_equal(flags, 0x5);
 	memcpy(out, p + VHU_CONFIG_HDR, len);
 }
@@ -248,20 +248,20 @@ static void pcm_simple(struct t *t, uint32_t code, uint32_t stream)
 	uint8_t q[8];
 	size_t resp;
 
-	vdq_hdr(q, code, stream);
+	req_hdr(q, code, stream);
 	assert_int_equal(control(t, q, sizeof(q), 4, &resp), 4);
 	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
 }
 
 static void set_params(struct t *t, uint32_t stream)
 {
-	const struct vdq_params p = { .stream = stream, .buffer_bytes = 4 * PERIOD,
+	const struct req_params p = { .stream = stream, .buffer_bytes = 4 * PERIOD,
 				      .period_bytes = PERIOD, .channels = 2,
 				      .format = VSND_PCM_FMT_S16, .rate = VSND_PCM_RATE_48000 };
 	uint8_t q[VIRTIO_SND_PCM_SET_PARAMS_SIZE];
 	size_t resp;
 
-	vdq_set_params(q, &p);
+	req_set_params(q, &p);
 	assert_int_equal(control(t, q, sizeof(q), 4, &resp), 4);
 	assert_int_equal(status_of(t, resp), VIRTIO_SND_S_OK);
 }
@@ -278,7 +278,7 @@ static const char *stream_state(struct t *t, unsigned int id)
 /* GET_VRING_BASE of q: the reply's index (checked to be a reply for q). */
 static uint32_t get_vring_base(struct t *t, uint32_t q)
 {
-	int base = vdf_get_vring_base(&t->fe, q);
+	int base = fe_get_vring_base(&t->fe, q);
 
 	assert_true(base >= 0);
 	return (uint32_t)base;
@@ -287,7 +287,7 @@ static uint32_t get_vring_base(struct t *t, uint32_t q)
 static void stop_all(struct t *t)
 {
 	for (unsigned int q = 0; q < NQ; q++)
-		assert_int_equal(vdf_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, q, 0, true), 0);
+		assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, q, 0, true), 0);
 }
 
 /* A TX buffer held in PREPARED stays held across GET_VRING_BASE (a VM pause
@@ -297,7 +297,7 @@ static void stop_all(struct t *t)
 static void test_stop_keeps_held(void **state)
 {
 	struct t *t = *state;
-	size_t xfer = vdf_alloc(&t->fe, 4 + PERIOD, 8), status = vdf_alloc(&t->fe, 8, 8);
+	size_t xfer = fe_alloc(&t->fe, 4 + PERIOD, 8), status = fe_alloc(&t->fe, 8, 8);
 	uint32_t id, len;
 	int head;
 
@@ -307,36 +307,36 @@ static void test_stop_keeps_held(void **state)
 	assert_string_equal(stream_state(t, 0), "prepared");
 	vsnd_put_le32(t->fe.mem + xfer, 0);
 	memset(t->fe.mem + status, 0xee, 8);
-	head = vdf_add(&t->fe, 2, xfer, 4 + PERIOD, status, 8, false);
+	head = fe_add(&t->fe, 2, xfer, 4 + PERIOD, status, 8, false);
 	for (int i = 0; i < 20; i++)
 		pump(t);
 	/* held: nothing used yet */
-	assert_int_equal(vdf_used(&t->fe, 2, &id, &len), -EAGAIN);
+	assert_int_equal(fe_used(&t->fe, 2, &id, &len), -EAGAIN);
 	stop_all(t);
 	assert_int_equal(get_vring_base(t, 0), 2);     /* SET_PARAMS, PREPARE */
 	assert_int_equal(get_vring_base(t, 1), 0);
 	assert_int_equal(get_vring_base(t, 2), 1);
 	/* still held: nothing written to the stopped ring */
-	assert_int_equal(vdf_used(&t->fe, 2, &id, &len), -EAGAIN);
+	assert_int_equal(fe_used(&t->fe, 2, &id, &len), -EAGAIN);
 	assert_int_equal(vsnd_le32(t->fe.mem + status), 0xeeeeeeee);
 	(void)head;
 	assert_int_equal(get_vring_base(t, 3), 0);
 	assert_string_equal(stream_state(t, 0), "prepared");
 	/* resume from where we were (used index 2 in memory): state kept */
-	assert_int_equal(vdf_ring_start(&t->fe, 0, 2), 0);
-	assert_int_equal(vdf_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
+	assert_int_equal(fe_ring_start(&t->fe, 0, 2), 0);
+	assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
 	assert_string_equal(stream_state(t, 0), "prepared");
 	assert_int_equal(get_vring_base(t, 0), 2);
 	/* driver reset: fresh rings (index 0, used index 0): state dropped */
-	vdf_ring_clear(&t->fe, 0);
-	assert_int_equal(vdf_ring_start(&t->fe, 0, 0), 0);
-	assert_true(vdf_quiet(&t->fe));
+	fe_ring_clear(&t->fe, 0);
+	assert_int_equal(fe_ring_start(&t->fe, 0, 0), 0);
+	assert_true(fe_quiet(&t->fe));
 	assert_string_equal(stream_state(t, 0), "initial");
 	/* the buffer held before the reset was dropped, never completed */
-	assert_int_equal(vdf_used(&t->fe, 2, &id, &len), -EAGAIN);
+	assert_int_equal(fe_used(&t->fe, 2, &id, &len), -EAGAIN);
 	assert_int_equal(vsnd_le32(t->fe.mem + status), 0xeeeeeeee);
 	/* and the device still answers, with the features kept */
-	assert_int_equal(vdf_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
+	assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
 	set_params(t, 0);
 	assert_string_equal(stream_state(t, 0), "params");
 }
@@ -345,12 +345,12 @@ static void test_stop_keeps_held(void **state)
 static void test_eventq_without_kick(void **state)
 {
 	struct t *t = *state;
-	size_t ev = vdf_alloc(&t->fe, 8, 8);
+	size_t ev = fe_alloc(&t->fe, 8, 8);
 	uint32_t id, len;
 	int head;
 
 	bring_up(t);
-	head = vdf_add(&t->fe, 1, ev, 0, ev, 8, true);
+	head = fe_add(&t->fe, 1, ev, 0, ev, 8, true);
 	(void)head;
 	/* a jack event needs an event buffer: the device finds the one posted */
 	assert_int_equal(vsnd_dev_jack_set(vd_session_dev(t->loop.session), 0, false), 0);
@@ -363,7 +363,7 @@ static void test_eventq_without_kick(void **state)
 static void test_disconnect_then_next(void **state)
 {
 	struct t *t = *state;
-	struct vdf fe2;
+	struct fe fe2;
 	int peer;
 
 	bring_up(t);
@@ -380,7 +380,7 @@ static void test_disconnect_then_next(void **state)
 	assert_true(t->loop.quit);
 	/* a later adopted connection starts a fresh device */
 	t->loop.quit = false;
-	assert_int_equal(vdf_pair(&fe2, MEM_SIZE, &peer), 0);
+	assert_int_equal(fe_pair(&fe2, MEM_SIZE, &peer), 0);
 	assert_int_equal(vd_loop_adopt(&t->loop, peer), 0);
 	fe2.pump = pump;
 	fe2.pump_opaque = t;
@@ -388,10 +388,10 @@ static void test_disconnect_then_next(void **state)
 	{
 		uint64_t v = 0;
 
-		assert_int_equal(vdf_get_u64(&fe2, VHU_REQ_GET_QUEUE_NUM, &v), 0);
+		assert_int_equal(fe_get_u64(&fe2, VHU_REQ_GET_QUEUE_NUM, &v), 0);
 		assert_int_equal(v, 4);
 	}
-	vdf_close(&fe2);
+	fe_close(&fe2);
 }
 
 static void test_malformed_closes(void **state)
@@ -400,7 +400,7 @@ static void test_malformed_closes(void **state)
 
 	bring_up(t);
 	/* a queue index out of range ends the session, not the daemon */
-	assert_int_equal(vdf_set_state(&t->fe, VHU_REQ_SET_VRING_NUM, 9, 64, false), 0);
+	assert_int_equal(fe_set_state(&t->fe, VHU_REQ_SET_VRING_NUM, 9, 64, false), 0);
 	for (int i = 0; i < 10 && t->loop.session; i++)
 		assert_int_equal(vd_loop_iterate(&t->loop, 1), 0);
 	assert_null(t->loop.session);
@@ -412,8 +412,8 @@ static void test_exit_finalizes_file(void **state)
 {
 	struct t *t = *state;
 	const unsigned int frames = PERIOD / 4, periods = 4;
-	size_t data = vdf_alloc(&t->fe, periods * (4 + PERIOD), 8);
-	size_t status = vdf_alloc(&t->fe, periods * 8, 8);
+	size_t data = fe_alloc(&t->fe, periods * (4 + PERIOD), 8);
+	size_t status = fe_alloc(&t->fe, periods * 8, 8);
 	char path[96];
 	SF_INFO info = { 0 };
 	SNDFILE *sf;
@@ -431,9 +431,9 @@ static void test_exit_finalizes_file(void **state)
 			for (unsigned int c = 0; c < 2; c++)
 				vsnd_put_le16(x + 4 + 4 * f + 2 * c,
 					      (uint16_t)(1000 + 2 * (p * frames + f) + c));
-		vdf_add(&t->fe, 2, data + p * (4 + PERIOD), 4 + PERIOD, status + 8 * p, 8, true);
+		fe_add(&t->fe, 2, data + p * (4 + PERIOD), 4 + PERIOD, status + 8 * p, 8, true);
 	}
-	vdf_kick(&t->fe, 2);
+	fe_kick(&t->fe, 2);
 	pcm_simple(t, VIRTIO_SND_R_PCM_START, 0);
 	/* one period played (completed at the real rate), then we exit */
 	wait_used(t, 2, &id, &len);

@@ -30,7 +30,7 @@ static const char *ctl(uint32_t type, uint32_t count, uint32_t items)
 	put32(info + 8, type);
 	put32(info + 16, count);
 	put32(info + 72, items);
-	return vdd_rules_ctl(info, buf, sizeof(buf));
+	return rules_ctl(info, buf, sizeof(buf));
 }
 
 static void test_ctl_limits(void **state)
@@ -55,13 +55,13 @@ static void test_ctl_limits(void **state)
 static void test_rates(void **state)
 {
 	(void)state;
-	assert_null(vdd_rules_rates(UINT64_C(1) << VSND_PCM_RATE_48000));
-	assert_null(vdd_rules_rates(UINT64_C(1) << VSND_PCM_RATE_5512));
-	assert_null(vdd_rules_rates((UINT64_C(1) << VSND_PCM_RATE_192000) |
-				    (UINT64_C(1) << VSND_PCM_RATE_384000)));
-	assert_non_null(strstr(vdd_rules_rates(UINT64_C(1) << VSND_PCM_RATE_384000), "384"));
-	assert_non_null(strstr(vdd_rules_rates((UINT64_C(1) << VSND_PCM_RATE_12000) |
-					       (UINT64_C(1) << VSND_PCM_RATE_24000)),
+	assert_null(rules_rates(UINT64_C(1) << VSND_PCM_RATE_48000));
+	assert_null(rules_rates(UINT64_C(1) << VSND_PCM_RATE_5512));
+	assert_null(rules_rates((UINT64_C(1) << VSND_PCM_RATE_192000) |
+				(UINT64_C(1) << VSND_PCM_RATE_384000)));
+	assert_non_null(strstr(rules_rates(UINT64_C(1) << VSND_PCM_RATE_384000), "384"));
+	assert_non_null(strstr(rules_rates((UINT64_C(1) << VSND_PCM_RATE_12000) |
+					   (UINT64_C(1) << VSND_PCM_RATE_24000)),
 			       "no Linux driver maps"));
 }
 
@@ -89,51 +89,51 @@ static const uint8_t *pcm(uint64_t formats, uint64_t rates, uint8_t dir, uint8_t
 
 static void test_periods(void **state)
 {
-	const struct vdd_linux_pcm *def = &vdd_linux_pcm_defaults;
-	struct vdd_linux_pcm many = vdd_linux_pcm_defaults;
+	const struct rules_linux_pcm *def = &rules_linux_pcm_defaults;
+	struct rules_linux_pcm many = rules_linux_pcm_defaults;
 
 	(void)state;
 	assert_int_equal(def->buffer_ms, 160);
 	assert_int_equal(def->periods_max, 16);
 	assert_int_equal(def->period_ms_min, 10);
-	assert_int_equal(vdd_rules_periods(def, pcm(ALL_FMTS, ALL_RATES, 0, 1, 2)), 16);
-	assert_int_equal(vdd_rules_periods(def, pcm(S16, R48K, 1, 2, 2)), 16);
+	assert_int_equal(rules_periods(def, pcm(ALL_FMTS, ALL_RATES, 0, 1, 2)), 16);
+	assert_int_equal(rules_periods(def, pcm(S16, R48K, 1, 2, 2)), 16);
 	/* pcm_periods_max raised: the buffer bounds them. FLOAT64 x 2 ch x
 	 * 160 ms x 192 kHz over U8 x 1 ch x 10 ms x 5 kHz: 491520 / 50 */
 	many.periods_max = 512;
-	assert_int_equal(vdd_rules_periods(&many, pcm(ALL_FMTS, ALL_RATES, 0, 1, 2)), 512);
+	assert_int_equal(rules_periods(&many, pcm(ALL_FMTS, ALL_RATES, 0, 1, 2)), 512);
 	many.periods_max = 20000;
-	assert_int_equal(vdd_rules_periods(&many, pcm(ALL_FMTS, ALL_RATES, 0, 1, 2)), 9830);
+	assert_int_equal(rules_periods(&many, pcm(ALL_FMTS, ALL_RATES, 0, 1, 2)), 9830);
 	/* 30720 bytes rounded up to 32768, over 1920: the page counts */
-	assert_int_equal(vdd_rules_periods(&many, pcm(S16, R48K, 0, 2, 2)), 17);
+	assert_int_equal(rules_periods(&many, pcm(S16, R48K, 0, 2, 2)), 17);
 	/* 384 kHz is no rate Linux maps: it does not grow the buffer */
-	assert_int_equal(vdd_rules_periods(&many, pcm(S16, R48K | BIT(VSND_PCM_RATE_384000), 0,
-						      2, 2)), 17);
+	assert_int_equal(rules_periods(&many, pcm(S16, R48K | BIT(VSND_PCM_RATE_384000), 0,
+						  2, 2)), 17);
 	/* IMA_ADPCM alone has 0-byte samples: no bound but periods_max */
-	assert_int_equal(vdd_rules_periods(def, pcm(BIT(VSND_PCM_FMT_IMA_ADPCM), R48K, 0, 1, 1)),
+	assert_int_equal(rules_periods(def, pcm(BIT(VSND_PCM_FMT_IMA_ADPCM), R48K, 0, 1, 1)),
 			 16);
 }
 
 /* Streams Linux refuses queue nothing. */
 static void test_periods_refused(void **state)
 {
-	const struct vdd_linux_pcm *def = &vdd_linux_pcm_defaults;
+	const struct rules_linux_pcm *def = &rules_linux_pcm_defaults;
 
 	(void)state;
-	assert_int_equal(vdd_rules_periods(def, pcm(S16, R48K, 0, 0, 2)), 0);
-	assert_int_equal(vdd_rules_periods(def, pcm(S16, R48K, 0, 2, 1)), 0);
-	assert_int_equal(vdd_rules_periods(def, pcm(0, R48K, 0, 1, 2)), 0);
-	assert_int_equal(vdd_rules_periods(def, pcm(BIT(VSND_PCM_FMT_COUNT), R48K, 0, 1, 2)), 0);
-	assert_int_equal(vdd_rules_periods(def, pcm(S16, BIT(VSND_PCM_RATE_384000), 0, 1, 2)), 0);
-	assert_int_equal(vdd_rules_periods(def, pcm(S16, R48K, 2, 1, 2)), 0);
+	assert_int_equal(rules_periods(def, pcm(S16, R48K, 0, 0, 2)), 0);
+	assert_int_equal(rules_periods(def, pcm(S16, R48K, 0, 2, 1)), 0);
+	assert_int_equal(rules_periods(def, pcm(0, R48K, 0, 1, 2)), 0);
+	assert_int_equal(rules_periods(def, pcm(BIT(VSND_PCM_FMT_COUNT), R48K, 0, 1, 2)), 0);
+	assert_int_equal(rules_periods(def, pcm(S16, BIT(VSND_PCM_RATE_384000), 0, 1, 2)), 0);
+	assert_int_equal(rules_periods(def, pcm(S16, R48K, 2, 1, 2)), 0);
 }
 
 static void test_ring_msgs(void **state)
 {
 	(void)state;
-	assert_int_equal(vdd_rules_ring_msgs(VDD_QEMU_VQ_SIZE, true), 64);
-	assert_int_equal(vdd_rules_ring_msgs(VDD_QEMU_VQ_SIZE, false), 21);
-	assert_int_equal(vdd_rules_ring_msgs(128, false), 42);
+	assert_int_equal(rules_ring_msgs(RULES_QEMU_VQ_SIZE, true), 64);
+	assert_int_equal(rules_ring_msgs(RULES_QEMU_VQ_SIZE, false), 21);
+	assert_int_equal(rules_ring_msgs(128, false), 42);
 }
 
 int main(void)

@@ -245,9 +245,9 @@ static void fd_ctl_pcm(struct fdev *f, struct fz *in)
 
 	uint32_t stream = fz_u8(in) % 3;
 
-	vdq_hdr(req, code, stream);
+	req_hdr(req, code, stream);
 	if (code == VIRTIO_SND_R_PCM_SET_PARAMS) {
-		struct vdq_params p = { .stream = stream };
+		struct req_params p = { .stream = stream };
 		uint8_t pick = fz_u8(in);
 
 		/* mostly sane sizes so streams really run; sometimes anything;
@@ -258,7 +258,7 @@ static void fd_ctl_pcm(struct fdev *f, struct fz *in)
 		p.channels = pick & 8 ? fz_u8(in) : (uint8_t)(1 + (fz_u8(in) & 1));
 		p.format = pick & 16 ? fz_u8(in) : (uint8_t)(VSND_PCM_FMT_S16 + fz_u8(in) % 4);
 		p.rate = pick & 32 ? fz_u8(in) : (uint8_t)(fz_u8(in) % VSND_PCM_RATE_COUNT);
-		vdq_set_params(req, &p);
+		req_set_params(req, &p);
 		len = sizeof(req);
 	}
 	fd_post(f, VSND_QUEUE_CONTROL, fd_chain(f, in, req, len, VIRTIO_SND_HDR_SIZE));

@@ -29,7 +29,7 @@
 
 struct vu {
 	struct vd_session *s;
-	struct vdf fe;          /* the frontend: its socket non-blocking, and
+	struct fe fe;           /* the frontend: its socket non-blocking, and
 	                         * the guest memory */
 	int kept[VU_KEPT];      /* our copies of eventfds sent as kick fds */
 	unsigned int n_kept;
@@ -46,7 +46,7 @@ static void vu_fail(const char *what)
 
 static int vu_count_fds(void)
 {
-	int n = vdf_count_fds(0);
+	int n = fe_count_fds(0);
 
 	if (n < 0)
 		vu_fail("cannot list /proc/self/fd");
@@ -144,7 +144,7 @@ static bool vu_message(struct vu *v, struct fz *in)
 	}
 	/* A full socket buffer just drops the message: the back-end then sees
 	 * a truncated stream, which is one more malformed input. */
-	(void)vdf_send_raw(&v->fe, req, flags, size, payload, plen, fds, made);
+	(void)fe_send_raw(&v->fe, req, flags, size, payload, plen, fds, made);
 	for (unsigned int i = 0; i < made; i++)
 		close(fds[i]);
 	return vu_serve(v);
@@ -182,7 +182,7 @@ static bool vu_step(struct vu *v, struct fz *in)
 	default: /* raw bytes: partial messages, garbage between messages */
 		len = fz_u8(in);
 		fz_bytes(in, buf, len);
-		(void)vdf_send_bytes(&v->fe, buf, len, NULL, 0);
+		(void)fe_send_bytes(&v->fe, buf, len, NULL, 0);
 		return vu_serve(v);
 	}
 }
@@ -197,7 +197,7 @@ static void vu_run(struct vsnd_backend *be, struct fz *in)
 	int peer;
 
 	cfg.controls = fz_u8(in) & 1;
-	if (vdf_pair(&v.fe, VU_MEM_SIZE, &peer) != 0)
+	if (fe_pair(&v.fe, VU_MEM_SIZE, &peer) != 0)
 		vu_fail("frontend");
 	/* never block on a full socket: the session is served between steps */
 	if (fcntl(v.fe.sock, F_SETFL, O_NONBLOCK) < 0)
@@ -212,7 +212,7 @@ static void vu_run(struct vsnd_backend *be, struct fz *in)
 	for (unsigned int i = 0; i < v.n_kept; i++)
 		if (v.kept[i] >= 0)
 			close(v.kept[i]);
-	vdf_close(&v.fe);
+	fe_close(&v.fe);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

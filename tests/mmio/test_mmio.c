@@ -168,7 +168,7 @@ static void bring_up(struct t *t)
 /* Publish and notify like a driver: QueueNotify only when the ring says so. */
 static void kick(struct t *t, unsigned int q)
 {
-	if (vdr_flush(&t->ring[q].ring))
+	if (vring_flush(&t->ring[q].ring))
 		wr(t, R_QUEUE_NOTIFY, q);
 }
 
@@ -455,7 +455,7 @@ static void test_record_bit_exact(void **state)
 		post_rx(t);
 	kick(t, VSND_QUEUE_RX);
 	run_for(t, 50 * MS);
-	assert_int_equal(vdr_used_pending(&t->ring[VSND_QUEUE_RX].ring), 0); /* held */
+	assert_int_equal(vring_used_pending(&t->ring[VSND_QUEUE_RX].ring), 0); /* held */
 	assert_int_equal(pcm(t, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
 	while (got < CHUNKS && rounds++ < 1000) {
 		uint32_t id, len;

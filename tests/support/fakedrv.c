@@ -7,7 +7,7 @@
 
 #include "util/iov.h"
 
-#define DESC_SIZE VDR_DESC_SIZE
+#define DESC_SIZE VRING_DESC_SIZE
 
 /* ---- guest memory ---------------------------------------------------- */
 
@@ -183,13 +183,13 @@ int fakedrv_write_desc(struct fakedrv *d, uint64_t table_gpa, unsigned int i, ui
 {
 	uint8_t b[DESC_SIZE];
 
-	vdr_put_desc(b, addr, len, flags, next);
+	vring_put_desc(b, addr, len, flags, next);
 	return fakedrv_write(d, table_gpa + (uint64_t)i * DESC_SIZE, b, sizeof(b));
 }
 
 /* ---- descriptor lists ------------------------------------------------- */
 
-int fakedrv_cut(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_cut(struct vring_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		const size_t *cuts, unsigned int n_cuts, bool write)
 {
 	size_t start = 0;
@@ -201,14 +201,14 @@ int fakedrv_cut(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, siz
 			continue;
 		if (n < 0 || (unsigned int)n >= max)
 			return -ENOSPC;
-		segs[n++] = (struct vdr_seg){ .gpa = gpa + start, .len = (uint32_t)(end - start),
+		segs[n++] = (struct vring_seg){ .gpa = gpa + start, .len = (uint32_t)(end - start),
 						  .write = write };
 		start = end;
 	}
 	return n;
 }
 
-int fakedrv_split(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_split(struct vring_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		  uint32_t chunk, bool write)
 {
 	size_t pos = 0;
@@ -218,7 +218,7 @@ int fakedrv_split(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, s
 
 		if (n < 0 || (unsigned int)n >= max)
 			return -ENOSPC;
-		segs[n++] = (struct vdr_seg){ .gpa = gpa + pos, .len = (uint32_t)l, .write = write };
+		segs[n++] = (struct vring_seg){ .gpa = gpa + pos, .len = (uint32_t)l, .write = write };
 		pos += l;
 	} while (pos < len);
 	return n;
@@ -251,8 +251,8 @@ int fakedrv_ring_init(struct fakedrv_ring *r, struct fakedrv *d, unsigned int nu
 	ret = -ENOMEM;
 	if (!r->desc_gpa || !r->avail_gpa || !r->used_gpa)
 		goto err;
-	ret = vdr_init(&r->ring, num, fakedrv_host(d, r->desc_gpa, 1),
-		       fakedrv_host(d, r->avail_gpa, 1), fakedrv_host(d, r->used_gpa, 1), event_idx);
+	ret = vring_init(&r->ring, num, fakedrv_host(d, r->desc_gpa, 1),
+			 fakedrv_host(d, r->avail_gpa, 1), fakedrv_host(d, r->used_gpa, 1), event_idx);
 	if (!ret)
 		ret = ring_arrays(r, num);
 	if (ret)
@@ -267,7 +267,7 @@ void fakedrv_ring_fini(struct fakedrv_ring *r)
 {
 	if (!r)
 		return;
-	vdr_fini(&r->ring);
+	vring_fini(&r->ring);
 	free(r->table_gpa);
 	free(r->table_cap);
 	free(r->data_gpa);
@@ -293,9 +293,9 @@ int fakedrv_ring_start(struct fakedrv_ring *r, struct vsnd_vqset *s, unsigned in
 }
 
 /* The reusable indirect table of the next head, n entries at least. */
-static int next_table(struct fakedrv_ring *r, unsigned int n, struct vdr_table *t)
+static int next_table(struct fakedrv_ring *r, unsigned int n, struct vring_table *t)
 {
-	uint16_t head = vdr_next_head(&r->ring);
+	uint16_t head = vring_next_head(&r->ring);
 
 	if (r->table_cap[head] < n) {
 		r->table_gpa[head] = fakedrv_alloc(r->d, DESC_SIZE * (size_t)n, DESC_SIZE);
@@ -309,10 +309,10 @@ static int next_table(struct fakedrv_ring *r, unsigned int n, struct vdr_table *
 	return t->host ? 0 : -EFAULT;
 }
 
-int fakedrv_ring_add(struct fakedrv_ring *r, const struct vdr_seg *segs, unsigned int n,
+int fakedrv_ring_add(struct fakedrv_ring *r, const struct vring_seg *segs, unsigned int n,
 		     bool indirect)
 {
-	struct vdr_table t;
+	struct vring_table t;
 	int ret;
 
 	if (!n)
@@ -320,23 +320,23 @@ int fakedrv_ring_add(struct fakedrv_ring *r, const struct vdr_seg *segs, unsigne
 	if (r->ring.n_free < (indirect ? 1 : n))
 		return -ENOSPC;
 	if (!indirect)
-		return vdr_add(&r->ring, segs, n, NULL);
+		return vring_add(&r->ring, segs, n, NULL);
 	if (n > VIRTQ_MAX_SIZE)
 		return -EINVAL;
 	ret = next_table(r, n, &t);
-	return ret < 0 ? ret : vdr_add(&r->ring, segs, n, &t);
+	return ret < 0 ? ret : vring_add(&r->ring, segs, n, &t);
 }
 
 int fakedrv_ring_get_used(struct fakedrv_ring *r, uint32_t *id, uint32_t *len)
 {
-	int ret = vdr_get_used(&r->ring, id, len);
+	int ret = vring_get_used(&r->ring, id, len);
 
 	return ret == -EPROTO ? 0 : ret;
 }
 
 void fakedrv_ring_set_indices(struct fakedrv_ring *r, uint16_t avail_idx, uint16_t used_idx)
 {
-	vdr_set_indices(&r->ring, avail_idx, used_idx);
+	vring_set_indices(&r->ring, avail_idx, used_idx);
 	r->start_idx = avail_idx;
 }
 
@@ -353,7 +353,7 @@ static size_t parts_max(size_t rd_len, size_t wr_len, uint32_t chunk)
  * next 8-byte boundary. */
 static uint64_t request_area(struct fakedrv_ring *r, size_t need)
 {
-	uint16_t head = vdr_next_head(&r->ring);
+	uint16_t head = vring_next_head(&r->ring);
 
 	if (r->data_cap[head] < need) {
 		r->data_gpa[head] = fakedrv_alloc(r->d, need, 8);
@@ -364,7 +364,7 @@ static uint64_t request_area(struct fakedrv_ring *r, size_t need)
 	return r->data_gpa[head];
 }
 
-static int request_segs(struct vdr_seg *segs, unsigned int max, const struct fakedrv_req *q,
+static int request_segs(struct vring_seg *segs, unsigned int max, const struct fakedrv_req *q,
 			uint32_t chunk)
 {
 	int n = 0;
@@ -382,7 +382,7 @@ int fakedrv_add_request(struct fakedrv_ring *r, const void *rd, size_t rd_len, s
 	struct fakedrv_req_opts o = opts ? *opts : (struct fakedrv_req_opts){ 0 };
 	struct fakedrv_req q = { .head = -1, .rd_len = rd_len, .wr_len = wr_len };
 	size_t max = parts_max(rd_len, wr_len, o.split);
-	struct vdr_seg *segs = NULL;
+	struct vring_seg *segs = NULL;
 	int n, ret;
 
 	ret = -EINVAL;

@@ -16,7 +16,7 @@
  *   fakedrv_ring_init(&r, &d, 64, true);
  *   fakedrv_ring_start(&r, &vqset, VSND_QUEUE_CONTROL, true);
  *   fakedrv_add_request(&r, query, 16, 4 + 32, NULL, &req);
- *   vdr_flush(&r.ring);  ...device runs...
+ *   vring_flush(&r.ring);  ...device runs...
  *   fakedrv_ring_get_used(&r, &id, &len);  fakedrv_read(&d, req.wr_gpa, buf, len);
  *
  * Functions returning int answer 0 (or a head index) or a negative errno;
@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "drive/ring.h"
+#include "drive/vring.h"
 #include "virtq/virtq.h"
 #include "virtq/vqset.h"
 
@@ -92,19 +92,19 @@ int fakedrv_write_desc(struct fakedrv *d, uint64_t table_gpa, unsigned int i, ui
  * (chunk 0: one descriptor; len 0: one empty descriptor). Returns the new
  * count, or -ENOSPC if it would exceed max.
  */
-int fakedrv_split(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_split(struct vring_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		  uint32_t chunk, bool write);
 /* Same, cutting at the given increasing offsets into the buffer (cuts at 0,
  * at or past len are ignored). */
-int fakedrv_cut(struct vdr_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
+int fakedrv_cut(struct vring_seg *segs, int n, unsigned int max, uint64_t gpa, size_t len,
 		const size_t *cuts, unsigned int n_cuts, bool write);
 
 /* The driver side of one split ring, living in the arena (region 0): the
- * project's driver-side ring (src/drive/ring.c) over fake memory, plus the
+ * project's driver-side ring (src/drive/vring.c) over fake memory, plus the
  * guest memory its chains need. */
 struct fakedrv_ring {
 	struct fakedrv *d;
-	struct vdr ring;        /* num, host views desc/avail/used, indices, free list */
+	struct vring ring;      /* num, host views desc/avail/used, indices, free list */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	uint16_t start_idx;     /* avail index the device starts from */
 	uint64_t *table_gpa;    /* per head: reusable indirect table */
@@ -129,26 +129,26 @@ int fakedrv_ring_start(struct fakedrv_ring *r, struct vsnd_vqset *s, unsigned in
 
 /*
  * Add a chain made of segs (readable ones first, as a driver must) to the
- * avail ring, without publishing it (vdr_flush(&r->ring) does, and says
+ * avail ring, without publishing it (vring_flush(&r->ring) does, and says
  * whether to notify). Direct: n descriptors from the free list. Indirect:
  * one ring descriptor pointing at a table of n entries in the arena.
  * Returns the head, or -ENOSPC (not enough free descriptors), -EINVAL, -ENOMEM.
  */
-int fakedrv_ring_add(struct fakedrv_ring *r, const struct vdr_seg *segs, unsigned int n,
+int fakedrv_ring_add(struct fakedrv_ring *r, const struct vring_seg *segs, unsigned int n,
 		     bool indirect);
 
 /*
- * Read the next used entry (vdr_get_used()), also when its id is no chain
+ * Read the next used entry (vring_get_used()), also when its id is no chain
  * this driver added (a head published by hand): 0 with *id and *len, or
  * -EAGAIN when the device has not published one.
  */
 int fakedrv_ring_get_used(struct fakedrv_ring *r, uint32_t *id, uint32_t *len);
 /* Before the device starts: make both rings begin at the given indices
- * (vdr_set_indices()), and the device from that avail index. */
+ * (vring_set_indices()), and the device from that avail index. */
 void fakedrv_ring_set_indices(struct fakedrv_ring *r, uint16_t avail_idx, uint16_t used_idx);
 
 /* The rest of the ring (publish, flush and the kick decision, used entries,
- * raw descriptors and indices) is the ring module's: vdr_*(&r->ring, ...). */
+ * raw descriptors and indices) is the ring module's: vring_*(&r->ring, ...). */
 
 /* Options of fakedrv_add_request(); NULL means all zero. */
 struct fakedrv_req_opts {

@@ -32,7 +32,7 @@
 #define MEM_SIZE (4u << 20) /* the test frontend's guest memory */
 
 struct fake {
-	struct vdf fe;
+	struct fe fe;
 	struct vhu_dev *dev;
 	int close_rc;
 	uint64_t features;
@@ -168,8 +168,8 @@ static int setup(void **state)
 	int peer;
 
 	assert_non_null(f);
-	f->fds_before = vdf_count_fds(0);
-	assert_int_equal(vdf_pair(&f->fe, MEM_SIZE, &peer), 0);
+	f->fds_before = fe_count_fds(0);
+	assert_int_equal(fe_pair(&f->fe, MEM_SIZE, &peer), 0);
 	for (int q = 0; q < NQ; q++) {
 		f->enabled[q] = -1;
 		f->watch[q] = -1;
@@ -187,10 +187,10 @@ static int teardown(void **state)
 	int before = f->fds_before;
 
 	vhu_dev_free(f->dev);
-	vdf_close(&f->fe);
+	fe_close(&f->fe);
 	free(f);
 	/* Every fd the library received (memory, kick, call, err) is closed. */
-	assert_int_equal(vdf_count_fds(0), before);
+	assert_int_equal(fe_count_fds(0), before);
 	return 0;
 }
 
@@ -200,25 +200,25 @@ static uint64_t get_u64(struct fake *f, uint32_t req)
 {
 	uint64_t v = 0;
 
-	assert_int_equal(vdf_get_u64(&f->fe, req, &v), 0);
+	assert_int_equal(fe_get_u64(&f->fe, req, &v), 0);
 	return v;
 }
 
 /* SET_MEM_TABLE: the whole guest memory as one region, where QEMU would
- * put it. Returns as vdf_set_mem_table(). */
+ * put it. Returns as fe_set_mem_table(). */
 static int set_mem_table(struct fake *f, bool need_reply)
 {
-	return vdf_set_mem_table(&f->fe, VDF_UVA_BASE, f->fe.mem_size, need_reply);
+	return fe_set_mem_table(&f->fe, FE_UVA_BASE, f->fe.mem_size, need_reply);
 }
 
 static void negotiate(struct fake *f, uint64_t features)
 {
 	assert_int_equal(get_u64(f, VHU_REQ_GET_FEATURES), OFFERED | (1ull << 30));
 	assert_int_equal(get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES), PROTOCOL_OFFERED);
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_PROTOCOL_FEATURES, PROTOCOL_OFFERED, false),
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_PROTOCOL_FEATURES, PROTOCOL_OFFERED, false),
 			 0);
-	assert_true(vdf_quiet(&f->fe));
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_FEATURES, features, true), 0);
+	assert_true(fe_quiet(&f->fe));
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_FEATURES, features, true), 0);
 }
 
 /* Expect the back-end to have closed the connection after a bad message. */
@@ -230,7 +230,7 @@ static void expect_closed(struct fake *f)
 
 	/* A NEED_REPLY message may get its failure ack before the close. */
 	do
-		rc = vdf_recv(&f->fe, &req, &flags, buf, sizeof(buf));
+		rc = fe_recv(&f->fe, &req, &flags, buf, sizeof(buf));
 	while (rc == 8 && vhu_rd64(buf) != 0);
 	assert_int_equal(rc, -EPIPE);
 	assert_null(f->dev);
@@ -242,7 +242,7 @@ static void send_u64_fd(struct fake *f, uint32_t req, uint64_t v, int fd)
 	uint8_t p[8];
 
 	vhu_wr64(p, v);
-	assert_int_equal(vdf_send(&f->fe, req, 0, p, 8, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0), 0);
+	assert_int_equal(fe_send(&f->fe, req, 0, p, 8, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0), 0);
 }
 
 static void set_addr(struct fake *f, uint32_t q, uint64_t desc, uint64_t used, uint64_t avail)
@@ -253,13 +253,13 @@ static void set_addr(struct fake *f, uint32_t q, uint64_t desc, uint64_t used, u
 	vhu_wr64(a + VHU_ADDR_DESC, desc);
 	vhu_wr64(a + VHU_ADDR_USED, used);
 	vhu_wr64(a + VHU_ADDR_AVAIL, avail);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_VRING_ADDR, 0, a, sizeof(a), NULL, 0), 0);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_VRING_ADDR, 0, a, sizeof(a), NULL, 0), 0);
 }
 
 /* GET_VRING_BASE of q: a reply to it, for q, holding expect. */
 static void get_vring_base(struct fake *f, uint32_t q, uint32_t expect)
 {
-	assert_int_equal(vdf_get_vring_base(&f->fe, q), expect);
+	assert_int_equal(fe_get_vring_base(&f->fe, q), expect);
 }
 
 /* GET_CONFIG of len bytes at off; returns the reply payload size. */
@@ -272,9 +272,9 @@ static int get_config(struct fake *f, uint32_t off, uint32_t len, uint8_t *out)
 	vhu_wr32(p, off);
 	vhu_wr32(p + 4, len);
 	vhu_wr32(p + 8, 0);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_GET_CONFIG, 0, p, VHU_CONFIG_HDR + len, NULL, 0),
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_GET_CONFIG, 0, p, VHU_CONFIG_HDR + len, NULL, 0),
 			 0);
-	rc = vdf_recv(&f->fe, &req, &flags, p, sizeof(p));
+	rc = fe_recv(&f->fe, &req, &flags, p, sizeof(p));
 	assert_true(rc >= 0);
 	assert_int_equal(req, VHU_REQ_GET_CONFIG);
 	assert_int_equal(flags, 0x5);
@@ -291,8 +291,8 @@ static void start_ring(struct fake *f, unsigned int q, uint16_t base)
 {
 	int starts = f->starts[q];
 
-	assert_int_equal(vdf_ring_start(&f->fe, q, base), 0);
-	assert_true(vdf_quiet(&f->fe));
+	assert_int_equal(fe_ring_start(&f->fe, q, base), 0);
+	assert_true(fe_quiet(&f->fe));
 	assert_int_equal(f->starts[q], starts + 1);
 	assert_int_equal(f->started[q].num, f->fe.r[q].ring.num);
 	assert_int_equal(f->started[q].last_avail, base);
@@ -304,7 +304,7 @@ static void start_ring(struct fake *f, unsigned int q, uint16_t base)
 static void check_alias(struct fake *f, unsigned int q)
 {
 	const struct vhu_vring_info *in = &f->started[q];
-	const struct vdf_ring *r = &f->fe.r[q];
+	const struct fe_ring *r = &f->fe.r[q];
 
 	f->fe.mem[r->desc] = (uint8_t)(0xa0 + q);
 	f->fe.mem[r->avail + 1] = (uint8_t)(0xb0 + q);
@@ -340,13 +340,13 @@ static void test_qemu_sequence(void **state)
 	/* 1-5: features, protocol features, queue number, memory slots. */
 	assert_int_equal(get_u64(f, VHU_REQ_GET_FEATURES), OFFERED | (1ull << 30));
 	assert_int_equal(get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES), PROTOCOL_OFFERED);
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_PROTOCOL_FEATURES, PROTOCOL_OFFERED, false),
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_PROTOCOL_FEATURES, PROTOCOL_OFFERED, false),
 			 0);
 	assert_int_equal(get_u64(f, VHU_REQ_GET_QUEUE_NUM), 4);
 	assert_int_equal(get_u64(f, VHU_REQ_GET_MAX_MEM_SLOTS), VHU_MAX_MEM_SLOTS);
 	/* 7-9: owner, features again, masked call fds and error fds. */
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
-	assert_true(vdf_quiet(&f->fe));
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
+	assert_true(fe_quiet(&f->fe));
 	assert_int_equal(get_u64(f, VHU_REQ_GET_FEATURES), OFFERED | (1ull << 30));
 	for (unsigned int q = 0; q < NQ; q++) {
 		masked[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -354,7 +354,7 @@ static void test_qemu_sequence(void **state)
 		send_u64_fd(f, VHU_REQ_SET_VRING_CALL, q, masked[q]);
 		send_u64_fd(f, VHU_REQ_SET_VRING_ERR, q, err[q]);
 	}
-	assert_true(vdf_quiet(&f->fe));
+	assert_true(fe_quiet(&f->fe));
 	/* Config reads: exactly the requested size, 12 or 16. */
 	assert_int_equal(get_config(f, 0, 12, cfg), VHU_CONFIG_HDR + 12);
 	assert_int_equal(vsnd_le32(cfg), 1);
@@ -365,39 +365,39 @@ static void test_qemu_sequence(void **state)
 	assert_int_equal(vsnd_le32(cfg), 2);
 
 	/* 10-11: DRIVER_OK: features, memory table (acked). */
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_FEATURES, guest | (1ull << 30), true), 0);
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_FEATURES, guest | (1ull << 30), true), 0);
 	assert_int_equal(f->features, guest);
 	assert_int_equal(vhu_dev_features(f->dev), guest | (1ull << 30));
 	assert_int_equal(set_mem_table(f, true), 0);
 	/* 12: rings; they start disabled (protocol features negotiated). */
 	for (unsigned int q = 0; q < NQ; q++) {
-		assert_int_equal(vdf_ring_init(&f->fe, q, 64), 0);
+		assert_int_equal(fe_ring_init(&f->fe, q, 64), 0);
 		start_ring(f, q, 0);
 		assert_int_equal(f->enabled[q], 0);
 		check_alias(f, q);
 	}
 	/* A kick while disabled does not reach the device. */
-	vdf_kick(&f->fe, 0);
+	fe_kick(&f->fe, 0);
 	vhu_dev_handle_kick(f->dev, 0);
 	assert_int_equal(f->kicks[0], 0);
 	/* 13: enable, each acked. */
 	for (unsigned int q = 0; q < NQ; q++) {
-		assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, q, 1, true), 0);
+		assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, q, 1, true), 0);
 		assert_int_equal(f->enabled[q], 1);
 	}
 	/* 15: the guest's call fds replace the masked ones. */
 	for (unsigned int q = 0; q < NQ; q++)
 		send_u64_fd(f, VHU_REQ_SET_VRING_CALL, q, f->fe.r[q].call);
-	assert_true(vdf_quiet(&f->fe));
+	assert_true(fe_quiet(&f->fe));
 	/* Kicks reach the device, signals reach the guest's call fd. */
-	vdf_kick(&f->fe, 2);
+	fe_kick(&f->fe, 2);
 	vhu_dev_handle_kick(f->dev, 2);
 	assert_int_equal(f->kicks[2], 1);
 	vhu_dev_handle_kick(f->dev, 2); /* spurious: nothing to read */
 	assert_int_equal(f->kicks[2], 1);
 	assert_int_equal(vhu_dev_signal(f->dev, 3), 0);
-	assert_true(vdf_called(&f->fe, 3));
-	assert_false(vdf_called(&f->fe, 2));
+	assert_true(fe_called(&f->fe, 3));
+	assert_false(fe_called(&f->fe, 2));
 	/* guest memory translation for descriptor addresses */
 	{
 		const struct virtq_mem *m = vhu_dev_mem(f->dev);
@@ -405,20 +405,20 @@ static void test_qemu_sequence(void **state)
 		uint8_t *p;
 
 		f->fe.mem[0x1234] = 0x5a;
-		p = m->translate(m->opaque, vdf_gpa(0x1234), 100, &avail, false);
+		p = m->translate(m->opaque, fe_gpa(0x1234), 100, &avail, false);
 		assert_non_null(p);
 		assert_int_equal(avail, 100);
 		assert_int_equal(*p, 0x5a);
-		p = m->translate(m->opaque, vdf_gpa(MEM_SIZE - 10), 100, &avail, true);
+		p = m->translate(m->opaque, fe_gpa(MEM_SIZE - 10), 100, &avail, true);
 		assert_non_null(p);
 		assert_int_equal(avail, 10);
-		assert_null(m->translate(m->opaque, vdf_gpa(MEM_SIZE), 1, &avail, false));
-		assert_null(m->translate(m->opaque, VDF_GPA_BASE - 1, 1, &avail, false));
+		assert_null(m->translate(m->opaque, fe_gpa(MEM_SIZE), 1, &avail, false));
+		assert_null(m->translate(m->opaque, FE_GPA_BASE - 1, 1, &avail, false));
 	}
 	/* 16-17: stop: disable, then GET_VRING_BASE (the device's index). */
 	f->stop_advance = 5;
 	for (unsigned int q = 0; q < NQ; q++) {
-		assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, q, 0, true), 0);
+		assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, q, 0, true), 0);
 		assert_int_equal(f->enabled[q], 0);
 		get_vring_base(f, q, 5);
 		assert_int_equal(f->stops[q], 1);
@@ -428,7 +428,7 @@ static void test_qemu_sequence(void **state)
 	get_vring_base(f, 1, 5);
 	assert_int_equal(f->stops[1], 1);
 	/* A restart (VM resume): 10-15 again, from the saved index. */
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_FEATURES, guest | (1ull << 30), true), 0);
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_FEATURES, guest | (1ull << 30), true), 0);
 	start_ring(f, 0, 5);
 	assert_int_equal(f->starts[0], 2);
 	for (unsigned int q = 0; q < NQ; q++) {
@@ -442,12 +442,12 @@ static void test_no_protocol_features(void **state)
 	struct fake *f = *state;
 
 	/* A frontend that does not take bit 30: rings run once started. */
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_FEATURES, 1ull << 32, false), 0);
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_FEATURES, 1ull << 32, false), 0);
 	assert_int_equal(set_mem_table(f, false), 0);
-	assert_int_equal(vdf_ring_init(&f->fe, 1, 16), 0);
+	assert_int_equal(fe_ring_init(&f->fe, 1, 16), 0);
 	start_ring(f, 1, 3);
 	assert_int_equal(f->enabled[1], 1);
-	vdf_kick(&f->fe, 1);
+	fe_kick(&f->fe, 1);
 	vhu_dev_handle_kick(f->dev, 1);
 	assert_int_equal(f->kicks[1], 1);
 }
@@ -459,32 +459,32 @@ static void test_reply_ack(void **state)
 
 	negotiate(f, OFFERED | (1ull << 30));
 	/* NEED_REPLY on a message without a reply body: u64 0 on success. */
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_OWNER, VHU_FLAG_NEED_REPLY, NULL, 0, NULL, 0),
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_OWNER, VHU_FLAG_NEED_REPLY, NULL, 0, NULL, 0),
 			 0);
-	assert_int_equal(vdf_ack(&f->fe, VHU_REQ_SET_OWNER), 0);
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_SET_OWNER), 0);
 	/* SET_CONFIG is refused (read-only config), the connection stays. */
 	vhu_wr32(p, 0);
 	vhu_wr32(p + 4, 4);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_CONFIG, VHU_FLAG_NEED_REPLY, p, sizeof(p), NULL,
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_CONFIG, VHU_FLAG_NEED_REPLY, p, sizeof(p), NULL,
 				 0),
 			 0);
-	assert_int_equal(vdf_ack(&f->fe, VHU_REQ_SET_CONFIG), -EREMOTEIO);
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_SET_CONFIG), -EREMOTEIO);
 	/* Unknown and unsupported requests: failure ack, connection stays. */
-	assert_int_equal(vdf_send(&f->fe, 99, VHU_FLAG_NEED_REPLY, "abcd", 4, NULL, 0), 0);
-	assert_int_equal(vdf_ack(&f->fe, 99), -EREMOTEIO);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_STATUS, VHU_FLAG_NEED_REPLY, "\0\0\0\0\0\0\0\0",
+	assert_int_equal(fe_send(&f->fe, 99, VHU_FLAG_NEED_REPLY, "abcd", 4, NULL, 0), 0);
+	assert_int_equal(fe_ack(&f->fe, 99), -EREMOTEIO);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_STATUS, VHU_FLAG_NEED_REPLY, "\0\0\0\0\0\0\0\0",
 				 8, NULL, 0),
 			 0);
-	assert_int_equal(vdf_ack(&f->fe, VHU_REQ_SET_STATUS), -EREMOTEIO);
-	assert_int_equal(vdf_send(&f->fe, 77, 0, NULL, 0, NULL, 0), 0);
-	assert_true(vdf_quiet(&f->fe));
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_SET_STATUS), -EREMOTEIO);
+	assert_int_equal(fe_send(&f->fe, 77, 0, NULL, 0, NULL, 0), 0);
+	assert_true(fe_quiet(&f->fe));
 	/* An unknown request's fds are closed (teardown counts them). */
 	{
 		int e = eventfd(0, EFD_CLOEXEC);
 
-		assert_int_equal(vdf_send(&f->fe, 60, 0, NULL, 0, &e, 1), 0);
+		assert_int_equal(fe_send(&f->fe, 60, 0, NULL, 0, &e, 1), 0);
 		close(e);
-		assert_true(vdf_quiet(&f->fe));
+		assert_true(fe_quiet(&f->fe));
 	}
 	/* A GET_* with NEED_REPLY gets its normal reply, no extra ack. */
 	{
@@ -492,13 +492,13 @@ static void test_reply_ack(void **state)
 		uint32_t req, flags;
 		uint8_t b[8];
 
-		assert_int_equal(vdf_send(&f->fe, VHU_REQ_GET_QUEUE_NUM, VHU_FLAG_NEED_REPLY, NULL, 0,
+		assert_int_equal(fe_send(&f->fe, VHU_REQ_GET_QUEUE_NUM, VHU_FLAG_NEED_REPLY, NULL, 0,
 					 NULL, 0),
 				 0);
-		assert_int_equal(vdf_recv(&f->fe, &req, &flags, b, sizeof(b)), 8);
+		assert_int_equal(fe_recv(&f->fe, &req, &flags, b, sizeof(b)), 8);
 		v = vhu_rd64(b);
 		assert_int_equal(v, 4);
-		assert_true(vdf_quiet(&f->fe));
+		assert_true(fe_quiet(&f->fe));
 	}
 	/* Out-of-range config read: empty payload, connection stays. */
 	{
@@ -526,9 +526,9 @@ static void test_partial_messages(void **state)
 	for (size_t i = 0; i < sizeof(msg); i++) {
 		assert_int_equal(send(f->fe.sock, msg + i, 1, 0), 1);
 		if (i + 1 < sizeof(msg))
-			assert_true(vdf_quiet(&f->fe));
+			assert_true(fe_quiet(&f->fe));
 	}
-	assert_int_equal(vdf_recv(&f->fe, &req, &flags, p, sizeof(p)), 8);
+	assert_int_equal(fe_recv(&f->fe, &req, &flags, p, sizeof(p)), 8);
 	assert_int_equal(req, VHU_REQ_SET_FEATURES);
 	assert_int_equal(vhu_rd64(p), 0);
 	assert_int_equal(f->features, 1ull << 32);
@@ -541,10 +541,10 @@ static void test_partial_messages(void **state)
 		vhu_wr32(two + 12, VHU_REQ_GET_MAX_MEM_SLOTS);
 		vhu_wr32(two + 16, 1);
 		assert_int_equal(send(f->fe.sock, two, sizeof(two), 0), (ssize_t)sizeof(two));
-		assert_int_equal(vdf_recv(&f->fe, &req, &flags, p, sizeof(p)), 8);
+		assert_int_equal(fe_recv(&f->fe, &req, &flags, p, sizeof(p)), 8);
 		assert_int_equal(req, VHU_REQ_GET_QUEUE_NUM);
 		assert_int_equal(vhu_rd64(p), 4);
-		assert_int_equal(vdf_recv(&f->fe, &req, &flags, p, sizeof(p)), 8);
+		assert_int_equal(fe_recv(&f->fe, &req, &flags, p, sizeof(p)), 8);
 		assert_int_equal(req, VHU_REQ_GET_MAX_MEM_SLOTS);
 	}
 }
@@ -557,34 +557,34 @@ static void test_kick_fd_replaced(void **state)
 
 	negotiate(f, OFFERED | (1ull << 30));
 	assert_int_equal(set_mem_table(f, false), 0);
-	assert_int_equal(vdf_ring_init(&f->fe, 0, 8), 0);
+	assert_int_equal(fe_ring_init(&f->fe, 0, 8), 0);
 	start_ring(f, 0, 0);
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
-	fds = vdf_count_fds(0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, 0, 1, true), 0);
+	fds = fe_count_fds(0);
 	send_u64_fd(f, VHU_REQ_SET_VRING_KICK, 0, k2);
-	assert_true(vdf_quiet(&f->fe));
+	assert_true(fe_quiet(&f->fe));
 	/* unwatched, then watched again with the new fd; the old one closed */
 	assert_int_equal(f->watch_calls[0], 3);
 	assert_true(f->watch[0] >= 0);
-	assert_int_equal(vdf_count_fds(0), fds);
+	assert_int_equal(fe_count_fds(0), fds);
 	assert_int_equal(write(k2, &one, 8), 8);
 	vhu_dev_handle_kick(f->dev, 0);
 	assert_int_equal(f->kicks[0], 1);
 	/* the old kick fd no longer matters */
-	vdf_kick(&f->fe, 0);
+	fe_kick(&f->fe, 0);
 	vhu_dev_handle_kick(f->dev, 0);
 	assert_int_equal(f->kicks[0], 1);
 	/* polling mode (no-fd flag) on a new ring: started, nothing to watch */
 	{
-		const struct vdf_ring *r2 = &f->fe.r[1];
+		const struct fe_ring *r2 = &f->fe.r[1];
 		uint8_t p[8];
 
-		assert_int_equal(vdf_ring_init(&f->fe, 1, 8), 0);
-		assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 1, 8, false), 0);
-		set_addr(f, 1, vdf_uva(r2->desc), vdf_uva(r2->used), vdf_uva(r2->avail));
+		assert_int_equal(fe_ring_init(&f->fe, 1, 8), 0);
+		assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 1, 8, false), 0);
+		set_addr(f, 1, fe_uva(r2->desc), fe_uva(r2->used), fe_uva(r2->avail));
 		vhu_wr64(p, 1 | VHU_VRING_NOFD);
-		assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_VRING_KICK, 0, p, 8, NULL, 0), 0);
-		assert_true(vdf_quiet(&f->fe));
+		assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_VRING_KICK, 0, p, 8, NULL, 0), 0);
+		assert_true(fe_quiet(&f->fe));
 		assert_int_equal(f->starts[1], 1);
 		assert_int_equal(f->watch_calls[1], 0);
 	}
@@ -594,7 +594,7 @@ static void test_kick_fd_replaced(void **state)
 
 		assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
 		send_u64_fd(f, VHU_REQ_SET_VRING_KICK, 0, pfd[0]);
-		assert_true(vdf_quiet(&f->fe));
+		assert_true(fe_quiet(&f->fe));
 		close(pfd[0]);
 		close(pfd[1]);
 		vhu_dev_handle_kick(f->dev, 0);
@@ -611,7 +611,7 @@ static void test_mem_regions(void **state)
 	const struct virtq_mem *m;
 	int extra = memfd_create("fe-extra", MFD_CLOEXEC);
 	uint8_t reg[VHU_MEMREG_SIZE] = { 0 }, *x;
-	uint64_t avail = 0, gpa2 = vdf_gpa(MEM_SIZE);
+	uint64_t avail = 0, gpa2 = fe_gpa(MEM_SIZE);
 	int maps;
 
 	assert_true(extra >= 0);
@@ -625,12 +625,12 @@ static void test_mem_regions(void **state)
 	/* region 2: gpa right after region 1, 1 MiB of "fe-extra" at offset 4096 */
 	vhu_wr64(reg + 8, gpa2);
 	vhu_wr64(reg + 16, (1 << 20) - 4096);
-	vhu_wr64(reg + 24, VDF_UVA_BASE + 0x10000000);
+	vhu_wr64(reg + 24, FE_UVA_BASE + 0x10000000);
 	vhu_wr64(reg + 32, 4096);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY, reg, sizeof(reg),
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY, reg, sizeof(reg),
 				 &extra, 1),
 			 0);
-	assert_int_equal(vdf_ack(&f->fe, VHU_REQ_ADD_MEM_REG), 0);
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_ADD_MEM_REG), 0);
 	assert_int_equal(count_maps(), maps + 2);
 	m = vhu_dev_mem(f->dev);
 	x[4096] = 0x77;
@@ -639,17 +639,17 @@ static void test_mem_regions(void **state)
 	assert_int_equal(*(uint8_t *)m->translate(m->opaque, gpa2, 64, &avail, false), 0x77);
 	assert_int_equal(avail, 64);
 	/* a ring in region 1 runs while region 1 is removed: kept mapped */
-	assert_int_equal(vdf_ring_init(&f->fe, 0, 8), 0);
+	assert_int_equal(fe_ring_init(&f->fe, 0, 8), 0);
 	start_ring(f, 0, 0);
-	vhu_wr64(reg + 8, VDF_GPA_BASE);
+	vhu_wr64(reg + 8, FE_GPA_BASE);
 	vhu_wr64(reg + 16, MEM_SIZE);
-	vhu_wr64(reg + 24, VDF_UVA_BASE);
+	vhu_wr64(reg + 24, FE_UVA_BASE);
 	vhu_wr64(reg + 32, 0);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_REM_MEM_REG, VHU_FLAG_NEED_REPLY, reg, sizeof(reg),
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_REM_MEM_REG, VHU_FLAG_NEED_REPLY, reg, sizeof(reg),
 				 NULL, 0),
 			 0);
-	assert_int_equal(vdf_ack(&f->fe, VHU_REQ_REM_MEM_REG), 0);
-	assert_null(m->translate(m->opaque, vdf_gpa(0x1000), 1, &avail, false));
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_REM_MEM_REG), 0);
+	assert_null(m->translate(m->opaque, fe_gpa(0x1000), 1, &avail, false));
 	assert_int_equal(count_maps(), maps + 2);
 	check_alias(f, 0);
 	/* a stopped ring is not enough (buffers held across a VM pause may
@@ -659,7 +659,7 @@ static void test_mem_regions(void **state)
 	vhu_dev_release_retired(f->dev);
 	assert_int_equal(count_maps(), maps + 1);
 	/* removing an unknown region is an error */
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_REM_MEM_REG, 0, reg, sizeof(reg), NULL, 0), 0);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_REM_MEM_REG, 0, reg, sizeof(reg), NULL, 0), 0);
 	expect_closed(f);
 	munmap(x, 1 << 20);
 	close(extra);
@@ -673,7 +673,7 @@ static void test_mem_table_same(void **state)
 
 	negotiate(f, OFFERED | (1ull << 30));
 	assert_int_equal(set_mem_table(f, true), 0);
-	assert_int_equal(vdf_ring_init(&f->fe, 3, 8), 0);
+	assert_int_equal(fe_ring_init(&f->fe, 3, 8), 0);
 	start_ring(f, 3, 0);
 	assert_int_equal(set_mem_table(f, true), 0);
 	assert_int_equal(set_mem_table(f, true), 0);
@@ -684,7 +684,7 @@ static void test_mem_table_same(void **state)
 /* SET_MEM_TABLE of the whole guest memory seen at frontend address uva. */
 static void set_table_at(struct fake *f, uint64_t uva)
 {
-	assert_int_equal(vdf_set_mem_table(&f->fe, uva, f->fe.mem_size, true), 0);
+	assert_int_equal(fe_set_mem_table(&f->fe, uva, f->fe.mem_size, true), 0);
 }
 
 static int count_named(const char *name)
@@ -710,26 +710,26 @@ static void test_mem_churn_keeps_held(void **state)
 	int extra = memfd_create("fe-extra", MFD_CLOEXEC);
 	uint8_t reg[VHU_MEMREG_SIZE] = { 0 };
 	const struct virtq_mem *m;
-	uint64_t avail = 0, gpa2 = vdf_gpa(MEM_SIZE);
+	uint64_t avail = 0, gpa2 = fe_gpa(MEM_SIZE);
 	int ram = count_named("guest-ram");
 
 	assert_true(extra >= 0);
 	assert_int_equal(ftruncate(extra, 1 << 20), 0);
 	negotiate(f, OFFERED | (1ull << 30));
-	set_table_at(f, VDF_UVA_BASE);
+	set_table_at(f, FE_UVA_BASE);
 	vhu_wr64(reg + 8, gpa2);
 	vhu_wr64(reg + 16, 1 << 20);
-	vhu_wr64(reg + 24, VDF_UVA_BASE + 0x10000000);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY, reg, sizeof(reg),
+	vhu_wr64(reg + 24, FE_UVA_BASE + 0x10000000);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY, reg, sizeof(reg),
 				 &extra, 1),
 			 0);
-	assert_int_equal(vdf_ack(&f->fe, VHU_REQ_ADD_MEM_REG), 0);
+	assert_int_equal(fe_ack(&f->fe, VHU_REQ_ADD_MEM_REG), 0);
 	m = vhu_dev_mem(f->dev);
 	f->held = m->translate(m->opaque, gpa2 + 64, 64, &avail, true);
 	assert_non_null(f->held);
 	assert_int_equal(count_named("fe-extra"), 1);
 	for (unsigned int i = 1; i <= 3 * VHU_MAX_RETIRED; i++)
-		set_table_at(f, VDF_UVA_BASE + (i % 2 ? 1ull << 32 : 0));
+		set_table_at(f, FE_UVA_BASE + (i % 2 ? 1ull << 32 : 0));
 	assert_int_equal(count_named("fe-extra"), 1);
 	assert_true(count_named("guest-ram") <= ram + VHU_MAX_RETIRED);
 	assert_int_equal(f->held[0], 0);
@@ -746,7 +746,7 @@ static void test_bad_version(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_send_raw(&f->fe, VHU_REQ_GET_FEATURES, 0x2, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fe_send_raw(&f->fe, VHU_REQ_GET_FEATURES, 0x2, 0, NULL, 0, NULL, 0), 0);
 	expect_closed(f);
 }
 
@@ -754,7 +754,7 @@ static void test_reply_flag_in_request(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_send_raw(&f->fe, VHU_REQ_GET_FEATURES, 0x5, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fe_send_raw(&f->fe, VHU_REQ_GET_FEATURES, 0x5, 0, NULL, 0, NULL, 0), 0);
 	expect_closed(f);
 }
 
@@ -762,7 +762,7 @@ static void test_wrong_size(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_FEATURES, 0, "\0\0\0\0", 4, NULL, 0), 0);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_FEATURES, 0, "\0\0\0\0", 4, NULL, 0), 0);
 	expect_closed(f);
 }
 
@@ -770,7 +770,7 @@ static void test_size_on_get(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_GET_FEATURES, 0, "\0\0\0\0\0\0\0\0", 8, NULL, 0),
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_GET_FEATURES, 0, "\0\0\0\0\0\0\0\0", 8, NULL, 0),
 			 0);
 	expect_closed(f);
 }
@@ -780,7 +780,7 @@ static void test_huge_size(void **state)
 	struct fake *f = *state;
 
 	/* An unknown request announcing 1 GiB: refused before reading it. */
-	assert_int_equal(vdf_send_raw(&f->fe, 99, 1, 1u << 30, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fe_send_raw(&f->fe, 99, 1, 1u << 30, NULL, 0, NULL, 0), 0);
 	expect_closed(f);
 }
 
@@ -793,7 +793,7 @@ static void test_too_many_fds(void **state)
 	for (int i = 0; i < 9; i++)
 		fds[i] = eventfd(0, EFD_CLOEXEC);
 	vhu_wr32(p, 8);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_MEM_TABLE, 0, p, sizeof(p), fds, 9), 0);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_MEM_TABLE, 0, p, sizeof(p), fds, 9), 0);
 	for (int i = 0; i < 9; i++)
 		close(fds[i]);
 	expect_closed(f);
@@ -804,7 +804,7 @@ static void test_fd_where_none_expected(void **state)
 	struct fake *f = *state;
 	int e = eventfd(0, EFD_CLOEXEC);
 
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_GET_FEATURES, 0, NULL, 0, &e, 1), 0);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_GET_FEATURES, 0, NULL, 0, &e, 1), 0);
 	close(e);
 	expect_closed(f);
 }
@@ -833,10 +833,10 @@ static void test_missing_mem_fd(void **state)
 	uint8_t p[VHU_MEMTABLE_HDR + VHU_REGION_SIZE] = { 0 };
 
 	vhu_wr32(p, 1);
-	vhu_wr64(p + 8, VDF_GPA_BASE);
+	vhu_wr64(p + 8, FE_GPA_BASE);
 	vhu_wr64(p + 16, 4096);
-	vhu_wr64(p + 24, VDF_UVA_BASE);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_MEM_TABLE, 0, p, sizeof(p), NULL, 0), 0);
+	vhu_wr64(p + 24, FE_UVA_BASE);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_MEM_TABLE, 0, p, sizeof(p), NULL, 0), 0);
 	expect_closed(f);
 }
 
@@ -847,7 +847,7 @@ static void test_mem_table_size_mismatch(void **state)
 
 	/* says 2 regions, carries 1 */
 	vhu_wr32(p, 2);
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_MEM_TABLE, 0, p,
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_MEM_TABLE, 0, p,
 				 VHU_MEMTABLE_HDR + VHU_REGION_SIZE, &f->fe.memfd, 1),
 			 0);
 	expect_closed(f);
@@ -864,7 +864,7 @@ static void send_regions(struct fake *f, const uint64_t (*reg)[4], unsigned int 
 			vhu_wr64(p + VHU_MEMTABLE_HDR + i * VHU_REGION_SIZE + 8 * k, reg[i][k]);
 		fds[i] = fd;
 	}
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_SET_MEM_TABLE, VHU_FLAG_NEED_REPLY, p,
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_SET_MEM_TABLE, VHU_FLAG_NEED_REPLY, p,
 				 VHU_MEMTABLE_HDR + n * VHU_REGION_SIZE, fds, n),
 			 0);
 }
@@ -873,8 +873,8 @@ static void test_overlapping_regions(void **state)
 {
 	struct fake *f = *state;
 	const uint64_t reg[2][4] = {
-		{ VDF_GPA_BASE, 1 << 20, VDF_UVA_BASE, 0 },
-		{ VDF_GPA_BASE + 4096, 1 << 20, VDF_UVA_BASE + (2 << 20), 0 },
+		{ FE_GPA_BASE, 1 << 20, FE_UVA_BASE, 0 },
+		{ FE_GPA_BASE + 4096, 1 << 20, FE_UVA_BASE + (2 << 20), 0 },
 	};
 	int maps = count_maps();
 
@@ -887,8 +887,8 @@ static void test_overlapping_uva(void **state)
 {
 	struct fake *f = *state;
 	const uint64_t reg[2][4] = {
-		{ VDF_GPA_BASE, 1 << 20, VDF_UVA_BASE, 0 },
-		{ VDF_GPA_BASE + (1 << 20), 1 << 20, VDF_UVA_BASE + 4096, 1 << 20 },
+		{ FE_GPA_BASE, 1 << 20, FE_UVA_BASE, 0 },
+		{ FE_GPA_BASE + (1 << 20), 1 << 20, FE_UVA_BASE + 4096, 1 << 20 },
 	};
 
 	send_regions(f, reg, 2, f->fe.memfd);
@@ -898,7 +898,7 @@ static void test_overlapping_uva(void **state)
 static void test_overflowing_region(void **state)
 {
 	struct fake *f = *state;
-	const uint64_t reg[1][4] = { { UINT64_MAX - 4095, 8192, VDF_UVA_BASE, 0 } };
+	const uint64_t reg[1][4] = { { UINT64_MAX - 4095, 8192, FE_UVA_BASE, 0 } };
 
 	send_regions(f, reg, 1, f->fe.memfd);
 	expect_closed(f);
@@ -907,7 +907,7 @@ static void test_overflowing_region(void **state)
 static void test_region_past_file_end(void **state)
 {
 	struct fake *f = *state;
-	const uint64_t reg[1][4] = { { VDF_GPA_BASE, MEM_SIZE, VDF_UVA_BASE, 4096 } };
+	const uint64_t reg[1][4] = { { FE_GPA_BASE, MEM_SIZE, FE_UVA_BASE, 4096 } };
 
 	send_regions(f, reg, 1, f->fe.memfd);
 	expect_closed(f);
@@ -916,7 +916,7 @@ static void test_region_past_file_end(void **state)
 static void test_region_not_a_file(void **state)
 {
 	struct fake *f = *state;
-	const uint64_t reg[1][4] = { { VDF_GPA_BASE, 4096, VDF_UVA_BASE, 0 } };
+	const uint64_t reg[1][4] = { { FE_GPA_BASE, 4096, FE_UVA_BASE, 0 } };
 	int e = eventfd(0, EFD_CLOEXEC);
 
 	send_regions(f, reg, 1, e);
@@ -928,8 +928,8 @@ static void test_second_table_bad_keeps_nothing(void **state)
 {
 	struct fake *f = *state;
 	const uint64_t reg[2][4] = {
-		{ VDF_GPA_BASE, 1 << 20, VDF_UVA_BASE, 0 },
-		{ VDF_GPA_BASE + (1 << 20), 1 << 20, VDF_UVA_BASE + (1 << 20), MEM_SIZE },
+		{ FE_GPA_BASE, 1 << 20, FE_UVA_BASE, 0 },
+		{ FE_GPA_BASE + (1 << 20), 1 << 20, FE_UVA_BASE + (1 << 20), MEM_SIZE },
 	};
 	int maps = count_maps();
 
@@ -943,7 +943,7 @@ static void test_queue_index_out_of_range(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 4, 64, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 4, 64, false), 0);
 	expect_closed(f);
 }
 
@@ -972,7 +972,7 @@ static void test_get_vring_base_out_of_range(void **state)
 	struct fake *f = *state;
 	uint8_t p[8] = { 7 };
 
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_GET_VRING_BASE, 0, p, 8, NULL, 0), 0);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_GET_VRING_BASE, 0, p, 8, NULL, 0), 0);
 	expect_closed(f);
 }
 
@@ -980,7 +980,7 @@ static void test_num_not_power_of_two(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 48, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 48, false), 0);
 	expect_closed(f);
 }
 
@@ -988,7 +988,7 @@ static void test_num_zero(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 0, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 0, false), 0);
 	expect_closed(f);
 }
 
@@ -996,7 +996,7 @@ static void test_num_too_big(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 65536, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 65536, false), 0);
 	expect_closed(f);
 }
 
@@ -1004,7 +1004,7 @@ static void test_base_upper_bits(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_BASE, 0, 0x10000, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_BASE, 0, 0x10000, false), 0);
 	expect_closed(f);
 }
 
@@ -1012,7 +1012,7 @@ static void test_enable_bad_value(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, 0, 2, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_ENABLE, 0, 2, false), 0);
 	expect_closed(f);
 }
 
@@ -1021,9 +1021,9 @@ static void test_ring_outside_memory(void **state)
 	struct fake *f = *state;
 
 	assert_int_equal(set_mem_table(f, true), 0);
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 64, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 64, false), 0);
 	/* the used ring's end lies past the region */
-	set_addr(f, 0, vdf_uva(0x1000), vdf_uva(MEM_SIZE - 64), vdf_uva(0x2000));
+	set_addr(f, 0, fe_uva(0x1000), fe_uva(MEM_SIZE - 64), fe_uva(0x2000));
 	expect_closed(f);
 }
 
@@ -1033,9 +1033,9 @@ static void test_ring_outside_memory_at_start(void **state)
 	int e = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 	/* addresses before any memory table: caught when the ring starts */
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 64, false), 0);
-	set_addr(f, 0, vdf_uva(0x1000), vdf_uva(0x3000), vdf_uva(0x2000));
-	assert_true(vdf_quiet(&f->fe));
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 0, 64, false), 0);
+	set_addr(f, 0, fe_uva(0x1000), fe_uva(0x3000), fe_uva(0x2000));
+	assert_true(fe_quiet(&f->fe));
 	send_u64_fd(f, VHU_REQ_SET_VRING_KICK, 0, e);
 	close(e);
 	expect_closed(f);
@@ -1047,7 +1047,7 @@ static void test_ring_misaligned(void **state)
 	struct fake *f = *state;
 
 	assert_int_equal(set_mem_table(f, true), 0);
-	set_addr(f, 0, vdf_uva(0x1008), vdf_uva(0x3000), vdf_uva(0x2000));
+	set_addr(f, 0, fe_uva(0x1008), fe_uva(0x3000), fe_uva(0x2000));
 	expect_closed(f);
 }
 
@@ -1056,10 +1056,10 @@ static void test_ring_busy(void **state)
 	struct fake *f = *state;
 
 	assert_int_equal(set_mem_table(f, true), 0);
-	assert_int_equal(vdf_ring_init(&f->fe, 2, 8), 0);
+	assert_int_equal(fe_ring_init(&f->fe, 2, 8), 0);
 	start_ring(f, 2, 0);
 	/* resizing a running ring */
-	assert_int_equal(vdf_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 2, 16, false), 0);
+	assert_int_equal(fe_set_state(&f->fe, VHU_REQ_SET_VRING_NUM, 2, 16, false), 0);
 	expect_closed(f);
 }
 
@@ -1067,7 +1067,7 @@ static void test_unoffered_feature(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_FEATURES, 1ull << 34, true), -EREMOTEIO);
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_FEATURES, 1ull << 34, true), -EREMOTEIO);
 	expect_closed(f);
 	assert_int_equal(f->set_features_calls, 0);
 }
@@ -1076,7 +1076,7 @@ static void test_unoffered_protocol_feature(void **state)
 {
 	struct fake *f = *state;
 
-	assert_int_equal(vdf_set_u64(&f->fe, VHU_REQ_SET_PROTOCOL_FEATURES, 1ull << 16, false), 0);
+	assert_int_equal(fe_set_u64(&f->fe, VHU_REQ_SET_PROTOCOL_FEATURES, 1ull << 16, false), 0);
 	expect_closed(f);
 }
 
@@ -1086,7 +1086,7 @@ static void test_config_size_mismatch(void **state)
 	uint8_t p[VHU_CONFIG_HDR + 12] = { 0 };
 
 	vhu_wr32(p + 4, 16); /* says 16, carries 12 */
-	assert_int_equal(vdf_send(&f->fe, VHU_REQ_GET_CONFIG, 0, p, sizeof(p), NULL, 0), 0);
+	assert_int_equal(fe_send(&f->fe, VHU_REQ_GET_CONFIG, 0, p, sizeof(p), NULL, 0), 0);
 	expect_closed(f);
 }
 
@@ -1096,7 +1096,7 @@ static void test_eof_mid_message(void **state)
 	uint8_t hdr[6] = { 1 };
 
 	assert_int_equal(send(f->fe.sock, hdr, sizeof(hdr), 0), 6);
-	assert_true(vdf_quiet(&f->fe));
+	assert_true(fe_quiet(&f->fe));
 	shutdown(f->fe.sock, SHUT_WR);
 	assert_int_equal(pump(f), -ECONNRESET);
 	assert_null(f->dev);

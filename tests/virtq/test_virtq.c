@@ -57,7 +57,7 @@ static void assert_used(const struct fx *f, uint16_t idx, uint32_t id, uint32_t 
 {
 	uint32_t got_id, got_len;
 
-	vdr_used_entry(&f->r.ring, idx, &got_id, &got_len);
+	vring_used_entry(&f->r.ring, idx, &got_id, &got_len);
 	assert_int_equal(got_id, id);
 	assert_int_equal(got_len, len);
 }
@@ -65,20 +65,20 @@ static void assert_used(const struct fx *f, uint16_t idx, uint32_t id, uint32_t 
 /* The ring is broken: every entry point refuses to do anything more. */
 static void assert_broken(struct fx *f)
 {
-	uint16_t used = vdr_used_idx(&f->r.ring);
+	uint16_t used = vring_used_idx(&f->r.ring);
 
 	assert_true(f->vq.broken);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EIO);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 0);
 	vsnd__virtq_push(&f->vq, 0, 1);
-	assert_int_equal(vdr_used_idx(&f->r.ring), used);
+	assert_int_equal(vring_used_idx(&f->r.ring), used);
 	assert_false(vsnd__virtq_should_notify(&f->vq));
 	assert_false(vsnd__virtq_set_notification(&f->vq, true));
 }
 
 static void expect_corrupt(struct fx *f)
 {
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EIO);
 	assert_broken(f);
 	fx_free(f);
@@ -188,7 +188,7 @@ static void test_init_rejects_overlapping_parts(void **state)
 static void test_init_resumes_indices(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg s = { f->buf, 4, false };
+	struct vring_seg s = { f->buf, 4, false };
 
 	/* A ring stopped after 5 chains: the device resumes at 5, used idx 5. */
 	fakedrv_ring_set_indices(&f->r, 5, 5);
@@ -196,11 +196,11 @@ static void test_init_resumes_indices(void **state)
 	assert_int_equal(f->vq.used_idx, 5);
 	assert_int_equal(f->vq.last_avail, 5);
 	assert_int_equal(fakedrv_ring_add(&f->r, &s, 1, false), 0);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 1);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	vsnd__virtq_push(&f->vq, f->elem.head, 0);
-	assert_int_equal(vdr_used_idx(&f->r.ring), 6);
+	assert_int_equal(vring_used_idx(&f->r.ring), 6);
 	assert_used(f, 5, 0, 0);
 	fx_free(f);
 }
@@ -211,7 +211,7 @@ static void test_direct_chain(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
 	uint64_t a = f->buf, b = f->buf + 100, c = f->buf + 200;
-	struct vdr_seg segs[] = { { a, 3, false }, { b, 5, false }, { c, 16, true } };
+	struct vring_seg segs[] = { { a, 3, false }, { b, 5, false }, { c, 16, true } };
 	uint8_t req[8];
 	int head;
 
@@ -220,7 +220,7 @@ static void test_direct_chain(void **state)
 	head = fakedrv_ring_add(&f->r, segs, 3, false);
 	assert_int_equal(head, 0);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 0); /* not published yet */
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 1);
 
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
@@ -241,7 +241,7 @@ static void test_direct_chain(void **state)
 	vsnd__iov_from_buf(f->elem.iov + 2, 1, 0, "OK", 2);
 	vsnd__virtq_push(&f->vq, (uint16_t)head, 2);
 	assert_int_equal(f->vq.inflight, 0);
-	assert_int_equal(vdr_used_idx(&f->r.ring), 1);
+	assert_int_equal(vring_used_idx(&f->r.ring), 1);
 	assert_used(f, 0, (uint32_t)head, 2);
 	fakedrv_read(&f->d, c, req, 2);
 	assert_memory_equal(req, "OK", 2);
@@ -257,12 +257,12 @@ static void test_order_and_used_wrap(void **state)
 		int heads[3];
 
 		for (unsigned int i = 0; i < 3; i++) {
-			struct vdr_seg s = { f->buf + 64 * i, 8 + i, i == 2 };
+			struct vring_seg s = { f->buf + 64 * i, 8 + i, i == 2 };
 
 			heads[i] = fakedrv_ring_add(&f->r, &s, 1, false);
 			assert_true(heads[i] >= 0);
 		}
-		vdr_flush(&f->r.ring);
+		vring_flush(&f->r.ring);
 		assert_int_equal(vsnd__virtq_avail_count(&f->vq), 3);
 		for (unsigned int i = 0; i < 3; i++) {
 			assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
@@ -282,7 +282,7 @@ static void test_order_and_used_wrap(void **state)
 			assert_int_equal(len, i == 0 ? 7 : 0);
 		}
 	}
-	assert_int_equal(vdr_used_idx(&f->r.ring), 15);
+	assert_int_equal(vring_used_idx(&f->r.ring), 15);
 	assert_int_equal(f->vq.last_avail, 15);
 	fx_free(f);
 }
@@ -290,14 +290,14 @@ static void test_order_and_used_wrap(void **state)
 static void test_indirect_chain(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
-	struct vdr_seg segs[4] = {
+	struct vring_seg segs[4] = {
 		{ f->buf, 4, false }, { f->buf + 16, 4096, false },
 		{ f->buf + 8192, 100, true }, { f->buf + 9000, 8, true },
 	};
 	int head = fakedrv_ring_add(&f->r, segs, 4, true);
 
 	assert_true(head >= 0);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.head, head);
 	assert_int_equal(f->elem.n_rd, 2);
@@ -318,11 +318,11 @@ static void test_direct_then_indirect(void **state)
 
 	fakedrv_write_desc(&f->d, table, 0, f->buf + 100, 10, F_WRITE | F_NEXT, 1);
 	fakedrv_write_desc(&f->d, table, 1, f->buf + 200, 20, F_WRITE, 0);
-	vdr_set_desc(&f->r.ring, 5, f->buf, 6, F_NEXT, 3);
+	vring_set_desc(&f->r.ring, 5, f->buf, 6, F_NEXT, 3);
 	/* WRITE on the pointer descriptor is ignored (2.7.5.3.1). */
-	vdr_set_desc(&f->r.ring, 3, table, 32, F_INDIRECT | F_WRITE, 0);
-	vdr_publish(&f->r.ring, 5);
-	vdr_flush(&f->r.ring);
+	vring_set_desc(&f->r.ring, 3, table, 32, F_INDIRECT | F_WRITE, 0);
+	vring_publish(&f->r.ring, 5);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.head, 5);
 	assert_int_equal(f->elem.n_rd, 1);
@@ -340,7 +340,7 @@ static void test_direct_then_indirect(void **state)
 static void test_buffer_cut_at_offsets(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg segs[8];
+	struct vring_seg segs[8];
 	const size_t cuts[] = { 3, 10, 10, 99 }; /* duplicates and cuts past the end are ignored */
 	uint8_t got[16];
 	int n;
@@ -351,7 +351,7 @@ static void test_buffer_cut_at_offsets(void **state)
 	n = fakedrv_cut(segs, n, 8, f->buf + 32, 8, cuts, 1, true);
 	assert_int_equal(n, 5);
 	assert_int_equal(fakedrv_ring_add(&f->r, segs, (unsigned int)n, false), 0);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 3);
 	assert_int_equal(f->elem.n_wr, 2);
@@ -373,11 +373,11 @@ static void test_buffer_cut_at_offsets(void **state)
 static void test_zero_length_descriptor(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg segs[] = { { f->buf, 0, false }, { f->buf + 8, 4, false },
+	struct vring_seg segs[] = { { f->buf, 0, false }, { f->buf + 8, 4, false },
 				      { f->buf + 16, 0, true } };
 
 	fakedrv_ring_add(&f->r, segs, 3, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 1);
 	assert_int_equal(f->elem.n_wr, 0);
@@ -393,15 +393,15 @@ static void test_straddling_buffers(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
 	uint64_t s = fakedrv_straddle(&f->d, 40), bnd = fakedrv_boundary(&f->d);
-	struct vdr_seg rd[] = { { f->buf, 4, false }, { s, 100, false }, { f->buf + 64, 50, true } };
-	struct vdr_seg wr[] = { { f->buf, 4, false }, { s, 100, true } };
+	struct vring_seg rd[] = { { f->buf, 4, false }, { s, 100, false }, { f->buf + 64, 50, true } };
+	struct vring_seg wr[] = { { f->buf, 4, false }, { s, 100, true } };
 	uint8_t pattern[100], got[100];
 
 	for (unsigned int i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 1);
 	fakedrv_write(&f->d, s, pattern, sizeof(pattern));
 	fakedrv_ring_add(&f->r, rd, 3, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 3);
 	assert_int_equal(f->elem.n_wr, 1);
@@ -416,7 +416,7 @@ static void test_straddling_buffers(void **state)
 
 	/* Writable, through an indirect table. */
 	fakedrv_ring_add(&f->r, wr, 2, true);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 1);
 	assert_int_equal(f->elem.n_wr, 2);
@@ -440,9 +440,9 @@ static void test_straddling_indirect_table(void **state)
 	fakedrv_write_desc(&f->d, table, 0, f->buf, 12, F_NEXT, 1);
 	fakedrv_write_desc(&f->d, table, 1, f->buf + 4096, 20, F_NEXT | F_WRITE, 2);
 	fakedrv_write_desc(&f->d, table, 2, wr, 64, F_WRITE, 0);
-	vdr_set_desc(&f->r.ring, 0, table, 48, F_INDIRECT, 0);
-	vdr_publish(&f->r.ring, 0);
-	vdr_flush(&f->r.ring);
+	vring_set_desc(&f->r.ring, 0, table, 48, F_INDIRECT, 0);
+	vring_publish(&f->r.ring, 0);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 1);
 	assert_int_equal(f->elem.n_wr, 2);
@@ -458,13 +458,13 @@ static void test_is_write_honoured(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
 	uint64_t ro = fakedrv_alloc_in(&f->d, 1, 64, 8);
-	struct vdr_seg good[] = { { ro, 8, false }, { f->buf, 8, true } };
-	struct vdr_seg bad[] = { { f->buf, 8, false }, { ro, 8, true } };
+	struct vring_seg good[] = { { ro, 8, false }, { f->buf, 8, true } };
+	struct vring_seg bad[] = { { f->buf, 8, false }, { ro, 8, true } };
 
 	f->d.readonly[1] = true;
 	fakedrv_ring_add(&f->r, good, 2, false);
 	fakedrv_ring_add(&f->r, bad, 2, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_iov(f, 0, ro, 8);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EMSGSIZE);
@@ -479,7 +479,7 @@ static void test_is_write_honoured(void **state)
  * chain back with len 0 gives the driver its buffer. */
 static void expect_msgsize_then_recover(struct fx *f, uint16_t head)
 {
-	struct vdr_seg ok = { f->buf, 4, false };
+	struct vring_seg ok = { f->buf, 4, false };
 	uint32_t id, len;
 	int next;
 
@@ -498,7 +498,7 @@ static void expect_msgsize_then_recover(struct fx *f, uint16_t head)
 
 	next = fakedrv_ring_add(&f->r, &ok, 1, false);
 	assert_true(next >= 0);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.head, next);
 	assert_iov(f, 0, f->buf, 4);
@@ -507,10 +507,10 @@ static void expect_msgsize_then_recover(struct fx *f, uint16_t head)
 static void test_untranslatable_address(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
-	struct vdr_seg segs[] = { { f->buf, 4, false }, { 0x1000, 8, true } };
+	struct vring_seg segs[] = { { f->buf, 4, false }, { 0x1000, 8, true } };
 	int head = fakedrv_ring_add(&f->r, segs, 2, false);
 
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	expect_msgsize_then_recover(f, (uint16_t)head);
 	fx_free(f);
 }
@@ -520,10 +520,10 @@ static void test_buffer_past_end_of_memory(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
 	uint64_t end = f->d.gpa_base + f->d.size;
-	struct vdr_seg segs[] = { { end - 16, 32, false } };
+	struct vring_seg segs[] = { { end - 16, 32, false } };
 	int head = fakedrv_ring_add(&f->r, segs, 1, false);
 
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	expect_msgsize_then_recover(f, (uint16_t)head);
 	fx_free(f);
 }
@@ -532,9 +532,9 @@ static void test_untranslatable_indirect_table(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
 
-	vdr_set_desc(&f->r.ring, 2, 0x2000, 32, F_INDIRECT, 0);
-	vdr_publish(&f->r.ring, 2);
-	vdr_flush(&f->r.ring);
+	vring_set_desc(&f->r.ring, 2, 0x2000, 32, F_INDIRECT, 0);
+	vring_publish(&f->r.ring, 2);
+	vring_flush(&f->r.ring);
 	expect_msgsize_then_recover(f, 2);
 	fx_free(f);
 }
@@ -544,13 +544,13 @@ static void test_untranslatable_indirect_table(void **state)
 static void test_iov_limit(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
-	struct vdr_seg *segs = calloc(VIRTQ_MAX_IOV + 1, sizeof(*segs));
+	struct vring_seg *segs = calloc(VIRTQ_MAX_IOV + 1, sizeof(*segs));
 	int n = fakedrv_split(segs, 0, VIRTQ_MAX_IOV + 1, f->buf, VIRTQ_MAX_IOV, 1, false);
 	int head;
 
 	assert_int_equal(n, VIRTQ_MAX_IOV);
 	head = fakedrv_ring_add(&f->r, segs, (unsigned int)n, true);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, VIRTQ_MAX_IOV);
 	assert_iov(f, VIRTQ_MAX_IOV - 1, f->buf + VIRTQ_MAX_IOV - 1, 1);
@@ -559,7 +559,7 @@ static void test_iov_limit(void **state)
 
 	n = fakedrv_split(segs, 0, VIRTQ_MAX_IOV + 1, f->buf, VIRTQ_MAX_IOV + 1, 1, false);
 	head = fakedrv_ring_add(&f->r, segs, (unsigned int)n, true);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	expect_msgsize_then_recover(f, (uint16_t)head);
 	free(segs);
 	fx_free(f);
@@ -569,13 +569,13 @@ static void test_iov_limit(void **state)
 static void test_iov_limit_with_straddle(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
-	struct vdr_seg *segs = calloc(VIRTQ_MAX_IOV, sizeof(*segs));
+	struct vring_seg *segs = calloc(VIRTQ_MAX_IOV, sizeof(*segs));
 	int n = fakedrv_split(segs, 0, VIRTQ_MAX_IOV, f->buf, VIRTQ_MAX_IOV - 1, 1, false);
 	int head;
 
-	segs[n++] = (struct vdr_seg){ fakedrv_straddle(&f->d, 4), 8, true };
+	segs[n++] = (struct vring_seg){ fakedrv_straddle(&f->d, 4), 8, true };
 	head = fakedrv_ring_add(&f->r, segs, (unsigned int)n, true);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	expect_msgsize_then_recover(f, (uint16_t)head);
 	free(segs);
 	fx_free(f);
@@ -598,20 +598,20 @@ static void test_chain_length_overflow(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
 	struct virtq_mem mem = { huge_translate, &f->d };
-	struct vdr_seg max = { 1ull << 40, UINT32_MAX, false };
-	struct vdr_seg over[] = { { 1ull << 40, UINT32_MAX, false }, { f->buf, 1, true } };
+	struct vring_seg max = { 1ull << 40, UINT32_MAX, false };
+	struct vring_seg over[] = { { 1ull << 40, UINT32_MAX, false }, { f->buf, 1, true } };
 	int head;
 
 	assert_int_equal(vsnd__virtq_init(&f->vq, 8, f->r.ring.desc, f->r.ring.avail, f->r.ring.used, &mem, false, true, 0), 0);
 	head = fakedrv_ring_add(&f->r, &max, 1, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.rd_len, UINT32_MAX);
 	vsnd__virtq_push(&f->vq, (uint16_t)head, 0);
 	assert_int_equal(fakedrv_ring_get_used(&f->r, &(uint32_t){ 0 }, &(uint32_t){ 0 }), 0);
 
 	head = fakedrv_ring_add(&f->r, over, 2, true);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	expect_msgsize_then_recover(f, (uint16_t)head);
 	fx_free(f);
 }
@@ -621,12 +621,12 @@ static void test_address_wraparound(void **state)
 {
 	struct fx *f = fx_new(8, false, true);
 	struct virtq_mem mem = { huge_translate, &f->d };
-	struct vdr_seg seg = { UINT64_MAX - 3, 8, false };
+	struct vring_seg seg = { UINT64_MAX - 3, 8, false };
 	int head;
 
 	assert_int_equal(vsnd__virtq_init(&f->vq, 8, f->r.ring.desc, f->r.ring.avail, f->r.ring.used, &mem, false, true, 0), 0);
 	head = fakedrv_ring_add(&f->r, &seg, 1, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	expect_msgsize_then_recover(f, (uint16_t)head);
 	fx_free(f);
 }
@@ -637,9 +637,9 @@ static void test_corrupt_loop_direct(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
 
-	vdr_set_desc(&f->r.ring, 0, f->buf, 4, F_NEXT, 1);
-	vdr_set_desc(&f->r.ring, 1, f->buf, 4, F_NEXT, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, f->buf, 4, F_NEXT, 1);
+	vring_set_desc(&f->r.ring, 1, f->buf, 4, F_NEXT, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
@@ -650,15 +650,15 @@ static void test_corrupt_chain_longer_than_num(void **state)
 	struct fx *f = fx_new(4, false, false);
 
 	for (unsigned int i = 0; i < 4; i++)
-		vdr_set_desc(&f->r.ring, i, f->buf + i, 1, i < 3 ? F_NEXT : 0, (uint16_t)(i + 1));
-	vdr_publish(&f->r.ring, 0);
-	vdr_flush(&f->r.ring);
+		vring_set_desc(&f->r.ring, i, f->buf + i, 1, i < 3 ? F_NEXT : 0, (uint16_t)(i + 1));
+	vring_publish(&f->r.ring, 0);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(f->elem.n_rd, 4);
 	vsnd__virtq_push(&f->vq, 0, 0);
 
-	vdr_set_desc(&f->r.ring, 3, f->buf + 3, 1, F_NEXT, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 3, f->buf + 3, 1, F_NEXT, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
@@ -670,8 +670,8 @@ static void test_corrupt_loop_indirect(void **state)
 	fakedrv_write_desc(&f->d, t, 0, f->buf, 4, F_NEXT, 1);
 	fakedrv_write_desc(&f->d, t, 1, f->buf, 4, F_NEXT, 2);
 	fakedrv_write_desc(&f->d, t, 2, f->buf, 4, F_NEXT, 1);
-	vdr_set_desc(&f->r.ring, 0, t, 48, F_INDIRECT, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, t, 48, F_INDIRECT, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
@@ -683,8 +683,8 @@ static void test_corrupt_nested_indirect(void **state)
 	fakedrv_write_desc(&f->d, t2, 0, f->buf, 4, 0, 0);
 	fakedrv_write_desc(&f->d, t1, 0, f->buf, 4, F_NEXT, 1);
 	fakedrv_write_desc(&f->d, t1, 1, t2, 16, F_INDIRECT, 0);
-	vdr_set_desc(&f->r.ring, 0, t1, 32, F_INDIRECT, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, t1, 32, F_INDIRECT, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
@@ -694,16 +694,16 @@ static void test_corrupt_indirect_with_next(void **state)
 	uint64_t t = fakedrv_alloc(&f->d, 16, 16);
 
 	fakedrv_write_desc(&f->d, t, 0, f->buf, 4, 0, 0);
-	vdr_set_desc(&f->r.ring, 0, t, 16, F_INDIRECT | F_NEXT, 1);
-	vdr_set_desc(&f->r.ring, 1, f->buf, 4, F_WRITE, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, t, 16, F_INDIRECT | F_NEXT, 1);
+	vring_set_desc(&f->r.ring, 1, f->buf, 4, F_WRITE, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
 static void test_corrupt_indirect_not_negotiated(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg s = { f->buf, 4, false };
+	struct vring_seg s = { f->buf, 4, false };
 
 	assert_true(fakedrv_ring_add(&f->r, &s, 1, true) >= 0);
 	expect_corrupt(f);
@@ -716,8 +716,8 @@ static void corrupt_table_len(uint32_t len)
 
 	for (unsigned int i = 0; i < 4; i++)
 		fakedrv_write_desc(&f->d, t, i, f->buf, 4, 0, 0);
-	vdr_set_desc(&f->r.ring, 0, t, len, F_INDIRECT, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, t, len, F_INDIRECT, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
@@ -735,10 +735,10 @@ static void test_corrupt_head_out_of_range(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
 
-	vdr_publish(&f->r.ring, 8);
+	vring_publish(&f->r.ring, 8);
 	expect_corrupt(f);
 	f = fx_new(8, false, false);
-	vdr_publish(&f->r.ring, 0xffff);
+	vring_publish(&f->r.ring, 0xffff);
 	expect_corrupt(f);
 }
 
@@ -746,8 +746,8 @@ static void test_corrupt_next_out_of_range(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
 
-	vdr_set_desc(&f->r.ring, 0, f->buf, 4, F_NEXT, 8);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, f->buf, 4, F_NEXT, 8);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
@@ -760,15 +760,15 @@ static void test_corrupt_indirect_next_out_of_range(void **state)
 	fakedrv_write_desc(&f->d, t, 0, f->buf, 4, F_NEXT, 1);
 	fakedrv_write_desc(&f->d, t, 1, f->buf, 4, F_NEXT, 2);
 	fakedrv_write_desc(&f->d, t, 2, f->buf, 4, 0, 0);
-	vdr_set_desc(&f->r.ring, 0, t, 32, F_INDIRECT, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, t, 32, F_INDIRECT, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
 static void test_corrupt_readable_after_writable(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg segs[] = { { f->buf, 4, true }, { f->buf + 8, 4, false } };
+	struct vring_seg segs[] = { { f->buf, 4, true }, { f->buf + 8, 4, false } };
 
 	fakedrv_ring_add(&f->r, segs, 2, false);
 	expect_corrupt(f);
@@ -785,32 +785,32 @@ static void test_corrupt_readable_after_writable_across_indirect(void **state)
 	uint64_t t = fakedrv_alloc(&f->d, 16, 16);
 
 	fakedrv_write_desc(&f->d, t, 0, f->buf, 4, 0, 0);
-	vdr_set_desc(&f->r.ring, 0, f->buf, 4, F_WRITE | F_NEXT, 1);
-	vdr_set_desc(&f->r.ring, 1, t, 16, F_INDIRECT, 0);
-	vdr_publish(&f->r.ring, 0);
+	vring_set_desc(&f->r.ring, 0, f->buf, 4, F_WRITE | F_NEXT, 1);
+	vring_set_desc(&f->r.ring, 1, t, 16, F_INDIRECT, 0);
+	vring_publish(&f->r.ring, 0);
 	expect_corrupt(f);
 }
 
 static void test_corrupt_avail_idx_jump(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg s = { f->buf, 4, false };
+	struct vring_seg s = { f->buf, 4, false };
 
 	/* Exactly num pending is legal. */
 	for (unsigned int i = 0; i < 8; i++)
 		assert_true(fakedrv_ring_add(&f->r, &s, 1, false) >= 0);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 8);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 
 	/* 9 ahead of last_avail = 1: corrupt. */
-	vdr_set_avail_idx(&f->r.ring, 10);
+	vring_set_avail_idx(&f->r.ring, 10);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 0);
 	assert_broken(f);
 	fx_free(f);
 
 	f = fx_new(8, false, false);
-	vdr_set_avail_idx(&f->r.ring, 0x8000);
+	vring_set_avail_idx(&f->r.ring, 0x8000);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EIO);
 	assert_broken(f);
 	fx_free(f);
@@ -825,26 +825,26 @@ static bool event_idx_decision(uint16_t start, unsigned int first, unsigned int 
 			       uint16_t event)
 {
 	struct fx *f = fx_new(16, true, true);
-	struct vdr_seg s = { f->buf, 4, true };
+	struct vring_seg s = { f->buf, 4, true };
 	bool r;
 
 	fakedrv_ring_set_indices(&f->r, start, start);
 	assert_int_equal(fakedrv_ring_virtq(&f->r, &f->vq, true), 0);
 	for (unsigned int i = 0; i < first + more; i++)
 		assert_true(fakedrv_ring_add(&f->r, &s, 1, false) >= 0);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	for (unsigned int i = 0; i < first; i++) {
 		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 		vsnd__virtq_push(&f->vq, f->elem.head, 4);
 	}
 	if (first)
 		assert_true(vsnd__virtq_should_notify(&f->vq));
-	vdr_set_used_event(&f->r.ring, event);
+	vring_set_used_event(&f->r.ring, event);
 	for (unsigned int i = 0; i < more; i++) {
 		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 		vsnd__virtq_push(&f->vq, f->elem.head, 4);
 	}
-	assert_int_equal(vdr_used_idx(&f->r.ring), (uint16_t)(start + first + more));
+	assert_int_equal(vring_used_idx(&f->r.ring), (uint16_t)(start + first + more));
 	r = vsnd__virtq_should_notify(&f->vq);
 	/* Nothing new: never notify twice for the same entries. */
 	assert_false(vsnd__virtq_should_notify(&f->vq));
@@ -874,12 +874,12 @@ static void test_event_idx_math(void **state)
 static void test_event_idx_linux_pattern(void **state)
 {
 	struct fx *f = fx_new(8, true, true);
-	struct vdr_seg s = { f->buf, 4, true };
+	struct vring_seg s = { f->buf, 4, true };
 	uint32_t id, len;
 
 	for (unsigned int i = 0; i < 4; i++)
 		fakedrv_ring_add(&f->r, &s, 1, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	for (unsigned int i = 0; i < 4; i++)
 		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	vsnd__virtq_push(&f->vq, 0, 1);
@@ -900,19 +900,19 @@ static void test_event_idx_linux_pattern(void **state)
 static void test_no_interrupt_flag(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg s = { f->buf, 4, true };
+	struct vring_seg s = { f->buf, 4, true };
 
 	for (unsigned int i = 0; i < 3; i++)
 		fakedrv_ring_add(&f->r, &s, 1, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	for (unsigned int i = 0; i < 3; i++)
 		assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 
 	/* Nothing pushed yet but no decision made either: the flag decides. */
-	vdr_set_avail_flags(&f->r.ring, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	vring_set_avail_flags(&f->r.ring, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	vsnd__virtq_push(&f->vq, 0, 4);
 	assert_false(vsnd__virtq_should_notify(&f->vq));
-	vdr_set_avail_flags(&f->r.ring, 0);
+	vring_set_avail_flags(&f->r.ring, 0);
 	assert_false(vsnd__virtq_should_notify(&f->vq)); /* nothing new */
 	vsnd__virtq_push(&f->vq, 1, 4);
 	assert_true(vsnd__virtq_should_notify(&f->vq));
@@ -927,19 +927,19 @@ static void test_no_interrupt_flag(void **state)
 static void test_kick_suppression_race(void **state)
 {
 	struct fx *f = fx_new(8, false, false);
-	struct vdr_seg s = { f->buf, 4, false };
+	struct vring_seg s = { f->buf, 4, false };
 
-	assert_int_equal(vdr_used_flags(&f->r.ring), 0);
+	assert_int_equal(vring_used_flags(&f->r.ring), 0);
 	assert_false(vsnd__virtq_set_notification(&f->vq, false));
-	assert_int_equal(vdr_used_flags(&f->r.ring), VIRTQ_USED_F_NO_NOTIFY);
+	assert_int_equal(vring_used_flags(&f->r.ring), VIRTQ_USED_F_NO_NOTIFY);
 	fakedrv_ring_add(&f->r, &s, 1, false);
-	assert_false(vdr_flush(&f->r.ring));
+	assert_false(vring_flush(&f->r.ring));
 	assert_true(vsnd__virtq_set_notification(&f->vq, true));
-	assert_int_equal(vdr_used_flags(&f->r.ring), 0);
+	assert_int_equal(vring_used_flags(&f->r.ring), 0);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_false(vsnd__virtq_set_notification(&f->vq, true));
 	fakedrv_ring_add(&f->r, &s, 1, false);
-	assert_true(vdr_flush(&f->r.ring));
+	assert_true(vring_flush(&f->r.ring));
 	fx_free(f);
 }
 
@@ -948,30 +948,30 @@ static void test_kick_suppression_race(void **state)
 static void test_event_idx_kicks(void **state)
 {
 	struct fx *f = fx_new(8, true, true);
-	struct vdr_seg s = { f->buf, 4, false };
+	struct vring_seg s = { f->buf, 4, false };
 
 	fakedrv_ring_set_indices(&f->r, 65534, 65534);
 	assert_int_equal(fakedrv_ring_virtq(&f->r, &f->vq, true), 0);
-	assert_int_equal(vdr_avail_event(&f->r.ring), 65534);
+	assert_int_equal(vring_avail_event(&f->r.ring), 65534);
 	fakedrv_ring_add(&f->r, &s, 1, false);
-	assert_true(vdr_flush(&f->r.ring));
+	assert_true(vring_flush(&f->r.ring));
 	fakedrv_ring_add(&f->r, &s, 1, false);
-	assert_false(vdr_flush(&f->r.ring)); /* device did not ask again */
+	assert_false(vring_flush(&f->r.ring)); /* device did not ask again */
 
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
 	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EAGAIN);
-	assert_int_equal(vdr_avail_event(&f->r.ring), 0); /* wrapped */
+	assert_int_equal(vring_avail_event(&f->r.ring), 0); /* wrapped */
 	fakedrv_ring_add(&f->r, &s, 1, false);
-	assert_true(vdr_flush(&f->r.ring));
+	assert_true(vring_flush(&f->r.ring));
 
 	/* Disabling leaves avail_event behind: no kick for the next one. */
 	assert_false(vsnd__virtq_set_notification(&f->vq, false));
 	fakedrv_ring_add(&f->r, &s, 1, false);
-	assert_false(vdr_flush(&f->r.ring));
+	assert_false(vring_flush(&f->r.ring));
 	/* Re-enabling reports both pending buffers and re-arms. */
 	assert_true(vsnd__virtq_set_notification(&f->vq, true));
-	assert_int_equal(vdr_avail_event(&f->r.ring), 0);
+	assert_int_equal(vring_avail_event(&f->r.ring), 0);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 2);
 	fx_free(f);
 }

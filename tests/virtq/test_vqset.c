@@ -79,7 +79,7 @@ static int add_simple(struct fx *f, size_t rd, size_t wr)
 	int head = fakedrv_add_request(&f->r, zero, rd, wr, &linux_like, NULL);
 
 	assert_true(head >= 0);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	return head;
 }
 
@@ -107,7 +107,7 @@ static void test_request_round_trip(void **state)
 	assert_int_equal(r.head, 0);
 	assert_int_equal(r.rd_len, 16);
 	assert_int_equal(r.wr_len, 68);
-	assert_true(vdr_flush(&f->r.ring));
+	assert_true(vring_flush(&f->r.ring));
 
 	assert_int_equal(pop(f, &c), 0);
 	assert_int_equal(c->n_rd, 6);   /* 16 bytes in 3-byte pieces */
@@ -164,7 +164,7 @@ static void test_queues_independent(void **state)
 	assert_int_equal(fakedrv_ring_init(&tx, &f->d, 4, false), 0);
 	assert_int_equal(fakedrv_ring_start(&tx, &f->s, VSND_QUEUE_TX, false), 0);
 	assert_true(fakedrv_add_request(&tx, data, 8, 8, NULL, NULL) >= 0);
-	vdr_flush(&tx.ring);
+	vring_flush(&tx.ring);
 	assert_int_equal(pop(f, &c), -EAGAIN);
 	assert_int_equal(vsnd__vqset_ops.pop(&f->s, VSND_QUEUE_RX, &c), -EAGAIN);
 	assert_int_equal(vsnd__vqset_ops.pop(&f->s, VSND_NUM_QUEUES, &c), -EAGAIN);
@@ -172,13 +172,13 @@ static void test_queues_independent(void **state)
 	assert_int_equal(c->rd_len, 8);
 	/* Pushed to the wrong queue: not ours there, ignored. */
 	push(f, c, 8);
-	assert_int_equal(vdr_used_idx(&tx.ring), 0);
+	assert_int_equal(vring_used_idx(&tx.ring), 0);
 	assert_int_equal(stats(f).stale, 1);
 	vsnd__vqset_ops.push(&f->s, VSND_QUEUE_TX, c, 8);
 	vsnd__vqset_ops.notify(&f->s, VSND_QUEUE_TX);
 	assert_int_equal(f->signals[VSND_QUEUE_TX], 1);
 	assert_int_equal(f->signals[Q], 0);
-	assert_int_equal(vdr_used_idx(&tx.ring), 1);
+	assert_int_equal(vring_used_idx(&tx.ring), 1);
 	fakedrv_ring_fini(&tx);
 	fx_free(f);
 }
@@ -188,7 +188,7 @@ static void test_queues_independent(void **state)
 static void test_unmappable_chain_discarded(void **state)
 {
 	struct fx *f = fx_new(8, false);
-	struct vdr_seg bad = { 0x10, 4, false };
+	struct vring_seg bad = { 0x10, 4, false };
 	struct vsnd_chain *c;
 	int b1, b2, good;
 
@@ -208,7 +208,7 @@ static void test_unmappable_chain_discarded(void **state)
 
 	/* Only a bad chain: the driver still gets it back, with a signal. */
 	b1 = fakedrv_ring_add(&f->r, &bad, 1, false);
-	vdr_flush(&f->r.ring);
+	vring_flush(&f->r.ring);
 	assert_int_equal(pop(f, &c), -EAGAIN);
 	assert_int_equal(f->signals[Q], 2);
 	expect_used(f, (uint32_t)b1, 0);
@@ -222,8 +222,8 @@ static void test_corrupt_ring(void **state)
 	struct fx *f = fx_new(8, false);
 	struct vsnd_chain *c;
 
-	vdr_publish(&f->r.ring, 8);
-	vdr_flush(&f->r.ring);
+	vring_publish(&f->r.ring, 8);
+	vring_flush(&f->r.ring);
 	assert_false(vsnd__vqset_broken(&f->s, Q));
 	assert_int_equal(pop(f, &c), -EIO);
 	assert_true(vsnd__vqset_broken(&f->s, Q));
@@ -257,8 +257,8 @@ static void test_slot_exhaustion(void **state)
 		for (unsigned int j = 0; j < i; j++)
 			assert_ptr_not_equal(c[i], c[j]);
 	}
-	vdr_publish(&f->r.ring, (uint16_t)heads[0]);
-	vdr_flush(&f->r.ring);
+	vring_publish(&f->r.ring, (uint16_t)heads[0]);
+	vring_flush(&f->r.ring);
 	assert_int_equal(pop(f, &extra), -EAGAIN);
 	assert_int_equal(f->s.q[Q].vq.last_avail, 4);
 	assert_int_equal(f->s.q[Q].vq.inflight, 4);
@@ -293,7 +293,7 @@ static void test_stop_with_held_chains(void **state)
 	/* stopped: the ring is not ours, nothing is written */
 	push(f, b, 4);
 	assert_int_equal(stats(f).stale, 1);
-	assert_int_equal(vdr_used_idx(&f->r.ring), 1);
+	assert_int_equal(vring_used_idx(&f->r.ring), 1);
 	expect_used(f, (uint32_t)ha, 2);
 	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 0);
@@ -302,7 +302,7 @@ static void test_stop_with_held_chains(void **state)
 	fakedrv_ring_set_indices(&f->r, 2, 1);
 	assert_int_equal(fakedrv_ring_start(&f->r, &f->s, Q, true), 0);
 	push(f, b, 4);
-	assert_int_equal(vdr_used_idx(&f->r.ring), 2);
+	assert_int_equal(vring_used_idx(&f->r.ring), 2);
 	expect_used(f, (uint32_t)hb, 4);
 	push(f, b, 4); /* twice: ignored */
 	assert_int_equal(stats(f).stale, 2);
@@ -319,9 +319,9 @@ static void test_stop_with_held_chains(void **state)
 	assert_int_equal(pop(f, &live), 0);
 	push(f, a, 4);
 	assert_int_equal(stats(f).stale, 3);
-	assert_int_equal(vdr_used_idx(&f->r.ring), 2);
+	assert_int_equal(vring_used_idx(&f->r.ring), 2);
 	push(f, live, 8);
-	assert_int_equal(vdr_used_idx(&f->r.ring), 3);
+	assert_int_equal(vring_used_idx(&f->r.ring), 3);
 	assert_int_equal(stats(f).pushed, 3);
 	fx_free(f);
 }
@@ -369,7 +369,7 @@ static void test_start_and_restart(void **state)
 	assert_int_equal(stats(f).dropped, 0);
 	push(f, c, 4);
 	assert_int_equal(stats(f).stale, 0);
-	assert_int_equal(vdr_used_idx(&f->r.ring), 1);
+	assert_int_equal(vring_used_idx(&f->r.ring), 1);
 
 	assert_int_equal(vsnd__vqset_start(&f->s, Q, 3, f->r.ring.desc, f->r.ring.avail, f->r.ring.used,
 					  &f->d.mem, false, false, 0), -EINVAL);
@@ -405,12 +405,12 @@ static void test_restart_with_bigger_ring(void **state)
 	assert_int_equal(f->s.q[Q].cap, 64);
 	for (unsigned int i = 0; i < 32; i++)
 		assert_true(fakedrv_add_request(&big, "x", 1, 1, NULL, NULL) >= 0);
-	vdr_flush(&big.ring);
+	vring_flush(&big.ring);
 	for (unsigned int i = 0; i < 32; i++)
 		assert_int_equal(pop(f, &c), 0);
 	push(f, old, 1);
 	assert_int_equal(stats(f).stale, 1);
-	assert_int_equal(vdr_used_idx(&big.ring), 0);
+	assert_int_equal(vring_used_idx(&big.ring), 0);
 	fakedrv_ring_fini(&big);
 	fx_free(f);
 }
@@ -449,12 +449,12 @@ static void test_signal_no_interrupt(void **state)
 
 	add_simple(f, 4, 4);
 	add_simple(f, 4, 4);
-	vdr_set_avail_flags(&f->r.ring, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	vring_set_avail_flags(&f->r.ring, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	assert_int_equal(pop(f, &c), 0);
 	push(f, c, 0);
 	vsnd__vqset_ops.notify(&f->s, Q);
 	assert_int_equal(f->signals[Q], 0);
-	vdr_set_avail_flags(&f->r.ring, 0);
+	vring_set_avail_flags(&f->r.ring, 0);
 	assert_int_equal(pop(f, &c), 0);
 	push(f, c, 0);
 	vsnd__vqset_ops.notify(&f->s, Q);

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Sample-format facts of <vsnd/pcm.h> (container bytes, valid bits,
+ * silence) and the rate table; the conversions are in sample_convert.c.
+ * Not the PCM requests: those are src/core/pcm.c.
+ */
 #include "vsnd/pcm.h"
 
 #include <string.h>

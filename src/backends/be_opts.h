@@ -4,8 +4,8 @@
  * written twice (",,"), as in QEMU option strings, so paths can contain one.
  * Shared by every backend so they all reject unknown keys the same way.
  */
-#ifndef VSND_BACKENDS_OPTS_H
-#define VSND_BACKENDS_OPTS_H
+#ifndef VSND_BACKENDS_BE_OPTS_H
+#define VSND_BACKENDS_BE_OPTS_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "opts.h"
+#include "be_opts.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "drive/ring.h"
+#include "drive/vring.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -29,34 +29,34 @@ static uint16_t ring_ld16(uint8_t *base, size_t off)
 	return le16toh(__atomic_load_n(u16_at(base, off), __ATOMIC_RELAXED));
 }
 
-static size_t used_event_off(const struct vdr *r)
+static size_t used_event_off(const struct vring *r)
 {
 	return AVAIL_RING + 2 * (size_t)r->num;
 }
 
-static size_t avail_event_off(const struct vdr *r)
+static size_t avail_event_off(const struct vring *r)
 {
 	return USED_RING + 8 * (size_t)r->num;
 }
 
-int vdr_init(struct vdr *r, unsigned int num, void *desc, void *avail, void *used,
-	     bool event_idx)
+int vring_init(struct vring *r, unsigned int num, void *desc, void *avail, void *used,
+	       bool event_idx)
 {
-	*r = (struct vdr){ .num = num, .event_idx = event_idx, .desc = desc, .avail = avail,
+	*r = (struct vring){ .num = num, .event_idx = event_idx, .desc = desc, .avail = avail,
 			   .used = used };
 	if (!num || num > VIRTQ_MAX_SIZE || (num & (num - 1)))
 		return -EINVAL;
 	r->next_free = calloc(num, sizeof(*r->next_free));
 	r->chain_n = calloc(num, sizeof(*r->chain_n));
 	if (!r->next_free || !r->chain_n) {
-		vdr_fini(r);
+		vring_fini(r);
 		return -ENOMEM;
 	}
-	vdr_reset(r);
+	vring_reset(r);
 	return 0;
 }
 
-void vdr_fini(struct vdr *r)
+void vring_fini(struct vring *r)
 {
 	if (!r)
 		return;
@@ -65,7 +65,7 @@ void vdr_fini(struct vdr *r)
 	r->next_free = r->chain_n = NULL;
 }
 
-void vdr_reset(struct vdr *r)
+void vring_reset(struct vring *r)
 {
 	r->avail_idx = r->kicked_idx = r->last_used = 0;
 	r->manual_used_event = false;
@@ -77,7 +77,7 @@ void vdr_reset(struct vdr *r)
 	r->n_free = r->num;
 }
 
-void vdr_put_desc(uint8_t *at, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+void vring_put_desc(uint8_t *at, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
 	vsnd_put_le64(at, addr);
 	vsnd_put_le32(at + 8, len);
@@ -85,19 +85,21 @@ void vdr_put_desc(uint8_t *at, uint64_t addr, uint32_t len, uint16_t flags, uint
 	vsnd_put_le16(at + 14, next);
 }
 
-void vdr_set_desc(struct vdr *r, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
-		  uint16_t next)
+void vring_set_desc(struct vring *r, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
+		    uint16_t next)
 {
-	vdr_put_desc(r->desc + (size_t)(i & (r->num - 1)) * VDR_DESC_SIZE, addr, len, flags, next);
+	uint8_t *at = r->desc + (size_t)(i & (r->num - 1)) * VRING_DESC_SIZE;
+
+	vring_put_desc(at, addr, len, flags, next);
 }
 
-uint16_t vdr_next_head(const struct vdr *r)
+uint16_t vring_next_head(const struct vring *r)
 {
 	return r->free_head;
 }
 
 /* Take n descriptors off the free list; they stay linked by next_free. */
-static uint16_t take_descs(struct vdr *r, unsigned int n)
+static uint16_t take_descs(struct vring *r, unsigned int n)
 {
 	uint16_t head = r->free_head, last = head;
 
@@ -108,7 +110,7 @@ static uint16_t take_descs(struct vdr *r, unsigned int n)
 	return head;
 }
 
-static void give_descs(struct vdr *r, uint16_t head, unsigned int n)
+static void give_descs(struct vring *r, uint16_t head, unsigned int n)
 {
 	uint16_t last = head;
 
@@ -119,44 +121,45 @@ static void give_descs(struct vdr *r, uint16_t head, unsigned int n)
 	r->n_free += n;
 }
 
-static uint16_t seg_flags(const struct vdr_seg *segs, unsigned int i, unsigned int n)
+static uint16_t seg_flags(const struct vring_seg *segs, unsigned int i, unsigned int n)
 {
 	return (uint16_t)((segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
 			  (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
 }
 
-void vdr_put_chain(uint8_t *at, uint16_t first, const struct vdr_seg *segs, unsigned int n)
+void vring_put_chain(uint8_t *at, uint16_t first, const struct vring_seg *segs, unsigned int n)
 {
 	for (unsigned int k = 0; k < n; k++)
-		vdr_put_desc(at + (size_t)k * VDR_DESC_SIZE, segs[k].gpa, segs[k].len,
-			     seg_flags(segs, k, n), (uint16_t)(first + k + 1));
+		vring_put_desc(at + (size_t)k * VRING_DESC_SIZE, segs[k].gpa, segs[k].len,
+			       seg_flags(segs, k, n), (uint16_t)(first + k + 1));
 }
 
-static uint16_t add_direct(struct vdr *r, const struct vdr_seg *segs, unsigned int n)
+static uint16_t add_direct(struct vring *r, const struct vring_seg *segs, unsigned int n)
 {
 	uint16_t head = take_descs(r, n), i = head;
 
 	for (unsigned int k = 0; k < n; k++) {
-		vdr_set_desc(r, i, segs[k].gpa, segs[k].len, seg_flags(segs, k, n), r->next_free[i]);
+		vring_set_desc(r, i, segs[k].gpa, segs[k].len, seg_flags(segs, k, n),
+			       r->next_free[i]);
 		i = r->next_free[i];
 	}
 	r->chain_n[head] = (uint16_t)n;
 	return head;
 }
 
-static uint16_t add_indirect(struct vdr *r, const struct vdr_seg *segs, unsigned int n,
-			     const struct vdr_table *t)
+static uint16_t add_indirect(struct vring *r, const struct vring_seg *segs, unsigned int n,
+			     const struct vring_table *t)
 {
 	uint16_t head = take_descs(r, 1);
 
-	vdr_put_chain(t->host, 0, segs, n);
-	vdr_set_desc(r, head, t->gpa, (uint32_t)(VDR_DESC_SIZE * n), VIRTQ_DESC_F_INDIRECT, 0);
+	vring_put_chain(t->host, 0, segs, n);
+	vring_set_desc(r, head, t->gpa, (uint32_t)(VRING_DESC_SIZE * n), VIRTQ_DESC_F_INDIRECT, 0);
 	r->chain_n[head] = 1;
 	return head;
 }
 
-int vdr_add(struct vdr *r, const struct vdr_seg *segs, unsigned int n,
-	    const struct vdr_table *table)
+int vring_add(struct vring *r, const struct vring_seg *segs, unsigned int n,
+	      const struct vring_table *table)
 {
 	uint16_t head;
 
@@ -167,17 +170,17 @@ int vdr_add(struct vdr *r, const struct vdr_seg *segs, unsigned int n,
 	if (table && n > VIRTQ_MAX_SIZE)
 		return -EINVAL;
 	head = table ? add_indirect(r, segs, n, table) : add_direct(r, segs, n);
-	vdr_publish(r, head);
+	vring_publish(r, head);
 	return head;
 }
 
-void vdr_publish(struct vdr *r, uint16_t head)
+void vring_publish(struct vring *r, uint16_t head)
 {
 	ring_st16(r->avail, AVAIL_RING + 2 * (size_t)(r->avail_idx & (r->num - 1)), head);
 	r->avail_idx++;
 }
 
-bool vdr_flush(struct vdr *r)
+bool vring_flush(struct vring *r)
 {
 	uint16_t old = r->kicked_idx, new_idx = r->avail_idx;
 
@@ -194,17 +197,17 @@ bool vdr_flush(struct vdr *r)
 	return !(ring_ld16(r->used, 0) & VIRTQ_USED_F_NO_NOTIFY);
 }
 
-uint16_t vdr_used_idx(const struct vdr *r)
+uint16_t vring_used_idx(const struct vring *r)
 {
 	return le16toh(__atomic_load_n(u16_at(r->used, USED_IDX), __ATOMIC_ACQUIRE));
 }
 
-unsigned int vdr_used_pending(const struct vdr *r)
+unsigned int vring_used_pending(const struct vring *r)
 {
-	return (uint16_t)(vdr_used_idx(r) - r->last_used);
+	return (uint16_t)(vring_used_idx(r) - r->last_used);
 }
 
-void vdr_used_entry(const struct vdr *r, uint16_t idx, uint32_t *id, uint32_t *len)
+void vring_used_entry(const struct vring *r, uint16_t idx, uint32_t *id, uint32_t *len)
 {
 	const uint8_t *e = r->used + USED_RING + 8 * (size_t)(idx & (r->num - 1));
 
@@ -212,11 +215,11 @@ void vdr_used_entry(const struct vdr *r, uint16_t idx, uint32_t *id, uint32_t *l
 	*len = vsnd_le32(e + 4);
 }
 
-int vdr_take_used(struct vdr *r, uint32_t *id, uint32_t *len)
+int vring_take_used(struct vring *r, uint32_t *id, uint32_t *len)
 {
-	if (vdr_used_pending(r) == 0)
+	if (vring_used_pending(r) == 0)
 		return -EAGAIN;
-	vdr_used_entry(r, r->last_used, id, len);
+	vring_used_entry(r, r->last_used, id, len);
 	r->last_used++;
 	if (r->event_idx && !r->manual_used_event) {
 		/* interrupt us for the very next entry */
@@ -226,9 +229,9 @@ int vdr_take_used(struct vdr *r, uint32_t *id, uint32_t *len)
 	return 0;
 }
 
-int vdr_get_used(struct vdr *r, uint32_t *id, uint32_t *len)
+int vring_get_used(struct vring *r, uint32_t *id, uint32_t *len)
 {
-	int rc = vdr_take_used(r, id, len);
+	int rc = vring_take_used(r, id, len);
 
 	if (rc < 0)
 		return rc;
@@ -239,36 +242,36 @@ int vdr_get_used(struct vdr *r, uint32_t *id, uint32_t *len)
 	return 0;
 }
 
-void vdr_set_avail_idx(struct vdr *r, uint16_t idx)
+void vring_set_avail_idx(struct vring *r, uint16_t idx)
 {
 	r->avail_idx = r->kicked_idx = idx;
 	__atomic_store_n(u16_at(r->avail, AVAIL_IDX), htole16(idx), __ATOMIC_RELEASE);
 }
 
-void vdr_set_indices(struct vdr *r, uint16_t avail_idx, uint16_t used_idx)
+void vring_set_indices(struct vring *r, uint16_t avail_idx, uint16_t used_idx)
 {
-	vdr_set_avail_idx(r, avail_idx);
+	vring_set_avail_idx(r, avail_idx);
 	ring_st16(r->used, USED_IDX, used_idx);
 	r->last_used = used_idx;
 }
 
-void vdr_set_avail_flags(struct vdr *r, uint16_t flags)
+void vring_set_avail_flags(struct vring *r, uint16_t flags)
 {
 	ring_st16(r->avail, 0, flags);
 }
 
-void vdr_set_used_event(struct vdr *r, uint16_t v)
+void vring_set_used_event(struct vring *r, uint16_t v)
 {
 	r->manual_used_event = true;
 	ring_st16(r->avail, used_event_off(r), v);
 }
 
-uint16_t vdr_used_flags(const struct vdr *r)
+uint16_t vring_used_flags(const struct vring *r)
 {
 	return ring_ld16(r->used, 0);
 }
 
-uint16_t vdr_avail_event(const struct vdr *r)
+uint16_t vring_avail_event(const struct vring *r)
 {
 	return ring_ld16(r->used, avail_event_off(r));
 }

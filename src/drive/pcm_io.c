@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "drive/io.h"
+#include "drive/pcm_io.h"
 
 #include <errno.h>
 #include <string.h>
@@ -8,13 +8,13 @@
 
 #include "util/iov.h"
 
-int vdc_io_init(struct vdc_io *io, struct vdd *d, unsigned int q, uint32_t stream,
+int pcm_io_init(struct pcm_io *io, struct drv *d, unsigned int q, uint32_t stream,
 		uint32_t size, unsigned int n)
 {
 	bool tx = q == VSND_QUEUE_TX;
 
 	memset(io, 0, sizeof(*io));
-	if (n == 0 || n > VDC_IO_MAX || size == 0 || size > (4u << 20))
+	if (n == 0 || n > PCM_IO_MAX || size == 0 || size > (4u << 20))
 		return -EINVAL;
 	io->d = d;
 	io->q = q;
@@ -23,30 +23,30 @@ int vdc_io_init(struct vdc_io *io, struct vdd *d, unsigned int q, uint32_t strea
 	io->n = n;
 	for (unsigned int i = 0; i < n; i++) {
 		io->head[i] = -1;
-		io->hdr[i] = vdf_alloc(&d->fe, tx ? 4 + size : 4, 8);
-		io->tail[i] = vdf_alloc(&d->fe, tx ? 8 : size + 8, 8);
+		io->hdr[i] = fe_alloc(&d->fe, tx ? 4 + size : 4, 8);
+		io->tail[i] = fe_alloc(&d->fe, tx ? 8 : size + 8, 8);
 		if (!io->hdr[i] || !io->tail[i])
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-void vdc_io_forget(struct vdc_io *io)
+void pcm_io_forget(struct pcm_io *io)
 {
 	for (unsigned int i = 0; i < io->n; i++)
 		io->head[i] = -1;
 	io->pending = 0;
 }
 
-uint8_t *vdc_io_data(struct vdc_io *io, unsigned int i)
+uint8_t *pcm_io_data(struct pcm_io *io, unsigned int i)
 {
 	return io->d->fe.mem + (io->q == VSND_QUEUE_TX ? io->hdr[i] + 4 : io->tail[i]);
 }
 
-int vdc_io_submit_as(struct vdc_io *io, unsigned int i, uint32_t len, uint32_t stream_id,
+int pcm_io_submit_as(struct pcm_io *io, unsigned int i, uint32_t len, uint32_t stream_id,
 		     bool no_kick)
 {
-	struct vdf *fe = &io->d->fe;
+	struct fe *fe = &io->d->fe;
 	int head;
 
 	if (i >= io->n || len > io->size || io->head[i] >= 0)
@@ -54,26 +54,26 @@ int vdc_io_submit_as(struct vdc_io *io, unsigned int i, uint32_t len, uint32_t s
 	vsnd_put_le32(fe->mem + io->hdr[i], stream_id);
 	if (io->q == VSND_QUEUE_TX) {
 		memset(fe->mem + io->tail[i], 0xa5, 8);
-		head = vdf_add(fe, io->q, io->hdr[i], 4 + len, io->tail[i], 8, no_kick);
+		head = fe_add(fe, io->q, io->hdr[i], 4 + len, io->tail[i], 8, no_kick);
 	} else {
 		memset(fe->mem + io->tail[i] + len, 0xa5, 8);
-		head = vdf_add(fe, io->q, io->hdr[i], 4, io->tail[i], len + 8, no_kick);
+		head = fe_add(fe, io->q, io->hdr[i], 4, io->tail[i], len + 8, no_kick);
 	}
 	if (head < 0)
 		return head;
 	io->head[i] = head;
 	io->len[i] = len;
-	io->sent_ns[i] = vdf_now_ns();
+	io->sent_ns[i] = fe_now_ns();
 	io->pending++;
 	return 0;
 }
 
-int vdc_io_submit(struct vdc_io *io, unsigned int i, uint32_t len, bool no_kick)
+int pcm_io_submit(struct pcm_io *io, unsigned int i, uint32_t len, bool no_kick)
 {
-	return vdc_io_submit_as(io, i, len, io->stream, no_kick);
+	return pcm_io_submit_as(io, i, len, io->stream, no_kick);
 }
 
-static int find(struct vdc_io *io, uint32_t id)
+static int find(struct pcm_io *io, uint32_t id)
 {
 	for (unsigned int i = 0; i < io->n; i++)
 		if (io->head[i] == (int)id)
@@ -81,10 +81,10 @@ static int find(struct vdc_io *io, uint32_t id)
 	return -1;
 }
 
-int vdc_io_wait(struct vdc_io *io, int timeout_ms, struct vdc_done *done)
+int pcm_io_wait(struct pcm_io *io, int timeout_ms, struct pcm_io_done *done)
 {
-	uint64_t deadline = vdf_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	struct vdf *fe = &io->d->fe;
+	uint64_t deadline = fe_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct fe *fe = &io->d->fe;
 	const uint8_t *st;
 	uint32_t id;
 	int rc, i;
@@ -92,17 +92,17 @@ int vdc_io_wait(struct vdc_io *io, int timeout_ms, struct vdc_done *done)
 	for (;;) {
 		uint64_t now;
 
-		rc = vdf_used(fe, io->q, &id, &done->used_len);
+		rc = fe_used(fe, io->q, &id, &done->used_len);
 		if (rc == 0)
 			break;
 		if (rc != -EAGAIN)
 			return rc;
-		now = vdf_now_ns();
+		now = fe_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		vdf_wait(fe, io->q, (int)((deadline - now + 999999) / 1000000));
+		fe_wait(fe, io->q, (int)((deadline - now + 999999) / 1000000));
 	}
-	done->ns = vdf_now_ns();
+	done->ns = fe_now_ns();
 	i = find(io, id);
 	if (i < 0)
 		return -EPROTO;

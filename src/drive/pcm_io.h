@@ -4,8 +4,8 @@
  * out once in guest memory. TX: [xfer | data] readable, [status] writable.
  * RX: [xfer] readable, [data | status] writable (status = last 8 bytes).
  */
-#ifndef VSND_DRIVE_IO_H
-#define VSND_DRIVE_IO_H
+#ifndef VSND_DRIVE_PCM_IO_H
+#define VSND_DRIVE_PCM_IO_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,36 +13,36 @@
 #include "drive/drv.h"
 
 /* As many messages as one of vsnd-drive's rings takes. */
-#define VDC_IO_MAX (VDF_RING_NUM / 2u)
+#define PCM_IO_MAX (FE_RING_NUM / 2u)
 
-struct vdc_io {
-	struct vdd *d;
+struct pcm_io {
+	struct drv *d;
 	unsigned int q;
 	uint32_t stream;
 	uint32_t size;                  /* data bytes per buffer */
 	unsigned int n;
-	size_t hdr[VDC_IO_MAX];         /* xfer header (TX: followed by the data) */
-	size_t tail[VDC_IO_MAX];        /* TX: status; RX: data followed by the status */
-	uint32_t len[VDC_IO_MAX];       /* data bytes of the pending message */
-	uint64_t sent_ns[VDC_IO_MAX];
-	int head[VDC_IO_MAX];           /* -1 when not in flight */
+	size_t hdr[PCM_IO_MAX];         /* xfer header (TX: followed by the data) */
+	size_t tail[PCM_IO_MAX];        /* TX: status; RX: data followed by the status */
+	uint32_t len[PCM_IO_MAX];       /* data bytes of the pending message */
+	uint64_t sent_ns[PCM_IO_MAX];
+	int head[PCM_IO_MAX];           /* -1 when not in flight */
 	unsigned int pending;
 };
 
 /* n buffers of size data bytes for stream on queue q (TX or RX). */
-int vdc_io_init(struct vdc_io *io, struct vdd *d, unsigned int q, uint32_t stream,
+int pcm_io_init(struct pcm_io *io, struct drv *d, unsigned int q, uint32_t stream,
 		uint32_t size, unsigned int n);
 /* The device was reset: nothing is in flight any more. */
-void vdc_io_forget(struct vdc_io *io);
+void pcm_io_forget(struct pcm_io *io);
 /* Where buffer i's data lives (write TX data here before submitting). */
-uint8_t *vdc_io_data(struct vdc_io *io, unsigned int i);
+uint8_t *pcm_io_data(struct pcm_io *io, unsigned int i);
 /* Post buffer i with len data bytes (len <= size); kick unless no_kick. */
-int vdc_io_submit(struct vdc_io *io, unsigned int i, uint32_t len, bool no_kick);
+int pcm_io_submit(struct pcm_io *io, unsigned int i, uint32_t len, bool no_kick);
 /* Same with the stream id of the xfer header set to stream_id. */
-int vdc_io_submit_as(struct vdc_io *io, unsigned int i, uint32_t len, uint32_t stream_id,
+int pcm_io_submit_as(struct pcm_io *io, unsigned int i, uint32_t len, uint32_t stream_id,
 		     bool no_kick);
 
-struct vdc_done {
+struct pcm_io_done {
 	unsigned int i;                 /* buffer */
 	uint32_t used_len;
 	uint32_t status, latency;       /* from the status the device wrote */
@@ -51,6 +51,6 @@ struct vdc_done {
 };
 /* Wait up to timeout_ms for the next completion. Returns 0, -ETIMEDOUT, or
  * -EPROTO when the device completed something we did not send. */
-int vdc_io_wait(struct vdc_io *io, int timeout_ms, struct vdc_done *done);
+int pcm_io_wait(struct pcm_io *io, int timeout_ms, struct pcm_io_done *done);
 
 #endif
