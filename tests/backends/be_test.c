@@ -10,29 +10,6 @@
 #include "vsnd/pcm.h"
 #include "wire/virtio_snd.h"
 
-static void bt_log_fn(void *opaque, enum vsnd_log_level level, const char *msg)
-{
-	struct bt_log *log = opaque;
-	size_t used = strlen(log->all);
-
-	log->count++;
-	snprintf(log->last, sizeof(log->last), "%s", msg);
-	snprintf(log->all + used, sizeof(log->all) - used, "%s\n", msg);
-}
-
-struct vsnd_backend_env bt_env(struct bt_log *log)
-{
-	memset(log, 0, sizeof(*log));
-	return (struct vsnd_backend_env){
-		.size = sizeof(struct vsnd_backend_env), .log = bt_log_fn, .opaque = log,
-	};
-}
-
-bool bt_log_has(const struct bt_log *log, const char *s)
-{
-	return strstr(log->all, s) != NULL;
-}
-
 static void port_params(struct vsnd_port *port, uint8_t direction, unsigned int dir_index,
 			unsigned int stream_id, uint8_t format, uint8_t channels, uint32_t rate,
 			uint32_t period_frames, uint32_t buffer_frames)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers for the backend tests: ports driven by hand with a fake clock. */
+/* Helpers for the backend tests: ports driven by hand with a fake clock
+ * (the log sink is fakehost's fh_log_env()). */
 #ifndef VSND_TESTS_BE_TEST_H
 #define VSND_TESTS_BE_TEST_H
 
@@ -9,18 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fakehost.h"
 #include "vsnd/backend.h"
-
-/* Log lines seen through bt_env(). */
-struct bt_log {
-	unsigned int count;
-	char last[512];
-	char all[4096];
-};
-
-struct vsnd_backend_env bt_env(struct bt_log *log);
-/* Does any logged line contain s? */
-bool bt_log_has(const struct bt_log *log, const char *s);
 
 /* A port with the ring the device would give it (4 periods of buffer, ring
  * of twice that). */

@@ -13,7 +13,7 @@
 #define T0 123456789012345ull /* an arbitrary CLOCK_MONOTONIC start */
 
 struct fixture {
-	struct bt_log log;
+	struct fh_log log;
 	struct vsnd_backend *be;
 	struct vsnd_port port;
 };
@@ -21,7 +21,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct vsnd_backend_env env = bt_env(&f->log);
+	struct vsnd_backend_env env = fh_log_env(&f->log);
 
 	assert_int_equal(vsnd_backend_create("null", &env, &f->be), 0);
 	*state = f;
@@ -315,7 +315,7 @@ static void test_bad_params(void **state)
 	f->port.params.channels = 19;
 	f->port.params.frame_bytes = 19 * 2;
 	assert_int_equal(f->be->ops->open(f->be, &f->port), -EINVAL);
-	assert_true(bt_log_has(&f->log, "bad parameters"));
+	assert_true(fh_log_has(&f->log, "bad parameters"));
 	assert_null(f->port.priv);
 }
 

@@ -29,14 +29,6 @@ struct rt_run {
 	uint64_t late_1ms;      /* wake-ups more than 1 ms after their deadline */
 };
 
-static uint64_t ns_of(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_until(uint64_t t)
 {
 	struct timespec ts = { .tv_sec = (time_t)(t / NS), .tv_nsec = (long)(t % NS) };
@@ -58,21 +50,21 @@ static void *pace(void *arg)
 {
 	struct rt_run *r = arg;
 	uint8_t *zeros = calloc(1, r->port.lead_bytes);
-	uint64_t cpu0 = ns_of(CLOCK_THREAD_CPUTIME_ID), t0 = ns_of(CLOCK_MONOTONIC);
+	uint64_t cpu0 = fh_clock_ns(CLOCK_THREAD_CPUTIME_ID), t0 = fh_clock_ns(CLOCK_MONOTONIC);
 	uint64_t end = t0 + r->seconds * NS, next = t0, now = t0;
 
 	top_up(&r->port, zeros);
 	r->be->ops->start(r->be, &r->port, t0);
 	while (next < end) {
 		sleep_until(next);
-		now = ns_of(CLOCK_MONOTONIC);
+		now = fh_clock_ns(CLOCK_MONOTONIC);
 		r->late_1ms += now - next > BE_MIN_TICK_NS;
 		next = r->be->ops->tick(r->be, &r->port, now);
 		r->wakes++;
 		top_up(&r->port, zeros);
 	}
-	r->cpu_ns = ns_of(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-	r->lag_frames = (ns_of(CLOCK_MONOTONIC) - t0) * RATE / NS - atomic_load(&r->port.frames);
+	r->cpu_ns = fh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	r->lag_frames = (fh_clock_ns(CLOCK_MONOTONIC) - t0) * RATE / NS - atomic_load(&r->port.frames);
 	free(zeros);
 	return NULL;
 }
@@ -80,8 +72,8 @@ static void *pace(void *arg)
 int main(int argc, char **argv)
 {
 	struct rt_run r = { .seconds = argc > 1 ? strtoull(argv[1], NULL, 10) : 2 };
-	struct bt_log log;
-	struct vsnd_backend_env env = bt_env(&log);
+	struct fh_log log;
+	struct vsnd_backend_env env = fh_log_env(&log);
 	pthread_t th;
 
 	if (r.seconds == 0 || vsnd_backend_create("null", &env, &r.be) != 0)

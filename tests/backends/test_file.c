@@ -17,7 +17,7 @@
 #define T0 5000000000ull
 
 struct fixture {
-	struct bt_log log;
+	struct fh_log log;
 	struct vsnd_backend_env env;
 	struct vsnd_backend *be;
 	char *dir;
@@ -27,7 +27,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->env = bt_env(&f->log);
+	f->env = fh_log_env(&f->log);
 	f->dir = bt_tmpdir();
 	*state = f;
 	return 0;
@@ -531,7 +531,7 @@ static void test_path_expansion(void **state)
 	port_close(f, &port);
 	bt_port_init(&port, VSND_DIR_INPUT, 0, 3, VSND_PCM_FMT_S16, 1, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &port), -ENOENT);
-	assert_true(bt_log_has(&f->log, "i-1.wav"));
+	assert_true(fh_log_has(&f->log, "i-1.wav"));
 	bt_port_fini(&port);
 	free(in0);
 }
@@ -548,15 +548,15 @@ static void test_open_errors(void **state)
 	assert_int_equal(make(f, "out=%D/missing/x.wav,in=%D/nothing.wav"), 0);
 	bt_port_init(&port, VSND_DIR_OUTPUT, 0, 3, VSND_PCM_FMT_S16, 2, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &port), -ENOENT);
-	assert_true(bt_log_has(&f->log, "missing/x.wav: No such file or directory"));
+	assert_true(fh_log_has(&f->log, "missing/x.wav: No such file or directory"));
 	assert_null(port.priv);
 	bt_port_fini(&port);
 	bt_port_init(&port, VSND_DIR_INPUT, 0, 3, VSND_PCM_FMT_S16, 2, 48000, 480);
 	assert_int_equal(f->be->ops->open(f->be, &port), -ENOENT);
-	assert_true(bt_log_has(&f->log, "nothing.wav: No such file or directory"));
+	assert_true(fh_log_has(&f->log, "nothing.wav: No such file or directory"));
 	assert_int_equal(make(f, "in=%D/notes.txt"), 0);
 	assert_int_equal(f->be->ops->open(f->be, &port), -EINVAL);
-	assert_true(bt_log_has(&f->log, "notes.txt"));
+	assert_true(fh_log_has(&f->log, "notes.txt"));
 	/* Formats no WAV holds. */
 	port.params.format = VSND_PCM_FMT_DSD_U8;
 	port.params.frame_bytes = 2;

@@ -12,7 +12,7 @@
 #define T0 7000000000ull
 
 struct fixture {
-	struct bt_log log;
+	struct fh_log log;
 	struct vsnd_backend *be;
 	struct vsnd_port out, in;
 };
@@ -30,7 +30,7 @@ static void close_pair(struct fixture *f)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct vsnd_backend_env env = bt_env(&f->log);
+	struct vsnd_backend_env env = fh_log_env(&f->log);
 
 	assert_int_equal(vsnd_backend_create("loopback", &env, &f->be), 0);
 	*state = f;
@@ -346,7 +346,7 @@ static void test_rate_mismatch(void **state)
 	memset(play, 0x33, frames * 4);
 	open_pair(f, VSND_PCM_FMT_S16, 1, 44100, 441, VSND_PCM_FMT_S16, 1, 48000, 480);
 	assert_int_equal(f->log.count, 1);
-	assert_true(bt_log_has(&f->log, "44100 Hz"));
+	assert_true(fh_log_has(&f->log, "44100 Hz"));
 	f->be->ops->start(f->be, &f->out, T0);
 	f->be->ops->start(f->be, &f->in, T0);
 	run_until(f, &r, T0 + 10000000);

@@ -22,9 +22,9 @@ static const struct be_opt table[] = {
 	BE_OPT_END,
 };
 
-static int parse(const char *opts, struct cfg *c, struct bt_log *log)
+static int parse(const char *opts, struct cfg *c, struct fh_log *log)
 {
-	struct vsnd_backend_env env = bt_env(log);
+	struct vsnd_backend_env env = fh_log_env(log);
 
 	return vsnd__be_opts_parse("test", table, opts, c, &env);
 }
@@ -32,7 +32,7 @@ static int parse(const char *opts, struct cfg *c, struct bt_log *log)
 static void test_values(void **state)
 {
 	struct cfg c = { NULL, false, 7 };
-	struct bt_log log;
+	struct fh_log log;
 
 	assert_int_equal(parse("name=abc,flag=on,count=42", &c, &log), 0);
 	assert_string_equal(c.name, "abc");
@@ -61,7 +61,7 @@ static void test_bools(void **state)
 	const char *on[] = { "flag=on", "flag=yes", "flag=true", "flag=1", "flag=ON", "flag" };
 	const char *off[] = { "flag=off", "flag=no", "flag=false", "flag=0", "flag=False" };
 	struct cfg c = { 0 };
-	struct bt_log log;
+	struct fh_log log;
 
 	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
 		c.flag = false;
@@ -74,8 +74,8 @@ static void test_bools(void **state)
 		assert_false(c.flag);
 	}
 	assert_int_equal(parse("flag=maybe", &c, &log), -EINVAL);
-	assert_true(bt_log_has(&log, "'maybe'"));
-	assert_true(bt_log_has(&log, "'flag'"));
+	assert_true(fh_log_has(&log, "'maybe'"));
+	assert_true(fh_log_has(&log, "'flag'"));
 	assert_int_equal(parse("flag=", &c, &log), -EINVAL);
 }
 
@@ -85,7 +85,7 @@ static void test_errors(void **state)
 			      "count", "count= 5", "count=+5", "count=99999999999999999999", "name",
 			      "=x", ",name=x", "flag=on,,name=x" };
 	struct cfg c = { 0 };
-	struct bt_log log;
+	struct fh_log log;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (parse(bad[i], &c, &log) != -EINVAL)
@@ -94,7 +94,7 @@ static void test_errors(void **state)
 	}
 	assert_int_equal(c.count, 0);
 	assert_int_equal(parse("name=ok,bogus=1", &c, &log), -EINVAL);
-	assert_true(bt_log_has(&log, "test: unknown option 'bogus' (valid: name, flag, count)"));
+	assert_true(fh_log_has(&log, "test: unknown option 'bogus' (valid: name, flag, count)"));
 	vsnd__be_opts_free(table, &c);
 }
 
@@ -122,22 +122,22 @@ static void test_registry(void **state)
 
 static void test_create(void **state)
 {
-	struct bt_log log;
-	struct vsnd_backend_env env = bt_env(&log);
+	struct fh_log log;
+	struct vsnd_backend_env env = fh_log_env(&log);
 	struct vsnd_backend *be = (void *)1;
 
 	assert_int_equal(vsnd_backend_create("nope,x=1", &env, &be), -ENOENT);
 	assert_null(be);
-	assert_true(bt_log_has(&log, "unknown backend 'nope' (available: null, file, loopback"));
+	assert_true(fh_log_has(&log, "unknown backend 'nope' (available: null, file, loopback"));
 	assert_int_equal(vsnd_backend_create("nulls", &env, &be), -ENOENT);
 	assert_int_equal(vsnd_backend_create("null,foo=1", &env, &be), -EINVAL);
-	assert_true(bt_log_has(&log, "null: unknown option 'foo' (valid: none)"));
+	assert_true(fh_log_has(&log, "null: unknown option 'foo' (valid: none)"));
 	assert_int_equal(vsnd_backend_create("loopback,fifo=3", &env, &be), -EINVAL);
 	assert_int_equal(vsnd_backend_create("file,bogus=on", &env, &be), -EINVAL);
-	assert_true(bt_log_has(&log, "file: unknown option 'bogus' (valid: out, in, loop)"));
+	assert_true(fh_log_has(&log, "file: unknown option 'bogus' (valid: out, in, loop)"));
 	assert_int_equal(vsnd_backend_create("file,loop=sometimes", &env, &be), -EINVAL);
 	assert_int_equal(vsnd_backend_create("file,out=x%d.wav", &env, &be), -EINVAL);
-	assert_true(bt_log_has(&log, "x%d.wav"));
+	assert_true(fh_log_has(&log, "x%d.wav"));
 	assert_int_equal(vsnd_backend_create("file,in=x%", &env, &be), -EINVAL);
 	assert_null(be);
 
@@ -167,8 +167,8 @@ static void test_caps(void **state)
 	const char *names[] = { "null", "file", "loopback" };
 	const uint64_t want[] = { all_fmts & ~(1u << VSND_PCM_FMT_IMA_ADPCM), all_fmts & ~no_wav,
 				  all_fmts & ~(1u << VSND_PCM_FMT_IMA_ADPCM) };
-	struct bt_log log;
-	struct vsnd_backend_env env = bt_env(&log);
+	struct fh_log log;
+	struct vsnd_backend_env env = fh_log_env(&log);
 
 	for (int i = 0; i < 3; i++) {
 		for (uint8_t dir = 0; dir < 2; dir++) {

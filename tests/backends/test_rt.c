@@ -21,7 +21,7 @@
 struct rt_case {
 	struct vsnd_port port;
 	struct be_rt rt;
-	struct bt_log log;
+	struct fh_log log;
 	struct vsnd_backend_env env;
 	struct vsnd_backend be;
 };
@@ -32,7 +32,7 @@ static struct rt_case *rt_new(void)
 
 	assert_non_null(c);
 	bt_port_init(&c->port, VSND_DIR_OUTPUT, 0, 0, VSND_PCM_FMT_S16, 2, RATE, PERIOD);
-	c->env = bt_env(&c->log);
+	c->env = fh_log_env(&c->log);
 	c->be.env = c->env;
 	assert_int_equal(vsnd__be_rt_init(&c->rt, &c->be, &c->port, UINT64_C(1) << VSND_PCM_FMT_S16,
 					  "test"), 0);
@@ -137,7 +137,7 @@ static void test_live_then_lost(void **state)
 	assert_int_not_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 60 * MS), UINT64_MAX);
 	vsnd__be_rt_tick(&c->be, &c->port, t0 + 70 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 2 * PERIOD * FB);
-	assert_true(bt_log_has(&c->log, "server gone"));
+	assert_true(fh_log_has(&c->log, "server gone"));
 	rt_free(c);
 }
 
@@ -169,13 +169,13 @@ static void test_stall(void **state)
 	assert_true(vsnd__be_rt_tick(&c->be, &c->port, t) <= t + 10 * MS);
 	vsnd__be_rt_tick(&c->be, &c->port, t + 10 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 2 * PERIOD * FB); /* paced */
-	assert_true(bt_log_has(&c->log, "server stalled"));
+	assert_true(fh_log_has(&c->log, "server stalled"));
 	server_pulls(c, PERIOD);                                   /* back */
 	t += 15 * MS;
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_STALL_DEFAULT_NS);
 	vsnd__be_rt_tick(&c->be, &c->port, t + 50 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);
-	assert_true(bt_log_has(&c->log, "server calling again"));
+	assert_true(fh_log_has(&c->log, "server calling again"));
 	rt_free(c);
 }
 
@@ -248,7 +248,7 @@ static void test_catchup_burst(void **state)
 	t = t0 + BE_RT_STALL_DEFAULT_NS;
 	vsnd__be_rt_tick(&c->be, &c->port, t);
 	vsnd__be_rt_tick(&c->be, &c->port, t + BE_RT_STALL_DEFAULT_NS);   /* stalled */
-	assert_true(bt_log_has(&c->log, "server stalled"));
+	assert_true(fh_log_has(&c->log, "server stalled"));
 	server_pulls(c, 10 * PERIOD);              /* 100 ms at once: a burst */
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB);
 	server_pulls(c, PERIOD);                   /* within its latency: taken */
@@ -271,7 +271,7 @@ static void test_rearm_on_reconnect(void **state)
 	vsnd__be_rt_set_live(&c->rt, true);
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 20 * MS), UINT64_MAX);
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 2000 * MS), UINT64_MAX);
-	assert_false(bt_log_has(&c->log, "server stalled"));
+	assert_false(fh_log_has(&c->log, "server stalled"));
 	rt_free(c);
 }
 
@@ -302,7 +302,7 @@ static void test_parked(void **state)
 	(void)state;
 	vsnd__be_rt_set_live(&c->rt, true);
 	vsnd__be_rt_report(&c->rt);
-	assert_true(bt_log_has(&c->log, "connected"));
+	assert_true(fh_log_has(&c->log, "connected"));
 	memset(&c->log, 0, sizeof(c->log)); /* from here on */
 	vsnd__be_rt_set_parked(&c->rt);
 	feed(c, 4 * PERIOD);
@@ -313,8 +313,8 @@ static void test_parked(void **state)
 	vsnd__be_rt_set_live(&c->rt, true);
 	vsnd__be_rt_set_connecting(&c->rt, false);
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 110 * MS), UINT64_MAX);
-	assert_false(bt_log_has(&c->log, "connected"));
-	assert_false(bt_log_has(&c->log, "gone"));
+	assert_false(fh_log_has(&c->log, "connected"));
+	assert_false(fh_log_has(&c->log, "gone"));
 	rt_free(c);
 }
 

@@ -52,7 +52,7 @@ static void test_server_thread(void **state)
 {
 	struct vsnd_port port;
 	struct vsnd_backend be = { 0 };
-	struct bt_log log;
+	struct fh_log log;
 	struct be_rt rt;
 	struct shared sh = { .rt = &rt };
 	uint8_t feed[PERIOD * FB];
@@ -62,7 +62,7 @@ static void test_server_thread(void **state)
 	(void)state;
 	memset(feed, 0x11, sizeof(feed));
 	bt_port_init(&port, VSND_DIR_OUTPUT, 0, 0, VSND_PCM_FMT_S16, 2, RATE, PERIOD);
-	be.env = bt_env(&log);
+	be.env = fh_log_env(&log);
 	assert_int_equal(vsnd__be_rt_init(&rt, &be, &port, UINT64_C(1) << VSND_PCM_FMT_S16,
 					  "test"), 0);
 	port.priv = &rt;

@@ -9,39 +9,6 @@
 #include "drive/req.h"
 #include "util/iov.h"
 
-static void h_log(void *opaque, enum vsnd_log_level level, const char *msg)
-{
-	(void)opaque;
-	if (getenv("VSND_TEST_LOG"))
-		fprintf(stderr, "[%d] %s\n", level, msg);
-}
-
-static uint64_t h_now(void *opaque)
-{
-	struct harness *h = opaque;
-
-	h->now += h->now_step;
-	return h->now;
-}
-
-static void h_set_timer(void *opaque, uint64_t deadline)
-{
-	((struct harness *)opaque)->timer = deadline;
-}
-
-static void h_wake(void *opaque)
-{
-	((struct harness *)opaque)->wakes++;
-}
-
-static const struct vsnd_host_ops h_host = {
-	.size = sizeof(struct vsnd_host_ops),
-	.log = h_log,
-	.now_ns = h_now,
-	.set_timer = h_set_timer,
-	.wake = h_wake,
-};
-
 static int t_pop(void *opaque, unsigned int q, struct vsnd_chain **out)
 {
 	struct harness *h = opaque;
@@ -64,7 +31,7 @@ static void t_push(void *opaque, unsigned int q, struct vsnd_chain *chain, uint3
 	(void)q;
 	c->done = true;
 	c->used_len = len;
-	c->done_ns = h->now;
+	c->done_ns = h->host.now;
 	c->order = ++h->order;
 	h->pushes++;
 }
@@ -81,29 +48,24 @@ static const struct vsnd_transport_ops h_transport = {
 	.notify = t_notify,
 };
 
-static void be_log(void *opaque, enum vsnd_log_level level, const char *msg)
-{
-	h_log(opaque, level, msg);
-}
-
 struct harness *h_new(const char *spec, const struct vsnd_layout *layout, bool controls)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env), .log = be_log };
+	struct vsnd_backend_env env;
 	struct vsnd_dev_config cfg = {
 		.size = sizeof(struct vsnd_dev_config),
 		.layout = layout,
 		.controls = controls,
-		.host = &h_host,
-		.host_opaque = h,
+		.host = &fh_ops,
+		.host_opaque = &h->host,
 		.transport = &h_transport,
 		.transport_opaque = h,
 	};
 
 	if (!h)
 		return NULL;
-	h->now = 1000000000ull; /* not 0: catches "deadline 0 means unset" bugs */
-	h->timer = UINT64_MAX;
+	fh_init(&h->host, 1000000000ull);
+	env = fh_log_env(&h->host.log);
 	if (vsnd_backend_create(spec, &env, &h->be) != 0)
 		goto err;
 	cfg.backend = h->be;
@@ -260,20 +222,22 @@ uint32_t h_io_latency(const struct h_chain *c)
 	return vsnd_le32(c->wr_buf + c->wr_len - 4);
 }
 
+static void h_fire(void *dev)
+{
+	vsnd_dev_process(dev);
+}
+
 void h_run_until(struct harness *h, uint64_t t)
 {
-	/* A device that keeps asking for a deadline it has already reached
-	 * would spin a real host loop too: cap it so the test fails instead. */
-	for (unsigned long guard = 0; h->timer <= t; guard++) {
-		if (guard > 10000000ul) {
-			fprintf(stderr, "device timer stuck at %llu\n", (unsigned long long)h->timer);
-			abort();
-		}
-		if (h->timer > h->now)
-			h->now = h->timer;
-		vsnd_dev_process(h->dev);
+	/* A device that keeps asking for deadlines up to t would spin a real
+	 * host loop too: cap it so the test fails instead. */
+	const unsigned long max_fires = 10000000ul;
+
+	if (fh_run_until(&h->host, t, max_fires, h_fire, h->dev) == max_fires &&
+	    h->host.timer <= t) {
+		fprintf(stderr, "device timer stuck at %llu\n", (unsigned long long)h->host.timer);
+		abort();
 	}
-	h->now = t;
 }
 
 const char *h_state(struct harness *h, unsigned int stream)

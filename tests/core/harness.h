@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A driver's-eye test harness for the device model: a fake clock, and a
+ * A driver's-eye test harness for the device model: a fake host, and a
  * transport whose "rings" are FIFOs of chains the test builds from plain
  * buffers split into iovecs wherever the test wants (never at convenient
  * boundaries only). Completions are recorded in global order so tests can
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fakehost.h"
 #include "vsnd/backend.h"
 #include "wire/virtio_snd.h"
 #include "vsnd/vsnd.h"
@@ -35,10 +36,7 @@ struct h_chain {
 struct harness {
 	struct vsnd_dev *dev;
 	struct vsnd_backend *be;
-	uint64_t now;
-	uint64_t now_step;   /* the clock moves this much at every read (0: frozen) */
-	uint64_t timer;      /* last deadline the device asked for */
-	unsigned int wakes;
+	struct fakehost host;   /* the device's and the backend's */
 	unsigned int notifies[VSND_NUM_QUEUES];
 	uint64_t order;
 	/* avail FIFOs per queue */

@@ -109,7 +109,7 @@ static void play_case(const struct fmt_case *fc, uint8_t channels, uint8_t rate)
 		c[queued] = h_tx(h, 0, src + (size_t)queued * period, period, 4096);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
 	while (completed < periods) {
-		h_run_until(h, h->timer);
+		h_run_until(h, h->host.timer);
 		while (completed < queued && c[completed]->done) {
 			h_chain_free(c[completed++]);
 			if (queued < periods) {
@@ -181,7 +181,7 @@ static void capture_case(const struct fmt_case *fc)
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
 	for (int i = 0; i < periods; i++)
 		c[i] = h_rx(h, 1, period, 1000);
-	t0 = h->now;
+	t0 = h->host.now;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
 	h_run_until(h, t0 + (uint64_t)periods * 10 * MS);
 	for (int i = 0; i < periods; i++) {
@@ -228,7 +228,7 @@ static void test_loopback(void **state)
 		tx[i] = h_tx(h, 0, src + (size_t)i * period, period, 0);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + (uint64_t)(periods + 8) * 10 * MS);
+	h_run_until(h, h->host.now + (uint64_t)(periods + 8) * 10 * MS);
 	for (int i = 0; i < periods + 8; i++) {
 		assert_true(rx[i]->done);
 		memcpy(rec + got, rx[i]->wr_buf, rx[i]->used_len - 8);
@@ -308,7 +308,7 @@ static void hook_run(struct harness *h, const uint8_t *src, uint8_t *rec, uint32
 	}
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + (uint64_t)(periods + 2) * 10 * MS);
+	h_run_until(h, h->host.now + (uint64_t)(periods + 2) * 10 * MS);
 	for (int i = 0; i < periods; i++) {
 		assert_true(rx[i]->done && tx[i]->done);
 		memcpy(rec + (size_t)i * period, rx[i]->wr_buf, period);

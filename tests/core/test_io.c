@@ -103,10 +103,10 @@ static void test_tx_held_then_paced(void **state)
 	memset(data, 0x11, sizeof(data));
 	for (int i = 0; i < 4; i++)
 		c[i] = h_tx(h, 0, data, PERIOD, 100);
-	h_run_until(h, h->now + 1000 * MS);
+	h_run_until(h, h->host.now + 1000 * MS);
 	for (int i = 0; i < 4; i++)
 		assert_false(c[i]->done);
-	t0 = h->now;
+	t0 = h->host.now;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
 	for (int i = 0; i < 4; i++) {
 		h_run_until(h, t0 + (uint64_t)(i + 1) * 10 * MS - 1);
@@ -142,15 +142,15 @@ static void pace(uint32_t rate_idx, uint32_t period_frames, uint64_t jitter)
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
 	for (int i = 0; i < 4; i++)
 		q[i] = h_tx(h, 0, data, period, 0);
-	t0 = h->now;
+	t0 = h->host.now;
 	end = t0 + 10000 * MS;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	while (h->now < end) {
+	while (h->host.now < end) {
 		uint64_t late = jitter ? (uint64_t)rand_r(&seed) % (jitter + 1) : 0;
 
 		/* wake up when asked, or late as a loaded host does */
-		assert_true(h->timer != UINT64_MAX);
-		h->now = h->timer + late;
+		assert_true(h->host.timer != UINT64_MAX);
+		h->host.now = h->host.timer + late;
 		vsnd_dev_process(h->dev);
 		for (int i = 0; i < 4; i++) {
 			if (!q[i]->done)
@@ -205,13 +205,13 @@ static void test_stall_plays_queued(void **state)
 	memset(data, 0x22, sizeof(data));
 	for (int i = 0; i < 4; i++)
 		c[i] = h_tx(h, 0, data, PERIOD, 0);
-	t0 = h->now;
+	t0 = h->host.now;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
 	h_run_until(h, t0 + 10 * MS);
 	assert_true(c[0]->done);
 	assert_false(c[1]->done);
-	assert_int_equal(h->timer, t0 + 20 * MS);
-	h->now = t0 + 40 * MS;
+	assert_int_equal(h->host.timer, t0 + 20 * MS);
+	h->host.now = t0 + 40 * MS;
 	vsnd_dev_process(h->dev);
 	for (int i = 1; i < 4; i++) {
 		assert_true(c[i]->done);
@@ -237,7 +237,7 @@ static void test_release_flushes(void **state)
 	for (int i = 0; i < 6; i++)
 		c[i] = h_tx(h, 0, data, PERIOD, 0);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + 15 * MS);
+	h_run_until(h, h->host.now + 15 * MS);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
 	before = h->order;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
@@ -281,13 +281,13 @@ static void test_stop_keeps_messages(void **state)
 	for (int i = 0; i < 3; i++)
 		c[i] = h_tx(h, 0, data, PERIOD, 0);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + 10 * MS);
+	h_run_until(h, h->host.now + 10 * MS);
 	assert_true(c[0]->done);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + 1000 * MS);
+	h_run_until(h, h->host.now + 1000 * MS);
 	assert_false(c[1]->done);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + 20 * MS);
+	h_run_until(h, h->host.now + 20 * MS);
 	assert_true(c[1]->done);
 	assert_true(c[2]->done);
 	for (int i = 0; i < 3; i++)
@@ -309,9 +309,9 @@ static void rx_case(uint8_t fmt, uint8_t silence)
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
 	c[0] = h_rx(h, 1, period, 7);  /* split every 7 bytes: status straddles */
 	c[1] = h_rx(h, 1, period, 0);
-	h_run_until(h, h->now + 500 * MS);
+	h_run_until(h, h->host.now + 500 * MS);
 	assert_false(c[0]->done);
-	t0 = h->now;
+	t0 = h->host.now;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
 	h_run_until(h, t0 + 10 * MS - 1);
 	assert_false(c[0]->done);
@@ -357,7 +357,7 @@ static void test_rx_not_before_start(void **state)
 	assert_int_equal(vsnd_ring_write(ring, early, sizeof(early)), sizeof(early));
 	c[0] = h_rx(h, 1, period, 0);
 	c[1] = h_rx(h, 1, period, 0);
-	t0 = h->now;
+	t0 = h->host.now;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
 	h_run_until(h, t0 + 25 * MS);
 	assert_true(c[0]->done && c[1]->done);
@@ -390,18 +390,18 @@ static void test_queue_stop_pauses(void **state)
 	rx = h_rx(h, 1, 4 * PERIOD, 0);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + 15 * MS);
+	h_run_until(h, h->host.now + 15 * MS);
 	assert_true(tx[0]->done);
 	assert_false(tx[1]->done);
 	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_TX);
 	vsnd_dev_queue_stop(h->dev, VSND_QUEUE_RX);
-	h_run_until(h, h->now + 1000 * MS);
+	h_run_until(h, h->host.now + 1000 * MS);
 	assert_false(tx[1]->done);
 	assert_false(rx->done);
 	assert_string_equal(h_state(h, 0), "started");
 	assert_string_equal(h_state(h, 1), "started");
 	/* resume: the clocks restart, nothing was lost or completed early */
-	t = h->now;
+	t = h->host.now;
 	vsnd_dev_kick(h->dev, VSND_QUEUE_TX);
 	vsnd_dev_kick(h->dev, VSND_QUEUE_RX);
 	h_run_until(h, t + 10 * MS - 1);
@@ -456,14 +456,14 @@ static void test_xrun_event(void **state)
 	(void)state;
 	/* started with nothing to play: an underrun */
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, h->now + 30 * MS);
+	h_run_until(h, h->host.now + 30 * MS);
 	assert_true(e->done);
 	assert_int_equal(e->used_len, 8);
 	assert_int_equal(vsnd_le32(e->wr_buf), VIRTIO_SND_EVT_PCM_XRUN);
 	assert_int_equal(vsnd_le32(e->wr_buf + 4), 0);
 	/* the driver did not select EVT_XRUNS: no event */
 	assert_int_equal(h_pcm(h2, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h2, h2->now + 30 * MS);
+	h_run_until(h2, h2->host.now + 30 * MS);
 	assert_false(e2->done);
 	h_free(h2);
 	h_chain_free(e2);
@@ -523,7 +523,7 @@ static void test_wrap_guard(void **state)
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
 	c[0] = h_tx(h, 0, data, period, 0);
 	c[1] = h_tx(h, 0, data, period, 0);
-	t0 = h->now;
+	t0 = h->host.now;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
 	h_run_until(h, t0 + 2 * MS);
 	assert_true(c[0]->done);
@@ -558,12 +558,12 @@ static void test_wrap_guard_same_pass(void **state)
 	uint64_t t0;
 
 	(void)state;
-	h->now_step = 1000;
+	h->host.now_step = 1000;
 	assert_int_equal(h_set_params(h, 1, 2 * period, period, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 1), VIRTIO_SND_S_OK);
 	c[0] = h_rx(h, 1, period, 0);
 	c[1] = h_rx(h, 1, period, 0);
-	t0 = h->now;
+	t0 = h->host.now;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 1), VIRTIO_SND_S_OK);
 	h_run_until(h, t0 + 2 * MS);
 	assert_true(c[0]->done);

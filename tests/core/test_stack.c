@@ -20,6 +20,7 @@
 #include <sndfile.h>
 
 #include "fakedrv.h"
+#include "fakehost.h"
 #include "util/iov.h"
 #include "virtq/vqset.h"
 #include "wire/virtio_snd.h"
@@ -37,19 +38,12 @@ struct stack {
 	struct vsnd_vqset vqs;
 	struct vsnd_backend *be;
 	struct vsnd_dev *dev;
-	uint64_t now, timer;
+	struct fakehost host;
 	unsigned int irqs[VSND_NUM_QUEUES];
 	char path[64];
 };
 
-static uint64_t s_now(void *o) { return ((struct stack *)o)->now; }
-static void s_timer(void *o, uint64_t t) { ((struct stack *)o)->timer = t; }
-static void s_wake(void *o) { (void)o; }
 static void s_signal(void *o, unsigned int q) { ((struct stack *)o)->irqs[q]++; }
-
-static const struct vsnd_host_ops s_host = {
-	.size = sizeof(struct vsnd_host_ops), .now_ns = s_now, .set_timer = s_timer, .wake = s_wake,
-};
 
 static struct stack *stack_new(void)
 {
@@ -58,7 +52,7 @@ static struct stack *stack_new(void)
 	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
 	struct vsnd_dev_config cfg = {
 		.size = sizeof(struct vsnd_dev_config),
-		.host = &s_host, .transport = &vsnd__vqset_ops,
+		.host = &fh_ops, .transport = &vsnd__vqset_ops,
 	};
 
 	strcpy(s->path, "/tmp/vsnd-stack-XXXXXX.wav");
@@ -68,11 +62,11 @@ static struct stack *stack_new(void)
 	assert_int_equal(vsnd__vqset_init(&s->vqs, s_signal, s), 0);
 	assert_int_equal(vsnd_backend_create(spec, &env, &s->be), 0);
 	cfg.backend = s->be;
-	cfg.host_opaque = s;
+	cfg.host_opaque = &s->host;
 	cfg.transport_opaque = &s->vqs;
+	fh_init(&s->host, 5000 * MS);
 	assert_int_equal(vsnd_dev_new(&s->dev, &cfg), 0);
 	vsnd_dev_set_features(s->dev, vsnd_dev_features(s->dev));
-	s->now = 5000 * MS;
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++) {
 		assert_int_equal(fakedrv_ring_init(&s->ring[q], &s->d, QSIZE, true), 0);
 		assert_int_equal(fakedrv_ring_start(&s->ring[q], &s->vqs, q, true), 0);
@@ -191,19 +185,19 @@ static void test_playback_through_rings(void **state)
 	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_PREPARE), VIRTIO_SND_S_OK);
 	for (; queued < 4; queued++)
 		queue_period(s, audio, queued);
-	t0 = s->now;
+	t0 = s->host.now;
 	assert_int_equal(pcm(s, VIRTIO_SND_R_PCM_START), VIRTIO_SND_S_OK);
 	while (done < PERIODS) {
 		uint32_t id, len;
 
-		assert_true(s->timer != UINT64_MAX);
-		s->now = s->timer;
+		assert_true(s->host.timer != UINT64_MAX);
+		s->host.now = s->host.timer;
 		vsnd_dev_process(s->dev);
 		while (fakedrv_ring_get_used(&s->ring[2], &id, &len) == 0) {
 			done++;
 			assert_int_equal(len, 8);
 			/* period k completes when its last frame was consumed */
-			assert_int_equal(s->now, t0 + (uint64_t)done * 10 * MS);
+			assert_int_equal(s->host.now, t0 + (uint64_t)done * 10 * MS);
 			if (queued < PERIODS)
 				queue_period(s, audio, queued++);
 		}

@@ -26,6 +26,7 @@
 #include "daemon/session.h"
 #include "drive/fe.h"
 #include "drive/req.h"
+#include "fakehost.h"
 #include "util/iov.h"
 #include "vhost-user/proto.h"
 
@@ -58,7 +59,7 @@ static int setup_spec(void **state, bool controls, const char *spec)
 	int peer;
 
 	assert_non_null(t);
-	if (!getenv("VHU_TEST_VERBOSE"))
+	if (!getenv(FH_LOG_ENV))
 		vd_log_set_level(VSND_LOG_ERROR);
 	t->fds_before = fe_count_fds(0);
 	assert_int_equal(vsnd_backend_create(spec, &env, &t->backend), 0);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "drive/req.h"
+#include "fakehost.h"
 #include "fuzz_input.h"
 #include "util/iov.h"
 #include "vsnd/backend.h"
@@ -31,7 +32,7 @@ struct fd_chain {
 struct fdev {
 	struct vsnd_dev *dev;
 	struct vsnd_backend *be;
-	uint64_t now, timer;
+	struct fakehost host;
 	struct fd_chain *fifo[VSND_NUM_QUEUES][FD_FIFO];
 	unsigned int head[VSND_NUM_QUEUES], tail[VSND_NUM_QUEUES];
 	bool stopped[VSND_NUM_QUEUES];
@@ -46,36 +47,6 @@ static void fd_fail(const char *what)
 	fprintf(stderr, "fuzz_dev: contract violation: %s\n", what);
 	abort();
 }
-
-static void fd_log(void *opaque, enum vsnd_log_level level, const char *msg)
-{
-	(void)opaque;
-	if (getenv("VSND_FUZZ_LOG"))
-		fprintf(stderr, "[%d] %s\n", level, msg);
-}
-
-static uint64_t fd_now(void *opaque)
-{
-	return ((struct fdev *)opaque)->now;
-}
-
-static void fd_set_timer(void *opaque, uint64_t deadline)
-{
-	((struct fdev *)opaque)->timer = deadline;
-}
-
-static void fd_wake(void *opaque)
-{
-	(void)opaque;
-}
-
-static const struct vsnd_host_ops fd_host = {
-	.size = sizeof(struct vsnd_host_ops),
-	.log = fd_log,
-	.now_ns = fd_now,
-	.set_timer = fd_set_timer,
-	.wake = fd_wake,
-};
 
 static int fd_pop(void *opaque, unsigned int q, struct vsnd_chain **out)
 {
@@ -178,10 +149,8 @@ static void fd_post(struct fdev *f, unsigned int q, struct fd_chain *c)
 }
 
 /* Advance the fake clock by dt, firing the device timer on the way as the
- * daemon's loop does (one-shot: a fired timer is disarmed). A device that
- * re-arms a deadline it already reached would spin a real daemon: that is a
- * finding. A deadline that does advance, however little, is legal (a guest
- * may ask for one-frame periods at 384 kHz).
+ * daemon's loop does (fh_run_until: a device that re-arms a deadline it
+ * already reached is a finding).
  * Firing every deadline of a long stretch repeats the same states: an input
  * simulated seconds of 1 ms ticks (25,000 firings), and ran 60 a second.
  * So an input fires at most FD_WAKEUP_BUDGET timers; after that each tick
@@ -189,25 +158,17 @@ static void fd_post(struct fdev *f, unsigned int q, struct fd_chain *c)
  * path of its own), and within a tick past FD_MAX_WAKEUPS likewise. */
 #define FD_MAX_WAKEUPS 20000
 #define FD_WAKEUP_BUDGET 1000
+static void fd_fire(void *dev)
+{
+	vsnd_dev_process(dev);
+}
+
 static void fd_tick(struct fdev *f, uint64_t dt)
 {
-	uint64_t end = f->now + dt;
-	unsigned int stuck = 0;
+	unsigned int budget = FD_WAKEUP_BUDGET - f->wakeups;
 
-	for (unsigned int n = 0; f->timer <= end && n < FD_MAX_WAKEUPS &&
-				 f->wakeups < FD_WAKEUP_BUDGET; n++, f->wakeups++) {
-		if (f->timer > f->now) {
-			f->now = f->timer;
-			stuck = 0;
-		} else if (++stuck > 1000) {
-			fprintf(stderr, "now %llu deadline %llu\n", (unsigned long long)f->now,
-				(unsigned long long)f->timer);
-			fd_fail("device timer does not advance");
-		}
-		f->timer = UINT64_MAX;
-		vsnd_dev_process(f->dev);
-	}
-	f->now = end;
+	f->wakeups += fh_run_until(&f->host, f->host.now + dt,
+				   budget < FD_MAX_WAKEUPS ? budget : FD_MAX_WAKEUPS, fd_fire, f->dev);
 	vsnd_dev_process(f->dev);
 }
 
@@ -377,19 +338,19 @@ void fdev_run(const uint8_t *data, size_t size, enum fdev_mode mode)
 {
 	struct fz in = { data, size };
 	struct fdev *f = calloc(1, sizeof(*f));
-	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env), .log = fd_log };
+	struct vsnd_backend_env env;
 	uint8_t flags = fz_u8(&in);
 	struct vsnd_dev_config cfg = {
 		.size = sizeof(struct vsnd_dev_config),
 		.controls = flags & 1,
-		.host = &fd_host,
-		.host_opaque = f,
+		.host = &fh_ops,
+		.host_opaque = &f->host,
 		.transport = &fd_transport,
 		.transport_opaque = f,
 	};
 
-	f->now = 1000000000ull;
-	f->timer = UINT64_MAX;
+	fh_init(&f->host, 1000000000ull);
+	env = fh_log_env(&f->host.log);
 	if (vsnd_backend_create("null", &env, &f->be) != 0)
 		fd_fail("null backend");
 	cfg.backend = f->be;

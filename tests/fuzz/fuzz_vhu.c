@@ -20,6 +20,7 @@
 #include "daemon/log.h"
 #include "daemon/session.h"
 #include "drive/fe.h"
+#include "fakehost.h"
 #include "fuzz_input.h"
 #include "vsnd/backend.h"
 
@@ -33,7 +34,7 @@ struct vu {
 	                         * the guest memory */
 	int kept[VU_KEPT];      /* our copies of eventfds sent as kick fds */
 	unsigned int n_kept;
-	uint64_t now, timer;
+	struct fakehost host;
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -52,33 +53,6 @@ static int vu_count_fds(void)
 		vu_fail("cannot list /proc/self/fd");
 	return n;
 }
-
-static void vu_log(void *opaque, enum vsnd_log_level level, const char *msg)
-{
-	(void)opaque;
-	if (getenv("VSND_FUZZ_LOG"))
-		fprintf(stderr, "[%d] %s\n", level, msg);
-}
-
-static uint64_t vu_now(void *opaque)
-{
-	return ((struct vu *)opaque)->now;
-}
-
-static void vu_set_timer(void *opaque, uint64_t deadline)
-{
-	((struct vu *)opaque)->timer = deadline;
-}
-
-static void vu_wake(void *opaque)
-{
-	(void)opaque;
-}
-
-static const struct vsnd_host_ops vu_host = {
-	.size = sizeof(struct vsnd_host_ops),
-	.log = vu_log, .now_ns = vu_now, .set_timer = vu_set_timer, .wake = vu_wake,
-};
 
 static void vu_watch(void *opaque, unsigned int q, int fd)
 {
@@ -176,7 +150,7 @@ static bool vu_step(struct vu *v, struct fz *in)
 		return true;
 	}
 	case 6:
-		v->now += fz_u32(in);
+		v->host.now += fz_u32(in);
 		vd_session_process(v->s);
 		return true;
 	default: /* raw bytes: partial messages, garbage between messages */
@@ -189,20 +163,20 @@ static bool vu_step(struct vu *v, struct fz *in)
 
 static void vu_run(struct vsnd_backend *be, struct fz *in)
 {
-	struct vu v = { .now = 1000000000ull, .timer = UINT64_MAX };
+	struct vu v = { 0 };
 	struct vd_session_config cfg = {
-		.backend = be, .controls = true, .host = &vu_host, .host_opaque = &v,
+		.backend = be, .controls = true, .host = &fh_ops, .host_opaque = &v.host,
 		.watch_kick = vu_watch,
 	};
 	int peer;
 
+	fh_init(&v.host, 1000000000ull);
 	cfg.controls = fz_u8(in) & 1;
 	if (fe_pair(&v.fe, VU_MEM_SIZE, &peer) != 0)
 		vu_fail("frontend");
 	/* never block on a full socket: the session is served between steps */
 	if (fcntl(v.fe.sock, F_SETFL, O_NONBLOCK) < 0)
 		vu_fail("O_NONBLOCK");
-	cfg.host_opaque = &v;
 	if (vd_session_new(&v.s, peer, &cfg) != 0)
 		vu_fail("vd_session_new");
 	for (unsigned int steps = 0; in->n && steps < 256; steps++)
@@ -218,12 +192,14 @@ static void vu_run(struct vsnd_backend *be, struct fz *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vsnd_backend *be;
-	static const struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env), .log = vu_log };
+	static struct fh_log be_log;
+	static struct vsnd_backend_env env;
 	struct fz in = { data, size };
 	int before;
 
 	if (!be) {
-		if (!getenv("VSND_FUZZ_LOG"))
+		env = fh_log_env(&be_log);
+		if (!be_log.print)
 			vd_log_set_level(VSND_LOG_ERROR);
 		if (vsnd_backend_create("null", &env, &be) != 0)
 			vu_fail("null backend");

@@ -7,6 +7,7 @@
  * the file backend on a fake clock.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <sndfile.h>
 
 #include "fakedrv.h"
+#include "fakehost.h"
 #include "util/iov.h"
 #include "vsnd/backend.h"
 #include "vsnd/mmio.h"
@@ -51,18 +53,11 @@ struct t {
 	struct fakedrv_ring ring[VSND_NUM_QUEUES];
 	struct vsnd_backend *be;
 	struct vsnd_mmio *m;
-	uint64_t now, timer;
+	struct fakehost host;
 	bool irq;
 	unsigned int irq_raises;
 	char dir[64], out[96], in[96];
 	struct fakedrv_req req[VSND_NUM_QUEUES][QSIZE]; /* by head */
-};
-
-static uint64_t t_now(void *o) { return ((struct t *)o)->now; }
-static void t_timer(void *o, uint64_t when) { ((struct t *)o)->timer = when; }
-static void t_wake(void *o) { (void)o; }
-static const struct vsnd_host_ops t_host = {
-	.size = sizeof(struct vsnd_host_ops), .now_ns = t_now, .set_timer = t_timer, .wake = t_wake,
 };
 
 static void t_irq(void *o, bool level)
@@ -85,13 +80,12 @@ static struct t *t_new(bool file)
 	struct t *t = calloc(1, sizeof(*t));
 	struct vsnd_backend_env env = { .size = sizeof(struct vsnd_backend_env) };
 	struct vsnd_mmio_config cfg = {
-		.size = sizeof(struct vsnd_mmio_config), .host = &t_host, .ops = &t_ops,
+		.size = sizeof(struct vsnd_mmio_config), .host = &fh_ops, .ops = &t_ops,
 	};
 	char spec[256] = "null";
 
 	assert_non_null(t);
-	t->timer = UINT64_MAX;
-	t->now = 1000 * MS;
+	fh_init(&t->host, 1000 * MS);
 	assert_int_equal(fakedrv_init(&t->d, NULL), 0);
 	if (file) {
 		snprintf(t->dir, sizeof(t->dir), "/tmp/vsnd-mmio-XXXXXX");
@@ -102,7 +96,7 @@ static struct t *t_new(bool file)
 	}
 	assert_int_equal(vsnd_backend_create(spec, &env, &t->be), 0);
 	cfg.backend = t->be;
-	cfg.host_opaque = t;
+	cfg.host_opaque = &t->host;
 	cfg.opaque = &t->d;
 	assert_int_equal(vsnd_mmio_new(&t->m, &cfg), 0);
 	for (unsigned int q = 0; q < VSND_NUM_QUEUES; q++)
@@ -222,18 +216,15 @@ static uint32_t set_params(struct t *t, uint32_t stream)
 	return control(t, q, sizeof(q), sizeof(resp), resp);
 }
 
+static void t_fire(void *m)
+{
+	vsnd_mmio_process(m);
+}
+
 /* Advance the fake clock by ns, firing the device's timer on the way. */
 static void run_for(struct t *t, uint64_t ns)
 {
-	uint64_t end = t->now + ns;
-
-	while (t->timer <= end) {
-		if (t->timer > t->now)
-			t->now = t->timer;
-		t->timer = UINT64_MAX;
-		vsnd_mmio_process(t->m);
-	}
-	t->now = end;
+	fh_run_until(&t->host, t->host.now + ns, ULONG_MAX, t_fire, t->m);
 }
 
 static void test_registers(void **state)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "daemon/sandbox.h"
+#include "fakehost.h"
 #include "vsnd/backend.h"
 #include "vsnd/pcm.h"
 #include "wire/virtio_snd.h"
@@ -43,14 +44,6 @@ struct drive {
 	uint32_t delay_max;
 	uint64_t next;   /* the backend's next tick deadline (0: at once) */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void log_fn(void *opaque, enum vsnd_log_level level, const char *msg)
 {
@@ -119,14 +112,14 @@ static void top_up(struct drive *d)
 static void wait_wake(struct drive *d, int ms)
 {
 	struct pollfd pfd = { .fd = d->efd, .events = POLLIN };
-	uint64_t v, now = now_ns();
+	uint64_t v, now = fh_clock_ns(CLOCK_MONOTONIC);
 
 	if (d->be->ops->tick && d->next != UINT64_MAX && d->next < now + (uint64_t)ms * 1000000u)
 		ms = d->next > now ? (int)((d->next - now + 999999) / 1000000) : 0;
 	if (poll(&pfd, 1, ms) > 0 && read(d->efd, &v, sizeof(v)) < 0) {
 		/* nothing pending after all */
 	}
-	now = now_ns();
+	now = fh_clock_ns(CLOCK_MONOTONIC);
 	if (d->be->ops->tick && (d->next == UINT64_MAX || now >= d->next))
 		d->next = d->be->ops->tick(d->be, &d->port, now);
 }
@@ -157,7 +150,7 @@ static int play(struct drive *d, unsigned int tail_ms)
 	vsnd_pcm_silence(d->port.params.format, d->data + d->len, tail);
 	d->len += tail;
 	top_up(d);
-	t0 = now_ns();
+	t0 = fh_clock_ns(CLOCK_MONOTONIC);
 	if (d->be->ops->start(d->be, &d->port, t0) < 0)
 		return -EIO;
 	while (vsnd_ring_rpos(&d->port.ring) < d->len) {
@@ -170,7 +163,7 @@ static int play(struct drive *d, unsigned int tail_ms)
 				 presence[0] ? "," : "", last);
 		}
 		if (!t_end && vsnd_ring_rpos(&d->port.ring) >= end) {
-			t_end = now_ns();
+			t_end = fh_clock_ns(CLOCK_MONOTONIC);
 			xruns = atomic_load(&d->port.xruns);
 		}
 	}
@@ -183,7 +176,7 @@ static int play(struct drive *d, unsigned int tail_ms)
 
 static int capture(struct drive *d, const char *path, unsigned int ms)
 {
-	uint64_t t0 = now_ns(), until = t0 + (uint64_t)ms * 1000000u, xruns;
+	uint64_t t0 = fh_clock_ns(CLOCK_MONOTONIC), until = t0 + (uint64_t)ms * 1000000u, xruns;
 	uint8_t buf[4096];
 	FILE *f = fopen(path, "wb");
 	size_t total = 0;
@@ -194,7 +187,7 @@ static int capture(struct drive *d, const char *path, unsigned int ms)
 		fclose(f);
 		return -EIO;
 	}
-	while (now_ns() < until) {
+	while (fh_clock_ns(CLOCK_MONOTONIC) < until) {
 		size_t n;
 
 		wait_wake(d, 20);
@@ -208,8 +201,8 @@ static int capture(struct drive *d, const char *path, unsigned int ms)
 	xruns = atomic_load(&d->port.xruns);
 	fclose(f);
 	printf("frames=%zu elapsed_ms=%.1f xruns=%" PRIu64 " delay_max=%u\n",
-	       total / d->port.params.frame_bytes, (double)(now_ns() - t0) / 1e6, xruns,
-	       d->delay_max);
+	       total / d->port.params.frame_bytes,
+	       (double)(fh_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6, xruns, d->delay_max);
 	return 0;
 }
 

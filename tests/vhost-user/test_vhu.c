@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "drive/fe.h"
+#include "fakehost.h"
 #include "util/iov.h"
 #include "vhost-user/mem.h"
 #include "vhost-user/proto.h"
@@ -45,16 +46,12 @@ struct fake {
 	int watch_calls[NQ];
 	int fds_before;
 	const uint8_t *held;            /* a buffer the device keeps across a stop */
-	char last_log[256];
+	struct fh_log log;
 };
 
 static void f_log(void *opaque, enum vhu_log_level level, const char *msg)
 {
-	struct fake *f = opaque;
-
-	snprintf(f->last_log, sizeof(f->last_log), "%s", msg);
-	if (getenv("VHU_TEST_VERBOSE"))
-		fprintf(stderr, "[vhu %d] %s\n", level, msg);
+	fh_log_add(&((struct fake *)opaque)->log, (int)level, msg);
 }
 
 static uint64_t f_get_features(void *opaque)
@@ -168,6 +165,7 @@ static int setup(void **state)
 	int peer;
 
 	assert_non_null(f);
+	fh_log_init(&f->log);
 	f->fds_before = fe_count_fds(0);
 	assert_int_equal(fe_pair(&f->fe, MEM_SIZE, &peer), 0);
 	for (int q = 0; q < NQ; q++) {
