@@ -62,41 +62,6 @@ uint64_t bt_deadline(uint64_t t0, uint32_t rate, uint64_t n)
 	return t0 + (uint64_t)((ns + rate - 1) / rate);
 }
 
-static uint32_t xorshift(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
-
-void bt_fill_samples(uint8_t format, void *buf, size_t samples, uint32_t seed)
-{
-	unsigned int sb = vsnd_pcm_sample_bytes(format), bits = vsnd_pcm_valid_bits(format);
-	uint32_t s = seed ? seed : 1;
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < samples; i++, p += sb) {
-		uint64_t r = (uint64_t)xorshift(&s) << 32 | xorshift(&s);
-
-		if (format == VSND_PCM_FMT_FLOAT || format == VSND_PCM_FMT_FLOAT64) {
-			double x = (double)(int32_t)r / 2147483648.0;
-
-			vsnd_pcm_from_double(format, &x, p, 1);
-			continue;
-		}
-		if (vsnd_pcm_is_linear(format) && bits < 8 * sb) {
-			/* Canonical container: a valid value written by the library. */
-			double x = (double)(int64_t)(r << (64 - bits)) / 9223372036854775808.0;
-
-			vsnd_pcm_from_double(format, &x, p, 1);
-			continue;
-		}
-		for (unsigned int b = 0; b < sb; b++)
-			p[b] = (uint8_t)(r >> (8 * b));
-	}
-}
-
 /* The device's vsnd__io_prefill(): the ring holds lead_bytes when data remains. */
 static void top_up(struct vsnd_port *port, const uint8_t *data, size_t *done, size_t frames)
 {
@@ -152,53 +117,11 @@ void bt_pace_play(struct vsnd_backend *be, struct vsnd_port *port, uint64_t t0,
 			break;
 		assert_true(next > now);
 		prev = now;
-		now = next + (max_jitter ? xorshift(&seed) % (max_jitter + 1) : 0);
+		now = next + (max_jitter ? samples_xorshift(&seed) % (max_jitter + 1) : 0);
 		if (now >= end)
 			now = end;
 		else if (now - prev < out->min_gap)
 			out->min_gap = now - prev;
 	}
 	assert_int_equal(atomic_load(&port->frames), frames);
-}
-
-char *bt_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	char *dir = malloc(4096);
-
-	assert_non_null(dir);
-	snprintf(dir, 4096, "%s/vsnd-be-XXXXXX", base && *base ? base : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	return dir;
-}
-
-void bt_rmtree(char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (d) {
-		while ((e = readdir(d))) {
-			char *p;
-
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			p = bt_path(dir, e->d_name);
-			unlink(p);
-			free(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-	free(dir);
-}
-
-char *bt_path(const char *dir, const char *name)
-{
-	size_t len = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(len);
-
-	assert_non_null(p);
-	snprintf(p, len, "%s/%s", dir, name);
-	return p;
 }

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "fakehost.h"
+#include "samples.h"
+#include "scratch.h"
 #include "vsnd/backend.h"
 
 /* A port with the ring the device would give it (4 periods of buffer, ring
@@ -45,15 +47,5 @@ void bt_pace_play(struct vsnd_backend *be, struct vsnd_port *port, uint64_t t0,
 
 /* Time at which frame count n of a stream started at t0 is due. */
 uint64_t bt_deadline(uint64_t t0, uint32_t rate, uint64_t n);
-
-/* Fill buf with reproducible valid samples of format (canonical padding:
- * sign-extended for signed formats, zero for unsigned ones). */
-void bt_fill_samples(uint8_t format, void *buf, size_t samples, uint32_t seed);
-
-/* A fresh directory under $TMPDIR (or /tmp), and its removal with its files. */
-char *bt_tmpdir(void);
-void bt_rmtree(char *dir);
-/* dir + "/" + name, malloc'ed. */
-char *bt_path(const char *dir, const char *name);
 
 #endif

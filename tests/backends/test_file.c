@@ -28,7 +28,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	f->env = fh_log_env(&f->log);
-	f->dir = bt_tmpdir();
+	f->dir = scratch_dir();
 	*state = f;
 	return 0;
 }
@@ -38,7 +38,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	vsnd_backend_destroy(f->be);
-	bt_rmtree(f->dir);
+	scratch_rm(f->dir);
 	free(f);
 	return 0;
 }
@@ -215,11 +215,11 @@ static void round_trip(struct fixture *f, uint8_t fmt, uint8_t ch, uint32_t rate
 	struct vsnd_port out, in;
 	uint32_t fb = ch * vsnd_pcm_sample_bytes(fmt);
 	uint8_t *data = malloc(frames * fb), *want = malloc(frames * fb), *got, *back;
-	char *path = bt_path(f->dir, "rt-3.wav");
+	char *path = scratch_path(f->dir, "rt-3.wav");
 	size_t wsb;
 	int sub;
 
-	bt_fill_samples(fmt, data, frames * ch, fmt + 1000u * ch);
+	samples_fill(fmt, data, frames * ch, fmt + 1000u * ch);
 	wsb = expected_wav(fmt, data, frames * ch, want, &sub);
 	port_open(f, &out, VSND_DIR_OUTPUT, fmt, ch, rate);
 	play_all(f, &out, data, frames);
@@ -263,7 +263,7 @@ static void test_tiny_periods(void **state)
 {
 	static const uint32_t cfg[][2] = { { 384000, 1 }, { 8000, 1 }, { 48000, 2 } };
 	struct fixture *f = *state;
-	char *path = bt_path(f->dir, "t.wav");
+	char *path = scratch_path(f->dir, "t.wav");
 
 	assert_int_equal(make(f, "out=%D/t.wav"), 0);
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
@@ -273,7 +273,7 @@ static void test_tiny_periods(void **state)
 		struct bt_pace p;
 		int sub;
 
-		bt_fill_samples(VSND_PCM_FMT_S16, data, frames * 2, (uint32_t)i + 7);
+		samples_fill(VSND_PCM_FMT_S16, data, frames * 2, (uint32_t)i + 7);
 		expected_wav(VSND_PCM_FMT_S16, data, frames * 2, want, &sub);
 		bt_port_init_buf(&port, VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2, cfg[i][0],
 				 cfg[i][1], cfg[i][0] / 50);
@@ -299,7 +299,7 @@ static void test_tiny_periods(void **state)
 static void test_written_on_tick(void **state)
 {
 	struct fixture *f = *state;
-	char *path = bt_path(f->dir, "o.wav");
+	char *path = scratch_path(f->dir, "o.wav");
 	struct vsnd_port port;
 	uint8_t data[960], *got;
 	struct stat st0, st1;
@@ -338,7 +338,7 @@ static void write_wav(const char *path, int sub, int ch, int rate, const double 
 static void test_capture_resample(void **state)
 {
 	struct fixture *f = *state;
-	char *path = bt_path(f->dir, "sine.wav");
+	char *path = scratch_path(f->dir, "sine.wav");
 	double *x = malloc(44100 * sizeof(double)), sum = 0, peak = 0;
 	size_t frames = 72000, crossings = 0, last = 0;
 	float *got = malloc(frames * 2 * sizeof(float));
@@ -377,7 +377,7 @@ static void test_capture_resample(void **state)
 static void test_capture_convert(void **state)
 {
 	struct fixture *f = *state;
-	char *path = bt_path(f->dir, "c.wav");
+	char *path = scratch_path(f->dir, "c.wav");
 	double x[2 * 1000];
 	int32_t s32[1200];
 	uint8_t u8[1200 * 4];
@@ -428,7 +428,7 @@ static void test_capture_convert(void **state)
 static void test_capture_end_and_loop(void **state)
 {
 	struct fixture *f = *state;
-	char *path = bt_path(f->dir, "ramp.wav");
+	char *path = scratch_path(f->dir, "ramp.wav");
 	double x[100];
 	int16_t got[350];
 	struct vsnd_port port;
@@ -459,7 +459,7 @@ static void test_capture_end_and_loop(void **state)
 static void test_loop_converted(void **state)
 {
 	struct fixture *f = *state;
-	char *path = bt_path(f->dir, "short.wav");
+	char *path = scratch_path(f->dir, "short.wav");
 	double x[1000];
 	int16_t *got = malloc(24000 * 2 * sizeof(int16_t));
 	struct vsnd_port port;
@@ -502,7 +502,7 @@ static void test_capture_silence(void **state)
 
 static bool exists(const char *dir, const char *name)
 {
-	char *p = bt_path(dir, name);
+	char *p = scratch_path(dir, name);
 	bool ok = access(p, F_OK) == 0;
 
 	free(p);
@@ -513,7 +513,7 @@ static bool exists(const char *dir, const char *name)
 static void test_path_expansion(void **state)
 {
 	struct fixture *f = *state;
-	char *in0 = bt_path(f->dir, "i-0.wav");
+	char *in0 = scratch_path(f->dir, "i-0.wav");
 	double x[10] = { 0 };
 	struct vsnd_port port;
 
@@ -539,7 +539,7 @@ static void test_path_expansion(void **state)
 static void test_open_errors(void **state)
 {
 	struct fixture *f = *state;
-	char *txt = bt_path(f->dir, "notes.txt");
+	char *txt = scratch_path(f->dir, "notes.txt");
 	FILE *fp = fopen(txt, "w");
 	struct vsnd_port port;
 
@@ -570,7 +570,7 @@ static void test_open_errors(void **state)
 static void test_destroy_closes(void **state)
 {
 	struct fixture *f = *state;
-	char *path = bt_path(f->dir, "left.wav");
+	char *path = scratch_path(f->dir, "left.wav");
 	int16_t data[2 * 1000];
 	struct vsnd_port port;
 	uint8_t *got;

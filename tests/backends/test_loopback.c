@@ -130,7 +130,7 @@ static void expect_bit_exact(struct fixture *f, bool capture_first)
 	uint8_t *play = malloc(frames * 4), *cap = calloc(frames, 4);
 	struct run r = { play, frames, cap, frames, 0, 0, T0, T0, capture_first };
 
-	bt_fill_samples(VSND_PCM_FMT_S16, play, frames * 2, 42);
+	samples_fill(VSND_PCM_FMT_S16, play, frames * 2, 42);
 	top_up(&f->out, &r);
 	assert_int_equal(f->be->ops->start(f->be, &f->in, T0), 0);
 	assert_int_equal(f->be->ops->start(f->be, &f->out, T0), 0);
@@ -367,7 +367,7 @@ static void test_pairs_and_dsd(void **state)
 	uint8_t *play = malloc(frames * 8), *cap = calloc(frames, 8);
 	struct run r = { play, frames, cap, frames, 0, 0, T0, T0, true };
 
-	bt_fill_samples(VSND_PCM_FMT_DSD_U32, play, frames * 2, 5);
+	samples_fill(VSND_PCM_FMT_DSD_U32, play, frames * 2, 5);
 	open_pair(f, VSND_PCM_FMT_DSD_U32, 2, 48000, 240, VSND_PCM_FMT_DSD_U32, 2, 48000,
 		  240);
 	/* Output index 1 has no input 1: it plays into the void. */

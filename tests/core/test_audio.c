@@ -18,27 +18,26 @@
 #include <sndfile.h>
 
 #include "harness.h"
+#include "scratch.h"
 #include "util/iov.h"
 #include "vsnd/pcm.h"
 
 #define MS 1000000ull
 
-static char tmpdir[64];
+static char *tmpdir;
 
 static int group_setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/vsnd-audio-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	tmpdir = scratch_dir();
+	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	scratch_rm(tmpdir);
+	return 0;
 }
 
 /* A deterministic, non-silent, non-periodic byte pattern (xorshift). */

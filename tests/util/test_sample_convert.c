@@ -8,7 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "be_test.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "samples.h"
+#include "scratch.h"
 #include "vsnd/pcm.h"
 #include "wire/virtio_snd.h"
 
@@ -166,11 +173,11 @@ static void test_float_formats(void **state)
 	float fw[3];
 	double dw[3];
 
-	bt_fill_samples(VSND_PCM_FMT_FLOAT, f32, 1000, 7);
+	samples_fill(VSND_PCM_FMT_FLOAT, f32, 1000, 7);
 	assert_int_equal(vsnd_pcm_to_double(VSND_PCM_FMT_FLOAT, f32, d, 1000), 0);
 	assert_int_equal(vsnd_pcm_from_double(VSND_PCM_FMT_FLOAT, d, back32, 1000), 0);
 	assert_memory_equal(f32, back32, sizeof(f32));
-	bt_fill_samples(VSND_PCM_FMT_FLOAT64, f64, 1000, 9);
+	samples_fill(VSND_PCM_FMT_FLOAT64, f64, 1000, 9);
 	assert_int_equal(vsnd_pcm_to_double(VSND_PCM_FMT_FLOAT64, f64, d, 1000), 0);
 	assert_int_equal(vsnd_pcm_from_double(VSND_PCM_FMT_FLOAT64, d, back64, 1000), 0);
 	assert_memory_equal(f64, back64, sizeof(f64));
@@ -267,7 +274,7 @@ static void test_g711_encode_reference(void **state)
 /* libsndfile's G.711 tables as an independent reference for decoding. */
 static void check_g711_decode(uint8_t fmt, int sf_sub)
 {
-	char *dir = bt_tmpdir(), *path = bt_path(dir, "g711.wav");
+	char *dir = scratch_dir(), *path = scratch_path(dir, "g711.wav");
 	SF_INFO info = { .samplerate = 8000, .channels = 1, .format = SF_FORMAT_WAV | sf_sub };
 	uint8_t codes[256];
 	short ref[256];
@@ -292,7 +299,7 @@ static void check_g711_decode(uint8_t fmt, int sf_sub)
 				 ref[i]);
 	}
 	free(path);
-	bt_rmtree(dir);
+	scratch_rm(dir);
 }
 
 static void test_g711_decode_vs_sndfile(void **state)
