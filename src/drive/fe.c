@@ -579,7 +579,7 @@ int fe_add(struct fe *f, unsigned int q, size_t rd_off, uint32_t rd_len, size_t 
 	if (head < 0)
 		return head;
 	r->in_flight++;
-	vring_flush(&r->ring);
+	r->notify = vring_flush(&r->ring);
 	if (!no_kick)
 		fe_kick(f, q);
 	return head;
@@ -608,6 +608,11 @@ static bool used_ready(const struct fe_ring *r)
 	/* after our used_event store, before the device's used index */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return vring_used_pending(&r->ring) != 0;
+}
+
+bool fe_used_ready(const struct fe *f, unsigned int q)
+{
+	return used_ready(&f->r[q]);
 }
 
 /* The back-end runs in our thread: run it until it used something. */

@@ -41,6 +41,9 @@ struct fe_ring {
 	size_t tables;                  /* per head: a 2-entry indirect table */
 	uint16_t base;                  /* next avail index the back-end had at a pause */
 	unsigned int in_flight;         /* chains added, not yet used */
+	bool notify;                    /* the last fe_add's publish wants a kick
+					 * (vring_flush's answer; fe_add kicks anyway
+					 * unless no_kick) */
 	int kick, call;                 /* eventfds */
 };
 
@@ -157,6 +160,11 @@ void fe_kick(struct fe *f, unsigned int q);
 /* Next used entry of q: 0 with *id, *len; -EAGAIN if none; -EPROTO if the
  * device published an id that is not an in-flight head. */
 int fe_used(struct fe *f, unsigned int q, uint32_t *id, uint32_t *len);
+/* Are used entries of q waiting? Fenced after our used_event store, as a
+ * driver that drained q must look once more before it sleeps on the call
+ * eventfd: with EVENT_IDX, an entry published before that store was seen
+ * gets no call. Never blocks. */
+bool fe_used_ready(const struct fe *f, unsigned int q);
 /* Wait up to timeout_ms for queue q's call eventfd (or a used entry already
  * there); with a pump, run the back-end up to timeout_ms rounds until it
  * used something. Returns 1 if something may be ready, 0 on timeout. */
