@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""vsnd benchmarks: pacing, correctness, cost, scale and loopback latency.
+"""vsnd benchmarks: pacing, correctness, cost, scale, density and loopback latency.
 
 Run through bench/run.sh, which builds build-bench (release) first. Writes
 bench/results.md and the PNG plots next to it. The guest runs reuse the
@@ -238,6 +238,7 @@ class Bench:
         self.drive = self.build / 'src' / 'drive' / 'vsnd-drive'
         self.ctl = self.build / 'src' / 'ctl' / 'vsnd-ctl'
         self.floor = self.build / 'bench' / 'vsnd-bench-floor'
+        self.density_exe = self.build / 'bench' / 'vsnd-bench-density'
         self.out = Path(args.out).resolve()
         self.work = Path(tempfile.mkdtemp(prefix='vsnd-bench-'))
         self.md = []          # result sections (markdown lines)
@@ -276,11 +277,7 @@ class Bench:
                       for i in range(n)]
             # xruns while every stream is running, before the drains end them
             time.sleep(max(0.5, seconds - 0.7))
-            xruns = 0
-            for i in range(n):
-                st = subprocess.run([str(self.ctl), str(w / f'c{i}.sock'), 'status'],
-                                    capture_output=True, text=True).stdout
-                xruns += sum(int(x) for x in re.findall(r'out \w+ .*? xruns (\d+)', st))
+            xruns = self.xruns(w / f'c{i}.sock' for i in range(n))
             fails = sum(1 for d in drives if d.wait(seconds + 60) != 0)
             wall = time.monotonic() - t0
             cpu1 = [cpu_seconds(p.pid) for p in daemons]
@@ -304,6 +301,16 @@ class Bench:
         return {'cpu_pct': 100 * cpu / wall, 'cpu_s_per_audio_min': cpu / audio_min,
                 'xruns': xruns, 'fails': fails, 'p99': pct(devs, 99),
                 'max': max(devs) if devs else float('nan'), 'rss': rss, 'wall': wall}
+
+    def xruns(self, socks):
+        """The output streams' xrun counters, summed over the daemons'
+        control sockets (read while the streams run: a drain ends in one)."""
+        total = 0
+        for sock in socks:
+            st = subprocess.run([str(self.ctl), str(sock), 'status'],
+                                capture_output=True, text=True).stdout
+            total += sum(int(x) for x in re.findall(r'out \w+ .*? xruns (\d+)', st))
+        return total
 
     def repeat(self, runs, **kw):
         res = []
@@ -330,12 +337,14 @@ class Bench:
         return {'cpu_pct': 100 * f['cpu_s'] / f['wall_s'], 'p99': pct(late, 99),
                 'mean': statistics.mean(late), 'max': max(late)}
 
-    def repeat_with_floor(self, runs, n, seconds):
-        """vsnd and the floor interleaved, run by run, so both meet the same machine."""
+    def repeat_with_floor(self, runs, n, seconds, run=None):
+        """vsnd and the floor interleaved, run by run, so both meet the same machine.
+        run(n, seconds): the vsnd run, drive_run by default."""
+        run = run or (lambda n, seconds: self.drive_run(n=n, seconds=seconds))
         vs, fl = [], []
         for k in range(runs):
             log(f'  run {k + 1}/{runs}: {n} streams, vsnd then the floor')
-            vs.append(self.drive_run(n=n, seconds=seconds))
+            vs.append(run(n, seconds))
             fl.append(self.floor_run(n, seconds))
         return vs, fl
 
@@ -385,6 +394,136 @@ class Bench:
                                      'streams', 'vsnd CPU % (sum, 100 = one core)', logx=True):
             md += ['', '![vsnd CPU against streams](scale-cpu.png)']
         self.md += md + ['']
+
+    # --- density: one driver process for N devices ---------------------------------------
+
+    def density_run(self, n, seconds, period_ms=10):
+        """N vsnd daemons (null backend), all driven by one vsnd-bench-density
+        (bench/density.c), one stream each. Over its measured window: the
+        daemons' CPU, the driver's, the xruns (read while the streams still
+        run) and each completion's lateness against its ideal deadline (ms)."""
+        w = self.work / f'density-{n}'
+        shutil.rmtree(w, ignore_errors=True)
+        w.mkdir(parents=True)
+        daemons, drv = [], None
+        try:
+            for i in range(n):
+                trace = ['--trace', str(w / f'trace{i}.txt')] if self.args.density_trace else []
+                daemons.append(T.Daemon(self.vsnd, w, name=f'd{i}', args=[
+                    '--backend', 'null', '--control', str(w / f'c{i}.sock'), '-q'] + trace))
+            drv = subprocess.Popen(
+                [str(self.density_exe), '--period-ms', str(period_ms), '--seconds', str(seconds),
+                 '--out', str(w), '--hold'] + [str(d.sock) for d in daemons],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=open(w / 'density.log', 'wb'), text=True)
+            self.expect_line(drv, 'running', w)
+            cpu0 = [cpu_seconds(d.proc.pid) for d in daemons]
+            t0 = time.monotonic()
+            self.expect_line(drv, 'measured', w)
+            cpu1 = [cpu_seconds(d.proc.pid) for d in daemons]
+            wall = time.monotonic() - t0
+            xruns = self.xruns(w / f'c{i}.sock' for i in range(n))
+            drv.stdin.close()
+            out = drv.stdout.read().split()
+            if drv.wait(60) != 0:
+                raise Failure(f'vsnd-bench-density failed: {(w / "density.log").read_text()}')
+        finally:
+            if drv and drv.poll() is None:
+                drv.kill()
+                drv.wait()
+            errs = [e for e in (d.stop() for d in daemons) if e]
+        if errs:
+            raise Failure(errs[0])
+        own = dict(zip(out[::2], (float(x) for x in out[1::2])))
+        late = [int(x) / 1e6 for p in w.glob('density-*.txt') for x in p.read_text().split()]
+        shutil.rmtree(w, ignore_errors=True)
+        cpu = sum(b - a for a, b in zip(cpu0, cpu1))
+        return {'cpu_pct': 100 * cpu / wall / n, 'drv_pct': 100 * own['cpu_s'] / own['wall_s'],
+                'xruns': xruns, 'p99': pct(late, 99), 'mean': statistics.mean(late),
+                'max': max(late), 'kicks': own['kicks'], 'completions': own['completions']}
+
+    @staticmethod
+    def expect_line(proc, want, w):
+        line = proc.stdout.readline().strip()
+        if line != want:
+            proc.wait(10)
+            raise Failure(f'vsnd-bench-density said {line!r}, not {want!r}: '
+                          f'{(w / "density.log").read_text().strip()}')
+
+    def density(self):
+        a = self.args
+        ns = [1, 2] if a.smoke else [1, 8, 32, 64]
+        runs = 1 if a.smoke else a.runs
+        secs = 3 if a.smoke else a.density_seconds
+        log(f'=== density: {ns} streams, one driver, {secs:g} s, {runs} runs')
+        self.commands.append(f'density: N x `vsnd --socket dI.sock --backend null --control '
+                             f'cI.sock -q` + one `vsnd-bench-density --period-ms 10 --seconds '
+                             f'{secs:g} --hold d0.sock ... dN-1.sock`; then `vsnd-bench-floor --procs N '
+                             f'--period-ms 10 --seconds {secs:g}`')
+        md = ['## Density: one driver for N devices (no VM)', '',
+              f'N vsnd processes (null backend), one 48 kHz S16 stereo stream each, 10 ms '
+              f'periods, 4 in flight, {secs:g} s, all fed by ONE driver process '
+              '(bench/density.c: vsnd-drive\'s frontend library, one thread, an epoll over the '
+              'N call eventfds), so the devices are not competing with N drivers. Lateness: '
+              'when the driver saw completion k minus (the START reply + k periods), the ideal '
+              'schedule, not a fitted one; it includes the driver\'s own wake-up, as the '
+              'floor\'s includes its timer wake. vsnd CPU per stream: the sum over the N '
+              'daemons / N (100 % = one core); the floor (bench/floor.c, N processes on '
+              'absolute 10 ms timerfd deadlines) ran right after each vsnd run. '
+              f'{runs} runs each.', '',
+              '| streams | vsnd CPU % / stream | floor CPU % / process | CPU vsnd / floor | '
+              'driver CPU % | xruns | p99 lateness vsnd (ms) | p99 floor (ms) | '
+              'mean vsnd (ms) | mean floor (ms) | max vsnd (ms) | max floor (ms) |',
+              '|---|---|---|---|---|---|---|---|---|---|---|---|']
+        res = {}
+        for n in ns:
+            vs, fl = self.repeat_with_floor(runs, n, secs, run=self.density_run)
+            for f in fl:
+                f['cpu_proc'] = f['cpu_pct'] / n
+            res[n] = (vs, fl)
+            ratio = [v['cpu_pct'] / max(f['cpu_proc'], 1e-9) for v, f in zip(vs, fl)]
+            md.append(f'| {n} | {spread([v["cpu_pct"] for v in vs])} | '
+                      f'{spread([f["cpu_proc"] for f in fl])} | '
+                      f'{spread(ratio, "{:.2f}")} | '
+                      f'{spread([v["drv_pct"] for v in vs], "{:.2f}")} | '
+                      f'{sum(v["xruns"] for v in vs)} | {spread([v["p99"] for v in vs])} | '
+                      f'{spread([f["p99"] for f in fl])} | {spread([v["mean"] for v in vs])} | '
+                      f'{spread([f["mean"] for f in fl])} | {spread([v["max"] for v in vs])} | '
+                      f'{spread([f["max"] for f in fl])} |')
+        goals = self.density_goals(res)
+        self.headline['density'] = res
+        self.headline['density_goals'] = goals
+        self.md += md + ['', 'Goals (issue 19), each run against the floor of the same run:',
+                         ''] + [f'- {g}' for g in goals] + ['']
+
+    @staticmethod
+    def density_goals(res):
+        """The issue's goals as PASS/MISS lines, for the stream counts measured."""
+        def verdict(ok):
+            return 'PASS' if ok else 'MISS'
+        out = []
+        for n in (1, 64):
+            if n not in res:
+                out.append(f'NOT MEASURED: {n} streams (smoke)')
+                continue
+            vs, fl = res[n]
+            p99 = ', '.join(f'{v["p99"]:.3f} vs {f["p99"]:.3f}' for v, f in zip(vs, fl))
+            out.append(f'{verdict(all(v["p99"] <= f["p99"] for v, f in zip(vs, fl)))}: {n} '
+                       f'stream{"s" if n > 1 else ""}, p99 lateness at most the floor\'s '
+                       f'(ms, vsnd vs floor per run: {p99})')
+            means = ', '.join(f'{v["mean"]:.3f}' for v in vs)
+            out.append(f'{verdict(all(v["mean"] < 0.1 for v in vs))}: {n} '
+                       f'stream{"s" if n > 1 else ""}, mean lateness under 0.1 ms '
+                       f'(ms per run: {means})')
+        if 64 in res:
+            vs, fl = res[64]
+            xr = sum(v['xruns'] for v in vs)
+            ratio = [v['cpu_pct'] / max(f['cpu_proc'], 1e-9) for v, f in zip(vs, fl)]
+            out.append(f'{verdict(xr == 0)}: 64 streams, 0 xruns ({xr})')
+            out.append(f'{verdict(all(r <= 2 for r in ratio))}: 64 streams, vsnd CPU per stream '
+                       f'at most 2 x the floor\'s per process (ratio per run: '
+                       f'{", ".join(f"{r:.2f}" for r in ratio)})')
+        return out
 
     # (backend spec, vsnd-drive command): the clocked backends, each its own
     # daemon, all at once (drift is a rate, not a latency: they do not
@@ -970,6 +1109,15 @@ class Bench:
                            f'{spread([x["cpu_pct"] for x in r], "{:.2f}")} %, xruns '
                            f'{sum(x["xruns"] for x in r)}, p99 deviation '
                            f'{spread([x["p99"] for x in r])} ms{floor}')
+        for n, (vs, fl) in sorted(h.get('density', {}).items()):
+            out.append(f'- density, {n} stream{"s" if n > 1 else ""} from one driver: vsnd CPU '
+                       f'{spread([v["cpu_pct"] for v in vs])} % per stream (floor '
+                       f'{spread([f["cpu_proc"] for f in fl])} % per process), xruns '
+                       f'{sum(v["xruns"] for v in vs)}, p99 lateness '
+                       f'{spread([v["p99"] for v in vs])} ms (floor '
+                       f'{spread([f["p99"] for f in fl])} ms), mean '
+                       f'{spread([v["mean"] for v in vs])} ms')
+        out += [f'- density goal {g}' for g in h.get('density_goals', [])]
         if h.get('drift'):
             worst = max((abs(f['ppm']) for _, _, f in h['drift'] if f), default=float('nan'))
             out.append('- drift, clocked backends: ' + ', '.join(
@@ -993,6 +1141,21 @@ class Bench:
         return out + ['']
 
 
+PARTS = ('guest', 'loopback', 'roundtrip', 'lowlat', 'scale', 'density', 'sweeps', 'drift')
+SMOKE_PARTS = ('scale', 'density', 'drift')
+
+
+def smoke_figures(h, part):
+    """Did a smoke part give figures? (The ones without a check pass.)"""
+    if part == 'scale':
+        return bool(h.get('scale1'))
+    if part == 'drift':
+        return bool(h.get('drift')) and all(f for _, _, f in h['drift'])
+    if part == 'density':
+        return bool(h.get('density'))
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--build', default=str(ROOT / 'build-bench'))
@@ -1005,20 +1168,26 @@ def main():
     ap.add_argument('--scale-seconds', type=float, default=10)
     ap.add_argument('--sweep-seconds', type=float, default=5)
     ap.add_argument('--drift-seconds', type=float, default=600)
+    ap.add_argument('--density-seconds', type=float, default=10)
+    ap.add_argument('--density-trace', action='store_true',
+                    help='density: the daemons also write --trace files (costs them CPU)')
     ap.add_argument('--lowlat-seconds', type=float, default=60)
-    ap.add_argument('--only', default='guest,loopback,roundtrip,lowlat,scale,sweeps,drift',
-                    help='comma-separated subset: guest,loopback,roundtrip,lowlat,scale,sweeps,'
-                         'drift')
+    ap.add_argument('--only', default=None,
+                    help='comma-separated subset of ' + ','.join(PARTS) + ' (default: all; '
+                         'with --smoke: ' + ','.join(SMOKE_PARTS) + ')')
     ap.add_argument('--noisy', action='store_true',
                     help='say in the report that the machine was shared')
     a = ap.parse_args()
     started = time.monotonic()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     b = Bench(a)
-    parts = ['scale', 'drift'] if a.smoke else a.only.split(',')
+    parts = a.only.split(',') if a.only else list(SMOKE_PARTS if a.smoke else PARTS)
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        ap.error(f'--only: no part {", ".join(sorted(unknown))}')
     rc = 0
     try:
-        for part in ('guest', 'loopback', 'roundtrip', 'lowlat', 'scale', 'sweeps', 'drift'):
+        for part in PARTS:
             if part not in parts:
                 continue
             try:
@@ -1033,8 +1202,7 @@ def main():
                 b.md += [f'## {part}: failed', '', str(e), '']
                 rc = 1
         b.write(started)
-        if a.smoke and not (b.headline.get('scale1') and b.headline.get('drift') and
-                            all(f for _, _, f in b.headline['drift'])):
+        if a.smoke and not all(smoke_figures(b.headline, p) for p in parts):
             log('FAIL smoke: a measurement gave no figures')
             rc = 1
     finally:

@@ -29,7 +29,8 @@ fi
 if [ ! -d build-bench ]; then
   meson setup build-bench --buildtype=release
 fi
-ninja -C build-bench -j2 vsnd src/drive/vsnd-drive src/ctl/vsnd-ctl bench/vsnd-bench-floor
+ninja -C build-bench -j2 vsnd src/drive/vsnd-drive src/ctl/vsnd-ctl bench/vsnd-bench-floor \
+  bench/vsnd-bench-density
 
 if [ $smoke = 1 ]; then
   out=build-bench/bench-smoke
