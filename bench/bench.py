@@ -183,6 +183,20 @@ def missing_blocks(rec, clip, fb, block):
     return missing * block, n * block, first or 0
 
 
+def density_lateness(w, i, traced):
+    """Stream i of a density run (ms): each completion's lateness as the driver
+    saw it, and with a device trace, as vsnd completed it (its trace time
+    against the same deadlines: the difference is the driver's wake-up)."""
+    lines = (w / f'density-{i}.txt').read_text().split('\n')
+    head = lines[0].split()
+    t0, period = int(head[2]), int(head[4])
+    seen = [int(x) / 1e6 for x in lines[1:] if x]
+    if not traced:
+        return seen, []
+    events = read_trace(w / f'trace{i}.txt').get(0, [])[:len(seen)]
+    return seen, [(t - t0 - k * period) / 1e6 for k, (t, _, _) in enumerate(events, 1)]
+
+
 # --- gnuplot --------------------------------------------------------------------------------
 
 def gnuplot(script, outdir):
@@ -435,12 +449,18 @@ class Bench:
         if errs:
             raise Failure(errs[0])
         own = dict(zip(out[::2], (float(x) for x in out[1::2])))
-        late = [int(x) / 1e6 for p in w.glob('density-*.txt') for x in p.read_text().split()]
+        late, dev = [], []
+        for i in range(n):
+            seen, at_device = density_lateness(w, i, self.args.density_trace)
+            late += seen
+            dev += at_device
         shutil.rmtree(w, ignore_errors=True)
         cpu = sum(b - a for a, b in zip(cpu0, cpu1))
         return {'cpu_pct': 100 * cpu / wall / n, 'drv_pct': 100 * own['cpu_s'] / own['wall_s'],
                 'xruns': xruns, 'p99': pct(late, 99), 'mean': statistics.mean(late),
-                'max': max(late), 'kicks': own['kicks'], 'completions': own['completions']}
+                'max': max(late), 'kicks': own['kicks'], 'completions': own['completions'],
+                'dev_p99': pct(dev, 99) if dev else None,
+                'dev_mean': statistics.mean(dev) if dev else None}
 
     @staticmethod
     def expect_line(proc, want, w):
@@ -490,6 +510,12 @@ class Bench:
                       f'{spread([f["p99"] for f in fl])} | {spread([v["mean"] for v in vs])} | '
                       f'{spread([f["mean"] for f in fl])} | {spread([v["max"] for v in vs])} | '
                       f'{spread([f["max"] for f in fl])} |')
+        if a.density_trace:
+            md += ['', 'With --density-trace, the same lateness at the device (its --trace time '
+                   'of each completion, the driver\'s wake-up left out), p99 / mean (ms): ' +
+                   '; '.join(f'{n} streams {spread([v["dev_p99"] for v in vs])} / '
+                             f'{spread([v["dev_mean"] for v in vs])}'
+                             for n, (vs, _) in res.items())]
         goals = self.density_goals(res)
         self.headline['density'] = res
         self.headline['density_goals'] = goals

@@ -26,8 +26,9 @@
  * bench reads the devices' xrun counters while they still run); then the
  * summary
  * "cpu_s C wall_s W completions N kicks K" (our own CPU and wall time
- * between "running" and "measured"). DIR/density-I.txt: stream I's
- * lateness in ns, one per line, for the completions within the S seconds.
+ * between "running" and "measured"). DIR/density-I.txt: "# t0 NS period
+ * NS", then stream I's lateness in ns, one per line, for the completions
+ * within the S seconds.
  */
 #include <errno.h>
 #include <poll.h>
@@ -327,6 +328,9 @@ static int write_lateness(const struct run *r, const char *dir)
 		f = fopen(path, "w");
 		if (!f)
 			return -errno;
+		/* t0 too, to set a device trace (vsnd --trace) against the same deadlines */
+		fprintf(f, "# t0 %llu period %llu\n", (unsigned long long)r->s[i]->t0,
+			(unsigned long long)r->period_ns);
 		for (size_t k = 0; k < r->s[i]->n_late; k++)
 			fprintf(f, "%lld\n", (long long)r->s[i]->late[k]);
 		if (fclose(f) != 0)
