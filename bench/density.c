@@ -189,10 +189,13 @@ static int poll_once(struct run *r, int timeout_ms, bool *eof)
 	for (int i = 0; i < n; i++) {
 		int rc = 0;
 
-		if (ev[i].data.u32 == STDIN_TAG)
+		if (ev[i].data.u32 == STDIN_TAG) {
+			/* level-triggered and never read: once is enough */
 			*eof = true;
-		else
+			(void)epoll_ctl(r->ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+		} else {
 			rc = service(r->s[ev[i].data.u32], r);
+		}
 		if (rc < 0) {
 			fprintf(stderr, "vsnd-bench-density: stream %u: %s\n", ev[i].data.u32,
 				strerror(-rc));
@@ -291,8 +294,6 @@ static int run_streams(struct run *r, const struct opts *o)
 	for (unsigned int i = 0; i < r->n; i++)
 		if ((rc = watch(r, r->s[i]->d.fe.r[VSND_QUEUE_TX].call, i)) < 0)
 			return rc;
-	if (o->hold && (rc = watch(r, STDIN_FILENO, STDIN_TAG)) < 0)
-		return rc;
 	if ((rc = start_all(r, o->seconds)) < 0)
 		return rc;
 	cpu0 = cpu_now();
@@ -305,7 +306,9 @@ static int run_streams(struct run *r, const struct opts *o)
 
 		puts("measured");
 		fflush(stdout);
-		if (o->hold)
+		/* stdin is watched from here on only: readable early, it would
+		 * wake every round of the window */
+		if (o->hold && (rc = watch(r, STDIN_FILENO, STDIN_TAG)) == 0)
 			rc = loop(r, stdin_ended);
 		r->feeding = false;
 		if (rc == 0)
