@@ -989,11 +989,18 @@ class Bench:
         w = Path(tempfile.mkdtemp(prefix=f'll-{tag}-', dir=self.work))
         clip = au.sox_make(w / 'll.raw', S16_48K_2, seconds, e2e.SYNTHS[3])
         frames = int((seconds + 2) * 48000)
-        daemon = T.Daemon(self.vsnd, w, args=['--backend', spec, '-q'], env=env)
+        daemon = T.Daemon(self.vsnd, w, args=['--backend', spec], env=env)
         plan = [f'bufs {period} {4 * period}', f'duplex {tag} S16_LE 48000 2 ll.raw {frames}']
+
+        def status_at_end(kind, fields):
+            # Both streams are released then, their counts kept until the
+            # next PREPARE: SIGUSR1 has vsnd log them.
+            if (kind, fields.get('id')) == ('record', f'{tag}-rec'):
+                daemon.proc.send_signal(signal.SIGUSR1)
         try:
             console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan', qemu_args(w),
-                                      plan, {'ll.raw': clip}, frames * 4, int(120 + 3 * seconds))
+                                      plan, {'ll.raw': clip}, frames * 4, int(120 + 3 * seconds),
+                                      [status_at_end])
         finally:
             err = daemon.stop()
         if err:
@@ -1004,7 +1011,10 @@ class Bench:
                                                S16_48K_2.frame_bytes, 480)
         steps = {k: console.find(k, f'{tag}-{i}') or {}
                  for k, i in (('play', 'play'), ('record', 'rec'))}
+        dev_xruns = [int(x) for x in re.findall(r'stream \d+ (?:out|in ) \w+ .*? xruns (\d+)',
+                                                daemon.log())]
         return {'xruns': sum(1 for e in errs if 'underrun' in e or 'overrun' in e),
+                'dev_xruns': sum(dev_xruns) if dev_xruns else None,
                 'failed': [f'{k}: rc {f.get("rc")}' for k, f in steps.items()
                            if f.get('rc') != '0'],
                 'lost': missing, 'total': total,
@@ -1038,11 +1048,14 @@ class Bench:
               'a block counts as lost unless the recording holds it bit-exact, in order). '
               'PipeWire: the one tests/servers start, its graph forced to a '
               '128-frame quantum (`clock.force-quantum`), the guest recording the null sink\'s '
-              'monitor.', '', '| path | xruns | frames lost of the clip | notes |',
-              '|---|---|---|---|']
+              'monitor. vsnd\'s xruns: both streams\' counts, as vsnd logs them on SIGUSR1 once '
+              'the guest is done.', '',
+              '| path | xruns (ALSA, guest) | xruns (vsnd) | frames lost of the clip | notes |',
+              '|---|---|---|---|---|']
         for name, r in rows:
             note = '; '.join(r['failed'] + ([r['where']] if r['lost'] else []))
-            md.append(f'| {name} | {r["xruns"]} | {r["lost"]} of {r["total"]} | {note} |')
+            dev = '?' if r['dev_xruns'] is None else r['dev_xruns']
+            md.append(f'| {name} | {r["xruns"]} | {dev} | {r["lost"]} of {r["total"]} | {note} |')
         self.headline['lowlat'] = rows
         self.commands.append('low latency: guest plan `bufs P 4P` + `duplex` (aplay and arecord '
                              'on hw:CARD,DEV), P = 120 and 240 frames')
