@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vsnd benchmarks: builds build-bench (meson, release), runs every measurement
 # and writes bench/results.md and the PNG plots (gnuplot).
-#   bench/run.sh            the full run (about 25 minutes, 10 of them the drift
+#   bench/run.sh            the full run (about 40 minutes, 10 of them the drift
 #                           run; boots the test guest)
 #   bench/run.sh --smoke    one cheap measurement (1 stream, no VM), report in
 #                           build-bench/bench-smoke/, under 2 minutes
