@@ -589,12 +589,15 @@ class Bench:
             events = max(tr.values(), key=len) if tr else []
             rows.append((spec.split(',')[0], cmd, drift_ppm(events, 48000 * 4)))
         shutil.rmtree(w, ignore_errors=True)
+        if not a.smoke and a.drift_guest_seconds > 0:
+            rows.append(self.drift_guest(a.drift_guest_seconds))
         self.commands.append(f'drift: per row `vsnd --socket dI.sock --backend B --trace traceI.txt '
                              f'-q` + `vsnd-drive dI.sock play clip.wav --period-ms 10 -q` (or '
                              f'`record recI.wav --seconds S`), {secs:g} s, all rows at once')
         md = ['## Drift (clocked backends, no VM)', '',
               f'One {secs:g} s stream per row, 48 kHz S16 stereo, 10 ms periods, all rows at '
-              'once. Rate error: a least-squares fit of each completion\'s CLOCK_MONOTONIC time '
+              'once; a guest\'s aplay (ALSA\'s default buffer) in a boot of its own, where it '
+              'is a row. Rate error: a least-squares fit of each completion\'s CLOCK_MONOTONIC time '
               '(vsnd --trace) against the frames completed by then, in ppm of the nominal rate; '
               'residual: how far completions stray from that fitted line. Goal: within 1 ppm.',
               '', '| backend | direction | seconds fitted | completions | rate error (ppm) | '
@@ -609,6 +612,21 @@ class Bench:
             md += ['', f'{fails} of {len(drives)} vsnd-drive runs failed.']
         self.headline['drift'] = rows
         self.md += md + ['']
+
+    def drift_guest(self, secs):
+        """The same fit for a real guest's aplay of secs seconds (file backend)."""
+        log(f'=== drift: a guest plays {secs:g} s')
+        if not hasattr(self, 'qemu'):
+            self.guest_setup()
+        clip = au.sox_make(self.work / 'drift-clip.raw', S16_48K_2, secs, e2e.SYNTHS[6])
+        try:
+            res = self.guest_play('vhost-user', clip, 0)
+        except Failure as e:
+            log(f'FAIL: {e}')
+            res = {}
+        self.commands.append(f'drift, guest: `aplay` of a {secs:g} s clip in the guest, vsnd '
+                             'file backend with --trace')
+        return ('file (a guest\'s aplay)', 'play', res.get('drift'))
 
     def sweeps(self):
         a = self.args
@@ -711,6 +729,7 @@ class Bench:
         if daemon:
             tr = read_trace(w / 'trace.txt').get(0, [])
             res['devs'] = deviations(tr, 192000)
+            res['drift'] = drift_ppm(tr, 192000)
             res['period_ms'] = (tr[len(tr) // 2][1] / 192) if tr else None
         return res
 
@@ -1213,6 +1232,8 @@ def main():
     ap.add_argument('--scale-seconds', type=float, default=10)
     ap.add_argument('--sweep-seconds', type=float, default=5)
     ap.add_argument('--drift-seconds', type=float, default=600)
+    ap.add_argument('--drift-guest-seconds', type=float, default=120,
+                    help='the guest\'s drift run (0: none)')
     ap.add_argument('--density-seconds', type=float, default=10)
     ap.add_argument('--density-trace', action='store_true',
                     help='density: the daemons also write --trace files (costs them CPU)')
