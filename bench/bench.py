@@ -272,39 +272,28 @@ class Bench:
         daemons = []
         try:
             for i in range(n):
-                cmd = [str(self.vsnd), '--socket', str(w / f'v{i}.sock'), '--backend', 'null',
-                       '--trace', str(w / f'trace{i}.txt'), '--control', str(w / f'c{i}.sock'),
-                       '-q']
-                daemons.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                                stderr=open(w / f'vsnd{i}.log', 'wb')))
-            deadline = time.monotonic() + 10
-            while not all((w / f'c{i}.sock').exists() for i in range(n)):
-                if time.monotonic() > deadline:
-                    raise Failure('vsnd did not create its sockets')
-                time.sleep(0.02)
-            cpu0 = [cpu_seconds(p.pid) for p in daemons]
+                daemons.append(T.Daemon(self.vsnd, w, name=f'v{i}', args=[
+                    '--backend', 'null', '--trace', str(w / f'trace{i}.txt'),
+                    '--control', str(w / f'c{i}.sock'), '-q']))
+            T.wait_for(lambda: all(T.listening(w / f'c{i}.sock') for i in range(n)), 10,
+                       'vsnd\'s control sockets')
+            cpu0 = [cpu_seconds(d.proc.pid) for d in daemons]
             t0 = time.monotonic()
-            drives = [subprocess.Popen([str(self.drive), str(w / f'v{i}.sock'), 'play', str(clip),
+            drives = [subprocess.Popen([str(self.drive), str(d.sock), 'play', str(clip),
                                         '--period-ms', str(period_ms), '-q'],
                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                        stderr=open(w / f'drive{i}.log', 'wb'))
-                      for i in range(n)]
+                      for i, d in enumerate(daemons)]
             # xruns while every stream is running, before the drains end them
             time.sleep(max(0.5, seconds - 0.7))
             xruns = self.xruns(w / f'c{i}.sock' for i in range(n))
             fails = sum(1 for d in drives if d.wait(seconds + 60) != 0)
             wall = time.monotonic() - t0
-            cpu1 = [cpu_seconds(p.pid) for p in daemons]
-            rss = max(max_rss_kib(p.pid) or 0 for p in daemons)
+            cpu1 = [cpu_seconds(d.proc.pid) for d in daemons]
+            rss = max(max_rss_kib(d.proc.pid) or 0 for d in daemons)
         finally:
-            for p in daemons:
-                p.send_signal(signal.SIGTERM)
-            for p in daemons:
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            for d in daemons:
+                d.stop()
         devs = []
         for i in range(n):
             tr = read_trace(w / f'trace{i}.txt').get(0, [])
