@@ -351,21 +351,11 @@ def main_wrapper(fn):
 
 def check_default_backend(vsnd, env, expect, work):
     """vsnd without --backend picks `expect` here, and says so in the log."""
-    vsnd = os.path.abspath(vsnd)  # it runs in a directory of its own
     d = os.path.join(work, 'default-' + expect)
     os.makedirs(d, exist_ok=True)
-    sock = os.path.join(d, 'vsnd.sock')
-    with open(os.path.join(d, 'log'), 'w') as errf:
-        p = subprocess.Popen([vsnd, '--socket', sock], cwd=d, env=env,
-                             stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
-        try:
-            wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 10, 'vsnd')
-        finally:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-            p.wait(10)
-    with open(os.path.join(d, 'log')) as f:
-        log_text = f.read()
+    daemon = Daemon(vsnd, d, env=env)
+    daemon.stop()
+    log_text = daemon.log()
     line = [ln for ln in log_text.splitlines() if 'no --backend given' in ln]
     log('     %s' % (line[0].strip() if line else log_text.strip()[-300:]))
     check(bool(line) and ('using %s backend' % expect) in line[0],
