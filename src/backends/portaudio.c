@@ -11,6 +11,7 @@
  * the worker sleeps while there is nothing to do.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -151,6 +152,24 @@ static PaDeviceIndex find_device(const char *name, bool out)
 			return i;
 	}
 	return paNoDevice;
+}
+
+/*
+ * What PortAudio is asked for. Its suggested latency is its own host
+ * buffer, and the server beneath adds about as much again: through
+ * alsa-plugins' pulse PCM, 5 ms asked was 8.5 ms until heard, 2.5 ms asked
+ * about 4 ms. The room a guest's buffer leaves the host is for the whole
+ * chain, so PortAudio gets half of it; with a 20 ms buffer of 10 ms
+ * periods, asking for all of it left the guest no time to refill a period
+ * before the server ran dry, and a clip played with a gap every period.
+ */
+static uint64_t pp_latency_us(const struct vsnd_pcm_params *p, unsigned int latency_ms)
+{
+	uint64_t half_room = vsnd__be_rt_latency_us(p, UINT_MAX / 1000u) / 2u;
+	uint64_t want = (uint64_t)latency_ms * 1000u;
+
+	want = want < half_room ? want : half_room;
+	return want > 1000u ? want : 1000u;
 }
 
 static int pp_open_stream(struct portaudio_port *pp)
@@ -358,7 +377,7 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	}
 	/* Callbacks of a quarter of the latency; the ring keeps the whole
 	 * latency twice over (PortAudio's host buffer fills at once). */
-	pp->latency_us = vsnd__be_rt_latency_us(p, pb->cfg.latency_ms);
+	pp->latency_us = pp_latency_us(p, pb->cfg.latency_ms);
 	vsnd__be_rt_set_latency(&pp->rt, pp->latency_us);
 	latency = pp->latency_us * p->rate_hz / 1000000u;
 	pp->frames_per_buffer = latency / 4 ? (unsigned long)(latency / 4) : 1;

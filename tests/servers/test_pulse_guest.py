@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import subprocess
+import shutil
 import sys
 import threading
 import time
@@ -371,7 +372,14 @@ def play_row(w, rec, prefix, seconds, synth_at, bufs=None):
     no frame at either end."""
     def clip(ident, secs, synth):
         return PlayCase(ident, au.sox_make(w / (ident + '.raw'), FMT, secs, synth), rec, bufs)
-    series = [clip('%srow%d' % (prefix, i), 1, row_synth(i + synth_at)) for i in range(10)]
+    # Each with a gain of its own: clips of one synth begin alike whatever
+    # their length (small and smallrow0 shared their first 464 frames, and
+    # the witness check, which finds a clip's first copy, followed row0
+    # into small's audio and reported it lost), and the boot's other clips
+    # (pace, stop, kill) use these synths as they are.
+    series = [clip('%srow%d' % (prefix, i), 1,
+                   row_synth(i + synth_at) + ' gain -%.1f' % (0.1 * (i + 1)))
+              for i in range(10)]
     for i, c in enumerate(series):
         c.name += ', %d of 10 in a row' % (i + 1)
     return [clip(prefix or 'pb', seconds, E.SYNTHS[synth_at])] + series
@@ -392,7 +400,7 @@ def server_aborts(w):
     """The server's own assertions that aborted it, in its logs so far."""
     found = set()
     for p in w.glob('*.log'):
-        if p.name != 'vsnd.log':
+        if not p.name.startswith(('vsnd', 'console')):
             found.update('%s: %s' % (p.name, m.group(0))
                          for m in SERVER_ABORT.finditer(p.read_text(errors='replace')))
     return found
@@ -448,14 +456,19 @@ def guest_main(name, tools, server_cls, recorder_cls, setup):
         def ready():
             env['backend'], env['more'] = setup(server, rec, w, procs)
 
-        def boot(make_cases, opts=None):
+        def boot(tag, make_cases, opts=None):
             """One boot, and once more with a new server if the server
             aborted on its own assertion meanwhile (PulseAudio 16.1 did,
-            once in about ten runs: memblock.c:780, n_imported)."""
+            once in about ten runs: memblock.c:780, n_imported). The boot's
+            daemon log and console are kept as vsnd-TAG.log, console-TAG.log
+            (the next boot writes vsnd.log anew)."""
             for attempt in (1, 2):
                 seen = server_aborts(w)
                 results, _ = E.run_cases(args, qemu, gdir, accel, work, env['backend'],
                                          make_cases(), opts=opts)
+                for f in ('vsnd', 'console'):
+                    if (w / (f + '.log')).exists():
+                        shutil.copyfile(w / (f + '.log'), w / ('%s-%s.log' % (f, tag)))
                 new = server_aborts(w) - seen
                 if not new or attempt == 2:
                     return results
@@ -469,10 +482,10 @@ def guest_main(name, tools, server_cls, recorder_cls, setup):
         ok = True
         if args.only != 'defaults':
             # First: the kill at the end of the other boot ends the feeders.
-            ok = E.report(boot(lambda: small_cases(w, rec, env['more'])))
+            ok = E.report(boot('small', lambda: small_cases(w, rec, env['more'])))
             rec.start()
         if args.only != 'small':
-            results = boot(lambda: play_row(w, rec, '', 3, 0) + [
+            results = boot('defaults', lambda: play_row(w, rec, '', 3, 0) + [
                 PlayCase('pace', au.sox_make(w / 'pace.raw', FMT, 6, E.SYNTHS[5]), rec)] +
                 env['more'] + [
                 OutageCase('stop', au.sox_make(w / 'stop.raw', FMT, 8, E.SYNTHS[4] + ' reverse'),
