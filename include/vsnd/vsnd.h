@@ -94,6 +94,16 @@ struct vsnd_transport_ops {
 	void (*push)(void *opaque, unsigned int q, struct vsnd_chain *chain, uint32_t len);
 	/* Publish the pushed chains and interrupt the driver if it wants one. */
 	void (*notify)(void *opaque, unsigned int q);
+	/*
+	 * (Since 1.2; optional: NULL, or absent from an older caller's struct,
+	 * means the driver always kicks.) want = false: the driver of queue q
+	 * need not notify the device of new buffers (VIRTIO 2.7.10: the used
+	 * ring's flag, or with EVENT_IDX an avail_event it will not cross);
+	 * the device looks at q on its own wakes while its streams hold enough.
+	 * want = true: it must again. Returns true when buffers arrived
+	 * meanwhile that no notification announced: the device pops them.
+	 */
+	bool (*set_kicks)(void *opaque, unsigned int q, bool want);
 };
 
 /* Services the embedding program provides. */

@@ -56,6 +56,7 @@ struct io_msg {
 struct io_fifo {
 	struct io_msg *head, *tail;
 	uint32_t count;
+	uint64_t bytes;     /* their data_len */
 };
 
 /* Completion times the wrap guard keeps per stream (io.c). */
@@ -108,6 +109,8 @@ struct vsnd_dev {
 	bool broken;
 	bool pushed[VSND_NUM_QUEUES];  /* something pushed since the last notify */
 	bool qstopped[VSND_NUM_QUEUES]; /* ring stopped by the transport */
+	bool kick_ctl;                  /* the transport has set_kicks */
+	bool kicks_off[VSND_NUM_QUEUES]; /* asked it for no kicks (io.c) */
 	struct pcm_stream streams[VSND_MAX_STREAMS];
 	bool jack_connected[VSND_MAX_JACKS];
 	struct event_backlog events;
@@ -138,6 +141,8 @@ void vsnd__pcm_status(const struct vsnd_dev *dev, const struct pcm_stream *s,
 int vsnd__io_pool_init(struct vsnd_dev *dev);
 void vsnd__io_pool_fini(struct vsnd_dev *dev);
 void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q);
+void vsnd__io_poll_quiet(struct vsnd_dev *dev);
+bool vsnd__io_choose_kicks(struct vsnd_dev *dev);
 /* Data queue q stopped: pause its started streams, keep what they hold. */
 void vsnd__io_pause(struct vsnd_dev *dev, unsigned int q);
 /* The data queue of a stream's direction. */

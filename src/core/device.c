@@ -106,6 +106,8 @@ int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
 	dev->host_opaque = cfg->host_opaque;
 	dev->tops = cfg->transport;
 	dev->topaque = cfg->transport_opaque;
+	dev->kick_ctl = vsnd__abi_len(dev->tops, sizeof(*dev->tops)) ==
+			sizeof(*dev->tops) && dev->tops->set_kicks;
 	dev->controls = cfg->controls;
 	err = layout_check(&dev->layout);
 	if (err)
@@ -245,7 +247,10 @@ static void dev_run(struct vsnd_dev *dev)
 {
 	if (dev->broken)
 		return;
+	vsnd__io_poll_quiet(dev);
 	service_streams(dev);
+	if (vsnd__io_choose_kicks(dev))
+		service_streams(dev);
 	dev_deliver(dev);
 }
 
@@ -281,6 +286,7 @@ void vsnd_dev_queue_stop(struct vsnd_dev *dev, unsigned int q)
 	/* Whatever was pushed before the stop must reach the driver now. */
 	vsnd__dev_notify(dev);
 	dev->qstopped[q] = true;
+	dev->kicks_off[q] = false; /* a ring that starts again asks for kicks */
 	if (q == VSND_QUEUE_TX || q == VSND_QUEUE_RX)
 		vsnd__io_pause(dev, q);
 }
@@ -291,6 +297,7 @@ void vsnd_dev_reset(struct vsnd_dev *dev)
 	vsnd__event_reset(dev);
 	memset(dev->pushed, 0, sizeof(dev->pushed));
 	memset(dev->qstopped, 0, sizeof(dev->qstopped));
+	memset(dev->kicks_off, 0, sizeof(dev->kicks_off));
 	dev->features = 0;
 	dev->broken = false;
 	dev->host->set_timer(dev->host_opaque, UINT64_MAX);

@@ -84,6 +84,7 @@ static void fifo_push(struct io_fifo *f, struct io_msg *m)
 		f->head = m;
 	f->tail = m;
 	f->count++;
+	f->bytes += m->data_len;
 }
 
 static struct io_msg *fifo_pop(struct io_fifo *f)
@@ -95,6 +96,7 @@ static struct io_msg *fifo_pop(struct io_fifo *f)
 		if (!f->head)
 			f->tail = NULL;
 		f->count--;
+		f->bytes -= m->data_len;
 	}
 	return m;
 }
@@ -351,6 +353,73 @@ void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 	}
 	if (err == -EIO)
 		vsnd__dev_mark_broken(dev, q);
+}
+
+/* ---- kicks ---- */
+
+/*
+ * A data queue goes without kicks while every stream started on it holds
+ * this many periods (the one playing and the next): the device then looks
+ * at the queue at each of its wakes instead (vsnd__io_poll_quiet), which a
+ * running stream has at least once a period (its tick, or its server's
+ * calls), so a buffer the driver adds is seen before the periods ahead of
+ * it have played. A period then costs the device one wake instead of two
+ * (the tick that completes a buffer, and the kick of the buffer the driver
+ * adds for it). A two-period buffer, which holds one period after each
+ * completion, keeps its kicks: its next buffer may be needed within a
+ * period, and through a server sooner.
+ */
+#define KICKLESS_PERIODS 2u
+
+static bool queue_wants_kicks(const struct vsnd_dev *dev, unsigned int q)
+{
+	bool running = false;
+
+	if (!dev->kick_ctl || dev->qstopped[q])
+		return true;
+	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
+		const struct pcm_stream *s = &dev->streams[i];
+
+		if (vsnd__io_queue_index(s) != q || s->state != VSND_STATE_STARTED)
+			continue;
+		if (s->transport_paused ||
+		    s->held.bytes < (uint64_t)KICKLESS_PERIODS * s->period_bytes)
+			return true;
+		running = true;
+	}
+	return !running;
+}
+
+/* After a pass: ask each data queue's driver for kicks, or for none.
+ * Returns true when it took buffers that came meanwhile unannounced (the
+ * streams want another pass). */
+bool vsnd__io_choose_kicks(struct vsnd_dev *dev)
+{
+	static const unsigned int data_queues[] = { VSND_QUEUE_TX, VSND_QUEUE_RX };
+	bool popped = false;
+
+	for (unsigned int k = 0; k < 2; k++) {
+		unsigned int q = data_queues[k];
+		bool want = queue_wants_kicks(dev, q);
+
+		if (want == !dev->kicks_off[q])
+			continue;
+		dev->kicks_off[q] = !want;
+		if (dev->tops->set_kicks(dev->topaque, q, want)) {
+			vsnd__io_pop_queue(dev, q);
+			popped = true;
+		}
+	}
+	return popped;
+}
+
+/* Before a pass: the buffers of queues that do not kick. */
+void vsnd__io_poll_quiet(struct vsnd_dev *dev)
+{
+	if (dev->kicks_off[VSND_QUEUE_TX])
+		vsnd__io_pop_queue(dev, VSND_QUEUE_TX);
+	if (dev->kicks_off[VSND_QUEUE_RX])
+		vsnd__io_pop_queue(dev, VSND_QUEUE_RX);
 }
 
 /* ---- moving frames ---- */

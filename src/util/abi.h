@@ -28,7 +28,7 @@ int vsnd__abi_size_check(const void *s, size_t first, size_t known);
  * it keeps working. When a member is appended, its entry becomes the offset
  * of the first new member. */
 #define VSND__SIZE1_HOST_OPS sizeof(struct vsnd_host_ops)
-#define VSND__SIZE1_TRANSPORT_OPS sizeof(struct vsnd_transport_ops)
+#define VSND__SIZE1_TRANSPORT_OPS offsetof(struct vsnd_transport_ops, set_kicks)
 #define VSND__SIZE1_DEV_CONFIG sizeof(struct vsnd_dev_config)
 #define VSND__SIZE1_STREAM_STATUS sizeof(struct vsnd_stream_status)
 #define VSND__SIZE1_BACKEND_OPS sizeof(struct vsnd_backend_ops)

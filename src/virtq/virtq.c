@@ -352,7 +352,7 @@ static int next_head(struct virtq *vq, uint16_t *head)
 	uint16_t n;
 	int r = pending(vq, &n);
 
-	if (!r && n == 0 && vq->event_idx) {
+	if (!r && n == 0 && vq->event_idx && !vq->kicks_off) {
 		arm_kick(vq);
 		r = pending(vq, &n);
 	}
@@ -444,10 +444,15 @@ bool vsnd__virtq_set_notification(struct virtq *vq, bool enable)
 
 	if (!vq->num || vq->broken)
 		return false;
+	vq->kicks_off = !enable;
 	if (!enable) {
-		/* With EVENT_IDX, leaving avail_event behind the driver's index
-		 * is what suppresses kicks (as vhost does): nothing to write. */
-		if (!vq->event_idx)
+		/* With EVENT_IDX, an avail_event behind the driver's index
+		 * suppresses kicks (as vhost does): the driver has published at
+		 * least last_avail, so last_avail - 1 is never crossed again
+		 * (until 65536 buffers later, which costs one kick). */
+		if (vq->event_idx)
+			st16(vq->used, avail_event_off(vq), (uint16_t)(vq->last_avail - 1));
+		else
 			st16(vq->used, USED_FLAGS, VIRTQ_USED_F_NO_NOTIFY);
 		return false;
 	}

@@ -64,6 +64,7 @@ struct virtq {
 	uint16_t signalled_used;  /* used idx at the last notify decision */
 	bool signalled_used_valid;
 	uint16_t inflight;      /* popped and not yet pushed */
+	bool kicks_off;         /* the device looks on its own (set_notification) */
 };
 
 /*
@@ -102,8 +103,10 @@ void vsnd__virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
  * NO_INTERRUPT flag, after a full barrier. */
 bool vsnd__virtq_should_notify(struct virtq *vq);
 
-/* Kick suppression: enable = we want kicks. Re-enabling returns true if
- * buffers arrived meanwhile (the caller must then pop again). */
+/* Kick suppression: enable = we want kicks (the default, and again after
+ * init). While off, the driver adds buffers without kicking and the device
+ * must look at the ring on its own. Re-enabling returns true if buffers
+ * arrived meanwhile (the caller must then pop again). */
 bool vsnd__virtq_set_notification(struct virtq *vq, bool enable);
 
 #endif

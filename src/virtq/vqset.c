@@ -314,9 +314,15 @@ static void vqset_push(void *opaque, unsigned int qi, struct vsnd_chain *chain, 
 	q->stats.pushed++;
 }
 
+static bool vqset_set_kicks(void *opaque, unsigned int qi, bool want)
+{
+	return vsnd__vqset_set_notification(opaque, qi, want);
+}
+
 const struct vsnd_transport_ops vsnd__vqset_ops = {
 	.size = sizeof(struct vsnd_transport_ops),
 	.pop = vqset_pop,
 	.push = vqset_push,
 	.notify = vqset_notify,
+	.set_kicks = vqset_set_kicks,
 };

@@ -41,12 +41,32 @@ static void t_notify(void *opaque, unsigned int q)
 	((struct harness *)opaque)->notifies[q]++;
 }
 
+static bool t_set_kicks(void *opaque, unsigned int q, bool want)
+{
+	struct harness *h = opaque;
+
+	h->no_kicks[q] = !want;
+	return want && h->a_head[q] != h->a_tail[q];
+}
+
 static const struct vsnd_transport_ops h_transport = {
 	.size = sizeof(struct vsnd_transport_ops),
 	.pop = t_pop,
 	.push = t_push,
 	.notify = t_notify,
+	.set_kicks = t_set_kicks,
 };
+
+/* A data buffer added: kick if the device wants kicks. */
+static void h_kick_data(struct harness *h, unsigned int q)
+{
+	if (h->no_kicks[q]) {
+		h->kicks_skipped++;
+		return;
+	}
+	h->kicks++;
+	vsnd_dev_kick(h->dev, q);
+}
 
 struct harness *h_new(const char *spec, const struct vsnd_layout *layout, bool controls)
 {
@@ -196,7 +216,7 @@ struct h_chain *h_tx(struct harness *h, uint32_t stream, const void *data, size_
 	c = h_chain_new(rd, VIRTIO_SND_PCM_XFER_SIZE + bytes, VIRTIO_SND_PCM_STATUS_SIZE, split);
 	free(rd);
 	h_post(h, VSND_QUEUE_TX, c);
-	vsnd_dev_kick(h->dev, VSND_QUEUE_TX);
+	h_kick_data(h, VSND_QUEUE_TX);
 	return c;
 }
 
@@ -208,7 +228,7 @@ struct h_chain *h_rx(struct harness *h, uint32_t stream, size_t bytes, size_t sp
 	vsnd_put_le32(rd, stream);
 	c = h_chain_new(rd, sizeof(rd), bytes + VIRTIO_SND_PCM_STATUS_SIZE, split);
 	h_post(h, VSND_QUEUE_RX, c);
-	vsnd_dev_kick(h->dev, VSND_QUEUE_RX);
+	h_kick_data(h, VSND_QUEUE_RX);
 	return c;
 }
 

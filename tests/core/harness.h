@@ -43,6 +43,10 @@ struct harness {
 	struct h_chain *avail[VSND_NUM_QUEUES][H_MAX_CHAINS];
 	unsigned int a_head[VSND_NUM_QUEUES], a_tail[VSND_NUM_QUEUES];
 	bool ring_broken[VSND_NUM_QUEUES];
+	/* What the device asked with set_kicks: h_tx and h_rx kick only when
+	 * it wants kicks, as a driver does (true until it asks otherwise). */
+	bool no_kicks[VSND_NUM_QUEUES];
+	unsigned int kicks, kicks_skipped;
 	unsigned int pushes;
 };
 

@@ -65,10 +65,11 @@ static void test_version(void **state)
 	assert_true(VSND_VERSION >= VSND_VERSION_ENCODE(0, 2, 0));
 }
 
-static int dev_new_with(const struct vsnd_host_ops *host, size_t cfg_size)
+static int dev_new_with_transport(const struct vsnd_host_ops *host, size_t cfg_size,
+				  size_t tops_size)
 {
-	static const struct vsnd_transport_ops tops = {
-		.size = sizeof(tops), .pop = a_pop, .push = a_push, .notify = a_notify,
+	const struct vsnd_transport_ops tops = {
+		.size = tops_size, .pop = a_pop, .push = a_push, .notify = a_notify,
 	};
 	struct vsnd_backend *be = null_backend();
 	struct vsnd_dev_config cfg = {
@@ -80,6 +81,11 @@ static int dev_new_with(const struct vsnd_host_ops *host, size_t cfg_size)
 	vsnd_dev_free(dev);
 	vsnd_backend_destroy(be);
 	return rc;
+}
+
+static int dev_new_with(const struct vsnd_host_ops *host, size_t cfg_size)
+{
+	return dev_new_with_transport(host, cfg_size, sizeof(struct vsnd_transport_ops));
 }
 
 static void test_struct_sizes(void **state)
@@ -99,6 +105,14 @@ static void test_struct_sizes(void **state)
 	assert_int_equal(dev_new_with(&newer.ops, sizeof(struct vsnd_dev_config)), 0);
 	newer.later = a_later;
 	assert_int_equal(dev_new_with(&newer.ops, sizeof(struct vsnd_dev_config)), -E2BIG);
+	/* a 1.0 or 1.1 transport, without set_kicks: its driver always kicks */
+	host.size = sizeof(host);
+	assert_int_equal(dev_new_with_transport(&host, sizeof(struct vsnd_dev_config),
+						offsetof(struct vsnd_transport_ops, set_kicks)),
+			 0);
+	assert_int_equal(dev_new_with_transport(&host, sizeof(struct vsnd_dev_config),
+						offsetof(struct vsnd_transport_ops, notify)),
+			 -EINVAL);
 }
 
 static void test_env_and_mmio_sizes(void **state)

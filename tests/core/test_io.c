@@ -166,6 +166,10 @@ static void pace(uint32_t rate_idx, uint32_t period_frames, uint64_t jitter)
 	assert_true(k >= 10ull * hz / period_frames - 1);
 	assert_int_equal(vsnd_dev_stream_status(h->dev, 0, &st), 0);
 	assert_int_equal(st.xruns, 0);
+	/* four periods held: the re-queued ones came unannounced (no kick)
+	 * and the device took them on its own ticks, in time */
+	assert_int_equal(h->kicks, 4);
+	assert_true(h->kicks_skipped >= k);
 	for (int i = 0; i < 4; i++)
 		h_chain_free(q[i]);
 	free(data);
@@ -269,6 +273,62 @@ static void test_release_takes_unkicked(void **state)
 	assert_int_equal(c->used_len, 8);
 	h_chain_free(c);
 	h_free(h);
+}
+
+/* Linux's pattern with a buffer of `periods`, 1 s: the kicks the driver
+ * makes (each period it re-queues a buffer, and kicks when the device asks). */
+static unsigned int kicks_for(unsigned int periods, uint8_t dir)
+{
+	uint32_t stream = dir == VSND_DIR_OUTPUT ? 0 : 1;
+	struct harness *h = h_new("null", NULL, false);
+	struct h_chain *c[8];
+	uint8_t data[PERIOD] = { 0 };
+	unsigned int kicks, done = 0;
+	uint64_t t0;
+
+	assert_int_equal(h_set_params(h, stream, periods * PERIOD, PERIOD, 2, FMT, RATE, 0),
+			 VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, stream), VIRTIO_SND_S_OK);
+	for (unsigned int i = 0; i < periods; i++)
+		c[i] = stream ? h_rx(h, 1, PERIOD, 0) : h_tx(h, 0, data, PERIOD, 0);
+	t0 = h->host.now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, stream), VIRTIO_SND_S_OK);
+	while (h->host.now < t0 + 1000 * MS) {
+		h->host.now = h->host.timer;
+		vsnd_dev_process(h->dev);
+		for (unsigned int i = 0; i < periods; i++) {
+			if (!c[i]->done)
+				continue;
+			/* on time: the period it ends, within the 1 ms the pacing allows */
+			assert_true(c[i]->done_ns >= t0 + (done + 1) * 10 * MS);
+			assert_true(c[i]->done_ns <= t0 + (done + 1) * 10 * MS + 1 * MS);
+			done++;
+			h_chain_free(c[i]);
+			c[i] = stream ? h_rx(h, 1, PERIOD, 0) : h_tx(h, 0, data, PERIOD, 0);
+		}
+	}
+	assert_true(done >= 99);
+	kicks = h->kicks;
+	/* STOP: the queue wants its kicks back (no tick looks at it now) */
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_STOP, stream), VIRTIO_SND_S_OK);
+	assert_false(h->no_kicks[stream ? VSND_QUEUE_RX : VSND_QUEUE_TX]);
+	for (unsigned int i = 0; i < periods; i++)
+		h_chain_free(c[i]);
+	h_free(h);
+	return kicks;
+}
+
+/* A queue goes without kicks while its streams hold two periods after a
+ * completion; a two-period buffer keeps them (its next buffer may be due
+ * within a period). */
+static void test_kicks_only_when_needed(void **state)
+{
+	(void)state;
+	assert_int_equal(kicks_for(4, VSND_DIR_OUTPUT), 4);
+	assert_int_equal(kicks_for(3, VSND_DIR_OUTPUT), 3);
+	assert_true(kicks_for(2, VSND_DIR_OUTPUT) >= 100);
+	assert_int_equal(kicks_for(4, VSND_DIR_INPUT), 4);
+	assert_true(kicks_for(2, VSND_DIR_INPUT) >= 100);
 }
 
 static void test_stop_keeps_messages(void **state)
@@ -588,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_pacing_48k),
 		cmocka_unit_test(test_pacing_44k1_non_integer),
 		cmocka_unit_test(test_pacing_jittered),
+		cmocka_unit_test(test_kicks_only_when_needed),
 		cmocka_unit_test(test_stall_plays_queued),
 		cmocka_unit_test(test_release_flushes),
 		cmocka_unit_test(test_release_takes_unkicked),

@@ -973,6 +973,20 @@ static void test_event_idx_kicks(void **state)
 	assert_true(vsnd__virtq_set_notification(&f->vq, true));
 	assert_int_equal(vring_avail_event(&f->r.ring), 0);
 	assert_int_equal(vsnd__virtq_avail_count(&f->vq), 2);
+
+	/* While off, a ring popped dry is not re-armed (the device looks on
+	 * its own wakes): still no kick for the next buffer. */
+	assert_false(vsnd__virtq_set_notification(&f->vq, false));
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EAGAIN);
+	fakedrv_ring_add(&f->r, &s, 1, false);
+	assert_false(vring_flush(&f->r.ring));
+	assert_true(vsnd__virtq_set_notification(&f->vq, true));
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), 0);
+	assert_int_equal(vsnd__virtq_pop(&f->vq, &f->elem), -EAGAIN);
+	fakedrv_ring_add(&f->r, &s, 1, false);
+	assert_true(vring_flush(&f->r.ring));
 	fx_free(f);
 }
 
