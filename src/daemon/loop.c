@@ -29,11 +29,16 @@ enum tag {
 
 #define EVENTS_PER_WAIT 16
 
-static int watch(struct vd_loop *l, int fd, uint64_t tag)
+static int watch_events(struct vd_loop *l, int fd, uint64_t tag, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
 
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int watch(struct vd_loop *l, int fd, uint64_t tag)
+{
+	return watch_events(l, fd, tag, EPOLLIN);
 }
 
 static void unwatch(struct vd_loop *l, int fd)
@@ -251,7 +256,9 @@ static bool dispatch(struct vd_loop *l, const struct epoll_event *ev)
 			session_end(l, rc);
 		return rc < 0;
 	case TAG_TIMER:
-		drain(l->timerfd);
+		/* Not read: edge-triggered, each expiry is one event, and the
+		 * next timerfd_settime clears the count (a system call a
+		 * period fewer on a running stream's path). */
 		l->deadline = UINT64_MAX; /* one-shot: it has expired */
 		if (l->session)
 			vd_session_process(l->session);
@@ -327,7 +334,7 @@ static int open_fds(struct vd_loop *l)
 	l->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->timerfd < 0 || l->wakefd < 0)
 		return -errno;
-	rc = watch(l, l->timerfd, TAG_TIMER);
+	rc = watch_events(l, l->timerfd, TAG_TIMER, EPOLLIN | EPOLLET);
 	if (rc == 0)
 		rc = watch(l, l->wakefd, TAG_WAKE);
 	if (rc == 0 && l->cfg.signals)
