@@ -530,6 +530,19 @@ class Bench:
             out.append(f'{verdict(all(v["mean"] < 0.1 for v in vs))}: {n} '
                        f'stream{"s" if n > 1 else ""}, mean lateness under 0.1 ms '
                        f'(ms per run: {means})')
+            # Like for like: the floor's lateness is its own timer wake, and
+            # the device's is when it completed (its trace); the driver's
+            # wake-up, which the lines above include, is a second one.
+            if vs[0]['dev_p99'] is not None:
+                dev = ', '.join(f'{v["dev_p99"]:.3f} vs {f["p99"]:.3f}' for v, f in zip(vs, fl))
+                out.append(f'{verdict(all(v["dev_p99"] <= f["p99"] for v, f in zip(vs, fl)))}: '
+                           f'{n} stream{"s" if n > 1 else ""}, p99 lateness at the device (its '
+                           f'trace, without the driver\'s wake-up) at most the floor\'s (ms, '
+                           f'vsnd vs floor per run: {dev})')
+                dmean = ', '.join(f'{v["dev_mean"]:.3f}' for v in vs)
+                out.append(f'{verdict(all(v["dev_mean"] < 0.1 for v in vs))}: {n} '
+                           f'stream{"s" if n > 1 else ""}, mean lateness at the device under '
+                           f'0.1 ms (ms per run: {dmean})')
         if 64 in res:
             vs, fl = res[64]
             xr = sum(v['xruns'] for v in vs)
@@ -1224,8 +1237,10 @@ def main():
     ap.add_argument('--drift-guest-seconds', type=float, default=120,
                     help='the guest\'s drift run (0: none)')
     ap.add_argument('--density-seconds', type=float, default=10)
-    ap.add_argument('--density-trace', action='store_true',
-                    help='density: the daemons also write --trace files (costs them CPU)')
+    ap.add_argument('--density-trace', action=argparse.BooleanOptionalAction, default=True,
+                    help='density: the daemons also write --trace files, for the lateness '
+                         'at the device beside the one the driver saw (they cost the '
+                         'daemons little CPU: 1.72-1.78 x the floor with, 1.72-1.93 without)')
     ap.add_argument('--lowlat-seconds', type=float, default=60)
     ap.add_argument('--only', default=None,
                     help='comma-separated subset of ' + ','.join(PARTS) + ' (default: all; '
