@@ -1050,6 +1050,13 @@ static void check_jack_events(struct chk *c)
 		skipped(c, "event.jack", c->d->jacks ? "jack events need --jack-cmd" : "no jacks");
 		return;
 	}
+	/* A jack whose host end is away (a sound server that is not there)
+	 * reads disconnected whatever the host's plug says: no change to see. */
+	if (jack_connected(c, 0) != 1) {
+		skipped(c, "event.jack", "jack 0 reads disconnected before the host unplugs it "
+			"(is its backend's server there?)");
+		return;
+	}
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		bool seen;
 		int rc;

@@ -4,6 +4,7 @@ servers' own runs and checks. Pure python (no numpy)."""
 import argparse
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'support'))
 from vsndtest import (SKIP, Daemon, Failure, Procs, check, listening, log,  # noqa: E402,F401
                       noise_s16, pack_s16, recorded_data, recorded_s16, sine_s16,
                       unpack_s16, wait_for, write_wav)
+
+
+SERVER_ABORT = re.compile(r"Assertion '.*' failed at [^ ]+, function [^ ]+\. Aborting")
+
+
+def server_aborts(work):
+    """The server's own assertions that aborted it, in the logs of work so
+    far (PulseAudio 16.1 aborts now and then on its own: memblock.c:780,
+    n_imported, when a client goes while the server holds its blocks)."""
+    found = set()
+    for p in Path(work).glob('*.log'):
+        if not p.name.startswith(('vsnd', 'console')):
+            found.update('%s: %s' % (p.name, m.group(0))
+                         for m in SERVER_ABORT.finditer(p.read_text(errors='replace')))
+    return found
 
 
 def rms(x):

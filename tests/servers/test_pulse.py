@@ -38,6 +38,10 @@ class Pulse:
         self.nstarts = 0
 
     def start(self):
+        """A new server; one still running from before (a kill case's
+        restart) goes first, or the new one could not take its socket."""
+        if self.proc and self.proc.poll() is None:
+            self.kill()
         self.nstarts += 1
         logf = open(os.path.join(self.work, 'pulseaudio-%d.log' % self.nstarts), 'w')
         self.proc = self.procs.start(

@@ -21,7 +21,6 @@ audio plus one period, and is reported against that bound (check_wall).
 Exit 77 when QEMU 10 or the guest image is missing (as tests/e2e)."""
 import argparse
 import os
-import re
 import signal
 import subprocess
 import shutil
@@ -393,19 +392,6 @@ def small_cases(w, rec, more):
         capture_cases(caps[0].pattern, 'small', SMALL_BUFS, type(caps[0])) if caps else [])
 
 
-SERVER_ABORT = re.compile(r"Assertion '.*' failed at [^ ]+, function [^ ]+\. Aborting")
-
-
-def server_aborts(w):
-    """The server's own assertions that aborted it, in its logs so far."""
-    found = set()
-    for p in w.glob('*.log'):
-        if not p.name.startswith(('vsnd', 'console')):
-            found.update('%s: %s' % (p.name, m.group(0))
-                         for m in SERVER_ABORT.finditer(p.read_text(errors='replace')))
-    return found
-
-
 def daemon_log_ok(path):
     """One kill, one stop: a stall seen anywhere else would have played a
     live server's audio out as silence."""
@@ -463,17 +449,18 @@ def guest_main(name, tools, server_cls, recorder_cls, setup):
             daemon log and console are kept as vsnd-TAG.log, console-TAG.log
             (the next boot writes vsnd.log anew)."""
             for attempt in (1, 2):
-                seen = server_aborts(w)
+                seen = S.server_aborts(w)
                 results, _ = E.run_cases(args, qemu, gdir, accel, work, env['backend'],
                                          make_cases(), opts=opts)
                 for f in ('vsnd', 'console'):
                     if (w / (f + '.log')).exists():
                         shutil.copyfile(w / (f + '.log'), w / ('%s-%s.log' % (f, tag)))
-                new = server_aborts(w) - seen
+                new = S.server_aborts(w) - seen
                 if not new or attempt == 2:
                     return results
                 S.log('WARN the server aborted on its own assertion (%s): this boot says '
                       'nothing of vsnd; once more with a new server' % '; '.join(sorted(new)))
+                rec.stop()
                 server.start()
                 rec.start()
                 ready()
