@@ -54,6 +54,21 @@ void vsnd__be_rt_detach(struct be_rt *rt)
 		atomic_store_explicit(&rt->owner, BE_RT_GONE, memory_order_release);
 }
 
+/* Half of BE_RT_PATIENCE_MIN_NS's patience for a buffer of these params. */
+static uint64_t half_patience_ns(const struct vsnd_pcm_params *p)
+{
+	uint64_t frames = p->frame_bytes ? p->buffer_bytes / p->frame_bytes : 0;
+	uint64_t buffer = p->rate_hz ? frames * 1000000000u / p->rate_hz : 0;
+	uint64_t patience = buffer / 10u * 11u;
+
+	return (patience > BE_RT_PATIENCE_MIN_NS ? patience : BE_RT_PATIENCE_MIN_NS) / 2u;
+}
+
+static void set_stall(struct be_rt *rt, uint64_t ns)
+{
+	atomic_store(&rt->stall_ns, ns < rt->half_patience_ns ? ns : rt->half_patience_ns);
+}
+
 int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
 	       uint64_t formats, const char *who)
 {
@@ -81,7 +96,9 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	}
 	vsnd_pcm_silence(port->params.format, rt->scratch,
 			 (size_t)BE_CHUNK_FRAMES * port->params.frame_bytes);
-	atomic_store(&rt->stall_ns, BE_RT_STALL_DEFAULT_NS);
+	rt->half_patience_ns = half_patience_ns(&port->params);
+	rt->now = vsnd__be_rt_mono_ns;
+	set_stall(rt, BE_RT_STALL_DEFAULT_NS);
 	return 0;
 err:
 	vsnd__be_rt_fini(rt);
@@ -101,7 +118,7 @@ void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us)
 {
 	uint64_t ns = BE_RT_STALL_CALLS * latency_us * 1000u;
 
-	atomic_store(&rt->stall_ns, ns > BE_RT_STALL_NS ? ns : BE_RT_STALL_NS);
+	set_stall(rt, ns > BE_RT_STALL_NS ? ns : BE_RT_STALL_NS);
 	atomic_store(&rt->latency_us, latency_us);
 }
 
@@ -264,13 +281,13 @@ static bool catching_up(struct be_rt *rt, uint64_t frames)
 	uint64_t allowed, taken;
 
 	if (atomic_exchange_explicit(&rt->catchup_armed, false, memory_order_relaxed)) {
-		rt->catchup_t0 = vsnd__be_rt_mono_ns();
+		rt->catchup_t0 = rt->now();
 		rt->catchup_ring0 = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
 		rt->catching_up = true;
 	}
 	if (!rt->catching_up)
 		return false;
-	now = vsnd__be_rt_mono_ns();
+	now = rt->now();
 	if (now - rt->catchup_t0 >= BE_RT_CATCHUP_NS) {
 		rt->catching_up = false;
 		return false;
@@ -299,6 +316,14 @@ static void played_ring(struct be_rt *rt, size_t got, size_t bytes)
 		wake(port);
 }
 
+/* A server call: its time first, so the device never pairs a new count
+ * with an old time. */
+static void beat(struct be_rt *rt)
+{
+	atomic_store_explicit(&rt->beat_ns, rt->now(), memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_release);
+}
+
 void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 {
 	uint32_t fb = rt->fb;
@@ -307,7 +332,7 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 	uint64_t q;
 
 	bytes -= bytes % fb;
-	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
+	beat(rt);
 	mine = atomic_load_explicit(&rt->running, memory_order_relaxed) &&
 	       !catching_up(rt, bytes / fb) && vsnd__be_rt_claim(rt, BE_RT_SERVER);
 	q = seq_begin(rt);
@@ -333,7 +358,7 @@ void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes)
 	uint64_t q;
 
 	bytes -= bytes % fb;
-	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
+	beat(rt);
 	vsnd_pcm_silence(rt->format, dst, bytes);
 	q = seq_begin(rt);
 	note_played(rt, 0, bytes / fb);
@@ -486,7 +511,7 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 	size_t space, put;
 
 	bytes -= bytes % fb;
-	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
+	beat(rt);
 	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
 	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
@@ -582,25 +607,25 @@ static uint64_t pace(struct be_rt *rt, uint64_t now)
 	return next;
 }
 
-/* The server has not called back since stall_ns before now: the beats
- * counter has not moved since the device last saw it change. */
+/* The server has not called back since stall_ns before now, counted from
+ * its latest call's own time (not from when the device last looked, which
+ * could be a whole stall_ns later) or from the look's start. */
 static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
 {
-	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_relaxed);
+	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_acquire);
+	uint64_t last = atomic_load_explicit(&rt->beat_ns, memory_order_relaxed);
 
 	if (atomic_exchange(&rt->rearm, false))
 		rt->seen_at = 0;
-	if (!rt->seen_at)
+	if (!rt->seen_at) {
 		rt->start_beats = beats;
-	if (!rt->seen_at || beats != rt->seen_beats) {
-		rt->seen_beats = beats;
 		rt->seen_at = now;
 	}
 	if (beats - rt->start_beats < BE_RT_STALL_ARM) {
 		*deadline = UINT64_MAX; /* not armed yet: looked at again at each pass */
 		return false;
 	}
-	*deadline = rt->seen_at + atomic_load(&rt->stall_ns);
+	*deadline = (last > rt->seen_at ? last : rt->seen_at) + atomic_load(&rt->stall_ns);
 	return now >= *deadline;
 }
 
@@ -653,7 +678,8 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 		return live_tick(rt, now_ns);
 	if (atomic_load(&rt->connecting) && !rt->pacing) {
 		if (!rt->hold_until)
-			rt->hold_until = now_ns + BE_RT_HOLD_NS;
+			rt->hold_until = now_ns + (BE_RT_HOLD_NS < rt->half_patience_ns
+						   ? BE_RT_HOLD_NS : rt->half_patience_ns);
 		/* a look every BE_RT_HOLD_POLL_NS: a failed attempt ends the
 		 * hold at once (its wake alone would not reach this tick) */
 		if (now_ns < rt->hold_until)
