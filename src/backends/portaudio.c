@@ -156,19 +156,22 @@ static PaDeviceIndex find_device(const char *name, bool out)
 
 /*
  * What PortAudio is asked for. Its suggested latency is its own host
- * buffer, and the server beneath adds about as much again: through
- * alsa-plugins' pulse PCM, 5 ms asked was 8.5 ms until heard, 2.5 ms asked
- * about 4 ms. The room a guest's buffer leaves the host is for the whole
- * chain, so PortAudio gets half of it; with a 20 ms buffer of 10 ms
- * periods, asking for all of it left the guest no time to refill a period
- * before the server ran dry, and a clip played with a gap every period.
+ * buffer, and the server beneath adds more: through alsa-plugins' pulse
+ * PCM, 5 ms asked was 8.5 ms until heard, 2.5 ms asked about 4 ms. The
+ * room a guest's buffer leaves the host is for the whole chain, so
+ * PortAudio gets two thirds of it, about what the alsa backend's chain
+ * holds on the same PCM (6 ms): with a 20 ms buffer of 10 ms periods,
+ * asking for all of it left the guest no time to refill a period before
+ * the server ran dry (a gap every period), and half of it left the server
+ * so little that a late callback near a clip's start made it underrun and
+ * drop what came late (256 frames in 1 of 10 clips).
  */
 static uint64_t pp_latency_us(const struct vsnd_pcm_params *p, unsigned int latency_ms)
 {
-	uint64_t half_room = vsnd__be_rt_latency_us(p, UINT_MAX / 1000u) / 2u;
+	uint64_t share = vsnd__be_rt_latency_us(p, UINT_MAX / 1000u) * 2u / 3u;
 	uint64_t want = (uint64_t)latency_ms * 1000u;
 
-	want = want < half_room ? want : half_room;
+	want = want < share ? want : share;
 	return want > 1000u ? want : 1000u;
 }
 

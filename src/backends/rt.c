@@ -148,6 +148,7 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	rt->stalled = false;
 	rt->hold_until = 0;
 	rt->seen_at = 0;
+	rt->suspect_at = 0;
 	/* a latency noted before (a corked or parked stream's) is no clock */
 	atomic_store(&rt->heard_stale, true);
 	atomic_store(&rt->running, running);
@@ -607,10 +608,13 @@ static uint64_t pace(struct be_rt *rt, uint64_t now)
 	return next;
 }
 
-/* The server has not called back since stall_ns before now, counted from
- * its latest call's own time (not from when the device last looked, which
- * could be a whole stall_ns later) or from the look's start. */
-static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
+/* When the server is stalled if it has not called by then: stall_ns after
+ * its latest call's own time (not after the device last looked, which
+ * could be a whole stall_ns later) or the look's start. Until its first
+ * BE_RT_STALL_ARM calls, half the guest's patience from the start: a server
+ * that is slow to begin keeps its stream only as long as the guest would
+ * wait (past it, the guest fails its write or read). */
+static uint64_t look_deadline(struct be_rt *rt, uint64_t now)
 {
 	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_acquire);
 	uint64_t last = atomic_load_explicit(&rt->beat_ns, memory_order_relaxed);
@@ -620,13 +624,38 @@ static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
 	if (!rt->seen_at) {
 		rt->start_beats = beats;
 		rt->seen_at = now;
+		rt->armed = false;
+		rt->suspect_at = 0;
 	}
-	if (beats - rt->start_beats < BE_RT_STALL_ARM) {
-		*deadline = UINT64_MAX; /* not armed yet: looked at again at each pass */
+	if (beats - rt->start_beats < BE_RT_STALL_ARM)
+		return rt->seen_at + rt->half_patience_ns;
+	if (!rt->armed) {
+		rt->armed = true;
+		vsnd_backend_log(rt->be, VSND_LOG_DEBUG, "%s: stream %u: the server's first calls "
+				 "within %llu ms", rt->who, rt->port->params.stream_id,
+				 (unsigned long long)((last > rt->seen_at ? last - rt->seen_at : 0) /
+						      1000000u));
+	}
+	return (last > rt->seen_at ? last : rt->seen_at) + atomic_load(&rt->stall_ns);
+}
+
+/* Past the deadline, and still without a call BE_RT_CONFIRM_NS later: a
+ * host that stopped vsnd itself (its server threads with it) lets the
+ * server call again at once when it resumes, and is not the server's
+ * stall. */
+static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
+{
+	*deadline = look_deadline(rt, now);
+	if (now < *deadline) {
+		rt->suspect_at = 0;
 		return false;
 	}
-	*deadline = (last > rt->seen_at ? last : rt->seen_at) + atomic_load(&rt->stall_ns);
-	return now >= *deadline;
+	if (!rt->suspect_at)
+		rt->suspect_at = now;
+	if (now >= rt->suspect_at + BE_RT_CONFIRM_NS)
+		return true;
+	*deadline = rt->suspect_at + BE_RT_CONFIRM_NS;
+	return false;
 }
 
 static void say_stalled(struct be_rt *rt, bool stalled)

@@ -152,8 +152,8 @@ static void test_live_then_lost(void **state)
 	vsnd__be_rt_set_live(&c->rt, true);
 	feed(c, 4 * PERIOD);
 	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 50 * MS), UINT64_MAX);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + HALF_PATIENCE);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 40 * MS), t0 + HALF_PATIENCE);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB);
 	server_pulls(c, PERIOD);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
@@ -169,7 +169,8 @@ static void test_live_then_lost(void **state)
  * BE_RT_STALL_DEFAULT_NS, here half the guest's patience, from its last
  * call: the device paces in real time until it calls again, then leaves
  * the stream to it. A server that calls keeps its stream, and so does one
- * slow to make its first calls after the start. */
+ * slow to make its first calls after the start, as long as the guest
+ * would wait. */
 static void test_stall(void **state)
 {
 	struct rt_case *c = rt_new();
@@ -179,11 +180,13 @@ static void test_stall(void **state)
 	vsnd__be_rt_set_live(&c->rt, true);
 	feed(c, 4 * PERIOD);
 	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX); /* not armed */
+	/* not armed: half the guest's patience from the start, calls or not */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + HALF_PATIENCE);
+	fake_now = t0 + 10 * MS;
 	for (unsigned int i = 0; i < BE_RT_STALL_ARM - 1; i++)
 		server_pulls(c, PERIOD / BE_RT_STALL_ARM);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 1000 * MS), UINT64_MAX);
-	t0 += 1000 * MS;                                           /* armed from this call */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 45 * MS), t0 + HALF_PATIENCE);
+	t0 += 45 * MS;                                             /* armed from this call */
 	fake_now = t0;
 	server_pulls(c, PERIOD - (BE_RT_STALL_ARM - 1) * (PERIOD / BE_RT_STALL_ARM));
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 5 * MS), t0 + HALF_PATIENCE);
@@ -192,7 +195,10 @@ static void test_stall(void **state)
 	server_pulls(c, 0);        /* a call resets the look, from its own time */
 	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), fake_now + HALF_PATIENCE);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB);
-	t = fake_now + HALF_PATIENCE;                              /* silent since: stalled */
+	t = fake_now + HALF_PATIENCE;                              /* silent since */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_CONFIRM_NS);
+	assert_false(fh_log_has(&c->log, "server stalled"));       /* not yet: confirmed */
+	t += BE_RT_CONFIRM_NS;                                     /* still silent: stalled */
 	assert_true(vsnd__be_rt_tick(&c->be, &c->port, t) <= t + 10 * MS);
 	vsnd__be_rt_tick(&c->be, &c->port, t + 10 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 2 * PERIOD * FB); /* paced */
@@ -204,6 +210,27 @@ static void test_stall(void **state)
 	vsnd__be_rt_tick(&c->be, &c->port, t + 50 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);
 	assert_true(fh_log_has(&c->log, "server calling again"));
+	rt_free(c);
+}
+
+/* A live server that never calls after the start (its stream made, its
+ * first request never sent) is stalled at half the guest's patience: the
+ * guest's buffers then complete in real time instead of its write failing. */
+static void test_stall_before_first_call(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS;
+
+	(void)state;
+	vsnd__be_rt_set_live(&c->rt, true);
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + HALF_PATIENCE);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + HALF_PATIENCE);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + HALF_PATIENCE + BE_RT_CONFIRM_NS);
+	vsnd__be_rt_tick(&c->be, &c->port, t0 + HALF_PATIENCE + BE_RT_CONFIRM_NS + 10 * MS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 3 * PERIOD * FB); /* paced */
+	assert_true(fh_log_has(&c->log, "server stalled"));
 	rt_free(c);
 }
 
@@ -258,10 +285,30 @@ static void start_live_armed(struct rt_case *c, uint64_t t0)
 	vsnd__be_rt_set_live(&c->rt, true);
 	feed(c, 4 * PERIOD);
 	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), UINT64_MAX);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + c->rt.half_patience_ns);
 	fake_now = t0;
 	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
 		server_pulls(c, 0);
+}
+
+/* vsnd itself stopped past the deadline (a host that stopped the process,
+ * its server threads with it): the server calls again as soon as it
+ * resumes, within BE_RT_CONFIRM_NS, and no stall is called. */
+static void test_no_stall_when_vsnd_stopped(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS, t;
+
+	(void)state;
+	start_live_armed(c, t0);
+	t = t0 + HALF_PATIENCE + 5 * MS;                           /* resumes late */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t), t + BE_RT_CONFIRM_NS);
+	fake_now = t + 1 * MS;
+	server_pulls(c, PERIOD);                                   /* at once */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t + BE_RT_CONFIRM_NS),
+			 fake_now + HALF_PATIENCE);
+	assert_false(fh_log_has(&c->log, "server stalled"));
+	rt_free(c);
 }
 
 /* A server back from a stall that runs its missed cycles back to back
@@ -275,7 +322,8 @@ static void test_catchup_burst(void **state)
 	(void)state;
 	start_live_armed(c, t0);
 	t = t0 + HALF_PATIENCE;
-	vsnd__be_rt_tick(&c->be, &c->port, t);                     /* stalled */
+	vsnd__be_rt_tick(&c->be, &c->port, t);
+	vsnd__be_rt_tick(&c->be, &c->port, t + BE_RT_CONFIRM_NS);  /* stalled */
 	assert_true(fh_log_has(&c->log, "server stalled"));
 	server_pulls(c, 10 * PERIOD);              /* 100 ms at once: a burst */
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB);
@@ -297,8 +345,13 @@ static void test_rearm_on_reconnect(void **state)
 	vsnd__be_rt_set_live(&c->rt, false);
 	vsnd__be_rt_tick(&c->be, &c->port, t0 + 10 * MS);         /* paced meanwhile */
 	vsnd__be_rt_set_live(&c->rt, true);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 20 * MS), UINT64_MAX);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 2000 * MS), UINT64_MAX);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 20 * MS),
+			 t0 + 20 * MS + HALF_PATIENCE);
+	fake_now = t0 + 60 * MS;
+	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
+		server_pulls(c, 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 60 * MS),
+			 t0 + 60 * MS + HALF_PATIENCE);
 	assert_false(fh_log_has(&c->log, "server stalled"));
 	rt_free(c);
 }
@@ -348,7 +401,8 @@ static void test_parked(void **state)
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), 4 * PERIOD * FB); /* held */
 	vsnd__be_rt_set_live(&c->rt, true);
 	vsnd__be_rt_set_connecting(&c->rt, false);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 110 * MS), UINT64_MAX);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0 + 110 * MS),
+			 t0 + 110 * MS + HALF_PATIENCE);
 	assert_false(fh_log_has(&c->log, "connected"));
 	assert_false(fh_log_has(&c->log, "gone"));
 	rt_free(c);
@@ -498,6 +552,8 @@ int main(void)
 		cmocka_unit_test(test_hold_bounded),
 		cmocka_unit_test(test_live_then_lost),
 		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_stall_before_first_call),
+		cmocka_unit_test(test_no_stall_when_vsnd_stopped),
 		cmocka_unit_test(test_stall_length),
 		cmocka_unit_test(test_catchup_burst),
 		cmocka_unit_test(test_rearm_on_reconnect),
