@@ -611,9 +611,10 @@ static uint64_t pace(struct be_rt *rt, uint64_t now)
 /* When the server is stalled if it has not called by then: stall_ns after
  * its latest call's own time (not after the device last looked, which
  * could be a whole stall_ns later) or the look's start. Until its first
- * BE_RT_STALL_ARM calls, half the guest's patience from the start: a server
- * that is slow to begin keeps its stream only as long as the guest would
- * wait (past it, the guest fails its write or read). */
+ * BE_RT_STALL_ARM calls (a capture's first fragments can be 40 ms apart),
+ * half the guest's patience instead: a server that is slow to begin keeps
+ * its stream only as long as the guest would wait (past it, the guest
+ * fails its write or read). */
 static uint64_t look_deadline(struct be_rt *rt, uint64_t now)
 {
 	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_acquire);
@@ -628,7 +629,7 @@ static uint64_t look_deadline(struct be_rt *rt, uint64_t now)
 		rt->suspect_at = 0;
 	}
 	if (beats - rt->start_beats < BE_RT_STALL_ARM)
-		return rt->seen_at + rt->half_patience_ns;
+		return (last > rt->seen_at ? last : rt->seen_at) + rt->half_patience_ns;
 	if (!rt->armed) {
 		rt->armed = true;
 		vsnd_backend_log(rt->be, VSND_LOG_DEBUG, "%s: stream %u: the server's first calls "
