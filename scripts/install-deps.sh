@@ -52,7 +52,7 @@ SRC
 # build-guest.sh --flavor i386 downloads the 32-bit kernel, busybox and
 # alsa-utils with apt-get download, which needs the i386 package lists.
 add_i386() {
-  if ! dpkg --print-foreign-architectures | grep -qx i386; then
+  if ! dpkg --print-foreign-architectures | grep -x i386 >/dev/null; then
     $SUDO dpkg --add-architecture i386
   fi
 }
@@ -60,7 +60,7 @@ add_i386() {
 need_install() {
   local missing=()
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
   done
   echo "${missing[@]:-}"
 }
@@ -87,7 +87,7 @@ if [ -n "$missing" ]; then
   $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 # QEMU 10 (vhost-user-snd-pci) only exists in bookworm-backports.
-if ! qemu-system-x86_64 -device help 2>/dev/null | grep -q vhost-user-snd-pci; then
+if ! qemu-system-x86_64 -device help 2>/dev/null | grep vhost-user-snd-pci >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86
 fi
 echo "install-deps: done"

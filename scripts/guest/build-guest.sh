@@ -113,7 +113,7 @@ check_prereqs() {
       for t in make gcc flex bison bc readelf; do
         command -v "$t" >/dev/null || missing "$t (run scripts/install-deps.sh)"
       done
-      dpkg --print-foreign-architectures | grep -qx i386 ||
+      dpkg --print-foreign-architectures | grep -x i386 >/dev/null ||
         missing "the i386 package lists (run scripts/install-deps.sh)" ;;
   esac
 }
@@ -133,16 +133,17 @@ resolve_kernel_pkg() {
     return
   fi
   ver=$(apt-cache madison linux-image-amd64 2>/dev/null |
-        awk -F'|' '$3 ~ /bookworm-backports/ { gsub(/ /, "", $2); print $2; exit }')
+        awk -F'|' '!v && $3 ~ /bookworm-backports/ { gsub(/ /, "", $2); v = $2 }
+                   END { if (v) print v }')
   [ -n "$ver" ] || missing "linux-image-amd64 from bookworm-backports (run scripts/install-deps.sh)"
   apt-cache depends "linux-image-amd64=$ver" 2>/dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'
+    awk '!v && $1 == "Depends:" && $2 ~ /^linux-image-/ { v = $2 } END { if (v) print v }'
 }
 
 # Prints the archive path of module $1 (dashes and underscores are interchangeable).
 module_path() {
   local alt=${1//-/_} alt2=${1//_/-}
-  grep -E "/(${alt}|${alt2})\.ko(\.xz|\.zst)?$" "$WORK/list" | head -n1
+  grep -m1 -E "/(${alt}|${alt2})\.ko(\.xz|\.zst)?$" "$WORK/list"
 }
 
 # Extracts the wanted modules and, pass by pass, whatever modinfo says they depend on
@@ -172,7 +173,7 @@ extract_modules() {
     pending=()
     for dep in "${next[@]:-}"; do
       [ -n "$dep" ] || continue
-      if [ -z "$(find "$WORK/x" -name "${dep//[-_]/?}.ko*" | head -n1)" ]; then pending+=("$dep"); fi
+      if [ -z "$(find "$WORK/x" -name "${dep//[-_]/?}.ko*" -print -quit)" ]; then pending+=("$dep"); fi
     done
   done
 }
@@ -217,7 +218,7 @@ fetch_kernel() {
   DEB=$(ls "$WORK"/*.deb)
   dpkg-deb --fsys-tarfile "$DEB" | tar -t >"$WORK/list"
   local vmlinuz
-  vmlinuz=$(grep -E '^\./boot/vmlinuz-' "$WORK/list" | head -n1)
+  vmlinuz=$(grep -m1 -E '^\./boot/vmlinuz-' "$WORK/list")
   [ -n "$vmlinuz" ] || { log "no vmlinuz in $KPKG"; exit 1; }
   dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$WORK/x" "$vmlinuz"
   mkdir -p "$WORK/kernel"
@@ -388,7 +389,9 @@ build_initramfs() {
   if [ -z "$SYSROOT" ]; then
     for t in "${NATIVE_TOOLS[@]}"; do copy_with_libs "$t" "$root"; done
     # alsabat's threads end with pthread_exit, which loads libgcc_s at run time.
-    t=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ { print $NF; exit }')
+    # (awk reads to the end: one that exits early can kill ldconfig with
+    # SIGPIPE, which pipefail turns into this script's exit 141)
+    t=$(ldconfig -p | awk '!t && /libgcc_s\.so\.1 .*x86-64/ { t = $NF } END { print t }')
     [ -n "$t" ] || missing "libgcc_s.so.1 (package libgcc-s1)"
     install -D -m 0644 "$(readlink -f "$t")" "$root$t"
   fi
