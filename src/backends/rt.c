@@ -54,21 +54,6 @@ void vsnd__be_rt_detach(struct be_rt *rt)
 		atomic_store_explicit(&rt->owner, BE_RT_GONE, memory_order_release);
 }
 
-/* Half of BE_RT_PATIENCE_MIN_NS's patience for a buffer of these params. */
-static uint64_t half_patience_ns(const struct vsnd_pcm_params *p)
-{
-	uint64_t frames = p->frame_bytes ? p->buffer_bytes / p->frame_bytes : 0;
-	uint64_t buffer = p->rate_hz ? frames * 1000000000u / p->rate_hz : 0;
-	uint64_t patience = buffer / 10u * 11u;
-
-	return (patience > BE_RT_PATIENCE_MIN_NS ? patience : BE_RT_PATIENCE_MIN_NS) / 2u;
-}
-
-static void set_stall(struct be_rt *rt, uint64_t ns)
-{
-	atomic_store(&rt->stall_ns, ns < rt->half_patience_ns ? ns : rt->half_patience_ns);
-}
-
 int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port *port,
 	       uint64_t formats, const char *who)
 {
@@ -96,9 +81,7 @@ int vsnd__be_rt_init(struct be_rt *rt, struct vsnd_backend *be, struct vsnd_port
 	}
 	vsnd_pcm_silence(port->params.format, rt->scratch,
 			 (size_t)BE_CHUNK_FRAMES * port->params.frame_bytes);
-	rt->half_patience_ns = half_patience_ns(&port->params);
-	rt->now = vsnd__be_rt_mono_ns;
-	set_stall(rt, BE_RT_STALL_DEFAULT_NS);
+	atomic_store(&rt->stall_ns, BE_RT_STALL_DEFAULT_NS);
 	return 0;
 err:
 	vsnd__be_rt_fini(rt);
@@ -118,7 +101,7 @@ void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us)
 {
 	uint64_t ns = BE_RT_STALL_CALLS * latency_us * 1000u;
 
-	set_stall(rt, ns > BE_RT_STALL_NS ? ns : BE_RT_STALL_NS);
+	atomic_store(&rt->stall_ns, ns > BE_RT_STALL_NS ? ns : BE_RT_STALL_NS);
 	atomic_store(&rt->latency_us, latency_us);
 }
 
@@ -148,7 +131,6 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	rt->stalled = false;
 	rt->hold_until = 0;
 	rt->seen_at = 0;
-	rt->suspect_at = 0;
 	/* a latency noted before (a corked or parked stream's) is no clock */
 	atomic_store(&rt->heard_stale, true);
 	atomic_store(&rt->running, running);
@@ -282,13 +264,13 @@ static bool catching_up(struct be_rt *rt, uint64_t frames)
 	uint64_t allowed, taken;
 
 	if (atomic_exchange_explicit(&rt->catchup_armed, false, memory_order_relaxed)) {
-		rt->catchup_t0 = rt->now();
+		rt->catchup_t0 = vsnd__be_rt_mono_ns();
 		rt->catchup_ring0 = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
 		rt->catching_up = true;
 	}
 	if (!rt->catching_up)
 		return false;
-	now = rt->now();
+	now = vsnd__be_rt_mono_ns();
 	if (now - rt->catchup_t0 >= BE_RT_CATCHUP_NS) {
 		rt->catching_up = false;
 		return false;
@@ -317,14 +299,6 @@ static void played_ring(struct be_rt *rt, size_t got, size_t bytes)
 		wake(port);
 }
 
-/* A server call: its time first, so the device never pairs a new count
- * with an old time. */
-static void beat(struct be_rt *rt)
-{
-	atomic_store_explicit(&rt->beat_ns, rt->now(), memory_order_relaxed);
-	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_release);
-}
-
 void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 {
 	uint32_t fb = rt->fb;
@@ -333,7 +307,7 @@ void vsnd__be_rt_play(struct be_rt *rt, void *dst, size_t bytes)
 	uint64_t q;
 
 	bytes -= bytes % fb;
-	beat(rt);
+	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	mine = atomic_load_explicit(&rt->running, memory_order_relaxed) &&
 	       !catching_up(rt, bytes / fb) && vsnd__be_rt_claim(rt, BE_RT_SERVER);
 	q = seq_begin(rt);
@@ -359,7 +333,7 @@ void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes)
 	uint64_t q;
 
 	bytes -= bytes % fb;
-	beat(rt);
+	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	vsnd_pcm_silence(rt->format, dst, bytes);
 	q = seq_begin(rt);
 	note_played(rt, 0, bytes / fb);
@@ -512,7 +486,7 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 	size_t space, put;
 
 	bytes -= bytes % fb;
-	beat(rt);
+	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
 	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
@@ -608,55 +582,26 @@ static uint64_t pace(struct be_rt *rt, uint64_t now)
 	return next;
 }
 
-/* When the server is stalled if it has not called by then: stall_ns after
- * its latest call's own time (not after the device last looked, which
- * could be a whole stall_ns later) or the look's start. Until its first
- * BE_RT_STALL_ARM calls (a capture's first fragments can be 40 ms apart),
- * half the guest's patience instead: a server that is slow to begin keeps
- * its stream only as long as the guest would wait (past it, the guest
- * fails its write or read). */
-static uint64_t look_deadline(struct be_rt *rt, uint64_t now)
+/* The server has not called back since stall_ns before now: the beats
+ * counter has not moved since the device last saw it change. */
+static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
 {
-	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_acquire);
-	uint64_t last = atomic_load_explicit(&rt->beat_ns, memory_order_relaxed);
+	uint64_t beats = atomic_load_explicit(&rt->beats, memory_order_relaxed);
 
 	if (atomic_exchange(&rt->rearm, false))
 		rt->seen_at = 0;
-	if (!rt->seen_at) {
+	if (!rt->seen_at)
 		rt->start_beats = beats;
+	if (!rt->seen_at || beats != rt->seen_beats) {
+		rt->seen_beats = beats;
 		rt->seen_at = now;
-		rt->armed = false;
-		rt->suspect_at = 0;
 	}
-	if (beats - rt->start_beats < BE_RT_STALL_ARM)
-		return (last > rt->seen_at ? last : rt->seen_at) + rt->half_patience_ns;
-	if (!rt->armed) {
-		rt->armed = true;
-		vsnd_backend_log(rt->be, VSND_LOG_DEBUG, "%s: stream %u: the server's first calls "
-				 "within %llu ms", rt->who, rt->port->params.stream_id,
-				 (unsigned long long)((last > rt->seen_at ? last - rt->seen_at : 0) /
-						      1000000u));
-	}
-	return (last > rt->seen_at ? last : rt->seen_at) + atomic_load(&rt->stall_ns);
-}
-
-/* Past the deadline, and still without a call BE_RT_CONFIRM_NS later: a
- * host that stopped vsnd itself (its server threads with it) lets the
- * server call again at once when it resumes, and is not the server's
- * stall. */
-static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
-{
-	*deadline = look_deadline(rt, now);
-	if (now < *deadline) {
-		rt->suspect_at = 0;
+	if (beats - rt->start_beats < BE_RT_STALL_ARM) {
+		*deadline = UINT64_MAX; /* not armed yet: looked at again at each pass */
 		return false;
 	}
-	if (!rt->suspect_at)
-		rt->suspect_at = now;
-	if (now >= rt->suspect_at + BE_RT_CONFIRM_NS)
-		return true;
-	*deadline = rt->suspect_at + BE_RT_CONFIRM_NS;
-	return false;
+	*deadline = rt->seen_at + atomic_load(&rt->stall_ns);
+	return now >= *deadline;
 }
 
 static void say_stalled(struct be_rt *rt, bool stalled)
@@ -708,8 +653,7 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 		return live_tick(rt, now_ns);
 	if (atomic_load(&rt->connecting) && !rt->pacing) {
 		if (!rt->hold_until)
-			rt->hold_until = now_ns + (BE_RT_HOLD_NS < rt->half_patience_ns
-						   ? BE_RT_HOLD_NS : rt->half_patience_ns);
+			rt->hold_until = now_ns + BE_RT_HOLD_NS;
 		/* a look every BE_RT_HOLD_POLL_NS: a failed attempt ends the
 		 * hold at once (its wake alone would not reach this tick) */
 		if (now_ns < rt->hold_until)

@@ -78,19 +78,10 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER, BE_RT_LOOP, BE_RT_GONE
  * at least once per latency while a stream plays (PulseAudio by minreq,
  * PipeWire by quantum, an ALSA period, a PortAudio buffer), but the first
  * calls after a start may be far apart (PulseAudio's idle null sink first
- * wakes on its old, long timer): until BE_RT_STALL_ARM calls in the run,
- * the look allows half the guest's patience from the start. Until the backend says its latency (set_latency),
+ * wakes on its old, long timer): the look begins after BE_RT_STALL_ARM
+ * calls in the run. Until the backend says its latency (set_latency),
  * BE_RT_STALL_DEFAULT_NS. */
 #define BE_RT_STALL_NS UINT64_C(100000000)
-/* A guest's patience: Linux's PCM core fails a blocked write or read with
- * EIO once no period has completed for max(100 ms, 1.1 x the buffer). A
- * stall is called, and a connecting hold ends, within half of that, so the
- * guest's clock keeps running whatever the server does (with a 20 ms
- * buffer, a 100 ms stall look let aplay fail first). */
-#define BE_RT_PATIENCE_MIN_NS UINT64_C(100000000)
-/* A stall is called only if the server is still silent this long after its
- * deadline: it is not the server's when vsnd itself was stopped. */
-#define BE_RT_CONFIRM_NS UINT64_C(10000000)
 #define BE_RT_STALL_DEFAULT_NS UINT64_C(250000000)
 #define BE_RT_STALL_CALLS 4u
 #define BE_RT_STALL_ARM 3u
@@ -130,14 +121,9 @@ struct be_rt {
 	_Atomic bool catchup_armed;  /* a stall was seen: watch the next calls */
 	bool catching_up;            /* server side: inside the watch */
 	uint64_t catchup_t0, catchup_ring0; /* server side: its start, ring_frames then */
-	uint64_t half_patience_ns;   /* half the guest's patience (BE_RT_PATIENCE_MIN_NS) */
-	uint64_t seen_at;            /* device thread: when the stall look began, 0 not yet */
-	uint64_t start_beats;        /* device thread: beats then */
-	bool armed;                  /* device thread: BE_RT_STALL_ARM calls since */
-	uint64_t suspect_at;         /* device thread: first look past the deadline, 0 none */
+	uint64_t seen_beats, seen_at; /* device thread: beats at its last change, when */
+	uint64_t start_beats;        /* device thread: beats at the start (0: not yet seen) */
 	_Atomic uint64_t beats;      /* server callbacks ever made */
-	_Atomic uint64_t beat_ns;    /* the latest one's time, on `now` */
-	uint64_t (*now)(void);       /* the server side's clock (a test's fake) */
 	_Atomic bool running;        /* between start() and stop() */
 	_Atomic bool live;           /* the server stream carries the audio */
 	_Atomic bool connecting;     /* a connection attempt is under way */
