@@ -37,6 +37,17 @@ def server_aborts(work):
     return found
 
 
+def aborted_since(work, seen, what):
+    """True, with a WARN, if the server aborted on its own assertion since
+    server_aborts(work) was `seen`: then `what` says nothing of vsnd and
+    runs once more with a new server."""
+    new = server_aborts(work) - seen
+    if new:
+        log('WARN the server aborted on its own assertion (%s): %s says nothing of vsnd; '
+            'once more with a new server' % ('; '.join(sorted(new)), what))
+    return bool(new)
+
+
 def rms(x):
     return math.sqrt(sum(v * v for v in x) / len(x)) if x else 0.0
 

@@ -107,11 +107,8 @@ def check_once_more(args, server, spec, env, work, controls):
         check_run(args, spec, env, work, controls)
         return
     except S.Failure as e:
-        new = S.server_aborts(work) - seen
-        if not new:
+        if not S.aborted_since(work, seen, 'this run'):
             raise
-        S.log('WARN the server aborted on its own assertion (%s): once more with a new server'
-              % '; '.join(sorted(new)))
         first = str(e)
     try:
         server.start()

@@ -455,11 +455,8 @@ def guest_main(name, tools, server_cls, recorder_cls, setup):
                 for f in ('vsnd', 'console'):
                     if (w / (f + '.log')).exists():
                         shutil.copyfile(w / (f + '.log'), w / ('%s-%s.log' % (f, tag)))
-                new = S.server_aborts(w) - seen
-                if not new or attempt == 2:
+                if attempt == 2 or not S.aborted_since(w, seen, 'this boot'):
                     return results
-                S.log('WARN the server aborted on its own assertion (%s): this boot says '
-                      'nothing of vsnd; once more with a new server' % '; '.join(sorted(new)))
                 rec.stop()
                 server.start()
                 rec.start()
