@@ -170,6 +170,7 @@ static void read_cb(pa_stream *s, size_t nbytes, void *userdata)
 {
 	struct pulse_port *pp = userdata;
 
+	vsnd__be_rt_capture_pending(&pp->sp.rt, pa_stream_readable_size(s));
 	while (pa_stream_readable_size(s) > 0) {
 		const void *data = NULL;
 		size_t n = 0;

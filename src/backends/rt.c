@@ -133,6 +133,8 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	rt->seen_at = 0;
 	/* a latency noted before (a corked or parked stream's) is no clock */
 	atomic_store(&rt->heard_stale, true);
+	if (!rt->out)
+		atomic_store(&rt->cap_from_ns, running ? vsnd__be_rt_mono_ns() : 0);
 	atomic_store(&rt->running, running);
 }
 
@@ -256,6 +258,9 @@ static void note_played(struct be_rt *rt, uint64_t data, uint64_t frames)
 	atomic_store_explicit(&rt->srv_frames, srv + frames, memory_order_relaxed);
 }
 
+/* A latency the backend has not said: what the default stall length assumes. */
+#define BE_RT_LATENCY_DEFAULT_US (BE_RT_STALL_DEFAULT_NS / BE_RT_STALL_CALLS / 1000u)
+
 /* Server side: would `frames` more of the ring go faster than real time
  * since the server came back from a stall (BE_RT_CATCHUP_NS)? */
 static bool catching_up(struct be_rt *rt, uint64_t frames)
@@ -276,7 +281,7 @@ static bool catching_up(struct be_rt *rt, uint64_t frames)
 		return false;
 	}
 	if (!lat) /* not said: what the default stall length assumes */
-		lat = BE_RT_STALL_DEFAULT_NS / BE_RT_STALL_CALLS / 1000u;
+		lat = BE_RT_LATENCY_DEFAULT_US;
 	allowed = ((now - rt->catchup_t0) / 1000u + lat) * rate / 1000000u;
 	taken = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed) - rt->catchup_ring0;
 	return taken + frames > allowed;
@@ -479,22 +484,71 @@ uint32_t vsnd__be_rt_delay_frames(struct vsnd_backend *be, struct vsnd_port *por
 	return port->priv ? vsnd__be_rt_delay_at(port->priv, vsnd__be_rt_mono_ns()) : 0;
 }
 
-void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
+/* Under the token: whole frames of src into the ring, dropping what does
+ * not fit; counted as moved. True if all fitted. */
+static bool put_captured(struct be_rt *rt, const void *src, size_t bytes)
 {
 	struct vsnd_port *port = rt->port;
-	uint32_t fb = rt->fb;
-	size_t space, put;
+	size_t space = vsnd_ring_space(&port->ring) / rt->fb * rt->fb;
+	size_t put = vsnd_ring_write(&port->ring, src, space < bytes ? space : bytes);
 
-	bytes -= bytes % fb;
+	atomic_fetch_add_explicit(&port->frames, bytes / rt->fb, memory_order_relaxed);
+	return put == bytes;
+}
+
+/* A hand-over's gap is filled up to this much at most: a longer one is
+ * no start (and the product below stays in range). */
+#define BE_RT_FILL_MAX_NS UINT64_C(10000000000)
+
+/* Under the token: after a hand-over, silence from where the ring's
+ * frames reach up to where the server's `pending` bytes begin (as if
+ * their last frame were captured now: never past it), if that gap is
+ * longer than the server's latency (a later first data is no gap, only
+ * the server's or our thread's timing, and its first frame is the
+ * stream's); what does not fit is dropped, no overrun
+ * (vsnd__be_rt_capture_pending). */
+static void fill_to_server(struct be_rt *rt, size_t pending)
+{
+	uint64_t from = atomic_exchange_explicit(&rt->cap_from_ns, 0, memory_order_relaxed);
+	uint64_t span = pending / rt->fb * 1000000000u / rt->rate_hz, now, gap;
+	uint64_t lat = atomic_load_explicit(&rt->latency_us, memory_order_relaxed);
+	size_t chunk = (size_t)BE_CHUNK_FRAMES * rt->fb, room, n;
+
+	if (!from)
+		return;
+	now = vsnd__be_rt_mono_ns();
+	gap = now > from + span ? now - from - span : 0;
+	if (gap <= (lat ? lat : BE_RT_LATENCY_DEFAULT_US) * 1000u)
+		return;
+	gap = gap < BE_RT_FILL_MAX_NS ? gap : BE_RT_FILL_MAX_NS;
+	gap = gap * rt->rate_hz / 1000000000u * rt->fb;
+	room = vsnd_ring_space(&rt->port->ring) / rt->fb * rt->fb;
+	for (gap = gap < room ? gap : room; gap; gap -= n) {
+		n = gap < chunk ? gap : chunk;
+		put_captured(rt, rt->scratch, n);
+	}
+}
+
+void vsnd__be_rt_capture_pending(struct be_rt *rt, size_t pending)
+{
+	if (!atomic_load_explicit(&rt->cap_from_ns, memory_order_relaxed) ||
+	    !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
+	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
+		return;
+	fill_to_server(rt, pending);
+	vsnd__be_rt_release(rt);
+}
+
+void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
+{
+	bytes -= bytes % rt->fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
 	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
-	space = vsnd_ring_space(&port->ring) / fb * fb;
-	put = vsnd_ring_write(&port->ring, src, space < bytes ? space : bytes);
-	count_xrun(rt, put < bytes);
-	atomic_fetch_add_explicit(&port->frames, bytes / fb, memory_order_relaxed);
-	wake(port);
+	fill_to_server(rt, bytes);
+	count_xrun(rt, !put_captured(rt, src, bytes));
+	wake(rt->port);
 	vsnd__be_rt_release(rt);
 }
 
@@ -578,6 +632,9 @@ static uint64_t pace(struct be_rt *rt, uint64_t now)
 		rt->pacing = true;
 	}
 	next = vsnd__be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);
+	if (!rt->out) /* the server's first data after this fills from here */
+		atomic_store_explicit(&rt->cap_from_ns, vsnd__be_rt_mono_ns(),
+				      memory_order_relaxed);
 	vsnd__be_rt_release(rt);
 	return next;
 }

@@ -16,7 +16,10 @@
  * nothing runs, and the device only to look for a stall (at most every
  * a stall's length) while the server carries the stream. While a connection is
  * being made (connecting) the ring is held, not paced, for up to
- * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame.
+ * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame;
+ * a capture's time before the server's first data (never captured) then
+ * becomes silence (vsnd__be_rt_capture_pending), so the guest's capture
+ * clock runs from its START, not from when the server began delivering.
  * Exactly one consumer touches the ring at a time: the server's callback and
  * the pacer each take an atomic owner token (try-only, never waited for).
  *
@@ -141,6 +144,11 @@ struct be_rt {
 	 * heard at heard_ns (0: none); capture, the frames it held */
 	_Atomic uint64_t heard_srv, heard_ns, cap_frames;
 	_Atomic bool heard_stale;     /* noted before a start: do not run it on */
+	/* Capture: where the ring's frames reach in time (CLOCK_MONOTONIC
+	 * ns) at a hand-over to the server (the start, or the pacer's last
+	 * turn), until the server's first data fills the gap up to itself;
+	 * 0 none. */
+	_Atomic uint64_t cap_from_ns;
 	uint32_t unplayed;            /* device thread: the last delay read */
 };
 
@@ -202,6 +210,15 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
 /* Server callback: fill dst with silence without touching the ring (a new
  * server stream's first fill, which some servers skip part of). */
 void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes);
+/* Server side, before a capture callback's vsnd__be_rt_capture calls, when
+ * the server holds more than the first: `pending` bytes are waiting. After
+ * a start (or the pacer's turn) the server's first data comes when its
+ * first fragment is complete, and the time before it (the connection, a
+ * far-ahead sink's restart, the fragment) was never captured: silence
+ * fills the ring up to where that data begins, so the guest's capture
+ * keeps real time from its START. vsnd__be_rt_capture does the same with
+ * its own bytes if this was not called. */
+void vsnd__be_rt_capture_pending(struct be_rt *rt, size_t pending);
 /* A capture hole (the server lost data): bytes of silence into the ring, so
  * the capture keeps real time, counted as an overrun. Server thread. */
 void vsnd__be_rt_capture_silence(struct be_rt *rt, size_t bytes);

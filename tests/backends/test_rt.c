@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backends/rt.h"
 #include "be_test.h"
@@ -26,18 +27,23 @@ struct rt_case {
 	struct vsnd_backend be;
 };
 
-static struct rt_case *rt_new(void)
+static struct rt_case *rt_new_dir(uint8_t direction)
 {
 	struct rt_case *c = calloc(1, sizeof(*c));
 
 	assert_non_null(c);
-	bt_port_init(&c->port, VSND_DIR_OUTPUT, 0, 0, VSND_PCM_FMT_S16, 2, RATE, PERIOD);
+	bt_port_init(&c->port, direction, 0, 0, VSND_PCM_FMT_S16, 2, RATE, PERIOD);
 	c->env = fh_log_env(&c->log);
 	c->be.env = c->env;
 	assert_int_equal(vsnd__be_rt_init(&c->rt, &c->be, &c->port, UINT64_C(1) << VSND_PCM_FMT_S16,
 					  "test"), 0);
 	c->port.priv = &c->rt;
 	return c;
+}
+
+static struct rt_case *rt_new(void)
+{
+	return rt_new_dir(VSND_DIR_OUTPUT);
 }
 
 static void rt_free(struct rt_case *c)
@@ -176,6 +182,76 @@ static void test_stall(void **state)
 	vsnd__be_rt_tick(&c->be, &c->port, t + 50 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);
 	assert_true(fh_log_has(&c->log, "server calling again"));
+	rt_free(c);
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/* Bytes of silence (S16: zero) the ring begins with; reads it all. */
+static size_t read_leading_silence(struct rt_case *c, size_t *total)
+{
+	static uint8_t out[8 * PERIOD * FB];
+	size_t n = 0;
+
+	*total = vsnd_ring_read(&c->port.ring, out, sizeof(out));
+	while (n < *total && !out[n])
+		n++;
+	return n - n % FB;
+}
+
+/* Capture: the server's first data after a start comes a fragment (and a
+ * connection) later. What came before was never captured: when that is
+ * longer than the server's latency (10 ms here), silence fills the ring up
+ * to where that data begins, once, so the guest's capture keeps real time
+ * from its start. The uncertain side is the clock (real time): the silence
+ * is at least what the sleep makes sure of. */
+static void test_capture_fills_start(void **state)
+{
+	struct rt_case *c = rt_new_dir(VSND_DIR_INPUT);
+	uint8_t data[PERIOD * FB];
+	size_t total, silent;
+
+	(void)state;
+	memset(data, 0x11, sizeof(data));
+	vsnd__be_rt_set_latency(&c->rt, 10000);
+	vsnd__be_rt_set_live(&c->rt, true);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
+	sleep_ms(40);
+	vsnd__be_rt_capture(&c->rt, data, sizeof(data));   /* 10 ms of data, 40 ms in */
+	sleep_ms(30);
+	vsnd__be_rt_capture(&c->rt, data, sizeof(data));   /* late, but no second fill */
+	silent = read_leading_silence(c, &total);
+	assert_true(silent >= 30 * RATE / 1000 * FB);
+	if (total < c->port.ring.cap) /* else a stall ate the room */
+		assert_int_equal(total - silent, 2 * sizeof(data));
+	rt_free(c);
+}
+
+/* ... up to where the server's whole backlog begins: a server that says
+ * it has 80 ms queued when it calls 30 ms in gets none. */
+static void test_capture_fill_backlog(void **state)
+{
+	struct rt_case *c = rt_new_dir(VSND_DIR_INPUT);
+	uint8_t data[PERIOD * FB];
+	size_t total;
+
+	(void)state;
+	memset(data, 0x11, sizeof(data));
+	vsnd__be_rt_set_latency(&c->rt, 10000);
+	vsnd__be_rt_set_live(&c->rt, true);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
+	sleep_ms(30);
+	vsnd__be_rt_capture_pending(&c->rt, 8 * sizeof(data));
+	for (int i = 0; i < 4; i++)
+		vsnd__be_rt_capture(&c->rt, data, sizeof(data));
+	assert_int_equal(read_leading_silence(c, &total), 0);
+	assert_int_equal(total, 4 * sizeof(data));
 	rt_free(c);
 }
 
@@ -467,6 +543,8 @@ int main(void)
 		cmocka_unit_test(test_rearm_on_reconnect),
 		cmocka_unit_test(test_parked),
 		cmocka_unit_test(test_xrun_wakes),
+		cmocka_unit_test(test_capture_fills_start),
+		cmocka_unit_test(test_capture_fill_backlog),
 		cmocka_unit_test(test_latency_us),
 		cmocka_unit_test(test_unplayed),
 		cmocka_unit_test(test_runs_on),
