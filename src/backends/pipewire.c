@@ -271,6 +271,7 @@ static void capture_all(struct pipewire_port *pp)
 	}
 	if (n == 0)
 		return;
+	vsnd__be_rt_capture_pending(&pp->sp.rt, (size_t)frames * fb);
 	capture_gap(pp, frames);
 	for (unsigned int i = 0; i < n; i++) {
 		if (src[i])

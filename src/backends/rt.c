@@ -133,8 +133,10 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	rt->seen_at = 0;
 	/* a latency noted before (a corked or parked stream's) is no clock */
 	atomic_store(&rt->heard_stale, true);
-	if (!rt->out)
+	if (!rt->out) {
 		atomic_store(&rt->cap_from_ns, running ? vsnd__be_rt_mono_ns() : 0);
+		atomic_store(&rt->cap_paced, false);
+	}
 	atomic_store(&rt->running, running);
 }
 
@@ -496,37 +498,79 @@ static bool put_captured(struct be_rt *rt, const void *src, size_t bytes)
 	return put == bytes;
 }
 
-/* A hand-over's gap is filled up to this much at most: a longer one is
- * no start (and the product below stays in range). */
+/* A start's wait is filled up to this much at most (and the product
+ * below stays in range). */
 #define BE_RT_FILL_MAX_NS UINT64_C(10000000000)
 
-/* Under the token: after a hand-over, silence from where the ring's
- * frames reach up to where the server's `pending` bytes begin (as if
- * their last frame were captured now: never past it), if that gap is
- * longer than the server's latency (a later first data is no gap, only
- * the server's or our thread's timing, and its first frame is the
- * stream's); what does not fit is dropped, no overrun
- * (vsnd__be_rt_capture_pending). */
-static void fill_to_server(struct be_rt *rt, size_t pending)
+static uint64_t latency_ns(struct be_rt *rt)
+{
+	uint64_t lat = atomic_load_explicit(&rt->latency_us, memory_order_relaxed);
+
+	return (lat ? lat : BE_RT_LATENCY_DEFAULT_US) * 1000u;
+}
+
+static uint64_t ns_to_bytes(const struct be_rt *rt, uint64_t ns)
+{
+	ns = ns < BE_RT_FILL_MAX_NS ? ns : BE_RT_FILL_MAX_NS;
+	return ns * rt->rate_hz / 1000000000u * rt->fb;
+}
+
+/* Silence the pacer may put into the ring at once when it takes over a
+ * capture held since its start: what the guest can take with a period to
+ * spare for reading it (a Linux guest stops the stream once a whole buffer
+ * is waiting: a 20 ms buffer given the gap at once overran over and over),
+ * and what leaves room for the server's data (its latency) and a period. */
+static size_t fill_room(struct be_rt *rt)
+{
+	struct vsnd_port *port = rt->port;
+	size_t fill = vsnd_ring_fill(&port->ring), space = vsnd_ring_space(&port->ring);
+	size_t period = (size_t)rt->period_frames * rt->fb;
+	size_t keep = (size_t)ns_to_bytes(rt, latency_ns(rt)) + period;
+	size_t room = space > keep ? space - keep : 0;
+	size_t take = port->params.buffer_bytes > fill + 2 * period
+		? port->params.buffer_bytes - fill - 2 * period : 0;
+
+	room = room < take ? room : take;
+	return room / rt->fb * rt->fb;
+}
+
+/* Pacer, under the token, as it takes over a capture: the time since its
+ * start (cap_from_ns, if the server has delivered nothing since) as
+ * silence at once, as far as fill_room allows, so the guest's capture
+ * clock runs from its START. */
+static void fill_since_start(struct be_rt *rt)
 {
 	uint64_t from = atomic_exchange_explicit(&rt->cap_from_ns, 0, memory_order_relaxed);
-	uint64_t span = pending / rt->fb * 1000000000u / rt->rate_hz, now, gap;
-	uint64_t lat = atomic_load_explicit(&rt->latency_us, memory_order_relaxed);
-	size_t chunk = (size_t)BE_CHUNK_FRAMES * rt->fb, room, n;
+	uint64_t now = vsnd__be_rt_mono_ns();
+	size_t chunk = (size_t)BE_CHUNK_FRAMES * rt->fb, n, gap, room;
 
-	if (!from)
+	if (!from || now <= from)
 		return;
-	now = vsnd__be_rt_mono_ns();
-	gap = now > from + span ? now - from - span : 0;
-	if (gap <= (lat ? lat : BE_RT_LATENCY_DEFAULT_US) * 1000u)
-		return;
-	gap = gap < BE_RT_FILL_MAX_NS ? gap : BE_RT_FILL_MAX_NS;
-	gap = gap * rt->rate_hz / 1000000000u * rt->fb;
-	room = vsnd_ring_space(&rt->port->ring) / rt->fb * rt->fb;
+	gap = (size_t)ns_to_bytes(rt, now - from);
+	room = fill_room(rt);
 	for (gap = gap < room ? gap : room; gap; gap -= n) {
 		n = gap < chunk ? gap : chunk;
 		put_captured(rt, rt->scratch, n);
 	}
+}
+
+/* Server side, under the token: its data after a hand-over. If the pacer
+ * carried the stream, what of the `pending` bytes about to come (their
+ * last frame captured now) covers time it already gave as silence is
+ * dropped, so no time is captured twice (nor the ring overrun by it). A
+ * start's first data (it came within the hold) is kept whole: the
+ * source's first frame is the stream's. */
+static void hand_over(struct be_rt *rt, size_t pending)
+{
+	uint64_t from = atomic_exchange_explicit(&rt->cap_from_ns, 0, memory_order_relaxed);
+	bool paced = atomic_exchange_explicit(&rt->cap_paced, false, memory_order_relaxed);
+	uint64_t span = pending / rt->fb * 1000000000u / rt->rate_hz;
+	uint64_t now = vsnd__be_rt_mono_ns(), skip;
+
+	if (!from || !paced || from + span <= now)
+		return;
+	skip = ns_to_bytes(rt, from + span - now);
+	rt->cap_skip = skip < pending ? (size_t)skip : pending;
 }
 
 void vsnd__be_rt_capture_pending(struct be_rt *rt, size_t pending)
@@ -535,19 +579,24 @@ void vsnd__be_rt_capture_pending(struct be_rt *rt, size_t pending)
 	    !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
 	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
-	fill_to_server(rt, pending);
+	hand_over(rt, pending - pending % rt->fb);
 	vsnd__be_rt_release(rt);
 }
 
 void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes)
 {
+	size_t skip;
+
 	bytes -= bytes % rt->fb;
 	atomic_fetch_add_explicit(&rt->beats, 1, memory_order_relaxed);
 	if (!bytes || !atomic_load_explicit(&rt->running, memory_order_relaxed) ||
 	    !vsnd__be_rt_claim(rt, BE_RT_SERVER))
 		return;
-	fill_to_server(rt, bytes);
-	count_xrun(rt, !put_captured(rt, src, bytes));
+	hand_over(rt, bytes);
+	skip = rt->cap_skip < bytes ? rt->cap_skip : bytes;
+	rt->cap_skip -= skip;
+	if (bytes > skip)
+		count_xrun(rt, !put_captured(rt, (const uint8_t *)src + skip, bytes - skip));
 	wake(rt->port);
 	vsnd__be_rt_release(rt);
 }
@@ -618,23 +667,35 @@ int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port)
 	return set_running(port, false);
 }
 
-/* The pacer's turn: the frames due since it took over, and its next deadline. */
-static uint64_t pace(struct be_rt *rt, uint64_t now)
+/* The pacer's turn: the frames due since it took over, and its next
+ * deadline. `awaiting`: a capture's turn while it waits for the server's
+ * data (cap_await), over once that data has come. */
+static uint64_t pace(struct be_rt *rt, uint64_t now, bool awaiting)
 {
 	uint64_t next;
 
 	if (!vsnd__be_rt_claim(rt, BE_RT_PACER))
 		return now + BE_MIN_TICK_NS; /* the server's callback is mid-turn */
+	if (awaiting && !atomic_load_explicit(&rt->cap_from_ns, memory_order_relaxed)) {
+		vsnd__be_rt_release(rt); /* it came meanwhile: the server carries it */
+		rt->pacing = false;
+		return now + BE_MIN_TICK_NS;
+	}
 	/* Time zero is the take-over: what the server played before is not
-	 * played again, and no burst catches up on the gap. */
+	 * played again, and no burst catches up on the gap; but a capture
+	 * held since its start gets the hold as silence at once. */
 	if (!rt->pacing) {
+		if (!rt->out)
+			fill_since_start(rt);
 		vsnd__be_clock_start(&rt->clock, now);
 		rt->pacing = true;
 	}
 	next = vsnd__be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);
-	if (!rt->out) /* the server's first data after this fills from here */
+	if (!rt->out) { /* the time given up to now, for the server's next data */
 		atomic_store_explicit(&rt->cap_from_ns, vsnd__be_rt_mono_ns(),
 				      memory_order_relaxed);
+		atomic_store_explicit(&rt->cap_paced, true, memory_order_relaxed);
+	}
 	vsnd__be_rt_release(rt);
 	return next;
 }
@@ -689,9 +750,26 @@ static uint64_t live_tick(struct be_rt *rt, uint64_t now)
 
 	say_stalled(rt, stalled);
 	if (stalled)
-		return pace(rt, now);
+		return pace(rt, now, false);
 	rt->pacing = false;
 	return deadline;
+}
+
+/* A capture the server has not delivered to since its start, or since the
+ * pacer's last turn: held for the server's first data up to
+ * BE_RT_CAP_HOLD_NS (or its latency and BE_RT_CAP_HOLD_MORE_NS), then paced
+ * until it comes. */
+static uint64_t cap_await(struct be_rt *rt, uint64_t now)
+{
+	if (!rt->pacing) {
+		uint64_t hold = latency_ns(rt) + BE_RT_CAP_HOLD_MORE_NS;
+
+		if (!rt->hold_until)
+			rt->hold_until = now + (hold > BE_RT_CAP_HOLD_NS ? hold : BE_RT_CAP_HOLD_NS);
+		if (now < rt->hold_until)
+			return rt->hold_until;
+	}
+	return pace(rt, now, true);
 }
 
 uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
@@ -706,9 +784,11 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 		rt->pacing = false;
 		return UINT64_MAX;
 	}
+	if (!rt->out && atomic_load(&rt->cap_from_ns))
+		return cap_await(rt, now_ns);
 	if (atomic_load(&rt->live))
 		return live_tick(rt, now_ns);
-	if (atomic_load(&rt->connecting) && !rt->pacing) {
+	if (rt->out && atomic_load(&rt->connecting) && !rt->pacing) {
 		if (!rt->hold_until)
 			rt->hold_until = now_ns + BE_RT_HOLD_NS;
 		/* a look every BE_RT_HOLD_POLL_NS: a failed attempt ends the
@@ -717,5 +797,5 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 			return now_ns + BE_RT_HOLD_POLL_NS < rt->hold_until
 				? now_ns + BE_RT_HOLD_POLL_NS : rt->hold_until;
 	}
-	return pace(rt, now_ns);
+	return pace(rt, now_ns, false);
 }

@@ -16,10 +16,12 @@
  * nothing runs, and the device only to look for a stall (at most every
  * a stall's length) while the server carries the stream. While a connection is
  * being made (connecting) the ring is held, not paced, for up to
- * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame;
- * a capture's time before the server's first data (never captured) then
- * becomes silence (vsnd__be_rt_capture_pending), so the guest's capture
- * clock runs from its START, not from when the server began delivering.
+ * BE_RT_HOLD_NS, so a server that answers promptly gets the first frame.
+ * A capture waits for the server's first data, connected or not, up to
+ * BE_RT_CAP_HOLD_NS; then the device paces it, the wait as silence, so the
+ * guest's capture clock runs from its START, and drops what of the
+ * server's first data covers time it already gave (the pacer's turns
+ * and the server's data meet in vsnd__be_rt_capture_pending).
  * Exactly one consumer touches the ring at a time: the server's callback and
  * the pacer each take an atomic owner token (try-only, never waited for).
  *
@@ -74,6 +76,17 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER, BE_RT_LOOP, BE_RT_GONE
  * waits for it, its ring held, before the pacer takes over. */
 #define BE_RT_HOLD_NS UINT64_C(250000000)
 #define BE_RT_HOLD_POLL_NS UINT64_C(5000000)
+/* A capture waits for the server's first data (its ring held: a source's
+ * first frame is the stream's), connected or not, for the server's latency
+ * (when its first fragment is due) and BE_RT_CAP_HOLD_MORE_NS, at least
+ * BE_RT_CAP_HOLD_NS; then the device paces it until the data comes, the
+ * wait as silence. So the guest's capture clock lags real time by at most
+ * BE_RT_CAP_HOLD_MORE_NS beyond the server's latency; a Linux guest fails a
+ * read no period has completed for 100 ms (more with a buffer over 90 ms),
+ * and PulseAudio's first fragment has come 120-160 ms after a start on a
+ * busy host. */
+#define BE_RT_CAP_HOLD_NS UINT64_C(40000000)
+#define BE_RT_CAP_HOLD_MORE_NS UINT64_C(20000000)
 /* A live server that has not called back for BE_RT_STALL_CALLS times the
  * latency the backend asked of it (at least BE_RT_STALL_NS) is stalled
  * (stopped with SIGSTOP, a stuck graph): the device paces the stream until
@@ -144,11 +157,12 @@ struct be_rt {
 	 * heard at heard_ns (0: none); capture, the frames it held */
 	_Atomic uint64_t heard_srv, heard_ns, cap_frames;
 	_Atomic bool heard_stale;     /* noted before a start: do not run it on */
-	/* Capture: where the ring's frames reach in time (CLOCK_MONOTONIC
-	 * ns) at a hand-over to the server (the start, or the pacer's last
-	 * turn), until the server's first data fills the gap up to itself;
-	 * 0 none. */
+	/* Capture: where the stream stands in time (CLOCK_MONOTONIC ns) at a
+	 * hand-over to the server, its start or the pacer's last turn
+	 * (cap_paced), until the server's data comes; 0 none. */
 	_Atomic uint64_t cap_from_ns;
+	_Atomic bool cap_paced;
+	size_t cap_skip;              /* server side: bytes of its data to drop */
 	uint32_t unplayed;            /* device thread: the last delay read */
 };
 
@@ -211,13 +225,11 @@ void vsnd__be_rt_capture(struct be_rt *rt, const void *src, size_t bytes);
  * server stream's first fill, which some servers skip part of). */
 void vsnd__be_rt_silence(struct be_rt *rt, void *dst, size_t bytes);
 /* Server side, before a capture callback's vsnd__be_rt_capture calls, when
- * the server holds more than the first: `pending` bytes are waiting. After
- * a start (or the pacer's turn) the server's first data comes when its
- * first fragment is complete, and the time before it (the connection, a
- * far-ahead sink's restart, the fragment) was never captured: silence
- * fills the ring up to where that data begins, so the guest's capture
- * keeps real time from its START. vsnd__be_rt_capture does the same with
- * its own bytes if this was not called. */
+ * the server may hold more than the first: `pending` bytes are waiting,
+ * the last captured now. Where the pacer carried the stream, what of them
+ * covers time it already gave as silence is dropped (a server's first
+ * fragments after a slow start or a stall, in one batch); without this
+ * call vsnd__be_rt_capture judges by its own bytes alone. */
 void vsnd__be_rt_capture_pending(struct be_rt *rt, size_t pending);
 /* A capture hole (the server lost data): bytes of silence into the ring, so
  * the capture keeps real time, counted as an overrun. Server thread. */

@@ -205,53 +205,103 @@ static size_t read_leading_silence(struct rt_case *c, size_t *total)
 	return n - n % FB;
 }
 
-/* Capture: the server's first data after a start comes a fragment (and a
- * connection) later. What came before was never captured: when that is
- * longer than the server's latency (10 ms here), silence fills the ring up
- * to where that data begins, once, so the guest's capture keeps real time
- * from its start. The uncertain side is the clock (real time): the silence
- * is at least what the sleep makes sure of. */
-static void test_capture_fills_start(void **state)
+/* A capture of a buffer of `periods`, live, started at t0 (and its first
+ * tick, which holds it for the server's first data). */
+static struct rt_case *capture_started(unsigned int periods, uint64_t t0)
 {
 	struct rt_case *c = rt_new_dir(VSND_DIR_INPUT);
-	uint8_t data[PERIOD * FB];
-	size_t total, silent;
 
-	(void)state;
-	memset(data, 0x11, sizeof(data));
+	bt_port_fini(&c->port);
+	bt_port_init_buf(&c->port, VSND_DIR_INPUT, VSND_PCM_FMT_S16, 2, RATE, PERIOD,
+			 periods * PERIOD);
+	c->port.priv = &c->rt;
 	vsnd__be_rt_set_latency(&c->rt, 10000);
 	vsnd__be_rt_set_live(&c->rt, true);
-	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
-	sleep_ms(40);
-	vsnd__be_rt_capture(&c->rt, data, sizeof(data));   /* 10 ms of data, 40 ms in */
-	sleep_ms(30);
-	vsnd__be_rt_capture(&c->rt, data, sizeof(data));   /* late, but no second fill */
-	silent = read_leading_silence(c, &total);
-	assert_true(silent >= 30 * RATE / 1000 * FB);
-	if (total < c->port.ring.cap) /* else a stall ate the room */
-		assert_int_equal(total - silent, 2 * sizeof(data));
-	rt_free(c);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_CAP_HOLD_NS);
+	return c;
 }
 
-/* ... up to where the server's whole backlog begins: a server that says
- * it has 80 ms queued when it calls 30 ms in gets none. */
-static void test_capture_fill_backlog(void **state)
+/* The server's data, n periods of it, the last captured now. */
+static void server_captures(struct rt_case *c, unsigned int n, bool batch)
 {
-	struct rt_case *c = rt_new_dir(VSND_DIR_INPUT);
 	uint8_t data[PERIOD * FB];
+
+	memset(data, 0x11, sizeof(data));
+	if (batch)
+		vsnd__be_rt_capture_pending(&c->rt, n * sizeof(data));
+	while (n--)
+		vsnd__be_rt_capture(&c->rt, data, sizeof(data));
+}
+
+/* The server's first data within the hold is the stream's first frame,
+ * however late in the hold (a source's first frame is the stream's). */
+static void test_capture_first_data_whole(void **state)
+{
+	struct rt_case *c = capture_started(4, 1000 * MS);
 	size_t total;
 
 	(void)state;
-	memset(data, 0x11, sizeof(data));
-	vsnd__be_rt_set_latency(&c->rt, 10000);
-	vsnd__be_rt_set_live(&c->rt, true);
-	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, 0), 0);
-	sleep_ms(30);
-	vsnd__be_rt_capture_pending(&c->rt, 8 * sizeof(data));
-	for (int i = 0; i < 4; i++)
-		vsnd__be_rt_capture(&c->rt, data, sizeof(data));
+	sleep_ms(40);
+	server_captures(c, 1, false);
 	assert_int_equal(read_leading_silence(c, &total), 0);
-	assert_int_equal(total, 4 * sizeof(data));
+	assert_int_equal(total, PERIOD * FB);
+	rt_free(c);
+}
+
+/* Past the hold the device paces, the wait since the start as silence at
+ * once as far as the guest can take it with a period to spare (a 40 ms
+ * buffer: 20 ms; a 20 ms one: none, or a Linux guest would overrun), then
+ * a period a period; the server's first data ends it. */
+static void test_capture_hold_then_pace(void **state)
+{
+	uint64_t t0 = 1000 * MS, t = t0 + BE_RT_CAP_HOLD_NS;
+	struct rt_case *c = capture_started(4, t0);
+	size_t total;
+
+	(void)state;
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 0);         /* held */
+	sleep_ms(40);                                                /* real time since the start */
+	vsnd__be_rt_tick(&c->be, &c->port, t);
+	assert_int_equal(read_leading_silence(c, &total), 2 * PERIOD * FB);
+	assert_int_equal(total, 2 * PERIOD * FB);
+	vsnd__be_rt_tick(&c->be, &c->port, t + 10 * MS);             /* paced */
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);
+	vsnd_ring_skip(&c->port.ring, PERIOD * FB);
+	sleep_ms(20);  /* the server's first data after the pacer's last turn */
+	server_captures(c, 1, false);
+	vsnd__be_rt_tick(&c->be, &c->port, t + 15 * MS);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t + 16 * MS), UINT64_MAX);
+	vsnd__be_rt_tick(&c->be, &c->port, t + 40 * MS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);  /* its data only */
+	rt_free(c);
+
+	c = capture_started(2, t0);
+	sleep_ms(40);
+	vsnd__be_rt_tick(&c->be, &c->port, t);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 0);
+	rt_free(c);
+}
+
+/* After the pacer's turn the server's first data, a batch whose time the
+ * pacer already gave as silence, is dropped (no time captured twice, no
+ * overrun); what comes after it is kept. */
+static void test_capture_overlap_dropped(void **state)
+{
+	uint64_t t0 = 1000 * MS, t = t0 + BE_RT_CAP_HOLD_NS;
+	struct rt_case *c = capture_started(8, t0);
+	size_t kept;
+
+	(void)state;
+	vsnd__be_rt_tick(&c->be, &c->port, t);
+	vsnd__be_rt_tick(&c->be, &c->port, t + 10 * MS);
+	vsnd_ring_skip(&c->port.ring, vsnd_ring_fill(&c->port.ring));
+	server_captures(c, 4, true);     /* 40 ms, all but its last microseconds paced */
+	kept = vsnd_ring_fill(&c->port.ring);
+	assert_true(kept < RATE / 1000 * FB);
+	server_captures(c, 1, false);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), kept + PERIOD * FB);
+	assert_int_equal(atomic_load(&c->port.xruns), 0);
 	rt_free(c);
 }
 
@@ -543,8 +593,9 @@ int main(void)
 		cmocka_unit_test(test_rearm_on_reconnect),
 		cmocka_unit_test(test_parked),
 		cmocka_unit_test(test_xrun_wakes),
-		cmocka_unit_test(test_capture_fills_start),
-		cmocka_unit_test(test_capture_fill_backlog),
+		cmocka_unit_test(test_capture_first_data_whole),
+		cmocka_unit_test(test_capture_hold_then_pace),
+		cmocka_unit_test(test_capture_overlap_dropped),
 		cmocka_unit_test(test_latency_us),
 		cmocka_unit_test(test_unplayed),
 		cmocka_unit_test(test_runs_on),
