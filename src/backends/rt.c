@@ -562,12 +562,19 @@ static void fill_since_start(struct be_rt *rt)
  * source's first frame is the stream's. */
 static void hand_over(struct be_rt *rt, size_t pending)
 {
-	uint64_t from = atomic_exchange_explicit(&rt->cap_from_ns, 0, memory_order_relaxed);
-	bool paced = atomic_exchange_explicit(&rt->cap_paced, false, memory_order_relaxed);
-	uint64_t span = pending / rt->fb * 1000000000u / rt->rate_hz;
-	uint64_t now = vsnd__be_rt_mono_ns(), skip;
+	uint64_t from, span, now, skip;
+	bool paced;
 
-	if (!from || !paced || from + span <= now)
+	/* every server call passes here: no hand-over, no shared write */
+	if (!atomic_load_explicit(&rt->cap_from_ns, memory_order_relaxed))
+		return;
+	from = atomic_exchange_explicit(&rt->cap_from_ns, 0, memory_order_relaxed);
+	paced = atomic_exchange_explicit(&rt->cap_paced, false, memory_order_relaxed);
+	if (!from || !paced)
+		return;
+	span = pending / rt->fb * 1000000000u / rt->rate_hz;
+	now = vsnd__be_rt_mono_ns();
+	if (from + span <= now)
 		return;
 	skip = ns_to_bytes(rt, from + span - now);
 	rt->cap_skip = skip < pending ? (size_t)skip : pending;
