@@ -165,3 +165,21 @@ void vsnd__be_opts_free(const struct be_opt *table, void *cfg)
 		}
 	}
 }
+
+int vsnd__be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
+		    const char *opts, const struct vsnd_backend_env *env)
+{
+	struct vsnd_backend *be;
+	int ret;
+
+	*out = NULL;
+	ret = vsnd__be_opts_parse(ops->name, vsnd__be_no_opts, opts, NULL, env);
+	if (ret < 0)
+		return ret;
+	be = calloc(1, size);
+	if (!be)
+		return -ENOMEM;
+	vsnd__be_base_init(be, ops, env);
+	*out = be;
+	return 0;
+}

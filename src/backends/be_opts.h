@@ -29,6 +29,12 @@ struct be_opt {
 /* The table of a backend without options. */
 extern const struct be_opt vsnd__be_no_opts[];
 
+/* create() of a backend without options: refuses any option (logged),
+ * allocates `size` zeroed bytes (a struct that begins with struct
+ * vsnd_backend) and fills the base. 0, -EINVAL or -ENOMEM. */
+int vsnd__be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
+		    const char *opts, const struct vsnd_backend_env *env);
+
 /*
  * Parse opts (NULL or "" for none) into cfg, whose fields keep their values
  * for keys not given; a repeated key takes its last value. Returns 0 or

@@ -4,10 +4,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "be_opts.h"
 #include "util/abi.h"
 #include "vsnd/pcm.h"
 
@@ -52,24 +50,6 @@ void vsnd__be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *
 	/* an older host's env is shorter: the rest stays 0 (be was zeroed) */
 	if (env)
 		memcpy(&be->env, env, vsnd__abi_len(env, sizeof(be->env)));
-}
-
-int vsnd__be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
-		    const char *opts, const struct vsnd_backend_env *env)
-{
-	struct vsnd_backend *be;
-	int ret;
-
-	*out = NULL;
-	ret = vsnd__be_opts_parse(ops->name, vsnd__be_no_opts, opts, NULL, env);
-	if (ret < 0)
-		return ret;
-	be = calloc(1, size);
-	if (!be)
-		return -ENOMEM;
-	vsnd__be_base_init(be, ops, env);
-	*out = be;
-	return 0;
 }
 
 void vsnd__be_caps_bytewise(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps)

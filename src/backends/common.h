@@ -22,12 +22,6 @@ void vsnd__be_env_log(const struct vsnd_backend_env *env, enum vsnd_log_level le
 void vsnd__be_base_init(struct vsnd_backend *be, const struct vsnd_backend_ops *ops,
 		  const struct vsnd_backend_env *env);
 
-/* create() of a backend without options: refuses any option (logged),
- * allocates `size` zeroed bytes (a struct that begins with struct
- * vsnd_backend) and fills the base. 0, -EINVAL or -ENOMEM. */
-int vsnd__be_create_plain(struct vsnd_backend **out, size_t size, const struct vsnd_backend_ops *ops,
-		    const char *opts, const struct vsnd_backend_env *env);
-
 /* caps() carrying every byte-wise format, every rate, VSND_MAX_CHANNELS. */
 void vsnd__be_caps_bytewise(struct vsnd_backend *be, uint8_t direction, struct vsnd_backend_caps *caps);
 

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "be_opts.h"
 #include "clock.h"
 #include "common.h"
 #include "convert.h"

@@ -68,19 +68,30 @@ static inline int vhu_msg_take_fd(struct vhu_msg *m, unsigned int i)
 	return fd;
 }
 
+/* Below the handlers (msg.c): the log, reception, replies. */
+
 /* Log through cfg.ops->log (opaque is the struct vhu_dev). */
 void vhu_logf(void *opaque, enum vhu_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* NULL for an unknown request id. */
-const struct vhu_req_info *vhu_req_lookup(uint32_t request);
-/* Serve one message. Returns 0, or a negative errno: close the connection. */
-int vhu_dispatch(struct vhu_dev *d, struct vhu_msg *m);
 
 /* Send a reply (flags 0x5). Returns 0 or a negative errno. */
 int vhu_send_reply(struct vhu_dev *d, uint32_t request, const void *payload, uint32_t size);
 int vhu_send_u64(struct vhu_dev *d, uint32_t request, uint64_t v);
 /* Forget the message being received and close the fds nobody took. */
 void vhu_rx_reset(struct vhu_rx *rx);
+
+static inline uint32_t vhu_rx_size(const struct vhu_rx *rx)
+{
+	return vhu_rd32(rx->buf + VHU_HDR_SIZE_OFF);
+}
+
+/* vhu_rx_more's progress on the message being received. At VHU_RX_HEADER
+ * the header just completed: check its size before reading on (the
+ * payload is read up to it); with a size of 0 the message is complete. */
+enum { VHU_RX_WAIT, VHU_RX_HEADER, VHU_RX_MORE, VHU_RX_DONE };
+
+/* Read what is available of the current message: a VHU_RX_* or a negative
+ * errno (close the connection). */
+int vhu_rx_more(struct vhu_dev *d);
 
 #endif

@@ -1,19 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vhost-user socket I/O: non-blocking reception of one message at a time
- * (header, payload, SCM_RIGHTS fds), header validation, replies.
+ * vhost-user socket I/O, below the request handlers: non-blocking reception
+ * of one message at a time (header, payload, SCM_RIGHTS fds), replies, and
+ * the log. What a request may carry is the handlers' business (vhost-user.c).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "vhost-user/internal.h"
 
-/* Messages served per call, so one busy frontend cannot starve the loop. */
-#define VHU_BATCH 64
+void vhu_logf(void *opaque, enum vhu_log_level level, const char *fmt, ...)
+{
+	struct vhu_dev *d = opaque;
+	char msg[256];
+	va_list ap;
 
-enum rx_state { RX_WAIT, RX_MORE, RX_DONE };
+	if (!d->cfg.ops->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d->cfg.ops->log(d->cfg.opaque, level, msg);
+}
 
 void vhu_rx_reset(struct vhu_rx *rx)
 {
@@ -24,11 +36,6 @@ void vhu_rx_reset(struct vhu_rx *rx)
 	}
 	rx->nfds = 0;
 	rx->have = 0;
-}
-
-static uint32_t rx_size(const struct vhu_rx *rx)
-{
-	return vhu_rd32(rx->buf + VHU_HDR_SIZE_OFF);
 }
 
 /* Keep every fd the kernel gave us, up to VHU_MAX_FDS for the whole
@@ -64,39 +71,10 @@ static int rx_take_fds(struct vhu_dev *d, struct msghdr *mh)
 	return rc;
 }
 
-static int check_header(struct vhu_dev *d)
-{
-	const uint8_t *h = d->rx.buf;
-	uint32_t req = vhu_rd32(h + VHU_HDR_REQUEST), flags = vhu_rd32(h + VHU_HDR_FLAGS);
-	uint32_t size = vhu_rd32(h + VHU_HDR_SIZE_OFF);
-	const struct vhu_req_info *ri = vhu_req_lookup(req);
-	uint32_t min = ri ? ri->min_size : 0, max = ri ? ri->max_size : VHU_MAX_PAYLOAD;
-	const char *name = ri ? ri->name : "unknown";
-
-	if ((flags & VHU_FLAG_VERSION_MASK) != VHU_VERSION ||
-	    (flags & ~(VHU_FLAG_VERSION_MASK | VHU_FLAG_NEED_REPLY))) {
-		vhu_logf(d, VHU_LOG_ERROR, "request %u (%s): bad flags 0x%x (version must be 1)", req,
-			 name, flags);
-		return -EPROTO;
-	}
-	if (size < min || size > max) {
-		if (min == max)
-			vhu_logf(d, VHU_LOG_ERROR, "request %u (%s): payload of %u bytes, expected %u",
-				 req, name, size, min);
-		else
-			vhu_logf(d, VHU_LOG_ERROR,
-				 "request %u (%s): payload of %u bytes, expected %u..%u", req, name,
-				 size, min, max);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-/* Read what is available of the current message. */
-static int rx_more(struct vhu_dev *d, enum rx_state *state)
+int vhu_rx_more(struct vhu_dev *d)
 {
 	struct vhu_rx *rx = &d->rx;
-	size_t total = rx->have < VHU_HDR_SIZE ? VHU_HDR_SIZE : VHU_HDR_SIZE + rx_size(rx);
+	size_t total = rx->have < VHU_HDR_SIZE ? VHU_HDR_SIZE : VHU_HDR_SIZE + vhu_rx_size(rx);
 	union {
 		char buf[CMSG_SPACE(VHU_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
@@ -113,10 +91,8 @@ static int rx_more(struct vhu_dev *d, enum rx_state *state)
 		n = recvmsg(d->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			*state = RX_WAIT;
-			return 0;
-		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return VHU_RX_WAIT;
 		rc = -errno;
 		vhu_logf(d, VHU_LOG_ERROR, "socket read: %s", strerror(errno));
 		return rc;
@@ -130,53 +106,9 @@ static int rx_more(struct vhu_dev *d, enum rx_state *state)
 		return -ECONNRESET;
 	}
 	rx->have += (size_t)n;
-	if (rx->have == VHU_HDR_SIZE) {
-		rc = check_header(d);
-		if (rc < 0)
-			return rc;
-	}
-	*state = rx->have == VHU_HDR_SIZE + rx_size(rx) ? RX_DONE : RX_MORE;
-	return 0;
-}
-
-static int serve(struct vhu_dev *d)
-{
-	struct vhu_rx *rx = &d->rx;
-	struct vhu_msg m = {
-		.request = vhu_rd32(rx->buf + VHU_HDR_REQUEST),
-		.flags = vhu_rd32(rx->buf + VHU_HDR_FLAGS),
-		.size = rx_size(rx),
-		.payload = rx->buf + VHU_HDR_SIZE,
-		.fds = rx->fds,
-		.nfds = rx->nfds,
-	};
-	int rc;
-
-	m.info = vhu_req_lookup(m.request);
-	rc = vhu_dispatch(d, &m);
-	vhu_rx_reset(rx);
-	return rc;
-}
-
-int vhu_dev_handle_socket(struct vhu_dev *d)
-{
-	for (int i = 0; i < VHU_BATCH; i++) {
-		enum rx_state state = RX_MORE;
-		int rc = 0;
-
-		while (rc == 0 && state == RX_MORE)
-			rc = rx_more(d, &state);
-		if (rc < 0) {
-			vhu_rx_reset(&d->rx);
-			return rc;
-		}
-		if (state == RX_WAIT)
-			return 0;
-		rc = serve(d);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	if (rx->have == VHU_HDR_SIZE)
+		return VHU_RX_HEADER;
+	return rx->have == total ? VHU_RX_DONE : VHU_RX_MORE;
 }
 
 int vhu_send_reply(struct vhu_dev *d, uint32_t request, const void *payload, uint32_t size)

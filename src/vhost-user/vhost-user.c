@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vhost-user back-end: connection state, ring bookkeeping and the request
- * handlers. Socket I/O lives in msg.c, the memory table in mem.c.
+ * vhost-user back-end: connection state, ring bookkeeping, the request
+ * table and handlers, and serving the socket. Below it: the socket's bytes
+ * in msg.c, the memory table in mem.c.
  */
 #include "vhost-user/vhost-user.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,24 +17,13 @@
 
 #define PF_BIT (1ull << VHU_F_PROTOCOL_FEATURES)
 
+/* Messages served per call, so one busy frontend cannot starve the loop. */
+#define VHU_BATCH 64
+
 /* Everything we implement, and nothing else: QEMU acks the intersection. */
 #define VHU_PROTOCOL_FEATURES                                                 \
 	((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG) | \
 	 (1ull << VHU_PF_CONFIGURE_MEM_SLOTS))
-
-void vhu_logf(void *opaque, enum vhu_log_level level, const char *fmt, ...)
-{
-	struct vhu_dev *d = opaque;
-	char msg[256];
-	va_list ap;
-
-	if (!d->cfg.ops->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	d->cfg.ops->log(d->cfg.opaque, level, msg);
-}
 
 static void close_fd(int *fd)
 {
@@ -762,7 +751,7 @@ static const struct vhu_req_info req_table[VHU_REQ_MAX] = {
 	UNSUPPORTED(GET_STATUS),
 };
 
-const struct vhu_req_info *vhu_req_lookup(uint32_t request)
+static const struct vhu_req_info *req_lookup(uint32_t request)
 {
 	if (request >= VHU_REQ_MAX || !req_table[request].name)
 		return NULL;
@@ -776,7 +765,7 @@ static int ack(struct vhu_dev *d, const struct vhu_msg *m, bool ok)
 	return vhu_send_u64(d, m->request, ok ? 0 : 1);
 }
 
-int vhu_dispatch(struct vhu_dev *d, struct vhu_msg *m)
+static int dispatch(struct vhu_dev *d, struct vhu_msg *m)
 {
 	int rc;
 
@@ -801,4 +790,83 @@ int vhu_dispatch(struct vhu_dev *d, struct vhu_msg *m)
 		return rc;
 	}
 	return ack(d, m, true);
+}
+
+static int check_header(struct vhu_dev *d)
+{
+	const uint8_t *h = d->rx.buf;
+	uint32_t req = vhu_rd32(h + VHU_HDR_REQUEST), flags = vhu_rd32(h + VHU_HDR_FLAGS);
+	uint32_t size = vhu_rx_size(&d->rx);
+	const struct vhu_req_info *ri = req_lookup(req);
+	uint32_t min = ri ? ri->min_size : 0, max = ri ? ri->max_size : VHU_MAX_PAYLOAD;
+	const char *name = ri ? ri->name : "unknown";
+
+	if ((flags & VHU_FLAG_VERSION_MASK) != VHU_VERSION ||
+	    (flags & ~(VHU_FLAG_VERSION_MASK | VHU_FLAG_NEED_REPLY))) {
+		vhu_logf(d, VHU_LOG_ERROR, "request %u (%s): bad flags 0x%x (version must be 1)", req,
+			 name, flags);
+		return -EPROTO;
+	}
+	if (size < min || size > max) {
+		if (min == max)
+			vhu_logf(d, VHU_LOG_ERROR, "request %u (%s): payload of %u bytes, expected %u",
+				 req, name, size, min);
+		else
+			vhu_logf(d, VHU_LOG_ERROR,
+				 "request %u (%s): payload of %u bytes, expected %u..%u", req, name,
+				 size, min, max);
+		return -EPROTO;
+	}
+	return size ? VHU_RX_MORE : VHU_RX_DONE;
+}
+
+/* Receive what is there of one message, checking its header before its
+ * payload: VHU_RX_WAIT, VHU_RX_DONE or a negative errno. */
+static int receive(struct vhu_dev *d)
+{
+	int st;
+
+	do {
+		st = vhu_rx_more(d);
+		if (st == VHU_RX_HEADER)
+			st = check_header(d);
+	} while (st == VHU_RX_MORE);
+	return st;
+}
+
+static int serve(struct vhu_dev *d)
+{
+	struct vhu_rx *rx = &d->rx;
+	struct vhu_msg m = {
+		.request = vhu_rd32(rx->buf + VHU_HDR_REQUEST),
+		.flags = vhu_rd32(rx->buf + VHU_HDR_FLAGS),
+		.size = vhu_rx_size(rx),
+		.payload = rx->buf + VHU_HDR_SIZE,
+		.fds = rx->fds,
+		.nfds = rx->nfds,
+	};
+	int rc;
+
+	m.info = req_lookup(m.request);
+	rc = dispatch(d, &m);
+	vhu_rx_reset(rx);
+	return rc;
+}
+
+int vhu_dev_handle_socket(struct vhu_dev *d)
+{
+	for (int i = 0; i < VHU_BATCH; i++) {
+		int rc = receive(d);
+
+		if (rc < 0) {
+			vhu_rx_reset(&d->rx);
+			return rc;
+		}
+		if (rc == VHU_RX_WAIT)
+			return 0;
+		rc = serve(d);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }

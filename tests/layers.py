@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Check that the device model's files call one another one way only.
+"""Check that the files of each of src/'s libraries call one another one way only.
 
-Usage: layers.py LIBVSND_CORE.a
+Usage: layers.py LIB.a [LIB.a ...]
 
-From nm's reading of the archive, file A calls file B when A uses a symbol B
-defines. Fails if any two files reach each other (a cycle: the order in
-src/core/dev.h is broken), or if a public vsnd_dev_* entry point is defined
-outside device.c or called by another file (internal code calls the
-internal function behind it). python3 standard library only; needs nm.
+From nm's reading of an archive, file A calls file B when A uses a symbol B
+defines. Fails if any two files of one library reach each other (a cycle:
+for the device model, the order in src/core/dev.h is broken). In the device
+model (the archive holding device.c) it also fails if a public vsnd_dev_*
+entry point is defined outside device.c or called by another file (internal
+code calls the internal function behind it). python3 standard library only;
+needs nm.
 """
 import subprocess
 import sys
@@ -50,14 +52,22 @@ def reach(graph, start):
     return seen
 
 
-def main():
-    files = read_archive(sys.argv[1])
+def check_archive(path):
+    """The errors of one archive, and its files in calling order."""
+    files = read_archive(path)
     graph = calls(files)
     errors = []
     for a in sorted(graph):
         for b in sorted(graph[a]):
             if a in reach(graph, b):
                 errors.append(f'{a} calls {b}, which calls back into {a}')
+    if 'device.c' in files:
+        errors += public_entry_errors(files)
+    return errors, sorted(graph, key=lambda m: len(reach(graph, m)), reverse=True)
+
+
+def public_entry_errors(files):
+    errors = []
     for m, (defined, used) in sorted(files.items()):
         public = sorted(s for s in defined if s.startswith('vsnd_dev_'))
         if public and m != 'device.c':
@@ -65,13 +75,20 @@ def main():
         called = sorted(s for s in used if s.startswith('vsnd_dev_'))
         if called:
             errors.append(f'{m} calls public entry points: {", ".join(called)}')
-    for e in errors:
-        print(e)
-    if errors:
-        return 1
-    order = sorted(graph, key=lambda m: len(reach(graph, m)), reverse=True)
-    print('one way:', ' > '.join(order))
-    return 0
+    return errors
+
+
+def main():
+    failed = False
+    for path in sys.argv[1:]:
+        name = path.rsplit('/', 1)[-1]
+        errors, order = check_archive(path)
+        for e in errors:
+            print(f'{name}: {e}')
+        failed = failed or bool(errors)
+        if not errors:
+            print(f'{name}: one way:', ' > '.join(order))
+    return 1 if failed or len(sys.argv) < 2 else 0
 
 
 if __name__ == '__main__':
