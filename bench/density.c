@@ -44,6 +44,7 @@
 
 #include "drive/cmd.h"
 #include "drive/pcm_io.h"
+#include "util/mono.h"
 
 #define RATE_HZ 48000u
 #define FRAME_BYTES 4u                  /* S16 stereo */
@@ -223,12 +224,12 @@ static int check_stalls(const struct run *r, uint64_t now)
 /* Service the streams until done() says so (asked after each round). */
 static int loop(struct run *r, bool (*done)(const struct run *r, bool eof))
 {
-	uint64_t next_check = fe_now_ns() + STALL_NS / 2;
+	uint64_t next_check = vsnd__mono_ns() + STALL_NS / 2;
 	bool eof = false;
 
 	while (!done(r, eof)) {
 		int rc = poll_once(r, 500, &eof);
-		uint64_t now = fe_now_ns();
+		uint64_t now = vsnd__mono_ns();
 
 		if (rc < 0)
 			return rc;
@@ -244,7 +245,7 @@ static int loop(struct run *r, bool (*done)(const struct run *r, bool eof))
 static bool window_over(const struct run *r, bool eof)
 {
 	(void)eof;
-	return fe_now_ns() >= r->end_ns;
+	return vsnd__mono_ns() >= r->end_ns;
 }
 
 static bool stdin_ended(const struct run *r, bool eof)
@@ -276,11 +277,11 @@ static int start_all(struct run *r, double seconds)
 
 		if (rc != VIRTIO_SND_S_OK)
 			return rc < 0 ? rc : -EIO;
-		s->t0 = s->last_ns = fe_now_ns();
+		s->t0 = s->last_ns = vsnd__mono_ns();
 		if ((rc = poll_once(r, 0, &eof)) < 0)
 			return rc;
 	}
-	r->end_ns = fe_now_ns() + (uint64_t)(seconds * 1e9);
+	r->end_ns = vsnd__mono_ns() + (uint64_t)(seconds * 1e9);
 	return 0;
 }
 
@@ -297,12 +298,12 @@ static int run_streams(struct run *r, const struct opts *o)
 	if ((rc = start_all(r, o->seconds)) < 0)
 		return rc;
 	cpu0 = cpu_now();
-	wall0 = (double)fe_now_ns();
+	wall0 = (double)vsnd__mono_ns();
 	puts("running");
 	fflush(stdout);
 	rc = loop(r, window_over);
 	if (rc == 0) {
-		double cpu = cpu_now() - cpu0, wall = ((double)fe_now_ns() - wall0) / 1e9;
+		double cpu = cpu_now() - cpu0, wall = ((double)vsnd__mono_ns() - wall0) / 1e9;
 
 		puts("measured");
 		fflush(stdout);

@@ -28,13 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "util/mono.h"
 
 static int arm(int tfd, uint64_t deadline)
 {
@@ -49,7 +43,7 @@ static int stream(unsigned int id, uint64_t period, uint64_t wakes, const char *
 {
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	uint64_t *late = calloc(wakes, sizeof(*late)), t0 = now_ns() + period, v, one = 1;
+	uint64_t *late = calloc(wakes, sizeof(*late)), t0 = vsnd__mono_ns() + period, v, one = 1;
 	char path[4096];
 	FILE *out;
 
@@ -60,7 +54,7 @@ static int stream(unsigned int id, uint64_t period, uint64_t wakes, const char *
 
 		if (arm(tfd, deadline) < 0 || read(tfd, &v, sizeof(v)) < 0)
 			return 1;
-		late[k] = now_ns() - deadline;
+		late[k] = vsnd__mono_ns() - deadline;
 		if (write(efd, &one, sizeof(one)) < 0 || read(efd, &v, sizeof(v)) < 0)
 			return 1;
 	}
@@ -106,7 +100,7 @@ int main(int argc, char **argv)
 	    !(seconds > 0))
 		return usage();
 	wakes = (uint64_t)(seconds * 1000 / period_ms);
-	t0 = now_ns();
+	t0 = vsnd__mono_ns();
 	for (unsigned int i = 0; i < procs; i++) {
 		pid_t pid = fork();
 
@@ -122,7 +116,7 @@ int main(int argc, char **argv)
 		cpu += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
 		       ru.ru_stime.tv_usec / 1e6;
 	}
-	printf("cpu_s %.6f wall_s %.3f wakes %llu\n", cpu, (now_ns() - t0) / 1e9,
+	printf("cpu_s %.6f wall_s %.3f wakes %llu\n", cpu, (vsnd__mono_ns() - t0) / 1e9,
 	       (unsigned long long)wakes);
 	return bad ? 1 : 0;
 }

@@ -39,6 +39,7 @@
 #include "common.h"
 #include "be_opts.h"
 #include "rt.h"
+#include "util/mono.h"
 #include "vsnd/backend.h"
 
 extern const struct vsnd_backend_ops vsnd__backend_alsa;
@@ -235,7 +236,7 @@ static void publish_delay(struct alsa_port *ap)
 		return;
 	if (snd_pcm_delay(ap->pcm, &d) < 0 || d < 0)
 		d = 0;
-	vsnd__be_rt_note_delay(&ap->rt, (uint64_t)d, vsnd__be_rt_mono_ns());
+	vsnd__be_rt_note_delay(&ap->rt, (uint64_t)d, vsnd__mono_ns());
 }
 
 static void add_xruns(struct alsa_port *ap, unsigned int n)
@@ -337,7 +338,7 @@ static void alsa_pause(struct alsa_port *ap)
 	else
 		snd_pcm_drop(ap->pcm);
 	snd_pcm_prepare(ap->pcm);
-	vsnd__be_rt_note_delay(&ap->rt, 0, vsnd__be_rt_mono_ns());
+	vsnd__be_rt_note_delay(&ap->rt, 0, vsnd__mono_ns());
 }
 
 /* No PCM: try to open it, then wait a second or for the device to let go. */

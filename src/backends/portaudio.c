@@ -26,6 +26,7 @@
 #include "common.h"
 #include "be_opts.h"
 #include "rt.h"
+#include "util/mono.h"
 #include "vsnd/backend.h"
 
 extern const struct vsnd_backend_ops vsnd__backend_portaudio;
@@ -140,7 +141,7 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	/* the DAC time is this buffer's first frame's: all of it is still
 	 * ahead then */
 	vsnd__be_rt_note_delay(&pp->rt, (lat > 0 && lat < 10 ? (uint64_t)(lat * pp->rt.rate_hz) : 0) +
-			       (output ? frames : 0), vsnd__be_rt_mono_ns());
+			       (output ? frames : 0), vsnd__mono_ns());
 	return paContinue;
 }
 
@@ -291,7 +292,7 @@ static void rescan(struct portaudio_be *pb, struct portaudio_port *head, uint64_
 
 static void worker_wait(struct portaudio_be *pb, uint64_t until)
 {
-	uint64_t now = vsnd__be_rt_mono_ns(), v;
+	uint64_t now = vsnd__mono_ns(), v;
 	struct pollfd p = { .fd = pb->efd, .events = POLLIN };
 	int ms = until == UINT64_MAX ? -1
 		 : until <= now ? 0 : (int)((until - now + 999999) / 1000000);
@@ -306,7 +307,7 @@ static void *worker_main(void *arg)
 	struct portaudio_be *pb = arg;
 
 	for (;;) {
-		uint64_t next = UINT64_MAX, now = vsnd__be_rt_mono_ns();
+		uint64_t next = UINT64_MAX, now = vsnd__mono_ns();
 		struct portaudio_port *done, *head;
 		bool quit;
 

@@ -25,6 +25,7 @@
 #include "be_opts.h"
 #include "rt.h"
 #include "srv.h"
+#include "util/mono.h"
 #include "vsnd/backend.h"
 
 extern const struct vsnd_backend_ops vsnd__backend_pulse;
@@ -152,7 +153,7 @@ static void note_delay(struct pulse_port *pp, pa_stream *s)
 	if (pa_stream_get_latency(s, &usec, &neg) < 0 || neg)
 		return;
 	vsnd__be_rt_note_delay(&pp->sp.rt, usec * pp->ss.rate / PA_USEC_PER_SEC,
-			       vsnd__be_rt_mono_ns());
+			       vsnd__mono_ns());
 }
 
 static void latency_cb(pa_stream *s, void *userdata)
@@ -457,7 +458,7 @@ static void pulse_arm_at(struct be_srv *srv, uint64_t at_ns)
 {
 	struct pulse_be *pb = srv_pb(srv);
 	pa_mainloop_api *api = pa_threaded_mainloop_get_api(pb->ml);
-	uint64_t now = vsnd__be_rt_mono_ns();
+	uint64_t now = vsnd__mono_ns();
 	struct timeval tv;
 
 	pa_gettimeofday(&tv);

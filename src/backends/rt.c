@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "util/mono.h"
 #include "vsnd/pcm.h"
 
 static void wake(struct vsnd_port *port)
@@ -117,14 +118,6 @@ uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int la
 	return want > 1000u ? want : 1000u;
 }
 
-uint64_t vsnd__be_rt_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 {
 	rt->pacing = false;
@@ -134,7 +127,7 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	/* a latency noted before (a corked or parked stream's) is no clock */
 	atomic_store(&rt->heard_stale, true);
 	if (!rt->out) {
-		atomic_store(&rt->cap_from_ns, running ? vsnd__be_rt_mono_ns() : 0);
+		atomic_store(&rt->cap_from_ns, running ? vsnd__mono_ns() : 0);
 		atomic_store(&rt->cap_paced, false);
 	}
 	atomic_store(&rt->running, running);
@@ -271,13 +264,13 @@ static bool catching_up(struct be_rt *rt, uint64_t frames)
 	uint64_t allowed, taken;
 
 	if (atomic_exchange_explicit(&rt->catchup_armed, false, memory_order_relaxed)) {
-		rt->catchup_t0 = vsnd__be_rt_mono_ns();
+		rt->catchup_t0 = vsnd__mono_ns();
 		rt->catchup_ring0 = atomic_load_explicit(&rt->ring_frames, memory_order_relaxed);
 		rt->catching_up = true;
 	}
 	if (!rt->catching_up)
 		return false;
-	now = vsnd__be_rt_mono_ns();
+	now = vsnd__mono_ns();
 	if (now - rt->catchup_t0 >= BE_RT_CATCHUP_NS) {
 		rt->catching_up = false;
 		return false;
@@ -483,7 +476,7 @@ uint64_t vsnd__be_rt_unheard_ns(struct be_rt *rt, uint64_t now_ns)
 uint32_t vsnd__be_rt_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	(void)be;
-	return port->priv ? vsnd__be_rt_delay_at(port->priv, vsnd__be_rt_mono_ns()) : 0;
+	return port->priv ? vsnd__be_rt_delay_at(port->priv, vsnd__mono_ns()) : 0;
 }
 
 /* Under the token: whole frames of src into the ring, dropping what does
@@ -541,7 +534,7 @@ static size_t fill_room(struct be_rt *rt)
 static void fill_since_start(struct be_rt *rt)
 {
 	uint64_t from = atomic_exchange_explicit(&rt->cap_from_ns, 0, memory_order_relaxed);
-	uint64_t now = vsnd__be_rt_mono_ns();
+	uint64_t now = vsnd__mono_ns();
 	size_t chunk = (size_t)BE_CHUNK_FRAMES * rt->fb, n, gap, room;
 
 	if (!from || now <= from)
@@ -573,7 +566,7 @@ static void hand_over(struct be_rt *rt, size_t pending)
 	if (!from || !paced)
 		return;
 	span = pending / rt->fb * 1000000000u / rt->rate_hz;
-	now = vsnd__be_rt_mono_ns();
+	now = vsnd__mono_ns();
 	if (from + span <= now)
 		return;
 	skip = ns_to_bytes(rt, from + span - now);
@@ -699,7 +692,7 @@ static uint64_t pace(struct be_rt *rt, uint64_t now, bool awaiting)
 	}
 	next = vsnd__be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);
 	if (!rt->out) { /* the time given up to now, for the server's next data */
-		atomic_store_explicit(&rt->cap_from_ns, vsnd__be_rt_mono_ns(),
+		atomic_store_explicit(&rt->cap_from_ns, vsnd__mono_ns(),
 				      memory_order_relaxed);
 		atomic_store_explicit(&rt->cap_paced, true, memory_order_relaxed);
 	}

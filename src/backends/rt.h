@@ -191,9 +191,6 @@ void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us);
  */
 uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int latency_ms);
 
-/* CLOCK_MONOTONIC in ns: to compare with a server's own timestamps (the
- * device's clock, passed to the ops, may be a test's). */
-uint64_t vsnd__be_rt_mono_ns(void);
 
 /* Device thread (the pacer restarts from scratch at the next run). */
 void vsnd__be_rt_set_running(struct be_rt *rt, bool running);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/mono.h"
+
 /* ---- loop thread, lock held ---- */
 
 static void ports_run(struct be_srv *srv);
@@ -160,7 +162,7 @@ static void port_run(struct be_srv *srv, struct be_srv_port *sp, uint64_t now)
 
 static void ports_run(struct be_srv *srv)
 {
-	uint64_t now = vsnd__be_rt_mono_ns();
+	uint64_t now = vsnd__mono_ns();
 
 	for (struct be_srv_port *sp = srv->ports; sp; sp = sp->next)
 		if (!atomic_load(&sp->closing))
@@ -188,7 +190,7 @@ static uint64_t port_reap(struct be_srv *srv, struct be_srv_port **link, uint64_
 static void ports_reap(struct be_srv *srv)
 {
 	struct be_srv_port **link = &srv->ports;
-	uint64_t now = vsnd__be_rt_mono_ns(), next = UINT64_MAX;
+	uint64_t now = vsnd__mono_ns(), next = UINT64_MAX;
 
 	while (*link) {
 		struct be_srv_port *sp = *link;
@@ -276,7 +278,7 @@ void vsnd__be_srv_stop(struct be_srv *srv)
 	vsnd__be_srv_work(srv);
 	last = linger_last(srv);
 	srv->ops->unlock(srv);
-	now = vsnd__be_rt_mono_ns();
+	now = vsnd__mono_ns();
 	if (last > now) {
 		uint64_t ns = last - now;
 		struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/mono.h"
+
 #define LINE_MAX_LEN (PATH_MAX + 64)
 #define REPLY_MAX 65536
 /* How often wait looks at the stream. */
@@ -173,10 +175,7 @@ static int path_line(int argc, char **argv, char *line)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)vsnd__mono_ns() / 1e9;
 }
 
 /* In status --json: stream id's object, or NULL. Its members come in the

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/mono.h"
+
 /* Rate limit for peer-triggered lines: a burst of LIMIT_BURST lines, then
  * LIMIT_PER_SEC per second. */
 #define LIMIT_BURST 20
@@ -62,19 +64,11 @@ void vd_log(enum vsnd_log_level level, const char *fmt, ...)
 	emit(level, msg);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Take a token; returns how many lines were dropped before this one, or -1
  * if this one must be dropped too. */
 static long limiter_take(void)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = vsnd__mono_ns();
 	long dropped = -1;
 
 	pthread_mutex_lock(&limiter.lock);

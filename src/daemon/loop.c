@@ -15,6 +15,7 @@
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/session.h"
+#include "util/mono.h"
 
 /* epoll tags: what a ready fd is. */
 enum tag {
@@ -57,10 +58,7 @@ static void h_log(void *opaque, enum vsnd_log_level level, const char *msg)
 
 static uint64_t h_now_ns(void *opaque)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return vsnd__mono_ns();
 }
 
 static void h_set_timer(void *opaque, uint64_t deadline_ns)

@@ -18,6 +18,7 @@
 #include "drive/req.h"
 #include "drive/rules.h"
 #include "util/iov.h"
+#include "util/mono.h"
 
 /* Pacing limits: mean, 95th percentile and worst deviation of completion
  * times from the ideal clock, as seen from user space on a busy host. */
@@ -439,12 +440,12 @@ static bool stays_held(struct pcm_io *io)
 static void check_release_flush(struct chk *c, const struct chk_stream *s, struct pcm_io *io,
 				const char *what)
 {
-	uint64_t t0 = fe_now_ns(), dt;
+	uint64_t t0 = vsnd__mono_ns(), dt;
 	unsigned int n = io->pending, before = 0, late = 0;
 	int rc = drv_pcm(c->d, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)s->id);
 	struct pcm_io_done done;
 
-	dt = fe_now_ns() - t0;
+	dt = vsnd__mono_ns() - t0;
 	while (pcm_io_wait(io, 0, &done) == 0)
 		before++;
 	while (io->pending && pcm_io_wait(io, 100, &done) == 0)
@@ -521,7 +522,7 @@ static void check_rx(struct chk *c, const struct chk_stream *s)
 		return;
 	}
 	result(c, stays_held(&io), "io.rx-before-start", "RX held in PREPARED until START");
-	t0 = fe_now_ns();
+	t0 = vsnd__mono_ns();
 	rc = drv_pcm(c->d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
 	if (rc == VIRTIO_SND_S_OK)
 		rc = pcm_io_wait(&io, 1000, &done);
@@ -674,8 +675,8 @@ static void check_xrun_event(struct chk *c, const struct chk_stream *s)
 		result(c, false, "event.xrun", "could not start stream %d", s->id);
 		return;
 	}
-	deadline = fe_now_ns() + 500000000ull;
-	while (!seen && fe_now_ns() < deadline) {
+	deadline = vsnd__mono_ns() + 500000000ull;
+	while (!seen && vsnd__mono_ns() < deadline) {
 		fe_wait(&c->d->fe, VSND_QUEUE_EVENT, 20);
 		while (drv_event(c->d, &code, &data) == 0)
 			seen |= code == VIRTIO_SND_EVT_PCM_XRUN && data == (uint32_t)s->id;
@@ -806,7 +807,7 @@ static void check_reset_pending(struct chk *c, const struct chk_stream *out,
 		rc = drv_reset(c->d);
 	pcm_io_forget(&tx);
 	if (rc == 0) {
-		t0 = fe_now_ns();
+		t0 = vsnd__mono_ns();
 		rc = run_with(c, out, &tx, n);
 	}
 	while (rc == 0 && got < n && pcm_io_wait(&tx, 1000, &done) == 0)
@@ -1016,10 +1017,10 @@ static void check_streams(struct chk *c, struct chk_stream *out, struct chk_stre
 /* Wait up to 1 s for a jack event (code, jack); other events are dropped. */
 static bool wait_jack_event(struct chk *c, uint32_t want, uint32_t jack)
 {
-	uint64_t deadline = fe_now_ns() + 1000000000ull;
+	uint64_t deadline = vsnd__mono_ns() + 1000000000ull;
 	uint32_t code, data;
 
-	while (fe_now_ns() < deadline) {
+	while (vsnd__mono_ns() < deadline) {
 		fe_wait(&c->d->fe, VSND_QUEUE_EVENT, 20);
 		while (drv_event(c->d, &code, &data) == 0)
 			if (code == want && data == jack)

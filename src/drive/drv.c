@@ -9,6 +9,7 @@
 
 #include "drive/req.h"
 #include "util/iov.h"
+#include "util/mono.h"
 
 static int stock_event(struct drv *d, unsigned int i)
 {
@@ -104,7 +105,7 @@ static void note_rtt(struct drv *d, uint64_t ns)
 int drv_ctl(struct drv *d, const void *req, uint32_t req_len, uint32_t resp_len,
 	    const uint8_t **resp, uint32_t *used_len)
 {
-	uint64_t t0 = fe_now_ns(), deadline = t0 + DRV_TIMEOUT_MS * 1000000ull;
+	uint64_t t0 = vsnd__mono_ns(), deadline = t0 + DRV_TIMEOUT_MS * 1000000ull;
 	uint32_t id;
 	int head, rc;
 
@@ -117,7 +118,7 @@ int drv_ctl(struct drv *d, const void *req, uint32_t req_len, uint32_t resp_len,
 	if (head < 0)
 		return head;
 	for (;;) {
-		uint64_t now = fe_now_ns();
+		uint64_t now = vsnd__mono_ns();
 
 		rc = fe_used(&d->fe, VSND_QUEUE_CONTROL, &id, used_len);
 		if (rc == 0)
@@ -130,7 +131,7 @@ int drv_ctl(struct drv *d, const void *req, uint32_t req_len, uint32_t resp_len,
 	}
 	if (id != (uint32_t)head)
 		return -EPROTO;
-	note_rtt(d, fe_now_ns() - t0);
+	note_rtt(d, vsnd__mono_ns() - t0);
 	*resp = d->fe.mem + d->resp;
 	if (*used_len < VIRTIO_SND_HDR_SIZE || resp_len < VIRTIO_SND_HDR_SIZE)
 		return -EBADMSG;

@@ -22,14 +22,6 @@
 #define FE_PROTOCOL ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK) | (1ull << VHU_PF_CONFIG))
 #define FE_REPLY_TIMEOUT_MS 3000
 
-uint64_t fe_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* How long fe_quiet() waits (ms, or pump rounds). */
 #define FE_QUIET_MS 3
 

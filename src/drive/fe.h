@@ -172,8 +172,6 @@ int fe_wait(struct fe *f, unsigned int q, int timeout_ms);
 /* Chains of q still in flight. */
 unsigned int fe_in_flight(const struct fe *f, unsigned int q);
 
-/* CLOCK_MONOTONIC in ns. */
-uint64_t fe_now_ns(void);
 /* Open fds of process pid (0: this one, not counting the look itself), to
  * check a back-end keeps none it was handed; a negative errno if unknown. */
 int fe_count_fds(pid_t pid);

@@ -7,6 +7,7 @@
 #include "wire/virtio_snd.h"
 
 #include "util/iov.h"
+#include "util/mono.h"
 
 int pcm_io_init(struct pcm_io *io, struct drv *d, unsigned int q, uint32_t stream,
 		uint32_t size, unsigned int n)
@@ -63,7 +64,7 @@ int pcm_io_submit_as(struct pcm_io *io, unsigned int i, uint32_t len, uint32_t s
 		return head;
 	io->head[i] = head;
 	io->len[i] = len;
-	io->sent_ns[i] = fe_now_ns();
+	io->sent_ns[i] = vsnd__mono_ns();
 	io->pending++;
 	return 0;
 }
@@ -83,7 +84,7 @@ static int find(struct pcm_io *io, uint32_t id)
 
 int pcm_io_wait(struct pcm_io *io, int timeout_ms, struct pcm_io_done *done)
 {
-	uint64_t deadline = fe_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = vsnd__mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	struct fe *fe = &io->d->fe;
 	const uint8_t *st;
 	uint32_t id;
@@ -97,12 +98,12 @@ int pcm_io_wait(struct pcm_io *io, int timeout_ms, struct pcm_io_done *done)
 			break;
 		if (rc != -EAGAIN)
 			return rc;
-		now = fe_now_ns();
+		now = vsnd__mono_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		fe_wait(fe, io->q, (int)((deadline - now + 999999) / 1000000));
 	}
-	done->ns = fe_now_ns();
+	done->ns = vsnd__mono_ns();
 	i = find(io, id);
 	if (i < 0)
 		return -EPROTO;

@@ -13,6 +13,7 @@
 #include "drive/pcm_io.h"
 #include "drive/probe.h"
 #include "util/iov.h"
+#include "util/mono.h"
 
 #define IO_TIMEOUT_MS 3000
 /* With --ctl-probe: a stall is what is measured, so outlast it (the test
@@ -174,10 +175,10 @@ struct play_stats {
 static int wait_tx(struct pcm_io *io, struct probe *probe, struct pcm_io_done *done)
 {
 	uint64_t timeout_ms = probe ? IO_TIMEOUT_PROBED_MS : IO_TIMEOUT_MS;
-	uint64_t deadline = fe_now_ns() + timeout_ms * 1000000ull;
+	uint64_t deadline = vsnd__mono_ns() + timeout_ms * 1000000ull;
 
 	for (;;) {
-		uint64_t now = fe_now_ns();
+		uint64_t now = vsnd__mono_ns();
 		int ms, rc;
 
 		if (now >= deadline)
@@ -205,7 +206,7 @@ static int play_loop(struct drv *d, const struct cmd_opts *o, struct stream_setu
 	for (unsigned int i = 0; i < p->io->n; i++)
 		if ((rc = fill(p->io, p->sf, i, &eof)) < 0)
 			return rc;
-	st->start_ns = st->end_ns = fe_now_ns();
+	st->start_ns = st->end_ns = vsnd__mono_ns();
 	rc = drv_pcm(d, VIRTIO_SND_R_PCM_START, (uint32_t)s->id);
 	if (rc != VIRTIO_SND_S_OK)
 		return rc;
@@ -266,7 +267,7 @@ static int play_probed(struct drv *d, const struct cmd_opts *o, struct stream_se
 	/* A play that failed (no completion in time) took until now: its
 	 * wall time shows the stall. */
 	if (rc != 0 && st.start_ns)
-		st.end_ns = fe_now_ns();
+		st.end_ns = vsnd__mono_ns();
 	rc = finish_stream(d, (uint32_t)s->id, rc);
 	if (p->probe) {
 		report(o, s, &st, p->probe);

@@ -8,6 +8,7 @@
 #include "wire/virtio_snd.h"
 
 #include "util/iov.h"
+#include "util/mono.h"
 
 enum { R_INFO, R_PARAMS, R_PREPARE, R_START, R_STOP, R_RELEASE };
 
@@ -74,7 +75,7 @@ int probe_init(struct probe *p, struct drv *d, uint32_t stream)
 	p->channels = info[25] <= 2 && info[26] >= 2 ? 2 : info[25];
 	frames = vsnd_pcm_rate_hz((unsigned int)rate) * PROBE_PERIOD_MS / 1000;
 	p->period_bytes = (frames ? frames : 1) * drv_sample_bytes(p->format) * p->channels;
-	p->next_ns = fe_now_ns();
+	p->next_ns = vsnd__mono_ns();
 	return 0;
 }
 
@@ -89,7 +90,7 @@ void probe_free(struct probe *p)
 
 int probe_wait_ms(const struct probe *p, int max_ms)
 {
-	uint64_t now = fe_now_ns(), ms;
+	uint64_t now = vsnd__mono_ns(), ms;
 
 	if (p->broken)
 		return max_ms;
@@ -139,9 +140,9 @@ static int record(struct probe *p, unsigned int r, int st, uint64_t ns)
  * probe. Returns the status. */
 static int timed_req(struct probe *p, unsigned int r)
 {
-	uint64_t t0 = fe_now_ns();
+	uint64_t t0 = vsnd__mono_ns();
 	int st = send_req(p, r);
-	int rc = record(p, r, st, fe_now_ns() - t0);
+	int rc = record(p, r, st, vsnd__mono_ns() - t0);
 
 	if (rc < 0)
 		p->broken = rc;
@@ -165,13 +166,13 @@ static void cycle(struct probe *p)
 
 int probe_tick(struct probe *p)
 {
-	uint64_t now = fe_now_ns();
+	uint64_t now = vsnd__mono_ns();
 
 	if (p->broken || now < p->next_ns)
 		return p->broken;
 	cycle(p);
 	p->next_ns += PROBE_PERIOD_MS * 1000000ull;
-	now = fe_now_ns();
+	now = vsnd__mono_ns();
 	/* Late (the device was slow to answer): the next one a full period
 	 * after this one ended, not a burst to catch up. */
 	if (p->next_ns < now)

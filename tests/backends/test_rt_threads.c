@@ -13,6 +13,7 @@
 
 #include "backends/rt.h"
 #include "be_test.h"
+#include "util/mono.h"
 
 #define RATE 48000u
 #define PERIOD 480u
@@ -32,7 +33,7 @@ static void *server(void *arg)
 
 	while (!atomic_load(&sh->stop)) {
 		vsnd__be_rt_play(sh->rt, buf, sizeof(buf));
-		vsnd__be_rt_note_delay(sh->rt, 2 * CHUNK, vsnd__be_rt_mono_ns());
+		vsnd__be_rt_note_delay(sh->rt, 2 * CHUNK, vsnd__mono_ns());
 		atomic_fetch_add(&sh->calls, 1);
 		sched_yield();
 	}
@@ -74,7 +75,7 @@ static void test_server_thread(void **state)
 			vsnd_ring_write(&port.ring, feed, sizeof(feed));
 		/* never more unplayed than the ring ever held */
 		assert_true(vsnd__be_rt_delay_frames(&be, &port) <= 2 * 4 * PERIOD * 2);
-		assert_true(vsnd__be_rt_unheard_ns(&rt, vsnd__be_rt_mono_ns()) <= 1000000000u);
+		assert_true(vsnd__be_rt_unheard_ns(&rt, vsnd__mono_ns()) <= 1000000000u);
 		if (i % 64 == 0)
 			calls_pass(&sh, 1);
 	}

@@ -91,6 +91,7 @@
 #include "vhost-user/mem.h"
 #include "vhost-user/proto.h"
 #include "virtq/virtq.h"
+#include "util/mono.h"
 
 #define ARENA_SIZE (4u << 20)
 #define NO_ANSWER_MS 300        /* how long "no answer" is waited for */
@@ -323,7 +324,7 @@ static void publish(unsigned int q, uint16_t head)
  * own bookkeeping (chains in flight) is bypassed: these chains are ours. */
 static int used(unsigned int q, int timeout_ms, uint32_t *id, uint32_t *len)
 {
-	uint64_t deadline = fe_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = vsnd__mono_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	for (;;) {
 		uint64_t now;
@@ -331,7 +332,7 @@ static int used(unsigned int q, int timeout_ms, uint32_t *id, uint32_t *len)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (vring_take_used(&H.d.fe.r[q].ring, id, len) == 0)
 			return 0;
-		now = fe_now_ns();
+		now = vsnd__mono_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		fe_wait(&H.d.fe, q, (int)((deadline - now) / 1000000u) + 1);
