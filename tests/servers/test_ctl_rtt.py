@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import srvlib as S  # noqa: E402
@@ -167,11 +166,7 @@ def first_streams(drive, sock, env):
 def clip(work, seconds):
     path = os.path.join(work, 'sine-%g.wav' % seconds)
     if not os.path.exists(path):
-        with wave.open(path, 'wb') as w:
-            w.setnchannels(CH)
-            w.setsampwidth(2)
-            w.setframerate(RATE)
-            w.writeframes(S.pack_s16(S.sine_s16(seconds, RATE, CH, 1000.0, amp=0.1)))
+        S.write_wav(path, S.sine_s16(seconds, RATE, CH, 1000.0, amp=0.1), CH, RATE)
     return path
 
 
