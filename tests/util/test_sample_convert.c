@@ -165,6 +165,32 @@ static void test_clamp_and_round(void **state)
 	assert_int_equal(s24[3], 0xff); /* sign-extended container */
 }
 
+/* Silence from any phase, of any length, carries the one sample's pattern
+ * on (the fill copies what it wrote: a wrong step shows as a shifted byte). */
+static void test_silence_at(void **state)
+{
+	uint8_t one[8], got[67], want[67];
+
+	(void)state;
+	for (unsigned int f = 0; f < VSND_PCM_FMT_COUNT; f++) {
+		unsigned int sb = vsnd_pcm_sample_bytes(f);
+
+		if (sb == 0)
+			continue;
+		vsnd_pcm_silence(f, one, sb);
+		for (unsigned int phase = 0; phase < sb; phase++) {
+			for (size_t len = 0; len <= sizeof(got); len++) {
+				memset(got, 0x5a, sizeof(got));
+				memset(want, 0x5a, sizeof(want));
+				for (size_t i = 0; i < len; i++)
+					want[i] = one[(phase + i) % sb];
+				vsnd_pcm_silence_at(f, got, len, phase + 4 * sb);
+				assert_memory_equal(got, want, sizeof(got));
+			}
+		}
+	}
+}
+
 static void test_float_formats(void **state)
 {
 	uint8_t f32[4 * 1000], back32[4 * 1000], f64[8 * 1000], back64[8 * 1000];
@@ -333,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_known_values),
 		cmocka_unit_test(test_padding_ignored),
 		cmocka_unit_test(test_clamp_and_round),
+		cmocka_unit_test(test_silence_at),
 		cmocka_unit_test(test_float_formats),
 		cmocka_unit_test(test_g711_round_trip),
 		cmocka_unit_test(test_g711_known),
