@@ -158,6 +158,21 @@ def drift_ppm(events, byte_rate):
             'seconds': segs[-1][1] - segs[0][1], 'n': n}
 
 
+def pcmclock_events(text):
+    """pcmclock's "NS FRAMES" lines as drift_ppm's events: (time, frames
+    played since the line before, in frames: byte_rate 48000)."""
+    events, last = [], None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            continue
+        t, frames = int(parts[0]), int(parts[1])
+        if last is not None and frames > last:
+            events.append((t, frames - last, None))
+        last = frames
+    return events
+
+
 def missing_blocks(rec, clip, fb, block):
     """How many of the clip's blocks (block frames each) the recording does
     not hold bit-exact, in order, of how many, and the first one missing.
@@ -630,6 +645,71 @@ class Bench:
                              'file backend with --trace')
         return ('file (a guest\'s aplay)', 'play', res.get('drift'))
 
+    def clock(self):
+        """The card's clock as the guest sees it, for vsnd (file backend) and
+        QEMU's built-in device (wav audiodev) alike: pcmclock in the guest logs
+        its CLOCK_MONOTONIC time at each completed period and the frames
+        played by then; the drift section's fit, one boot each."""
+        secs = self.args.drift_guest_seconds
+        if secs <= 0:
+            raise Skip('--drift-guest-seconds 0: no guest drift runs')
+        log(f'=== drift from the guest\'s side: pcmclock plays {secs:g} s on each device')
+        rows = []
+        for name, device in (('vsnd (file backend)', 'vhost-user'),
+                             ('QEMU built-in virtio-sound (wav audiodev)', 'qemu-builtin')):
+            try:
+                rows.append((name, self.pcmclock_boot(device, secs)))
+            except Failure as e:
+                log(f'FAIL: {e}')
+                rows.append((name, None))
+        self.commands.append(f'drift, guest side: `pcmclock hw:C,D {secs:g}` in the guest '
+                             '(scripts/guest/tools/pcmclock.c), vsnd file backend and QEMU\'s '
+                             'virtio-sound-pci with its wav audiodev')
+        self.headline['clock'] = rows
+        self.md += self.clock_md(rows, secs) + ['']
+
+    def pcmclock_boot(self, device, secs):
+        w = Path(tempfile.mkdtemp(prefix=f'clock-{device}-', dir=self.work))
+        daemon = None
+        if device == 'vhost-user':
+            daemon = Daemon(self.vsnd, w, f'file,out={w}/vsnd-out-%u-%n.wav', ['-q'])
+            daemon.start()
+        try:
+            console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan',
+                                      e2e.device_args(argparse.Namespace(device=device), w),
+                                      [f'pcmclock clock {secs:g}'], {}, 1 << 20,
+                                      int(120 + 2 * secs))
+        finally:
+            err = daemon.stop() if daemon else ''
+        if err:
+            raise Failure(err)
+        f = console.find('pcmclock', 'clock') or {}
+        if f.get('rc') != '0':
+            why = (Path(gout) / 'clock.err')
+            raise Failure(f'{device}: pcmclock failed: {f} '
+                          f'{why.read_text(errors="replace").strip() if why.exists() else ""}')
+        return drift_ppm(pcmclock_events((Path(gout) / 'clock.txt').read_text()), 48000)
+
+    @staticmethod
+    def clock_md(rows, secs):
+        md = ['## Drift from the guest\'s side (vsnd and QEMU\'s built-in device)', '',
+              f'`pcmclock` (scripts/guest/tools/pcmclock.c) plays {secs:g} s of silence on the '
+              'card with aplay\'s default buffer (500 ms, 125 ms periods) and logs, at each '
+              'completed period, the guest\'s CLOCK_MONOTONIC time ALSA stamped on the '
+              'position and the frames played by then; the drift section\'s fit, one boot '
+              'per device. The guest\'s clock runs on the host\'s (TCG), so this is the rate '
+              'a guest application measures, the same way for both devices. Goal: within '
+              '1 ppm.', '',
+              '| device | seconds fitted | periods | rate error (ppm) | p99 residual (ms) | goal |',
+              '|---|---|---|---|---|---|']
+        for name, f in rows:
+            if not f:
+                md.append(f'| {name} | - | - | - | - | MISS (no positions) |')
+                continue
+            md.append(f'| {name} | {f["seconds"]:.1f} | {f["n"]} | {f["ppm"]:+.3f} | '
+                      f'{f["p99_resid"]:.3f} | {"PASS" if abs(f["ppm"]) <= 1 else "MISS"} |')
+        return md
+
     def sweeps(self):
         a = self.args
         secs, runs = a.sweep_seconds, a.runs
@@ -964,6 +1044,7 @@ class Bench:
                       f'{"PASS" if ms and max(ms) <= bound else "MISS"}'
                       + (f' ({failed} of {len(lb)} runs without a result, below)' if failed
                          else ''))
+        md += self.rt_against_qemu(dict(rows))
         if notes:
             md += ['', 'Runs that failed, as alsabat said:'] + notes
         self.headline['roundtrip'] = rows
@@ -975,10 +1056,11 @@ class Bench:
     def pulse_paths(self, procs, vu):
         """The paths through a PulseAudio this bench starts (tests/servers'), its
         null sink's monitor routed back into the guest's capture: vsnd's pulse
-        backend, and QEMU's built-in device with its ALSA audiodev on
-        alsa-plugins' pulse PCM (this QEMU has no pa or pipewire audiodev
-        without qemu-system-gui). QEMU finds the PCMs through
-        ALSA_CONFIG_PATH, which roundtrip() takes away again."""
+        backend, QEMU's built-in device with its own PulseAudio audiodev (pa,
+        in qemu-system-gui, which bench/run.sh installs) at its default
+        settings, and with its ALSA audiodev on alsa-plugins' pulse PCM. QEMU
+        finds those PCMs through ALSA_CONFIG_PATH, which roundtrip() takes
+        away again."""
         sys.path.insert(0, str(ROOT / 'tests' / 'servers'))
         from test_pulse import Pulse
         if not shutil.which('pulseaudio'):
@@ -994,11 +1076,46 @@ class Bench:
             f'pcm.rt_{n} {{ type pulse server "unix:{pa.sock}" device "{dev}" }}\n'
             for n, dev in (('out', 'vsnd_null'), ('in', 'vsnd_null.monitor'))))
         os.environ['ALSA_CONFIG_PATH'] = f'/usr/share/alsa/alsa.conf:{conf}'
-        return [('vsnd, pulse backend', 'pa', lambda d: [a.format(w=d) for a in vu],
-                 f'pulse,server=unix:{pa.sock},sink=vsnd_null,source=vsnd_null.monitor', pa.env),
-                ('QEMU built-in virtio-sound, alsa audiodev on the pulse PCM', 'qb',
-                 lambda d: ['-device', 'virtio-sound-pci,audiodev=snd0', '-audiodev',
-                            'alsa,id=snd0,out.dev=rt_out,in.dev=rt_in'], None, None)]
+        paths = [('vsnd, pulse backend', 'pa', lambda d: [a.format(w=d) for a in vu],
+                  f'pulse,server=unix:{pa.sock},sink=vsnd_null,source=vsnd_null.monitor', pa.env)]
+        if self.qemu_has_audiodev('pa'):
+            paths.append((self.QEMU_PA, 'qp',
+                          lambda d: ['-device', 'virtio-sound-pci,audiodev=snd0', '-audiodev',
+                                     f'pa,id=snd0,server=unix:{pa.sock},out.name=vsnd_null,'
+                                     'in.name=vsnd_null.monitor'], None, None))
+        else:
+            log('this QEMU has no pa audiodev (qemu-system-gui): its own PulseAudio path is '
+                'left out')
+        return paths + [('QEMU built-in virtio-sound, alsa audiodev on the pulse PCM', 'qb',
+                         lambda d: ['-device', 'virtio-sound-pci,audiodev=snd0', '-audiodev',
+                                    'alsa,id=snd0,out.dev=rt_out,in.dev=rt_in'], None, None)]
+
+    QEMU_PA = 'QEMU built-in virtio-sound, pa audiodev'
+
+    def qemu_has_audiodev(self, name):
+        r = subprocess.run([self.qemu, '-audiodev', 'help'], capture_output=True, text=True)
+        return name in r.stdout.split()
+
+    def rt_against_qemu(self, rows):
+        """The goal lines: vsnd's pulse backend at or under QEMU's own
+        PulseAudio audiodev, the mean of its boots against QEMU's, per size."""
+        vs, qb = rows.get('vsnd, pulse backend'), rows.get(self.QEMU_PA)
+        if not vs or not qb:
+            return []
+        md = []
+        for bufs in self.RT_BUFS:
+            v = [r[bufs][0] for r in vs if r[bufs][0] is not None]
+            q = [r[bufs][0] for r in qb if r[bufs][0] is not None]
+            label = f'- vsnd pulse backend against QEMU\'s pa audiodev, {self.rt_label(bufs)}: '
+            if not v:
+                md.append(label + 'vsnd failed: MISS')
+            elif not q:
+                md.append(label + f'vsnd {statistics.mean(v):.0f} ms, QEMU failed: PASS')
+            else:
+                vm, qm = statistics.mean(v), statistics.mean(q)
+                md.append(label + f'vsnd {vm:.0f} ms, QEMU {qm:.0f} ms: '
+                          f'{"PASS" if vm <= qm else "MISS"}')
+        return md
 
     @staticmethod
     def rt_label(bufs):
@@ -1190,6 +1307,9 @@ class Bench:
                 f'{n} {c} {f["ppm"]:+.3f} ppm' if f else f'{n} {c} n/a'
                 for n, c, f in h['drift']) + f' ({"PASS" if worst <= 1 else "MISS"}: goal '
                 'within 1 ppm)')
+        if h.get('clock'):
+            out.append('- drift from the guest\'s side (pcmclock): ' + ', '.join(
+                f'{n} {f["ppm"]:+.3f} ppm' if f else f'{n} n/a' for n, f in h['clock']))
         for name, boots in h.get('roundtrip', []):
             cells = []
             for bufs in self.RT_BUFS:
@@ -1207,7 +1327,8 @@ class Bench:
         return out + ['']
 
 
-PARTS = ('guest', 'loopback', 'roundtrip', 'lowlat', 'scale', 'density', 'sweeps', 'drift')
+PARTS = ('guest', 'loopback', 'roundtrip', 'lowlat', 'scale', 'density', 'sweeps', 'drift',
+         'clock')
 SMOKE_PARTS = ('scale', 'density', 'drift')
 
 
@@ -1235,7 +1356,7 @@ def main():
     ap.add_argument('--sweep-seconds', type=float, default=5)
     ap.add_argument('--drift-seconds', type=float, default=600)
     ap.add_argument('--drift-guest-seconds', type=float, default=120,
-                    help='the guest\'s drift run (0: none)')
+                    help='the guests\' drift runs: aplay, and pcmclock on each device (0: none)')
     ap.add_argument('--density-seconds', type=float, default=10)
     ap.add_argument('--density-trace', action=argparse.BooleanOptionalAction, default=True,
                     help='density: the daemons also write --trace files, for the lateness '
@@ -1261,7 +1382,7 @@ def main():
             if part not in parts:
                 continue
             try:
-                if part in ('loopback', 'roundtrip', 'lowlat') and not hasattr(b, 'qemu'):
+                if part in ('loopback', 'roundtrip', 'lowlat', 'clock') and not hasattr(b, 'qemu'):
                     b.guest_setup()
                 getattr(b, part)()
             except Skip as e:

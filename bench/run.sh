@@ -25,6 +25,12 @@ if ! need gnuplot || ! need sox; then
   echo "bench: installing gnuplot-nox and the test tools (scripts/install-deps.sh)"
   scripts/install-deps.sh
 fi
+# The round trip's reference: QEMU's built-in device on its own PulseAudio
+# audiodev, a module of qemu-system-gui (not needed for the smoke).
+if [ $smoke = 0 ] && ! qemu-system-x86_64 -audiodev help 2>/dev/null | grep -x pa >/dev/null; then
+  echo "bench: installing QEMU's audio modules (scripts/install-deps.sh --bench)"
+  scripts/install-deps.sh --bench
+fi
 
 if [ ! -d build-bench ]; then
   meson setup build-bench --buildtype=release

@@ -3,7 +3,17 @@
 # the build toolchain and libraries, and (for the end-to-end tests) QEMU 10
 # and guest kernels with virtio_snd (bookworm-backports, bookworm, i386).
 # Idempotent: re-running only installs what is missing.
+#   --bench   also QEMU's audio modules (qemu-system-gui, bookworm-backports:
+#             its pa audiodev is bench/run.sh's reference for the round trip)
 set -euo pipefail
+
+bench=0
+for a in "$@"; do
+  case "$a" in
+    --bench) bench=1 ;;
+    *) echo "usage: install-deps.sh [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -89,5 +99,8 @@ fi
 # QEMU 10 (vhost-user-snd-pci) only exists in bookworm-backports.
 if ! qemu-system-x86_64 -device help 2>/dev/null | grep vhost-user-snd-pci >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86
+fi
+if [ $bench = 1 ] && ! qemu-system-x86_64 -audiodev help 2>/dev/null | grep -x pa >/dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-gui
 fi
 echo "install-deps: done"

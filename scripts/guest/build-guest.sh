@@ -41,6 +41,9 @@ NATIVE_TOOLS=(/usr/bin/alsabat)
 # folder, and the i386 kernel from all of it.
 LINUX_612_TAR=/usr/src/linux-source-6.12.tar.xz
 SELFTESTS=(pcm-test mixer-test)
+# Our own guest tools (tools/*.c, against alsa-lib; not in the i386 image):
+# pcmclock logs the card's clock as a guest application sees it (bench/).
+GUEST_TOOLS=(pcmclock)
 # The demo tone: 12 s, 440 Hz, S16_LE 48 kHz stereo, raw (the demo's stream format).
 DEMO_TONE_ARGS=(-r 48000 -c 2 -b 16 -e signed-integer)
 
@@ -367,9 +370,21 @@ build_selftests() {
   rm -rf "$src" "$root.libs"
 }
 
+# Our guest tools, built against alsa-lib into root $1 (/usr/bin).
+build_tools() {
+  local root=$1 t
+  for t in "${GUEST_TOOLS[@]}"; do
+    # shellcheck disable=SC2046
+    gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$DIR/$t.tmp" "$HERE/tools/$t.c" \
+      $(pkg-config --cflags --libs alsa)
+    install -D -m 0755 "$DIR/$t.tmp" "$root/usr/bin/$t"
+    rm -f "$DIR/$t.tmp"
+  done
+}
+
 input_hash() {
   {
-    cat "${BASH_SOURCE[0]}" "$HERE/init" "$HERE/vsnd-guest.sh" "$HERE"/tests/*.sh
+    cat "${BASH_SOURCE[0]}" "$HERE/init" "$HERE/vsnd-guest.sh" "$HERE"/tests/*.sh "$HERE"/tools/*.c
     cat "$DIR/kernel/package" "$DIR/userland/packages" 2>/dev/null
     dpkg-query -W -f='${Package} ${Version}\n' busybox-static alsa-utils libasound2 \
       libasound2-data libc6 sox linux-source-6.12 2>/dev/null || true
@@ -396,6 +411,7 @@ build_initramfs() {
     install -D -m 0644 "$(readlink -f "$t")" "$root$t"
   fi
   [ "$SELFTESTS_WANTED" = 0 ] || build_selftests "$root"
+  [ "$SELFTESTS_WANTED" = 0 ] || build_tools "$root"
   mkdir -p "$root/usr/share"
   cp -a /usr/share/alsa "$root/usr/share/alsa"
   cp "$DIR/kernel/modules/"* "$root/lib/modules/vsnd/"   # i386: only an empty load-order

@@ -23,6 +23,9 @@
 #                                       the capture), S16_LE 48 kHz stereo, BUFFER and
 #                                       PERIOD frames (0 0: alsabat's search); its log
 #                                       to /out/ID.txt
+#   pcmclock ID SECONDS                 pcmclock plays SECONDS of silence (aplay's
+#                                       default buffer) and logs "NS FRAMES" at each
+#                                       completed period to /out/ID.txt
 # Each step reports on the console; a failed step fails the script but the rest run.
 plan_rc=0
 plan_fail() { plan_rc=1; }
@@ -170,6 +173,20 @@ plan_latency() {
 	return $rc
 }
 
+# The card's clock as an application sees it: pcmclock plays silence for
+# $2 seconds and logs "NS FRAMES" at each completed period (bench/ fits it).
+plan_pcmclock() {
+	local id=$1 rc
+	if ! command -v pcmclock >/dev/null; then
+		vsnd_mark "pcmclock id=$id rc=77 (no pcmclock in this guest image)"
+		return 0
+	fi
+	pcmclock "$VSND_PCM" "$2" >"/out/$id.txt" 2>"/out/$id.err"
+	rc=$?
+	vsnd_mark "pcmclock id=$id rc=$rc lines=$(wc -l <"/out/$id.txt")"
+	return $rc
+}
+
 plan_reload() {
 	local id=$1 n=$2 k=1 fails=0
 	shift 2
@@ -199,6 +216,7 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	contents) plan_contents "$a1" ;;
 	reload) plan_reload "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
 	latency) plan_latency "$a1" "$a2" "$a3" || plan_fail ;;
+	pcmclock) plan_pcmclock "$a1" "$a2" || plan_fail ;;
 	wait-host) vsnd_mark "wait id=$a1"; sleep "$a2"; vsnd_mark "waited id=$a1 rc=0" ;;
 	*) vsnd_mark "error unknown plan step $step"; plan_fail ;;
 	esac
