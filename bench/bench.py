@@ -158,6 +158,27 @@ def drift_ppm(events, byte_rate):
             'seconds': segs[-1][1] - segs[0][1], 'n': n}
 
 
+def drift_table(rows):
+    """Drift rows [(backend or device, direction, fit)] as a table with the goal."""
+    md = ['| backend | direction | seconds fitted | completions | rate error (ppm) | '
+          'p99 residual (ms) | goal |', '|---|---|---|---|---|---|---|']
+    for name, cmd, f in rows:
+        if not f:
+            md.append(f'| {name} | {cmd} | - | - | - | - | MISS (no completions) |')
+            continue
+        md.append(f'| {name} | {cmd} | {f["seconds"]:.1f} | {f["n"]} | {f["ppm"]:+.3f} | '
+                  f'{f["p99_resid"]:.3f} | {"PASS" if abs(f["ppm"]) <= 1 else "MISS"} |')
+    return md
+
+
+def sine_wav(path, secs):
+    """A 440 Hz sine, 48 kHz S16 stereo, for the drift runs."""
+    subprocess.run(['sox', '-R', '-D', '-n', '-r', '48000', '-c', '2', '-b', '16', str(path),
+                    'synth', str(secs), 'sine', '440', 'gain', '-3'],
+                   check=True, capture_output=True)
+    return path
+
+
 def pcmclock_events(text):
     """pcmclock's "NS FRAMES" lines as drift_ppm's events: (time, frames
     played since the line before, in frames: byte_rate 48000)."""
@@ -575,39 +596,26 @@ class Bench:
                   ('null', 'record'))
 
     def drift(self):
+        """The clocked backends' rows, and (but in the smoke) the sound-server
+        backends' in the same window."""
         a = self.args
         secs = 3 if a.smoke else a.drift_seconds
-        log(f'=== drift: {len(self.DRIFT_RUNS)} streams for {secs:g} s')
         w = self.work / 'drift'
         shutil.rmtree(w, ignore_errors=True)
         w.mkdir(parents=True)
-        clip = w / 'clip.wav'
-        subprocess.run(['sox', '-R', '-D', '-n', '-r', '48000', '-c', '2', '-b', '16', str(clip),
-                        'synth', str(secs), 'sine', '440', 'gain', '-3'],
-                       check=True, capture_output=True)
-        daemons, drives = [], []
+        clip = sine_wav(w / 'clip.wav', secs)
+        runs = [(spec, cmd, None) for spec, cmd in self.DRIFT_RUNS]
+        procs = T.Procs()
         try:
-            for i, (spec, cmd) in enumerate(self.DRIFT_RUNS):
-                daemons.append(T.Daemon(self.vsnd, w, name=f'd{i}', args=[
-                    '--backend', spec.format(w=w), '--trace', str(w / f'trace{i}.txt'), '-q']))
-                what = ([str(clip), '--period-ms', '10'] if cmd == 'play'
-                        else [str(w / f'rec{i}.wav'), '--seconds', str(secs)])
-                drives.append(subprocess.Popen([str(self.drive), str(daemons[-1].sock), cmd] + what
-                                               + ['-q'], stdin=subprocess.DEVNULL,
-                                               stdout=subprocess.DEVNULL,
-                                               stderr=open(w / f'drive{i}.log', 'wb')))
-            fails = sum(1 for d in drives if d.wait(secs + 60) != 0)
+            servers = [] if a.smoke else self.drift_servers(procs, w)
+            log(f'=== drift: {len(runs) + len(servers)} streams for {secs:g} s')
+            rows, fails = self.drift_rows(w, clip, runs + servers, secs)
         finally:
-            for d in daemons:
-                d.stop()
-        rows = []
-        for i, (spec, cmd) in enumerate(self.DRIFT_RUNS):
-            tr = read_trace(w / f'trace{i}.txt')
-            events = max(tr.values(), key=len) if tr else []
-            rows.append((spec.split(',')[0], cmd, drift_ppm(events, 48000 * 4)))
-        shutil.rmtree(w, ignore_errors=True)
+            procs.stop_all()
+            shutil.rmtree(w, ignore_errors=True)
+        clocked, served = rows[:len(runs)], rows[len(runs):]
         if not a.smoke and a.drift_guest_seconds > 0:
-            rows.append(self.drift_guest(a.drift_guest_seconds))
+            clocked.append(self.drift_guest(a.drift_guest_seconds))
         self.commands.append(f'drift: per row `vsnd --socket dI.sock --backend B --trace traceI.txt '
                              f'-q` + `vsnd-drive dI.sock play clip.wav --period-ms 10 -q` (or '
                              f'`record recI.wav --seconds S`), {secs:g} s, all rows at once')
@@ -617,18 +625,69 @@ class Bench:
               'is a row. Rate error: a least-squares fit of each completion\'s CLOCK_MONOTONIC time '
               '(vsnd --trace) against the frames completed by then, in ppm of the nominal rate; '
               'residual: how far completions stray from that fitted line. Goal: within 1 ppm.',
-              '', '| backend | direction | seconds fitted | completions | rate error (ppm) | '
-              'p99 residual (ms) | goal |', '|---|---|---|---|---|---|---|']
-        for name, cmd, f in rows:
-            if not f:
-                md.append(f'| {name} | {cmd} | - | - | - | - | MISS (no completions) |')
-                continue
-            md.append(f'| {name} | {cmd} | {f["seconds"]:.1f} | {f["n"]} | {f["ppm"]:+.3f} | '
-                      f'{f["p99_resid"]:.3f} | {"PASS" if abs(f["ppm"]) <= 1 else "MISS"} |')
+              ''] + drift_table(clocked)
+        if served:
+            md += ['', '### Through the sound servers', '',
+                   'In the same window, through a PulseAudio and a PipeWire the bench starts with '
+                   'their default settings (tests/servers): playback into each one\'s null sink, '
+                   'capture from its monitor. A TX buffer completes when the server has played '
+                   'it, so the fit is the server\'s rate as vsnd passes it on; a null sink runs '
+                   'on a CLOCK_MONOTONIC timer, so it is also the error against the server\'s own '
+                   'clock.', ''] + drift_table(served)
         if fails:
-            md += ['', f'{fails} of {len(drives)} vsnd-drive runs failed.']
-        self.headline['drift'] = rows
+            md += ['', f'{fails} of {len(rows)} vsnd-drive runs failed.']
+        self.headline['drift'] = clocked
+        self.headline['server_drift'] = served
         self.md += md + ['']
+
+    def drift_servers(self, procs, w):
+        """The drift runs through a PulseAudio and a PipeWire started here
+        (tests/servers'): [(backend spec, play or record, env)]."""
+        sys.path.insert(0, str(ROOT / 'tests' / 'servers'))
+        from test_pipewire import PipeWire
+        from test_pulse import Pulse
+        runs = []
+        if shutil.which('pulseaudio'):
+            (w / 'pulse').mkdir()
+            pa = Pulse(procs, str(w / 'pulse'))
+            pa.start()
+            runs += [(f'pulse,server=unix:{pa.sock},sink=vsnd_null,source=vsnd_null.monitor',
+                      cmd, pa.env) for cmd in ('play', 'record')]
+        if shutil.which('pipewire') and shutil.which('wireplumber'):
+            (w / 'pipewire').mkdir()
+            pw = PipeWire(procs, str(w / 'pipewire'))
+            pw.start()
+            runs += [('pipewire,target=vsnd_null,monitor=on', cmd, pw.env)
+                     for cmd in ('play', 'record')]
+        if not runs:
+            log('no pulseaudio or pipewire: the drift through the sound servers is left out')
+        return runs
+
+    def drift_rows(self, w, clip, runs, secs):
+        """Each (backend spec, play or record, env) of runs as a vsnd and a
+        vsnd-drive of its own, all at once for secs seconds, and the fit of
+        each: ([(backend, cmd, fit)], how many vsnd-drive runs failed)."""
+        daemons, drives = [], []
+        try:
+            for i, (spec, cmd, env) in enumerate(runs):
+                daemons.append(T.Daemon(self.vsnd, w, name=f'd{i}', env=env, args=[
+                    '--backend', spec.format(w=w), '--trace', str(w / f'trace{i}.txt'), '-q']))
+                what = ([str(clip), '--period-ms', '10'] if cmd == 'play'
+                        else [str(w / f'rec{i}.wav'), '--seconds', str(secs)])
+                drives.append(subprocess.Popen([str(self.drive), str(daemons[-1].sock), cmd] + what
+                                               + ['-q'], stdin=subprocess.DEVNULL,
+                                               stdout=subprocess.DEVNULL, env=env,
+                                               stderr=open(w / f'drive{i}.log', 'wb')))
+            fails = sum(1 for d in drives if d.wait(secs + 60) != 0)
+        finally:
+            for d in daemons:
+                d.stop()
+        rows = []
+        for i, (spec, cmd, _) in enumerate(runs):
+            tr = read_trace(w / f'trace{i}.txt')
+            events = max(tr.values(), key=len) if tr else []
+            rows.append((spec.split(',')[0], cmd, drift_ppm(events, 48000 * 4)))
+        return rows, fails
 
     def drift_guest(self, secs):
         """The same fit for a real guest's aplay of secs seconds (file backend)."""
@@ -645,50 +704,55 @@ class Bench:
                              'file backend with --trace')
         return ('file (a guest\'s aplay)', 'play', res.get('drift'))
 
+    # PCI slots of the two sound devices in the clock's one guest.
+    CLOCK_SLOTS = {'vsnd': '08', 'qemu': '09'}
+
     def clock(self):
         """The card's clock as the guest sees it, for vsnd (file backend) and
-        QEMU's built-in device (wav audiodev) alike: pcmclock in the guest logs
-        its CLOCK_MONOTONIC time at each completed period and the frames
-        played by then; the drift section's fit, one boot each."""
+        QEMU's built-in device (wav audiodev) in one guest, one after the
+        other: pcmclock logs the guest's CLOCK_MONOTONIC time at each
+        completed period and the frames played by then; the drift section's
+        fit. One boot, so both share the guest clock's own error."""
         secs = self.args.drift_guest_seconds
         if secs <= 0:
             raise Skip('--drift-guest-seconds 0: no guest drift runs')
         log(f'=== drift from the guest\'s side: pcmclock plays {secs:g} s on each device')
-        rows = []
-        for name, device in (('vsnd (file backend)', 'vhost-user'),
-                             ('QEMU built-in virtio-sound (wav audiodev)', 'qemu-builtin')):
-            try:
-                rows.append((name, self.pcmclock_boot(device, secs)))
-            except Failure as e:
-                log(f'FAIL: {e}')
-                rows.append((name, None))
-        self.commands.append(f'drift, guest side: `pcmclock hw:C,D {secs:g}` in the guest '
-                             '(scripts/guest/tools/pcmclock.c), vsnd file backend and QEMU\'s '
-                             'virtio-sound-pci with its wav audiodev')
+        w = Path(tempfile.mkdtemp(prefix='clock-', dir=self.work))
+        daemon = Daemon(self.vsnd, w, f'file,out={w}/vsnd-out-%u-%n.wav', ['-q'])
+        daemon.start()
+        slot = self.CLOCK_SLOTS
+        args = ['-chardev', f'socket,id=vsnd0,path={w / "vsnd.sock"}',
+                '-device', f'vhost-user-snd-pci,chardev=vsnd0,addr=0x{slot["vsnd"]}',
+                '-device', f'virtio-sound-pci,audiodev=qsnd0,addr=0x{slot["qemu"]}',
+                '-audiodev', f'wav,id=qsnd0,path={w / "qemu-out.wav"},out.frequency=48000,'
+                'out.channels=2']
+        try:
+            console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan', args,
+                                      [f'pcmclock {k} {secs:g} {v}' for k, v in slot.items()],
+                                      {}, 1 << 20, int(120 + 3 * secs))
+        finally:
+            err = daemon.stop()
+        if err:
+            raise Failure(err)
+        rows = [(name, self.pcmclock_fit(console, gout, key))
+                for name, key in (('vsnd (file backend)', 'vsnd'),
+                                  ('QEMU built-in virtio-sound (wav audiodev)', 'qemu'))]
+        self.commands.append(f'drift, guest side: `pcmclock hw:C,0 {secs:g}` in one guest, on '
+                             'vsnd\'s card (file backend), then on QEMU\'s virtio-sound-pci (wav '
+                             'audiodev); scripts/guest/tools/pcmclock.c')
         self.headline['clock'] = rows
         self.md += self.clock_md(rows, secs) + ['']
 
-    def pcmclock_boot(self, device, secs):
-        w = Path(tempfile.mkdtemp(prefix=f'clock-{device}-', dir=self.work))
-        daemon = None
-        if device == 'vhost-user':
-            daemon = Daemon(self.vsnd, w, f'file,out={w}/vsnd-out-%u-%n.wav', ['-q'])
-            daemon.start()
-        try:
-            console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan',
-                                      e2e.device_args(argparse.Namespace(device=device), w),
-                                      [f'pcmclock clock {secs:g}'], {}, 1 << 20,
-                                      int(120 + 2 * secs))
-        finally:
-            err = daemon.stop() if daemon else ''
-        if err:
-            raise Failure(err)
-        f = console.find('pcmclock', 'clock') or {}
-        if f.get('rc') != '0':
-            why = (Path(gout) / 'clock.err')
-            raise Failure(f'{device}: pcmclock failed: {f} '
-                          f'{why.read_text(errors="replace").strip() if why.exists() else ""}')
-        return drift_ppm(pcmclock_events((Path(gout) / 'clock.txt').read_text()), 48000)
+    @staticmethod
+    def pcmclock_fit(console, gout, key):
+        f = console.find('pcmclock', key) or {}
+        out = Path(gout) / f'{key}.txt'
+        if f.get('rc') != '0' or not out.exists():
+            err = Path(gout) / f'{key}.err'
+            log(f'FAIL: pcmclock on {key}: {f} '
+                f'{err.read_text(errors="replace").strip() if err.exists() else ""}')
+            return None
+        return drift_ppm(pcmclock_events(out.read_text()), 48000)
 
     @staticmethod
     def clock_md(rows, secs):
@@ -696,18 +760,12 @@ class Bench:
               f'`pcmclock` (scripts/guest/tools/pcmclock.c) plays {secs:g} s of silence on the '
               'card with aplay\'s default buffer (500 ms, 125 ms periods) and logs, at each '
               'completed period, the guest\'s CLOCK_MONOTONIC time ALSA stamped on the '
-              'position and the frames played by then; the drift section\'s fit, one boot '
-              'per device. The guest\'s clock runs on the host\'s (TCG), so this is the rate '
-              'a guest application measures, the same way for both devices. Goal: within '
-              '1 ppm.', '',
-              '| device | seconds fitted | periods | rate error (ppm) | p99 residual (ms) | goal |',
-              '|---|---|---|---|---|---|']
-        for name, f in rows:
-            if not f:
-                md.append(f'| {name} | - | - | - | - | MISS (no positions) |')
-                continue
-            md.append(f'| {name} | {f["seconds"]:.1f} | {f["n"]} | {f["ppm"]:+.3f} | '
-                      f'{f["p99_resid"]:.3f} | {"PASS" if abs(f["ppm"]) <= 1 else "MISS"} |')
+              'position and the frames played by then; the drift section\'s fit. Both devices '
+              'are in one guest, measured one after the other: the rate a guest application '
+              'measures, the same way for both. The guest\'s clock runs on the host\'s (TCG) '
+              'through the TSC frequency it calibrated at boot, whose error is in both rows '
+              'alike; the host-side fit of the drift section has none. Goal: within 1 ppm.',
+              ''] + drift_table([(name, 'play', f) for name, f in rows])
         return md
 
     def sweeps(self):
@@ -977,6 +1035,15 @@ class Bench:
             log(f'  {tag} {b}/{p}: {why}')
         return res
 
+    def latency_boot_or_none(self, tag, qemu_args, daemon_spec=None, env=None):
+        """latency_boot, with a boot that failed as a whole (a device that hung
+        the guest) a failure at every size, not the end of the section."""
+        try:
+            return self.latency_boot(tag, qemu_args, daemon_spec, env)
+        except Failure as e:
+            log(f'  {tag}: {e}')
+            return {bufs: (None, f'the boot failed: {e}') for bufs in self.RT_BUFS}
+
     @staticmethod
     def rt_failure(text):
         """What alsabat's log says went wrong, in a few words."""
@@ -1004,7 +1071,8 @@ class Bench:
         procs = T.Procs()
         try:
             paths += self.pulse_paths(procs, vu)
-            rows = [(name, [self.latency_boot(tag, args, spec, env) for _ in range(runs)])
+            rows = [(name, [self.latency_boot_or_none(tag, args, spec, env)
+                            for _ in range(runs)])
                     for name, tag, args, spec, env in paths]
         finally:
             procs.stop_all()
@@ -1307,6 +1375,10 @@ class Bench:
                 f'{n} {c} {f["ppm"]:+.3f} ppm' if f else f'{n} {c} n/a'
                 for n, c, f in h['drift']) + f' ({"PASS" if worst <= 1 else "MISS"}: goal '
                 'within 1 ppm)')
+        if h.get('server_drift'):
+            out.append('- drift through the sound servers: ' + ', '.join(
+                f'{n} {c} {f["ppm"]:+.3f} ppm' if f else f'{n} {c} n/a'
+                for n, c, f in h['server_drift']))
         if h.get('clock'):
             out.append('- drift from the guest\'s side (pcmclock): ' + ', '.join(
                 f'{n} {f["ppm"]:+.3f} ppm' if f else f'{n} n/a' for n, f in h['clock']))

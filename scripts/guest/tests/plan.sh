@@ -23,9 +23,10 @@
 #                                       the capture), S16_LE 48 kHz stereo, BUFFER and
 #                                       PERIOD frames (0 0: alsabat's search); its log
 #                                       to /out/ID.txt
-#   pcmclock ID SECONDS                 pcmclock plays SECONDS of silence (aplay's
+#   pcmclock ID SECONDS [SLOT]          pcmclock plays SECONDS of silence (aplay's
 #                                       default buffer) and logs "NS FRAMES" at each
-#                                       completed period to /out/ID.txt
+#                                       completed period to /out/ID.txt; on the card
+#                                       at PCI slot SLOT (hex, QEMU's addr=0xSLOT)
 # Each step reports on the console; a failed step fails the script but the rest run.
 plan_rc=0
 plan_fail() { plan_rc=1; }
@@ -173,15 +174,36 @@ plan_latency() {
 	return $rc
 }
 
+# hw:CARD,0 of the sound card on PCI slot $1 (two hex digits, QEMU's
+# addr=0x$1) once it has probed: a guest with two sound devices (bench/).
+pcm_at_slot() {
+	local i=0 c
+	while [ $i -lt 50 ]; do
+		for c in /sys/class/sound/card*; do
+			case "$(readlink -f "$c/device")" in
+			*/0000:00:$1.0/*) echo "hw:${c##*/card},0"; return 0 ;;
+			esac
+		done
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # The card's clock as an application sees it: pcmclock plays silence for
-# $2 seconds and logs "NS FRAMES" at each completed period (bench/ fits it).
+# $2 seconds and logs "NS FRAMES" at each completed period (bench/ fits it),
+# on the card at PCI slot $3 if given.
 plan_pcmclock() {
-	local id=$1 rc
+	local id=$1 rc pcm=$VSND_PCM
 	if ! command -v pcmclock >/dev/null; then
 		vsnd_mark "pcmclock id=$id rc=77 (no pcmclock in this guest image)"
 		return 0
 	fi
-	pcmclock "$VSND_PCM" "$2" >"/out/$id.txt" 2>"/out/$id.err"
+	if [ -n "$3" ] && ! pcm=$(pcm_at_slot "$3"); then
+		vsnd_mark "pcmclock id=$id rc=1 (no sound card on PCI slot $3)"
+		return 1
+	fi
+	pcmclock "$pcm" "$2" >"/out/$id.txt" 2>"/out/$id.err"
 	rc=$?
 	vsnd_mark "pcmclock id=$id rc=$rc lines=$(wc -l <"/out/$id.txt")"
 	return $rc
@@ -216,7 +238,7 @@ while read -r step a1 a2 a3 a4 a5 a6 _; do
 	contents) plan_contents "$a1" ;;
 	reload) plan_reload "$a1" "$a2" "$a3" "$a4" "$a5" "$a6" || plan_fail ;;
 	latency) plan_latency "$a1" "$a2" "$a3" || plan_fail ;;
-	pcmclock) plan_pcmclock "$a1" "$a2" || plan_fail ;;
+	pcmclock) plan_pcmclock "$a1" "$a2" "$a3" || plan_fail ;;
 	wait-host) vsnd_mark "wait id=$a1"; sleep "$a2"; vsnd_mark "waited id=$a1 rc=0" ;;
 	*) vsnd_mark "error unknown plan step $step"; plan_fail ;;
 	esac
