@@ -158,9 +158,9 @@ def drift_ppm(events, byte_rate):
             'seconds': segs[-1][1] - segs[0][1], 'n': n}
 
 
-def drift_table(rows):
+def drift_table(rows, what='backend'):
     """Drift rows [(backend or device, direction, fit)] as a table with the goal."""
-    md = ['| backend | direction | seconds fitted | completions | rate error (ppm) | '
+    md = [f'| {what} | direction | seconds fitted | completions | rate error (ppm) | '
           'p99 residual (ms) | goal |', '|---|---|---|---|---|---|---|']
     for name, cmd, f in rows:
         if not f:
@@ -765,7 +765,7 @@ class Bench:
               'measures, the same way for both. The guest\'s clock runs on the host\'s (TCG) '
               'through the TSC frequency it calibrated at boot, whose error is in both rows '
               'alike; the host-side fit of the drift section has none. Goal: within 1 ppm.',
-              ''] + drift_table([(name, 'play', f) for name, f in rows])
+              ''] + drift_table([(name, 'play', f) for name, f in rows], 'device')
         return md
 
     def sweeps(self):
@@ -1119,6 +1119,12 @@ class Bench:
         self.commands.append('round trip: `alsabat -D hw:CARD,DEV --roundtriplatency -f S16_LE '
                              '-r 48000 -c 2 -B BUFFER -E PERIOD` in the guest '
                              '(scripts/guest/tests/plan.sh, step latency)')
+        self.commands.append('round trip through PulseAudio: vsnd `--backend pulse,server=unix:SOCK,'
+                             'sink=vsnd_null,source=vsnd_null.monitor`; QEMU built-in `-device '
+                             'virtio-sound-pci,audiodev=snd0 -audiodev pa,id=snd0,server=unix:SOCK,'
+                             'out.name=vsnd_null,in.name=vsnd_null.monitor` (its defaults otherwise), '
+                             'or `-audiodev alsa,id=snd0,out.dev=rt_out,in.dev=rt_in` (alsa-plugins\' '
+                             'pulse PCMs on the same sink and monitor)')
         self.md += md + ['']
 
     def pulse_paths(self, procs, vu):

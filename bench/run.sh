@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # vsnd benchmarks: builds build-bench (meson, release), runs every measurement
 # and writes bench/results.md and the PNG plots (gnuplot).
-#   bench/run.sh            the full run (about 40 minutes, 10 of them the drift
-#                           run; boots the test guest)
+#   bench/run.sh            the full run (about 55 minutes, 10 of them the drift
+#                           run; boots the test guest; the first run installs
+#                           QEMU's audio modules, for its PulseAudio audiodev)
 #   bench/run.sh --smoke    one cheap measurement (1 stream, no VM), report in
 #                           build-bench/bench-smoke/, under 2 minutes
 # Other arguments go to bench/bench.py (e.g. --noisy, --runs 5, --only scale).
@@ -15,7 +16,7 @@ args=()
 for a in "$@"; do
   case "$a" in
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$a") ;;
   esac
 done

@@ -11,6 +11,7 @@ bench=0
 for a in "$@"; do
   case "$a" in
     --bench) bench=1 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: install-deps.sh [--bench]" >&2; exit 2 ;;
   esac
 done
