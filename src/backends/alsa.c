@@ -309,8 +309,8 @@ static bool alsa_capture_period(struct alsa_port *ap)
  *
  * Playback that begins on a fresh PCM (opened, or prepared again after a
  * stop, which gives the pulse PCM a new server stream) writes at least
- * BE_RT_PRIME_MS of silence first, in whole periods, noted as such so TX
- * buffers still complete once heard (aplay through the same PCM lost
+ * BE_RT_PRIME_PCM_MS of silence first, in whole periods, noted as such so
+ * TX buffers still complete once heard (aplay through the same PCM lost
  * frames at the start of every clip without it).
  */
 static bool alsa_move_period(struct alsa_port *ap, bool fresh)
@@ -318,7 +318,7 @@ static bool alsa_move_period(struct alsa_port *ap, bool fresh)
 	bool ok = true;
 
 	if (ap->params.direction == VSND_DIR_OUTPUT) {
-		uint64_t prime = (uint64_t)ap->params.rate_hz * BE_RT_PRIME_MS / 1000u;
+		uint64_t prime = (uint64_t)ap->params.rate_hz * BE_RT_PRIME_PCM_MS / 1000u;
 
 		for (uint64_t done = 0; fresh && ok && done < prime; done += ap->period)
 			ok = alsa_play_period(ap, true);

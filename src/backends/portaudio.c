@@ -108,13 +108,6 @@ static void portaudio_caps(struct vsnd_backend *be, uint8_t direction,
 
 /* ---- PortAudio's callback thread ---- */
 
-/* The silence a new stream begins with: more than the server backends'
- * BE_RT_PRIME_MS. With the small latency a 20 ms guest buffer leaves
- * PortAudio (3.3 ms), the sink's rewind as the stream's first data ends its
- * underrun reaches further back: with 10 ms, 1 of 10 such clips lost 128-256
- * frames ending 12-19 ms after the stream's start (seen in two CI runs). */
-#define PORTAUDIO_PRIME_MS 25u
-
 static int pa_callback(const void *input, void *output, unsigned long frames,
 		       const PaStreamCallbackTimeInfo *time, PaStreamCallbackFlags flags,
 		       void *userdata)
@@ -126,7 +119,7 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
 	double lat = output ? time->outputBufferDacTime - time->currentTime
 			    : time->currentTime - time->inputBufferAdcTime;
 
-	/* A new stream's first PORTAUDIO_PRIME_MS are silence, in whole
+	/* A new stream's first BE_RT_PRIME_PCM_MS are silence, in whole
 	 * buffers (PulseAudio, through the ALSA host API and alsa-plugins'
 	 * pulse PCM, lost ~450 frames at the start of 6-9 clips of 12 without
 	 * it). */
@@ -205,7 +198,7 @@ static int pp_open_stream(struct portaudio_port *pp)
 		return -EIO;
 	}
 	/* the callback runs from Pa_StartStream on */
-	pp->prime = (long)(pp->rt.rate_hz * PORTAUDIO_PRIME_MS / 1000u);
+	pp->prime = (long)(pp->rt.rate_hz * BE_RT_PRIME_PCM_MS / 1000u);
 	err = Pa_StartStream(pp->stream);
 	if (err != paNoError) {
 		Pa_CloseStream(pp->stream);

@@ -67,6 +67,14 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER, BE_RT_LOOP, BE_RT_GONE
  * 5 ms server buffer, or a 1.25 ms ALSA period) 32-240. */
 #define BE_RT_PRIME_MS 10u
 
+/* The same for a stream through an ALSA PCM (the alsa and portaudio
+ * backends). Through alsa-plugins' pulse PCM the rewind reaches further
+ * back with a 20 ms guest buffer, whose few ms of PCM latency end an
+ * underrun right at the start: with 10 ms, 1 in 10 such clips lost 60-256
+ * frames ending 1-19 ms after the stream's start (CI: portaudio twice, then
+ * alsa, 60 frames at the clip's first frame). */
+#define BE_RT_PRIME_PCM_MS 25u
+
 /* Events for the log (bits of be_rt.events). */
 #define BE_RT_EV_LOST      1u  /* the server went away while connected */
 #define BE_RT_EV_CONNECTED 2u  /* the stream is live on the server */
