@@ -12,7 +12,7 @@
 struct fmt_info {
 	uint8_t bytes;     /* container */
 	uint8_t bits;      /* valid */
-	uint8_t silence[4];/* one sample of silence, little-endian */
+	uint8_t silence[8];/* one sample of silence, little-endian (FLOAT64: 8) */
 	bool linear;
 };
 
