@@ -71,10 +71,18 @@ struct pipewire_be {
 	struct spa_source *linger;
 };
 
+/* The stream's listener, with the port it serves now: a new port of the
+ * same parameters may adopt a closed port's stream (srv.h). Lives with
+ * the stream. */
+struct pw_carrier {
+	struct spa_hook listener;
+	struct pipewire_port *pp;    /* data thread, or the loop's with the lock */
+};
+
 struct pipewire_port {
 	struct be_srv_port sp;       /* first: port->priv is also the be_rt */
 	struct pipewire_be *pb;
-	struct spa_hook stream_listener;
+	struct pw_carrier *carrier;  /* with sp.stream */
 	uint32_t quantum_frames;   /* what we fill when the buffer does not say */
 	/* capture, data thread: the graph position at the last callback;
 	 * cap_resync (any thread) drops it */
@@ -282,7 +290,7 @@ static void capture_all(struct pipewire_port *pp)
 
 static void on_process(void *data)
 {
-	struct pipewire_port *pp = data;
+	struct pipewire_port *pp = ((struct pw_carrier *)data)->pp;
 	struct pw_buffer *b;
 
 	if (!pp->sp.rt.out) {
@@ -307,7 +315,7 @@ static struct pipewire_be *srv_pb(struct be_srv *srv)
 static void on_state_changed(void *data, enum pw_stream_state old, enum pw_stream_state state,
 			     const char *error)
 {
-	struct pipewire_port *pp = data;
+	struct pipewire_port *pp = ((struct pw_carrier *)data)->pp;
 
 	switch (state) {
 	case PW_STREAM_STATE_STREAMING:
@@ -396,11 +404,18 @@ static int pipewire_stream_new(struct be_srv *srv, struct be_srv_port *sp)
 	/* Capture what a sink plays (its monitor) rather than a source. */
 	if (cfg->monitor && !out)
 		pw_properties_set(props, PW_KEY_STREAM_CAPTURE_SINK, "true");
-	stream = pw_stream_new(srv_pb(srv)->core, pp->stream_name, props);
-	if (!stream)
+	pp->carrier = calloc(1, sizeof(*pp->carrier));
+	stream = pp->carrier ? pw_stream_new(srv_pb(srv)->core, pp->stream_name, props) : NULL;
+	if (!stream) {
+		if (!pp->carrier)
+			pw_properties_free(props);
+		free(pp->carrier);
+		pp->carrier = NULL;
 		return -ENOMEM;
+	}
 	sp->stream = stream;
-	pw_stream_add_listener(stream, &pp->stream_listener, &stream_events, pp);
+	pp->carrier->pp = pp;
+	pw_stream_add_listener(stream, &pp->carrier->listener, &stream_events, pp->carrier);
 	pw_positions(info.position, p->channels);
 	params[0] = spa_format_audio_raw_build(&b, SPA_PARAM_EnumFormat, &info);
 	return pw_stream_connect(stream, out ? PW_DIRECTION_OUTPUT : PW_DIRECTION_INPUT,
@@ -430,8 +445,50 @@ static void pipewire_stream_free(struct be_srv *srv, struct be_srv_port *sp)
 	struct pipewire_port *pp = container_of(sp, struct pipewire_port, sp);
 
 	(void)srv;
-	spa_hook_remove(&pp->stream_listener);
+	spa_hook_remove(&pp->carrier->listener);
 	pw_stream_destroy(sp->stream);
+	free(pp->carrier);
+	pp->carrier = NULL;
+}
+
+/* Data thread, between two cycles: from the next one the stream's
+ * callbacks serve the new port, and the old one is no longer touched. */
+static int handover_on_data(struct spa_loop *loop, bool async, uint32_t seq, const void *data,
+			    size_t size, void *user_data)
+{
+	struct pipewire_port *to = user_data;
+
+	(void)loop, (void)async, (void)seq, (void)data, (void)size;
+	to->carrier->pp = to;
+	return 0;
+}
+
+/* The port is switched on the data thread, which runs process() without
+ * the loop lock: this thread waits for it (as pw_stream_destroy does). */
+static int pipewire_stream_adopt(struct be_srv *srv, struct be_srv_port *from,
+				 struct be_srv_port *to)
+{
+	struct pipewire_port *a = container_of(from, struct pipewire_port, sp);
+	struct pipewire_port *b = container_of(to, struct pipewire_port, sp);
+	int ret;
+
+	/* all set before the data thread can call back with it */
+	b->carrier = a->carrier;
+	b->active = a->active;
+	atomic_store(&b->cap_resync, true);
+	to->stream = from->stream;
+	ret = pw_data_loop_invoke(pw_context_get_data_loop(srv_pb(srv)->context), handover_on_data,
+				  0, NULL, 0, true, b);
+	if (ret < 0) {
+		to->stream = NULL;
+		b->carrier = NULL;
+		return ret;
+	}
+	from->stream = NULL;
+	a->carrier = NULL;
+	if (b->active && pw_stream_get_state(to->stream, NULL) == PW_STREAM_STATE_STREAMING)
+		vsnd__be_srv_stream_live(srv, to, true);
+	return 0;
 }
 
 static int pipewire_connect(struct be_srv *srv)
@@ -521,6 +578,7 @@ static const struct be_srv_ops pipewire_srv_ops = {
 	.stream_new = pipewire_stream_new,
 	.stream_free = pipewire_stream_free,
 	.stream_run = pipewire_stream_run,
+	.stream_adopt = pipewire_stream_adopt,
 	.arm_retry = pipewire_arm_retry,
 	.watch = pipewire_watch,
 	.arm_at = pipewire_arm_at,

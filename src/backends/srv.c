@@ -110,19 +110,6 @@ void vsnd__be_srv_retry(struct be_srv *srv)
 	ports_run(srv);
 }
 
-/* A port the device opened joins the connection. */
-static void port_join(struct be_srv *srv, struct be_srv_port *sp)
-{
-	sp->next = srv->ports;
-	srv->ports = sp;
-	if (atomic_load(&sp->closing))
-		return; /* closed already: work() frees it next */
-	if (srv->state == BE_SRV_READY)
-		stream_make(srv, sp);
-	else if (srv->state != BE_SRV_CONNECTING)
-		port_down(&sp->rt);
-}
-
 static void port_leave(struct be_srv *srv, struct be_srv_port **link)
 {
 	struct be_srv_port *sp = *link;
@@ -130,6 +117,63 @@ static void port_leave(struct be_srv *srv, struct be_srv_port **link)
 	*link = sp->next;
 	stream_drop(srv, sp);
 	vsnd__be_srv_port_free(sp);
+}
+
+static bool same_params(const struct vsnd_pcm_params *a, const struct vsnd_pcm_params *b)
+{
+	return a->stream_id == b->stream_id && a->dir_index == b->dir_index &&
+	       a->direction == b->direction && a->format == b->format &&
+	       a->channels == b->channels && a->rate_hz == b->rate_hz &&
+	       a->frame_bytes == b->frame_bytes && a->period_bytes == b->period_bytes &&
+	       a->buffer_bytes == b->buffer_bytes;
+}
+
+/* A closed port whose stream the backend can hand on: healthy, on a live
+ * connection. */
+static bool adoptable(const struct be_srv *srv, const struct be_srv_port *sp)
+{
+	return srv->ops->stream_adopt && srv->state == BE_SRV_READY && sp->stream &&
+	       !sp->doomed && atomic_load(&sp->closing);
+}
+
+/* The new port takes the stream of a closed one of its parameters, if
+ * there is one (still playing out its tail is fine: the new port's audio
+ * follows it in the server's stream); that port then goes. */
+static bool port_adopt(struct be_srv *srv, struct be_srv_port *sp)
+{
+	for (struct be_srv_port **link = &srv->ports; *link; link = &(*link)->next) {
+		struct be_srv_port *old = *link;
+
+		if (old == sp || !adoptable(srv, old) || !same_params(&old->params, &sp->params))
+			continue;
+		vsnd__be_rt_set_connecting(&sp->rt, true);
+		if (srv->ops->stream_adopt(srv, old, sp) < 0)
+			return false;
+		sp->run_told = old->run_told;
+		sp->idle_since = 0;
+		port_leave(srv, link);
+		return true;
+	}
+	return false;
+}
+
+/* A port the device opened joins the connection. */
+static void port_join(struct be_srv *srv, struct be_srv_port *sp)
+{
+	sp->next = srv->ports;
+	srv->ports = sp;
+	if (atomic_load(&sp->closing))
+		return; /* closed already: work() frees it next */
+	if (srv->state == BE_SRV_READY && port_adopt(srv, sp)) {
+		/* made running as a new stream is: a start follows soon */
+		if (!sp->run_told && srv->ops->stream_run)
+			srv->ops->stream_run(srv, sp, true);
+		sp->run_told = true;
+	} else if (srv->state == BE_SRV_READY) {
+		stream_make(srv, sp);
+	} else if (srv->state != BE_SRV_CONNECTING) {
+		port_down(&sp->rt);
+	}
 }
 
 /* Run a stream the guest started at once; park one it left idle once it
@@ -170,17 +214,20 @@ static void ports_run(struct be_srv *srv)
 }
 
 /* A closed port's turn: its stream plays on while the server holds the
- * guest's audio (fed silence: the port is detached), then goes with the
- * port. Returns when it wants a turn again, or 0 when it is gone. */
+ * guest's audio (fed silence: the port is detached), and then as a spare
+ * for a new port to adopt, then goes with the port. Returns when it wants
+ * a turn again, or 0 when it is gone. */
 static uint64_t port_reap(struct be_srv *srv, struct be_srv_port **link, uint64_t now)
 {
 	struct be_srv_port *sp = *link;
 
-	if (!sp->linger_until)
+	if (!sp->linger_until) {
 		sp->linger_until = now + (sp->stream && !sp->doomed
 					  ? vsnd__be_rt_unheard_ns(&sp->rt, now) : 0);
-	if (now < sp->linger_until)
-		return sp->linger_until;
+		sp->spare_until = sp->linger_until + (adoptable(srv, sp) ? BE_SRV_SPARE_NS : 0);
+	}
+	if (now < sp->spare_until && (now < sp->linger_until || adoptable(srv, sp)))
+		return now < sp->linger_until ? sp->linger_until : sp->spare_until;
 	port_leave(srv, link);
 	return 0;
 }
@@ -334,6 +381,7 @@ void vsnd__be_srv_port_free(struct be_srv_port *sp)
 void vsnd__be_srv_port_open(struct be_srv *srv, struct vsnd_port *port, struct be_srv_port *sp)
 {
 	sp->srv = srv;
+	sp->params = port->params;
 	port->priv = sp;
 	vsnd__be_rt_set_connecting(&sp->rt, true);
 	sp->next_new = atomic_load(&srv->incoming);

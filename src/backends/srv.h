@@ -48,6 +48,8 @@ struct be_srv_port {
 	bool run_told;               /* loop lock: the stream runs (made so, or told) */
 	uint64_t idle_since;         /* loop lock: running, the guest's stream not (0: no) */
 	uint64_t linger_until;       /* loop lock: closed; its stream plays on till then */
+	uint64_t spare_until;        /* loop lock: closed; a new port may adopt its stream */
+	struct vsnd_pcm_params params; /* the port's, for a new port to match */
 	_Atomic bool want_run;       /* device thread: the guest's stream runs */
 	_Atomic bool closing;        /* device thread: closed; the loop thread frees it */
 };
@@ -70,6 +72,11 @@ struct be_srv_ops {
 	 * idle for BE_SRV_PARK_NS. Also called by the backend itself once a
 	 * new stream is ready. */
 	void (*stream_run)(struct be_srv *srv, struct be_srv_port *sp, bool running);
+	/* Optional: move the library's stream of `from`, a closed port, to
+	 * `to`, a new port of the same parameters, its callbacks now given
+	 * `to` (to->stream set, from->stream NULL), and say whether it is live
+	 * (vsnd__be_srv_stream_live). 0, or a negative errno (nothing moved). */
+	int (*stream_adopt)(struct be_srv *srv, struct be_srv_port *from, struct be_srv_port *to);
 	/* Call vsnd__be_srv_retry on the loop thread in about a second. */
 	void (*arm_retry)(struct be_srv *srv);
 	/* Watch kick_fd on the loop: vsnd__be_srv_work when readable. 0 or a
@@ -87,6 +94,13 @@ enum be_srv_state { BE_SRV_IDLE, BE_SRV_CONNECTING, BE_SRV_READY, BE_SRV_DOWN };
  * after finds it running: waking a parked PipeWire stream held a guest's
  * first frames 17 ms. Then it is parked, and costs nothing while idle. */
 #define BE_SRV_PARK_NS UINT64_C(1000000000)
+
+/* A closed port's stream is kept this long after it played out, running,
+ * for a new port of the same parameters to adopt (stream_adopt): a guest
+ * plays one sound after another (aplay per clip, a desktop's event
+ * sounds) each as a new stream, and a new PipeWire stream is linked 40 ms
+ * after it is made, a wait the guest's clock would otherwise begin with. */
+#define BE_SRV_SPARE_NS BE_SRV_PARK_NS
 
 struct be_srv {
 	const struct be_srv_ops *ops;
