@@ -18,7 +18,9 @@
  * freed by the loop thread once its stream is gone: a stream that was
  * playing first plays out what the server holds of the guest's audio (at
  * most the server's latency and a period), so its last frames are heard
- * whether or not the guest waited for them. The device reads the
+ * whether or not the guest waited for them; then it waits a second more
+ * as a spare, which a new port of the same parameters adopts instead of
+ * making a stream of its own (stream_adopt). The device reads the
  * server's latency from what the server side noted in the be_rt. Only
  * vsnd__be_srv_start/stop, at the backend's creation and destruction, take
  * the lock. Everything else runs on the loop thread with the lock held, the
