@@ -31,7 +31,7 @@ TEST_PKGS=(
   kmod valgrind
   systemd man-db
   pulseaudio pulseaudio-utils libasound2-plugins
-  pipewire pipewire-bin wireplumber dbus
+  pipewire pipewire-bin wireplumber dbus pipewire-pulse
   # tests/abi: the ABI baseline (abidw, abidiff), the public headers as C++
   # and next to the Linux virtio UAPI headers
   abigail-tools g++ linux-libc-dev
