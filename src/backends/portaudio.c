@@ -386,6 +386,10 @@ static int portaudio_open(struct vsnd_backend *be, struct vsnd_port *port)
 	vsnd__be_rt_set_latency(&pp->rt, pp->latency_us);
 	latency = pp->latency_us * p->rate_hz / 1000000u;
 	pp->frames_per_buffer = latency / 4 ? (unsigned long)(latency / 4) : 1;
+	/* Stalled after missing a few of those callbacks, not a few whole
+	 * latencies: a SIGSTOPped server held the guest's clock 160 ms
+	 * (4 x 40 ms) where 100 ms are ten missed calls. */
+	vsnd__be_rt_set_call_us(&pp->rt, (uint64_t)pp->frames_per_buffer * 1000000u / p->rate_hz);
 	if (p->direction == VSND_DIR_OUTPUT && 2 * latency * p->frame_bytes > port->lead_bytes)
 		port->lead_bytes = (uint32_t)(2 * latency * p->frame_bytes);
 	/* the worker opens the stream; a start meanwhile holds the ring */

@@ -98,11 +98,16 @@ void vsnd__be_rt_fini(struct be_rt *rt)
 	rt->scratch = NULL;
 }
 
-void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us)
+void vsnd__be_rt_set_call_us(struct be_rt *rt, uint64_t call_us)
 {
-	uint64_t ns = BE_RT_STALL_CALLS * latency_us * 1000u;
+	uint64_t ns = BE_RT_STALL_CALLS * call_us * 1000u;
 
 	atomic_store(&rt->stall_ns, ns > BE_RT_STALL_NS ? ns : BE_RT_STALL_NS);
+}
+
+void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us)
+{
+	vsnd__be_rt_set_call_us(rt, latency_us);
 	atomic_store(&rt->latency_us, latency_us);
 }
 

@@ -187,6 +187,10 @@ void vsnd__be_rt_detach(struct be_rt *rt);
 /* The latency the backend asked of its server (or got), us: sets how long
  * a silent server may be before it counts as stalled. Any thread. */
 void vsnd__be_rt_set_latency(struct be_rt *rt, uint64_t latency_us);
+/* For a backend whose server calls back more often than once per its
+ * latency: the interval, us, which then sets the stall instead (after
+ * set_latency). Any thread. */
+void vsnd__be_rt_set_call_us(struct be_rt *rt, uint64_t call_us);
 
 /*
  * The latency a server backend asks of its server or PCM, in us: the
