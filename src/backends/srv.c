@@ -146,7 +146,7 @@ static bool port_adopt(struct be_srv *srv, struct be_srv_port *sp)
 
 		if (old == sp || !adoptable(srv, old) || !same_params(&old->params, &sp->params))
 			continue;
-		vsnd__be_rt_set_connecting(&sp->rt, true);
+		/* still connecting (port_open) until the backend says it is live */
 		if (srv->ops->stream_adopt(srv, old, sp) < 0)
 			return false;
 		sp->run_told = old->run_told;
