@@ -368,29 +368,6 @@ static void pulse_stream_free(struct be_srv *srv, struct be_srv_port *sp)
 	pa_stream_unref(s);
 }
 
-/* Every callback of libpulse runs on this thread, under the lock: the
- * stream serves the new port from its next one. A stream still being made
- * stays with its port. Playback only: a record stream's first reads after
- * the new START held what it recorded before it, and ran the guest's
- * capture clock fast (a 1 s arecord ended 0.976 s after its START). */
-static int pulse_stream_adopt(struct be_srv *srv, struct be_srv_port *from,
-			      struct be_srv_port *to)
-{
-	struct pulse_port *pp = container_of(to, struct pulse_port, sp);
-	pa_stream *s = from->stream;
-
-	if (!to->rt.out || pa_stream_get_state(s) != PA_STREAM_READY)
-		return -EAGAIN;
-	pa_stream_set_state_callback(s, stream_state_cb, pp);
-	pa_stream_set_latency_update_callback(s, latency_cb, pp);
-	pa_stream_set_write_callback(s, write_cb, pp);
-	to->stream = s;
-	from->stream = NULL;
-	note_latency(pp, s);
-	vsnd__be_srv_stream_live(srv, to, true);
-	return 0;
-}
-
 static void ctx_state_cb(pa_context *c, void *userdata)
 {
 	struct pulse_be *pb = userdata;
@@ -519,7 +496,6 @@ static const struct be_srv_ops pulse_srv_ops = {
 	.stream_new = pulse_stream_new,
 	.stream_free = pulse_stream_free,
 	.stream_run = pulse_stream_run,
-	.stream_adopt = pulse_stream_adopt,
 	.arm_retry = pulse_arm_retry,
 	.watch = pulse_watch,
 	.arm_at = pulse_arm_at,
