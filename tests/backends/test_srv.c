@@ -159,6 +159,8 @@ static void test_same_params_adopt(void **state)
 	assert_ptr_equal(sp->stream, stream);
 	assert_true(atomic_load(&sp->rt.live));
 	assert_false(atomic_load(&sp->rt.connecting));
+	/* handed on running, as made: never parked and woken in between */
+	assert_int_equal(c->f.run_on + c->f.run_off, 0);
 	close_port(c, 0);
 	srv_free(c);
 }
