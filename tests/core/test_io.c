@@ -229,6 +229,65 @@ static void test_stall_plays_queued(void **state)
 	h_free(h);
 }
 
+/* A host that holds a constant number of frames unplayed (a sound
+ * server's latency), over the null backend's clock. */
+static uint32_t held_frames;
+
+static uint32_t holding_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	(void)be;
+	(void)port;
+	return held_frames;
+}
+
+/* Message 0 of 4 periods queued, with the host holding `frames` unplayed:
+ * not done before `from_ms` after START, done by `by_ms` (the null backend
+ * takes the ring a period a tick), and its latency_bytes all the host
+ * holds. */
+static void holds_until(uint32_t frames, uint64_t from_ms, uint64_t by_ms)
+{
+	struct harness *h = h_new("null", NULL, false);
+	struct vsnd_backend_ops ops = *h->be->ops;
+	const struct vsnd_backend_ops *real = h->be->ops;
+	uint8_t data[PERIOD] = { 0 };
+	struct h_chain *c[4];
+	uint64_t t0;
+
+	held_frames = frames;
+	ops.delay_frames = holding_delay_frames;
+	h->be->ops = &ops;
+	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	for (int i = 0; i < 4; i++)
+		c[i] = h_tx(h, 0, data, PERIOD, 0);
+	t0 = h->host.now;
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, t0 + from_ms * MS - 1);
+	assert_false(c[0]->done);
+	h_run_until(h, t0 + by_ms * MS);
+	assert_true(c[0]->done);
+	assert_int_equal(h_io_latency(c[0]), frames * 4);
+	h_pcm(h, VIRTIO_SND_R_PCM_STOP, 0);
+	h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0);
+	for (int i = 0; i < 4; i++)
+		h_chain_free(c[i]);
+	h->be->ops = real;
+	h_free(h);
+}
+
+/*
+ * A TX message completes once the host no longer holds it unplayed, but a
+ * host holding more than half the room the buffer leaves beyond a period
+ * (4 x 10 ms: 15 ms) holds it only that long: the guest, which refills a
+ * period when one completes, would starve it otherwise.
+ */
+static void test_tx_waits_for_host_up_to_half_the_room(void **state)
+{
+	(void)state;
+	holds_until(48, 11, 13);   /* 1 ms held: done once the host played it */
+	holds_until(4800, 25, 30); /* 100 ms held: done 15 ms after it was taken */
+}
+
 /* RELEASE completes every held message before it is answered. */
 static void test_release_flushes(void **state)
 {
@@ -650,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_pacing_jittered),
 		cmocka_unit_test(test_kicks_only_when_needed),
 		cmocka_unit_test(test_stall_plays_queued),
+		cmocka_unit_test(test_tx_waits_for_host_up_to_half_the_room),
 		cmocka_unit_test(test_release_flushes),
 		cmocka_unit_test(test_release_takes_unkicked),
 		cmocka_unit_test(test_stop_keeps_messages),
