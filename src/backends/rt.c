@@ -672,6 +672,33 @@ int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port)
 	return set_running(port, false);
 }
 
+/*
+ * When a playback's pacer takes over: when the server ran dry if it is
+ * stalled (its last noted play position, run on in real time, reached all
+ * it was given), at most a stall's length ago; else now. The guest's
+ * buffers complete on the server's run-on until it runs dry and then on
+ * the pacer, so its clock never stands still while the device waits to be
+ * sure of a stall (a SIGSTOPped pipewire-pulse: 175 ms lost where the
+ * ring's next period took 300 ms). Read while the server side is stopped.
+ */
+static uint64_t stall_from(struct be_rt *rt, uint64_t now)
+{
+	uint64_t at = atomic_load_explicit(&rt->heard_ns, memory_order_relaxed);
+	uint64_t heard = atomic_load_explicit(&rt->heard_srv, memory_order_relaxed);
+	uint64_t srv = atomic_load_explicit(&rt->srv_frames, memory_order_relaxed);
+	uint64_t stall = atomic_load(&rt->stall_ns), left, dry;
+
+	if (!rt->stalled || !at || atomic_load(&rt->heard_stale) || now <= at)
+		return now;
+	left = srv > heard ? srv - heard : 0;
+	if (left > (uint64_t)rt->rate_hz * 10u) /* past BE_RT_RUN_ON_NS anyway */
+		return now;
+	dry = at + left * 1000000000u / rt->rate_hz;
+	if (dry >= now)
+		return now;
+	return now - dry < stall ? dry : now - stall;
+}
+
 /* The pacer's turn: the frames due since it took over, and its next
  * deadline. `awaiting`: a capture's turn while it waits for the server's
  * data (cap_await), over once that data has come. */
@@ -687,12 +714,13 @@ static uint64_t pace(struct be_rt *rt, uint64_t now, bool awaiting)
 		return now + BE_MIN_TICK_NS;
 	}
 	/* Time zero is the take-over: what the server played before is not
-	 * played again, and no burst catches up on the gap; but a capture
-	 * held since its start gets the hold as silence at once. */
+	 * played again; but a capture held since its start gets the hold as
+	 * silence at once, and a stalled server's stream the time since it
+	 * ran dry (stall_from). */
 	if (!rt->pacing) {
 		if (!rt->out)
 			fill_since_start(rt);
-		vsnd__be_clock_start(&rt->clock, now);
+		vsnd__be_clock_start(&rt->clock, rt->out ? stall_from(rt, now) : now);
 		rt->pacing = true;
 	}
 	next = vsnd__be_clock_tick(&rt->clock, rt->port, NULL, NULL, now);

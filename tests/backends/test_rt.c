@@ -185,6 +185,32 @@ static void test_stall(void **state)
 	rt_free(c);
 }
 
+/* A stalled server's stream is paced from when the server ran dry (its
+ * noted play position run on through all it was given), not from when the
+ * device saw the stall: the guest's clock does not stand still for the
+ * stall's length. */
+static void test_stall_paced_from_dry(void **state)
+{
+	struct rt_case *c = rt_new();
+	uint64_t t0 = 1000 * MS;
+
+	(void)state;
+	vsnd__be_rt_set_live(&c->rt, true);
+	vsnd__be_rt_set_latency(&c->rt, 10000); /* stalled after 100 ms */
+	feed(c, 4 * PERIOD);
+	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
+	vsnd__be_rt_tick(&c->be, &c->port, t0);
+	for (unsigned int i = 0; i < BE_RT_STALL_ARM; i++)
+		server_pulls(c, PERIOD / BE_RT_STALL_ARM);
+	vsnd__be_rt_note_delay(&c->rt, PERIOD / 2, t0); /* dry 5 ms later */
+	vsnd__be_rt_tick(&c->be, &c->port, t0);         /* armed */
+	assert_true(vsnd__be_rt_tick(&c->be, &c->port, t0 + 100 * MS) <= t0 + 110 * MS);
+	assert_true(fh_log_has(&c->log, "server stalled"));
+	/* 95 ms due at once: the three periods left, and silence for the rest */
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), 0);
+	rt_free(c);
+}
+
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000L };
@@ -588,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_hold_bounded),
 		cmocka_unit_test(test_live_then_lost),
 		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_stall_paced_from_dry),
 		cmocka_unit_test(test_stall_length),
 		cmocka_unit_test(test_catchup_burst),
 		cmocka_unit_test(test_rearm_on_reconnect),
