@@ -79,6 +79,9 @@ struct pcm_stream {
 	uint64_t next_deadline;         /* clocked backends: next tick */
 	/* RX: START's time and the bytes completed since, up to a buffer. */
 	uint64_t start_ns, rx_since_start;
+	/* TX: how far completions lead what the host has played (io.c,
+	 * tx_complete_played), since START. */
+	uint64_t tx_lead;
 	/* The wrap guard (io.c): the times of the last completions. */
 	uint64_t done_ns[VSND_WRAP_TIMES];
 	/* Controls: volume 0..100 (0.5 dB steps, 100 = 0 dB) and the switch. */

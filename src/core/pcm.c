@@ -242,6 +242,7 @@ static int do_start(struct vsnd_dev *dev, struct pcm_stream *s)
 		vsnd__io_prefill(dev, s);
 	s->start_ns = vsnd__dev_now(dev);
 	s->rx_since_start = 0;
+	s->tx_lead = 0;
 	err = dev->backend->ops->start(dev->backend, &s->port, s->start_ns);
 	if (err) {
 		vsnd__dev_log(dev, VSND_LOG_ERROR, "stream %u: backend could not start: %s", s->id,

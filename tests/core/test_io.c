@@ -229,50 +229,104 @@ static void test_stall_plays_queued(void **state)
 	h_free(h);
 }
 
-/* A host that holds a constant number of frames unplayed (a sound
- * server's latency), over the null backend's clock. */
-static uint32_t held_frames;
+/* A host that holds frames unplayed, over the null backend's clock: a
+ * constant number (frames), or (lat_ms) a server that takes the ring a
+ * period at a time, at each period's start, and plays what it took at the
+ * real rate, lat_ms behind START. */
+static struct {
+	uint32_t frames;
+	uint64_t lat_ms, t0, next_take;
+	const struct harness *h;
+	const struct vsnd_backend_ops *real;
+} host_delay;
 
-static uint32_t holding_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
+static uint64_t host_takes(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now)
 {
-	(void)be;
-	(void)port;
-	return held_frames;
+	uint64_t period = 10 * MS;
+
+	if (!host_delay.lat_ms)
+		return host_delay.real->tick(be, port, now);
+	if (now < host_delay.next_take)
+		return host_delay.next_take;
+	host_delay.next_take = now - (now - host_delay.t0) % period + period;
+	host_delay.real->tick(be, port, now);
+	return host_delay.next_take;
 }
 
-/* Message 0 of 4 periods queued, with the host holding `frames` unplayed:
- * not done before `from_ms` after START, done by `by_ms` (the null backend
- * takes the ring a period a tick), and its latency_bytes all the host
- * holds. */
-static void holds_until(uint32_t frames, uint64_t from_ms, uint64_t by_ms)
+static uint32_t host_delay_frames(struct vsnd_backend *be, struct vsnd_port *port)
+{
+	uint64_t taken, since, heard;
+
+	(void)be;
+	if (!host_delay.lat_ms)
+		return host_delay.frames;
+	taken = vsnd_ring_rpos(&port->ring) / port->params.frame_bytes;
+	since = host_delay.h->host.now - host_delay.t0;
+	heard = since > host_delay.lat_ms * MS ? (since - host_delay.lat_ms * MS) * 48 / MS : 0;
+	return taken > heard ? (uint32_t)(taken - heard) : 0;
+}
+
+/* A started stream of four queued periods (c) whose host holds frames as
+ * host_delay says, from START at *t0. */
+static struct harness *holding_started(struct vsnd_backend_ops *ops, struct h_chain *c[4],
+				       uint64_t *t0)
 {
 	struct harness *h = h_new("null", NULL, false);
-	struct vsnd_backend_ops ops = *h->be->ops;
-	const struct vsnd_backend_ops *real = h->be->ops;
-	uint8_t data[PERIOD] = { 0 };
-	struct h_chain *c[4];
-	uint64_t t0;
+	static const uint8_t data[PERIOD];
 
-	held_frames = frames;
-	ops.delay_frames = holding_delay_frames;
-	h->be->ops = &ops;
+	host_delay.h = h;
+	host_delay.t0 = h->host.now;
+	host_delay.real = h->be->ops;
+	*ops = *h->be->ops;
+	ops->delay_frames = host_delay_frames;
+	ops->tick = host_takes;
+	h->be->ops = ops;
 	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
 	for (int i = 0; i < 4; i++)
 		c[i] = h_tx(h, 0, data, PERIOD, 0);
-	t0 = h->host.now;
+	*t0 = h->host.now;
+	host_delay.t0 = *t0;
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	h_run_until(h, t0 + from_ms * MS - 1);
-	assert_false(c[0]->done);
-	h_run_until(h, t0 + by_ms * MS);
-	assert_true(c[0]->done);
-	assert_int_equal(h_io_latency(c[0]), frames * 4);
+	return h;
+}
+
+static void holding_free(struct harness *h, struct h_chain *c[4])
+{
 	h_pcm(h, VIRTIO_SND_R_PCM_STOP, 0);
 	h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0);
 	for (int i = 0; i < 4; i++)
 		h_chain_free(c[i]);
-	h->be->ops = real;
+	h->be->ops = host_delay.real;
 	h_free(h);
+	memset(&host_delay, 0, sizeof(host_delay));
+}
+
+/* Message `k` not done before `from_ms` after START, done by `by_ms` (the
+ * null backend takes the ring a period a tick). */
+static void done_between(struct harness *h, struct h_chain *m, uint64_t t0, uint64_t from_ms,
+			 uint64_t by_ms)
+{
+	h_run_until(h, t0 + from_ms * MS - 1);
+	assert_false(m->done);
+	h_run_until(h, t0 + by_ms * MS);
+	assert_true(m->done);
+}
+
+/* Message 0 with the host holding a constant `frames`: done between from_ms
+ * and by_ms, its latency_bytes all the host holds. */
+static void holds_until(uint32_t frames, uint64_t from_ms, uint64_t by_ms)
+{
+	struct vsnd_backend_ops ops;
+	struct h_chain *c[4];
+	struct harness *h;
+	uint64_t t0;
+
+	host_delay.frames = frames;
+	h = holding_started(&ops, c, &t0);
+	done_between(h, c[0], t0, from_ms, by_ms);
+	assert_int_equal(h_io_latency(c[0]), frames * 4);
+	holding_free(h, c);
 }
 
 /*
@@ -286,6 +340,28 @@ static void test_tx_waits_for_host_up_to_half_the_room(void **state)
 	(void)state;
 	holds_until(48, 11, 13);   /* 1 ms held: done once the host played it */
 	holds_until(4800, 25, 30); /* 100 ms held: done 15 ms after it was taken */
+}
+
+/*
+ * A server 30 ms behind START that takes the ring a period at a time holds
+ * 20-30 ms, past the room's 15. From its first 30 ms on, completions lead
+ * what it has played by that 15 ms excess, between its takes: message 1 at
+ * 35-36 ms, not at the 40 ms take (following the takes, a PortAudio
+ * stream's completions strayed 2.2 ms at p95), nor at 50 ms when heard.
+ */
+static void test_tx_lead_is_constant(void **state)
+{
+	struct vsnd_backend_ops ops;
+	struct h_chain *c[4];
+	struct harness *h;
+	uint64_t t0;
+
+	(void)state;
+	host_delay.lat_ms = 30;
+	h = holding_started(&ops, c, &t0);
+	done_between(h, c[0], t0, 30, 30);
+	done_between(h, c[1], t0, 35, 37);
+	holding_free(h, c);
 }
 
 /* RELEASE completes every held message before it is answered. */
@@ -710,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_kicks_only_when_needed),
 		cmocka_unit_test(test_stall_plays_queued),
 		cmocka_unit_test(test_tx_waits_for_host_up_to_half_the_room),
+		cmocka_unit_test(test_tx_lead_is_constant),
 		cmocka_unit_test(test_release_flushes),
 		cmocka_unit_test(test_release_takes_unkicked),
 		cmocka_unit_test(test_stop_keeps_messages),
