@@ -116,10 +116,12 @@ uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int la
 	uint64_t fb = p->frame_bytes ? p->frame_bytes : 1;
 	uint64_t period = p->period_bytes / fb * 1000000u / p->rate_hz;
 	uint64_t buffer = p->buffer_bytes / fb * 1000000u / p->rate_hz;
-	uint64_t room = (buffer > period ? buffer - period : period) / 2;
-	uint64_t want = (uint64_t)latency_ms * 1000u;
+	uint64_t room = buffer > period ? buffer - period : period;
+	uint64_t want = (uint64_t)latency_ms * 1000u, cap = room / 2;
 
-	want = want < room ? want : room;
+	if (p->direction == VSND_DIR_OUTPUT && cap < BE_RT_SAFE_LATENCY_US)
+		cap = room < BE_RT_SAFE_LATENCY_US ? room : BE_RT_SAFE_LATENCY_US;
+	want = want < cap ? want : cap;
 	return want > 1000u ? want : 1000u;
 }
 

@@ -195,12 +195,17 @@ void vsnd__be_rt_set_call_us(struct be_rt *rt, uint64_t call_us);
 /*
  * The latency a server backend asks of its server or PCM, in us: the
  * option's (latency_ms), but at most half of what the guest's buffer holds
- * beyond a period, and at least 1 ms. A TX buffer completes only once
- * heard, so the guest has at most its buffer in flight: the host's share
- * must leave the guest time to answer a completion with its next period, or
- * the host plays the silence padding between them (a fixed 40 ms against a
- * 40 ms guest buffer ran the guest's clock at 2/3 speed).
+ * beyond a period, and at least 1 ms. The guest has at most its buffer in
+ * flight and answers a completion with its next period, so the host's
+ * share must leave it time to (a fixed 40 ms against a 40 ms guest buffer
+ * ran the guest's clock at 2/3 speed), and within half that room a TX
+ * buffer completes when heard. Playback gets up to BE_RT_SAFE_LATENCY_US of
+ * the whole room: a server answered late loses audio, and through
+ * PulseAudio a 20 ms guest buffer's 5 ms lost 45-55 frames to an underrun
+ * 0-4 ms into one clip in four runs of ten; past half the room the TX
+ * buffers complete ahead of what is heard (the core's holding_delay).
  */
+#define BE_RT_SAFE_LATENCY_US 10000u
 uint64_t vsnd__be_rt_latency_us(const struct vsnd_pcm_params *p, unsigned int latency_ms);
 
 

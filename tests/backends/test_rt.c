@@ -332,15 +332,23 @@ static void test_capture_overlap_dropped(void **state)
 }
 
 /* What a server backend asks of its host: the option's latency, capped to
- * half the guest's buffer beyond a period, at least 1 ms. */
+ * half the guest's buffer beyond a period (for playback at least 10 ms of
+ * it), at least 1 ms. */
 static void test_latency_us(void **state)
 {
-	struct vsnd_pcm_params p = { .frame_bytes = FB, .rate_hz = RATE };
+	struct vsnd_pcm_params p = { .frame_bytes = FB, .rate_hz = RATE,
+				     .direction = VSND_DIR_OUTPUT };
 
 	(void)state;
 	p.period_bytes = PERIOD * FB;                       /* 10 ms */
 	p.buffer_bytes = 4 * PERIOD * FB;                   /* 40 ms */
 	assert_int_equal(vsnd__be_rt_latency_us(&p, 40), 15000);
+	p.buffer_bytes = 2 * PERIOD * FB;                   /* 20 ms */
+	assert_int_equal(vsnd__be_rt_latency_us(&p, 40), 10000);
+	assert_int_equal(vsnd__be_rt_latency_us(&p, 8), 8000);
+	p.direction = VSND_DIR_INPUT;
+	assert_int_equal(vsnd__be_rt_latency_us(&p, 40), 5000);
+	p.direction = VSND_DIR_OUTPUT;
 	p.buffer_bytes = 50 * PERIOD * FB;                  /* 500 ms */
 	assert_int_equal(vsnd__be_rt_latency_us(&p, 40), 40000);
 	p.period_bytes = 13 * FB;
