@@ -200,9 +200,9 @@ void vsnd__be_rt_set_call_us(struct be_rt *rt, uint64_t call_us);
  * share must leave it time to (a fixed 40 ms against a 40 ms guest buffer
  * ran the guest's clock at 2/3 speed), and within half that room a TX
  * buffer completes when heard. Playback gets up to BE_RT_SAFE_LATENCY_US of
- * the whole room: a server answered late loses audio, and through
- * PulseAudio a 20 ms guest buffer's 5 ms lost 45-55 frames to an underrun
- * 0-4 ms into one clip in four runs of ten; past half the room the TX
+ * the whole room: a server answered late loses audio (through PulseAudio,
+ * 5 ms for a 20 ms guest buffer: 45-55 frames lost to an underrun 0-4 ms
+ * into a clip, in 3 of 11 runs of ten clips); past half the room the TX
  * buffers complete ahead of what is heard (the core's holding_delay).
  */
 #define BE_RT_SAFE_LATENCY_US 10000u
