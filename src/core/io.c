@@ -611,7 +611,7 @@ static void tx_complete_played(struct vsnd_dev *dev, struct pcm_stream *s, uint6
 {
 	uint64_t rpos = vsnd_ring_rpos(&s->port.ring);
 	uint64_t delay = s->held.head ? host_delay_bytes(dev, s) : 0;
-	uint64_t holding = s->held.head ? holding_delay(s, delay) : 0;
+	uint64_t holding = holding_delay(s, delay);
 	uint64_t played = rpos - (holding < rpos ? holding : rpos);
 	struct io_msg *m;
 
