@@ -74,6 +74,15 @@ int pcm_io_submit(struct pcm_io *io, unsigned int i, uint32_t len, bool no_kick)
 	return pcm_io_submit_as(io, i, len, io->stream, no_kick);
 }
 
+int pcm_io_post(struct pcm_io *io, unsigned int i, uint32_t len)
+{
+	int rc = pcm_io_submit(io, i, len, true);
+
+	if (rc == 0 && io->d->fe.r[io->q].notify)
+		fe_kick(&io->d->fe, io->q);
+	return rc;
+}
+
 static int find(struct pcm_io *io, uint32_t id)
 {
 	for (unsigned int i = 0; i < io->n; i++)

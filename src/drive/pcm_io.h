@@ -38,6 +38,9 @@ void pcm_io_forget(struct pcm_io *io);
 uint8_t *pcm_io_data(struct pcm_io *io, unsigned int i);
 /* Post buffer i with len data bytes (len <= size); kick unless no_kick. */
 int pcm_io_submit(struct pcm_io *io, unsigned int i, uint32_t len, bool no_kick);
+/* Post buffer i and kick only if the device asked for kicks (a driver's
+ * way, as Linux's: a device that looks at the ring itself gets none). */
+int pcm_io_post(struct pcm_io *io, unsigned int i, uint32_t len);
 /* Same with the stream id of the xfer header set to stream_id. */
 int pcm_io_submit_as(struct pcm_io *io, unsigned int i, uint32_t len, uint32_t stream_id,
 		     bool no_kick);

@@ -161,7 +161,7 @@ static int fill(struct pcm_io *io, SNDFILE *sf, unsigned int i, bool *eof)
 		*eof = true;
 		return 0;
 	}
-	return pcm_io_submit(io, i, (uint32_t)n, false) < 0 ? -EIO : 1;
+	return pcm_io_post(io, i, (uint32_t)n) < 0 ? -EIO : 1;
 }
 
 /* What the play measured, for the --ctl-probe summary. */
@@ -317,7 +317,7 @@ static int record_loop(struct drv *d, const struct cmd_opts *o, struct stream_se
 	for (unsigned int i = 0; i < io->n && posted < total; i++) {
 		uint32_t len = total - posted < io->size ? (uint32_t)(total - posted) : io->size;
 
-		if (pcm_io_submit(io, i, len, false) < 0)
+		if (pcm_io_post(io, i, len) < 0)
 			return -EIO;
 		posted += len;
 	}
@@ -344,7 +344,7 @@ static int record_loop(struct drv *d, const struct cmd_opts *o, struct stream_se
 		if (posted >= total)
 			continue;
 		len = total - posted < io->size ? (uint32_t)(total - posted) : io->size;
-		if (pcm_io_submit(io, done.i, len, false) < 0)
+		if (pcm_io_post(io, done.i, len) < 0)
 			return -EIO;
 		posted += len;
 	}
