@@ -8,6 +8,7 @@ console markers, audio comparison); python3 standard library plus gnuplot.
 """
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -35,6 +36,23 @@ S16_48K_2 = au.Fmt('S16_LE', 48000, 2)
 
 
 # --- process accounting -----------------------------------------------------------------
+
+@contextlib.contextmanager
+def environ(env):
+    """os.environ as env (None: as it is) while the block runs, for a child
+    that takes ours (run_guest's QEMU)."""
+    if env is None:
+        yield
+        return
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
 
 def cpu_seconds(pid):
     """CPU time of a live process in seconds (None once it is gone): the scheduler's
@@ -1009,8 +1027,10 @@ class Bench:
             daemon = T.Daemon(self.vsnd, w, args=['--backend', daemon_spec, '-q'], env=env)
         plan = [f'latency {tag}-{b}-{p} {b} {p}' for b, p in self.RT_BUFS]
         try:
-            console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan',
-                                      qemu_args(w), plan, {}, 1 << 20, 300)
+            # without a daemon, env is QEMU's own (its audiodev's server)
+            with environ(None if daemon_spec else env):
+                console, gout = run_guest(self.qemu, self.gdir, self.accel, w, 'plan',
+                                          qemu_args(w), plan, {}, 1 << 20, 300)
         finally:
             err = daemon.stop() if daemon else ''
         if err:
@@ -1070,7 +1090,7 @@ class Bench:
                   'loopback', None)]
         procs = T.Procs()
         try:
-            paths += self.pulse_paths(procs, vu)
+            paths += self.pulse_paths(procs, vu) + self.pipewire_paths(procs, vu)
             rows = [(name, [self.latency_boot_or_none(tag, args, spec, env)
                             for _ in range(runs)])
                     for name, tag, args, spec, env in paths]
@@ -1086,9 +1106,11 @@ class Bench:
               'and gives up when one test took over twice another: with 500 ms buffers '
               '(a round trip up to 625 ms) some tests of any device end that way. '
               'The PulseAudio is the one tests/servers start (null '
-              'sinks kept at 10 ms, as a sink on hardware runs): the guest\'s output goes to '
-              'its sink, its capture reads that sink\'s monitor. Goals: loopback at most the '
-              'buffer plus one period; vsnd at or under QEMU\'s built-in device.', '',
+              'sinks kept at 10 ms, as a sink on hardware runs), the PipeWire too (its '
+              'WirePlumber and its default settings; a null sink): the guest\'s output goes to '
+              'the sink, its capture reads that sink\'s monitor. Goals: loopback at most the '
+              'buffer plus one period; vsnd at or under QEMU\'s built-in device on the same '
+              'server.', '',
               '| path | ' + ' | '.join(self.rt_label(b) for b in self.RT_BUFS) + ' |',
               '|---|' + '---|' * len(self.RT_BUFS)]
         notes = []
@@ -1125,6 +1147,11 @@ class Bench:
                              'out.name=vsnd_null,in.name=vsnd_null.monitor` (its defaults otherwise), '
                              'or `-audiodev alsa,id=snd0,out.dev=rt_out,in.dev=rt_in` (alsa-plugins\' '
                              'pulse PCMs on the same sink and monitor)')
+        self.commands.append('round trip through PipeWire: vsnd `--backend pipewire,target=vsnd_null,'
+                             'monitor=on`; QEMU built-in `-device virtio-sound-pci,audiodev=snd0 '
+                             '-audiodev pipewire,id=snd0,out.name=vsnd_null,in.name=vsnd_null` '
+                             'with `PIPEWIRE_PROPS=\'{ stream.capture.sink=true }\'` (its capture '
+                             'on the sink\'s monitor; its defaults otherwise)')
         self.md += md + ['']
 
     def pulse_paths(self, procs, vu):
@@ -1165,22 +1192,51 @@ class Bench:
                                     'alsa,id=snd0,out.dev=rt_out,in.dev=rt_in'], None, None)]
 
     QEMU_PA = 'QEMU built-in virtio-sound, pa audiodev'
+    QEMU_PW = 'QEMU built-in virtio-sound, pipewire audiodev'
+
+    def pipewire_paths(self, procs, vu):
+        """The paths through a PipeWire this bench starts (tests/servers', its
+        default quantum), its null sink's monitor routed back into the guest's
+        capture: vsnd's pipewire backend, and QEMU's built-in device with its
+        own PipeWire audiodev at its default settings. QEMU's audiodev has no
+        option to capture a sink's monitor; PipeWire takes the stream property
+        from PIPEWIRE_PROPS."""
+        pw = self.pipewire_at(procs, None)
+        if not pw:
+            return []
+        paths = [('vsnd, pipewire backend', 'pw', lambda d: [a.format(w=d) for a in vu],
+                  'pipewire,target=vsnd_null,monitor=on', pw.env)]
+        if not self.qemu_has_audiodev('pipewire'):
+            log('this QEMU has no pipewire audiodev: its own PipeWire path is left out')
+            return paths
+        return paths + [(self.QEMU_PW, 'qw',
+                         lambda d: ['-device', 'virtio-sound-pci,audiodev=snd0', '-audiodev',
+                                    'pipewire,id=snd0,out.name=vsnd_null,in.name=vsnd_null'],
+                         None, dict(pw.env, PIPEWIRE_PROPS='{ stream.capture.sink=true }'))]
 
     def qemu_has_audiodev(self, name):
         r = subprocess.run([self.qemu, '-audiodev', 'help'], capture_output=True, text=True)
         return name in r.stdout.split()
 
     def rt_against_qemu(self, rows):
-        """The goal lines: vsnd's pulse backend at or under QEMU's own
-        PulseAudio audiodev, the mean of its boots against QEMU's, per size."""
-        vs, qb = rows.get('vsnd, pulse backend'), rows.get(self.QEMU_PA)
+        """The goal lines: vsnd's pulse and pipewire backends at or under
+        QEMU's own audiodev on the same server, the mean of its boots against
+        QEMU's, per size."""
+        md = []
+        for server, qemu, audiodev in (('pulse', self.QEMU_PA, 'pa'),
+                                       ('pipewire', self.QEMU_PW, 'pipewire')):
+            md += self.rt_goal_lines(rows.get(f'vsnd, {server} backend'), rows.get(qemu),
+                                     f'vsnd {server} backend against QEMU\'s {audiodev} audiodev')
+        return md
+
+    def rt_goal_lines(self, vs, qb, what):
         if not vs or not qb:
             return []
         md = []
         for bufs in self.RT_BUFS:
             v = [r[bufs][0] for r in vs if r[bufs][0] is not None]
             q = [r[bufs][0] for r in qb if r[bufs][0] is not None]
-            label = f'- vsnd pulse backend against QEMU\'s pa audiodev, {self.rt_label(bufs)}: '
+            label = f'- {what}, {self.rt_label(bufs)}: '
             if not v:
                 md.append(label + 'vsnd failed: MISS')
             elif not q:
@@ -1280,18 +1336,20 @@ class Bench:
         self.md += md + ['']
 
     def pipewire_at(self, procs, quantum):
-        """A PipeWire (tests/servers') with its graph at `quantum` frames, or None."""
+        """A PipeWire (tests/servers') with its graph at `quantum` frames (None:
+        its default), or None."""
         sys.path.insert(0, str(ROOT / 'tests' / 'servers'))
         from test_pipewire import PipeWire
         if not shutil.which('pipewire') or not shutil.which('wireplumber'):
             log('no pipewire: its low-latency rows are left out')
             return None
-        w = self.work / 'pipewire'
+        w = self.work / ('pipewire-%d' % quantum if quantum else 'pipewire')
         w.mkdir(exist_ok=True)
         pw = PipeWire(procs, str(w))
         pw.start()
-        subprocess.run(['pw-metadata', '-n', 'settings', '0', 'clock.force-quantum',
-                        str(quantum)], env=pw.env, check=True, capture_output=True)
+        if quantum:
+            subprocess.run(['pw-metadata', '-n', 'settings', '0', 'clock.force-quantum',
+                            str(quantum)], env=pw.env, check=True, capture_output=True)
         return pw
 
     # --- report -------------------------------------------------------------------------------
