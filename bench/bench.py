@@ -1341,7 +1341,7 @@ class Bench:
         sys.path.insert(0, str(ROOT / 'tests' / 'servers'))
         from test_pipewire import PipeWire
         if not shutil.which('pipewire') or not shutil.which('wireplumber'):
-            log('no pipewire: its low-latency rows are left out')
+            log('no pipewire: the rows through it are left out')
             return None
         w = self.work / ('pipewire-%d' % quantum if quantum else 'pipewire')
         w.mkdir(exist_ok=True)
