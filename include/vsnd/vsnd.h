@@ -272,6 +272,17 @@ typedef void (*vsnd_trace_fn)(void *opaque, unsigned int stream_id, uint64_t now
 void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque);
 
 /*
+ * Since 1.3. Optional: called on the device thread each time a stream
+ * enters a state (SET_PARAMS, PREPARE, START, STOP and RELEASE done at the
+ * driver's request; INITIAL at a device reset), with the time it did (host
+ * now_ns()): what a completion trace is measured from, e.g. a capture's
+ * first period against its START. NULL disables.
+ */
+typedef void (*vsnd_state_trace_fn)(void *opaque, unsigned int stream_id, uint64_t now_ns,
+				    enum vsnd_stream_state state);
+void vsnd_dev_set_state_trace(struct vsnd_dev *dev, vsnd_state_trace_fn fn, void *opaque);
+
+/*
  * Optional per-stream hook on the samples, for host tools that record a
  * playback stream or put sound into a capture stream at run time (the
  * daemon's `vsnd-ctl tap` and `inject`). Called on the device thread with

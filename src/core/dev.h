@@ -127,6 +127,8 @@ struct vsnd_dev {
 	uint8_t bscratch[VSND_SCRATCH_SAMPLES * 8];
 	vsnd_trace_fn trace;
 	void *trace_opaque;
+	vsnd_state_trace_fn state_trace;
+	void *state_trace_opaque;
 };
 
 /* ctl.c: one control request; returns the bytes written to the response. */

@@ -189,6 +189,12 @@ void vsnd_dev_set_trace(struct vsnd_dev *dev, vsnd_trace_fn fn, void *opaque)
 	dev->trace_opaque = opaque;
 }
 
+void vsnd_dev_set_state_trace(struct vsnd_dev *dev, vsnd_state_trace_fn fn, void *opaque)
+{
+	dev->state_trace = fn;
+	dev->state_trace_opaque = opaque;
+}
+
 int vsnd_dev_set_pcm_hook(struct vsnd_dev *dev, unsigned int stream, vsnd_pcm_hook_fn fn,
 			  void *opaque)
 {

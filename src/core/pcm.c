@@ -48,6 +48,16 @@ static struct pcm_stream *stream_get(struct vsnd_dev *dev, const uint8_t *req, s
 	return id < dev->layout.n_streams ? &dev->streams[id] : NULL;
 }
 
+/* The stream is now in `state`: counted (vsnd_stream_status.entered) and
+ * traced (vsnd_dev_set_state_trace). */
+static void enter_state(struct vsnd_dev *dev, struct pcm_stream *s, enum vsnd_stream_state state)
+{
+	s->state = state;
+	s->entered[state]++;
+	if (dev->state_trace)
+		dev->state_trace(dev->state_trace_opaque, s->id, vsnd__dev_now(dev), state);
+}
+
 /* Close the host stream. push=false drops held messages without giving
  * them back: only for when the rings are gone (reset, teardown). */
 static void stream_close(struct vsnd_dev *dev, struct pcm_stream *s, bool push)
@@ -77,8 +87,7 @@ void vsnd__pcm_reset_all(struct vsnd_dev *dev)
 		struct pcm_stream *s = &dev->streams[i];
 
 		stream_close(dev, s, false);
-		s->state = VSND_STATE_INITIAL;
-		s->entered[VSND_STATE_INITIAL]++;
+		enter_state(dev, s, VSND_STATE_INITIAL);
 	}
 }
 
@@ -156,8 +165,7 @@ uint32_t vsnd__pcm_set_params(struct vsnd_dev *dev, const uint8_t *req, size_t l
 	s->channels = p.channels;
 	s->format = p.format;
 	s->rate = p.rate;
-	s->state = VSND_STATE_PARAMS;
-	s->entered[VSND_STATE_PARAMS]++;
+	enter_state(dev, s, VSND_STATE_PARAMS);
 	return VIRTIO_SND_S_OK;
 }
 
@@ -303,8 +311,7 @@ uint32_t vsnd__pcm_simple_request(struct vsnd_dev *dev, uint32_t code, const uin
 	err = do_transition(dev, s, r);
 	if (err)
 		return vsnd__status_from_errno(err);
-	s->state = next;
-	s->entered[next]++;
+	enter_state(dev, s, next);
 	return VIRTIO_SND_S_OK;
 }
 

@@ -172,6 +172,9 @@ int vd_loop_adopt(struct vd_loop *l, int sock)
 	}
 	if (l->cfg.trace)
 		vsnd_dev_set_trace(vd_session_dev(l->session), l->cfg.trace, l->cfg.trace_opaque);
+	if (l->cfg.state_trace)
+		vsnd_dev_set_state_trace(vd_session_dev(l->session), l->cfg.state_trace,
+					 l->cfg.trace_opaque);
 	rc = watch(l, vd_session_fd(l->session), TAG_CONN);
 	if (rc < 0) {
 		session_end(l, rc);

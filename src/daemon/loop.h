@@ -39,6 +39,7 @@ struct vd_loop_config {
 	bool signals;
 	/* --trace: called for every completed I/O message (NULL: none) */
 	vsnd_trace_fn trace;
+	vsnd_state_trace_fn state_trace; /* and at every stream state change */
 	void *trace_opaque;
 };
 

@@ -77,6 +77,7 @@ static int serve(const struct vd_opts *o)
 	if (o->trace_path && vd_trace_open(&trace, o->trace_path) < 0)
 		return 1;
 	cfg.trace = trace ? vd_trace_record : NULL;
+	cfg.state_trace = trace ? vd_trace_state : NULL;
 	cfg.trace_opaque = trace;
 	rc = vd_backend_open(o->backend, &backend);
 	if (rc < 0) {

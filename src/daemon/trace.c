@@ -40,7 +40,8 @@ int vd_trace_open(struct vd_trace **out, const char *path)
 		goto err;
 	}
 	setvbuf(t->f, t->buf, _IOFBF, TRACE_BUF_SIZE);
-	fputs("# stream time_ns bytes latency_bytes\n", t->f);
+	fputs("# stream time_ns bytes latency_bytes (#state stream time_ns state: a state change)\n",
+	      t->f);
 	*out = t;
 	return 0;
 err:
@@ -61,12 +62,27 @@ void vd_trace_close(struct vd_trace *t)
 	free(t);
 }
 
+/* The first write error is kept for vd_trace_close to report. */
+static void note_write(struct vd_trace *t, int rc)
+{
+	if (rc < 0 && !t->err)
+		t->err = errno ? errno : EIO;
+}
+
 void vd_trace_record(void *opaque, unsigned int stream_id, uint64_t now_ns,
 		     uint32_t bytes, uint32_t latency_bytes)
 {
 	struct vd_trace *t = opaque;
 
-	if (fprintf(t->f, "%u %" PRIu64 " %" PRIu32 " %" PRIu32 "\n", stream_id, now_ns,
-		    bytes, latency_bytes) < 0 && !t->err)
-		t->err = errno ? errno : EIO;
+	note_write(t, fprintf(t->f, "%u %" PRIu64 " %" PRIu32 " %" PRIu32 "\n", stream_id, now_ns,
+			      bytes, latency_bytes));
+}
+
+void vd_trace_state(void *opaque, unsigned int stream_id, uint64_t now_ns,
+		    enum vsnd_stream_state state)
+{
+	struct vd_trace *t = opaque;
+
+	note_write(t, fprintf(t->f, "#state %u %" PRIu64 " %s\n", stream_id, now_ns,
+			      vsnd_stream_state_name(state)));
 }

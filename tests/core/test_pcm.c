@@ -159,6 +159,55 @@ static void test_set_params_checks(void **state)
 	h_free(h);
 }
 
+/* What a state trace saw: stream, time, state, in order. */
+struct seen {
+	unsigned int n, stream[16];
+	uint64_t at[16];
+	enum vsnd_stream_state state[16];
+};
+
+static void note_state(void *opaque, unsigned int stream_id, uint64_t now_ns,
+		       enum vsnd_stream_state state)
+{
+	struct seen *seen = opaque;
+
+	assert_true(seen->n < 16);
+	seen->stream[seen->n] = stream_id;
+	seen->at[seen->n] = now_ns;
+	seen->state[seen->n++] = state;
+}
+
+/* Every state entered is traced once, at the device's time; a refused
+ * request and a repeated SET_PARAMS that keeps the stream trace nothing. */
+static void test_state_trace(void **state)
+{
+	static const enum vsnd_stream_state want[] = {
+		VSND_STATE_PARAMS, VSND_STATE_PREPARED, VSND_STATE_STARTED, VSND_STATE_STOPPED,
+		VSND_STATE_RELEASED, VSND_STATE_INITIAL,
+	};
+	struct harness *h = h_new("null", NULL, false);
+	struct seen seen = { 0 };
+
+	(void)state;
+	vsnd_dev_set_state_trace(h->dev, note_state, &seen);
+	reach(h, S_STOPPED);
+	h->host.now += 5000;
+	assert_int_equal(req(h, R_PREP, 0), VIRTIO_SND_S_BAD_MSG);
+	assert_int_equal(req(h, R_REL, 0), VIRTIO_SND_S_OK);
+	vsnd_dev_reset(h->dev);
+	assert_int_equal(seen.n, 6 + 1); /* the reset puts both streams in INITIAL */
+	for (unsigned int i = 0; i < 6; i++) {
+		assert_int_equal(seen.stream[i], 0);
+		assert_int_equal(seen.state[i], want[i]);
+	}
+	assert_int_equal(seen.stream[6], 1);
+	assert_true(seen.at[4] >= seen.at[3] + 5000);
+	vsnd_dev_set_state_trace(h->dev, NULL, NULL);
+	reach(h, S_PREPARED);
+	assert_int_equal(seen.n, 7);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_params_change_releases),
 		cmocka_unit_test(test_repeat_cycles),
 		cmocka_unit_test(test_set_params_checks),
+		cmocka_unit_test(test_state_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

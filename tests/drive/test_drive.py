@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """vsnd-drive against a real vsnd: info (text and JSON) with the null backend;
 play and record through the file backend, the audio compared byte for byte
-and the play's wall time against the clip's duration; the conformance run
+and the play's wall time against the clip's duration, the record's --trace
+(its state changes, its first period against its START); the conformance run
 (check, with and without control elements) passes against vsnd.
 
 Usage: test_drive.py VSND VSND_DRIVE [info|play|record|check...]
@@ -103,7 +104,8 @@ def test_record(tmp):
     rate = 48000
     data = write_wav(src, rate * 2, channels=2, rate=rate, seed=3)
     dst = os.path.join(tmp, "rec.wav")
-    d = daemon(tmp, "--backend", "file,in=" + src)
+    trace = os.path.join(tmp, "trace.txt")
+    d = daemon(tmp, "--backend", "file,in=" + src, "--trace", trace)
     try:
         t0 = time.monotonic()
         r = drive(str(d.sock), "record", dst, "--seconds", "1", "--rate", str(rate))
@@ -117,6 +119,34 @@ def test_record(tmp):
           "recorded exactly 1 s of stereo at %d Hz" % rate)
     check(got == data[:len(got)], "recorded audio is bit-exact")
     check(0.9 <= wall <= 1.3, "record was paced by the device (%.3f s)" % wall)
+    check_trace(trace, 1, rate * 4)
+
+
+def check_trace(path, stream, byte_rate):
+    """vsnd --trace: the stream's state changes (#state lines) in order, and
+    its completions between its START and STOP, the first no sooner than
+    its frames can have been captured since START."""
+    states, done = [], []
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if w[0] == "#state" and int(w[1]) == stream:
+                states.append((w[3], int(w[2])))
+            elif not line.startswith("#") and int(w[0]) == stream:
+                done.append((int(w[1]), int(w[2])))
+    names = [n for n, _ in states]
+    check(names[-5:] == ["params", "prepared", "started", "stopped", "released"],
+          "the trace has the stream's state changes in order (%s)" % " ".join(names))
+    at = dict(states)
+    if "started" not in at or "stopped" not in at or not done:
+        return check(False, "the trace has the stream's START, STOP and completions")
+    first = (done[0][0] - at["started"]) / 1e6
+    period = done[0][1] * 1e3 / byte_rate
+    check(all(at["started"] < t <= at["stopped"] for t, _ in done),
+          "its %d completions are between its START and STOP" % len(done))
+    check(first >= period,
+          "its first capture period completed %.2f ms after START (period %.0f ms)"
+          % (first, period))
 
 
 def run_check(tmp, controls, streams=None):
