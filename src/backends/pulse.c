@@ -511,6 +511,7 @@ static void pulse_close(struct vsnd_backend *be, struct vsnd_port *port)
 static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 {
 	const struct vsnd_pcm_params *p = &port->params;
+	uint64_t latency_us;
 	uint32_t target;
 
 	pp->ss = (pa_sample_spec){
@@ -520,8 +521,11 @@ static int pulse_setup(struct pulse_port *pp, struct vsnd_port *port)
 	};
 	if (!pa_sample_spec_valid(&pp->ss))
 		return -ENOTSUP;
-	target = (uint32_t)pa_usec_to_bytes(vsnd__be_rt_latency_us(p, pp->pb->cfg.latency_ms),
-					    &pp->ss);
+	latency_us = vsnd__be_rt_latency_us(p, pp->pb->cfg.latency_ms);
+	/* what the server gives is noted once the stream is ready, which may
+	 * be after the guest's START (a capture's start lag needs one) */
+	vsnd__be_rt_set_latency(&pp->sp.rt, latency_us);
+	target = (uint32_t)pa_usec_to_bytes(latency_us, &pp->ss);
 	pp->attr = (pa_buffer_attr){
 		.maxlength = (uint32_t)-1,
 		.tlength = p->direction == VSND_DIR_OUTPUT ? target : (uint32_t)-1,

@@ -134,7 +134,10 @@ void vsnd__be_rt_set_running(struct be_rt *rt, bool running)
 	/* a latency noted before (a corked or parked stream's) is no clock */
 	atomic_store(&rt->heard_stale, true);
 	if (!rt->out) {
-		atomic_store(&rt->cap_from_ns, running ? vsnd__mono_ns() : 0);
+		rt->cap_start_ns = running ? vsnd__mono_ns() : 0;
+		rt->cap_frames0 = atomic_load(&rt->port->frames);
+		rt->cap_beats0 = atomic_load(&rt->beats);
+		atomic_store(&rt->cap_from_ns, rt->cap_start_ns);
 		atomic_store(&rt->cap_paced, false);
 	}
 	atomic_store(&rt->running, running);
@@ -790,17 +793,60 @@ static uint64_t live_tick(struct be_rt *rt, uint64_t now)
 	return deadline;
 }
 
+/* How far a capture's clock may lag real time at its start: the server's
+ * latency (when its fragments come) and a period. */
+static uint64_t start_lag_ns(struct be_rt *rt)
+{
+	return latency_ns(rt) + (uint64_t)rt->period_frames * 1000000000u / rt->rate_hz;
+}
+
+/*
+ * The start of a capture the server carries, until the server has called
+ * back BE_RT_STALL_ARM times (then the stall look takes over): if what the
+ * stream has captured since START lags real time by more than
+ * start_lag_ns, the pacer carries it again from where it stands, as while
+ * the server's first data was awaited; the server's next data takes over
+ * again (hand_over). pipewire-pulse sends a first fragment, then finishes
+ * its graph's long cycle (2048 frames, 42.7 ms) before the stream's own
+ * quantum begins: a 20 ms guest buffer's first period came 55-80 ms after
+ * START. Otherwise *next: when to look again.
+ */
+static bool cap_behind(struct be_rt *rt, uint64_t now, uint64_t *next)
+{
+	uint64_t made, stands, mono = vsnd__mono_ns(); /* cap_ times are CLOCK_MONOTONIC */
+
+	if (!rt->cap_start_ns)
+		return false;
+	if (atomic_load(&rt->beats) - rt->cap_beats0 >= BE_RT_STALL_ARM) {
+		rt->cap_start_ns = 0; /* the start is over */
+		return false;
+	}
+	made = atomic_load(&rt->port->frames) - rt->cap_frames0;
+	stands = rt->cap_start_ns + made * 1000000000u / rt->rate_hz;
+	if (mono < stands + start_lag_ns(rt)) {
+		*next = now + (stands + start_lag_ns(rt) - mono);
+		return false;
+	}
+	if (!rt->hold_until)
+		rt->hold_until = now; /* no hold: its time is past */
+	rt->pacing = false;       /* the pacer starts over from where it stands */
+	atomic_store(&rt->cap_from_ns, stands);
+	return true;
+}
+
 /* A capture the server has not delivered to since its start, or since the
  * pacer's last turn: held for the server's first data up to
- * BE_RT_CAP_HOLD_NS (or its latency and BE_RT_CAP_HOLD_MORE_NS), then paced
- * until it comes. */
+ * BE_RT_CAP_HOLD_NS (or its latency and BE_RT_CAP_HOLD_MORE_NS), at most
+ * start_lag_ns, then paced until it comes. */
 static uint64_t cap_await(struct be_rt *rt, uint64_t now)
 {
 	if (!rt->pacing) {
 		uint64_t hold = latency_ns(rt) + BE_RT_CAP_HOLD_MORE_NS;
 
+		hold = hold > BE_RT_CAP_HOLD_NS ? hold : BE_RT_CAP_HOLD_NS;
+		hold = hold < start_lag_ns(rt) ? hold : start_lag_ns(rt);
 		if (!rt->hold_until)
-			rt->hold_until = now + (hold > BE_RT_CAP_HOLD_NS ? hold : BE_RT_CAP_HOLD_NS);
+			rt->hold_until = now + hold;
 		if (now < rt->hold_until)
 			return rt->hold_until;
 	}
@@ -821,8 +867,14 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 	}
 	if (!rt->out && atomic_load(&rt->cap_from_ns))
 		return cap_await(rt, now_ns);
-	if (atomic_load(&rt->live))
-		return live_tick(rt, now_ns);
+	if (atomic_load(&rt->live)) {
+		uint64_t next = UINT64_MAX, look;
+
+		if (!rt->out && cap_behind(rt, now_ns, &next))
+			return cap_await(rt, now_ns);
+		look = live_tick(rt, now_ns);
+		return look < next ? look : next;
+	}
 	if (rt->out && atomic_load(&rt->connecting) && !rt->pacing) {
 		if (!rt->hold_until)
 			rt->hold_until = now_ns + BE_RT_HOLD_NS;

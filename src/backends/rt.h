@@ -92,7 +92,7 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER, BE_RT_LOOP, BE_RT_GONE
  * BE_RT_CAP_HOLD_MORE_NS beyond the server's latency; a Linux guest fails a
  * read no period has completed for 100 ms (more with a buffer over 90 ms),
  * and PulseAudio's first fragment has come 120-160 ms after a start on a
- * busy host. */
+ * busy host. The hold is at most the start's lag (cap_behind in rt.c). */
 #define BE_RT_CAP_HOLD_NS UINT64_C(40000000)
 #define BE_RT_CAP_HOLD_MORE_NS UINT64_C(20000000)
 /* A live server that has not called back for BE_RT_STALL_CALLS times the
@@ -171,6 +171,9 @@ struct be_rt {
 	_Atomic uint64_t cap_from_ns;
 	_Atomic bool cap_paced;
 	size_t cap_skip;              /* server side: bytes of its data to drop */
+	/* Device thread: a capture's START (0 once its start is over, see
+	 * cap_behind), and the port's frames and the server's beats then. */
+	uint64_t cap_start_ns, cap_frames0, cap_beats0;
 	uint32_t unplayed;            /* device thread: the last delay read */
 };
 

@@ -233,6 +233,8 @@ static size_t read_leading_silence(struct rt_case *c, size_t *total)
 
 /* A capture of a buffer of `periods`, live, started at t0 (and its first
  * tick, which holds it for the server's first data). */
+#define CAP_HOLD_NS (10 * MS + PERIOD * 1000 * MS / RATE)
+
 static struct rt_case *capture_started(unsigned int periods, uint64_t t0)
 {
 	struct rt_case *c = rt_new_dir(VSND_DIR_INPUT);
@@ -244,7 +246,8 @@ static struct rt_case *capture_started(unsigned int periods, uint64_t t0)
 	vsnd__be_rt_set_latency(&c->rt, 10000);
 	vsnd__be_rt_set_live(&c->rt, true);
 	assert_int_equal(vsnd__be_rt_start(&c->be, &c->port, t0), 0);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + BE_RT_CAP_HOLD_NS);
+	/* held for the start's lag: the latency and a period */
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t0), t0 + CAP_HOLD_NS);
 	return c;
 }
 
@@ -281,7 +284,7 @@ static void test_capture_first_data_whole(void **state)
  * a period a period; the server's first data ends it. */
 static void test_capture_hold_then_pace(void **state)
 {
-	uint64_t t0 = 1000 * MS, t = t0 + BE_RT_CAP_HOLD_NS;
+	uint64_t t0 = 1000 * MS, t = t0 + CAP_HOLD_NS;
 	struct rt_case *c = capture_started(4, t0);
 	size_t total;
 
@@ -296,10 +299,11 @@ static void test_capture_hold_then_pace(void **state)
 	vsnd_ring_skip(&c->port.ring, PERIOD * FB);
 	sleep_ms(20);  /* the server's first data after the pacer's last turn */
 	server_captures(c, 1, false);
-	vsnd__be_rt_tick(&c->be, &c->port, t + 15 * MS);
-	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t + 16 * MS), UINT64_MAX);
-	vsnd__be_rt_tick(&c->be, &c->port, t + 40 * MS);
 	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);  /* its data only */
+	/* the start's look, until the server has called BE_RT_STALL_ARM times */
+	assert_true(vsnd__be_rt_tick(&c->be, &c->port, t + 16 * MS) < UINT64_MAX);
+	server_captures(c, BE_RT_STALL_ARM - 1, false);
+	assert_int_equal(vsnd__be_rt_tick(&c->be, &c->port, t + 17 * MS), UINT64_MAX);
 	rt_free(c);
 
 	c = capture_started(2, t0);
@@ -309,12 +313,43 @@ static void test_capture_hold_then_pace(void **state)
 	rt_free(c);
 }
 
+/* The server's first data, then nothing (pipewire-pulse finishing its
+ * graph's long cycle): once the stream lags real time since START by the
+ * start's lag, the device paces it from where it stands; the server's next
+ * data takes over again. */
+static void test_capture_start_gap_paced(void **state)
+{
+	uint64_t t0 = 1000 * MS, look;
+	struct rt_case *c = capture_started(4, t0);
+	size_t fill, total;
+
+	(void)state;
+	server_captures(c, 1, false);                       /* within the hold: kept */
+	look = vsnd__be_rt_tick(&c->be, &c->port, t0 + MS);
+	/* a period made: looked at again once it lags by more than the hold */
+	assert_true(look > t0 + MS && look <= t0 + MS + PERIOD * 1000 * MS / RATE + CAP_HOLD_NS);
+	assert_int_equal(vsnd_ring_fill(&c->port.ring), PERIOD * FB);
+	vsnd_ring_skip(&c->port.ring, PERIOD * FB);
+	sleep_ms(45);                                       /* 10 ms made, 45 ms passed */
+	look = vsnd__be_rt_tick(&c->be, &c->port, t0 + 45 * MS);
+	assert_true(look <= t0 + 45 * MS + PERIOD * 1000 * MS / RATE);  /* paced */
+	vsnd__be_rt_tick(&c->be, &c->port, look);
+	/* the lag as silence, as far as the guest can take it, and a period */
+	fill = vsnd_ring_fill(&c->port.ring);
+	assert_true(fill >= PERIOD * FB);
+	assert_int_equal(read_leading_silence(c, &total), fill);
+	assert_int_equal(total, fill);
+	server_captures(c, 1, false);                       /* the server again */
+	assert_true(vsnd_ring_fill(&c->port.ring) < PERIOD * FB);     /* what overlaps dropped */
+	rt_free(c);
+}
+
 /* After the pacer's turn the server's first data, a batch whose time the
  * pacer already gave as silence, is dropped (no time captured twice, no
  * overrun); what comes after it is kept. */
 static void test_capture_overlap_dropped(void **state)
 {
-	uint64_t t0 = 1000 * MS, t = t0 + BE_RT_CAP_HOLD_NS;
+	uint64_t t0 = 1000 * MS, t = t0 + CAP_HOLD_NS;
 	struct rt_case *c = capture_started(8, t0);
 	size_t kept;
 
@@ -630,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_xrun_wakes),
 		cmocka_unit_test(test_capture_first_data_whole),
 		cmocka_unit_test(test_capture_hold_then_pace),
+		cmocka_unit_test(test_capture_start_gap_paced),
 		cmocka_unit_test(test_capture_overlap_dropped),
 		cmocka_unit_test(test_latency_us),
 		cmocka_unit_test(test_unplayed),
