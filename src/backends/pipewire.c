@@ -720,7 +720,7 @@ const struct vsnd_backend_ops vsnd__backend_pipewire = {
 	.open = pipewire_open,
 	.start = vsnd__be_srv_port_start,
 	.stop = vsnd__be_srv_port_stop,
-	.tick = vsnd__be_rt_tick,
+	.tick = vsnd__be_srv_port_tick,
 	.close = pipewire_close,
 	.delay_frames = vsnd__be_rt_delay_frames,
 };

@@ -639,7 +639,7 @@ const struct vsnd_backend_ops vsnd__backend_pulse = {
 	.open = pulse_open,
 	.start = vsnd__be_srv_port_start,
 	.stop = vsnd__be_srv_port_stop,
-	.tick = vsnd__be_rt_tick,
+	.tick = vsnd__be_srv_port_tick,
 	.close = pulse_close,
 	.delay_frames = vsnd__be_rt_delay_frames,
 };

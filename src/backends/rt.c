@@ -651,6 +651,10 @@ void vsnd__be_rt_report(struct be_rt *rt)
 		vsnd_backend_log(be, VSND_LOG_INFO, "%s: stream %u: connected", who, id);
 		rt->said_absent = false;
 	}
+	if (ev & BE_RT_EV_RENEW)
+		vsnd_backend_log(be, VSND_LOG_WARN,
+				 "%s: stream %u: still no call after a second, its connection "
+				 "standing; making the stream anew", who, id);
 }
 
 static int set_running(struct vsnd_port *port, bool running)
@@ -760,13 +764,14 @@ static bool server_stalled(struct be_rt *rt, uint64_t now, uint64_t *deadline)
 	return now >= *deadline;
 }
 
-static void say_stalled(struct be_rt *rt, bool stalled)
+static void say_stalled(struct be_rt *rt, bool stalled, uint64_t now)
 {
 	unsigned int id = rt->port->params.stream_id;
 
 	if (stalled == rt->stalled)
 		return;
 	rt->stalled = stalled;
+	rt->stalled_at = now;
 	if (stalled)
 		atomic_store_explicit(&rt->catchup_armed, true, memory_order_relaxed);
 	if (stalled)
@@ -786,7 +791,7 @@ static uint64_t live_tick(struct be_rt *rt, uint64_t now)
 	uint64_t deadline;
 	bool stalled = server_stalled(rt, now, &deadline);
 
-	say_stalled(rt, stalled);
+	say_stalled(rt, stalled, now);
 	if (stalled)
 		return pace(rt, now, false);
 	rt->pacing = false;

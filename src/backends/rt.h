@@ -79,6 +79,7 @@ enum be_rt_owner { BE_RT_NONE, BE_RT_SERVER, BE_RT_PACER, BE_RT_LOOP, BE_RT_GONE
 #define BE_RT_EV_LOST      1u  /* the server went away while connected */
 #define BE_RT_EV_CONNECTED 2u  /* the stream is live on the server */
 #define BE_RT_EV_ABSENT    4u  /* a connection attempt failed */
+#define BE_RT_EV_RENEW     8u  /* a stream stuck on a live connection, made anew */
 
 /* How long a stream that starts while its server connection is being made
  * waits for it, its ring held, before the pacer takes over. */
@@ -140,6 +141,7 @@ struct be_rt {
 	uint8_t *scratch;            /* server side: BE_CHUNK_FRAMES frames of silence */
 	bool said_absent;            /* device thread: "absent" logged already */
 	bool stalled;                /* device thread: pacing for a stalled server */
+	uint64_t stalled_at;         /* device thread: when that began */
 	_Atomic uint64_t stall_ns;   /* no callback for this long: stalled */
 	_Atomic uint64_t latency_us; /* what the backend asked of the server */
 	_Atomic bool catchup_armed;  /* a stall was seen: watch the next calls */

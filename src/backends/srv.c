@@ -176,12 +176,26 @@ static void port_join(struct be_srv *srv, struct be_srv_port *sp)
 	}
 }
 
+/* A stuck stream (BE_SRV_RENEW_NS) gives way to a new one; the pacer
+ * carries the port, quietly not live, until that one is. */
+static void port_renew(struct be_srv *srv, struct be_srv_port *sp)
+{
+	if (!sp->stream || sp->doomed || srv->state != BE_SRV_READY)
+		return;
+	vsnd__be_rt_event(&sp->rt, BE_RT_EV_RENEW);
+	vsnd__be_rt_set_parked(&sp->rt);
+	stream_drop(srv, sp);
+	stream_make(srv, sp);
+}
+
 /* Run a stream the guest started at once; park one it left idle once it
  * has been for BE_SRV_PARK_NS (the retry timer looks again). */
 static void port_run(struct be_srv *srv, struct be_srv_port *sp, uint64_t now)
 {
 	bool want = atomic_load(&sp->want_run);
 
+	if (atomic_exchange(&sp->renew, false))
+		port_renew(srv, sp);
 	if (!sp->stream || sp->doomed || !srv->ops->stream_run)
 		return;
 	if (want) {
@@ -424,6 +438,21 @@ int vsnd__be_srv_port_start(struct vsnd_backend *be, struct vsnd_port *port, uin
 int vsnd__be_srv_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
 {
 	return port_want(port, vsnd__be_rt_stop(be, port), false);
+}
+
+uint64_t vsnd__be_srv_port_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	uint64_t next = vsnd__be_rt_tick(be, port, now_ns), due;
+	struct be_srv_port *sp = port->priv;
+
+	if (!sp || !sp->rt.stalled || !atomic_load(&sp->rt.live))
+		return next;
+	due = sp->rt.stalled_at + BE_SRV_RENEW_NS;
+	if (now_ns < due)
+		return next < due ? next : due;
+	if (!atomic_exchange(&sp->renew, true))
+		kick(sp->srv);
+	return next;
 }
 
 void vsnd__be_srv_stream_name(char *buf, size_t size, const char *vm_name,

@@ -211,12 +211,45 @@ static void test_no_op_no_spare(void **state)
 	srv_free(c);
 }
 
+/* A live stream the server stops calling while the connection stands is
+ * paced as stalled, and made anew once that has lasted BE_SRV_RENEW_NS. */
+static void test_stuck_renewed(void **state)
+{
+	struct srv_case *c = srv_new(&ops);
+	struct be_srv_port *sp = open_port(c, 0);
+	uint8_t buf[PERIOD * 4] = { 0 };
+	uint64_t t = UINT64_C(1000000000);
+
+	(void)state;
+	assert_int_equal(vsnd__be_srv_port_start(&c->be, &c->port[0], t), 0);
+	vsnd__be_srv_work(&c->f.srv);
+	for (unsigned int i = 0; i <= BE_RT_STALL_ARM; i++, t += 10000000u) {
+		vsnd__be_rt_play(&sp->rt, buf, sizeof(buf));
+		vsnd__be_srv_port_tick(&c->be, &c->port[0], t);
+	}
+	t += atomic_load(&sp->rt.stall_ns);
+	vsnd__be_srv_port_tick(&c->be, &c->port[0], t);
+	assert_true(sp->rt.stalled);
+	assert_true(vsnd__be_srv_port_tick(&c->be, &c->port[0], t + BE_SRV_RENEW_NS - 1000000u) <=
+		    t + BE_SRV_RENEW_NS);
+	assert_false(atomic_load(&sp->renew));
+	vsnd__be_srv_port_tick(&c->be, &c->port[0], t + BE_SRV_RENEW_NS);
+	assert_true(atomic_load(&sp->renew));
+	vsnd__be_srv_work(&c->f.srv);
+	assert_int_equal(c->f.made, 2);
+	assert_int_equal(c->f.freed, 1);
+	assert_true(atomic_load(&sp->rt.live));
+	close_port(c, 0);
+	srv_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_params_adopt),
 		cmocka_unit_test(test_no_adopt),
 		cmocka_unit_test(test_no_op_no_spare),
+		cmocka_unit_test(test_stuck_renewed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
