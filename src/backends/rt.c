@@ -818,7 +818,7 @@ static uint64_t start_lag_ns(struct be_rt *rt)
  */
 static bool cap_behind(struct be_rt *rt, uint64_t now, uint64_t *next)
 {
-	uint64_t made, stands, mono = vsnd__mono_ns(); /* cap_ times are CLOCK_MONOTONIC */
+	uint64_t made, stands, lag, mono = vsnd__mono_ns(); /* cap_ times are CLOCK_MONOTONIC */
 
 	if (!rt->cap_start_ns)
 		return false;
@@ -828,8 +828,9 @@ static bool cap_behind(struct be_rt *rt, uint64_t now, uint64_t *next)
 	}
 	made = atomic_load(&rt->port->frames) - rt->cap_frames0;
 	stands = rt->cap_start_ns + made * 1000000000u / rt->rate_hz;
-	if (mono < stands + start_lag_ns(rt)) {
-		*next = now + (stands + start_lag_ns(rt) - mono);
+	lag = start_lag_ns(rt);
+	if (mono < stands + lag) {
+		*next = now + (stands + lag - mono);
 		return false;
 	}
 	if (!rt->hold_until)

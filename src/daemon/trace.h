@@ -6,9 +6,8 @@
  * state changes are comment lines, which a reader of the four columns
  * skips with the header, and the others find by their prefix:
  *   #state STREAM_ID TIME_NS STATE   (STATE: vsnd_stream_state_name's)
- * Lines go
- * through a stdio buffer so tracing costs no syscall per period; the file
- * is flushed when vsnd exits.
+ * Lines go through a stdio buffer so tracing costs no syscall per period;
+ * the file is flushed when vsnd exits.
  */
 #ifndef VSND_DAEMON_TRACE_H
 #define VSND_DAEMON_TRACE_H
