@@ -115,7 +115,12 @@ struct vsnd_dev {
 	bool kick_ctl;                  /* the transport has set_kicks */
 	bool kicks_off[VSND_NUM_QUEUES]; /* asked it for no kicks (io.c) */
 	struct pcm_stream streams[VSND_MAX_STREAMS];
+	/* A jack reads connected while the host has it plugged
+	 * (vsnd_dev_jack_set; the layout's state at first) and its stream's
+	 * host end is not known to be gone (jack.c). */
 	bool jack_connected[VSND_MAX_JACKS];
+	bool jack_plugged[VSND_MAX_JACKS];
+	bool jack_away[VSND_MAX_JACKS];
 	struct event_backlog events;
 	/* Held-message pools, one per data queue, allocated once. */
 	struct io_msg *pool[2];
@@ -176,10 +181,13 @@ uint32_t vsnd__ctl_tlv_read(struct vsnd_dev *dev, const struct vsnd_chain *c, co
 int vsnd__ctl_volume_set(struct vsnd_dev *dev, unsigned int stream, int volume);
 int vsnd__ctl_mute_set(struct vsnd_dev *dev, unsigned int stream, bool muted);
 
-/* jack.c: a change queues its event. -ENOENT for a bad id. */
-int vsnd__jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected);
+/* jack.c: a change of what a jack reads queues its event. The host plugs
+ * or unplugs it: 0, -ENOENT for a bad id. */
+int vsnd__jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool plugged);
 /* The sink or source stream s plays to appeared or went away: its jack follows. */
 void vsnd__jack_follow(struct vsnd_dev *dev, const struct pcm_stream *s, bool present);
+/* s's host stream closed: what it knew of its host end goes with it. */
+void vsnd__jack_forget(struct vsnd_dev *dev, struct pcm_stream *s);
 
 /* event.c */
 void vsnd__event_queue(struct vsnd_dev *dev, uint32_t code, uint32_t data);

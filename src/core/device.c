@@ -122,7 +122,7 @@ int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
 			goto err;
 	}
 	for (unsigned int i = 0; i < dev->layout.n_jacks; i++)
-		dev->jack_connected[i] = dev->layout.jacks[i].connected;
+		dev->jack_connected[i] = dev->jack_plugged[i] = dev->layout.jacks[i].connected;
 	err = vsnd__io_pool_init(dev);
 	if (err)
 		goto err;

@@ -1,22 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Jack states (5.14.6.4): set by the host, or following the sink or source a
- * backend plays to. A change queues its event; the top-level dispatch
- * (device.c) delivers it, so nothing here pushes to a ring.
+ * Jack states (5.14.6.4): a jack reads connected while the host has it
+ * plugged and the sink or source its stream's backend plays to is not known
+ * to be gone. The two are kept apart, so a server coming back does not plug
+ * a jack the host unplugged, and what a closed stream knew goes with it: a
+ * guest that saw the jack go off while the server was away may never open
+ * the stream again to see it come back. A change of what the jack reads
+ * queues its event; the top-level dispatch (device.c) delivers it, so
+ * nothing here pushes to a ring.
  */
 #include <errno.h>
 
 #include "dev.h"
 
-int vsnd__jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected)
+static void jack_update(struct vsnd_dev *dev, unsigned int j)
+{
+	bool connected = dev->jack_plugged[j] && !dev->jack_away[j];
+
+	if (dev->jack_connected[j] == connected)
+		return;
+	dev->jack_connected[j] = connected;
+	vsnd__event_queue(dev, connected ? VIRTIO_SND_EVT_JACK_CONNECTED
+					 : VIRTIO_SND_EVT_JACK_DISCONNECTED, j);
+}
+
+int vsnd__jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool plugged)
 {
 	if (jack_id >= dev->layout.n_jacks)
 		return -ENOENT;
-	if (dev->jack_connected[jack_id] == connected)
-		return 0;
-	dev->jack_connected[jack_id] = connected;
-	vsnd__event_queue(dev, connected ? VIRTIO_SND_EVT_JACK_CONNECTED
-					 : VIRTIO_SND_EVT_JACK_DISCONNECTED, jack_id);
+	dev->jack_plugged[jack_id] = plugged;
+	jack_update(dev, jack_id);
 	return 0;
 }
 
@@ -39,6 +52,15 @@ void vsnd__jack_follow(struct vsnd_dev *dev, const struct pcm_stream *s, bool pr
 {
 	int j = stream_jack(dev, s);
 
-	if (j >= 0)
-		vsnd__jack_set(dev, (unsigned int)j, present);
+	if (j < 0)
+		return;
+	dev->jack_away[j] = !present;
+	jack_update(dev, (unsigned int)j);
+}
+
+void vsnd__jack_forget(struct vsnd_dev *dev, struct pcm_stream *s)
+{
+	if (s->host_present_seen == 0)
+		vsnd__jack_follow(dev, s, true);
+	s->host_present_seen = -1;
 }

@@ -71,6 +71,7 @@ static void stream_close(struct vsnd_dev *dev, struct pcm_stream *s, bool push)
 	if (s->state == VSND_STATE_STARTED && !s->transport_paused)
 		dev->backend->ops->stop(dev->backend, &s->port);
 	dev->backend->ops->close(dev->backend, &s->port);
+	vsnd__jack_forget(dev, s);
 	vsnd_ring_fini(&s->port.ring);
 	s->open = false;
 	s->transport_paused = false;

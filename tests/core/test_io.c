@@ -698,6 +698,72 @@ static void test_jack_events_backlog(void **state)
 	h_free(h);
 }
 
+/* The jack event in event buffer e, and what JACK_INFO and the API read. */
+static void jack_reads(struct harness *h, struct h_chain *e, uint32_t code, bool connected)
+{
+	bool got;
+
+	assert_true(e->done);
+	assert_int_equal(vsnd_le32(e->wr_buf), code);
+	assert_int_equal(vsnd_le32(e->wr_buf + 4), 0);
+	assert_int_equal(vsnd_dev_jack_get(h->dev, 0, &got), 0);
+	assert_int_equal(got, connected);
+}
+
+/* The backend says the host end of stream 0 (jack 0) is there or not. */
+static void host_end(struct harness *h, int present)
+{
+	atomic_store(&h->dev->streams[0].port.host_present, present);
+	vsnd_dev_process(h->dev);
+}
+
+/*
+ * A jack reads connected while the host has it plugged and its stream's
+ * host end is not known gone: a server coming back does not plug a jack the
+ * host unplugged, and the host's plug waits for the server. What a stream
+ * knew goes with its host stream: a guest that saw the jack go off while
+ * the server was away would otherwise never see it back if it did not open
+ * the stream again.
+ */
+static void test_jack_follows_host_end(void **state)
+{
+	struct harness *h = h_new("null", NULL, false);
+	struct h_chain *e[5];
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		e[i] = event_buf(h);
+	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	host_end(h, 1);
+	assert_false(e[0]->done);
+	host_end(h, 0);
+	jack_reads(h, e[0], VIRTIO_SND_EVT_JACK_DISCONNECTED, false);
+	/* the host unplugs it meanwhile; the server comes back: still off */
+	assert_int_equal(vsnd_dev_jack_set(h->dev, 0, false), 0);
+	host_end(h, 1);
+	assert_false(e[1]->done);
+	assert_int_equal(vsnd_dev_jack_set(h->dev, 0, true), 0);
+	jack_reads(h, e[1], VIRTIO_SND_EVT_JACK_CONNECTED, true);
+	/* the server goes again, the host plugs it (no change), the guest
+	 * lets the stream go: on again, as nothing says the server is away */
+	host_end(h, 0);
+	jack_reads(h, e[2], VIRTIO_SND_EVT_JACK_DISCONNECTED, false);
+	assert_int_equal(vsnd_dev_jack_set(h->dev, 0, true), 0);
+	assert_false(e[3]->done);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	jack_reads(h, e[3], VIRTIO_SND_EVT_JACK_CONNECTED, true);
+	/* a new host stream starts knowing nothing */
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	vsnd_dev_process(h->dev);
+	assert_false(e[4]->done);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	assert_false(e[4]->done);
+	for (int i = 0; i < 5; i++)
+		h_chain_free(e[i]);
+	h_free(h);
+}
+
 /*
  * Two-period buffers of 13 frames (0.27 ms at 48 kHz): the Linux driver
  * must never see a buffer's worth complete between two looks at its
@@ -798,6 +864,7 @@ int main(void)
 		cmocka_unit_test(test_wrap_guard),
 		cmocka_unit_test(test_wrap_guard_same_pass),
 		cmocka_unit_test(test_jack_events_backlog),
+		cmocka_unit_test(test_jack_follows_host_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
