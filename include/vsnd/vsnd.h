@@ -212,7 +212,8 @@ bool vsnd_dev_broken(const struct vsnd_dev *dev);
 /* Jack hotplug from the host side; sends the jack event when what the jack
  * reads changes. A jack reads connected while the host has it plugged and
  * the host end of its stream (a backend's vsnd_port.host_present, while the
- * stream is open) is not gone. Returns 0, -ENOENT for a bad id. */
+ * stream is open and for 2 s after) is not gone. Returns 0, -ENOENT for a
+ * bad id. */
 int vsnd_dev_jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool connected);
 unsigned int vsnd_dev_jack_count(const struct vsnd_dev *dev);
 /* Is jack jack_id connected? Returns 0 with *connected, or -ENOENT. */

@@ -222,11 +222,11 @@ static void control_pop(struct vsnd_dev *dev)
 }
 
 /* Move frames and complete messages for every running stream, then ask for
- * the next tick of the earliest clocked backend. */
+ * the next tick of the earliest clocked backend (or of a jack's, jack.c). */
 static void service_streams(struct vsnd_dev *dev)
 {
 	uint64_t now = vsnd__dev_now(dev);
-	uint64_t deadline = UINT64_MAX;
+	uint64_t deadline = vsnd__jack_tick(dev, now);
 
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
 		struct pcm_stream *s = &dev->streams[i];

@@ -5,7 +5,10 @@
  * to be gone. The two are kept apart, so a server coming back does not plug
  * a jack the host unplugged, and what a closed stream knew goes with it: a
  * guest that saw the jack go off while the server was away may never open
- * the stream again to see it come back. A change of what the jack reads
+ * the stream again to see it come back. Not at once: a guest whose sound
+ * server opens a card again when its jack comes on, and gives it up when
+ * it goes off, would otherwise make the two chase each other while the
+ * server is away. A change of what the jack reads
  * queues its event; the top-level dispatch (device.c) delivers it, so
  * nothing here pushes to a ring.
  */
@@ -55,12 +58,33 @@ void vsnd__jack_follow(struct vsnd_dev *dev, const struct pcm_stream *s, bool pr
 	if (j < 0)
 		return;
 	dev->jack_away[j] = !present;
+	dev->jack_forget_at[j] = 0;
 	jack_update(dev, (unsigned int)j);
 }
 
 void vsnd__jack_forget(struct vsnd_dev *dev, struct pcm_stream *s)
 {
-	if (s->host_present_seen == 0)
-		vsnd__jack_follow(dev, s, true);
+	int j = stream_jack(dev, s);
+
+	if (j >= 0 && s->host_present_seen == 0)
+		dev->jack_forget_at[j] = vsnd__dev_now(dev) + VSND_JACK_FORGET_NS;
 	s->host_present_seen = -1;
+}
+
+uint64_t vsnd__jack_tick(struct vsnd_dev *dev, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned int j = 0; j < dev->layout.n_jacks; j++) {
+		if (!dev->jack_forget_at[j])
+			continue;
+		if (now < dev->jack_forget_at[j]) {
+			next = dev->jack_forget_at[j] < next ? dev->jack_forget_at[j] : next;
+			continue;
+		}
+		dev->jack_forget_at[j] = 0;
+		dev->jack_away[j] = false;
+		jack_update(dev, j);
+	}
+	return next;
 }

@@ -721,9 +721,10 @@ static void host_end(struct harness *h, int present)
  * A jack reads connected while the host has it plugged and its stream's
  * host end is not known gone: a server coming back does not plug a jack the
  * host unplugged, and the host's plug waits for the server. What a stream
- * knew goes with its host stream: a guest that saw the jack go off while
- * the server was away would otherwise never see it back if it did not open
- * the stream again.
+ * knew goes with its host stream, VSND_JACK_FORGET_NS after it closed: a
+ * guest that saw the jack go off while the server was away would otherwise
+ * never see it back if it did not open the stream again; one that opens it
+ * again meanwhile and finds the server away keeps the jack off.
  */
 static void test_jack_follows_host_end(void **state)
 {
@@ -746,18 +747,30 @@ static void test_jack_follows_host_end(void **state)
 	assert_int_equal(vsnd_dev_jack_set(h->dev, 0, true), 0);
 	jack_reads(h, e[1], VIRTIO_SND_EVT_JACK_CONNECTED, true);
 	/* the server goes again, the host plugs it (no change), the guest
-	 * lets the stream go: on again, as nothing says the server is away */
+	 * lets the stream go, opens it again at once and finds the server
+	 * still away: off all along */
 	host_end(h, 0);
 	jack_reads(h, e[2], VIRTIO_SND_EVT_JACK_DISCONNECTED, false);
 	assert_int_equal(vsnd_dev_jack_set(h->dev, 0, true), 0);
-	assert_false(e[3]->done);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->host.now + VSND_JACK_FORGET_NS / 2);
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+	host_end(h, 0);
+	h_run_until(h, h->host.now + VSND_JACK_FORGET_NS);
+	assert_false(e[3]->done);
+	/* it lets the stream go for good: on again once the forgetting is
+	 * due, as nothing says the server is away any more */
+	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->host.now + VSND_JACK_FORGET_NS - 1);
+	assert_false(e[3]->done);
+	h_run_until(h, h->host.now + 1);
 	jack_reads(h, e[3], VIRTIO_SND_EVT_JACK_CONNECTED, true);
-	/* a new host stream starts knowing nothing */
+	/* a new host stream starts knowing nothing, and one that never
+	 * reported leaves nothing to forget */
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
 	vsnd_dev_process(h->dev);
-	assert_false(e[4]->done);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
+	h_run_until(h, h->host.now + 2 * VSND_JACK_FORGET_NS);
 	assert_false(e[4]->done);
 	for (int i = 0; i < 5; i++)
 		h_chain_free(e[i]);

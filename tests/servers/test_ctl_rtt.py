@@ -8,7 +8,9 @@ plays on the output stream) against the real vsnd, for each server backend
 through alsa-plugins' pulse PCM into the test's PulseAudio), with the
 server absent, starting, live, stopped (SIGSTOP) and killed. In every state:
 no failed request, p99 < 5 ms, worst < 20 ms, and the play's wall time (the
-guest's clock) within 0.5 s of its audio."""
+guest's clock) within 0.5 s of its audio. The played stream's jack (read
+through vsnd-ctl during the play) is off while the server is absent or
+killed, on while it is live."""
 import argparse
 import os
 import shutil
@@ -34,6 +36,12 @@ STATES = {
     'stopped': (5.0, True, [(1.0, 'pause'), (4.0, 'resume')]),
     'killed': (4.0, True, [(1.0, 'kill')]),
 }
+# state: [(s into the play, what the played stream's jack reads then, or
+# what vsnd-ctl does to it)]. While the server starts, the host unplugs
+# the jack: the server's coming does not plug it (the live state's look,
+# after the host plugged it again, sees it on).
+JACK_STEPS = {'absent': [(2.0, False)], 'starting': [(0.5, 'unplug'), (3.0, False), (3.2, 'plug')],
+              'live': [(2.0, True)], 'killed': [(2.5, False)]}
 
 
 def server_kind(backend):
@@ -151,12 +159,7 @@ def backend_setup(backend, server, work):
 
 def first_streams(drive, sock, env):
     """The ids of the first output stream (played) and input one (probed)."""
-    import json
-    r = subprocess.run([drive, sock, 'info', '--json'], env=env, capture_output=True, text=True,
-                       timeout=20)
-    if r.returncode != 0:
-        raise S.Failure('vsnd-drive info: %s' % r.stderr.strip())
-    streams = json.loads(r.stdout)['streams']
+    streams = drive_info(drive, sock, env)['streams']
     ids = [[s['id'] for s in streams if s['direction'] == d] for d in ('output', 'input')]
     if not ids[0] or not ids[1]:
         raise S.Failure('vsnd needs an output and an input stream here')
@@ -191,7 +194,8 @@ def run_timeline(server, events, t0, p):
     while p.poll() is None or events:
         now = time.monotonic()
         if events and now >= t0 + events[0][0]:
-            getattr(server, events.pop(0)[1])()
+            what = events.pop(0)[1]
+            what() if callable(what) else getattr(server, what)()
             continue
         seen = seen or (p.poll() is None and server.has_playback())
         wait = 0.2 if not events else min(0.2, t0 + events[0][0] - now)
@@ -204,6 +208,15 @@ def play_state(args, server, d, ids, state, env, work):
     Returns (row, problems)."""
     seconds, running, events = STATES[state]
     server.ensure(running)
+    seen_jack = []
+    for at, what in JACK_STEPS.get(state, []):
+        if isinstance(what, str):
+            step = (lambda verb: lambda: jack_cmd(args, d, verb))(what)
+        else:
+            step = (lambda at, want: lambda: seen_jack.append(
+                (at, want, jack_plugged(args, d))))(at, what)
+        events = events + [(at, step)]
+    events = sorted(events, key=lambda e: e[0])
     t0 = time.monotonic()
     p = subprocess.Popen([args.drive, d.sock, 'play', clip(work, seconds), '--ctl-probe',
                           str(ids[1]), '-q'] + args.drive_arg, env=env, stdout=subprocess.PIPE,
@@ -218,6 +231,7 @@ def play_state(args, server, d, ids, state, env, work):
             p.kill()
             p.wait()
     row, problems = judge(p.returncode, out, err, d)
+    problems += judge_jack(state, seen_jack, d.jack)
     # A backend that never reaches the server is paced by the device alone:
     # every figure would pass without measuring the server side at all. (The
     # server is asked: vsnd's log lines are rate-limited, and the probed
@@ -226,6 +240,50 @@ def play_state(args, server, d, ids, state, env, work):
         problems.append('the played stream never reached the live server (no playback '
                         'stream of vsnd seen on it)')
     return row, problems
+
+
+def drive_info(drive, sock, env):
+    import json
+    r = subprocess.run([drive, sock, 'info', '--json'], env=env, capture_output=True, text=True,
+                       timeout=20)
+    if r.returncode != 0:
+        raise S.Failure('vsnd-drive info: %s' % r.stderr.strip())
+    return json.loads(r.stdout)
+
+
+def played_jack(drive, sock, env, stream):
+    """The id of stream's jack (same function group, same direction by the
+    pin's default device: jack.c)."""
+    info = drive_info(drive, sock, env)
+    s = next(x for x in info['streams'] if x['id'] == stream)
+    for j in info['jacks']:
+        if j['hda_fn_nid'] == s['hda_fn_nid'] and \
+                ((j['defconf'] >> 20 & 0xf) >= 8) == (s['direction'] == 'input'):
+            return j['id']
+    raise S.Failure('stream %d has no jack' % stream)
+
+
+def jack_plugged(args, d):
+    """Whether stream's jack reads connected now, through vsnd-ctl (while a
+    frontend plays), or the reason it could not be read."""
+    import json
+    r = subprocess.run([args.ctl, d.ctl, 'status', '--json'], capture_output=True, text=True,
+                       timeout=5)
+    if r.returncode != 0:
+        return 'vsnd-ctl status: %s' % r.stderr.strip()
+    jacks = json.loads(r.stdout)['jacks']
+    return next((j['plugged'] for j in jacks if j['id'] == d.jack), 'no jack %d' % d.jack)
+
+
+def jack_cmd(args, d, verb):
+    subprocess.run([args.ctl, d.ctl, 'jack', str(d.jack), verb], check=True,
+                   capture_output=True, timeout=5)
+
+
+def judge_jack(state, seen, jack):
+    """What the played stream's jack read against what it should have."""
+    return ['jack %d read %r %g s into the play, want %s (server %s)'
+            % (jack, got, at, want, state) for at, want, got in seen if got is not want]
 
 
 def judge(rc, out, err, d):
@@ -260,11 +318,15 @@ def run_backend(args, backend, rows, fails):
         server = Server(server_kind(backend), procs, work,
                         short_sinks=backend in ('alsa', 'portaudio'))
         spec, env = backend_setup(backend, server, work)
+        ctl = os.path.join(work, 'vsnd.ctl')
         # vsnd starts in the first state's server condition (absent, by
         # default: a backend must find a server that comes later)
         server.ensure(STATES[args.states[0]][1])
-        d = S.Daemon(args.vsnd, work, args=['--backend', spec], env=env, procs=procs)
+        d = S.Daemon(args.vsnd, work, args=['--backend', spec, '--control', ctl], env=env,
+                     procs=procs)
+        d.ctl = ctl
         ids = first_streams(args.drive, d.sock, env)
+        d.jack = played_jack(args.drive, d.sock, env, ids[0])
         for state in args.states:
             S.log('-- %s, server %s: %g s played on stream %d, stream %d probed'
                   % (backend, state, STATES[state][0], ids[0], ids[1]))
@@ -304,6 +366,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--vsnd', required=True)
     ap.add_argument('--drive', required=True, help='vsnd-drive')
+    ap.add_argument('--ctl', required=True, help='vsnd-ctl')
     ap.add_argument('--backend', action='append', choices=BACKENDS,
                     help='a backend to measure (repeatable; default: all)')
     ap.add_argument('--states', default=','.join(STATES),
@@ -313,7 +376,8 @@ def main():
                     'buffer of 80 ms rather than 40)')
     ap.add_argument('--keep', action='store_true')
     args = ap.parse_args()
-    args.vsnd, args.drive = os.path.abspath(args.vsnd), os.path.abspath(args.drive)
+    args.vsnd, args.drive, args.ctl = (os.path.abspath(a) for a in (args.vsnd, args.drive,
+                                                                     args.ctl))
     args.states = args.states.split(',')
     if any(s not in STATES for s in args.states):
         ap.error('unknown state in --states')
