@@ -122,6 +122,7 @@ struct vsnd_dev {
 	bool jack_plugged[VSND_MAX_JACKS];
 	bool jack_away[VSND_MAX_JACKS];
 	uint64_t jack_forget_at[VSND_MAX_JACKS]; /* away no longer known then; 0: never */
+	uint64_t jack_forget_next;               /* none due before (UINT64_MAX: none) */
 	struct event_backlog events;
 	/* Held-message pools, one per data queue, allocated once. */
 	struct io_msg *pool[2];
@@ -189,7 +190,7 @@ int vsnd__jack_set(struct vsnd_dev *dev, unsigned int jack_id, bool plugged);
 void vsnd__jack_follow(struct vsnd_dev *dev, const struct pcm_stream *s, bool present);
 /* s's host stream closed: what it knew of its host end goes with it, in
  * VSND_JACK_FORGET_NS. */
-void vsnd__jack_forget(struct vsnd_dev *dev, struct pcm_stream *s);
+void vsnd__jack_forget(struct vsnd_dev *dev, const struct pcm_stream *s);
 /* Forget what is due by now; returns when the next is due (UINT64_MAX: none). */
 uint64_t vsnd__jack_tick(struct vsnd_dev *dev, uint64_t now);
 #define VSND_JACK_FORGET_NS UINT64_C(2000000000)

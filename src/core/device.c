@@ -123,6 +123,7 @@ int vsnd_dev_new(struct vsnd_dev **out, const struct vsnd_dev_config *cfg)
 	}
 	for (unsigned int i = 0; i < dev->layout.n_jacks; i++)
 		dev->jack_connected[i] = dev->jack_plugged[i] = dev->layout.jacks[i].connected;
+	dev->jack_forget_next = UINT64_MAX;
 	err = vsnd__io_pool_init(dev);
 	if (err)
 		goto err;

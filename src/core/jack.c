@@ -8,9 +8,9 @@
  * the stream again to see it come back. Not at once: a guest whose sound
  * server opens a card again when its jack comes on, and gives it up when
  * it goes off, would otherwise make the two chase each other while the
- * server is away. A change of what the jack reads
- * queues its event; the top-level dispatch (device.c) delivers it, so
- * nothing here pushes to a ring.
+ * server is away. A change of what the jack reads queues its event; the
+ * top-level dispatch (device.c) delivers it, so nothing here pushes to a
+ * ring.
  */
 #include <errno.h>
 
@@ -62,19 +62,25 @@ void vsnd__jack_follow(struct vsnd_dev *dev, const struct pcm_stream *s, bool pr
 	jack_update(dev, (unsigned int)j);
 }
 
-void vsnd__jack_forget(struct vsnd_dev *dev, struct pcm_stream *s)
+void vsnd__jack_forget(struct vsnd_dev *dev, const struct pcm_stream *s)
 {
 	int j = stream_jack(dev, s);
+	uint64_t at = vsnd__dev_now(dev) + VSND_JACK_FORGET_NS;
 
-	if (j >= 0 && s->host_present_seen == 0)
-		dev->jack_forget_at[j] = vsnd__dev_now(dev) + VSND_JACK_FORGET_NS;
-	s->host_present_seen = -1;
+	if (j < 0 || s->host_present_seen != 0)
+		return;
+	dev->jack_forget_at[j] = at;
+	dev->jack_forget_next = at < dev->jack_forget_next ? at : dev->jack_forget_next;
 }
 
+/* Runs on every service of the streams: nothing but a compare until the
+ * earliest forgetting is due. */
 uint64_t vsnd__jack_tick(struct vsnd_dev *dev, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 
+	if (now < dev->jack_forget_next)
+		return dev->jack_forget_next;
 	for (unsigned int j = 0; j < dev->layout.n_jacks; j++) {
 		if (!dev->jack_forget_at[j])
 			continue;
@@ -86,5 +92,6 @@ uint64_t vsnd__jack_tick(struct vsnd_dev *dev, uint64_t now)
 		dev->jack_away[j] = false;
 		jack_update(dev, j);
 	}
+	dev->jack_forget_next = next;
 	return next;
 }
