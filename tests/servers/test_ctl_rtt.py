@@ -10,8 +10,10 @@ server absent, starting, live, stopped (SIGSTOP) and killed. In every state:
 no failed request, p99 < 5 ms, worst < 20 ms, and the play's wall time (the
 guest's clock) within 0.5 s of its audio. The played stream's jack (read
 through vsnd-ctl during the play) is off while the server is absent or
-killed, on while it is live."""
+killed, on while it is live, and off while the host unplugged it whatever
+the server does (it starts meanwhile)."""
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -243,7 +245,7 @@ def play_state(args, server, d, ids, state, env, work):
 
 
 def drive_info(drive, sock, env):
-    import json
+    """vsnd-drive info's JSON (a frontend session of its own)."""
     r = subprocess.run([drive, sock, 'info', '--json'], env=env, capture_output=True, text=True,
                        timeout=20)
     if r.returncode != 0:
@@ -264,9 +266,8 @@ def played_jack(drive, sock, env, stream):
 
 
 def jack_plugged(args, d):
-    """Whether stream's jack reads connected now, through vsnd-ctl (while a
-    frontend plays), or the reason it could not be read."""
-    import json
+    """Whether the played stream's jack reads connected now, through
+    vsnd-ctl (while a frontend plays), or why it could not be read."""
     r = subprocess.run([args.ctl, d.ctl, 'status', '--json'], capture_output=True, text=True,
                        timeout=5)
     if r.returncode != 0:
@@ -276,6 +277,7 @@ def jack_plugged(args, d):
 
 
 def jack_cmd(args, d, verb):
+    """The host plugs or unplugs the played stream's jack."""
     subprocess.run([args.ctl, d.ctl, 'jack', str(d.jack), verb], check=True,
                    capture_output=True, timeout=5)
 
