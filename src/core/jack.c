@@ -65,10 +65,11 @@ void vsnd__jack_follow(struct vsnd_dev *dev, const struct pcm_stream *s, bool pr
 void vsnd__jack_forget(struct vsnd_dev *dev, const struct pcm_stream *s)
 {
 	int j = stream_jack(dev, s);
-	uint64_t at = vsnd__dev_now(dev) + VSND_JACK_FORGET_NS;
+	uint64_t at;
 
 	if (j < 0 || s->host_present_seen != 0)
 		return;
+	at = vsnd__dev_now(dev) + VSND_JACK_FORGET_NS;
 	dev->jack_forget_at[j] = at;
 	dev->jack_forget_next = at < dev->jack_forget_next ? at : dev->jack_forget_next;
 }

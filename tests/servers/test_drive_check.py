@@ -56,8 +56,13 @@ def start_server(kind, procs, work):
     return pa, ('alsa,device=vsnd_guest' if kind == 'alsa' else 'portaudio'), env
 
 
+def show_log(d):
+    S.log('vsnd log (%s):\n%s' % (d.logpath, d.log()[-4000:]))
+
+
 def run_check(args, spec, env, work, controls):
-    """vsnd with the backend, vsnd-drive check against it; returns its lines."""
+    """vsnd with the backend, vsnd-drive check against it; returns its lines
+    and the daemon."""
     tag = 'controls' if controls else 'plain'
     ctl = os.path.join(work, 'vsnd-%s.ctl' % tag)
     d = S.Daemon(args.vsnd, work, name='vsnd-' + tag, env=env,
@@ -81,37 +86,27 @@ def run_check(args, spec, env, work, controls):
     S.log('     %s (%.1f s)' % (lines[-1] if lines else r.stderr.strip()[-300:], took))
     ok = r.returncode == 0 and not fails and bool(lines) and ' 0 failed' in lines[-1]
     if not ok:
-        S.log('vsnd log (%s):\n%s' % (d.logpath, d.log()[-4000:]))
+        show_log(d)
     S.check(ok, '%s: vsnd-drive check%s passes in full%s'
             % (args.server, ' --controls' if controls else '',
                '' if ok else ' (%s)' % (fails[0] if fails else 'exit %d' % r.returncode)))
     S.check(not stop_err and d.rc == 0, '%s: vsnd exits 0 on SIGTERM (%s)'
             % (args.server, stop_err or d.rc))
-    return lines
+    return lines, d
 
 
 def check_run(args, spec, env, work, controls):
-    lines = run_check(args, spec, env, work, controls)
+    lines, d = run_check(args, spec, env, work, controls)
     for clause in MUST_PASS:
         passed = any(ln.startswith('PASS') and clause in ln for ln in lines)
         if not passed:  # why: its SKIP or FAIL lines, and what vsnd said
             for ln in lines:
                 if clause in ln:
                     S.log('     ' + ln)
-            S.log('vsnd log (%s):\n%s' % (work, tail_log(work, controls)))
+            show_log(d)
         S.check(passed, '%s: clause %s ran and passed' % (args.server, clause))
     S.check(sum(1 for ln in lines if 'io.tx-pacing' in ln) == 2,
             '%s: both pacing patterns ran (Linux, Haiku)' % args.server)
-
-
-def tail_log(work, controls):
-    path = os.path.join(work, 'vsnd-%s.log' % ('controls' if controls else 'plain'))
-    try:
-        with open(path, errors='replace') as f:
-            kept = [ln for ln in f if not ln.startswith(('ALSA lib', 'Jack', 'Cannot connect'))]
-    except OSError as e:
-        return str(e)
-    return ''.join(kept[-60:])
 
 
 # A run in which the server aborted on its own assertion says nothing of
