@@ -222,11 +222,11 @@ static void control_pop(struct vsnd_dev *dev)
 		vsnd__dev_mark_broken(dev, VSND_QUEUE_CONTROL);
 }
 
-/* Move frames and complete messages for every running stream, then ask for
- * the next tick of the earliest clocked backend (or of a jack's, jack.c). */
-static void service_streams(struct vsnd_dev *dev)
+/* Move frames and complete messages for every running stream. Returns
+ * when the earliest clocked backend (or a jack, jack.c) wants its next
+ * tick. */
+static uint64_t service_streams(struct vsnd_dev *dev, uint64_t now)
 {
-	uint64_t now = vsnd__dev_now(dev);
 	uint64_t deadline = vsnd__jack_tick(dev, now);
 
 	for (unsigned int i = 0; i < dev->layout.n_streams; i++) {
@@ -239,7 +239,7 @@ static void service_streams(struct vsnd_dev *dev)
 		    s->next_deadline < deadline)
 			deadline = s->next_deadline;
 	}
-	dev->host->set_timer(dev->host_opaque, deadline);
+	return deadline;
 }
 
 /* Events queued by the work just done (jacks, xruns, controls) go out after
@@ -250,15 +250,34 @@ static void dev_deliver(struct vsnd_dev *dev)
 	vsnd__dev_notify(dev);
 }
 
+/*
+ * What is due now reaches the driver first: the ticks, the buffers they
+ * complete and the driver's notification. Only then the work for later:
+ * the buffers the driver queued without a kick since the last wake (a
+ * kickless queue holds two periods, so the tick just made never needed
+ * them), a pass that copies them ahead, and the timer. A completion so
+ * waits for no ring walk, and the driver's wake for no timer re-arm, which
+ * is a system call and on a VM a hypervisor exit.
+ */
 static void dev_run(struct vsnd_dev *dev)
 {
+	uint64_t now, deadline;
+	bool more;
+
 	if (dev->broken)
 		return;
-	vsnd__io_poll_quiet(dev);
-	service_streams(dev);
-	if (vsnd__io_choose_kicks(dev))
-		service_streams(dev);
+	now = vsnd__dev_now(dev);
+	deadline = service_streams(dev, now);
 	dev_deliver(dev);
+	more = vsnd__io_poll_quiet(dev);
+	if (vsnd__io_choose_kicks(dev))
+		more = true;
+	if (more) {
+		/* the same instant: this pass only takes in the new buffers */
+		deadline = service_streams(dev, now);
+		dev_deliver(dev);
+	}
+	dev->host->set_timer(dev->host_opaque, deadline);
 }
 
 void vsnd_dev_kick(struct vsnd_dev *dev, unsigned int q)

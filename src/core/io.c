@@ -339,13 +339,14 @@ unsigned int vsnd__io_queue_index(const struct pcm_stream *s)
 	return s->desc.direction == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
 }
 
-void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
+unsigned int vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 {
 	struct vsnd_chain *c;
+	unsigned int n;
 	int err = 0;
 
 	io_resume(dev, q == VSND_QUEUE_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT);
-	for (unsigned int n = 0; n < VSND_POP_BATCH; n++) {
+	for (n = 0; n < VSND_POP_BATCH; n++) {
 		err = dev->tops->pop(dev->topaque, q, &c);
 		if (err)
 			break;
@@ -353,6 +354,7 @@ void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 	}
 	if (err == -EIO)
 		vsnd__dev_mark_broken(dev, q);
+	return n;
 }
 
 /* ---- kicks ---- */
@@ -413,13 +415,17 @@ bool vsnd__io_choose_kicks(struct vsnd_dev *dev)
 	return popped;
 }
 
-/* Before a pass: the buffers of queues that do not kick. */
-void vsnd__io_poll_quiet(struct vsnd_dev *dev)
+/* The buffers of queues that do not kick. Returns true when it took any
+ * (the streams want a pass for them). */
+bool vsnd__io_poll_quiet(struct vsnd_dev *dev)
 {
+	unsigned int n = 0;
+
 	if (dev->kicks_off[VSND_QUEUE_TX])
-		vsnd__io_pop_queue(dev, VSND_QUEUE_TX);
+		n += vsnd__io_pop_queue(dev, VSND_QUEUE_TX);
 	if (dev->kicks_off[VSND_QUEUE_RX])
-		vsnd__io_pop_queue(dev, VSND_QUEUE_RX);
+		n += vsnd__io_pop_queue(dev, VSND_QUEUE_RX);
+	return n > 0;
 }
 
 /* ---- moving frames ---- */
@@ -541,7 +547,10 @@ void vsnd__io_prefill(struct vsnd_dev *dev, struct pcm_stream *s)
  * a VM exit storm, a descheduled thread) owes that much more audio than
  * the lead covers. Copy what the guest has queued for it first, so the
  * stall costs silence only beyond the guest's own buffer, as on hardware
- * whose DMA keeps reading while the CPU is away.
+ * whose DMA keeps reading while the CPU is away. The lead is at least two
+ * ticks (clock.h), so a tick up to half the lead late finds its frames in
+ * the ring already: the usual wake, a few tens of microseconds late, copies
+ * nothing before it completes.
  */
 static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t late_ns)
 {
@@ -553,6 +562,8 @@ static void prefill_late(struct vsnd_dev *dev, struct pcm_stream *s, uint64_t la
 	if (late_ns > 10 * ns_per_s) /* bounds the product; any ring is full by then */
 		late_ns = 10 * ns_per_s;
 	frames = (late_ns * p->rate_hz + ns_per_s - 1) / ns_per_s;
+	if (frames * p->frame_bytes <= s->port.lead_bytes / 2)
+		return;
 	target = s->port.lead_bytes + frames * p->frame_bytes;
 	prefill_to(dev, s, (size_t)(target < cap ? target : cap));
 }
