@@ -6,14 +6,16 @@
  * devices synchronously (through ALSA, a server's PCM connects to it), so
  * every PortAudio call but the callback's is made by one worker thread per
  * backend instance: it opens the streams the device thread asks for,
- * reopens a dead one once a second, and closes and frees what the device
- * thread let go. Meanwhile the device paces the guest's stream in real time;
+ * reopens a dead one once a second (or one stuck without a callback for a
+ * second, vsnd__be_rt_stuck), and closes and frees what the device thread
+ * let go. Meanwhile the device paces the guest's stream in real time;
  * the worker sleeps while there is nothing to do.
  */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,7 @@ struct portaudio_port {
 	struct portaudio_be *pb;
 	struct portaudio_port *next;    /* pb->lock */
 	bool closing;                   /* pb->lock: the device let it go */
+	_Atomic bool renew;             /* device thread: stuck; the worker makes it anew */
 	PaStream *stream;               /* the worker's */
 	uint64_t retry_at;              /* the worker's */
 	struct vsnd_pcm_params params;  /* the port's, for the worker after close */
@@ -219,17 +222,25 @@ static void pp_close_stream(struct portaudio_port *pp)
 }
 
 /* A port's turn: open it if due, or notice that its stream died (the
- * callback thread ended). Returns when it wants a turn again (UINT64_MAX:
- * only when kicked). */
+ * callback thread ended) or is stuck (the device said so: PortAudio may
+ * call a stream active whose server is gone). A stuck one is opened again
+ * at once: the open fails while the server is away, and the guest sees
+ * it absent. Returns when it wants a turn again (UINT64_MAX: only when
+ * kicked). */
 static uint64_t pp_turn(struct portaudio_port *pp, uint64_t now)
 {
-	if (pp->stream && Pa_IsStreamActive(pp->stream) == 1)
+	bool stuck = atomic_load(&pp->renew);
+
+	if (pp->stream && !stuck && Pa_IsStreamActive(pp->stream) == 1)
 		return now + PORTAUDIO_RETRY_NS; /* a look a second: did it die? */
 	if (pp->stream) {
+		/* may wait for a stopped server to resume (the worker only) */
 		pp_close_stream(pp);
 		vsnd__be_rt_set_live(&pp->rt, false);
-		pp->retry_at = now + PORTAUDIO_RETRY_NS;
+		pp->retry_at = stuck ? now : now + PORTAUDIO_RETRY_NS;
 	}
+	/* taken only now: the device asks again while the close waits */
+	atomic_store(&pp->renew, false);
 	if (now >= pp->retry_at) {
 		int ret = pp_open_stream(pp);
 
@@ -342,6 +353,18 @@ static void worker_kick(struct portaudio_be *pb)
 }
 
 /* ---- device thread ---- */
+
+/* The be_rt's tick; a stream stuck on a live connection is handed to the
+ * worker to be made anew. */
+static uint64_t portaudio_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
+{
+	uint64_t next = vsnd__be_rt_tick(be, port, now_ns);
+	struct portaudio_port *pp = port->priv;
+
+	if (pp && vsnd__be_rt_stuck(&pp->rt, now_ns, &next) && !atomic_exchange(&pp->renew, true))
+		worker_kick(pp->pb);
+	return next;
+}
 
 static void portaudio_close(struct vsnd_backend *be, struct vsnd_port *port)
 {
@@ -490,7 +513,7 @@ const struct vsnd_backend_ops vsnd__backend_portaudio = {
 	.open = portaudio_open,
 	.start = vsnd__be_rt_start,
 	.stop = vsnd__be_rt_stop,
-	.tick = vsnd__be_rt_tick,
+	.tick = portaudio_tick,
 	.close = portaudio_close,
 	.delay_frames = vsnd__be_rt_delay_frames,
 };

@@ -892,3 +892,17 @@ uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint6
 	}
 	return pace(rt, now_ns, false);
 }
+
+bool vsnd__be_rt_stuck(const struct be_rt *rt, uint64_t now_ns, uint64_t *next)
+{
+	uint64_t due;
+
+	if (!rt->stalled || !atomic_load(&rt->live))
+		return false;
+	due = rt->stalled_at + BE_RT_RENEW_NS;
+	if (now_ns >= due)
+		return true;
+	if (due < *next)
+		*next = due;
+	return false;
+}

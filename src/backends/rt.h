@@ -288,4 +288,19 @@ int vsnd__be_rt_stop(struct vsnd_backend *be, struct vsnd_port *port);
  * else the pacer's next deadline; UINT64_MAX when not running. */
 uint64_t vsnd__be_rt_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
 
+/* A live stream the server has not called back for this long, while the
+ * guest's stream runs, is stuck: the backend makes it anew (the device
+ * paces it meanwhile, as for any stall). pipewire-pulse, after a SIGSTOP,
+ * ran the graph cycles it had missed, overflowed its loop's queue ("queue
+ * full 64") and never asked the stream for data again: 3 s of a clip went
+ * unheard while it otherwise served. PortAudio's ALSA host API kept a
+ * stream "active" whose server (through alsa-plugins' pulse PCM) had been
+ * killed, so its backend never learnt the server was gone. A server that
+ * is only stopped gets the new stream when it resumes. */
+#define BE_RT_RENEW_NS UINT64_C(1000000000)
+/* After vsnd__be_rt_tick, device thread: true once the stream has been
+ * stalled BE_RT_RENEW_NS on a live connection; before that, *next is
+ * lowered to the moment it would be, so the device looks then. */
+bool vsnd__be_rt_stuck(const struct be_rt *rt, uint64_t now_ns, uint64_t *next);
+
 #endif

@@ -176,7 +176,7 @@ static void port_join(struct be_srv *srv, struct be_srv_port *sp)
 	}
 }
 
-/* A stuck stream (BE_SRV_RENEW_NS) gives way to a new one; the pacer
+/* A stuck stream (vsnd__be_rt_stuck) gives way to a new one; the pacer
  * carries the port, quietly not live, until that one is. */
 static void port_renew(struct be_srv *srv, struct be_srv_port *sp)
 {
@@ -442,15 +442,10 @@ int vsnd__be_srv_port_stop(struct vsnd_backend *be, struct vsnd_port *port)
 
 uint64_t vsnd__be_srv_port_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns)
 {
-	uint64_t next = vsnd__be_rt_tick(be, port, now_ns), due;
+	uint64_t next = vsnd__be_rt_tick(be, port, now_ns);
 	struct be_srv_port *sp = port->priv;
 
-	if (!sp || !sp->rt.stalled || !atomic_load(&sp->rt.live))
-		return next;
-	due = sp->rt.stalled_at + BE_SRV_RENEW_NS;
-	if (now_ns < due)
-		return next < due ? next : due;
-	if (!atomic_exchange(&sp->renew, true))
+	if (sp && vsnd__be_rt_stuck(&sp->rt, now_ns, &next) && !atomic_exchange(&sp->renew, true))
 		kick(sp->srv);
 	return next;
 }

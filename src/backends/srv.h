@@ -105,14 +105,6 @@ enum be_srv_state { BE_SRV_IDLE, BE_SRV_CONNECTING, BE_SRV_READY, BE_SRV_DOWN };
  * after it is made, a wait the guest's clock would otherwise begin with. */
 #define BE_SRV_SPARE_NS BE_SRV_PARK_NS
 
-/* A live stream the server has not called back for this long, while the
- * guest's stream runs, is made anew (the device paces it meanwhile, as for
- * any stall). pipewire-pulse, after a SIGSTOP, ran the graph cycles it had
- * missed, overflowed its loop's queue ("queue full 64") and never asked
- * the stream for data again: 3 s of a clip went unheard while it otherwise
- * served. A server that is only stopped gets the new stream when it
- * resumes. */
-#define BE_SRV_RENEW_NS UINT64_C(1000000000)
 
 struct be_srv {
 	const struct be_srv_ops *ops;
@@ -151,7 +143,7 @@ void vsnd__be_srv_port_close(struct be_srv *srv, struct vsnd_port *port);
 int vsnd__be_srv_port_start(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
 int vsnd__be_srv_port_stop(struct vsnd_backend *be, struct vsnd_port *port);
 /* vsnd_backend_ops.tick of a server backend: the be_rt's, and a stuck
- * stream's renewal asked (BE_SRV_RENEW_NS). Device thread. */
+ * stream's renewal asked (vsnd__be_rt_stuck). Device thread. */
 uint64_t vsnd__be_srv_port_tick(struct vsnd_backend *be, struct vsnd_port *port, uint64_t now_ns);
 
 /* The name a server shows for a guest stream: "vsnd: NAME playback", with

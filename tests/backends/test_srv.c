@@ -212,7 +212,7 @@ static void test_no_op_no_spare(void **state)
 }
 
 /* A live stream the server stops calling while the connection stands is
- * paced as stalled, and made anew once that has lasted BE_SRV_RENEW_NS. */
+ * paced as stalled, and made anew once that has lasted BE_RT_RENEW_NS. */
 static void test_stuck_renewed(void **state)
 {
 	struct srv_case *c = srv_new(&ops);
@@ -230,10 +230,10 @@ static void test_stuck_renewed(void **state)
 	t += atomic_load(&sp->rt.stall_ns);
 	vsnd__be_srv_port_tick(&c->be, &c->port[0], t);
 	assert_true(sp->rt.stalled);
-	assert_true(vsnd__be_srv_port_tick(&c->be, &c->port[0], t + BE_SRV_RENEW_NS - 1000000u) <=
-		    t + BE_SRV_RENEW_NS);
+	assert_true(vsnd__be_srv_port_tick(&c->be, &c->port[0], t + BE_RT_RENEW_NS - 1000000u) <=
+		    t + BE_RT_RENEW_NS);
 	assert_false(atomic_load(&sp->renew));
-	vsnd__be_srv_port_tick(&c->be, &c->port[0], t + BE_SRV_RENEW_NS);
+	vsnd__be_srv_port_tick(&c->be, &c->port[0], t + BE_RT_RENEW_NS);
 	assert_true(atomic_load(&sp->renew));
 	vsnd__be_srv_work(&c->f.srv);
 	assert_int_equal(c->f.made, 2);

@@ -44,12 +44,6 @@ STATES = {
 # after the host plugged it again, sees it on).
 JACK_STEPS = {'absent': [(2.0, False)], 'starting': [(0.5, 'unplug'), (3.0, False), (3.2, 'plug')],
               'live': [(2.0, True)], 'killed': [(2.5, False)]}
-# Looks left out, with why. portaudio/killed: PortAudio's ALSA host API
-# sometimes keeps a stream whose pulse PCM fails every poll "active", so the
-# backend sees a stall (paced on as silence) but never the server gone, and
-# the jack stays on (a fault of the portaudio backend, not yet mended; the
-# round trips and the guest's clock are still checked in that state).
-JACK_UNSEEN = {('portaudio', 'killed')}
 
 
 def server_kind(backend):
@@ -218,8 +212,6 @@ def play_state(args, server, d, ids, state, env, work):
     server.ensure(running)
     seen_jack = []
     for at, what in JACK_STEPS.get(state, []):
-        if (d.backend, state) in JACK_UNSEEN and not isinstance(what, str):
-            continue
         if isinstance(what, str):
             step = (lambda verb: lambda: jack_cmd(args, d, verb))(what)
         else:
