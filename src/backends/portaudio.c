@@ -233,11 +233,18 @@ static uint64_t pp_turn(struct portaudio_port *pp, uint64_t now)
 
 	if (pp->stream && !stuck && Pa_IsStreamActive(pp->stream) == 1)
 		return now + PORTAUDIO_RETRY_NS; /* a look a second: did it die? */
-	if (pp->stream) {
-		/* may wait for a stopped server to resume (the worker only) */
+	if (pp->stream && stuck) {
+		/* quietly not live (the pacer carries it) until the new one is;
+		 * the close may wait for a stopped server to resume (the worker
+		 * only) */
+		vsnd__be_rt_event(&pp->rt, BE_RT_EV_RENEW);
+		vsnd__be_rt_set_parked(&pp->rt);
+		pp_close_stream(pp);
+		pp->retry_at = now;
+	} else if (pp->stream) {
 		pp_close_stream(pp);
 		vsnd__be_rt_set_live(&pp->rt, false);
-		pp->retry_at = stuck ? now : now + PORTAUDIO_RETRY_NS;
+		pp->retry_at = now + PORTAUDIO_RETRY_NS;
 	}
 	/* taken only now: the device asks again while the close waits */
 	atomic_store(&pp->renew, false);
