@@ -376,15 +376,17 @@ class Bench:
             res.append(self.drive_run(**kw))
         return res
 
-    def floor_run(self, n, seconds, period_ms=10):
+    def floor_run(self, n, seconds, period_ms=10, driver=False):
         """The floor (bench/floor.c) with N processes for the same time: each
         wakes on absolute timerfd deadlines at the period and makes the device
-        path's system calls. Lateness against the ideal deadline, ms."""
+        path's system calls. Lateness against the ideal deadline, ms. driver:
+        its eventfd writes wake one more process (floor.c --driver)."""
         w = self.work / f'floor-{n}'
         shutil.rmtree(w, ignore_errors=True)
         w.mkdir(parents=True)
         r = subprocess.run([str(self.floor), '--procs', str(n), '--period-ms', str(period_ms),
-                            '--seconds', str(seconds), '--out', str(w)],
+                            '--seconds', str(seconds), '--out', str(w)] +
+                           (['--driver'] if driver else []),
                            capture_output=True, text=True, timeout=seconds + 60)
         if r.returncode != 0:
             raise Failure(f'vsnd-bench-floor failed: {r.stderr.strip()}')
@@ -522,7 +524,7 @@ class Bench:
         self.commands.append(f'density: N x `vsnd --socket dI.sock --backend null --control '
                              f'cI.sock -q` + one `vsnd-bench-density --period-ms 10 --seconds '
                              f'{secs:g} --hold d0.sock ... dN-1.sock`; then `vsnd-bench-floor --procs N '
-                             f'--period-ms 10 --seconds {secs:g}`')
+                             f'--period-ms 10 --seconds {secs:g}`, and the same with `--driver`')
         md = ['## Density: one driver for N devices (no VM)', '',
               f'N vsnd processes (null backend), one 48 kHz S16 stereo stream each, 10 ms '
               f'periods, 4 in flight, {secs:g} s, all fed by ONE driver process '
@@ -532,18 +534,25 @@ class Bench:
               'schedule, not a fitted one; it includes the driver\'s own wake-up, as the '
               'floor\'s includes its timer wake. vsnd CPU per stream: the sum over the N '
               'daemons / N (100 % = one core); the floor (bench/floor.c, N processes on '
-              'absolute 10 ms timerfd deadlines) ran right after each vsnd run. '
+              'absolute 10 ms timerfd deadlines) ran right after each vsnd run, then the floor '
+              'with a driver (below). '
               f'{runs} runs each.', '',
               '| streams | vsnd CPU % / stream | floor CPU % / process | CPU vsnd / floor | '
               'driver CPU % | xruns | p99 lateness vsnd (ms) | p99 floor (ms) | '
               'mean vsnd (ms) | mean floor (ms) | max vsnd (ms) | max floor (ms) |',
               '|---|---|---|---|---|---|---|---|---|---|---|---|']
-        res = {}
+        res, driven = {}, {}
         for n in ns:
-            vs, fl = self.repeat_with_floor(runs, n, secs, run=self.density_run)
-            for f in fl:
+            vs, fl, fd = [], [], []
+            for k in range(runs):
+                log(f'  run {k + 1}/{runs}: {n} streams, vsnd, the floor, the floor with a driver')
+                vs.append(self.density_run(n, secs))
+                fl.append(self.floor_run(n, secs))
+                fd.append(self.floor_run(n, secs, driver=True))
+            for f in fl + fd:
                 f['cpu_proc'] = f['cpu_pct'] / n
             res[n] = (vs, fl)
+            driven[n] = fd
             ratio = [v['cpu_pct'] / max(f['cpu_proc'], 1e-9) for v, f in zip(vs, fl)]
             md.append(f'| {n} | {spread([v["cpu_pct"] for v in vs])} | '
                       f'{spread([f["cpu_proc"] for f in fl])} | '
@@ -559,8 +568,27 @@ class Bench:
                    '; '.join(f'{n} streams {spread([v["dev_p99"] for v in vs])} / '
                              f'{spread([v["dev_mean"] for v in vs])}'
                              for n, (vs, _) in res.items())]
+        md += ['', 'The floor with a driver (`vsnd-bench-floor --driver`, run right after the '
+               'floor): the same N processes, but their eventfd writes are read by one more '
+               'process, an epoll over the N eventfds, as vsnd\'s notifications are by the '
+               'density driver: each write wakes a waiting process, and that process competes '
+               'for the cores. Not a goal of the issue; it shows how much of vsnd\'s distance '
+               'from the floor any device that interrupts its driver meets. Per stream count, '
+               'CPU % per process, p99 lateness (ms), and vsnd against it (CPU ratio; p99 at '
+               'the device against its p99):', '']
+        for n, fd in driven.items():
+            vs = res[n][0]
+            cpu = [v['cpu_pct'] / max(f['cpu_proc'], 1e-9) for v, f in zip(vs, fd)]
+            line = (f'- {n} stream{"s" if n > 1 else ""}: {spread([f["cpu_proc"] for f in fd])} %, '
+                    f'p99 {spread([f["p99"] for f in fd])} ms; vsnd CPU / it '
+                    f'{spread(cpu, "{:.2f}")}')
+            if vs[0]['dev_p99'] is not None:
+                line += ('; p99 at the device vs it per run: ' +
+                         ', '.join(f'{v["dev_p99"]:.3f} vs {f["p99"]:.3f}' for v, f in zip(vs, fd)))
+            md.append(line)
         goals = self.density_goals(res)
         self.headline['density'] = res
+        self.headline['density_driven'] = driven
         self.headline['density_goals'] = goals
         self.md += md + ['', 'Goals (issue 19), each run against the floor of the same run:',
                          ''] + [f'- {g}' for g in goals] + ['']
@@ -1425,13 +1453,16 @@ class Bench:
                            f'{sum(x["xruns"] for x in r)}, p99 deviation '
                            f'{spread([x["p99"] for x in r])} ms{floor}')
         for n, (vs, fl) in sorted(h.get('density', {}).items()):
+            fd = h.get('density_driven', {}).get(n, [])
+            with_drv = (f'; the floor with a driver {spread([f["cpu_proc"] for f in fd])} % per '
+                        f'process, p99 {spread([f["p99"] for f in fd])} ms' if fd else '')
             out.append(f'- density, {n} stream{"s" if n > 1 else ""} from one driver: vsnd CPU '
                        f'{spread([v["cpu_pct"] for v in vs])} % per stream (floor '
                        f'{spread([f["cpu_proc"] for f in fl])} % per process), xruns '
                        f'{sum(v["xruns"] for v in vs)}, p99 lateness '
                        f'{spread([v["p99"] for v in vs])} ms (floor '
                        f'{spread([f["p99"] for f in fl])} ms), mean '
-                       f'{spread([v["mean"] for v in vs])} ms')
+                       f'{spread([v["mean"] for v in vs])} ms{with_drv}')
         out += [f'- density goal {g}' for g in h.get('density_goals', [])]
         if h.get('drift'):
             worst = max((abs(f['ppm']) for _, _, f in h['drift'] if f), default=float('nan'))
