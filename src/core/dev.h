@@ -152,8 +152,8 @@ void vsnd__pcm_status(const struct vsnd_dev *dev, const struct pcm_stream *s,
 /* io.c */
 int vsnd__io_pool_init(struct vsnd_dev *dev);
 void vsnd__io_pool_fini(struct vsnd_dev *dev);
-unsigned int vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q);
-bool vsnd__io_poll_quiet(struct vsnd_dev *dev);
+void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q);
+void vsnd__io_poll_quiet(struct vsnd_dev *dev);
 bool vsnd__io_choose_kicks(struct vsnd_dev *dev);
 /* Data queue q stopped: pause its started streams, keep what they hold. */
 void vsnd__io_pause(struct vsnd_dev *dev, unsigned int q);

@@ -251,32 +251,25 @@ static void dev_deliver(struct vsnd_dev *dev)
 }
 
 /*
- * What is due now reaches the driver first: the ticks, the buffers they
- * complete and the driver's notification. Only then the work for later:
- * the buffers the driver queued without a kick since the last wake (a
- * kickless queue holds two periods, so the tick just made never needed
- * them), a pass that copies them ahead, and the timer. A completion so
- * waits for no ring walk, and the driver's wake for no timer re-arm, which
- * is a system call and on a VM a hypervisor exit.
+ * One wake: first the buffers a quiet (kickless) queue got since the last
+ * wake, so a tick that runs late can still play the newest of them (it
+ * copies ahead what the lead did not cover, prefill_late in io.c); then
+ * the streams' ticks and completions, the driver's notification, and only
+ * then the timer for the next wake: the notification waits for no re-arm,
+ * which is a system call and on a VM a hypervisor exit.
  */
 static void dev_run(struct vsnd_dev *dev)
 {
 	uint64_t now, deadline;
-	bool more;
 
 	if (dev->broken)
 		return;
+	vsnd__io_poll_quiet(dev);
 	now = vsnd__dev_now(dev);
 	deadline = service_streams(dev, now);
-	dev_deliver(dev);
-	more = vsnd__io_poll_quiet(dev);
 	if (vsnd__io_choose_kicks(dev))
-		more = true;
-	if (more) {
-		/* the same instant: this pass only takes in the new buffers */
-		deadline = service_streams(dev, now);
-		dev_deliver(dev);
-	}
+		deadline = service_streams(dev, now); /* the same instant: the new buffers */
+	dev_deliver(dev);
 	dev->host->set_timer(dev->host_opaque, deadline);
 }
 

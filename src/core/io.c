@@ -339,14 +339,13 @@ unsigned int vsnd__io_queue_index(const struct pcm_stream *s)
 	return s->desc.direction == VSND_DIR_OUTPUT ? VSND_QUEUE_TX : VSND_QUEUE_RX;
 }
 
-unsigned int vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
+void vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 {
 	struct vsnd_chain *c;
-	unsigned int n;
 	int err = 0;
 
 	io_resume(dev, q == VSND_QUEUE_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT);
-	for (n = 0; n < VSND_POP_BATCH; n++) {
+	for (unsigned int n = 0; n < VSND_POP_BATCH; n++) {
 		err = dev->tops->pop(dev->topaque, q, &c);
 		if (err)
 			break;
@@ -354,7 +353,6 @@ unsigned int vsnd__io_pop_queue(struct vsnd_dev *dev, unsigned int q)
 	}
 	if (err == -EIO)
 		vsnd__dev_mark_broken(dev, q);
-	return n;
 }
 
 /* ---- kicks ---- */
@@ -415,17 +413,13 @@ bool vsnd__io_choose_kicks(struct vsnd_dev *dev)
 	return popped;
 }
 
-/* The buffers of queues that do not kick. Returns true when it took any
- * (the streams want a pass for them). */
-bool vsnd__io_poll_quiet(struct vsnd_dev *dev)
+/* Before a pass: the buffers of queues that do not kick. */
+void vsnd__io_poll_quiet(struct vsnd_dev *dev)
 {
-	unsigned int n = 0;
-
 	if (dev->kicks_off[VSND_QUEUE_TX])
-		n += vsnd__io_pop_queue(dev, VSND_QUEUE_TX);
+		vsnd__io_pop_queue(dev, VSND_QUEUE_TX);
 	if (dev->kicks_off[VSND_QUEUE_RX])
-		n += vsnd__io_pop_queue(dev, VSND_QUEUE_RX);
-	return n > 0;
+		vsnd__io_pop_queue(dev, VSND_QUEUE_RX);
 }
 
 /* ---- moving frames ---- */

@@ -48,8 +48,6 @@ struct harness {
 	bool no_kicks[VSND_NUM_QUEUES];
 	unsigned int kicks, kicks_skipped;
 	unsigned int pushes;
-	/* buffers made available and not yet taken, at the last notify */
-	unsigned int untaken_at_notify[VSND_NUM_QUEUES];
 };
 
 /* Create a device over backend spec (e.g. "null", "file,out=/tmp/x.wav").

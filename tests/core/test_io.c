@@ -177,38 +177,37 @@ static void pace(uint32_t rate_idx, uint32_t period_frames, uint64_t jitter)
 }
 
 /*
- * A tick's completion reaches the driver before the device takes in what
- * the driver queued meanwhile without a kick: the notify waits for no ring
- * walk. The buffer is still taken in the same wake, and copied ahead.
+ * A quiet queue's newest buffer counts for a late tick: the driver held two
+ * periods (no kicks) and queued a third unannounced, and the tick runs 15 ms
+ * late, past what the two cover. The device takes the new buffer in before
+ * the tick, which plays it rather than silence (it took it in after the tick
+ * for a while: an xrun, and 480 frames lost at 2.5 ms periods in the bench).
  */
-static void test_notify_before_quiet_pop(void **state)
+static void test_late_tick_takes_quiet_buffer(void **state)
 {
 	struct harness *h = h_new("null", NULL, false);
-	struct h_chain *q[5];
+	struct vsnd_stream_status st = { .size = sizeof(st) };
+	struct h_chain *q[4];
 	uint8_t data[PERIOD] = { 0 };
-	unsigned int notified;
 
 	(void)state;
 	assert_int_equal(h_set_params(h, 0, BUFFER, PERIOD, 2, FMT, RATE, 0), VIRTIO_SND_S_OK);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 3; i++)
 		q[i] = h_tx(h, 0, data, PERIOD, 0);
 	assert_int_equal(h_pcm(h, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
-	assert_true(h->no_kicks[VSND_QUEUE_TX]); /* four periods held: no kicks */
-	notified = h->notifies[VSND_QUEUE_TX];
-	q[4] = h_tx(h, 0, data, PERIOD, 0);      /* unannounced */
-	h->host.now = h->host.timer;
+	h->host.now = h->host.timer;             /* the first period played */
 	vsnd_dev_process(h->dev);
 	assert_true(q[0]->done);
-	assert_int_equal(h->notifies[VSND_QUEUE_TX], notified + 1);
-	assert_int_equal(h->untaken_at_notify[VSND_QUEUE_TX], 1);
-	assert_int_equal(h->a_head[VSND_QUEUE_TX], h->a_tail[VSND_QUEUE_TX]);
-	/* it plays in its turn: four periods on, it completes */
-	h_run_until(h, h->host.now + 4 * 10 * MS + MS);
-	for (int i = 0; i < 5; i++) {
-		assert_true(q[i]->done);
+	assert_true(h->no_kicks[VSND_QUEUE_TX]); /* two periods held: no kicks */
+	q[3] = h_tx(h, 0, data, PERIOD, 0);      /* unannounced */
+	h->host.now = h->host.timer + 15 * MS;   /* a late wake */
+	vsnd_dev_process(h->dev);
+	assert_int_equal(vsnd_dev_stream_status(h->dev, 0, &st), 0);
+	assert_int_equal(st.xruns, 0);
+	assert_true(q[1]->done);
+	for (int i = 0; i < 4; i++)
 		h_chain_free(q[i]);
-	}
 	h_free(h);
 }
 
@@ -900,7 +899,7 @@ int main(void)
 		cmocka_unit_test(test_pacing_jittered),
 		cmocka_unit_test(test_kicks_only_when_needed),
 		cmocka_unit_test(test_stall_plays_queued),
-		cmocka_unit_test(test_notify_before_quiet_pop),
+		cmocka_unit_test(test_late_tick_takes_quiet_buffer),
 		cmocka_unit_test(test_tx_waits_for_host_up_to_half_the_room),
 		cmocka_unit_test(test_tx_lead_is_constant),
 		cmocka_unit_test(test_release_flushes),
