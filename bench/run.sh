@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vsnd benchmarks: builds build-bench (meson, release), runs every measurement
 # and writes bench/results.md and the PNG plots (gnuplot).
-#   bench/run.sh            the full run (about 55 minutes, 10 of them the drift
+#   bench/run.sh            the full run (about 57 minutes, 10 of them the drift
 #                           run; boots the test guest; the first run installs
 #                           QEMU's audio modules, for its PulseAudio audiodev)
 #   bench/run.sh --smoke    one cheap measurement (1 stream, no VM), report in
