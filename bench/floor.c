@@ -157,27 +157,28 @@ int main(int argc, char **argv)
 	efd = calloc(procs, sizeof(*efd));
 	if (!efd)
 		return 1;
-	for (unsigned int i = 0; i < procs; i++) {
+	for (unsigned int i = 0; i < procs; i++)
 		efd[i] = with_driver ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
-		if (with_driver && efd[i] < 0)
-			return 1;
-	}
-	if (with_driver) {
+	for (unsigned int i = 0; i < procs && with_driver; i++)
+		bad += efd[i] < 0;
+	if (with_driver && !bad) {
 		drv = fork();
-		if (drv < 0)
-			return 1;
+		bad += drv < 0;
 		if (drv == 0)
 			_exit(driver(efd, procs));
 	}
 	t0 = vsnd__mono_ns();
-	for (unsigned int i = 0; i < procs; i++) {
+	for (unsigned int i = 0; i < procs && !bad; i++) {
 		pid_t pid = fork();
 
-		if (pid < 0)
-			return 1;
+		if (pid < 0) {
+			bad++;
+			procs = i; /* wait for those started */
+		}
 		if (pid == 0)
 			_exit(stream(i, (uint64_t)(period_ms * 1e6), wakes, dir, efd[i]));
 	}
+	free(efd); /* the children have their copies */
 	for (unsigned int i = 0; i < procs; i++) {
 		pid_t pid = wait4(-1, &status, 0, &ru);
 
